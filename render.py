@@ -1,0 +1,142 @@
+#!/usr/bin/env python
+"""The command line over every stage: train, extract, figures, scenes, all.
+
+    python render.py train --preset quick --run demo
+    python render.py runs
+"""
+from __future__ import annotations
+
+import functools
+import sys
+
+import click
+
+DEFAULT_RUN = "canonical"
+
+
+class UserError(click.ClickException):
+    """A problem the user can fix: printed as one line, exit code 2, no traceback."""
+    exit_code = 2
+
+
+def friendly(fn):
+    """Turn the stages' own error types into one-line messages with exit code 2; Ctrl-C into 130."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        from training.config import ConfigError
+        from training.history import HistoryError
+        errors = (ConfigError, HistoryError)
+        try:
+            from extraction.errors import ExtractionError
+            errors += (ExtractionError,)
+        except ImportError:
+            pass
+        try:
+            return fn(*args, **kwargs)
+        except errors as e:
+            raise UserError(str(e))
+        except KeyboardInterrupt:
+            click.echo("\ninterrupted: finished files are intact; run the same command again to resume",
+                       err=True)
+            sys.exit(130)
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def cli():
+    """Grokking, explained: train the model, extract what it learned, render figures and scenes."""
+
+
+def _seeds(seed: int | None, seeds: str | None) -> list[int]:
+    if seeds:
+        try:
+            return [int(s) for s in seeds.split(",") if s.strip()]
+        except ValueError:
+            raise UserError(f"--seeds must be a comma-separated list of integers, got {seeds!r}")
+    return [seed if seed is not None else 0]
+
+
+@cli.command()
+@click.option("--run", "run_name", default=None, help="Run name (default: the preset's name). Histories live in runs/<run>/.")
+@click.option("--preset", type=click.Choice(["canonical", "quick"]), default="canonical", show_default=True)
+@click.option("--p", type=int, help="Modulus (default 113; the quick preset uses 53).")
+@click.option("--op", type=str, help="Operation: add, sub or pow ((x^a + y^b) mod p).")
+@click.option("--a", type=int, help="Exponent of x for --op pow.")
+@click.option("--b", type=int, help="Exponent of y for --op pow.")
+@click.option("--frac", type=float, help="Fraction of pairs used for training (default 0.3).")
+@click.option("--seed", type=int, help="Seed of the split and the init (default 0).")
+@click.option("--seeds", type=str, help="Several seeds trained batched, e.g. 0,1,2,3: runs <run>-s0, <run>-s1, ...")
+@click.option("--epochs", type=int, help="Optimiser steps (full batch: one per epoch).")
+@click.option("--lr", type=float)
+@click.option("--weight-decay", "--wd", "weight_decay", type=float)
+@click.option("--d-model", type=int)
+@click.option("--d-mlp", type=int)
+@click.option("--stride", type=int, help="Checkpoint every STRIDE epochs after the dense early part.")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
+@click.option("--compile", "compile_", type=click.Choice(["auto", "on", "off"]), default="auto", show_default=True,
+              help="torch.compile the forward (auto: on for long CPU runs).")
+@click.option("--force", is_flag=True, help="Delete an existing run of that name and train from scratch.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@friendly
+def train(run_name, preset, seed, seeds, device, compile_, force, quiet, stride, **over):
+    """Train a model (or several seeds at once) and write its checkpoint history.
+
+    Re-running on an interrupted run resumes from its last checkpoint; a larger --epochs
+    extends a finished one."""
+    from training import config as C
+    from training.history import Run
+    from training.train import Seeded, train as train_runs
+    cfg = C.PRESETS[preset]
+    cfg = cfg.replace(**{k: v for k, v in over.items() if v is not None})
+    if stride is not None:
+        cfg = cfg.replace(schedule=C.Schedule(**{**vars(cfg.schedule), "stride": stride}))
+    seed_list = _seeds(seed, seeds)
+    name = run_name or preset
+    jobs = []
+    for s in seed_list:
+        c = cfg.replace(seed=s).validate()
+        jobs.append(Seeded(c, Run(name if len(seed_list) == 1 else f"{name}-s{s}")))
+    click.echo(f"training {', '.join(j.run.name for j in jobs)}: p={cfg.p} op={cfg.op} frac={cfg.frac} "
+               f"epochs={cfg.epochs} ({len(jobs)} seed{'s' * (len(jobs) > 1)})", err=True)
+    r = train_runs(jobs, device=device, compile=compile_, force=force, progress=not quiet)
+    if r["skipped"]:
+        click.echo(f"already trained to epoch {r['end']}: nothing to do (pass --epochs to extend, --force to retrain)")
+        return
+    for j, ms in zip(jobs, r["milestones"]):
+        click.echo(f"{j.run.name}: epochs {r['start']}->{r['end']} in {r['seconds']:.0f}s; "
+                   f"train acc 100% at epoch {ms['train_100']}, test acc >= 99% at epoch {ms['test_99']}"
+                   + ("" if ms["test_99"] is not None else " (not grokked)"))
+
+
+@cli.command()
+@friendly
+def runs():
+    """List the runs in runs/ with their status."""
+    from training.history import list_runs
+    rs = list_runs()
+    if not rs:
+        click.echo("no runs yet: train one with  render.py train --preset quick")
+        return
+    rows = [("run", "task", "epochs", "status", "train 100%", "test 99%", "grokked", "size")]
+    for r in rs:
+        try:
+            m = r.manifest
+        except Exception as e:  # one broken run must not hide the others
+            rows.append((r.name, "?", "?", f"unreadable: {e}", "", "", "", ""))
+            continue
+        c, ms = m["config"], m["milestones"]
+        task = f"{c['op']} p={c['p']}" + (f" a={c['a']} b={c['b']}" if c["op"] == "pow" else "")
+        rows.append((r.name, task, f"{m['epochs_done']}/{c['epochs']}", m["status"],
+                     str(ms["train_100"]), str(ms["test_99"]), "yes" if m["grokked"] else "no",
+                     f"{r.size_bytes() / 2**20:.0f} MiB"))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        click.echo("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip())
+
+
+def main():
+    cli()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,26 @@
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+@pytest.fixture
+def runs_dir(tmp_path, monkeypatch):
+    """Point every stage at a fresh runs/ folder (runs/ is relative to the working directory)."""
+    monkeypatch.chdir(tmp_path)
+    from training import history
+    monkeypatch.setattr(history, "RUNS_DIR", Path("runs"))
+    return tmp_path / "runs"
+
+
+@pytest.fixture
+def tiny_cfg():
+    """A model small enough that a few dozen epochs take a second."""
+    from training.config import Config, Schedule
+    return Config(p=11, frac=0.5, d_model=16, n_heads=2, d_head=8, d_mlp=32, epochs=40,
+                  schedule=Schedule(dense_until=5, log_until=20, n_log=4, stride=5))

@@ -1,0 +1,239 @@
+"""The training stage: the model, the data, the history on disk, resume, and grokking itself."""
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+
+import render
+from training import history, model, reference, tasks
+from training.config import CANONICAL, QUICK, Config, ConfigError, schedule_epochs
+from training.history import HistoryError, Run
+from training.train import Seeded, train
+
+
+def test_parameter_count_is_canonical():
+    assert model.n_params(CANONICAL) == 226_816
+    P = model.init_params(CANONICAL, [0])
+    assert sum(v.numel() for v in P.values()) == 226_816
+    assert model.n_params(CANONICAL.replace(unembed_eq=False)) == 226_816 - 128
+
+
+def test_init_statistics():
+    P = model.init_params(CANONICAL, [0])
+    assert abs(P["W_in"].std().item() - 128 ** -0.5) < 0.002
+    assert abs(P["W_U"].std().item() - 114 ** -0.5) < 0.004
+    assert P["b_in"].abs().max() == 0
+
+
+def _fast_and_reference(P, cfg, n=600, seed=1):
+    d = tasks.dataset(cfg)
+    idx = np.random.default_rng(seed).choice(cfg.p ** 2, n, replace=False)
+    x, y, lab = (torch.tensor(d[k][idx]) for k in ("x", "y", "label"))
+    W = {k: v[0].detach().clone().requires_grad_(True) for k, v in P.items()}
+    Pf = {k: v.detach().clone().requires_grad_(True) for k, v in P.items()}
+    fast = model.forward(Pf, x[None], y[None])[0]
+    ref = reference.reference_forward(W, torch.tensor(tasks.tokens(x.numpy(), y.numpy(), cfg.p)))[:, -1]
+    model.loss_fn(fast[None], lab[None]).sum().backward()
+    model.loss_fn(ref[None], lab[None]).sum().backward()
+    return fast, ref, Pf, W
+
+
+@pytest.mark.parametrize("sharpen", [1.0, 4.0])
+def test_fast_path_equals_reference(sharpen):
+    P = model.init_params(CANONICAL, [0])
+    P["W_Q"] = P["W_Q"] * sharpen   # sharper attention, unlike uniform-ish init
+    P["W_K"] = P["W_K"] * sharpen
+    P["b_in"] = P["b_in"] + 0.1     # non-zero biases exercise their paths too
+    P["b_out"] = P["b_out"] - 0.1
+    fast, ref, Pf, W = _fast_and_reference(P, CANONICAL)
+    assert ref.abs().max() > 1  # not a vacuous comparison
+    torch.testing.assert_close(fast, ref, atol=1e-5, rtol=1e-5)
+    for k in model.PARAM_NAMES:
+        torch.testing.assert_close(Pf[k].grad[0], W[k].grad, atol=1e-4, rtol=1e-4, msg=k)
+
+
+def test_fast_cache_matches_reference_last_position():
+    P = model.init_params(QUICK, [3])
+    d = tasks.dataset(QUICK)
+    x, y = torch.tensor(d["x"][:200]), torch.tensor(d["y"][:200])
+    cache, rc = {}, {}
+    model.forward(P, x[None], y[None], cache=cache)
+    reference.reference_forward({k: v[0] for k, v in P.items()},
+                                torch.tensor(tasks.tokens(x.numpy(), y.numpy(), QUICK.p)), cache=rc)
+    for name in ("mlp.hook_pre", "mlp.hook_post", "hook_mlp_out", "hook_resid_mid", "logits"):
+        torch.testing.assert_close(cache[name][0], rc[name][:, -1], atol=1e-5, rtol=1e-5, msg=name)
+    torch.testing.assert_close(cache["attn.hook_pattern"][0], rc["attn.hook_pattern"][:, :, -1])
+
+
+def test_reference_is_causal():
+    P = {k: v[0] for k, v in model.init_params(QUICK, [0]).items()}
+    cache = {}
+    reference.reference_forward(P, torch.tensor([[1, 2, QUICK.p]]), cache=cache)
+    pat = cache["attn.hook_pattern"][0]
+    assert torch.all(pat.triu(1) == 0)
+    torch.testing.assert_close(pat.sum(-1), torch.ones_like(pat.sum(-1)))
+
+
+def test_tasks_and_labels():
+    x, y = tasks.all_pairs(7)
+    assert (x[7 * 3 + 5], y[7 * 3 + 5]) == (3, 5)   # x-major grid
+    assert tasks.answers("add", np.array([5]), np.array([4]), 7)[0] == 2
+    assert tasks.answers("sub", np.array([2]), np.array([5]), 7)[0] == 4
+    assert tasks.answers("pow", np.array([3]), np.array([2]), 7, a=2, b=3)[0] == (9 + 8) % 7
+    toy = tasks.toy_table(5)
+    assert toy["sum"].reshape(5, 5)[3, 4] == 2 and len(toy["vocab"]) == 6 and toy["is_test"].any()
+
+
+def test_split_is_seeded_and_deterministic():
+    tr, te = tasks.split(113, 0.3, 0)
+    assert (tr.size, te.size) == (3830, 8939)
+    assert not np.intersect1d(tr, te).size and np.union1d(tr, te).size == 113 ** 2
+    tr2, _ = tasks.split(113, 0.3, 0)
+    tr3, _ = tasks.split(113, 0.3, 1)
+    assert np.array_equal(tr, tr2) and not np.array_equal(tr, tr3)
+    # pinned: the split must never change under a run's feet
+    assert tr[:5].tolist() == tasks.split(113, 0.3, 0)[0][:5].tolist()
+
+
+def test_schedule_is_dense_early_and_complete():
+    e = schedule_epochs(CANONICAL.schedule, CANONICAL.epochs)
+    assert len(e) >= 1000 and e[0] == 0 and e[-1] == CANONICAL.epochs
+    assert set(range(101)) <= set(e)
+    assert e == sorted(set(e))
+
+
+def test_bad_configs_raise():
+    for bad in (dict(p=1), dict(frac=0.0), dict(frac=1.0), dict(op="mul"), dict(a=0), dict(p=2, frac=0.1)):
+        with pytest.raises(ConfigError):
+            CANONICAL.replace(**bad).validate()
+
+
+def test_checkpoint_round_trip_and_manifest(runs_dir, tiny_cfg):
+    run = Run("rt")
+    r = train([Seeded(tiny_cfg, run)], progress=False)
+    m = run.manifest
+    assert m["epochs_done"] == 40 and m["status"] == "complete"
+    assert run.checkpoint_epochs() == schedule_epochs(tiny_cfg.schedule, 40)
+    assert run.verify() == []
+    w = run.load_checkpoint(40)
+    state = history.read_npz(run.dir / "resume.npz")
+    for k in model.PARAM_NAMES:
+        assert w[k].dtype == np.float32 and np.array_equal(w[k], state[k])
+    assert w["W_E"].shape == (12, 16)
+    metrics = run.metrics()
+    assert not np.isnan(metrics["train_loss"]).any() and metrics["train_loss"].shape == (41,)
+    assert Config.from_dict(m["config"]) == tiny_cfg
+    sp = run.split()
+    assert np.array_equal(sp["train"], tasks.split(11, 0.5, 0)[0])
+    assert r["milestones"][0]["epochs_measured"] == 40
+
+
+def test_resume_is_bit_identical(runs_dir, tiny_cfg, monkeypatch):
+    full = Run("full")
+    train([Seeded(tiny_cfg, full)], progress=False, compile="off")
+
+    # interrupt the second run right after its epoch-20 checkpoint, as Ctrl-C would
+    import training.train as T
+    real = T._checkpoint
+
+    def interrupting(jobs, P, opt, metrics, epoch, done):
+        real(jobs, P, opt, metrics, epoch, done)
+        if epoch == 20:
+            raise KeyboardInterrupt
+    monkeypatch.setattr(T, "_checkpoint", interrupting)
+    part = Run("part")
+    with pytest.raises(KeyboardInterrupt):
+        train([Seeded(tiny_cfg, part)], progress=False, compile="off")
+    assert part.manifest["epochs_done"] == 20 and part.verify() == []
+    monkeypatch.setattr(T, "_checkpoint", real)
+    r = train([Seeded(tiny_cfg, part)], progress=False, compile="off")
+    assert r["start"] == 20
+    for e in full.checkpoint_epochs():
+        a, b = full.load_checkpoint(e), part.load_checkpoint(e)
+        assert all(np.array_equal(a[k], b[k]) for k in a), e
+    fm, pm = full.metrics(), part.metrics()
+    assert all(np.array_equal(fm[k], pm[k]) for k in fm)
+
+
+def test_extending_a_run_continues_it(runs_dir, tiny_cfg):
+    run = Run("ext")
+    train([Seeded(tiny_cfg.replace(epochs=20), run)], progress=False)
+    r = train([Seeded(tiny_cfg, run)], progress=False)
+    assert r["start"] == 20 and run.manifest["epochs_done"] == 40
+    again = train([Seeded(tiny_cfg, run)], progress=False)
+    assert again["skipped"]
+
+
+def test_batched_seeds_match_training_alone(runs_dir, tiny_cfg):
+    cfg = tiny_cfg.replace(epochs=30)
+    jobs = [Seeded(cfg.replace(seed=s), Run(f"b{s}")) for s in (0, 1, 2)]
+    train(jobs, progress=False)
+    alone = Run("alone1")
+    train([Seeded(cfg.replace(seed=1), alone)], progress=False)
+    a, b = alone.load_checkpoint(30), jobs[1].run.load_checkpoint(30)
+    for k in a:
+        np.testing.assert_allclose(a[k], b[k], atol=1e-5, rtol=1e-4, err_msg=k)
+    np.testing.assert_allclose(alone.metrics()["train_loss"], jobs[1].run.metrics()["train_loss"], rtol=1e-5)
+    # and the seeds really are different models on different splits
+    assert not np.allclose(jobs[0].run.load_checkpoint(30)["W_E"], b["W_E"])
+
+
+def test_corrupted_checkpoint_is_detected(runs_dir, tiny_cfg):
+    run = Run("bad")
+    train([Seeded(tiny_cfg, run)], progress=False)
+    f = run.dir / history.ckpt_name(10)
+    data = bytearray(f.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    f.write_bytes(bytes(data))
+    with pytest.raises(HistoryError, match="corrupted"):
+        run.load_checkpoint(10)
+    assert any("corrupted" in p for p in run.verify())
+    f.write_bytes(bytes(data[:100]))                      # truncated
+    with pytest.raises(HistoryError):
+        run.load_checkpoint(10, verify=False)
+
+
+def _cli(args):
+    res = CliRunner().invoke(render.cli, args)
+    return res.exit_code, res.output
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--p", "1"], "p must be at least 2"),
+    (["--frac", "1.5"], "strictly between 0 and 1"),
+    (["--op", "mul"], "unknown operation"),
+    (["--op", "pow", "--a", "0"], "exponents must be >= 1"),
+    (["--seeds", "0,x"], "comma-separated"),
+])
+def test_bad_train_input_is_one_clear_line(runs_dir, args, words):
+    code, out = _cli(["train", "--preset", "quick", "--run", "x", "--quiet", *args])
+    assert code == 2 and words in out and "Traceback" not in out
+    assert not runs_dir.exists() or not any(runs_dir.iterdir())
+
+
+def test_run_with_other_config_is_refused(runs_dir):
+    args = ["train", "--preset", "quick", "--run", "r", "--quiet", "--epochs", "5", "--p", "11"]
+    assert _cli(args)[0] == 0
+    before = (runs_dir / "r" / "manifest.json").read_bytes()
+    code, out = _cli(args[:-1] + ["13"])
+    assert code == 2 and "different config" in out and "--force" in out
+    assert (runs_dir / "r" / "manifest.json").read_bytes() == before
+    code, out = _cli(["runs"])
+    assert code == 0 and "r " in out and "5/5" in out
+
+
+def test_missing_run_is_a_clear_error(runs_dir):
+    with pytest.raises(HistoryError, match="render.py train --run nope"):
+        Run("nope").manifest
+
+
+def test_quick_preset_groks(runs_dir):
+    """Memorise first, then generalise after a visible plateau: the phenomenon itself."""
+    run = Run("quick")
+    r = train([Seeded(QUICK, run)], progress=False)
+    ms = r["milestones"][0]
+    assert ms["train_100"] is not None and ms["test_99"] is not None
+    m = run.metrics()
+    assert m["test_acc"][ms["train_100"]] < 0.5          # memorised, not generalised
+    assert ms["test_99"] > 3 * ms["train_100"]            # a plateau, not simultaneous
+    assert m["test_acc"][-1] >= 0.99 and m["test_loss"][-1] < 0.1

@@ -1,0 +1,190 @@
+"""The on-disk checkpoint history of a run: a documented, pickle-free format with atomic writes.
+
+    runs/<run>/
+      manifest.json            config, schedule, split, versions, one sha256 per file, status
+      split.npz                train, test: indices into the x-major p*p grid (i = x*p + y)
+      metrics.npz              train_loss, test_loss, train_acc, test_acc: float64 [epochs+1],
+                               entry e measured on the weights after e optimiser steps
+      checkpoints/e000123.npz  the weights after 123 steps, TransformerLens names and shapes
+                               (W_E [d_vocab, d_model], ..., W_U [d_model, d_vocab_out]), float32
+      resume.npz               the latest weights, AdamW state and metrics (for resuming only)
+
+Every file is written to a temporary name, fsynced and renamed into place, so a crash or
+Ctrl-C leaves either the old file or the new one, never a torn one. The manifest is written
+last. npz members carry a CRC-32 and the manifest a sha256, so corruption is detected on load.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import platform
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from .config import Config
+
+FORMAT = "grokking-history/1"
+RUNS_DIR = Path(os.environ.get("GROKKING_RUNS", "runs"))
+
+
+class HistoryError(RuntimeError):
+    """A run on disk is missing, unreadable or inconsistent; the message says what to do."""
+
+
+# ---- atomic writes -------------------------------------------------------------------------
+
+def atomic_write_bytes(path: Path, data: bytes) -> str:
+    """Write `data` to `path` atomically; return its sha256."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return hashlib.sha256(data).hexdigest()
+
+
+def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    return buf.getvalue()
+
+
+def write_npz(path: Path, arrays: dict[str, np.ndarray]) -> str:
+    return atomic_write_bytes(path, npz_bytes(arrays))
+
+
+def write_json(path: Path, obj) -> str:
+    return atomic_write_bytes(path, (json.dumps(obj, indent=1) + "\n").encode())
+
+
+def sha256_file(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def read_npz(path: Path, sha256: str | None = None) -> dict[str, np.ndarray]:
+    """Load every array of an npz (no pickle); verify the checksum when one is given."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise HistoryError(f"{path} is missing")
+    if sha256 is not None and hashlib.sha256(data).hexdigest() != sha256:
+        raise HistoryError(f"{path} is corrupted (checksum mismatch with the manifest)")
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as e:
+        raise HistoryError(f"{path} is corrupted or truncated ({e})")
+
+
+# ---- runs ----------------------------------------------------------------------------------
+
+def versions() -> dict[str, str]:
+    import torch
+    return {"python": platform.python_version(), "numpy": np.__version__,
+            "torch": torch.__version__, "format": FORMAT}
+
+
+def ckpt_name(epoch: int) -> str:
+    return f"checkpoints/e{epoch:06d}.npz"
+
+
+class Run:
+    """A run directory and its manifest (read side; the trainer writes)."""
+
+    def __init__(self, name: str, root: Path | None = None):
+        self.name = name
+        self.dir = Path(root or RUNS_DIR) / name
+        self.manifest_path = self.dir / "manifest.json"
+
+    def exists(self) -> bool:
+        return self.manifest_path.exists()
+
+    @property
+    def manifest(self) -> dict:
+        if not self.exists():
+            raise HistoryError(f"no run named {self.name!r} in {self.dir.parent}/; "
+                               f"train it with: render.py train --run {self.name}")
+        try:
+            m = json.loads(self.manifest_path.read_text())
+        except json.JSONDecodeError as e:
+            raise HistoryError(f"{self.manifest_path} is corrupted ({e}); retrain with --force")
+        if m.get("format") != FORMAT:
+            raise HistoryError(f"{self.manifest_path} has format {m.get('format')!r}, expected {FORMAT}")
+        return m
+
+    @property
+    def config(self) -> Config:
+        return Config.from_dict(self.manifest["config"])
+
+    def checkpoint_epochs(self) -> list[int]:
+        return [c["epoch"] for c in self.manifest["checkpoints"]]
+
+    def load_checkpoint(self, epoch: int, verify: bool = True) -> dict[str, np.ndarray]:
+        for c in self.manifest["checkpoints"]:
+            if c["epoch"] == epoch:
+                return read_npz(self.dir / c["file"], c["sha256"] if verify else None)
+        raise HistoryError(f"run {self.name!r} has no checkpoint at epoch {epoch}; "
+                           f"it has {len(self.checkpoint_epochs())} between "
+                           f"{self.checkpoint_epochs()[0]} and {self.checkpoint_epochs()[-1]}")
+
+    def metrics(self) -> dict[str, np.ndarray]:
+        m = self.manifest
+        return read_npz(self.dir / m["metrics"]["file"], m["metrics"]["sha256"])
+
+    def split(self) -> dict[str, np.ndarray]:
+        m = self.manifest
+        return read_npz(self.dir / m["split"]["file"], m["split"]["sha256"])
+
+    def fingerprint(self) -> str:
+        """A content hash of the history: changes whenever a checkpoint or the metrics change."""
+        m = self.manifest
+        h = hashlib.sha256(json.dumps(m["config"], sort_keys=True).encode())
+        for c in m["checkpoints"]:
+            h.update(c["sha256"].encode())
+        h.update(m["metrics"]["sha256"].encode())
+        return h.hexdigest()[:16]
+
+    def verify(self) -> list[str]:
+        """Every problem found on disk (empty when the history is intact)."""
+        problems = []
+        m = self.manifest
+        for c in m["checkpoints"] + [m["metrics"], m["split"]]:
+            p = self.dir / c["file"]
+            if not p.exists():
+                problems.append(f"{c['file']} is missing")
+            elif sha256_file(p) != c["sha256"]:
+                problems.append(f"{c['file']} is corrupted (checksum mismatch)")
+        return problems
+
+    def size_bytes(self) -> int:
+        return sum(f.stat().st_size for f in self.dir.rglob("*") if f.is_file())
+
+
+def list_runs(root: Path | None = None) -> list[Run]:
+    root = Path(root or RUNS_DIR)
+    if not root.is_dir():
+        return []
+    return [Run(d.name, root) for d in sorted(root.iterdir()) if (d / "manifest.json").exists()]
+
+
+def milestones(metrics: dict[str, np.ndarray]) -> dict:
+    """First epoch with train accuracy 100 % and first with test accuracy >= 99 %."""
+    def first(mask):
+        idx = np.flatnonzero(mask)
+        return int(idx[0]) if idx.size else None
+    tr, te = metrics["train_acc"], metrics["test_acc"]
+    done = ~np.isnan(tr)
+    return {"train_100": first(done & (tr >= 1.0)), "test_99": first(done & (te >= 0.99)),
+            "epochs_measured": int(done.sum()) - 1}

@@ -1,0 +1,123 @@
+"""The one-layer transformer of REFERENCE §1, as plain tensors with TransformerLens names.
+
+Parameters live in a dict of tensors, every one with a leading seed axis S so that several
+seeds train as one batched model (S = 1 for a single run). Shapes follow TransformerLens:
+
+    W_E [S, d_vocab, d_model]     W_pos [S, n_ctx, d_model]
+    W_Q, W_K, W_V [S, H, d_model, d_head]    W_O [S, H, d_head, d_model]
+    W_in [S, d_model, d_mlp]  b_in [S, d_mlp]  W_out [S, d_mlp, d_model]  b_out [S, d_model]
+    W_U [S, d_model, d_vocab_out]
+
+`forward` is the fast training path. It exploits two facts of this task:
+  * the answer is read at the last position only, whose input is always '=': its residual
+    (W_E[=] + W_pos[2]) and hence its query are the same for every example, so only the last
+    position needs a query, the MLP and the unembed;
+  * inputs are one-hot, so each position's attention score and OV output is a row of a small
+    per-token table [H, d_vocab, ...] computed once per step and gathered per example.
+`training/reference.py` computes the same function the textbook way; a test holds them equal.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+
+from .config import Config
+
+PARAM_NAMES = ("W_E", "W_pos", "W_Q", "W_K", "W_V", "W_O",
+               "W_in", "b_in", "W_out", "b_out", "W_U")
+
+
+def param_shapes(cfg: Config) -> dict[str, tuple[int, ...]]:
+    d, H, dh, m = cfg.d_model, cfg.n_heads, cfg.d_head, cfg.d_mlp
+    return {
+        "W_E": (cfg.d_vocab, d), "W_pos": (cfg.n_ctx, d),
+        "W_Q": (H, d, dh), "W_K": (H, d, dh), "W_V": (H, d, dh), "W_O": (H, dh, d),
+        "W_in": (d, m), "b_in": (m,), "W_out": (m, d), "b_out": (d,),
+        "W_U": (d, cfg.d_vocab_out),
+    }
+
+
+def n_params(cfg: Config) -> int:
+    return sum(math.prod(s) for s in param_shapes(cfg).values())
+
+
+def init_params(cfg: Config, seeds: list[int], device="cpu") -> dict[str, torch.Tensor]:
+    """Seeded init, one generator per seed, so a seed's weights do not depend on its batch.
+    Weights ~ N(0, 1/d_model), W_U ~ N(0, 1/d_vocab), biases 0 (REFERENCE §1)."""
+    shapes = param_shapes(cfg)
+    per_seed = []
+    for seed in seeds:
+        g = torch.Generator().manual_seed(int(seed))
+        w = {}
+        for name, shape in shapes.items():
+            if name.startswith("b_"):
+                w[name] = torch.zeros(shape)
+            else:
+                std = 1 / math.sqrt(cfg.d_vocab if name == "W_U" else cfg.d_model)
+                w[name] = torch.randn(shape, generator=g) * std
+        per_seed.append(w)
+    return {n: torch.stack([w[n] for w in per_seed]).to(device) for n in shapes}
+
+
+def forward(P: dict[str, torch.Tensor], x: torch.Tensor, y: torch.Tensor,
+            cache: dict | None = None) -> torch.Tensor:
+    """Logits at the last position, [S, N, d_vocab_out], for inputs [x, y, =].
+
+    x, y: [S, N] token indices (each seed may have its own examples). When `cache` is a dict it
+    is filled with the last position's activations under TransformerLens names (each [S, N, ...]).
+    """
+    W_E, W_pos = P["W_E"], P["W_pos"]
+    S, V, _ = W_E.shape
+    eq = V - 1
+    d_head = P["W_Q"].shape[-1]
+    # Residual streams of a token at positions 0 and 1 (per-token tables) and of '=' at 2.
+    E0 = W_E + W_pos[:, None, 0]                       # [S, V, d]
+    E1 = W_E + W_pos[:, None, 1]
+    r2 = W_E[:, eq] + W_pos[:, 2]                      # [S, d]
+    # The one query, folded into the keys: score of a token = r2 W_Q W_K^T e / sqrt(d_head).
+    q = torch.einsum("sd,shde->she", r2, P["W_Q"])
+    qK = torch.einsum("she,shde->shd", q, P["W_K"]) / math.sqrt(d_head)
+    s0 = torch.einsum("svd,shd->svh", E0, qK)          # [S, V, H]
+    s1 = torch.einsum("svd,shd->svh", E1, qK)
+    s2 = torch.einsum("sd,shd->sh", r2, qK)            # [S, H]
+    # OV circuit per token: what a token at that position writes if fully attended to.
+    OV = torch.einsum("shde,shem->shdm", P["W_V"], P["W_O"])   # [S, H, d, d]
+    v0 = torch.einsum("svd,shdm->svhm", E0, OV)        # [S, V, H, d]
+    v1 = torch.einsum("svd,shdm->svhm", E1, OV)
+    v2 = torch.einsum("sd,shdm->shm", r2, OV)          # [S, H, d]
+
+    si = torch.arange(S, device=x.device)[:, None]
+    N = x.shape[1]
+    scores = torch.stack([s0[si, x], s1[si, y], s2[:, None].expand(S, N, -1)], dim=-1)  # [S,N,H,3]
+    pattern = scores.softmax(dim=-1)
+    # Weighted sums over heads as broadcasts: einsum would lower these to S*N tiny matmuls.
+    attn_out = ((pattern[..., 0, None] * v0[si, x]).sum(dim=2)
+                + (pattern[..., 1, None] * v1[si, y]).sum(dim=2)
+                + pattern[..., 2] @ v2)
+    resid_mid = r2[:, None] + attn_out                 # [S, N, d]
+    pre = torch.baddbmm(P["b_in"][:, None], resid_mid, P["W_in"])
+    post = torch.relu(pre)
+    # Neurons straight to logits through W_L = W_out W_U ([d_mlp, vocab_out] is smaller than
+    # W_out then W_U per example): a quarter fewer flops in the step.
+    W_L = torch.bmm(P["W_out"], P["W_U"])
+    bias = torch.bmm(P["b_out"][:, None], P["W_U"])                  # [S, 1, V_out]
+    logits = torch.baddbmm(bias, resid_mid, P["W_U"]) + torch.bmm(post, W_L)
+    if cache is not None:
+        mlp_out = torch.baddbmm(P["b_out"][:, None], post, P["W_out"])
+        cache.update({"attn.hook_pattern": pattern, "hook_attn_out": attn_out,
+                      "hook_resid_mid": resid_mid, "mlp.hook_pre": pre, "mlp.hook_post": post,
+                      "hook_mlp_out": mlp_out, "hook_resid_post": resid_mid + mlp_out,
+                      "logits": logits})
+    return logits
+
+
+def loss_fn(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Mean cross-entropy per seed, [S], with logits cast to float64 before the log-softmax
+    (float32 there causes the 'slingshot' spikes once the loss nears 1e-7)."""
+    logp = logits.to(torch.float64).log_softmax(dim=-1)
+    return -logp.gather(-1, labels[..., None])[..., 0].mean(dim=-1)
+
+
+def accuracy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    return (logits.argmax(dim=-1) == labels).to(torch.float64).mean(dim=-1)

@@ -1,0 +1,229 @@
+"""The training loop: full-batch AdamW, one step per epoch, several seeds batched as one model.
+
+Read top to bottom: prepare the runs (fresh, resumed or extended), then per epoch measure
+train and test loss/accuracy, step, and write a checkpoint when the schedule says so.
+"""
+from __future__ import annotations
+
+import math
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from . import history, model, tasks
+from .config import Config, schedule_epochs
+from .history import HistoryError, Run
+
+METRICS = ("train_loss", "test_loss", "train_acc", "test_acc")
+
+
+@dataclass
+class Seeded:
+    """One seed of a (possibly batched) training job and its run directory."""
+    cfg: Config
+    run: Run
+
+
+def pick_device(device: str) -> torch.device:
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise HistoryError("--device cuda was asked for but no CUDA GPU is available; use --device cpu")
+    return torch.device(device)
+
+
+def _config_diff(a: dict, b: dict) -> list[str]:
+    return [k for k in sorted(set(a) | set(b)) if k != "epochs" and a.get(k) != b.get(k)]
+
+
+def prepare(jobs: list[Seeded], force: bool) -> int:
+    """Check existing runs against the requested config; return the epoch to start from."""
+    starts = []
+    for j in jobs:
+        if force and j.run.dir.exists():
+            shutil.rmtree(j.run.dir)
+        if not j.run.exists():
+            if j.run.dir.exists():      # a crash before the first manifest: nothing to keep
+                shutil.rmtree(j.run.dir)
+            starts.append(0)
+            continue
+        m = j.run.manifest
+        diff = _config_diff(m["config"], j.cfg.to_dict())
+        if diff:
+            raise HistoryError(
+                f"run {j.run.name!r} exists with a different config ({', '.join(diff)} differ); "
+                f"choose another --run name, or pass --force to retrain it from scratch")
+        starts.append(m["epochs_done"])
+    if len(set(starts)) > 1:
+        raise HistoryError("the seeds' runs stopped at different epochs "
+                           f"({dict(zip([j.run.name for j in jobs], starts))}); resume them one at a time")
+    return starts[0]
+
+
+def _stack_resume(jobs: list[Seeded], device) -> tuple[dict, list[dict], np.ndarray]:
+    """Load each seed's resume state and stack it into one batched model."""
+    states = [history.read_npz(j.run.dir / "resume.npz") for j in jobs]
+    P = {n: torch.tensor(np.stack([s[n] for s in states]), device=device) for n in model.PARAM_NAMES}
+    metrics = np.stack([np.stack([s["m_" + k] for k in METRICS]) for s in states])  # [S, 4, E]
+    return P, states, metrics
+
+
+def _checkpoint(jobs: list[Seeded], P, opt, metrics, epoch: int, done_epochs: list[list[dict]]):
+    """Write each seed's checkpoint, metrics, resume state, then manifest (in that order)."""
+    params = list(P.values())
+    for s, j in enumerate(jobs):
+        w = {n: P[n][s].detach().cpu().numpy() for n in model.PARAM_NAMES}
+        sha = history.write_npz(j.run.dir / history.ckpt_name(epoch), w)
+        done_epochs[s] = [c for c in done_epochs[s] if c["epoch"] != epoch]
+        done_epochs[s].append({"epoch": epoch, "file": history.ckpt_name(epoch), "sha256": sha})
+        m = {k: metrics[s, i] for i, k in enumerate(METRICS)}
+        m_sha = history.write_npz(j.run.dir / "metrics.npz", m)
+        state = dict(w)
+        state["epoch"] = np.array(epoch)
+        for i, p in enumerate(params):
+            st = opt.state.get(p, {})
+            if st:
+                state[f"adam_{i}_exp_avg"] = st["exp_avg"][s].cpu().numpy()
+                state[f"adam_{i}_exp_avg_sq"] = st["exp_avg_sq"][s].cpu().numpy()
+                state[f"adam_{i}_step"] = st["step"].cpu().numpy()
+        state.update({"m_" + k: v for k, v in m.items()})
+        history.write_npz(j.run.dir / "resume.npz", state)
+        _write_manifest(j, epoch, done_epochs[s], m_sha, metrics[s])
+
+
+def _write_manifest(j: Seeded, epoch: int, ckpts: list[dict], metrics_sha: str, metrics_s):
+    old = j.run.manifest if j.run.exists() else {}
+    ms = history.milestones({k: metrics_s[i] for i, k in enumerate(METRICS)})
+    history.write_json(j.run.manifest_path, {
+        "format": history.FORMAT,
+        "run": j.run.name,
+        "config": j.cfg.to_dict(),
+        "n_params": model.n_params(j.cfg),
+        "epochs_done": epoch,
+        "status": "complete" if epoch >= j.cfg.epochs else "training",
+        "schedule": schedule_epochs(j.cfg.schedule, j.cfg.epochs),
+        "checkpoints": sorted(ckpts, key=lambda c: c["epoch"]),
+        "split": old.get("split") or _split_entry(j),
+        "metrics": {"file": "metrics.npz", "sha256": metrics_sha},
+        "milestones": ms,
+        "grokked": ms["test_99"] is not None,
+        "versions": history.versions(),
+        "created": old.get("created", time.strftime("%Y-%m-%dT%H:%M:%S")),
+        "updated": time.strftime("%Y-%m-%dT%H:%M:%S"),
+    })
+
+
+def _split_entry(j: Seeded) -> dict:
+    train, test = tasks.split(j.cfg.p, j.cfg.frac, j.cfg.seed)
+    sha = history.write_npz(j.run.dir / "split.npz", {"train": train, "test": test})
+    return {"file": "split.npz", "sha256": sha, "n_train": int(train.size), "n_test": int(test.size),
+            "rule": "PCG64(seed).permutation(p*p); the first floor(frac*p*p) are train; sorted"}
+
+
+def _data(cfgs: list[Config], device):
+    ds = [tasks.dataset(c) for c in cfgs]
+    t = lambda key, part: torch.tensor(np.stack([d[key][d[part]] for d in ds]), device=device)
+    return {part: (t("x", part), t("y", part), t("label", part)) for part in ("train", "test")}
+
+
+def train(jobs: list[Seeded], device: str = "auto", compile: str = "auto",
+          force: bool = False, progress: bool = True) -> dict:
+    """Train every job's seed to its cfg.epochs, batched; resume where the runs stopped."""
+    cfg = jobs[0].cfg
+    dev = pick_device(device)
+    start = prepare(jobs, force)
+    end = cfg.epochs
+    if start >= end:
+        return {"start": start, "end": end, "seconds": 0.0, "skipped": True}
+    for j in jobs:
+        j.run.dir.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(0)  # nothing below draws random numbers; this only pins stray defaults
+
+    if start == 0:
+        P = model.init_params(cfg, [j.cfg.seed for j in jobs], device=dev)
+        states = None
+        metrics = np.full((len(jobs), len(METRICS), end + 1), np.nan)
+    else:
+        P, states, old = _stack_resume(jobs, dev)
+        metrics = np.full((len(jobs), len(METRICS), end + 1), np.nan)
+        n = min(old.shape[-1], end + 1)
+        metrics[..., :n] = old[..., :n]
+    for v in P.values():
+        v.requires_grad_(True)
+    params = list(P.values())
+    opt = torch.optim.AdamW(params, lr=cfg.lr, betas=tuple(cfg.betas), weight_decay=cfg.weight_decay)
+    if states is not None and f"adam_0_step" in states[0]:
+        for i, p in enumerate(params):
+            opt.state[p] = {
+                "step": torch.tensor(float(states[0][f"adam_{i}_step"])),
+                "exp_avg": torch.tensor(np.stack([s[f"adam_{i}_exp_avg"] for s in states]), device=dev),
+                "exp_avg_sq": torch.tensor(np.stack([s[f"adam_{i}_exp_avg_sq"] for s in states]), device=dev),
+            }
+
+    data = _data([j.cfg for j in jobs], dev)
+    xtr, ytr, ltr = data["train"]
+    xte, yte, lte = data["test"]
+    use_compile = compile == "on" or (compile == "auto" and dev.type == "cpu"
+                                      and (end - start) * xtr.shape[1] >= 2_000_000)
+    fwd = torch.compile(model.forward) if use_compile else model.forward
+
+    plan = set(schedule_epochs(cfg.schedule, end))
+    done = [[c for c in j.run.manifest["checkpoints"] if c["epoch"] <= start] if j.run.exists() else []
+            for j in jobs]
+    if start == 0:
+        _checkpoint(jobs, P, opt, metrics, 0, done)
+
+    bar = _progress(start, end, progress)
+    t0 = time.perf_counter()
+    try:
+        for epoch in range(start, end):
+            for g in opt.param_groups:   # linear warm-up, a pure function of the step (resumable)
+                g["lr"] = cfg.lr * min(epoch / cfg.warmup, 1.0) if cfg.warmup else cfg.lr
+            opt.zero_grad(set_to_none=True)
+            logits = fwd(P, xtr, ytr)
+            loss = model.loss_fn(logits, ltr)
+            loss.sum().backward()
+            with torch.no_grad():
+                metrics[:, 0, epoch] = loss.detach().cpu().numpy()
+                metrics[:, 2, epoch] = model.accuracy(logits, ltr).cpu().numpy()
+                lt = fwd(P, xte, yte)
+                metrics[:, 1, epoch] = model.loss_fn(lt, lte).cpu().numpy()
+                metrics[:, 3, epoch] = model.accuracy(lt, lte).cpu().numpy()
+            opt.step()
+            if epoch + 1 == end:          # the final weights' own measurements
+                with torch.no_grad():
+                    for part, (xs, ys, ls), (il, ia) in (("train", data["train"], (0, 2)),
+                                                         ("test", data["test"], (1, 3))):
+                        lg = fwd(P, xs, ys)
+                        metrics[:, il, end] = model.loss_fn(lg, ls).cpu().numpy()
+                        metrics[:, ia, end] = model.accuracy(lg, ls).cpu().numpy()
+            if epoch + 1 in plan:
+                _checkpoint(jobs, P, opt, metrics, epoch + 1, done)
+            if bar is not None:
+                bar.update(1)
+                if epoch % 10 == 0 or epoch + 1 == end:
+                    bar.set_postfix_str(_postfix(metrics, epoch), refresh=False)
+    finally:
+        if bar is not None:
+            bar.close()
+    secs = time.perf_counter() - t0
+    return {"start": start, "end": end, "seconds": secs, "skipped": False,
+            "milestones": [history.milestones({k: metrics[s, i] for i, k in enumerate(METRICS)})
+                           for s in range(len(jobs))]}
+
+
+def _postfix(metrics, epoch) -> str:
+    m = metrics[:, :, epoch].mean(axis=0)   # averaged over seeds when batched
+    return f"train {m[0]:.2e} ({m[2]:.0%})  test {m[1]:.2e} ({m[3]:.0%})"
+
+
+def _progress(start, end, enabled):
+    if not enabled:
+        return None
+    from tqdm.auto import tqdm
+    return tqdm(total=end, initial=start, desc="train", unit="ep", mininterval=0.5,
+                dynamic_ncols=True, smoothing=0.05)
