@@ -6,8 +6,7 @@
 """
 from __future__ import annotations
 
-import functools
-import sys
+import importlib
 
 import click
 
@@ -19,30 +18,30 @@ class UserError(click.ClickException):
     exit_code = 2
 
 
-def friendly(fn):
-    """Turn the stages' own error types into one-line messages with exit code 2; Ctrl-C into 130."""
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        from training.config import ConfigError
-        from training.history import HistoryError
-        errors = (ConfigError, HistoryError)
+def _user_errors() -> tuple[type, ...]:
+    """The stages' own error types: each means 'bad input', never a bug."""
+    from extraction.errors import ExtractionError
+    from extraction.store import AssetsError
+    from training.config import ConfigError
+    from training.history import HistoryError
+    return ConfigError, HistoryError, ExtractionError, AssetsError
+
+
+class Stages(click.Group):
+    """Every subcommand: stage errors become one-line messages with exit code 2, Ctrl-C exits 130."""
+
+    def invoke(self, ctx):
         try:
-            from extraction.errors import ExtractionError
-            errors += (ExtractionError,)
-        except ImportError:
-            pass
-        try:
-            return fn(*args, **kwargs)
-        except errors as e:
+            return super().invoke(ctx)
+        except _user_errors() as e:
             raise UserError(str(e))
         except KeyboardInterrupt:
             click.echo("\ninterrupted: finished files are intact; run the same command again to resume",
                        err=True)
-            sys.exit(130)
-    return wrapper
+            ctx.exit(130)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=Stages, context_settings={"help_option_names": ["-h", "--help"]})
 def cli():
     """Grokking, explained: train the model, extract what it learned, render figures and scenes."""
 
@@ -77,7 +76,6 @@ def _seeds(seed: int | None, seeds: str | None) -> list[int]:
               help="torch.compile the forward (auto: on for long CPU runs).")
 @click.option("--force", is_flag=True, help="Delete an existing run of that name and train from scratch.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-@friendly
 def train(run_name, preset, seed, seeds, device, compile_, force, quiet, stride, **over):
     """Train a model (or several seeds at once) and write its checkpoint history.
 
@@ -109,7 +107,6 @@ def train(run_name, preset, seed, seeds, device, compile_, force, quiet, stride,
 
 
 @cli.command()
-@friendly
 def runs():
     """List the runs in runs/ with their status."""
     from training.history import list_runs
@@ -132,6 +129,19 @@ def runs():
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         click.echo("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip())
+
+
+# Stages that live in their own packages register their commands here.
+for _module, _names in (("extraction.cli", ["extract"]), ("figures.cli", ["figures"]),
+                        ("scenes.cli", ["scene", "scenes"])):
+    try:
+        _m = importlib.import_module(_module)
+    except ModuleNotFoundError as _e:
+        if _e.name != _module:
+            raise
+        continue
+    for _n in _names:
+        cli.add_command(getattr(_m, _n))
 
 
 def main():

@@ -1,0 +1,2 @@
+class ExtractionError(RuntimeError):
+    """Bad input to extraction (a missing run, an analysis epoch that does not exist, ...)."""

@@ -1,0 +1,103 @@
+"""The assets format: what extraction writes and figures and scenes read (numpy and json only).
+
+    assets/<run>/
+      manifest.json   format "grokking-assets/1"; the source run and its fingerprint; the analysis
+                      epoch; the extraction settings; a hash of the extraction code; versions;
+                      one sha256 per file below
+      summary.json    every headline number and every selection with its evidence (see summary.md)
+      summary.md      the same, readable
+      curves.npz      per checkpoint, C of them (ascending `epoch` [C]):
+                        train_loss, test_loss, train_acc, test_acc          [C]
+                        restricted_loss_train, restricted_loss_test        [C]
+                        excluded_loss (train; all key frequencies removed)  [C]
+                        excluded_loss_by_freq  [C, K] (one key frequency removed), key_freqs [K]
+                        sum_sq_weights [C], sum_sq_by_matrix [C, M], matrix_names [M]
+                        gini_W_E, gini_W_L [C]
+                        attn_eq_to_x, attn_eq_to_y, attn_eq_to_eq [C, H] (mean attention from '=')
+                      and per epoch (E+1 entries, from the run's metrics):
+                        all_epoch, all_train_loss, all_test_loss, all_train_acc, all_test_acc
+      fourier.npz     basis [p, p] (rows: const, cos 1, sin 1, cos 2, ...), basis_labels [p]
+                      embed_norms [C, p]: Fourier norms of W_E (digits) per basis row, per checkpoint
+                      W_L_norms [p], logit_norms_2d [p, p] (analysis checkpoint)
+      neurons.npz     freq [d_mlp] (k of the best frequency), fve [d_mlp], fve_by_freq [d_mlp, n_freq+1]
+                      (column k = fraction of variance in the {0, 2k-1, 2k}^2 block; column 0 unused)
+      probes.npz      for f in (cos, sin): {f}_weights [d_model], {f}_bias [], {f}_dims [m],
+                      {f}_target [p], {f}_out [C, p] (position 0, every checkpoint),
+                      {f}_out_pos1 [C, p], {f}_r2 [C]; resid_pos0, resid_pos1 [p, d_model] (analysis)
+      selections.npz  wave_neurons [7], wave_sweeps [7, p] (x = 0, y swept);
+                      pair_neurons [2], pair_surfaces [2, p, p],
+                      trig_coscos, trig_sinsin, trig_sum [p, p];
+                      neuron_surfaces [n, p, p] for neuron_ids [n];
+                      crest_surface [p, p], crest_direction [d_model], crest_points [n, 2];
+                      logit_surface [p, p], logit_maxima [n, 2]; attn_eq_pattern [H, p, p]
+                      (entries are absent when no mechanism was found; summary.json says why)
+      evolution.npz   float16, every checkpoint: epoch [C], wave_sweeps [C, 7, p],
+                      pair_surfaces [C, 2, p, p], crest_surface [C, p, p], logit_surface [C, p, p]
+      activations.npz at the analysis checkpoint, last position, all p*p inputs (x-major),
+                      TransformerLens names: attn.hook_pattern [p*p, H, 3], hook_resid_mid,
+                      mlp.hook_pre, mlp.hook_post [p*p, d_mlp], hook_mlp_out, logits
+      toy.npz         the p = 5 table of the intro: x, y, sum, is_test [25], vocab [6]
+
+Surfaces are [p, p] with x the row index and y the column. No pickle: np.load(allow_pickle=False).
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+FORMAT = "grokking-assets/1"
+ASSETS_DIR = Path(os.environ.get("GROKKING_ASSETS", "assets"))
+FILES = ("curves", "fourier", "neurons", "probes", "selections", "evolution", "activations", "toy")
+
+
+class AssetsError(RuntimeError):
+    """Assets missing or unreadable; the message says which command makes them."""
+
+
+class Assets:
+    """Read side of assets/<run>/: `a.summary`, `a["curves"]["excluded_loss"]`, `a.get(...)`."""
+
+    def __init__(self, run: str, root: Path | None = None):
+        self.run = run
+        self.dir = Path(root or ASSETS_DIR) / run
+        self._cache: dict[str, dict] = {}
+
+    def exists(self) -> bool:
+        return (self.dir / "manifest.json").exists()
+
+    def _json(self, name):
+        path = self.dir / name
+        if not path.exists():
+            raise AssetsError(f"no extracted data for run {self.run!r} ({path} missing); "
+                              f"make it with: render.py extract --run {self.run}")
+        return json.loads(path.read_text())
+
+    @property
+    def manifest(self) -> dict:
+        return self._json("manifest.json")
+
+    @property
+    def summary(self) -> dict:
+        if "summary" not in self._cache:
+            self._cache["summary"] = self._json("summary.json")
+        return self._cache["summary"]
+
+    def __getitem__(self, name: str) -> dict[str, np.ndarray]:
+        if name not in self._cache:
+            path = self.dir / f"{name}.npz"
+            if not path.exists():
+                raise AssetsError(f"{path} is missing; re-run: render.py extract --run {self.run}")
+            with np.load(path, allow_pickle=False) as z:
+                self._cache[name] = {k: z[k] for k in z.files}
+        return self._cache[name]
+
+    def get(self, name: str, key: str):
+        """An array, or None where extraction found nothing to store."""
+        return self[name].get(key)
+
+    @property
+    def p(self) -> int:
+        return int(self.summary["task"]["p"])

@@ -1,0 +1,164 @@
+"""Small synthetic assets with planted signals, in the exact format of extraction/store.py.
+
+For tests of figures and scenes (which must not need torch or a trained model): a fake run at
+small p whose 'model' is built analytically from cos/sin waves of planted key frequencies, and
+whose curves memorise then grok. numpy only.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from . import fourier as fo
+from .store import FORMAT
+
+
+def make_synthetic_assets(root: Path, run: str = "synth", p: int = 23, key_freqs=(2, 5),
+                          n_ckpt: int = 40, d_model: int = 16, d_mlp: int = 48, n_heads: int = 4,
+                          T: int = 9, output: int = 7, seed: int = 0) -> Path:
+    rng = np.random.default_rng(seed)
+    out = Path(root) / run
+    out.mkdir(parents=True, exist_ok=True)
+    x = np.arange(p)
+    X, Y = np.meshgrid(x, x, indexing="ij")
+    w = {k: 2 * np.pi * k / p for k in key_freqs}
+    K = len(key_freqs)
+    E = 400
+    epoch = np.unique(np.r_[np.arange(0, 20), np.geomspace(20, E, n_ckpt - 20).astype(int)])[:n_ckpt]
+    C = len(epoch)
+    grow = 1 / (1 + np.exp(-(epoch - 250) / 25))          # circuit strength over training
+    memo = 1 - np.exp(-epoch / 10)
+    all_epoch = np.arange(E + 1)
+    g_all = 1 / (1 + np.exp(-(all_epoch - 250) / 25))
+    all_train_loss = 4.5 * np.exp(-all_epoch / 8) + 1e-6
+    all_test_loss = 4.5 * (1 - g_all) + 1e-3 + 2 * (1 - np.exp(-all_epoch / 30)) * (1 - g_all)
+    curves = {
+        "epoch": epoch, "train_loss": all_train_loss[epoch], "test_loss": all_test_loss[epoch],
+        "train_acc": np.minimum(1, memo * 1.1), "test_acc": 0.05 + 0.95 * grow,
+        "restricted_loss_train": 4.5 * (1 - grow) + 0.01, "restricted_loss_test": 4.5 * (1 - grow) + 0.012,
+        "excluded_loss": all_train_loss[epoch] + 6 * grow * (epoch > 30),
+        "excluded_loss_by_freq": np.stack([all_train_loss[epoch] + 3 * grow] * K, 1),
+        "key_freqs": np.array(key_freqs),
+        "sum_sq_weights": 800 - 500 * grow, "sum_sq_by_matrix": np.outer(800 - 500 * grow, np.ones(11) / 11),
+        "matrix_names": np.array(["W_E", "W_pos", "W_Q", "W_K", "W_V", "W_O", "W_in", "b_in", "W_out", "b_out", "W_U"]),
+        "gini_W_E": 0.2 + 0.6 * grow, "gini_W_L": 0.3 + 0.6 * grow,
+        "attn_eq_to_x": np.full((C, n_heads), 0.45), "attn_eq_to_y": np.full((C, n_heads), 0.5),
+        "attn_eq_to_eq": np.full((C, n_heads), 0.05),
+        "all_epoch": all_epoch, "all_train_loss": all_train_loss, "all_test_loss": all_test_loss,
+        "all_train_acc": np.minimum(1, (1 - np.exp(-all_epoch / 10)) * 1.1), "all_test_acc": 0.05 + 0.95 * g_all,
+    }
+    F = fo.basis(p)
+    W_E = rng.normal(0, 0.1, (p, d_model))
+    for i, k in enumerate(key_freqs):
+        W_E[:, 2 * i] += np.cos(w[k] * x)
+        W_E[:, 2 * i + 1] += np.sin(w[k] * x)
+    noise_norms = fo.norms_1d(rng.normal(0, 0.1, (p, d_model)), F)
+    key_norms = fo.norms_1d(W_E, F)
+    embed_norms = (1 - grow)[:, None] * noise_norms + grow[:, None] * key_norms
+    logit_cc = np.zeros((p, p))
+    for k in key_freqs:
+        logit_cc[fo.cos_row(k), fo.cos_row(k)] = logit_cc[fo.sin_row(k), fo.sin_row(k)] = 1.0
+        logit_cc[fo.sin_row(k), fo.cos_row(k)] = logit_cc[fo.cos_row(k), fo.sin_row(k)] = 1.0
+    W_L_norms = np.zeros(p)
+    for k in key_freqs:
+        W_L_norms[[fo.cos_row(k), fo.sin_row(k)]] = 5.0
+    fourier = {"basis": F, "basis_labels": np.array(fo.basis_labels(p)), "embed_norms": embed_norms,
+               "W_L_norms": W_L_norms + 0.01, "logit_norms_2d": logit_cc + 0.01}
+
+    # neurons: each a ReLU of cos/sin waves of one key frequency
+    freq = np.array([key_freqs[i % K] for i in range(d_mlp)])
+    phase = rng.uniform(0, 2 * np.pi, (d_mlp, 2))
+    surfaces = np.stack([np.maximum(0, np.cos(w[f] * X + a) + np.cos(w[f] * Y + b))
+                         for f, (a, b) in zip(freq, phase)])                     # [d_mlp, p, p]
+    Cn = fo.transform_2d(np.moveaxis(surfaces - surfaces.mean((1, 2), keepdims=True), 0, -1), F)
+    fve_by_freq = fo.block_fve(Cn)
+    neurons = {"freq": fve_by_freq.argmax(1), "fve": fve_by_freq.max(1), "fve_by_freq": fve_by_freq}
+
+    k0 = key_freqs[0]
+    target = {"cos": np.cos(w[k0] * x), "sin": np.sin(w[k0] * x)}
+    probes = {"resid_pos0": W_E, "resid_pos1": W_E + 0.05}
+    for f in ("cos", "sin"):
+        wts = np.zeros(d_model)
+        wts[0 if f == "cos" else 1] = 1.0
+        probes.update({f"{f}_weights": wts, f"{f}_bias": np.array(0.0), f"{f}_dims": np.array([0 if f == "cos" else 1]),
+                       f"{f}_target": target[f], f"{f}_out": grow[:, None] * target[f][None],
+                       f"{f}_out_pos1": grow[:, None] * target[f][None], f"{f}_r2": grow})
+
+    wave = [int(i) for i in np.flatnonzero(freq == k0)[:7]]
+    pair_sur = np.stack([np.cos(w[k0] * X) * np.cos(w[k0] * Y), np.sin(w[k0] * X) * np.sin(w[k0] * Y)])
+    trig_sum = pair_sur[0] - pair_sur[1]
+    crest = sum(np.cos(w[k] * (X + Y - T)) for k in key_freqs)
+    logit = sum(np.cos(w[k] * (X + Y - output)) for k in key_freqs)
+    first = [(a, T - a) for a in range(0, T + 1, max(1, T // 4))]
+    second = [(a, T + p - a) for a in (T + 1, (T + p) // 2, p - 1)]
+    maxima = np.array([(a, (output - a) % p) for a in range(p)])[:3]
+    attn = np.stack([np.full((p, p), 0.45)] * n_heads)
+    neuron_ids = wave + [int(np.flatnonzero(freq == k0)[7])]
+    selections = {
+        "wave_neurons": np.array(wave), "wave_sweeps": surfaces[wave][:, 0, :],
+        "pair_neurons": np.array(neuron_ids[-2:]), "pair_surfaces": pair_sur,
+        "trig_coscos": pair_sur[0], "trig_sinsin": pair_sur[1], "trig_sum": trig_sum,
+        "neuron_ids": np.array(neuron_ids), "neuron_surfaces": surfaces[neuron_ids],
+        "crest_surface": crest, "crest_direction": rng.normal(size=d_model), "crest_points": np.array(first + second),
+        "logit_surface": logit, "logit_maxima": maxima, "attn_eq_pattern": attn,
+    }
+    evolution = {"epoch": epoch,
+                 "wave_sweeps": (grow[:, None, None] * surfaces[wave][None, :, 0, :]).astype(np.float16),
+                 "pair_surfaces": (grow[:, None, None, None] * pair_sur[None]).astype(np.float16),
+                 "crest_surface": (grow[:, None, None] * crest[None]).astype(np.float16),
+                 "logit_surface": (grow[:, None, None] * logit[None]).astype(np.float16)}
+    n = p * p
+    activations = {"attn.hook_pattern": np.full((n, n_heads, 3), 1 / 3, np.float32),
+                   "mlp.hook_post": surfaces.reshape(d_mlp, n).T.astype(np.float32),
+                   "logits": np.zeros((n, p + 1), np.float32)}
+    toy_x, toy_y = np.divmod(np.arange(25), 5)
+    toy = {"x": toy_x, "y": toy_y, "sum": (toy_x + toy_y) % 5,
+           "is_test": np.isin(np.arange(25), [3, 7, 11, 16, 18, 20, 22, 24]), "vocab": np.array(list("01234="))}
+    files = {"curves": curves, "fourier": fourier, "neurons": neurons, "probes": probes,
+             "selections": selections, "evolution": evolution, "activations": activations, "toy": toy}
+    for name, arrays in files.items():
+        np.savez(out / f"{name}.npz", **arrays)
+
+    labels = [fo.freq_label(k, p) for k in key_freqs]
+    decomp = {str(i): {k: v for k, v in fo.decompose(surfaces[i], 4).items() if k != "reconstruction"}
+              for i in neuron_ids}
+    summary = {
+        "run": run, "synthetic": True,
+        "task": {"p": p, "op": "add", "a": 1, "b": 1, "frac": 0.3, "seed": seed, "epochs": E,
+                 "d_model": d_model, "d_mlp": d_mlp, "n_heads": n_heads},
+        "analysis_epoch": int(epoch[-1]), "grokked": True,
+        "milestones": {"train_100": 10, "test_99": 300},
+        "phases": {"memorised": 10, "memorisation_end": 40, "cleanup_start": 230, "cleanup_end": 300,
+                   "grokked": 300, "rule": "synthetic"},
+        "key_frequencies": list(key_freqs), "key_labels": labels, "key_rule": "planted",
+        "embedding_frequencies": list(key_freqs),
+        "neurons": {"n": d_mlp, "fve_threshold": 0.85, "n_clustered": int((neurons["fve"] >= 0.85).sum()),
+                    "share_clustered": float((neurons["fve"] >= 0.85).mean()),
+                    "clusters": {str(k): int(((neurons["fve"] >= 0.85) & (neurons["freq"] == k)).sum()) for k in key_freqs}},
+        "logit_approx": {"alphas": {str(k): 1.0 for k in key_freqs}, "explained_variance": 0.95,
+                         "loss": 1e-3, "model_loss": 2e-3},
+        "W_L_rank": 2 * K,
+        "probe": {"k": k0, "label": labels[0], "cos": {"dims": [0], "weights": [1.0], "r2": 1.0},
+                  "sin": {"dims": [1], "weights": [1.0], "r2": 1.0}},
+        "selections": {
+            "wave_neurons": {"found": True, "neurons": wave, "freqs": [k0] * len(wave),
+                             "labels": [labels[0]] * len(wave), "fve": [0.9] * len(wave)},
+            "product_pair": {"found": True, "neurons": neuron_ids[-2:], "k": k0, "label": labels[0],
+                             "formulas": [fo.wave_label("cos", k0, p) + "·" + fo.wave_label("cos", k0, p, "y"),
+                                          fo.wave_label("sin", k0, p) + "·" + fo.wave_label("sin", k0, p, "y")],
+                             "trig_corr_sum": 1.0, "trig_corr_diff": 0.0},
+            "crest": {"found": True, "T": T, "kind": "direction", "dimension": None,
+                      "description": "synthetic crest", "points": first + second},
+            "logit": {"found": True, "output": output, "maxima": maxima.tolist(), "on_line_fraction": 1.0},
+            "neuron_surfaces": {"neurons": neuron_ids, "decompositions": decomp},
+        },
+        "final": {"train_loss": float(all_train_loss[-1]), "test_loss": float(all_test_loss[-1]),
+                  "train_acc": 1.0, "test_acc": 1.0},
+    }
+    (out / "summary.json").write_text(json.dumps(summary, indent=1))
+    (out / "summary.md").write_text(f"# {run} (synthetic)\n")
+    (out / "manifest.json").write_text(json.dumps({"format": FORMAT, "run": run, "synthetic": True,
+                                                   "analysis_epoch": int(epoch[-1])}, indent=1))
+    return out
