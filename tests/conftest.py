@@ -24,3 +24,17 @@ def tiny_cfg():
     from training.config import Config, Schedule
     return Config(p=11, frac=0.5, d_model=16, n_heads=2, d_head=8, d_mlp=32, epochs=40,
                   schedule=Schedule(dense_until=5, log_until=20, n_log=4, stride=5))
+
+
+@pytest.fixture(scope="session")
+def quick_run(tmp_path_factory):
+    """The quick preset trained once per session and extracted: a small model that groks."""
+    from extraction.extract import extract
+    from training.config import QUICK
+    from training.history import Run
+    from training.train import Seeded, train
+    root = tmp_path_factory.mktemp("quick")
+    run = Run("quick", root / "runs")
+    result = train([Seeded(QUICK, run)], progress=False)
+    extract("quick", progress=False, runs_root=root / "runs", assets_root=root / "assets")
+    return {"root": root, "run": run, "train": result, "assets": root / "assets" / "quick"}

@@ -227,11 +227,10 @@ def test_missing_run_is_a_clear_error(runs_dir):
         Run("nope").manifest
 
 
-def test_quick_preset_groks(runs_dir):
+def test_quick_preset_groks(quick_run):
     """Memorise first, then generalise after a visible plateau: the phenomenon itself."""
-    run = Run("quick")
-    r = train([Seeded(QUICK, run)], progress=False)
-    ms = r["milestones"][0]
+    run = quick_run["run"]
+    ms = quick_run["train"]["milestones"][0]
     assert ms["train_100"] is not None and ms["test_99"] is not None
     m = run.metrics()
     assert m["test_acc"][ms["train_100"]] < 0.5          # memorised, not generalised

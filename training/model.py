@@ -60,16 +60,11 @@ def init_params(cfg: Config, seeds: list[int], device="cpu") -> dict[str, torch.
     return {n: torch.stack([w[n] for w in per_seed]).to(device) for n in shapes}
 
 
-def forward(P: dict[str, torch.Tensor], x: torch.Tensor, y: torch.Tensor,
-            cache: dict | None = None) -> torch.Tensor:
-    """Logits at the last position, [S, N, d_vocab_out], for inputs [x, y, =].
-
-    x, y: [S, N] token indices (each seed may have its own examples). When `cache` is a dict it
-    is filled with the last position's activations under TransformerLens names (each [S, N, ...]).
-    """
+def _tables(P: dict[str, torch.Tensor]):
+    """Per-token attention tables: scores [S, V, H] and OV outputs [S, V, H, d] of a token at
+    positions 0 and 1, and those of '=' at position 2 (the query position)."""
     W_E, W_pos = P["W_E"], P["W_pos"]
-    S, V, _ = W_E.shape
-    eq = V - 1
+    eq = W_E.shape[1] - 1
     d_head = P["W_Q"].shape[-1]
     # Residual streams of a token at positions 0 and 1 (per-token tables) and of '=' at 2.
     E0 = W_E + W_pos[:, None, 0]                       # [S, V, d]
@@ -86,16 +81,10 @@ def forward(P: dict[str, torch.Tensor], x: torch.Tensor, y: torch.Tensor,
     v0 = torch.einsum("svd,shdm->svhm", E0, OV)        # [S, V, H, d]
     v1 = torch.einsum("svd,shdm->svhm", E1, OV)
     v2 = torch.einsum("sd,shdm->shm", r2, OV)          # [S, H, d]
+    return r2, (s0, s1, s2), (v0, v1, v2)
 
-    si = torch.arange(S, device=x.device)[:, None]
-    N = x.shape[1]
-    scores = torch.stack([s0[si, x], s1[si, y], s2[:, None].expand(S, N, -1)], dim=-1)  # [S,N,H,3]
-    pattern = scores.softmax(dim=-1)
-    # Weighted sums over heads as broadcasts: einsum would lower these to S*N tiny matmuls.
-    attn_out = ((pattern[..., 0, None] * v0[si, x]).sum(dim=2)
-                + (pattern[..., 1, None] * v1[si, y]).sum(dim=2)
-                + pattern[..., 2] @ v2)
-    resid_mid = r2[:, None] + attn_out                 # [S, N, d]
+
+def _mlp_unembed(P, resid_mid, pattern, attn_out, cache):
     pre = torch.baddbmm(P["b_in"][:, None], resid_mid, P["W_in"])
     post = torch.relu(pre)
     # Neurons straight to logits through W_L = W_out W_U ([d_mlp, vocab_out] is smaller than
@@ -104,12 +93,33 @@ def forward(P: dict[str, torch.Tensor], x: torch.Tensor, y: torch.Tensor,
     bias = torch.bmm(P["b_out"][:, None], P["W_U"])                  # [S, 1, V_out]
     logits = torch.baddbmm(bias, resid_mid, P["W_U"]) + torch.bmm(post, W_L)
     if cache is not None:
-        mlp_out = torch.baddbmm(P["b_out"][:, None], post, P["W_out"])
         cache.update({"attn.hook_pattern": pattern, "hook_attn_out": attn_out,
                       "hook_resid_mid": resid_mid, "mlp.hook_pre": pre, "mlp.hook_post": post,
-                      "hook_mlp_out": mlp_out, "hook_resid_post": resid_mid + mlp_out,
                       "logits": logits})
+        if cache.pop("want_mlp_out", True):   # extraction may skip this [N, d_model] product
+            mlp_out = torch.baddbmm(P["b_out"][:, None], post, P["W_out"])
+            cache.update({"hook_mlp_out": mlp_out, "hook_resid_post": resid_mid + mlp_out})
     return logits
+
+
+def forward(P: dict[str, torch.Tensor], x: torch.Tensor, y: torch.Tensor,
+            cache: dict | None = None) -> torch.Tensor:
+    """Logits at the last position, [S, N, d_vocab_out], for inputs [x, y, =].
+
+    x, y: [S, N] token indices (each seed may have its own examples). When `cache` is a dict it
+    is filled with the last position's activations under TransformerLens names (each [S, N, ...]).
+    """
+    r2, (s0, s1, s2), (v0, v1, v2) = _tables(P)
+    S, N = x.shape
+    si = torch.arange(S, device=x.device)[:, None]
+    scores = torch.stack([s0[si, x], s1[si, y], s2[:, None].expand(S, N, -1)], dim=-1)  # [S,N,H,3]
+    pattern = scores.softmax(dim=-1)
+    # Weighted sums over heads as broadcasts: einsum would lower these to S*N tiny matmuls.
+    attn_out = ((pattern[..., 0, None] * v0[si, x]).sum(dim=2)
+                + (pattern[..., 1, None] * v1[si, y]).sum(dim=2)
+                + pattern[..., 2] @ v2)
+    resid_mid = r2[:, None] + attn_out                 # [S, N, d]
+    return _mlp_unembed(P, resid_mid, pattern, attn_out, cache)
 
 
 def loss_fn(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:

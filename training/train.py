@@ -5,11 +5,9 @@ train and test loss/accuracy, step, and write a checkpoint when the schedule say
 """
 from __future__ import annotations
 
-import math
 import shutil
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -156,7 +154,7 @@ def train(jobs: list[Seeded], device: str = "auto", compile: str = "auto",
         v.requires_grad_(True)
     params = list(P.values())
     opt = torch.optim.AdamW(params, lr=cfg.lr, betas=tuple(cfg.betas), weight_decay=cfg.weight_decay)
-    if states is not None and f"adam_0_step" in states[0]:
+    if states is not None and "adam_0_step" in states[0]:
         for i, p in enumerate(params):
             opt.state[p] = {
                 "step": torch.tensor(float(states[0][f"adam_{i}_step"])),

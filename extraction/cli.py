@@ -1,0 +1,29 @@
+"""`render.py extract`: a checkpoint history in, assets/<run>/ out."""
+from __future__ import annotations
+
+import click
+
+
+@click.command("extract")
+@click.option("--run", "run_name", default="canonical", show_default=True)
+@click.option("--analysis-epoch", type=int, help="Checkpoint to analyse (default: the last).")
+@click.option("--T", "T", type=int, help="Target sum of the crest (default 65, taken mod p).")
+@click.option("--output", type=int, help="Output whose logit surface is shown (default 7).")
+@click.option("--partial", is_flag=True, help="Extract a run that is still training.")
+@click.option("--force", is_flag=True, help="Re-extract even when up to date.")
+@click.option("--quiet", is_flag=True)
+def extract(run_name, analysis_epoch, T, output, partial, force, quiet):
+    """Analyse a trained run: Fourier structure, probes, progress measures -> assets/<run>/."""
+    from .extract import extract as run_extract
+    r = run_extract(run_name, analysis_epoch=analysis_epoch, T=T, output=output, force=force,
+                    partial=partial, progress=not quiet)
+    if r["skipped"]:
+        click.echo(f"{r['dir']} is up to date: nothing to do (--force re-extracts)")
+        return
+    s = r["summary"]
+    click.echo(f"wrote {r['dir']}/ in {s['extraction_seconds']:.0f}s")
+    if not s["grokked"]:
+        click.echo(f"note: run {run_name!r} never grokked; selections that need the mechanism report none found")
+    click.echo(f"key frequencies: {', '.join(s['key_labels']) or 'none'}; "
+               f"{s['neurons']['share_clustered']:.0%} of neurons clustered; "
+               f"logit approximation explains {s['logit_approx']['explained_variance']:.1%}")
