@@ -1,0 +1,271 @@
+"""The figures stage, from small synthetic assets: every figure builds into valid files, and the
+numbers drawn (key frequencies, the crest line, the trig identity's diagonal) are the assets'."""
+import json
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from extraction import fourier as fo
+from extraction.store import Assets
+from extraction.synthetic import make_synthetic_assets
+
+ROOT = Path(__file__).resolve().parents[1]
+STATIC = ["grokking_curves", "progress_measures", "embedding_fourier", "neurons", "logits", "crest",
+          "probe", "trig_identity", "attention"]
+ANIMS = ["anim_embedding", "anim_surfaces", "anim_loops"]
+
+
+@pytest.fixture(scope="module")
+def assets_root(tmp_path_factory):
+    return make_synthetic_assets(tmp_path_factory.mktemp("assets"), run="synth").parent
+
+
+@pytest.fixture(scope="module")
+def assets(assets_root):
+    from figures import style
+    style.apply()
+    return Assets("synth", assets_root)
+
+
+@pytest.fixture(scope="module")
+def built(assets_root, tmp_path_factory):
+    """Every static figure in every static format, built once for the module."""
+    from figures.build import build
+    out = tmp_path_factory.mktemp("figures")
+    results = build("synth", root=assets_root, outdir=out, only=STATIC, formats=("pdf", "svg", "png"))
+    return out, {r.name: r for r in results}
+
+
+def _close(fig):
+    fig.clear()
+
+
+# ---- files ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", STATIC)
+def test_static_figure_files_are_valid(built, assets, name):
+    from PIL import Image
+    from figures.static import STATIC as FUNCS
+    out, results = built
+    assert results[name].skipped is None, results[name].skipped
+    pdf, svg, png = (out / f"{name}.{ext}" for ext in ("pdf", "svg", "png"))
+    head = pdf.read_bytes()
+    assert head.startswith(b"%PDF") and b"%%EOF" in head[-64:] and len(head) > 5_000
+    assert ET.parse(svg).getroot().tag.endswith("svg") and svg.stat().st_size > 10_000
+    fig = FUNCS[name][0](assets)
+    w, h = fig.get_size_inches() * 300
+    _close(fig)
+    with Image.open(png) as im:
+        assert im.format == "PNG"
+        assert abs(im.size[0] - w) <= 1 and abs(im.size[1] - h) <= 1      # 300 dpi, no tight crop
+        assert round(im.info["dpi"][0]) == 300
+        assert np.asarray(im.convert("L")).std() > 10                    # not a blank page
+    assert not list(out.glob(".*tmp*"))
+
+
+def test_animations_are_valid_videos(assets_root, tmp_path):
+    import imageio.v2 as iio
+    from figures.build import build
+    results = build("synth", root=assets_root, outdir=tmp_path, only=ANIMS, formats=("mp4", "gif"), frames=3)
+    assert all(r.skipped is None for r in results), [r.skipped for r in results]
+    for name in ANIMS:
+        mp4, gif = tmp_path / f"{name}.mp4", tmp_path / f"{name}.gif"
+        assert mp4.read_bytes()[4:8] == b"ftyp"
+        assert gif.read_bytes()[:6] == b"GIF89a"
+        with iio.get_reader(mp4) as reader:
+            assert reader.count_frames() >= 3
+            frame = reader.get_data(0)
+        assert frame.ndim == 3 and all(s % 16 == 0 for s in frame.shape[:2])  # codec-friendly size
+
+
+def test_frame_counter_shows_the_epoch(assets):
+    from figures.animations import anim_embedding
+    anim = anim_embedding(assets, frames=4)
+    assert len(anim.indices) <= 4
+    last = anim.indices[-1]
+    anim.update(last)
+    texts = [t.get_text() for t in anim.fig.texts]
+    assert any(t.startswith(f"epoch {int(assets['curves']['epoch'][last]):>6d}") for t in texts)
+
+
+def test_frame_indices_are_evenly_spread():
+    from figures.common import frame_indices
+    epochs = np.r_[np.arange(100), np.arange(100, 20001, 20)]
+    idx = frame_indices(epochs, 150)
+    assert len(idx) <= 150 and idx[0] == 0 and idx[-1] == len(epochs) - 1
+    assert np.all(np.diff(idx) > 0)
+    gaps = np.diff(epochs[idx])
+    assert gaps.max() <= 2 * 20000 / 149
+
+
+# ---- the numbers drawn are the assets' -----------------------------------------------------
+
+def test_key_frequency_labels_are_the_assets(assets):
+    from figures.static import embedding_fourier
+    fig = embedding_fourier(assets)
+    labels = [t.get_text() for ax in fig.axes for t in ax.texts if t.get_gid() == "key-label"]
+    s = assets.summary
+    assert sorted(labels) == sorted(s["key_labels"])
+    assert sorted(labels) == sorted(fo.freq_label(k, assets.p) for k in s["key_frequencies"])
+    _close(fig)
+
+
+def test_crest_line_is_x_plus_y_equal_T(assets):
+    from figures.static import crest
+    T, p = assets.summary["selections"]["crest"]["T"], assets.p
+    fig = crest(assets)
+    ax = fig.axes[0]
+    lines = [ln for ln in ax.lines if ln.get_gid() == "crest-line"]
+    xs = np.concatenate([ln.get_xdata() for ln in lines])
+    ys = np.concatenate([ln.get_ydata() for ln in lines])
+    assert len(xs) == p and sorted(xs) == list(range(p))                   # every x once
+    assert np.all((xs + ys) % p == T)
+    for ln in lines:                                                       # straight, slope -1
+        assert np.all(np.diff(ln.get_xdata()) == 1) and np.all(np.diff(ln.get_ydata()) == -1)
+    pts = [c for c in ax.collections if c.get_gid() == "crest-points"][0].get_offsets()
+    np.testing.assert_array_equal(np.asarray(pts), assets["selections"]["crest_points"])
+    assert f"x + y ≡ {T} (mod {p})" in ax.get_title(loc="left")
+    _close(fig)
+
+
+def test_logit_maxima_and_line_are_the_assets(assets):
+    from figures.static import logits
+    c, p = assets.summary["selections"]["logit"]["output"], assets.p
+    fig = logits(assets)
+    ax = fig.axes[1]
+    pts = [col for col in ax.collections if col.get_gid() == "logit-maxima"][0].get_offsets()
+    np.testing.assert_array_equal(np.asarray(pts), assets["selections"]["logit_maxima"])
+    for ln in (ln for ln in ax.lines if ln.get_gid() == "logit-line"):
+        assert np.all((ln.get_xdata() + ln.get_ydata()) % p == c)
+    _close(fig)
+
+
+def _sum_panel_alignment(fig, k, p):
+    """Correlations of the drawn sum panel with cos(w(x+y)) and cos(w(x-y)), reading x and y
+    from the image's own extent and orientation (not assuming them)."""
+    ax = next(a for a in fig.axes if a.get_gid() == "sum")
+    im = ax.images[0]
+    A = np.asarray(im.get_array(), float)                                  # rows are drawn bottom-up
+    x0, x1, y0, y1 = im.get_extent()
+    rows, cols = A.shape
+    col_x = x0 + (np.arange(cols) + 0.5) * (x1 - x0) / cols
+    row_y = y0 + (np.arange(rows) + 0.5) * (y1 - y0) / rows
+    if im.origin == "upper":
+        row_y = row_y[::-1]
+    X, Y = np.meshgrid(np.rint(col_x), np.rint(row_y))                     # at A[r, c]
+    w = 2 * np.pi * k / p
+    corr = lambda B: np.corrcoef(A.ravel(), B.ravel())[0, 1]                 # noqa: E731
+    return corr(np.cos(w * (X + Y))), corr(np.cos(w * (X - Y)))
+
+
+def test_trig_identity_sum_runs_along_x_plus_y(assets):
+    from figures.static import trig_identity
+    k = assets.summary["selections"]["product_pair"]["k"]
+    fig = trig_identity(assets)
+    plus, minus = _sum_panel_alignment(fig, k, assets.p)
+    assert plus > 0.99 and abs(minus) < 0.1
+    ax = next(a for a in fig.axes if a.get_gid() == "sum")
+    np.testing.assert_allclose(np.asarray(ax.images[0].get_array()).T, assets["selections"]["trig_sum"], atol=1e-12)
+    minus_panel = next(a for a in fig.axes if a.get_gid() == "minus_sinsin")
+    np.testing.assert_allclose(np.asarray(minus_panel.images[0].get_array()).T,
+                               -assets["selections"]["trig_sinsin"], atol=1e-12)
+    _close(fig)
+
+
+def test_trig_identity_survives_a_pre_negated_sinsin(assets_root, tmp_path):
+    """If extraction ever stores −sin·sin, the figure must not add it twice (which gives cos(x−y))."""
+    import shutil
+    from figures.static import trig_identity
+    run = tmp_path / "synth"
+    shutil.copytree(assets_root / "synth", run)
+    with np.load(run / "selections.npz") as z:
+        sel = {k: z[k] for k in z.files}
+    sel["trig_sinsin"] = -sel["trig_sinsin"]
+    np.savez(run / "selections.npz", **sel)
+    a = Assets("synth", tmp_path)
+    fig = trig_identity(a)
+    plus, minus = _sum_panel_alignment(fig, a.summary["selections"]["product_pair"]["k"], a.p)
+    assert plus > 0.99 and abs(minus) < 0.1
+    _close(fig)
+
+
+def test_phases_are_shaded_and_named(assets):
+    from figures.static import grokking_curves
+    fig = grokking_curves(assets)
+    named = {t.get_text() for ax in fig.axes for t in ax.texts}
+    for leg in fig.legends:
+        named |= {t.get_text() for t in leg.get_texts()}
+    assert {"memorisation", "circuit formation", "clean-up"} <= named
+    _close(fig)
+
+
+# ---- missing data, the command line --------------------------------------------------------
+
+def test_missing_product_pair_is_skipped_with_a_reason(assets_root, tmp_path):
+    import shutil
+    from figures.cli import figures
+    root = tmp_path / "assets"
+    shutil.copytree(assets_root / "synth", root / "synth")
+    with np.load(root / "synth" / "selections.npz") as z:
+        sel = {k: z[k] for k in z.files if not k.startswith(("trig_", "neuron_"))}
+    np.savez(root / "synth" / "selections.npz", **sel)
+    s = json.loads((root / "synth" / "summary.json").read_text())
+    s["selections"]["product_pair"] = {"found": False, "reason": "no cos·cos / sin·sin pair above 0.8"}
+    (root / "synth" / "summary.json").write_text(json.dumps(s))
+    out = tmp_path / "out"
+    r = CliRunner().invoke(figures, ["--run", "synth", "--assets", str(root), "--out", str(out),
+                                     "--only", "trig_identity,crest,neurons", "--format", "png"])
+    assert r.exit_code == 0, r.output
+    assert "trig_identity: skipped: extraction found no product pair (no cos·cos / sin·sin pair above 0.8)" in r.output
+    assert sorted(p.name for p in out.iterdir()) == ["crest.png", "neurons.png"]   # neurons: population only
+
+
+def test_a_broken_figure_does_not_cost_the_others(assets_root, tmp_path, monkeypatch):
+    from figures import static
+    from figures.build import build
+
+    def broken(a):
+        raise KeyError("T")
+    monkeypatch.setitem(static.STATIC, "crest", (broken, "broken"))
+    results = {r.name: r for r in build("synth", root=assets_root, outdir=tmp_path, only=["crest", "attention"],
+                                        formats=("png",))}
+    assert results["crest"].failed == "KeyError: 'T'" and not results["crest"].files
+    assert results["attention"].files and not results["attention"].failed
+
+
+def test_cli_list_only_format(assets_root, tmp_path):
+    from figures.cli import figures
+    r = CliRunner().invoke(figures, ["--list"])
+    assert r.exit_code == 0 and all(n in r.output for n in STATIC + ANIMS)
+    out = tmp_path / "out"
+    r = CliRunner().invoke(figures, ["--run", "synth", "--assets", str(assets_root), "--out", str(out),
+                                     "--only", "crest", "--format", "pdf,svg"])
+    assert r.exit_code == 0, r.output
+    assert sorted(p.name for p in out.iterdir()) == ["crest.pdf", "crest.svg"]
+    assert CliRunner().invoke(figures, ["--only", "nope"]).exit_code == 2
+    assert CliRunner().invoke(figures, ["--format", "jpg"]).exit_code == 2
+
+
+def test_missing_run_is_a_one_line_error(tmp_path):
+    from render import cli
+    r = CliRunner().invoke(cli, ["figures", "--run", "nope", "--assets", str(tmp_path)])
+    assert r.exit_code == 2
+    assert "render.py extract --run nope" in r.output and "Traceback" not in r.output
+
+
+def test_style_and_cli_import_light():
+    """Scenes import the style without matplotlib; --help stays fast; figures never need torch."""
+    code = ("import sys, figures.style, figures.cli; "
+            "assert 'matplotlib' not in sys.modules and 'imageio' not in sys.modules; "
+            "import figures.build, figures.static, figures.animations; "
+            "figures.build.catalogue(); assert 'torch' not in sys.modules")
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
+    from figures import style
+    assert len(set(style.KEY_FREQ)) == len(style.KEY_FREQ)
+    assert not set(style.KEY_FREQ) & {style.ROLE[r] for r in ("train", "test", "excluded", "restricted")}
+    assert style.DOUBLE > style.SINGLE
