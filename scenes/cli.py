@@ -1,0 +1,100 @@
+"""`render.py scene NAME` and `render.py scenes`: render the Manim scenes from assets/<run>/.
+
+    render.py scene --list
+    render.py scene GrokkingCurve --run canonical --quality medium
+    render.py scene Clock --still                 # the last frame as a PNG
+    render.py scenes --quality low                # every scene
+
+Output under media/: media/videos/<run>/<quality>/<Scene>.<mp4|gif>, media/images/<run>/<Scene>.png.
+manim is imported only when something is rendered.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import click
+
+from .catalog import SCENES
+
+DEFAULT_RUN = "canonical"
+QUALITIES = {"low": "low_quality", "medium": "medium_quality", "high": "high_quality",
+             "4k": "fourk_quality"}
+
+
+def render(name: str, run: str = DEFAULT_RUN, quality: str = "low", fmt: str = "mp4",
+           still: bool = False, media_dir: str | Path = "media", root: str | Path | None = None,
+           pixel_width: int | None = None, pixel_height: int | None = None,
+           frame_rate: float | None = None, progress: bool = True) -> Path:
+    """Render one scene; returns the written file. Raises AssetsError when the run has no assets."""
+    from . import data
+    data.use(run, root)
+    data.check()
+    from manim import config, tempconfig
+    from .catalog import scene_class
+    cls = scene_class(name)
+    media = Path(media_dir)
+    opts = {
+        "quality": QUALITIES[quality], "media_dir": str(media),
+        "video_dir": str(media / "videos" / run / "{quality}"),
+        "images_dir": str(media / "images" / run),
+        "partial_movie_dir": str(media / "videos" / run / "{quality}" / "partial_movie_files" / "{scene_name}"),
+        "format": "png" if (still or fmt == "png") else fmt,
+        "output_file": name, "disable_caching": True, "verbosity": "WARNING",
+        "progress_bar": "display" if progress else "none",
+    }
+    with tempconfig(opts):
+        if pixel_width:
+            config.pixel_width = pixel_width
+            config.pixel_height = pixel_height or int(round(pixel_width * 9 / 16))
+            config.frame_width = config.frame_height * config.pixel_width / config.pixel_height
+        if frame_rate:
+            config.frame_rate = frame_rate
+        scene = cls()
+        scene.render()
+        path = scene.output_plan.primary_artifact
+    return Path(path) if path else None
+
+
+def _list():
+    width = max(map(len, SCENES))
+    for n, (_, desc, ts) in SCENES.items():
+        click.echo(f"{n.ljust(width)}  {ts:>5}  {desc}")
+
+
+def _options(f):
+    f = click.option("--run", default=DEFAULT_RUN, show_default=True, help="Which assets/<run>/ to draw from.")(f)
+    f = click.option("--quality", type=click.Choice(list(QUALITIES)), default="low", show_default=True)(f)
+    f = click.option("--format", "fmt", type=click.Choice(["mp4", "gif", "png"]), default="mp4", show_default=True,
+                     help="png: the last frame only.")(f)
+    f = click.option("--still", is_flag=True, help="Render only the last frame (PNG).")(f)
+    return f
+
+
+@click.command("scene")
+@click.argument("name", required=False)
+@_options
+@click.option("--list", "list_", is_flag=True, help="Name every scene with a one-line description.")
+def scene(name, run, quality, fmt, still, list_):
+    """Render one Manim scene (NAME; see --list) from assets/<run>/ into media/."""
+    if list_ or not name:
+        _list()
+        return
+    if name not in SCENES:
+        match = {n.lower(): n for n in SCENES}.get(name.lower())
+        if not match:
+            raise click.UsageError(f"unknown scene {name!r}; one of: {', '.join(SCENES)}")
+        name = match
+    t = time.perf_counter()
+    path = render(name, run, quality, fmt, still)
+    click.echo(f"{name}: {path} ({time.perf_counter() - t:.1f}s)")
+
+
+@click.command("scenes")
+@_options
+def scenes(run, quality, fmt, still):
+    """Render every scene from assets/<run>/ into media/."""
+    for name in SCENES:
+        t = time.perf_counter()
+        path = render(name, run, quality, fmt, still)
+        click.echo(f"{name}: {path} ({time.perf_counter() - t:.1f}s)")
