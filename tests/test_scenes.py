@@ -79,3 +79,74 @@ def test_trig_identity_sum_is_the_diagonal(synth):
     # and the unflipped sum (the video's public code) would have been the wrong diagonal
     wrong = t["coscos"] + t["sinsin"]
     assert _best_corr(wrong, lambda X, Y, w, f: np.cos(w * (X - Y) + f), w, p) >= 0.99
+
+
+# ---- part 2: surfaces ----------------------------------------------------------------------------
+
+
+def _sampled(sv, Z):
+    """The drawn image's colour at project(x, y) for every grid point, as (R - B) [p, p]."""
+    p = sv.p
+    img = sv.pixel_array.astype(float)
+    Hp, Wp = img.shape[:2]
+    X, Y = np.meshgrid(np.arange(p), np.arange(p), indexing="ij")
+    pts = sv.project(X.ravel(), Y.ravel(), Z.ravel())
+    c, w, h = sv.get_center(), sv.width, sv.height
+    px = np.clip(((pts[:, 0] - (c[0] - w / 2)) / w * Wp).astype(int), 0, Wp - 1)
+    py = np.clip((((c[1] + h / 2) - pts[:, 1]) / h * Hp).astype(int), 0, Hp - 1)
+    rgb = img[py, px, :3]
+    return (rgb[:, 0] - rgb[:, 2]).reshape(p, p), img[py, px, 3].reshape(p, p)
+
+
+def test_surface_view_draws_x_across_y_up():
+    """Overhead, a ramp in x is drawn increasing to the right, a ramp in y increasing upwards, and
+    the pixel at project(x, y) shows Z[x, y] (labels and markers use project())."""
+    from manim import tempconfig
+    from scenes import look as L
+    p = 21
+    X, Y = np.meshgrid(np.arange(p), np.arange(p), indexing="ij")
+    with tempconfig({"pixel_width": 640, "pixel_height": 360}):
+        for Z, mode in ((X.astype(float), "mesh"), (Y.astype(float), "tiles")):
+            sv = L.SurfaceView(Z, 6, 5, cmap_name=L.DIV_CMAP, theta=0.0, phi=np.pi / 2, mode=mode)
+            a = sv.project(p - 1, 0) - sv.project(0, 0)
+            b = sv.project(0, p - 1) - sv.project(0, 0)
+            assert a[0] > 1 and abs(a[1]) < 1e-6 and b[1] > 1 and abs(b[0]) < 1e-6
+            rb, alpha = _sampled(sv, Z)
+            assert (alpha > 0).all()
+            assert np.corrcoef(rb.ravel(), Z.ravel())[0, 1] > 0.9              # (RdBu is not linear)
+            assert abs(np.corrcoef(rb.ravel(), Z.T.ravel())[0, 1]) < 0.1       # not transposed
+
+
+def test_trig_identity_drawn_picture_runs_along_x_plus_y(synth):
+    """What TrigIdentity's last shot draws (sum_view, overhead): at each projected (x, y) the
+    picture's colour follows cos(w(x + y) + φ), not cos(w(x − y) + φ)."""
+    from manim import tempconfig
+    from scenes import data
+    from scenes.trig import sum_view
+    data.use("synth", synth)
+    d = data.load()
+    t = d.trig_identity()
+    p, w = d.p, d.w(t["k"])
+    with tempconfig({"pixel_width": 854, "pixel_height": 480}):
+        sv = sum_view(d)
+        drawn = sv.state["Z"]
+        assert np.allclose(drawn, t["sum"], atol=1e-6)
+        rb, _ = _sampled(sv, drawn)
+    plus = _best_corr(rb, lambda X, Y, w, f: np.cos(w * (X + Y) + f), w, p)
+    minus = _best_corr(rb, lambda X, Y, w, f: np.cos(w * (X - Y) + f), w, p)
+    assert plus >= 0.9 and minus < 0.2, (plus, minus)     # colours, not values: RdBu and shading bend them
+
+
+def test_crest_points_lie_on_x_plus_y_T(synth):
+    from scenes import data
+    from scenes.surfaces import split_crests
+    data.use("synth", synth)
+    d = data.load()
+    T, p = int(d.summary["selections"]["crest"]["T"]), d.p
+    pts = d.selection("crest_points")
+    first, second = split_crests(pts, T, p)
+    assert len(first) + len(second) == len(pts) and first and second
+    assert all((a + b) % p == T for a, b in first + second)
+    lm = d.selection("logit_maxima").astype(int)
+    o = int(d.summary["selections"]["logit"]["output"])
+    assert all((a + b) % p == o for a, b in lm)

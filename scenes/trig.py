@@ -1,0 +1,218 @@
+"""Part 2, the trig identity and the output (23:19-26:38): the product pair's cos·cos and sin·sin
+surfaces, weighted +1 and −1 (the second flips over), add and interfere into the diagonal
+cos(w(x + y)); then the logit of one output, largest on x + y ≡ output (mod p).
+
+The sum drawn is SceneData.trig_identity()'s: +1·(cos·cos) − 1·(sin·sin), checked against the
+assets' trig_sum; tests/test_scenes.py checks numerically that it is cos(w(x + y) + φ), not
+cos(w(x − y) + φ), and that the drawn picture (`sum_view`) puts Z[x, y] where its labels say.
+
+Reads selections.npz (pair_surfaces, trig_coscos, trig_sinsin, trig_sum, logit_surface,
+logit_maxima) and summary.json (selections.product_pair, selections.logit)."""
+from __future__ import annotations
+
+import numpy as np
+from manim import (DOWN, LEFT, RIGHT, UP, UR, BackgroundRectangle, DashedLine, Dot, FadeIn,
+                   FadeOut, ReplacementTransform, ValueTracker, VGroup, Write, linear)
+
+from extraction import fourier as fo
+
+from . import look as L
+
+VIEW = dict(theta=-0.7, phi=0.62, hscale=0.4)
+ZLIM = (-1.15, 1.15)        # the unit-amplitude product terms and their sum, cos(w(x + y))
+
+
+def sum_label(k: int, p: int) -> str:
+    """'cos(8π(x + y)/113)'"""
+    return fo.wave_label("cos", k, p, "(x + y)")
+
+
+def sum_view(d, width: float = 6.4, height: float = 5.0) -> L.SurfaceView:
+    """The last picture of TrigIdentity: the drawn sum, overhead (x across, y up)."""
+    t = d.trig_identity()
+    drawn = t["weights"][0] * t["coscos"] + t["weights"][1] * t["sinsin"]
+    return L.SurfaceView(drawn, width, height, side=min(width, height) * 0.8, zlim=ZLIM,
+                         cmap_name=L.DIV_CMAP, theta=0.0, phi=np.pi / 2, hscale=0.4)
+
+
+class TrigIdentity(L.DataScene):
+    """23:19-25:07."""
+
+    def construct(self):
+        d = self.d
+        p = d.p
+        t = d.trig_identity()
+        k = t["k"]
+        pp = d.summary["selections"].get("product_pair", {})
+        fcc, fss = t["formulas"] or [fo.wave_label("cos", k, p) + "·" + fo.wave_label("cos", k, p, "y"),
+                                     fo.wave_label("sin", k, p) + "·" + fo.wave_label("sin", k, p, "y")]
+        cc, ssn = t["coscos"], t["sinsin"]
+        neurons = pp.get("neurons") or [None, None]
+        surf = d.get("selections", "pair_surfaces")
+
+        heading = L.title("Two neurons, two products", 30)
+        self.play(Write(heading), run_time=0.7)
+        zl = ZLIM
+        W, H = 6.4, 4.6
+        left = L.SurfaceView(cc, W, H, side=3.4, zlim=zl, cmap_name=L.DIV_CMAP, **VIEW).move_to([-3.4, -0.2, 0])
+        right = L.SurfaceView(ssn, W, H, side=3.4, zlim=zl, cmap_name=L.DIV_CMAP, **VIEW).move_to([3.4, -0.2, 0])
+        # 1. each neuron's surface, scaled by its strongest term's coefficient, then that term
+        if surf is not None and pp.get("coefs"):
+            raw = [np.asarray(surf[i], float) for i in range(2)]
+            norm = [(r - r.mean()) / c if c else r - r.mean() for r, c in zip(raw, pp["coefs"])]
+        else:
+            norm = [cc, ssn]
+        mix = ValueTracker(0.0)
+        left.add_updater(lambda m: m.setv(Z=(1 - mix.get_value()) * norm[0] + mix.get_value() * cc,
+                                           zkey=("l", round(mix.get_value(), 3))))
+        right.add_updater(lambda m: m.setv(Z=(1 - mix.get_value()) * norm[1] + mix.get_value() * ssn,
+                                            zkey=("r", round(mix.get_value(), 3))))
+        left.update()
+        right.update()
+        names = VGroup(
+            L.label(f"neuron {neurons[0]}" if neurons[0] is not None else "cos·cos neuron", 20, L.MUTED).move_to([-3.4, 2.45, 0]),
+            L.label(f"neuron {neurons[1]}" if neurons[1] is not None else "sin·sin neuron", 20, L.MUTED).move_to([3.4, 2.45, 0]))
+        if pp.get("coefs"):
+            names.add(L.label(f"(centred, ÷ {pp['coefs'][0]:.2f})", 15, L.MUTED).next_to(names[0], DOWN, buff=0.06),
+                      L.label(f"(centred, ÷ {pp['coefs'][1]:.2f})", 15, L.MUTED).next_to(names[1], DOWN, buff=0.06))
+        self.add(left, right)
+        self.play(FadeIn(names), run_time=0.8)
+        self.wait(0.8)
+        ftop = VGroup(L.formula(fcc, size=22, color=L.COS).move_to([-3.4, -2.55, 0]),
+                      L.formula(fss, size=22, color=L.SIN).move_to([3.4, -2.55, 0]))
+        cap1 = L.label("strongest term", 16, L.MUTED).next_to(ftop[0], DOWN, buff=0.08)
+        cap2 = L.label("strongest term", 16, L.MUTED).next_to(ftop[1], DOWN, buff=0.08)
+        self.play(mix.animate.set_value(1), FadeIn(ftop), FadeIn(cap1), FadeIn(cap2), run_time=1.8)
+        self.wait(0.5)
+
+        # 2. the next layer's weights: +1 and −1; the second surface flips over
+        h2 = L.title("A weighted sum: weight +1 and weight −1", 30)
+        wt = ValueTracker(1.0)
+        right.clear_updaters()
+        right.add_updater(lambda m: m.setv(Z=wt.get_value() * ssn, zkey=("w", round(wt.get_value(), 3))))
+        w1 = L.formula("× (+1)", size=30, color=L.COS).move_to([-3.4, 1.95, 0])
+        w2 = L.formula("× (−1)", size=30, color=L.SIN).move_to([3.4, 1.95, 0])
+        self.play(ReplacementTransform(heading, h2), FadeOut(names), FadeIn(w1), FadeIn(w2), run_time=0.8)
+        self.play(wt.animate.set_value(t["weights"][1]), run_time=2.0)
+        neg = L.formula("− " + fss, size=22, color=L.SIN).move_to(ftop[1])
+        self.play(ReplacementTransform(ftop[1], neg), run_time=0.5)
+        self.wait(0.5)
+
+        # 3. add: the two surfaces slide together and interfere
+        h3 = L.title("Added together, they interfere", 30)
+        add = ValueTracker(0.0)
+        lc, rc = left.get_center().copy(), right.get_center().copy()
+        mid = np.array([0.0, -0.2, 0])
+        left.clear_updaters()
+        right.clear_updaters()
+        w_sin = t["weights"][1]
+        left.add_updater(lambda m: m.move_to(lc + (mid - lc) * min(1, 2 * add.get_value())).setv(
+            Z=t["weights"][0] * cc + max(0.0, 2 * add.get_value() - 1) * w_sin * ssn,
+            zkey=("sum", round(add.get_value(), 3))))
+        right.add_updater(lambda m: m.move_to(rc + (mid - rc) * min(1, 2 * add.get_value())).setv(
+            opacity=1 - max(0.0, 2 * add.get_value() - 1)))
+        self.play(ReplacementTransform(h2, h3), FadeOut(w1), FadeOut(w2), FadeOut(cap1), FadeOut(cap2),
+                  FadeOut(ftop[0]), FadeOut(neg), run_time=0.6)
+        self.play(add.animate.set_value(1.0), run_time=3.0, rate_func=linear)
+        self.remove(right)
+        left.clear_updaters()
+        drawn = t["weights"][0] * cc + t["weights"][1] * ssn
+        assert np.allclose(left.state["Z"], drawn) and np.allclose(drawn, t["sum"], atol=1e-6)
+
+        # 4. overhead: the crests run along x + y = const
+        th, ph = ValueTracker(VIEW["theta"]), ValueTracker(VIEW["phi"])
+        pos = ValueTracker(0.0)
+        c0 = left.get_center().copy()
+        c1 = np.array([-3.3, -0.55, 0])
+        left.add_updater(lambda m: m.setv(theta=th.get_value(), phi=ph.get_value())
+                         .move_to(c0 + (c1 - c0) * pos.get_value()))
+        grow = ValueTracker(1.0)
+        left.add_updater(lambda m: m.scale_to_fit_width(W * grow.get_value()))
+        self.play(th.animate.set_value(0.0), ph.animate.set_value(np.pi / 2), pos.animate.set_value(1),
+                  grow.animate.set_value(1.3), run_time=2.0)
+        left.clear_updaters()
+        axes = L.surface_axes(left, 18, follow=False)
+        s_line = p - 1
+        line = DashedLine(left.project(0, s_line, 0), left.project(s_line, 0, 0), stroke_color=L.TEXT,
+                          stroke_width=3, dash_length=0.12)
+        ltag = L.label(f"x + y = {s_line}", 18, L.TEXT).next_to(left.project(s_line * 0.62, s_line * 0.38, 0), UR, buff=0.1)
+        ltag = VGroup(BackgroundRectangle(ltag, color=L.BG, fill_opacity=0.7, buff=0.04), ltag)
+        self.play(FadeIn(axes), FadeIn(line), FadeIn(ltag), run_time=0.8)
+        X0 = 0.4
+        ident = VGroup(
+            L.formula(fcc, size=22, color=L.COS),
+            L.formula("− " + fss, size=22, color=L.SIN),
+            L.formula("= " + sum_label(k, p), size=26, color=L.ACCENT)).arrange(DOWN, aligned_edge=LEFT, buff=0.22)
+        ident.move_to([X0, 1.3, 0], aligned_edge=LEFT)
+        trig = L.label("cos a · cos b − sin a · sin b = cos(a + b)", 20, L.TEXT).next_to(ident, DOWN, buff=0.5).align_to(ident, LEFT)
+        why = L.label("a sum-of-angles identity: products of waves\nin x and in y become a wave in x + y",
+                      18, L.MUTED).next_to(trig, DOWN, buff=0.25).align_to(ident, LEFT)
+        h4 = L.title("cos x cos y − sin x sin y = cos(x + y)", 30)
+        self.play(ReplacementTransform(h3, h4), FadeIn(ident), run_time=1.0)
+        self.play(FadeIn(trig), FadeIn(why), run_time=0.8)
+        corr = pp.get("trig_corr_sum")
+        if corr is not None:
+            ev = L.label(f"the sum correlates {corr:.2f} with a wave in x + y, "
+                         f"{pp.get('trig_corr_diff', 0):.2f} with one in x − y", 16, L.MUTED)
+            ev.next_to(why, DOWN, buff=0.3).align_to(ident, LEFT)
+            if ev.get_right()[0] > 6.9:
+                ev.scale_to_fit_width(6.9 - X0)
+                ev.next_to(why, DOWN, buff=0.3).align_to(ident, LEFT)
+            self.play(FadeIn(ev), run_time=0.5)
+        self.wait(2.0)
+
+
+class LogitSurface(L.DataScene):
+    """25:26-26:38. The logit of one output (summary selections.logit.output, default 7) over
+    (x, y); overhead, the marked points of x + y ≡ output where it peaks."""
+
+    def construct(self):
+        d = self.d
+        p = d.p
+        info = d.summary["selections"]["logit"]
+        o = int(info["output"])
+        Z = d.selection("logit_surface")
+        maxima = [(int(a), int(b)) for a, b in d.selection("logit_maxima").reshape(-1, 2)]
+
+        heading = L.title(f"The output logit for {o}, over every (x, y)", 30)
+        sv = L.SurfaceView(Z, 10.0, 6.3, side=4.7, cmap_name=L.SEQ_CMAP, **VIEW).move_to([0, -0.6, 0])
+        axes = L.surface_axes(sv, 18)
+        th, ph, cx = ValueTracker(VIEW["theta"]), ValueTracker(VIEW["phi"]), ValueTracker(0.0)
+        base = sv.get_center().copy()
+        sv.add_updater(lambda m: m.setv(theta=th.get_value(), phi=ph.get_value())
+                       .move_to(base + RIGHT * cx.get_value()))
+        lo, hi = sv.zlim
+        bar = L.colorbar(2.4, 0.16, f"{lo:.0f}", f"{hi:.0f}", caption=f"logit of {o}").to_corner(UR, buff=0.35).shift(DOWN * 0.5)
+        self.play(Write(heading), FadeIn(axes), FadeIn(bar), run_time=1)
+        self.add(sv)
+        self.play(th.animate.set_value(-0.4), run_time=2.5, rate_func=linear)
+        self.play(th.animate.set_value(0.0), ph.animate.set_value(np.pi / 2), cx.animate.set_value(-2.9),
+                  FadeOut(bar), run_time=2.0)
+        sv.clear_updaters()
+        axes.clear_updaters()
+        lines = VGroup()
+        for s in (o, o + p):
+            a0, a1 = max(0, s - (p - 1)), min(p - 1, s)
+            if a1 > a0:
+                lines.add(DashedLine(sv.project(a0, s - a0, 0), sv.project(a1, s - a1, 0), stroke_color=L.TEXT,
+                                     stroke_width=2.5, dash_length=0.1))
+        X0 = 0.9
+        h = L.formula(f"x + y ≡ {o}  (mod {p})", size=26, color=L.TEXT).move_to([X0, 2.2, 0], aligned_edge=LEFT)
+        self.play(FadeIn(lines), FadeIn(h), run_time=0.8)
+        y = 1.5
+        for a, b in maxima:
+            dot = Dot(sv.project(a, b), radius=0.08, color=L.ACCENT)
+            tag = L.label(f"({a}, {b})", 15, L.TEXT).next_to(dot, UR, buff=0.04)
+            tag = VGroup(BackgroundRectangle(tag, color=L.BG, fill_opacity=0.75, buff=0.03), tag)
+            s = a + b
+            txt = f"{a} + {b} = {s}" + (f"  ≡ {s % p}" if s >= p else "")
+            row = L.formula(txt, size=22, color=L.ACCENT).move_to([X0, y, 0], aligned_edge=LEFT)
+            val = L.label(f"logit {Z[a, b]:.1f}", 16, L.MUTED).next_to(row, RIGHT, buff=0.3)
+            y -= 0.5
+            self.play(FadeIn(dot, scale=1.5), FadeIn(tag), FadeIn(row), FadeIn(val), run_time=0.6)
+        frac = info.get("on_line_fraction")
+        if frac is not None:
+            ev = L.label(f"{frac:.0%} of this logit's {p} largest values\nlie on x + y ≡ {o} (mod {p})",
+                         18, L.MUTED).move_to([X0, y - 0.35, 0], aligned_edge=LEFT)
+            self.play(FadeIn(ev), run_time=0.6)
+        self.wait(2.0)
