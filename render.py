@@ -131,6 +131,55 @@ def runs():
         click.echo("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip())
 
 
+@cli.command("all")
+@click.option("--run", "run_name", default=None, help="Run name (default: the preset's name, canonical).")
+@click.option("--preset", type=click.Choice(["canonical", "quick"]), default=None,
+              help="Configuration for a new run (default canonical; an existing run keeps its own).")
+@click.option("--quality", type=click.Choice(["low", "medium", "high", "4k"]), default="low", show_default=True,
+              help="Scene quality.")
+@click.option("--T", "T", type=int, help="Crest target sum (default 65 mod p).")
+@click.option("--output", type=int, help="Output whose logit surface is shown (default 7).")
+@click.option("--analysis-epoch", type=int, help="Checkpoint to analyse (default: the last).")
+@click.option("--figures", "only_figures", help="Only these figures (comma-separated; '' for none).")
+@click.option("--scenes", "only_scenes", help="Only these scenes (comma-separated; '' for none).")
+@click.option("--force", is_flag=True, help="Redo everything, training included.")
+@click.option("--quiet", is_flag=True)
+def all_(run_name, preset, quality, T, output, analysis_epoch, only_figures, only_scenes, force, quiet):
+    """Train (if needed), extract, draw every figure, render every scene, write the gallery:
+    only what is out of date. Interrupt at any time; run it again to finish."""
+    from pipeline.make import Options, make_all
+    o = Options(run=run_name or preset or DEFAULT_RUN, preset=preset, quality=quality, T=T, output=output,
+                analysis_epoch=analysis_epoch, figures=_split_names(only_figures), scenes=_split_names(only_scenes),
+                force=force, progress=not quiet)
+    s = make_all(o, log=lambda line: click.echo(line, err=True))
+    made = s["figures"] + s["scenes"]
+    click.echo(f"done in {s['seconds']:.0f}s: " + ("trained, " if s["trained"] else "")
+               + ("extracted, " if s["extracted"] else "")
+               + (f"{len(s['figures'])} figures and {len(s['scenes'])} scenes made" if made else "everything was up to date")
+               + (f"; {len(s['skipped'])} skipped" if s["skipped"] else ""))
+    click.echo(f"gallery: {s['gallery']}")
+
+
+def _split_names(value):
+    return None if value is None else [v.strip() for v in value.split(",") if v.strip()]
+
+
+@cli.command()
+@click.option("--run", "run_name", default=DEFAULT_RUN, show_default=True)
+@click.option("--quality", type=click.Choice(["low", "medium", "high", "4k"]), default="low", show_default=True)
+@click.option("--T", "T", type=int, help="As given to 'all' (default 65 mod p).")
+@click.option("--output", type=int, help="As given to 'all' (default 7).")
+@click.option("--analysis-epoch", type=int, help="As given to 'all' (default: the last).")
+def status(run_name, quality, T, output, analysis_epoch):
+    """What is up to date, stale (and why) or missing, for every stage, figure and scene."""
+    from pipeline.make import Options, status as pipeline_status
+    rows = pipeline_status(Options(run=run_name, quality=quality, T=T, output=output,
+                                   analysis_epoch=analysis_epoch))
+    w = max(len(r[0]) for r in rows)
+    for item, state, why in rows:
+        click.echo(f"{item.ljust(w)}  {state:<10}  {why if why != state else ''}".rstrip())
+
+
 # Stages that live in their own packages register their commands here.
 for _module, _names in (("extraction.cli", ["extract"]), ("figures.cli", ["figures"]),
                         ("scenes.cli", ["scene", "scenes"])):

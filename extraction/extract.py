@@ -355,12 +355,14 @@ def _write(out: Path, files: dict, summary: dict, manifest: dict):
     if tmp.exists():
         shutil.rmtree(tmp)
     tmp.mkdir(parents=True)
-    shas = {}
+    shas, arrays_sha = {}, {}
     for name, arrays in files.items():
         shas[f"{name}.npz"] = atomic_write_bytes(tmp / f"{name}.npz", npz_bytes(arrays))
+        arrays_sha[f"{name}.npz"] = {k: array_sha(v) for k, v in arrays.items()}
     shas["summary.json"] = write_json(tmp / "summary.json", _jsonable(summary))
     shas["summary.md"] = atomic_write_bytes(tmp / "summary.md", summary_md(summary).encode())
-    write_json(tmp / "manifest.json", {**manifest, "files": shas})
+    # one hash per array: a figure or scene that read only some arrays is stale only when those change
+    write_json(tmp / "manifest.json", {**manifest, "files": shas, "arrays": arrays_sha})
     old = out.with_name(f".{out.name}.old")
     if old.exists():
         shutil.rmtree(old)
@@ -369,6 +371,13 @@ def _write(out: Path, files: dict, summary: dict, manifest: dict):
     tmp.rename(out)
     if old.exists():
         shutil.rmtree(old)
+
+
+def array_sha(a) -> str:
+    a = np.ascontiguousarray(a)
+    h = hashlib.sha256(f"{a.dtype.str}{a.shape}".encode())
+    h.update(a.tobytes())
+    return h.hexdigest()[:16]
 
 
 def _jsonable(o):

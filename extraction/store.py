@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import json
 import os
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -51,6 +52,76 @@ import numpy as np
 FORMAT = "grokking-assets/1"
 ASSETS_DIR = Path(os.environ.get("GROKKING_ASSETS", "assets"))
 FILES = ("curves", "fourier", "neurons", "probes", "selections", "evolution", "activations", "toy")
+
+
+# ---- what a figure or scene read (so the pipeline knows exactly what it depends on) ----------
+
+_recorders: list[set] = []
+
+
+@contextmanager
+def recording():
+    """Collect every read made through Assets inside the block: ('summary', *path) for an entry
+    of summary.json and ('npz', file, key) for an array; a path ending in '*' means the whole
+    node was used (iterated). A path with no recorded extension stands for its whole value."""
+    reads: set = set()
+    _recorders.append(reads)
+    try:
+        yield reads
+    finally:
+        _recorders.remove(reads)
+
+
+def _note(path: tuple):
+    for r in _recorders:
+        r.add(path)
+
+
+class _Recorded(dict):
+    """A dict that notes which keys are read (and wraps nested dicts the same way)."""
+
+    def __init__(self, data: dict, prefix: tuple):
+        super().__init__(data)
+        self._prefix = prefix
+
+    def __getitem__(self, key):
+        value = super().__getitem__(key)
+        path = self._prefix + (key,)
+        _note(path)
+        return _Recorded(value, path) if isinstance(value, dict) else value
+
+    def get(self, key, default=None):
+        if dict.__contains__(self, key):
+            return self[key]
+        _note(self._prefix + (key,))          # its absence is a dependency too
+        return default
+
+    def __contains__(self, key):
+        _note(self._prefix + (key,))
+        return dict.__contains__(self, key)
+
+    def _whole(self):
+        _note(self._prefix + ("*",))
+
+    def __iter__(self):
+        self._whole()
+        return dict.__iter__(self)
+
+    def items(self):
+        self._whole()
+        return dict.items(self)
+
+    def values(self):
+        self._whole()
+        return dict.values(self)
+
+    def keys(self):
+        self._whole()
+        return dict.keys(self)
+
+    def __len__(self):
+        self._whole()
+        return dict.__len__(self)
 
 
 class AssetsError(RuntimeError):
@@ -83,7 +154,7 @@ class Assets:
     def summary(self) -> dict:
         if "summary" not in self._cache:
             self._cache["summary"] = self._json("summary.json")
-        return self._cache["summary"]
+        return _Recorded(self._cache["summary"], ("summary",))
 
     def __getitem__(self, name: str) -> dict[str, np.ndarray]:
         if name not in self._cache:
@@ -92,7 +163,7 @@ class Assets:
                 raise AssetsError(f"{path} is missing; re-run: render.py extract --run {self.run}")
             with np.load(path, allow_pickle=False) as z:
                 self._cache[name] = {k: z[k] for k in z.files}
-        return self._cache[name]
+        return _Recorded(self._cache[name], ("npz", f"{name}.npz"))
 
     def get(self, name: str, key: str):
         """An array, or None where extraction found nothing to store."""

@@ -1,0 +1,69 @@
+"""media/<run>/index.html: every figure, a poster frame of every scene linking to its video,
+and the run's summary. Self-contained (relative links, inline CSS): opens offline."""
+from __future__ import annotations
+
+import html
+import json
+import os
+from pathlib import Path
+
+from training.history import atomic_write_bytes
+
+CSS = """body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1200px;background:#111;color:#eee}
+a{color:#8cf}h1{font-weight:600}table{border-collapse:collapse}td,th{padding:.2em .8em;text-align:left}
+.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(340px,1fr));gap:1.2em}
+figure{margin:0;background:#1c1c1c;padding:.6em;border-radius:6px}figure img{width:100%;background:#fff}
+figure.scene img{background:#000}figcaption{font-size:.9em;margin-top:.4em}.muted{color:#999}"""
+
+
+def _rel(path: Path, base: Path) -> str:
+    return Path(os.path.relpath(path, base)).as_posix()
+
+
+def write_gallery(o, stamps: dict) -> Path:
+    out_dir = Path(o.media_root) / o.run
+    out_dir.mkdir(parents=True, exist_ok=True)
+    index = out_dir / "index.html"
+    s = json.loads((o.assets_dir / "summary.json").read_text())
+    e = html.escape
+    ph = s.get("phases", {})
+    rows = [("task", f"{s['task']['op']} mod {s['task']['p']}, train fraction {s['task']['frac']}, seed {s['task']['seed']}"),
+            ("grokked", "yes" if s.get("grokked") else "no"),
+            ("memorised (100% train)", ph.get("memorised")), ("circuit formation from", ph.get("memorisation_end")),
+            ("clean-up", f"{ph.get('cleanup_start')} to {ph.get('cleanup_end')}"), ("grokked (99% test)", ph.get("grokked")),
+            ("key frequencies", ", ".join(f"{lab} (k={k})" for k, lab in zip(s["key_frequencies"], s["key_labels"])) or "none"),
+            ("neurons in clusters", f"{s['neurons']['n_clustered']} of {s['neurons']['n']}"),
+            ("logit approximation explains", f"{s['logit_approx']['explained_variance']:.1%}")]
+    parts = [f"<!doctype html><meta charset='utf-8'><title>{e(o.run)}: grokking</title><style>{CSS}</style>",
+             f"<h1>Run {e(o.run)}</h1><table>"]
+    parts += [f"<tr><th>{e(str(k))}</th><td>{e(str(v))}</td></tr>" for k, v in rows]
+    parts.append("</table><p class='muted'>Phases: " + e(ph.get("rule", "")) + "</p>")
+
+    parts.append("<h2>Figures</h2><div class='grid'>")
+    for name, st in stamps.get("figures", {}).items():
+        files = [Path(f) for f in st.get("files", []) if Path(f).exists()]
+        if st.get("skipped"):
+            parts.append(f"<figure><figcaption><b>{e(name)}</b>: skipped ({e(st['skipped'])})</figcaption></figure>")
+            continue
+        if not files:
+            continue
+        img = next((f for f in files if f.suffix in (".png", ".gif")), None)
+        links = " · ".join(f"<a href='{e(_rel(f, out_dir))}'>{f.suffix[1:]}</a>" for f in files)
+        pic = f"<img loading='lazy' src='{e(_rel(img, out_dir))}' alt='{e(name)}'>" if img else ""
+        parts.append(f"<figure>{pic}<figcaption><b>{e(name)}</b> {links}</figcaption></figure>")
+    parts.append("</div><h2>Scenes</h2><div class='grid'>")
+    from scenes.catalog import SCENES
+    for name, st in stamps.get("scenes", {}).items():
+        files = [Path(f) for f in st.get("files", []) if Path(f).exists()]
+        video = next((f for f in files if f.suffix in (".mp4", ".gif")), None)
+        poster = next((f for f in files if f.suffix == ".png"), None)
+        if not video:
+            continue
+        desc = SCENES.get(name, ("", "", ""))
+        pic = f"<img loading='lazy' src='{e(_rel(poster, out_dir))}' alt='{e(name)}'>" if poster else name
+        parts.append(f"<figure class='scene'><a href='{e(_rel(video, out_dir))}'>{pic}</a><figcaption>"
+                     f"<b>{e(name)}</b> ({e(desc[2])}) {e(desc[1])} · <a href='{e(_rel(video, out_dir))}'>video</a>"
+                     "</figcaption></figure>")
+    parts.append("</div>")
+    atomic_write_bytes(index, "\n".join(parts).encode())
+    return index

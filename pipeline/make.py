@@ -1,0 +1,235 @@
+"""`render.py all` and `render.py status`: train -> extract -> figures -> scenes -> gallery,
+redoing only what is out of date. Every output is written under a temporary name and moved into
+place, and its stamp is written after it, so an interrupted run resumes without redoing finished
+work and never leaves a torn file under a final name."""
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from extraction.store import Assets, recording
+
+from . import stamps as st
+
+MEDIA = Path("media")
+
+
+@dataclass
+class Options:
+    run: str
+    preset: str | None = None             # None: the run's own config when it exists, else canonical
+    quality: str = "low"
+    T: int | None = None
+    output: int | None = None
+    analysis_epoch: int | None = None
+    figures: list[str] | None = None      # None: every figure
+    scenes: list[str] | None = None       # None: every scene
+    force: bool = False
+    runs_root: Path | None = None
+    assets_root: Path | None = None
+    media_root: Path = MEDIA
+    scene_width: int | None = None        # tests render tiny frames
+    progress: bool = True
+    made: list[str] = field(default_factory=list)
+
+    @property
+    def assets_dir(self) -> Path:
+        from extraction.store import ASSETS_DIR
+        return Path(self.assets_root or ASSETS_DIR) / self.run
+
+    @property
+    def stamps_path(self) -> Path:
+        return Path(self.media_root) / self.run / "stamps.json"
+
+    @property
+    def figure_dir(self) -> Path:
+        return Path(self.media_root) / "figures" / self.run
+
+    @property
+    def scene_dir(self) -> Path:
+        return Path(self.media_root) / "videos" / self.run / self.quality
+
+    @property
+    def poster_dir(self) -> Path:
+        return Path(self.media_root) / self.run / "posters"
+
+
+def _figure_names(o: Options) -> list[str]:
+    from figures.build import catalogue
+    return list(o.figures) if o.figures is not None else list(catalogue())
+
+
+def _scene_names(o: Options) -> list[str]:
+    from scenes.catalog import SCENES
+    return list(o.scenes) if o.scenes is not None else list(SCENES)
+
+
+def _config(o: Options):
+    from training import config as C
+    from training.history import Run
+    run = Run(o.run, o.runs_root)
+    if run.exists() and o.preset is None:
+        return run.config, run
+    return C.PRESETS[o.preset or "canonical"], run
+
+
+# ---- status ----------------------------------------------------------------------------------
+
+def status(o: Options) -> list[tuple[str, str, str]]:
+    """(item, state, why) for the stages and every figure and scene."""
+    from extraction.extract import status as extract_status
+    cfg, run = _config(o)
+    rows = []
+    if not run.exists():
+        rows.append(("train", "missing", f"run {o.run!r} not trained"))
+    else:
+        m = run.manifest
+        if m["status"] != "complete" or m["epochs_done"] < cfg.epochs:
+            rows.append(("train", "stale", f"{m['epochs_done']}/{cfg.epochs} epochs"))
+        else:
+            rows.append(("train", "up to date", f"{m['epochs_done']} epochs"))
+    if not run.exists():
+        rows.append(("extract", "missing", "needs the run"))
+        state, why = "missing", "needs extracted assets"
+    else:
+        state, why = extract_status(o.run, o.runs_root, o.assets_root, analysis_epoch=o.analysis_epoch,
+                                    T=o.T, output=o.output)
+        rows.append(("extract", state, why))
+    stamps = st.load(o.stamps_path)
+    now = st.AssetHashes(o.assets_dir) if (o.assets_dir / "manifest.json").exists() else None
+    for kind, names, code in (("figure", _figure_names(o), st.code_hash("figures")),
+                              ("scene", _scene_names(o), st.code_hash("scenes"))):
+        for name in names:
+            stamp = stamps.get(kind + "s", {}).get(name)
+            if now is None:
+                rows.append((f"{kind} {name}", "missing", "needs extracted assets"))
+                continue
+            if stamp and stamp.get("skipped"):
+                why = st.why_stale(stamp, now, code, True, _opts(o, kind))
+                rows.append((f"{kind} {name}", "skipped" if why is None else "stale",
+                             stamp["skipped"] if why is None else why))
+                continue
+            exists = bool(stamp) and all(Path(f).exists() for f in stamp.get("files", []))
+            why = st.why_stale(stamp, now, code, exists, _opts(o, kind))
+            rows.append((f"{kind} {name}", "up to date" if why is None else why.split(":")[0].split(" (")[0],
+                         "" if why is None else why))
+    return rows
+
+
+def _opts(o: Options, kind: str) -> dict:
+    return {"quality": o.quality, "width": o.scene_width} if kind == "scene" else {}
+
+
+# ---- all -------------------------------------------------------------------------------------
+
+def make_all(o: Options, log=print) -> dict:
+    t0 = time.perf_counter()
+    summary = {"trained": False, "extracted": False, "figures": [], "scenes": [], "skipped": []}
+    cfg, run = _config(o)
+
+    # 1. train (resumes an interrupted run; refuses a name taken by another config)
+    from training.train import Seeded, train
+    if o.force or not run.exists() or run.manifest["epochs_done"] < cfg.epochs:
+        log(f"[train] {o.run}: {cfg.op} mod {cfg.p}, {cfg.epochs} epochs")
+        r = train([Seeded(cfg, run)], force=o.force, progress=o.progress)
+        summary["trained"] = not r["skipped"]
+    else:
+        log(f"[train] {o.run}: up to date")
+
+    # 2. extract (skips itself when up to date)
+    from extraction.extract import extract
+    r = extract(o.run, analysis_epoch=o.analysis_epoch, T=o.T, output=o.output, force=o.force,
+                progress=o.progress, runs_root=o.runs_root, assets_root=o.assets_root)
+    summary["extracted"] = not r["skipped"]
+    log(f"[extract] {o.run}: " + ("up to date" if r["skipped"] else f"wrote {r['dir']}"))
+
+    now = st.AssetHashes(o.assets_dir)
+    stamps = st.load(o.stamps_path)
+    # 3. figures
+    fig_code = st.code_hash("figures")
+    for name in _figure_names(o):
+        stamp = stamps.get("figures", {}).get(name)
+        exists = bool(stamp) and all(Path(f).exists() for f in stamp.get("files", []))
+        if not o.force and st.why_stale(stamp, now, fig_code, exists, {}) is None:
+            continue
+        res, deps = _make_figure(o, name)
+        if res.failed:
+            log(f"[figures] {name}: FAILED: {res.failed}")
+            continue
+        entry = {"deps": now.deps(deps), "code": fig_code, "options": {},
+                 "files": [str(f) for f in res.files], "made": time.strftime("%Y-%m-%dT%H:%M:%S")}
+        if res.skipped:
+            entry["skipped"] = res.skipped
+            summary["skipped"].append(f"figure {name}: {res.skipped}")
+            log(f"[figures] {name}: skipped: {res.skipped}")
+        else:
+            summary["figures"].append(name)
+            log(f"[figures] {name}: {', '.join(f.suffix[1:] for f in res.files)} ({res.seconds:.1f}s)")
+        stamps.setdefault("figures", {})[name] = entry
+        st.save(o.stamps_path, stamps)
+
+    # 4. scenes
+    scene_code = st.code_hash("scenes")
+    for name in _scene_names(o):
+        stamp = stamps.get("scenes", {}).get(name)
+        exists = bool(stamp) and all(Path(f).exists() for f in stamp.get("files", []))
+        if not o.force and st.why_stale(stamp, now, scene_code, exists, _opts(o, "scene")) is None:
+            continue
+        t = time.perf_counter()
+        files, deps = _make_scene(o, name)
+        stamps.setdefault("scenes", {})[name] = {
+            "deps": now.deps(deps), "code": scene_code, "options": _opts(o, "scene"),
+            "files": [str(f) for f in files], "made": time.strftime("%Y-%m-%dT%H:%M:%S")}
+        st.save(o.stamps_path, stamps)
+        summary["scenes"].append(name)
+        log(f"[scenes] {name}: {files[0]} ({time.perf_counter() - t:.1f}s)")
+
+    # 5. gallery
+    from .gallery import write_gallery
+    index = write_gallery(o, stamps)
+    summary["gallery"] = str(index)
+    summary["seconds"] = time.perf_counter() - t0
+    return summary
+
+
+def _make_figure(o: Options, name: str):
+    import matplotlib
+    matplotlib.use("Agg")
+    from figures import style
+    from figures.build import build_one
+    style.apply()
+    o.figure_dir.mkdir(parents=True, exist_ok=True)
+    with recording() as reads:
+        res = build_one(Assets(o.run, o.assets_root), name, o.figure_dir, ("pdf", "svg", "png", "mp4", "gif"))
+    return res, reads
+
+
+def _make_scene(o: Options, name: str) -> tuple[list[Path], set]:
+    """Render into a scratch folder, then move the video and its poster frame into place."""
+    from scenes.cli import render
+    scratch = Path(o.media_root) / ".scratch" / o.run / name
+    if scratch.exists():
+        shutil.rmtree(scratch)
+    with recording() as reads:
+        video = render(name, o.run, o.quality, "mp4", media_dir=scratch, root=o.assets_root,
+                       pixel_width=o.scene_width, progress=o.progress)
+    o.scene_dir.mkdir(parents=True, exist_ok=True)
+    o.poster_dir.mkdir(parents=True, exist_ok=True)
+    poster_tmp = scratch / "poster.png"
+    _poster(video, poster_tmp)
+    final, poster = o.scene_dir / f"{name}.mp4", o.poster_dir / f"{name}.png"
+    Path(video).replace(final)
+    poster_tmp.replace(poster)
+    shutil.rmtree(scratch, ignore_errors=True)
+    return [final, poster], reads
+
+
+def _poster(video: Path, out: Path):
+    """The scene's last frame, as its poster."""
+    import imageio.v3 as iio
+    frame = None
+    for frame in iio.imiter(video, plugin="pyav"):
+        pass
+    iio.imwrite(out, frame)

@@ -1,0 +1,117 @@
+"""Stamps: what an output was made from, so that exactly what depends on a change is redone.
+
+A figure or scene is drawn inside `extraction.store.recording()`, which notes every array and
+every summary.json entry it read. Its stamp keeps one hash per read (arrays hashed by extraction,
+summary entries hashed here) plus a hash of the code that drew it. It is stale when any of those
+hashes differ now, and the stamp says which.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from training.history import write_json
+
+ROOT = Path(__file__).resolve().parents[1]
+CODE = {
+    "figures": ["figures", "extraction/store.py", "extraction/fourier.py"],
+    "scenes": ["scenes", "figures/style.py", "extraction/store.py", "extraction/fourier.py"],
+}
+
+
+def code_hash(kind: str) -> str:
+    h = hashlib.sha256()
+    for entry in CODE[kind]:
+        p = ROOT / entry
+        for f in sorted(p.rglob("*.py")) if p.is_dir() else [p]:
+            h.update(f.relative_to(ROOT).as_posix().encode())
+            h.update(f.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def leaves(reads: set) -> list[tuple]:
+    """The reads that stand for whole values: no recorded extension, or marked whole ('*')."""
+    whole = {r[:-1] for r in reads if r[-1] == "*"}
+    plain = {r for r in reads if r[-1] != "*"}
+    out = set()
+    for r in plain | whole:
+        if any(len(r) > len(w) and r[:len(w)] == w for w in whole):
+            continue                                   # inside a node used whole
+        if r not in whole and any(len(q) > len(r) and q[:len(r)] == r for q in plain):
+            continue                                   # only passed through on the way down
+        out.add(r)
+    return sorted(out, key=lambda t: tuple(map(str, t)))
+
+
+def _walk(obj, path):
+    for key in path:
+        if not isinstance(obj, dict) or key not in obj:
+            return "<absent>"
+        obj = obj[key]
+    return obj
+
+
+class AssetHashes:
+    """Hashes of what a run's assets hold now (read once: manifest and summary are small)."""
+
+    def __init__(self, assets_dir: Path):
+        self.dir = Path(assets_dir)
+        self.manifest = json.loads((self.dir / "manifest.json").read_text())
+        self.summary = json.loads((self.dir / "summary.json").read_text())
+
+    def of(self, read: tuple) -> tuple[str, str]:
+        """(a readable name, its hash) for one leaf read."""
+        if read[0] == "summary":
+            value = _walk(self.summary, read[1:])
+            name = "summary:" + ".".join(map(str, read[1:]))
+            return name, hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[:16]
+        _, file, *key = read
+        files = self.manifest.get("files", {})
+        if key:
+            arr = self.manifest.get("arrays", {}).get(file, {})
+            h = arr.get(key[0], "<absent>") if arr else files.get(file, "<absent>")
+            return f"{file}:{key[0]}", h
+        return file, files.get(file, "<absent>")
+
+    def deps(self, reads: set) -> dict[str, str]:
+        return dict(self.of(r) for r in leaves(reads))
+
+
+def load(path: Path) -> dict:
+    try:
+        return json.loads(Path(path).read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return {}
+
+
+def save(path: Path, stamps: dict):
+    write_json(Path(path), stamps)
+
+
+def why_stale(stamp: dict | None, now: AssetHashes, code: str, files_exist: bool,
+              options: dict | None = None) -> str | None:
+    """None when up to date, else the reason."""
+    if not stamp:
+        return "missing"
+    if not files_exist:
+        return "missing (files deleted)"
+    if options is not None and stamp.get("options") != options:
+        return "stale: options changed (" + ", ".join(
+            f"{k} {stamp.get('options', {}).get(k)} -> {v}" for k, v in options.items()
+            if stamp.get("options", {}).get(k) != v) + ")"
+    if stamp.get("code") != code:
+        return "stale: its code changed"
+    changed = [name for name, h in stamp.get("deps", {}).items() if now.of(_read_of(name))[1] != h]
+    if changed:
+        return "stale: input changed (" + ", ".join(changed[:3]) + (", ..." if len(changed) > 3 else "") + ")"
+    return None
+
+
+def _read_of(name: str) -> tuple:
+    """Invert AssetHashes.of's readable name back into a read path."""
+    if name.startswith("summary:"):
+        rest = name[len("summary:"):]
+        return ("summary", *rest.split(".")) if rest else ("summary",)
+    file, _, key = name.partition(":")
+    return ("npz", file, key) if key else ("npz", file)

@@ -1,0 +1,109 @@
+"""`render.py all` and `status`: exactly what depends on a change is redone, interruptions resume."""
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from pipeline import make, stamps
+from pipeline.make import Options, make_all, status
+
+
+@pytest.fixture
+def workspace(quick_run, tmp_path):
+    """A private copy of the quick run (these tests change it), extracted afresh."""
+    shutil.copytree(quick_run["root"] / "runs", tmp_path / "runs")
+    return tmp_path
+
+
+def _opts(ws: Path, **kw) -> Options:
+    base = dict(run="quick", runs_root=ws / "runs", assets_root=ws / "assets", media_root=ws / "media",
+                figures=["grokking_curves", "crest", "trig_identity"], scenes=["ModularTable"],
+                scene_width=160, progress=False)
+    base.update(kw)
+    return Options(**base)
+
+
+def _states(o):
+    return {item: state for item, state, _ in status(o)}
+
+
+def test_all_then_nothing_then_exactly_the_dependents(workspace, monkeypatch):
+    o = _opts(workspace)
+    assert set(_states(o).values()) >= {"missing"}
+    s = make_all(o, log=lambda _: None)
+    assert s["extracted"] and s["figures"] == ["grokking_curves", "crest", "trig_identity"]
+    assert s["scenes"] == ["ModularTable"]
+    st = _states(o)
+    assert st["extract"] == st["figure crest"] == st["scene ModularTable"] == "up to date"
+    for f in stamps.load(o.stamps_path)["figures"]["crest"]["files"]:
+        assert Path(f).stat().st_size > 1000
+
+    again = make_all(o, log=lambda _: None)
+    assert not again["extracted"] and again["figures"] == [] and again["scenes"] == []
+
+    # an extraction setting: only what read the crest is redone
+    o5 = _opts(workspace, T=5)
+    assert _states(o5)["extract"] == "stale"
+    s5 = make_all(o5, log=lambda _: None)
+    assert s5["extracted"] and s5["figures"] == ["crest"] and s5["scenes"] == []
+    why = dict((i, w) for i, _, w in status(o))["extract"]   # asked at the default T again
+    assert why == "extraction settings changed"
+
+    # the figures' code: every figure, no scene
+    real = stamps.code_hash
+    monkeypatch.setattr(make.st, "code_hash", lambda kind: real(kind) + ("x" if kind == "figures" else ""))
+    assert _states(o5)["figure trig_identity"] == "stale"
+    s = make_all(o5, log=lambda _: None)
+    assert s["figures"] == ["grokking_curves", "crest", "trig_identity"] and s["scenes"] == []
+
+
+def test_retraining_makes_everything_downstream_stale(workspace):
+    from training.history import Run
+    from training.train import Seeded, train
+    o = _opts(workspace, scenes=[])
+    make_all(o, log=lambda _: None)
+    run = Run("quick", workspace / "runs")
+    train([Seeded(run.config.replace(epochs=run.config.epochs + 10), run)], progress=False)
+    st = dict((i, w) for i, _, w in status(o))
+    assert "retrained or extended" in st["extract"]
+    s = make_all(o, log=lambda _: None)
+    assert s["extracted"] and "grokking_curves" in s["figures"]
+
+
+def test_interrupted_all_resumes_without_redoing(workspace, monkeypatch):
+    o = _opts(workspace, scenes=[])
+    real = make._make_figure
+    calls = []
+
+    def flaky(opts, name):
+        calls.append(name)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(opts, name)
+    monkeypatch.setattr(make, "_make_figure", flaky)
+    with pytest.raises(KeyboardInterrupt):
+        make_all(o, log=lambda _: None)
+    monkeypatch.setattr(make, "_make_figure", real)
+    assert _states(o)["figure grokking_curves"] == "up to date"
+    assert _states(o)["figure crest"] == "missing"
+    assert not list((o.figure_dir).glob(".*tmp*"))
+    s = make_all(o, log=lambda _: None)
+    assert s["figures"] == ["crest", "trig_identity"] and not s["extracted"]
+
+
+def test_gallery_lists_every_output(workspace):
+    o = _opts(workspace)
+    s = make_all(o, log=lambda _: None)
+    page = Path(s["gallery"]).read_text()
+    links = set(re.findall(r"(?:src|href)='([^']+)'", page))
+    for kind in ("figures", "scenes"):
+        for name, st in stamps.load(o.stamps_path)[kind].items():
+            for f in st["files"]:
+                if f.endswith((".png", ".mp4")):
+                    rel = Path(f).resolve().relative_to(o.media_root.resolve())
+                    assert any(Path(s["gallery"]).parent.joinpath(link).resolve() == Path(f).resolve()
+                               for link in links), f"{rel} not in the gallery"
+    for link in links:
+        assert (Path(s["gallery"]).parent / link).exists(), link
+    assert "key frequencies" in page and s is not None
