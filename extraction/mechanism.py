@@ -169,9 +169,11 @@ def diagonal_correlations(surface: np.ndarray, k: int) -> dict:
 def crest(mlp_out: np.ndarray, p: int, keys: list[int], T: int, W_U_T: np.ndarray,
           min_share: float = 0.5) -> dict:
     """A unit of the MLP output whose surface is a wave in x + y with its crest on x + y ≡ T.
-    Rule: the hook_mlp_out dimension with the largest share of variance on the key sum directions
-    among those whose mean along each line x + y ≡ s peaks at s = T; when no dimension peaks at T,
-    the MLP output read along the unembedding direction of output T (its contribution to logit T)."""
+    Rule: among hook_mlp_out dimensions that are mostly (>= `min_share` of variance) on the key
+    sum directions and whose mean along each line x + y ≡ s peaks at s = T, the one with the
+    sharpest crest: the largest fraction of rows x whose maximum over y lies on the crest (at
+    least 0.8; ties broken by share). When no dimension qualifies, the MLP output read along the
+    unembedding direction of output T (its contribution to logit T), and the data says so."""
     if not keys:
         return {"found": False, "reason": "no key frequencies"}
     U = fo.sum_directions(p, keys)
@@ -181,9 +183,11 @@ def crest(mlp_out: np.ndarray, p: int, keys: list[int], T: int, W_U_T: np.ndarra
     s = (x + y) % p
     along = np.stack([np.bincount(s, weights=M[:, d], minlength=p) for d in range(M.shape[1])])
     peaks = along.argmax(axis=1)
-    cands = np.flatnonzero((peaks == T) & (share >= min_share))
+    on_line = (T - np.arange(p)) % p
+    sharp = np.array([np.mean(M[:, d].reshape(p, p).argmax(axis=1) == on_line) for d in range(M.shape[1])])
+    cands = np.flatnonzero((peaks == T) & (share >= min_share) & (sharp >= 0.8))
     if cands.size:
-        d = int(cands[np.argmax(share[cands])])
+        d = int(cands[np.lexsort((share[cands], sharp[cands]))[-1]])
         direction = np.eye(M.shape[1])[d]
         kind, desc = "dimension", f"hook_mlp_out dimension {d}"
     else:
@@ -194,8 +198,7 @@ def crest(mlp_out: np.ndarray, p: int, keys: list[int], T: int, W_U_T: np.ndarra
                 f"along the unembedding direction of output {T} (W_U[:, {T}], normalised)")
     surface = (mlp_out @ direction).reshape(p, p)
     sh = float(((U @ (surface.ravel() - surface.mean())) ** 2).sum() / max(((surface - surface.mean()) ** 2).sum(), 1e-30))
-    ridge = surface.argmax(axis=1)                                         # best y for each x
-    on_crest = float(np.mean(ridge == (T - np.arange(p)) % p))
+    on_crest = float(np.mean(surface.argmax(axis=1) == on_line))          # rows peaking on the crest
     step = max(1, round(20 * p / 113))
     first = [(a, T - a) for a in range(0, T + 1, step)]
     if first[-1][0] != T:

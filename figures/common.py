@@ -166,13 +166,15 @@ def mark_points(ax, pts: np.ndarray, gid: str, annotate: int = 8, **kw) -> None:
     kw = {"s": 22, "facecolors": "none", "edgecolors": style.ROLE["marker"], "linewidths": 0.9, **kw}
     ax.scatter(pts[:, 0], pts[:, 1], gid=gid, zorder=5, **kw)
     p = ax.get_xlim()[1] + 0.5
-    placed = []
-    for x, y in pts:
-        if len(placed) >= annotate or any(np.hypot(x - u, y - v) < 0.1 * p for u, v in placed):
-            continue                       # a neighbour's label already says where we are
-        placed.append((x, y))
+    groups: list[list] = []            # points closer than 10 % of p share one label
+    for x, y in pts[:annotate]:
+        near = next((g for g in groups if np.hypot(x - g[0][0], y - g[0][1]) < 0.1 * p), None)
+        (near.append((x, y)) if near is not None else groups.append([(x, y)]))
+    for g in groups:
+        x, y = g[0]
         right, up = x < 0.75 * p, y < 0.85 * p
-        ax.annotate(f"({int(x)}, {int(y)})", (x, y), xytext=(4 if right else -4, 3 if up else -3),
+        ax.annotate(", ".join(f"({int(u)}, {int(v)})" for u, v in g), (x, y),
+                    xytext=(4 if right else -4, 3 if up else -3),
                     textcoords="offset points", ha="left" if right else "right",
                     va="bottom" if up else "top",
                     fontsize=style.FONT_SIZE - 2, gid=gid + "-label",
