@@ -88,8 +88,11 @@ def effective_rank(W: np.ndarray, rel: float = 0.1) -> tuple[int, np.ndarray]:
 # ---- selections ------------------------------------------------------------------------------
 
 def wave_neurons(post: np.ndarray, p: int, keys: list[int], n: int = 7, min_fve: float = 0.5) -> dict:
-    """Neurons whose x = 0 sweep over y is closest to a single cosine of a key frequency, preferring
-    one frequency (so neuron pairs trace loops). Evidence: k, FVE, amplitude, phase per neuron."""
+    """Neurons whose x = 0 sweep over y is close to a single cosine of a key frequency, chosen
+    to tell the video's story (11:10-14:33): the first two share a frequency with phases about
+    a quarter turn apart (their scatter plot is a round loop), the third has another key
+    frequency (the second DFT peak), and the rest alternate over the key frequencies, best fit
+    first. Evidence: k, FVE, amplitude, phase per neuron."""
     sweeps = post.reshape(p, p, -1)[0]                                  # [y, neuron]
     fits = [fo.dominant_frequency(sweeps[:, i]) for i in range(sweeps.shape[1])]
     amp = np.array([f["amp"] for f in fits])
@@ -99,9 +102,21 @@ def wave_neurons(post: np.ndarray, p: int, keys: list[int], n: int = 7, min_fve:
     if len(ok) < n:
         return {"found": False, "reason": f"only {len(ok)} neurons sweep as a clean key-frequency wave (need {n})"}
     by_k = {k: sorted((i for i in ok if fits[i]["k"] == k), key=lambda i: -fits[i]["fve"]) for k in keys}
-    k_best = max(keys, key=lambda k: len(by_k[k]))
-    chosen = by_k[k_best][:n]
-    chosen += [i for i in sorted(ok, key=lambda i: -fits[i]["fve"]) if i not in chosen][: n - len(chosen)]
+    order = sorted((k for k in keys if by_k[k]), key=lambda k: -len(by_k[k]))
+    first = by_k[order[0]][0]
+    chosen = [first]
+    quarter = lambda i: abs(np.cos(fits[i]["phase"] - fits[first]["phase"]))   # 0 at a quarter turn
+    mates = [i for i in by_k[order[0]][1:] if fits[i]["fve"] >= 0.8] or by_k[order[0]][1:]
+    if mates:
+        chosen.append(min(mates, key=quarter))
+    turn = 1
+    while len(chosen) < n:                         # alternate over the frequencies, best fit first
+        for k in order[turn % len(order):] + order[:turn % len(order)]:
+            rest = [i for i in by_k[k] if i not in chosen]
+            if rest:
+                chosen.append(rest[0])
+                break
+        turn += 1
     return {"found": True, "neurons": [int(i) for i in chosen], "freqs": [fits[i]["k"] for i in chosen],
             "labels": [fo.freq_label(fits[i]["k"], p) for i in chosen],
             "fve": [fits[i]["fve"] for i in chosen], "amp": [fits[i]["amp"] for i in chosen],
