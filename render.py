@@ -152,11 +152,10 @@ def all_(run_name, preset, quality, T, output, analysis_epoch, only_figures, onl
                 analysis_epoch=analysis_epoch, figures=_split_names(only_figures), scenes=_split_names(only_scenes),
                 force=force, progress=not quiet)
     s = make_all(o, log=lambda line: click.echo(line, err=True))
-    made = s["figures"] + s["scenes"]
-    click.echo(f"done in {s['seconds']:.0f}s: " + ("trained, " if s["trained"] else "")
-               + ("extracted, " if s["extracted"] else "")
-               + (f"{len(s['figures'])} figures and {len(s['scenes'])} scenes made" if made else "everything was up to date")
-               + (f"; {len(s['skipped'])} skipped" if s["skipped"] else ""))
+    did = (["trained"] if s["trained"] else []) + (["extracted"] if s["extracted"] else [])
+    did += [f"{len(s[k])} {k} made" for k in ("figures", "scenes") if s[k]]
+    did += [f"{len(s['skipped'])} skipped (missing data)"] if s["skipped"] else []
+    click.echo(f"done in {s['seconds']:.0f}s: " + (", ".join(did) or "everything was up to date"))
     click.echo(f"gallery: {s['gallery']}")
 
 
