@@ -60,11 +60,21 @@ class GrokkingCurve(L.DataScene):
                              [6.7, 2.9, 0], edge=RIGHT, size=26)
         self.add(train_curve, test_curve, counter)
 
-        def mark(e, color, text, above=True):
+        def mark(e, color, text, at=0.62):
             x = np.log10(e + 1)
             ln = DashedLine(panel.c2p(x, 0), panel.c2p(x, 1.0), stroke_color=color, stroke_width=2)
             tag = L.label(text, 20, color)
-            tag.next_to(panel.c2p(x, 0.62 if above else 0.1), RIGHT if x < lx[-1] * 0.75 else LEFT, buff=0.12)
+            right = x < lx[-1] * 0.75
+            tag.next_to(panel.c2p(x, at), RIGHT if right else LEFT, buff=0.12)
+            if not right:
+                # left of the line, the test curve is climbing steeply towards it: keep the tag's
+                # right edge left of where the curve first reaches the tag's bottom
+                bottom = (tag.get_bottom()[1] - panel.c2p(0, 0)[1]) / panel.h
+                climb = np.nonzero(te >= bottom)[0]
+                if len(climb):
+                    xc = panel.c2p(lx[climb[0]], 0)[0]
+                    if tag.get_right()[0] > xc - 0.15:
+                        tag.shift(LEFT * (tag.get_right()[0] - (xc - 0.15)))
             return VGroup(ln, tag)
 
         if mem is not None:
@@ -73,15 +83,18 @@ class GrokkingCurve(L.DataScene):
                       run_time=0.7)
         if grok is not None:
             self.play(t.animate.set_value(np.log10(grok + 1)), run_time=5, rate_func=linear)
-            self.play(FadeIn(mark(grok, L.TEST, f"test ≥ 99 % at epoch {L.fmt_epoch(grok)}\n(generalised)", False)),
+            self.play(FadeIn(mark(grok, L.TEST, f"test ≥ 99 % at epoch {L.fmt_epoch(grok)}\n(generalised)", 0.36)),
                       run_time=0.7)
             if mem is not None:
                 x0, x1 = np.log10(mem + 1), np.log10(grok + 1)
                 band = Rectangle(width=panel.c2p(x1, 0)[0] - panel.c2p(x0, 0)[0], height=panel.h,
                                  stroke_width=0).set_fill(L.TEST, 0.08)
                 band.move_to((panel.c2p(x0, 0) + panel.c2p(x1, 1)) / 2)
-                gap = L.label(f"{grok - mem:,} epochs from memorising to generalising", 20, L.MUTED)
-                gap.move_to(panel.c2p((x0 + x1) / 2, 0.86))
+                # inside the band, under the 100 % line: clear of both curves
+                gap = L.label(f"{grok - mem:,} epochs\nfrom memorising to generalising", 20, L.MUTED)
+                if gap.width > band.width - 0.3:
+                    gap.scale_to_fit_width(band.width - 0.3)
+                gap.move_to(panel.c2p(x0, 0.87) + RIGHT * 0.15, aligned_edge=LEFT)
                 self.play(FadeIn(band), FadeIn(gap), run_time=0.8)
         else:
             self.play(FadeIn(L.label("test accuracy never reached 99 % in this run", 22, L.TEST)

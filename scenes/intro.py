@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 from manim import (DOWN, LEFT, RIGHT, UP, AnimationGroup, Arrow, Create, FadeIn, FadeOut,
-                   LaggedStart, ReplacementTransform, RoundedRectangle, Square, VGroup, Write)
+                   LaggedStart, Line, ReplacementTransform, RoundedRectangle, Square, VGroup, Write)
 
 from . import look as L
 
@@ -58,6 +58,8 @@ class ModularTable(L.DataScene):
         notes.arrange(DOWN, aligned_edge=LEFT, buff=0.3).move_to([3.4, 1.2, 0])
         rule = L.label(f"at {m} and above: divide by {m}, keep the remainder", 22, L.MUTED)
         rule.next_to(notes, UP, buff=0.4)
+        if rule.get_right()[0] > 6.8:                # clear of the frame's right edge
+            rule.shift(LEFT * (rule.get_right()[0] - 6.8))
         self.play(FadeIn(rule), run_time=0.6)
         for n, i in enumerate(wrap[:2]):
             self.play(boxes[i].animate.set_stroke(L.ACCENT, 3), FadeIn(notes[n]), run_time=0.6)
@@ -167,8 +169,17 @@ class OneHot(L.DataScene):
         def row_y(r):
             return img_in.get_top()[1] - (r + 0.5) * H / N
 
-        ticks = VGroup(*[L.label(t, 16, L.MUTED).move_to([img_in.get_left()[0] - 0.3, row_y(r), 0])
-                         for r, t in ((0, "0"), (p - 1, str(p - 1)), (p, "="))])
+        # the last two rows (p - 1 and '=') are one row apart: their labels are pushed apart
+        # vertically, each joined to its row by a short leader
+        ticks = VGroup()
+        x_img = img_in.get_left()[0]
+        for r, t, dy in ((0, "0", 0.0), (p - 1, str(p - 1), 0.14), (p, "=", -0.14)):
+            lab = L.label(t, 16, L.MUTED)
+            lab.move_to([x_img - 0.22, row_y(r) + dy, 0], aligned_edge=RIGHT)
+            ticks.add(lab)
+            if dy:
+                ticks.add(Line([x_img - 0.2, row_y(r) + dy, 0], [x_img - 0.02, row_y(r), 0],
+                               stroke_color=L.MUTED, stroke_width=1.2))
         col_w = 1.6 / 5
         ons = VGroup(*[L.label(t, 24, L.ACCENT).move_to([img_in.get_left()[0] + col_w * (c + 0.5), img_in.get_top()[1] + 0.25, 0])
                        for c, t in ((0, str(a)), (2, str(b)), (4, "="))])

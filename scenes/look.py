@@ -463,6 +463,7 @@ class SurfaceView(ImageMobject):
     trackers and `setv(...)` in an updater; `opacity` fades it."""
 
     LIGHT = np.array([-0.35, -0.45, 0.82]) / np.linalg.norm([-0.35, -0.45, 0.82])
+    SHADE_FULL_PHI = 0.9      # elevation up to which slopes are fully shaded; none overhead
 
     def __init__(self, Z, width: float, height: float, side: float | None = None, zlim=None,
                  cmap_name: str = SEQ_CMAP, theta: float = -0.55, phi: float = 0.6,
@@ -530,6 +531,54 @@ class SurfaceView(ImageMobject):
         s, c = self._scale(), self.get_center()
         pts = np.stack(np.broadcast_arrays(c[0] + s * X, c[1] + s * Y, np.zeros_like(X) + c[2]), -1)
         return pts
+
+    def shading(self) -> float:
+        """Strength of the slope shading, 1 up to `SHADE_FULL_PHI`, falling to 0 overhead."""
+        ph = self.state["phi"]
+        c0 = np.cos(self.SHADE_FULL_PHI)
+        return float(np.clip(np.cos(ph) / c0, 0.0, 1.0)) if c0 > 0 else 0.0
+
+    def overhead(self) -> bool:
+        """The camera looks straight down (phi = pi/2): x and y fix the picture, z only colours."""
+        return abs(np.cos(self.state["phi"])) < 1e-3
+
+    def _overhead(self, img, to_px, ppx: float, n: int):
+        """The overhead picture of columns y < n: each pixel of the ground square coloured by Z
+        interpolated bilinearly at its (x, y) (the inverse of `_view` at phi = pi/2)."""
+        p = self.p
+        Z = self.state["Z"]
+        th = self.state["theta"]
+        W, H = img.size
+        cx, cy = np.array([0, p - 1, p - 1, 0.0]), np.array([0, 0, n - 1, n - 1.0])
+        X, Y, _ = self._view(*self._world(cx, cy, np.zeros(4)))
+        qx, qy = to_px(X, Y)
+        m = 2 * self.ss
+        x0, x1 = max(0, int(np.floor(qx.min())) - m), min(W, int(np.ceil(qx.max())) + m)
+        y0, y1 = max(0, int(np.floor(qy.min())) - m), min(H, int(np.ceil(qy.max())) + m)
+        if x1 <= x0 or y1 <= y0:
+            return img
+        pyy, pxx = np.mgrid[y0:y1, x0:x1].astype(np.float64) + 0.5
+        Xs, Ys = (pxx - W / 2) / ppx, (H / 2 - pyy) / ppx
+        u = Xs * np.cos(th) + Ys * np.sin(th)
+        v = -Xs * np.sin(th) + Ys * np.cos(th)
+        xf, yf = (u + 0.5) * (p - 1), (v + 0.5) * (p - 1)
+        e = self.ss * (p - 1) / ppx    # one output pixel in data units: edge pixels fully
+        inside = (xf >= -e) & (xf <= p - 1 + e) & (yf >= -e) & (yf <= n - 1 + e)  # covered, as a polygon fill
+        if not inside.any():
+            return img
+        xi, yi = np.clip(xf[inside], 0, p - 1), np.clip(yf[inside], 0, n - 1)
+        a0 = np.minimum(np.floor(xi).astype(int), p - 2)
+        b0 = np.minimum(np.floor(yi).astype(int), p - 2)
+        fx, fy = xi - a0, yi - b0
+        z = ((1 - fx) * (1 - fy) * Z[a0, b0] + fx * (1 - fy) * Z[a0 + 1, b0]
+             + (1 - fx) * fy * Z[a0, b0 + 1] + fx * fy * Z[a0 + 1, b0 + 1])
+        lo, hi = self.zlim
+        idx = np.clip(np.rint((z - lo) / (hi - lo) * 255), 0, 255).astype(int)
+        arr = np.asarray(img).copy()
+        sub = arr[y0:y1, x0:x1]
+        sub[inside, :3] = self.lut[idx].astype(np.uint8)
+        sub[inside, 3] = 255
+        return Image.fromarray(arr, "RGBA")
 
     def floor_z(self) -> float:
         return self.zlim[0] - 0.08 * (self.zlim[1] - self.zlim[0])
@@ -605,6 +654,13 @@ class SurfaceView(ImageMobject):
             idx = np.clip((zz - lo) / (hi - lo) * 255, 0, 255).astype(int)
             col = self.lut[idx].astype(np.uint8)
             self._fill(dr, qx, qy, qd, col)
+        elif s["show_surface"] and n >= 2 and self.overhead():
+            # straight down, height moves nothing: colour every pixel by the height interpolated
+            # between its four data points (bilinear), so the colour at a data point is exactly
+            # its value and a one-sample-wide crest reaches the top of the colour scale (a quad
+            # coloured by the mean of its corners would average a diagonal crest away)
+            img = self._overhead(img, to_px, ppx, n)
+            dr = ImageDraw.Draw(img)
         elif s["show_surface"] and n >= 2:
             u, v, h = self._world(Xg, Yg, Z)
             X, Y, depth = self._view(u, v, h)
@@ -622,7 +678,10 @@ class SurfaceView(ImageMobject):
             nrm = np.stack([-dhx, -dhy, np.ones_like(dhx)], -1)
             nrm /= np.linalg.norm(nrm, axis=-1, keepdims=True)
             lam = np.clip(nrm @ self.LIGHT, 0, 1).ravel()
-            shade = 0.5 + 0.5 * lam
+            # slope shading gives depth in a tilted view but, seen from above, it paints lighting
+            # (slopes facing the light) rather than height: fade it out as the camera reaches
+            # overhead, where colour alone must say the height
+            shade = 1.0 - self.shading() * (0.5 - 0.5 * lam)
             idx = np.clip((zq - lo) / (hi - lo) * 255, 0, 255).astype(int)
             col = np.clip(self.lut[idx] * shade[:, None], 0, 255).astype(np.uint8)
             self._fill(dr, qx, qy, qd, col)
@@ -666,6 +725,10 @@ def surface_axes(sv: SurfaceView, size: float = 18, names=("x", "y"), follow: bo
              (-off, p - 1, str(p - 1)), (-1.9 * off, (p - 1) / 2, names[1])]
     g = VGroup(*[label(t, size if t not in names else size + 4, MUTED if t not in names else TEXT)
                  for *_, t in spots])
+    # in front of the surface (drawn after it whatever the order they were added in), with a
+    # background-coloured outline to stay legible where they overlap it
+    g.set_background_stroke(color=BG, width=5, opacity=0.85)
+    g.set_z_index(5)
 
     def place(m):
         fz = sv.floor_z()
@@ -676,3 +739,89 @@ def surface_axes(sv: SurfaceView, size: float = 18, names=("x", "y"), follow: bo
     if follow:
         g.add_updater(place)
     return g
+
+
+# ---- point tags that do not pile up ----------------------------------------------------------------
+
+
+def _boxes_overlap(a, b, pad: float = 0.04) -> bool:
+    (al, ab), (ar, at) = a.get_corner(DOWN + LEFT)[:2], a.get_corner(UP + RIGHT)[:2]
+    (bl, bb), (br, bt) = b.get_corner(DOWN + LEFT)[:2], b.get_corner(UP + RIGHT)[:2]
+    return not (ar + pad < bl or br + pad < al or at + pad < bb or bt + pad < ab)
+
+
+class PointTags:
+    """Labels for marked points, e.g. "(60, 5)", each up and to the right of its dot on a
+    background patch; a tag that would overlap an earlier one (or cover its dot) is merged with
+    it into one label, "(60, 5), (65, 0)", anchored at the first dot.
+
+    `add(dot, text)` returns (old, new): the tag mobject to fade out (None) and the one to fade in."""
+
+    def __init__(self, size: float = 15, color: str = TEXT, direction=UP + RIGHT,
+                 x_max: float | None = None, near: float = 0.45):
+        self.size, self.color, self.direction, self.x_max = size, color, direction, x_max
+        self.near = near      # dots closer than this (scene units) share a label
+        self.items: list[dict] = []
+
+    def make(self, texts, anchor):
+        from manim import BackgroundRectangle
+        t = label(", ".join(texts), self.size, self.color).next_to(anchor, self.direction, buff=0.04)
+        if self.x_max is not None and t.get_right()[0] > self.x_max:
+            t.shift(LEFT * (t.get_right()[0] - self.x_max))
+        return VGroup(BackgroundRectangle(t, color=BG, fill_opacity=0.75, buff=0.03), t)
+
+    def add(self, dot, text: str):
+        cand = self.make([text], dot)
+        for it in self.items:
+            close = any(np.linalg.norm(dot.get_center() - d.get_center()) < self.near for d in it["dots"])
+            if close or _boxes_overlap(cand, it["mob"]) or any(_boxes_overlap(cand, d, 0.0) for d in it["dots"]) \
+                    or _boxes_overlap(dot, it["mob"], 0.0):
+                old = it["mob"]
+                it["texts"].append(text)
+                it["dots"].append(dot)
+                it["mob"] = self.make(it["texts"], it["dots"][0])
+                return old, it["mob"]
+        self.items.append({"texts": [text], "dots": [dot], "mob": cand})
+        return None, cand
+
+    def group(self) -> VGroup:
+        return VGroup(*[it["mob"] for it in self.items])
+
+
+def fit_right(m, x_max: float = 6.85, x_left: float | None = None):
+    """Shrink m (keeping its left edge) until its right edge is at most x_max."""
+    if m.get_right()[0] > x_max:
+        left = m.get_left()[0] if x_left is None else x_left
+        y = m.get_center()[1]
+        m.scale_to_fit_width(x_max - left)
+        m.move_to([left, y, 0], aligned_edge=LEFT)
+    return m
+
+
+def clear_y(x0: float, x1: float, h: float, curves, y_lo: float, y_hi: float, prefer: float,
+            pad: float = 0.08, step: float = 0.05, strict: bool = False):
+    """The centre y (scene units) of a box spanning [x0, x1] and h tall, inside [y_lo, y_hi],
+    that no curve passes through (with `pad` clearance), closest to `prefer`; `prefer` itself
+    (None when `strict`) when there is none. curves: VMobjects (their points) or [n, 2+] arrays of scene points."""
+    pts = []
+    for c in curves:
+        a = np.asarray(c.points if hasattr(c, "points") else c, float)
+        if len(a) >= 2:
+            # the segments between consecutive points too (a steep segment has few points)
+            f = np.linspace(0, 1, 12)[:, None, None]
+            a = (a[:-1, None, :2] * (1 - f[:, :, 0][..., None].transpose(1, 0, 2))
+                 + a[1:, None, :2] * f[:, :, 0][..., None].transpose(1, 0, 2)).reshape(-1, 2)
+            pts.append(a)
+        elif len(a):
+            pts.append(a[:, :2])
+    if not pts:
+        return prefer
+    P = np.concatenate(pts)
+    P = P[(P[:, 0] >= x0 - pad) & (P[:, 0] <= x1 + pad)]
+    cands = np.arange(y_lo + h / 2, y_hi - h / 2 + 1e-9, step)
+    if not len(cands):
+        return prefer
+    ok = [yc for yc in cands if not np.any(np.abs(P[:, 1] - yc) < h / 2 + pad)] if len(P) else list(cands)
+    if not ok:
+        return None if strict else prefer
+    return float(min(ok, key=lambda yc: abs(yc - prefer)))

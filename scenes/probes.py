@@ -113,6 +113,10 @@ class EmbeddingProbe(L.DataScene):
         crv = L.wave_overlay(big, (lambda t: np.cos(w * t)) if fn == "cos" else (lambda t: np.sin(w * t)), p, d.key_k, col)
         r2 = pr["r2"] if pr["r2"] is not None else 1 - np.var(out - tgt) / max(np.var(tgt), 1e-12)
         sum_cap = L.label(f"weighted sum + bias  (R² = {r2:.2f} against {d.wave_label(fn)})", 18, L.MUTED)
+        if sum_cap.width > big.width:            # two lines rather than past the panel's edges
+            sum_cap = L.label(f"weighted sum + bias\n(R² = {r2:.2f} against {d.wave_label(fn)})", 18, L.MUTED)
+            if sum_cap.width > big.width:
+                sum_cap.scale_to_fit_width(big.width)
         sum_cap.next_to(big, UP, buff=0.12)
         tag = L.formula(d.wave_label(fn), size=26, color=col).next_to(big, DOWN, buff=0.15)
         arrows = VGroup(*[Arrow(wt.get_right(), big.box.get_left(), buff=0.1, stroke_width=2,

@@ -153,22 +153,35 @@ class TrainingStory(L.DataScene):
                                             stroke_color=L.TEXT, stroke_width=1.5))
         dots.add_updater(lambda m: m.draw(np.arange(p), cos_out[ck(pr_e)], L.TEXT))
         sv.add_updater(lambda m: m.setv(Z=np.asarray(surfs[ck(ev_e)], float), zkey=ck(ev_e)))
-        X0 = -6.6
+        X0 = -6.8
+        # each counter starts after the widest text the one before it can show
+        x_tr = X0 + L.label(f"epoch {E:,}", 22).width + 0.3
+        x_te = x_tr + L.label("train accuracy 100%", 16).width + 0.25
         info = VGroup(
-            L.LiveText(lambda: f"epoch {epoch():,}", [X0, 2.85, 0], size=24),
-            L.LiveText(lambda: f"train accuracy {tra[min(epoch(), E)]:.0%}", [X0 + 2.4, 2.85, 0], size=18, color=L.TRAIN),
-            L.LiveText(lambda: f"test accuracy {tea[min(epoch(), E)]:.0%}", [X0 + 4.7, 2.85, 0], size=18, color=L.TEST))
+            L.LiveText(lambda: f"epoch {epoch():,}", [X0, 2.85, 0], size=22),
+            L.LiveText(lambda: f"train accuracy {tra[min(epoch(), E)]:.0%}", [x_tr, 2.85, 0], size=16, color=L.TRAIN),
+            L.LiveText(lambda: f"test accuracy {tea[min(epoch(), E)]:.0%}", [x_te, 2.85, 0], size=16, color=L.TEST))
+        # under the probe's panel, not on its dots
         r2txt = L.LiveText(lambda: f"R² {r2[ck(pr_e)]:.2f}" if r2 is not None else "",
-                           pp.get_corner(DOWN + RIGHT) + UP * 0.2 + LEFT * 0.1, edge=RIGHT, size=16, color=L.COS)
+                           pp.get_corner(DOWN + RIGHT) + DOWN * 0.17, edge=RIGHT, size=16, color=L.COS)
         self.play(Write(heading), FadeIn(cp), FadeIn(legend), Create(pp), FadeIn(pcap), FadeIn(tgt),
                   FadeIn(scap), run_time=1.0)
         self.add(trc, tec, cursor, dots, sv, info, r2txt)
 
+        full = [cp.curve(idx, tr[idx], L.TRAIN), cp.curve(idx, te[idx], L.TEST)]     # where the curves end up
+
         def mark(e, color, text):
+            # the tag left of its line (right of it runs into the right-hand panels), at the height
+            # nearest the middle where neither curve passes
             x = cp.x_at(e)
-            ln = DashedLine([x, cp.panel.box.get_bottom()[1], 0], [x, cp.panel.box.get_top()[1], 0],
+            box = cp.panel.box
+            ln = DashedLine([x, box.get_bottom()[1], 0], [x, box.get_top()[1], 0],
                             stroke_color=color, stroke_width=2)
-            tag = L.label(text, 15, color).next_to([x, cp.panel.box.get_top()[1] - 0.25, 0], RIGHT, buff=0.08)
+            tag = L.label(text, 15, color)
+            tag.next_to([x, 0, 0], LEFT, buff=0.08)
+            yc = L.clear_y(tag.get_left()[0], tag.get_right()[0], tag.height, full,
+                           box.get_bottom()[1] + 0.05, box.get_top()[1] - 0.05, box.get_center()[1])
+            tag.set_y(yc)
             return VGroup(ln, tag)
 
         if mem is not None:
@@ -245,6 +258,8 @@ class ExcludedLoss(L.DataScene):
                   ("circuit formation", ph.get("memorisation_end"), ph.get("cleanup_start")),
                   ("clean-up", ph.get("cleanup_start"), ph.get("cleanup_end"))]
         pn = loss.panel
+        curves = [l_tr, l_te, l_ex]
+        y_lo, y_hi = pn.box.get_bottom()[1] + 0.05, pn.box.get_top()[1] - 0.05
         bands, names = VGroup(), VGroup()
         for i, (name, a, b) in enumerate(bounds):
             if a is None or b is None or b <= a:
@@ -255,15 +270,36 @@ class ExcludedLoss(L.DataScene):
             band.move_to([(x0 + x1) / 2, pn.box.get_center()[1], 0])
             bands.add(band)
             tag = L.label(name, 16, col)
-            tag.move_to([(x0 + x1) / 2, pn.box.get_bottom()[1] + 0.25 + 0.32 * (i % 2), 0])
-            if tag.width > (x1 - x0) * 1.6:
-                tag.scale_to_fit_width(max((x1 - x0) * 1.6, 0.9))
-            names.add(tag)
+            yc = None
+            if tag.width <= (x1 - x0) - 0.04:
+                # inside its band, as low as no curve passes
+                tag.set_x((x0 + x1) / 2)
+                yc = L.clear_y(tag.get_left()[0], tag.get_right()[0], tag.height, curves,
+                               y_lo, y_hi, pn.box.get_bottom()[1] + 0.3, pad=0.06, strict=True)
+            if yc is not None:
+                tag.set_y(yc)
+                names.add(tag)
+            else:
+                # too narrow (or crossed by the curves everywhere): above the panel, joined to the
+                # band by a leader, clear of the other labels up there
+                tag.next_to([(x0 + x1) / 2, pn.box.get_top()[1], 0], UP, buff=0.3)
+                if tag.get_right()[0] > 6.85:
+                    tag.shift(LEFT * (tag.get_right()[0] - 6.85))
+                for other in names:
+                    if L._boxes_overlap(tag, other, 0.1):
+                        tag.shift(UP * (other.get_top()[1] - tag.get_bottom()[1] + 0.08))
+                lead = Line(tag.get_bottom() + DOWN * 0.04, [(x0 + x1) / 2, pn.box.get_top()[1], 0],
+                            stroke_color=col, stroke_width=1.5)
+                names.add(VGroup(tag, lead))
         self.play(FadeIn(bands), FadeIn(names), run_time=1.0)
         if grok is not None:
             x = loss.x_at(grok)
             gl = DashedLine([x, pn.box.get_bottom()[1], 0], [x, pn.box.get_top()[1], 0], stroke_color=L.TEST, stroke_width=2)
-            gt = L.label(f"test ≥ 99 %\nepoch {grok:,}", 15, L.TEST).next_to([x, pn.box.get_center()[1] + 0.6, 0], LEFT, buff=0.08)
+            gt = L.label(f"test ≥ 99 %\nepoch {grok:,}", 15, L.TEST).next_to([x, 0, 0], LEFT, buff=0.08)
+            # clear of every curve (and of the phase names) left of the line
+            gt.set_y(L.clear_y(gt.get_left()[0], gt.get_right()[0], gt.height,
+                               curves + [n.get_all_points() for n in names], y_lo, y_hi,
+                               pn.box.get_center()[1] + 0.6))
             self.play(FadeIn(gl), FadeIn(gt), run_time=0.6)
         rule = L.label("phases: the lowest excluded loss before grokking ends memorisation; clean-up spans 10 % to 90 %\n"
                        "of the test loss's fall (log scale)", 14, L.MUTED).to_edge(DOWN, buff=0.12)

@@ -130,7 +130,7 @@ class NeuronSurface(L.DataScene):
         sv.update()
 
         n = len(terms)
-        slot_w = min(3.3, 13.2 / n)
+        slot_w = min(4.4, 13.2 / n)
         xs = (np.arange(n) - (n - 1) / 2) * slot_w
         slot_y = -2.05
         span_lo, span_hi = sv.zlim[0] - mean, sv.zlim[1] - mean
@@ -157,29 +157,35 @@ class NeuronSurface(L.DataScene):
         self.play(mix.animate.set_value(1), run_time=2.2)
         labels = VGroup()
         prod = max(range(n), key=lambda i: (terms[i]["i"] > 0 and terms[i]["j"] > 0, terms[i]["fve"]))
-        for i, t in enumerate(terms):
-            col = L.ACCENT if i == prod and terms[i]["i"] > 0 and terms[i]["j"] > 0 else L.TEXT
-            f = L.formula(fo.format_terms([t]), size=18, color=col)
-            if f.width > slot_w * 0.95:
-                f.scale_to_fit_width(slot_w * 0.95)
-            f.move_to([xs[i], slot_y - 1.25, 0])
+        fs = [L.formula(fo.format_terms([t]), size=18,
+                        color=L.ACCENT if i == prod and t["i"] > 0 and t["j"] > 0 else L.TEXT)
+              for i, t in enumerate(terms)]
+        # one size for every term: the widest one sets it
+        k_fit = min([1.0] + [slot_w * 0.95 / f.width for f in fs])
+        for i, (t, f) in enumerate(zip(terms, fs)):
+            f.scale(k_fit).move_to([xs[i], slot_y - 1.15, 0])
             share = L.label(f"{t['fve']:.0%} of the variance", 15, L.MUTED).next_to(f, DOWN, buff=0.08)
             labels.add(VGroup(f, share))
         plus = VGroup(*[L.label("+", 30, L.MUTED).move_to([(xs[i] + xs[i + 1]) / 2, slot_y, 0]) for i in range(n - 1)])
-        fml = dec["formula"]
+        # the formula on screen is exactly the terms pictured (and added back below)
+        fml = fo.format_terms(terms)
         fml = ("− " + fml[1:]) if fml.startswith("−") else ("+ " + fml)
         whole = L.formula(f"neuron {nid} ≈ {mean:.2f} {fml}", size=17)
         if whole.width > 13.4:
             whole.scale_to_fit_width(13.4)
         whole.move_to([0, 2.5, 0])
-        self.play(FadeIn(labels), FadeIn(plus), run_time=1.0)
         if terms[prod]["i"] > 0 and terms[prod]["j"] > 0:
             note = L.label("a product: a wave in x times a wave in y", 15, L.ACCENT)
             note.next_to(labels[prod], DOWN, buff=0.06)
-            self.play(FadeIn(note), FadeIn(whole), run_time=0.8)
         else:
             note = VGroup()
-            self.play(FadeIn(whole), run_time=0.8)
+        # keep the labels (and the note) clear of the bottom edge
+        low = min(labels.get_bottom()[1], note.get_bottom()[1] if len(note) else 9.0)
+        if low < -3.75:
+            labels.shift(UP * (-3.75 - low))
+            note.shift(UP * (-3.75 - low))
+        self.play(FadeIn(labels), FadeIn(plus), run_time=1.0)
+        self.play(FadeIn(note), FadeIn(whole), run_time=0.8)
         self.wait(1.5)
 
         # 5. and back: the terms add up to (most of) the surface
@@ -198,10 +204,16 @@ class NeuronSurface(L.DataScene):
                 m.move_to(s + (sv.get_center() - s) * t)
                 m.setv(opacity=1 - t)
             v.add_updater(f)
+        # (the terms are orthogonal 2D Fourier components: their shares add up)
         expl = sum(t["fve"] for t in terms)
-        self.play(back.animate.set_value(1), FadeOut(labels), FadeOut(plus), FadeOut(note), run_time=2.0)
+        # the merged surface grows back to full size, where it started
+        sv.add_updater(lambda m: m.scale_to_fit_width(w0 * scl.get_value())
+                       .move_to(start + (top - start) * pos.get_value()))
+        self.play(back.animate.set_value(1), pos.animate.set_value(0), scl.animate.set_value(1.0),
+                  FadeOut(labels), FadeOut(plus), FadeOut(note), run_time=2.0)
         self.remove(*views)
-        stage["cap"] = f"the {n} terms added back: {expl:.0%} of the surface's variance"
+        stage["cap"] = (f"the {n} terms of the formula added back: {expl:.0%} of the surface's "
+                        f"variance")
         self.wait(0.6)
         self.play(back.animate.set_value(0), run_time=1.2)
         self.wait(1.0)
@@ -249,8 +261,9 @@ class Crest(L.DataScene):
         self.play(Write(heading), FadeIn(cap), FadeIn(axes), run_time=1)
         self.add(sv)
         self.play(th.animate.set_value(-0.45), run_time=2.5, rate_func=linear)
+        # under the caption, clear of the axis labels along the bottom
         note = L.label("the wave runs diagonally: its crests are where the output is largest",
-                       20, L.TEXT).to_edge(DOWN, buff=0.25)
+                       20, L.TEXT).next_to(cap, DOWN, buff=0.2)
         self.play(FadeIn(note), run_time=0.6)
         self.wait(0.8)
         # overhead: x across, y up
@@ -262,6 +275,7 @@ class Crest(L.DataScene):
         rows = VGroup()
         walker = Dot(radius=0.07, color=L.TEXT)
         marks = VGroup()
+        tags = L.PointTags(15, L.TEXT, x_max=X0 - 0.1)
 
         def walk(pts, const, colour, row_y):
             a0, b0 = pts[0]
@@ -274,14 +288,18 @@ class Crest(L.DataScene):
             for a, b in pts:
                 self.play(t.animate.set_value(float(a)), run_time=0.3 + 0.02 * abs(a - t.get_value()), rate_func=smooth)
                 dot = Dot(sv.project(a, b), radius=0.075, color=colour)
-                tag = L.label(f"({a}, {b})", 15, L.TEXT).next_to(dot, UR, buff=0.04)
-                tag = VGroup(BackgroundRectangle(tag, color=L.BG, fill_opacity=0.75, buff=0.03), tag)
+                old, tag = tags.add(dot, f"({a}, {b})")
                 row = L.formula(f"x = {a},  y = {b}:   {a} + {b} = {a + b}", size=20, color=colour)
                 row.move_to([X0, y, 0], aligned_edge=LEFT)
+                L.fit_right(row)
                 y -= 0.42
                 marks.add(dot, tag)
                 rows.add(row)
-                self.play(FadeIn(dot), FadeIn(tag), FadeIn(row), run_time=0.35)
+                anims = [FadeIn(dot), FadeIn(tag), FadeIn(row)]
+                if old is not None:
+                    marks.remove(old)
+                    anims.append(FadeOut(old))
+                self.play(*anims, run_time=0.35)
             return y
 
         h1 = L.label(f"the first crest", 22, L.ACCENT).move_to([X0, 2.35, 0], aligned_edge=LEFT)
@@ -289,6 +307,7 @@ class Crest(L.DataScene):
         y = walk(first, T, L.ACCENT, 1.9)
         s1 = L.label(f"all add to {T}: the unit fires when x + y = {T}", 19, L.ACCENT)
         s1.move_to([X0, y - 0.05, 0], aligned_edge=LEFT)
+        L.fit_right(s1)
         self.play(FadeIn(s1), run_time=0.6)
         self.wait(0.6)
         if second:
@@ -298,15 +317,14 @@ class Crest(L.DataScene):
             y = walk(second, T + p, col2, y - 1.05)
             s2 = L.formula(f"{T + p} mod {p} = {T}: this crest too is x + y ≡ {T}", size=19, color=col2)
             s2.move_to([X0, y - 0.05, 0], aligned_edge=LEFT)
+            L.fit_right(s2)
             self.play(FadeIn(s2), run_time=0.6)
             y -= 0.5
         ev = info.get("ridge_on_crest")
         if ev is not None:
             e = L.label(f"for {ev:.0%} of the x values the output peaks at y ≡ {T} − x (mod {p})", 16, L.MUTED)
             e.move_to([X0, max(y - 0.1, -3.7), 0], aligned_edge=LEFT)
-            if e.get_right()[0] > 6.9:
-                e.scale_to_fit_width(6.9 - X0)
-                e.move_to([X0, max(y - 0.1, -3.7), 0], aligned_edge=LEFT)
+            L.fit_right(e)
             self.play(FadeIn(e), run_time=0.5)
         self.play(FadeOut(walker), run_time=0.3)
         self.wait(1.5)

@@ -35,6 +35,19 @@ def sum_view(d, width: float = 6.4, height: float = 5.0) -> L.SurfaceView:
                          cmap_name=L.DIV_CMAP, theta=0.0, phi=np.pi / 2, hscale=0.4)
 
 
+def product_caption(d, neuron, term: str, share=None) -> str:
+    """What the neuron's product term is, from its decomposition: 'its strongest term' only when
+    no other term explains more of its variance; else 'its product term', with its share."""
+    dec = d.summary.get("selections", {}).get("neuron_surfaces", {}).get("decompositions", {})
+    terms = (dec.get(str(neuron)) or {}).get("terms") or []
+    mine = [t for t in terms if t.get("term") == term]
+    if mine:
+        share = mine[0]["fve"]
+        if share >= max(t["fve"] for t in terms):
+            return f"its strongest term: {share:.0%} of its variance"
+    return "its product term" + (f": {share:.0%} of its variance" if share is not None else "")
+
+
 class TrigIdentity(L.DataScene):
     """23:19-25:07."""
 
@@ -62,11 +75,18 @@ class TrigIdentity(L.DataScene):
             norm = [(r - r.mean()) / c if c else r - r.mean() for r, c in zip(raw, pp["coefs"])]
         else:
             norm = [cc, ssn]
+        # the centred, rescaled surfaces keep their other terms (cos x, cos y, ...): their colour
+        # range is theirs, easing to the product terms' ZLIM as they turn into those terms
+        m0 = max(float(np.abs(z).max()) for z in norm)
+        zl0 = (-m0, m0) if m0 > 0 else ZLIM
         mix = ValueTracker(0.0)
-        left.add_updater(lambda m: m.setv(Z=(1 - mix.get_value()) * norm[0] + mix.get_value() * cc,
-                                           zkey=("l", round(mix.get_value(), 3))))
-        right.add_updater(lambda m: m.setv(Z=(1 - mix.get_value()) * norm[1] + mix.get_value() * ssn,
-                                            zkey=("r", round(mix.get_value(), 3))))
+
+        def morph(m, z0, z1, key):
+            t = mix.get_value()
+            m.zlim = (zl0[0] + (zl[0] - zl0[0]) * t, zl0[1] + (zl[1] - zl0[1]) * t)
+            return m.setv(Z=(1 - t) * z0 + t * z1, zkey=(key, round(t, 3)))
+        left.add_updater(lambda m: morph(m, norm[0], cc, "l"))
+        right.add_updater(lambda m: morph(m, norm[1], ssn, "r"))
         left.update()
         right.update()
         names = VGroup(
@@ -80,8 +100,10 @@ class TrigIdentity(L.DataScene):
         self.wait(0.8)
         ftop = VGroup(L.formula(fcc, size=22, color=L.COS).move_to([-3.4, -2.55, 0]),
                       L.formula(fss, size=22, color=L.SIN).move_to([3.4, -2.55, 0]))
-        cap1 = L.label("strongest term", 16, L.MUTED).next_to(ftop[0], DOWN, buff=0.08)
-        cap2 = L.label("strongest term", 16, L.MUTED).next_to(ftop[1], DOWN, buff=0.08)
+        caps = [product_caption(d, n, f, share) for n, f, share in
+                zip(neurons, (fcc, fss), pp.get("term_fve") or [None, None])]
+        cap1 = L.label(caps[0], 16, L.MUTED).next_to(ftop[0], DOWN, buff=0.08)
+        cap2 = L.label(caps[1], 16, L.MUTED).next_to(ftop[1], DOWN, buff=0.08)
         self.play(mix.animate.set_value(1), FadeIn(ftop), FadeIn(cap1), FadeIn(cap2), run_time=1.8)
         self.wait(0.5)
 
@@ -186,9 +208,11 @@ class LogitSurface(L.DataScene):
         self.play(Write(heading), FadeIn(axes), FadeIn(bar), run_time=1)
         self.add(sv)
         self.play(th.animate.set_value(-0.4), run_time=2.5, rate_func=linear)
+        # the colour bar stays: overhead, colour is all that says the height
         self.play(th.animate.set_value(0.0), ph.animate.set_value(np.pi / 2), cx.animate.set_value(-2.9),
-                  FadeOut(bar), run_time=2.0)
+                  run_time=2.0)
         sv.clear_updaters()
+        axes.update()           # after the surface's last move (a still skips the frames between)
         axes.clear_updaters()
         lines = VGroup()
         for s in (o, o + p):
@@ -200,16 +224,19 @@ class LogitSurface(L.DataScene):
         h = L.formula(f"x + y ≡ {o}  (mod {p})", size=26, color=L.TEXT).move_to([X0, 2.2, 0], aligned_edge=LEFT)
         self.play(FadeIn(lines), FadeIn(h), run_time=0.8)
         y = 1.5
+        tags = L.PointTags(15, L.TEXT, x_max=X0 - 0.1)
         for a, b in maxima:
             dot = Dot(sv.project(a, b), radius=0.08, color=L.ACCENT)
-            tag = L.label(f"({a}, {b})", 15, L.TEXT).next_to(dot, UR, buff=0.04)
-            tag = VGroup(BackgroundRectangle(tag, color=L.BG, fill_opacity=0.75, buff=0.03), tag)
+            old, tag = tags.add(dot, f"({a}, {b})")      # nearby maxima share one label
             s = a + b
             txt = f"{a} + {b} = {s}" + (f"  ≡ {s % p}" if s >= p else "")
             row = L.formula(txt, size=22, color=L.ACCENT).move_to([X0, y, 0], aligned_edge=LEFT)
             val = L.label(f"logit {Z[a, b]:.1f}", 16, L.MUTED).next_to(row, RIGHT, buff=0.3)
             y -= 0.5
-            self.play(FadeIn(dot, scale=1.5), FadeIn(tag), FadeIn(row), FadeIn(val), run_time=0.6)
+            anims = [FadeIn(dot, scale=1.5), FadeIn(tag), FadeIn(row), FadeIn(val)]
+            if old is not None:
+                anims.append(FadeOut(old))
+            self.play(*anims, run_time=0.6)
         frac = info.get("on_line_fraction")
         if frac is not None:
             ev = L.label(f"{frac:.0%} of this logit's {p} largest values\nlie on x + y ≡ {o} (mod {p})",

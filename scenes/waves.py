@@ -63,7 +63,11 @@ class NeuronWaves(L.DataScene):
         self.add(*layers, readout)
         self.play(shown.animate.set_value(3), run_time=1.5, rate_func=linear)
         self.play(shown.animate.set_value(p), run_time=6, rate_func=linear)
-        bar = L.colorbar(3.0, 0.18, "0", str(p - 1), caption="colour: y").to_corner(UP + RIGHT, buff=0.3).shift(DOWN * 0.45)
+        # a short bar beside the heading (right of it), above the top panel
+        bar = L.colorbar(1.8, 0.16, "0", str(p - 1), caption="colour: y").to_corner(UP + RIGHT, buff=0.2)
+        gap = bar.get_bottom()[1] - (panels[0].get_top()[1] + 0.1)      # clear of the top panel
+        if gap < 0:
+            bar.shift(UP * -gap)
         self.play(FadeOut(readout), FadeIn(bar), mix.animate.set_value(1), run_time=1.5)
         self.wait(1.5)
 
@@ -161,8 +165,16 @@ class NeuronLoops(L.DataScene):
         layer.add_updater(follow, index=0)
         self.play(FadeIn(cap), run_time=0.5)
         self.play(k_tr.animate.set_value(float(stop)), run_time=8, rate_func=lambda t: t ** 0.6)
-        note = L.label(f"the memorising checkpoint\n(train 100 % at epoch {L.fmt_epoch(mem)}):\nno waves, no loops", 22, L.TRAIN)
+        e_stop = int(ev_epoch[stop])
+        if mem is None or e_stop == mem:
+            txt = f"the memorising checkpoint\n(train 100 % at epoch {L.fmt_epoch(mem)}):\nno waves, no loops"
+        else:
+            # the counter above shows the checkpoint's own epoch: say which one it is
+            txt = (f"epoch {e_stop:,}: the first\ncheckpoint after memorising\n"
+                   f"(train 100 % at epoch {L.fmt_epoch(mem)}):\nno waves, no loops")
+        note = L.label(txt, 20, L.TRAIN)
         note.next_to(info, DOWN, buff=0.5).align_to(info, LEFT)
+        L.fit_right(note)
         self.play(FadeIn(note), run_time=0.6)
         self.wait(1.5)
 
