@@ -226,11 +226,12 @@ def _bg(scene):
     scene.camera.init_background()
 
 
-class DataScene(Scene):
-    """Base of every 2D scene: the dark background, the run's data as `self.d`."""
+class _Data:
+    """What every scene shares: its camera class, the dark background, the run's data as `self.d`."""
+    camera_cls = None
 
     def __init__(self, **kw):
-        kw.setdefault("camera_class", DataCamera)
+        kw.setdefault("camera_class", self.camera_cls)
         super().__init__(**kw)
 
     def setup(self):
@@ -243,17 +244,14 @@ class DataScene(Scene):
         self.update_mobjects(0)
 
 
-class DataThreeDScene(ThreeDScene):
-    def __init__(self, **kw):
-        kw.setdefault("camera_class", DataThreeDCamera)
-        super().__init__(**kw)
+class DataScene(_Data, Scene):
+    """Base of every 2D scene."""
+    camera_cls = DataCamera
 
-    def setup(self):
-        _bg(self)
-        self.d = data.load()
 
-    def tear_down(self):
-        self.update_mobjects(0)
+class DataThreeDScene(_Data, ThreeDScene):
+    """Base of every 3D scene."""
+    camera_cls = DataThreeDCamera
 
 
 def image(rgb: np.ndarray, width: float | None = None, height: float | None = None,
