@@ -107,6 +107,7 @@ class Run:
         self.name = name
         self.dir = Path(root or RUNS_DIR) / name
         self.manifest_path = self.dir / "manifest.json"
+        self._manifest: tuple[int, dict] | None = None      # (mtime_ns, parsed), reread on change
 
     def exists(self) -> bool:
         return self.manifest_path.exists()
@@ -116,10 +117,14 @@ class Run:
         if not self.exists():
             raise HistoryError(f"no run named {self.name!r} in {self.dir.parent}/; "
                                f"train it with: render.py train --run {self.name}")
+        stamp = self.manifest_path.stat().st_mtime_ns
+        if self._manifest is not None and self._manifest[0] == stamp:
+            return self._manifest[1]
         try:
             m = json.loads(self.manifest_path.read_text())
         except json.JSONDecodeError as e:
             raise HistoryError(f"{self.manifest_path} is corrupted ({e}); retrain with --force")
+        self._manifest = (stamp, m)
         if m.get("format") != FORMAT:
             raise HistoryError(f"{self.manifest_path} has format {m.get('format')!r}, expected {FORMAT}")
         return m
