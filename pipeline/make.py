@@ -106,13 +106,11 @@ def status(o: Options) -> list[tuple[str, str, str]]:
             if now is None:
                 rows.append((f"{kind} {name}", "missing", "needs extracted assets"))
                 continue
+            why = st.why_stale(stamp, now, code, _opts(o, kind))
             if stamp and stamp.get("skipped"):
-                why = st.why_stale(stamp, now, code, True, _opts(o, kind))
                 rows.append((f"{kind} {name}", "skipped" if why is None else "stale",
                              stamp["skipped"] if why is None else why))
                 continue
-            exists = bool(stamp) and all(Path(f).exists() for f in stamp.get("files", []))
-            why = st.why_stale(stamp, now, code, exists, _opts(o, kind))
             rows.append((f"{kind} {name}", "up to date" if why is None else why.split(":")[0].split(" (")[0],
                          "" if why is None else why))
     return rows
@@ -150,9 +148,7 @@ def make_all(o: Options, log=print) -> dict:
     # 3. figures
     fig_code = st.code_hash("figures")
     for name in _figure_names(o):
-        stamp = stamps.get("figures", {}).get(name)
-        exists = bool(stamp) and all(Path(f).exists() for f in stamp.get("files", []))
-        if not o.force and st.why_stale(stamp, now, fig_code, exists, {}) is None:
+        if not o.force and st.why_stale(stamps.get("figures", {}).get(name), now, fig_code, {}) is None:
             continue
         res, deps = _make_figure(o, name)
         if res.failed:
@@ -173,9 +169,8 @@ def make_all(o: Options, log=print) -> dict:
     # 4. scenes
     scene_code = st.code_hash("scenes")
     for name in _scene_names(o):
-        stamp = stamps.get("scenes", {}).get(name)
-        exists = bool(stamp) and all(Path(f).exists() for f in stamp.get("files", []))
-        if not o.force and st.why_stale(stamp, now, scene_code, exists, _opts(o, "scene")) is None:
+        if not o.force and st.why_stale(stamps.get("scenes", {}).get(name), now, scene_code,
+                                        _opts(o, "scene")) is None:
             continue
         t = time.perf_counter()
         files, deps = _make_scene(o, name)

@@ -89,12 +89,12 @@ def save(path: Path, stamps: dict):
     write_json(Path(path), stamps)
 
 
-def why_stale(stamp: dict | None, now: AssetHashes, code: str, files_exist: bool,
+def why_stale(stamp: dict | None, now: AssetHashes, code: str,
               options: dict | None = None) -> str | None:
     """None when up to date, else the reason."""
     if not stamp:
         return "missing"
-    if not files_exist:
+    if not all(Path(f).exists() for f in stamp.get("files", [])):
         return "missing (files deleted)"
     if options is not None and stamp.get("options") != options:
         return "stale: options changed (" + ", ".join(
