@@ -24,7 +24,7 @@ from . import fourier as fo
 from . import mechanism as mech
 from . import phases
 from .errors import ExtractionError
-from .probes import sparse_probe
+from .probes import r2, sparse_probe
 from .store import ASSETS_DIR, FORMAT
 
 CODE_FILES = ("extraction/extract.py", "extraction/mechanism.py", "extraction/fourier.py",
@@ -227,10 +227,10 @@ def over_history(run: Run, cfg, epochs: list[int], S: dict, A: dict, batch: int 
         idx = list(range(lo, min(C, lo + batch)))
         ws = [run.load_checkpoint(epochs[i], verify=False) for i in idx]   # extract() verified them
         B = len(ws)
-        cache: dict = {"want_mlp_out": False}
+        cache: dict = {}
         P = _stack(ws)
         with torch.no_grad():
-            logits = model.forward(P, xb.expand(B, -1), yb.expand(B, -1), cache)
+            logits = model.forward(P, xb.expand(B, -1), yb.expand(B, -1), cache, mlp_out=False)
             Ld = logits[..., :p]
             if U is not None:
                 for key, v in progress_losses(Ld, U, labels, tr, te).items():
@@ -259,7 +259,7 @@ def over_history(run: Run, cfg, epochs: list[int], S: dict, A: dict, batch: int 
             for f in ("cos", "sin"):
                 for pos, key in ((0, "out"), (1, "out_pos1")):
                     probe[f"{f}_{key}"][i] = (w["W_E"][:p] + w["W_pos"][pos]) @ pr[f"{f}_weights"] + pr[f"{f}_bias"]
-                probe[f"{f}_r2"][i] = _r2(probe[f"{f}_out"][i], pr[f"{f}_target"])
+                probe[f"{f}_r2"][i] = r2(probe[f"{f}_out"][i], pr[f"{f}_target"])
         if bar is not None:
             bar.update(B)
     if bar is not None:
@@ -267,11 +267,6 @@ def over_history(run: Run, cfg, epochs: list[int], S: dict, A: dict, batch: int 
     cur["key_freqs"] = np.array(keys, int)
     cur["matrix_names"] = np.array(model.PARAM_NAMES)
     return cur, {"embed_norms": embed_norms, "probe": probe, "evolution": evo}
-
-
-def _r2(pred, y):
-    ss = ((y - y.mean()) ** 2).sum()
-    return 1 - ((y - pred) ** 2).sum() / ss if ss > 0 else np.nan
 
 
 def extract(run_name: str, analysis_epoch: int | None = None, T: int | None = None,

@@ -84,7 +84,7 @@ def _tables(P: dict[str, torch.Tensor]):
     return r2, (s0, s1, s2), (v0, v1, v2)
 
 
-def _mlp_unembed(P, resid_mid, pattern, attn_out, cache):
+def _mlp_unembed(P, resid_mid, pattern, attn_out, cache, mlp_out: bool):
     pre = torch.baddbmm(P["b_in"][:, None], resid_mid, P["W_in"])
     post = torch.relu(pre)
     # Neurons straight to logits through W_L = W_out W_U ([d_mlp, vocab_out] is smaller than
@@ -96,18 +96,19 @@ def _mlp_unembed(P, resid_mid, pattern, attn_out, cache):
         cache.update({"attn.hook_pattern": pattern, "hook_attn_out": attn_out,
                       "hook_resid_mid": resid_mid, "mlp.hook_pre": pre, "mlp.hook_post": post,
                       "logits": logits})
-        if cache.pop("want_mlp_out", True):   # extraction may skip this [N, d_model] product
-            mlp_out = torch.baddbmm(P["b_out"][:, None], post, P["W_out"])
-            cache.update({"hook_mlp_out": mlp_out, "hook_resid_post": resid_mid + mlp_out})
+        if mlp_out:   # extraction skips this [N, d_model] product when it needs no hook_mlp_out
+            out = torch.baddbmm(P["b_out"][:, None], post, P["W_out"])
+            cache.update({"hook_mlp_out": out, "hook_resid_post": resid_mid + out})
     return logits
 
 
 def forward(P: dict[str, torch.Tensor], x: torch.Tensor, y: torch.Tensor,
-            cache: dict | None = None) -> torch.Tensor:
+            cache: dict | None = None, mlp_out: bool = True) -> torch.Tensor:
     """Logits at the last position, [S, N, d_vocab_out], for inputs [x, y, =].
 
     x, y: [S, N] token indices (each seed may have its own examples). When `cache` is a dict it
-    is filled with the last position's activations under TransformerLens names (each [S, N, ...]).
+    is filled with the last position's activations under TransformerLens names (each [S, N, ...]);
+    mlp_out=False leaves out hook_mlp_out and hook_resid_post.
     """
     r2, (s0, s1, s2), (v0, v1, v2) = _tables(P)
     S, N = x.shape
@@ -119,7 +120,7 @@ def forward(P: dict[str, torch.Tensor], x: torch.Tensor, y: torch.Tensor,
                 + (pattern[..., 1, None] * v1[si, y]).sum(dim=2)
                 + pattern[..., 2] @ v2)
     resid_mid = r2[:, None] + attn_out                 # [S, N, d]
-    return _mlp_unembed(P, resid_mid, pattern, attn_out, cache)
+    return _mlp_unembed(P, resid_mid, pattern, attn_out, cache, mlp_out)
 
 
 def loss_fn(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
