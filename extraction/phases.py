@@ -13,20 +13,17 @@ from __future__ import annotations
 
 import numpy as np
 
+from training.history import first_index, milestones
+
 RULE = ("memorised: first epoch at 100% train accuracy; memorisation_end (circuit formation starts): "
         "the checkpoint with the lowest excluded loss before grokking; cleanup_start / cleanup_end: "
         "the epochs where log10(test loss) has covered 10% / 90% of its fall from its plateau peak "
         "(after memorisation_end) to its final value; grokked: first epoch at >= 99% test accuracy")
 
 
-def _first(mask) -> int | None:
-    idx = np.flatnonzero(mask)
-    return int(idx[0]) if idx.size else None
-
-
 def locate(all_train_acc, all_test_acc, all_test_loss, ckpt_epoch, excluded_loss) -> dict:
-    memorised = _first(all_train_acc >= 1.0)
-    grokked = _first(all_test_acc >= 0.99)
+    ms = milestones({"train_acc": np.asarray(all_train_acc, float), "test_acc": np.asarray(all_test_acc, float)})
+    memorised, grokked = ms["train_100"], ms["test_99"]
     out = {"memorised": memorised, "memorisation_end": None, "cleanup_start": None,
            "cleanup_end": None, "grokked": grokked, "rule": RULE}
     ex = np.asarray(excluded_loss, float)
@@ -41,8 +38,8 @@ def locate(all_train_acc, all_test_acc, all_test_loss, ckpt_epoch, excluded_loss
         peak = start + int(np.argmax(L[start: grokked + 1]))
         hi, lo = L[peak], L[-1]
         if hi > lo:
-            out["cleanup_start"] = _first(np.r_[np.zeros(peak, bool), L[peak:] <= hi - 0.1 * (hi - lo)])
-            out["cleanup_end"] = _first(np.r_[np.zeros(peak, bool), L[peak:] <= hi - 0.9 * (hi - lo)])
+            out["cleanup_start"] = first_index(np.r_[np.zeros(peak, bool), L[peak:] <= hi - 0.1 * (hi - lo)])
+            out["cleanup_end"] = first_index(np.r_[np.zeros(peak, bool), L[peak:] <= hi - 0.9 * (hi - lo)])
     return out
 
 

@@ -184,12 +184,15 @@ def list_runs(root: Path | None = None) -> list[Run]:
     return [Run(d.name, root) for d in sorted(root.iterdir()) if (d / "manifest.json").exists()]
 
 
+def first_index(mask) -> int | None:
+    """The first index where `mask` holds (an epoch, for per-epoch arrays), or None."""
+    idx = np.flatnonzero(mask)
+    return int(idx[0]) if idx.size else None
+
+
 def milestones(metrics: dict[str, np.ndarray]) -> dict:
     """First epoch with train accuracy 100 % and first with test accuracy >= 99 %."""
-    def first(mask):
-        idx = np.flatnonzero(mask)
-        return int(idx[0]) if idx.size else None
     tr, te = metrics["train_acc"], metrics["test_acc"]
     done = ~np.isnan(tr)
-    return {"train_100": first(done & (tr >= 1.0)), "test_99": first(done & (te >= 0.99)),
+    return {"train_100": first_index(done & (tr >= 1.0)), "test_99": first_index(done & (te >= 0.99)),
             "epochs_measured": int(done.sum()) - 1}
