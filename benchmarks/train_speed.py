@@ -29,19 +29,22 @@ def _sync(dev):
 
 
 def make_fast(cfg, seeds, dev, compiled):
+    """The trainer's step: model.step_logits (train with grad, test without), loss, AdamW."""
     ds = [tasks.dataset(cfg.replace(seed=s)) for s in seeds]
     get = lambda k, part: torch.tensor(np.stack([d[k][d[part]] for d in ds]), device=dev)
-    tr = [get(k, "train") for k in ("x", "y", "label")]
-    te = [get(k, "test") for k in ("x", "y", "label")]
+    ex = {part: model.Examples(get("x", part), get("y", part), cfg.d_vocab, cfg.n_heads)
+          for part in ("train", "test")}
+    lab = {part: get("label", part) for part in ("train", "test")}
     P = {k: v.requires_grad_(True) for k, v in model.init_params(cfg, seeds, device=dev).items()}
     opt = torch.optim.AdamW(P.values(), lr=cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay)
-    fwd = torch.compile(model.forward) if compiled else model.forward
+    step_logits = torch.compile(model.step_logits) if compiled else model.step_logits
 
     def step():
         opt.zero_grad(set_to_none=True)
-        model.loss_fn(fwd(P, tr[0], tr[1]), tr[2]).sum().backward()
+        logits, test_logits = step_logits(P, ex["train"], ex["test"])
+        model.loss_fn(logits, lab["train"]).sum().backward()
         with torch.no_grad():
-            model.loss_fn(fwd(P, te[0], te[1]), te[2])
+            model.loss_fn(test_logits, lab["test"])
         opt.step()
     return step
 

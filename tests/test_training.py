@@ -25,27 +25,35 @@ def test_init_statistics():
     assert P["b_in"].abs().max() == 0
 
 
-def _fast_and_reference(P, cfg, n=600, seed=1):
+def _fast_and_reference(P, cfg, path="bag", n=600, seed=1):
     d = tasks.dataset(cfg)
     idx = np.random.default_rng(seed).choice(cfg.p ** 2, n, replace=False)
     x, y, lab = (torch.tensor(d[k][idx]) for k in ("x", "y", "label"))
     W = {k: v[0].detach().clone().requires_grad_(True) for k, v in P.items()}
     Pf = {k: v.detach().clone().requires_grad_(True) for k, v in P.items()}
-    fast = model.forward(Pf, x[None], y[None])[0]
+    if path == "bag":   # the trainer's CPU step: train logits with grad, test logits without
+        ex = model.Examples(x[None], y[None], cfg.d_vocab, cfg.n_heads)
+        fast, fast_test = model.step_logits(Pf, ex, ex)
+        torch.testing.assert_close(fast_test, fast.detach(), atol=1e-6, rtol=1e-6)
+        assert not fast_test.requires_grad
+        fast = fast[0]
+    else:
+        fast = model.forward(Pf, x[None], y[None])[0]
     ref = reference.reference_forward(W, torch.tensor(tasks.tokens(x.numpy(), y.numpy(), cfg.p)))[:, -1]
     model.loss_fn(fast[None], lab[None]).sum().backward()
     model.loss_fn(ref[None], lab[None]).sum().backward()
     return fast, ref, Pf, W
 
 
+@pytest.mark.parametrize("path", ["bag", "dense"])
 @pytest.mark.parametrize("sharpen", [1.0, 4.0])
-def test_fast_path_equals_reference(sharpen):
+def test_fast_path_equals_reference(sharpen, path):
     P = model.init_params(CANONICAL, [0])
     P["W_Q"] = P["W_Q"] * sharpen   # sharper attention, unlike uniform-ish init
     P["W_K"] = P["W_K"] * sharpen
     P["b_in"] = P["b_in"] + 0.1     # non-zero biases exercise their paths too
     P["b_out"] = P["b_out"] - 0.1
-    fast, ref, Pf, W = _fast_and_reference(P, CANONICAL)
+    fast, ref, Pf, W = _fast_and_reference(P, CANONICAL, path)
     assert ref.abs().max() > 1  # not a vacuous comparison
     torch.testing.assert_close(fast, ref, atol=1e-5, rtol=1e-5)
     for k in model.PARAM_NAMES:

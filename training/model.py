@@ -14,13 +14,20 @@ seeds train as one batched model (S = 1 for a single run). Shapes follow Transfo
     position needs a query, the MLP and the unembed;
   * inputs are one-hot, so each position's attention score and OV output is a row of a small
     per-token table [H, d_vocab, ...] computed once per step and gathered per example.
+On CPU the trainer goes one step further (`step_logits`): everything between the attention
+pattern and the ReLU is linear, so each table row is pushed through [W_in | W_U] once per step
+and an example's pre-activations and direct logits are a pattern-weighted sum of 13 such rows
+(an embedding bag), instead of a [d_model x d_mlp] product per example. That removes the
+W_in GEMMs, forward and backward; a sparse backward (`_Bag`) keeps the bag's gradient cheap.
 `training/reference.py` computes the same function the textbook way; a test holds them equal.
 """
 from __future__ import annotations
 
 import math
+import warnings
 
 import torch
+import torch.nn.functional as F
 
 from .config import Config
 
@@ -84,6 +91,14 @@ def _tables(P: dict[str, torch.Tensor]):
     return r2, (s0, s1, s2), (v0, v1, v2)
 
 
+def _pattern(scores, x, y):
+    """The last position's attention over [x, y, =] per head, [S, N, H, 3], from the tables."""
+    s0, s1, s2 = scores
+    S, N = x.shape
+    si = torch.arange(S, device=x.device)[:, None]
+    return torch.stack([s0[si, x], s1[si, y], s2[:, None].expand(S, N, -1)], dim=-1).softmax(dim=-1)
+
+
 def _mlp_unembed(P, resid_mid, pattern, attn_out, cache, mlp_out: bool):
     pre = torch.baddbmm(P["b_in"][:, None], resid_mid, P["W_in"])
     post = torch.relu(pre)
@@ -110,17 +125,117 @@ def forward(P: dict[str, torch.Tensor], x: torch.Tensor, y: torch.Tensor,
     is filled with the last position's activations under TransformerLens names (each [S, N, ...]);
     mlp_out=False leaves out hook_mlp_out and hook_resid_post.
     """
-    r2, (s0, s1, s2), (v0, v1, v2) = _tables(P)
+    r2, scores, (v0, v1, v2) = _tables(P)
+    pattern = _pattern(scores, x, y)
     S, N = x.shape
     si = torch.arange(S, device=x.device)[:, None]
-    scores = torch.stack([s0[si, x], s1[si, y], s2[:, None].expand(S, N, -1)], dim=-1)  # [S,N,H,3]
-    pattern = scores.softmax(dim=-1)
     # Weighted sums over heads as broadcasts: einsum would lower these to S*N tiny matmuls.
     attn_out = ((pattern[..., 0, None] * v0[si, x]).sum(dim=2)
                 + (pattern[..., 1, None] * v1[si, y]).sum(dim=2)
                 + pattern[..., 2] @ v2)
     resid_mid = r2[:, None] + attn_out                 # [S, N, d]
     return _mlp_unembed(P, resid_mid, pattern, attn_out, cache, mlp_out)
+
+
+class Examples:
+    """A training job's fixed examples [S, N] and, on CPU, their layout for the bag forward:
+    per example the 13 table rows it sums (4 heads x positions 0, 1, 2, and the constant row),
+    with the sparse structures the backward needs, built once per job rather than per step."""
+
+    def __init__(self, x: torch.Tensor, y: torch.Tensor, d_vocab: int, n_heads: int):
+        self.x, self.y = x, y
+        self.bag = x.device.type == "cpu"    # on GPU the dense forward's GEMMs are cheap
+        if not self.bag:
+            return
+        S, N = x.shape
+        V, H = d_vocab, n_heads
+        R = 2 * V * H + H + 1                # table rows per seed: pos 0, pos 1, '=', constant
+        h = torch.arange(H)
+        idx = torch.cat([x[..., None] * H + h, V * H + y[..., None] * H + h,
+                         (2 * V * H + h).expand(S, N, H), torch.full((S, N, 1), R - 1)], dim=-1)
+        idx = idx + (torch.arange(S) * R)[:, None, None]   # seed s reads its own block of rows
+        K = idx.shape[-1]
+        self.shape, self.rows = (S * N, S * R), R
+        self.idx = idx.reshape(S * N, K)
+        # CSR of the [examples x rows] weight matrix (each row's columns ascend, no repeats) ...
+        self.crow = torch.arange(0, S * N * K + 1, K)
+        self.col = self.idx.reshape(-1)
+        # ... and of its transpose, as a permutation of the same values.
+        self.order = torch.argsort(self.col, stable=True)
+        self.crow_t = torch.zeros(S * R + 1, dtype=torch.long)
+        self.crow_t[1:] = torch.cumsum(torch.bincount(self.col, minlength=S * R), 0)
+        self.col_t = torch.arange(S * N).repeat_interleave(K)[self.order]
+
+
+class _Bag(torch.autograd.Function):
+    """out[n] = sum_k w[n, k] T[idx[n, k]]. The backward is two sparse products, where
+    aten's embedding-bag backward (scatter plus per-weight dots) costs three times as much."""
+
+    @staticmethod
+    def forward(ctx, T, w, ex):
+        ctx.save_for_backward(T, w)
+        ctx.ex = ex
+        return F.embedding_bag(ex.idx, T, per_sample_weights=w, mode="sum")
+
+    @staticmethod
+    def backward(ctx, d_out):
+        T, w = ctx.saved_tensors
+        ex, d_out = ctx.ex, d_out.contiguous()
+        flat = w.reshape(-1)
+        with warnings.catch_warnings():      # "sparse CSR support is in beta"
+            warnings.simplefilter("ignore")
+            W_t = torch.sparse_csr_tensor(ex.crow_t, ex.col_t, flat[ex.order], size=ex.shape[::-1])
+            pattern = torch.sparse_csr_tensor(ex.crow, ex.col, torch.zeros_like(flat), size=ex.shape)
+            d_T = W_t @ d_out
+            d_w = torch.sparse.sampled_addmm(pattern, d_out, T.t(), beta=0.0).values()
+        return d_T, d_w.reshape(w.shape), None
+
+
+@torch.compiler.disable   # sparse autograd stays eager; torch.compile fuses what is around it
+def _bag(T, w, ex):
+    if torch.is_grad_enabled() and (T.requires_grad or w.requires_grad):
+        return _Bag.apply(T, w, ex)
+    return F.embedding_bag(ex.idx, T, per_sample_weights=w, mode="sum")
+
+
+def _bag_tables(P):
+    """Attention scores, and every table row already through [W_in | W_U] (biases folded into
+    the constant row): [S, R, d_mlp + d_vocab_out]; and W_L = W_out W_U."""
+    r2, scores, (v0, v1, v2) = _tables(P)
+    S, V, H, d = v0.shape
+    W_cat = torch.cat([P["W_in"], P["W_U"]], dim=-1)
+    rows = torch.cat([v0.reshape(S, V * H, d), v1.reshape(S, V * H, d), v2], dim=1)
+    const = torch.bmm(r2[:, None], W_cat) + torch.cat(
+        [P["b_in"], torch.bmm(P["b_out"][:, None], P["W_U"])[:, 0]], dim=-1)[:, None]
+    T = torch.cat([torch.bmm(rows, W_cat), const], dim=1)
+    return scores, T, torch.bmm(P["W_out"], P["W_U"])
+
+
+def _bag_logits(tabs, ex: Examples):
+    scores, T, W_L = tabs
+    pattern = _pattern(scores, ex.x, ex.y)
+    S, N = ex.x.shape
+    # Bag weights in the rows' order: positions 0, 1, 2 for every head, then 1 for the constant.
+    w = torch.cat([pattern.transpose(-1, -2).reshape(S * N, -1), pattern.new_ones(S * N, 1)], dim=-1)
+    out = _bag(T.reshape(-1, T.shape[-1]), w, ex).reshape(S, N, -1)
+    d_mlp = T.shape[-1] - W_L.shape[-1]
+    post = torch.relu(out[..., :d_mlp])
+    return torch.baddbmm(out[..., d_mlp:], post, W_L)
+
+
+def step_logits(P: dict[str, torch.Tensor], train: Examples, test: Examples):
+    """A training step's forward: train logits (differentiable) and test logits (no grad),
+    both [S, N, d_vocab_out], from one set of per-step tables."""
+    if not train.bag:
+        logits = forward(P, train.x, train.y)
+        with torch.no_grad():
+            return logits, forward(P, test.x, test.y)
+    tabs = _bag_tables(P)
+    logits = _bag_logits(tabs, train)
+    with torch.no_grad():
+        (s0, s1, s2), T, W_L = tabs
+        frozen = (s0.detach(), s1.detach(), s2.detach()), T.detach(), W_L.detach()
+        return logits, _bag_logits(frozen, test)
 
 
 def loss_fn(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
