@@ -13,11 +13,10 @@ import time
 from pathlib import Path
 
 import click
-import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from training import model, reference, tasks  # noqa: E402
+from training import model, reference, tasks, train  # noqa: E402
 from training.config import PRESETS  # noqa: E402
 
 
@@ -30,21 +29,18 @@ def _sync(dev):
 
 def make_fast(cfg, seeds, dev, compiled):
     """The trainer's step: model.step_logits (train with grad, test without), loss, AdamW."""
-    ds = [tasks.dataset(cfg.replace(seed=s)) for s in seeds]
-    get = lambda k, part: torch.tensor(np.stack([d[k][d[part]] for d in ds]), device=dev)
-    ex = {part: model.Examples(get("x", part), get("y", part), cfg.d_vocab, cfg.n_heads)
-          for part in ("train", "test")}
-    lab = {part: get("label", part) for part in ("train", "test")}
+    data = train.examples([cfg.replace(seed=s) for s in seeds], dev)   # as the trainer builds them
+    (train_ex, train_lab), (test_ex, test_lab) = data["train"], data["test"]
     P = {k: v.requires_grad_(True) for k, v in model.init_params(cfg, seeds, device=dev).items()}
     opt = torch.optim.AdamW(P.values(), lr=cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay)
     step_logits = torch.compile(model.step_logits) if compiled else model.step_logits
 
     def step():
         opt.zero_grad(set_to_none=True)
-        logits, test_logits = step_logits(P, ex["train"], ex["test"])
-        model.loss_fn(logits, lab["train"]).sum().backward()
+        logits, test_logits = step_logits(P, train_ex, test_ex)
+        model.loss_fn(logits, train_lab).sum().backward()
         with torch.no_grad():
-            model.loss_fn(test_logits, lab["test"])
+            model.loss_fn(test_logits, test_lab)
         opt.step()
     return step
 

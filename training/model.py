@@ -155,7 +155,7 @@ class Examples:
                          (2 * V * H + h).expand(S, N, H), torch.full((S, N, 1), R - 1)], dim=-1)
         idx = idx + (torch.arange(S) * R)[:, None, None]   # seed s reads its own block of rows
         K = idx.shape[-1]
-        self.shape, self.rows = (S * N, S * R), R
+        self.shape = (S * N, S * R)
         self.idx = idx.reshape(S * N, K)
         # CSR of the [examples x rows] weight matrix (each row's columns ascend, no repeats) ...
         self.crow = torch.arange(0, S * N * K + 1, K)
@@ -232,10 +232,8 @@ def step_logits(P: dict[str, torch.Tensor], train: Examples, test: Examples):
             return logits, forward(P, test.x, test.y)
     tabs = _bag_tables(P)
     logits = _bag_logits(tabs, train)
-    with torch.no_grad():
-        (s0, s1, s2), T, W_L = tabs
-        frozen = (s0.detach(), s1.detach(), s2.detach()), T.detach(), W_L.detach()
-        return logits, _bag_logits(frozen, test)
+    with torch.no_grad():   # no graph, and _bag takes its plain (no sparse backward) path
+        return logits, _bag_logits(tabs, test)
 
 
 def loss_fn(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
