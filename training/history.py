@@ -20,11 +20,13 @@ import io
 import json
 import os
 import platform
+import re
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
+from . import paths
 from .config import Config
 
 FORMAT = "grokking-history/1"
@@ -33,6 +35,14 @@ RUNS_DIR = Path(os.environ.get("GROKKING_RUNS", "runs"))
 
 class HistoryError(RuntimeError):
     """A run on disk is missing, unreadable or inconsistent; the message says what to do."""
+
+
+# what every reader takes from a manifest, with its JSON type
+MANIFEST_KEYS = {"config": dict, "checkpoints": list, "metrics": dict, "split": dict,
+                 "epochs_done": int, "status": str, "milestones": dict}
+# the file names the trainer writes in runs/<run>/ (and its temporary names, .<file>.tmp<pid>)
+OWN_FILE = re.compile(r"manifest\.json|split\.npz|metrics\.npz|resume\.npz|(checkpoints|metrics|resume)/e\d{6,}\.npz"
+                      r"|([^/]+/)?\.[^/]+\.tmp\d+")
 
 
 # ---- atomic writes -------------------------------------------------------------------------
@@ -78,14 +88,23 @@ def read_npz(path: Path, sha256: str | None = None) -> dict[str, np.ndarray]:
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        raise HistoryError(f"{path} is missing")
+        raise HistoryError(f"{path} is missing{_fix_for(path)}")
     if sha256 is not None and hashlib.sha256(data).hexdigest() != sha256:
-        raise HistoryError(f"{path} is corrupted (checksum mismatch with the manifest)")
+        raise HistoryError(f"{path} is corrupted (checksum mismatch with the manifest){_fix_for(path)}")
     try:
         with np.load(io.BytesIO(data), allow_pickle=False) as z:
             return {k: z[k] for k in z.files}
     except (zipfile.BadZipFile, ValueError, OSError, EOFError) as e:
-        raise HistoryError(f"{path} is corrupted or truncated ({e})")
+        raise HistoryError(f"{path} is corrupted or truncated ({e}){_fix_for(path)}")
+
+
+def _fix_for(path: Path) -> str:
+    """What to do about an unreadable resume state (the other files' readers say it themselves)."""
+    if path.name == "resume.npz" or path.parent.name == "resume":
+        run = (path.parent if path.name == "resume.npz" else path.parent.parent).name
+        return (f"; run {run!r} cannot resume from it: retrain it with "
+                f"'render.py train --run {run} --force' (its finished checkpoints stay readable until then)")
+    return ""
 
 
 # ---- runs ----------------------------------------------------------------------------------
@@ -105,7 +124,7 @@ class Run:
 
     def __init__(self, name: str, root: Path | None = None):
         self.name = name
-        self.dir = Path(root or RUNS_DIR) / name
+        self.dir = paths.confined(root or RUNS_DIR, name)      # a valid name, inside runs/
         self.manifest_path = self.dir / "manifest.json"
         self._manifest: tuple[int, dict] | None = None      # (mtime_ns, parsed), reread on change
 
@@ -122,12 +141,37 @@ class Run:
             return self._manifest[1]
         try:
             m = json.loads(self.manifest_path.read_text())
-        except json.JSONDecodeError as e:
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
             raise HistoryError(f"{self.manifest_path} is corrupted ({e}); retrain with --force")
+        if not isinstance(m, dict) or m.get("format") != FORMAT:
+            got = m.get("format") if isinstance(m, dict) else f"a JSON {type(m).__name__}"
+            raise HistoryError(f"{self.manifest_path} is not a {FORMAT} manifest (got {got!r}); "
+                               f"retrain it with 'render.py train --run {self.name} --force'")
+        lacks = [k for k, t in MANIFEST_KEYS.items() if not isinstance(m.get(k), t)]
+        if lacks or not m["checkpoints"]:
+            raise HistoryError(f"{self.manifest_path} is damaged: "
+                               + (f"{lacks[0]!r} is missing or malformed" if lacks else "it names no checkpoint")
+                               + f"; retrain it with 'render.py train --run {self.name} --force'")
         self._manifest = (stamp, m)
         if m.get("format") != FORMAT:
             raise HistoryError(f"{self.manifest_path} has format {m.get('format')!r}, expected {FORMAT}")
         return m
+
+    def _ours(self) -> bool:
+        """Whether the folder holds a manifest the trainer wrote (readable or not, any content)."""
+        try:
+            m = json.loads(self.manifest_path.read_text())
+        except (OSError, ValueError):
+            return False
+        return isinstance(m, dict) and m.get("format") == FORMAT
+
+    def remove(self):
+        """Delete the run's folder, only when the trainer made it: it holds this format's manifest,
+        or nothing but the trainer's own file names (what a crash before the first manifest leaves)."""
+        ours = self._ours()
+        paths.remove_owned(self.dir, lambda rel: ours or OWN_FILE.fullmatch(rel) is not None, HistoryError,
+                           f"Move what you keep out of {self.dir}/, or choose another --run name.")
+        self._manifest = None
 
     @property
     def config(self) -> Config:
@@ -173,6 +217,26 @@ class Run:
                 problems.append(f"{c['file']} is corrupted (checksum mismatch)")
         return problems
 
+    def quick_problems(self) -> list[str]:
+        """What a stat() per file can tell without reading them: files missing, and checkpoints
+        whose size differs from the others' (every checkpoint of a run has the same arrays, so the
+        same size: a truncated or padded one stands out). `verify()` checks every checksum."""
+        m = self.manifest
+        problems, sizes = [], {}
+        for c in m["checkpoints"] + [m["metrics"], m["split"]]:
+            try:
+                size = (self.dir / c["file"]).stat().st_size
+            except FileNotFoundError:
+                problems.append(f"{c['file']} is missing")
+                continue
+            if c["file"].startswith("checkpoints/"):
+                sizes[c["file"]] = size
+        if sizes:
+            usual = max(set(sizes.values()), key=list(sizes.values()).count)
+            problems += [f"{f} is truncated or corrupted ({n} bytes, the others {usual})"
+                         for f, n in sizes.items() if n != usual]
+        return problems
+
     def size_bytes(self) -> int:
         return sum(f.stat().st_size for f in self.dir.rglob("*") if f.is_file())
 
@@ -181,7 +245,8 @@ def list_runs(root: Path | None = None) -> list[Run]:
     root = Path(root or RUNS_DIR)
     if not root.is_dir():
         return []
-    return [Run(d.name, root) for d in sorted(root.iterdir()) if (d / "manifest.json").exists()]
+    return [Run(d.name, root) for d in sorted(root.iterdir())
+            if paths.valid(d.name) and not d.is_symlink() and (d / "manifest.json").exists()]
 
 
 def first_index(mask) -> int | None:

@@ -1,0 +1,138 @@
+"""Run names and the folders they become: one rule for every stage, and the only ways a stage
+removes a folder or a leftover file.
+
+A run name is 1 to 64 characters from A-Z a-z 0-9 . _ -, the first a letter or a digit
+(`[A-Za-z0-9][A-Za-z0-9._-]{0,63}`). So a name is always exactly one path component: it has
+no separator, is never '.' or '..', and never looks like the hidden temporary names the stages
+use next to it (.<name>.tmp<pid>, .scratch). Batched seeds add '-s<seed>' and must fit too.
+
+Every folder made from a name is checked to lie directly inside its root (runs/, assets/,
+media/...) and not to be a symbolic link, and a folder is removed only when the project can
+tell it wrote it (see remove_owned).
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+from typing import Callable
+
+from .config import ConfigError
+
+MAX_LEN = 64
+NAME_RULE = "1 to 64 characters from A-Z a-z 0-9 . _ -, starting with a letter or a digit"
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+# the stages' temporary file names: .<file>.tmp<pid of the writer>, or .<stem>.tmp<pid>.<ext>
+# for writers that need the extension (matplotlib's animation writers)
+_TEMP = re.compile(r"\..+\.tmp(\d+)(\.[A-Za-z0-9]+)?")
+
+
+def check_name(name) -> str:
+    """The name itself, or ConfigError saying what is wrong with it."""
+    if not isinstance(name, str) or not name:
+        raise ConfigError(f"a run name cannot be empty; pass e.g. --run demo ({NAME_RULE})")
+    if len(name) > MAX_LEN:
+        raise ConfigError(f"run name {name[:24]!r}... is {len(name)} characters long, at most {MAX_LEN} are "
+                          f"allowed; pass a shorter --run")
+    if not _NAME.fullmatch(name):
+        raise ConfigError(f"run name {name!r} is not allowed: a run name is {NAME_RULE} "
+                          f"(it names one folder in runs/, assets/ and media/); pass e.g. --run demo")
+    return name
+
+
+def valid(name) -> bool:
+    return isinstance(name, str) and _NAME.fullmatch(name) is not None
+
+
+def confined(root: Path | str, name: str) -> Path:
+    """root/name for a valid run name, refused unless it lies directly inside root and is not
+    a link (a link would make the stages write or delete somewhere else)."""
+    check_name(name)
+    path = Path(root) / name
+    if path.is_symlink():
+        raise ConfigError(f"{path} is a symbolic link (to {os.readlink(path)}); the stages write only real "
+                          f"folders inside {root}/: replace the link with a folder or use another --run")
+    if path.resolve().parent != Path(root).resolve():      # belt and braces: the rule above ensures it
+        raise ConfigError(f"{path} resolves outside {root}/; use another --run")
+    return path
+
+
+def stranger(path: Path, owned: Callable[[str], bool]) -> str | None:
+    """The first file (or link) in the folder `path` that `owned(relative posix path)` does not
+    recognise as the project's, or None; a link as `path` itself is a stranger too."""
+    path = Path(path)
+    if path.is_symlink() or (path.exists() and not path.is_dir()):
+        return "(the folder itself is a link or a file)"
+    for f in walk(path):
+        rel = f.relative_to(path).as_posix()
+        if not owned(rel):
+            return rel
+    return None
+
+
+def remove_owned(path: Path, owned: Callable[[str], bool], error: type[Exception], fix: str):
+    """Delete the folder `path` only when `owned(relative posix path)` holds for every file in it
+    (the project's own file names); otherwise raise `error` naming the first stranger and `fix`.
+    A link is never followed."""
+    path = Path(path)
+    if not path.exists() and not path.is_symlink():
+        return
+    bad = stranger(path, owned)
+    if bad is not None:
+        raise error(f"{path} holds {bad}, which the project did not write; not removing it. {fix}")
+    shutil.rmtree(path)
+
+
+def walk(folder: Path):
+    """Every file (and link) under `folder`, never descending into a link."""
+    for d, dirs, files in os.walk(folder):
+        yield from (Path(d) / n for n in sorted(files))
+        yield from (Path(d) / n for n in sorted(dirs) if (Path(d) / n).is_symlink())
+
+
+def pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True
+    return True
+
+
+def is_temp(name: str) -> bool:
+    """A temporary file name of the stages'."""
+    return _TEMP.fullmatch(name) is not None
+
+
+def clean_temp(folder: Path) -> list[Path]:
+    """Remove the temporary files a killed writer left anywhere in `folder` (only names of the
+    form .<file>.tmp<pid>[.<ext>] whose process is gone: a live writer's file is kept)."""
+    folder = Path(folder)
+    if folder.is_symlink() or not folder.is_dir():
+        return []
+    gone = []
+    for f in walk(folder):
+        m = _TEMP.fullmatch(f.name)
+        if m and f.is_file() and not f.is_symlink() and not pid_alive(int(m[1])):
+            f.unlink(missing_ok=True)
+            gone.append(f)
+    return gone
+
+
+def check_writable(root: Path | str, what: str = "the run"):
+    """ConfigError before anything starts when `root`, or the folder it would be made in, is not
+    a folder this process may write (a file in its place, a read-only file system)."""
+    root = Path(root)
+    p = root
+    while not p.exists() and not p.is_symlink() and p != p.parent:
+        p = p.parent
+    if not p.is_dir():
+        raise ConfigError(f"cannot write {what} in {root}/: {p} is a file, not a folder; move it away or "
+                          f"run from another directory")
+    if not os.access(p, os.W_OK | os.X_OK):
+        raise ConfigError(f"cannot write {what} in {root}/: {p} is not writable (read-only file system or no "
+                          f"permission); make it writable or run from a writable copy")
