@@ -66,7 +66,14 @@ class Config:
             raise ConfigError(f"frac={self.frac} at p={self.p} leaves an empty train or test set; raise p or change --frac")
         if self.epochs < 1:
             raise ConfigError(f"epochs must be at least 1 (got {self.epochs})")
-        if self.n_heads * self.d_head <= 0 or self.d_model <= 0 or self.d_mlp <= 0:
+        if not 0 <= self.seed < 2**63:     # numpy's and torch's generators take no negative seed
+            raise ConfigError(f"--seed must be between 0 and 2^63 - 1 (got {self.seed}); pass e.g. --seed 0")
+        # `not 0 < x < inf` is also true for nan: a nan or infinite step trains to nan weights
+        if not 0.0 < self.lr < float("inf"):
+            raise ConfigError(f"--lr must be a finite number > 0 (got {self.lr}); pass e.g. --lr 1e-3")
+        if not 0.0 <= self.weight_decay < float("inf"):
+            raise ConfigError(f"--wd must be a finite number >= 0 (got {self.weight_decay}); pass e.g. --wd 1.0")
+        if min(self.n_heads, self.d_head, self.d_model, self.d_mlp) <= 0:
             raise ConfigError("model sizes must be positive")
         s = self.schedule
         if s.stride < 1 or s.dense_until < 0 or s.log_until < s.dense_until or s.n_log < 0:
