@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import re
 import shutil
 import time
 from pathlib import Path
@@ -17,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from training import model, tasks
+from training import model, paths, tasks
 from training.history import Run, atomic_write_bytes, npz_bytes, versions, write_json
 
 from . import fourier as fo
@@ -25,7 +27,7 @@ from . import mechanism as mech
 from . import phases
 from .errors import ExtractionError
 from .probes import r2, sparse_probe
-from .store import ASSETS_DIR, FORMAT
+from .store import ASSETS_DIR, FORMAT, owned
 
 CODE_FILES = ("extraction/extract.py", "extraction/mechanism.py", "extraction/fourier.py",
               "extraction/probes.py", "extraction/phases.py", "training/model.py")
@@ -49,12 +51,13 @@ def settings_for(cfg, analysis_epoch, T, output) -> dict:
 def status(run_name: str, runs_root=None, assets_root=None, **settings) -> tuple[str, str]:
     """('up to date' | 'stale' | 'missing', why)."""
     run = Run(run_name, runs_root)
-    out = Path(assets_root or ASSETS_DIR) / run_name
+    out = paths.confined(assets_root or ASSETS_DIR, run_name)
     man = out / "manifest.json"
     if not man.exists():
         return "missing", "never extracted"
     m = json.loads(man.read_text())
-    wanted = settings_for(run.config, settings.get("analysis_epoch") or run.checkpoint_epochs()[-1],
+    wanted = settings_for(run.config, check_settings(run, settings.get("analysis_epoch"), settings.get("T"),
+                                                     settings.get("output")),
                           settings.get("T"), settings.get("output"))
     if m.get("run_fingerprint") != run.fingerprint():
         return "stale", "the run was retrained or extended"
@@ -65,6 +68,25 @@ def status(run_name: str, runs_root=None, assets_root=None, **settings) -> tuple
     if any(not (out / f).exists() for f in m.get("files", {})):
         return "stale", "files missing"
     return "up to date", ""
+
+
+def check_settings(run: Run, analysis_epoch: int | None, T: int | None, output: int | None) -> int:
+    """The analysis epoch (default: the last checkpoint); ExtractionError when --analysis-epoch
+    names no checkpoint of the run or --T / --output is not a residue mod p."""
+    return check_values(run.name, run.config.p, run.checkpoint_epochs(), analysis_epoch, T, output)
+
+
+def check_values(name: str, p: int, epochs: list[int], analysis_epoch, T, output) -> int:
+    """check_settings for a run of modulus p with checkpoints at `epochs` (trained or planned)."""
+    if analysis_epoch is not None and analysis_epoch not in epochs:
+        near = min(epochs, key=lambda e: abs(e - analysis_epoch))
+        raise ExtractionError(f"run {name!r} has no checkpoint at epoch {analysis_epoch} "
+                              f"(nearest: {near}); pass --analysis-epoch {near}")
+    for name, v in (("T", T), ("output", output)):
+        if v is not None and not 0 <= v < p:
+            raise ExtractionError(f"--{name} must be between 0 and {p - 1} at p={p} (got {v}); pass e.g. "
+                                  f"--{name} {v % p}")
+    return epochs[-1] if analysis_epoch is None else analysis_epoch
 
 
 def _stack(ws: list[dict], device="cpu") -> dict[str, torch.Tensor]:
@@ -281,17 +303,10 @@ def extract(run_name: str, analysis_epoch: int | None = None, T: int | None = No
             f"run {run_name!r} is still half-trained ({m['epochs_done']}/{cfg.epochs} epochs); finish it with "
             f"'render.py train --run {run_name}' or pass --partial to extract what is there")
     epochs = run.checkpoint_epochs()
-    if analysis_epoch is None:
-        analysis_epoch = epochs[-1]
-    elif analysis_epoch not in epochs:
-        near = min(epochs, key=lambda e: abs(e - analysis_epoch))
-        raise ExtractionError(f"run {run_name!r} has no checkpoint at epoch {analysis_epoch} "
-                              f"(nearest: {near}); pass --analysis-epoch {near}")
-    for name, v in (("T", T), ("output", output)):
-        if v is not None and not 0 <= v < cfg.p:
-            raise ExtractionError(f"--{name.lower()} must be between 0 and {cfg.p - 1} at p={cfg.p} (got {v})")
+    analysis_epoch = check_settings(run, analysis_epoch, T, output)
     settings = settings_for(cfg, analysis_epoch, T, output)
-    out = Path(assets_root or ASSETS_DIR) / run_name
+    out = paths.confined(assets_root or ASSETS_DIR, run_name)
+    clean_swaps(out)                                   # what a killed extraction left next to it
     state, why = status(run_name, runs_root, assets_root, analysis_epoch=analysis_epoch, T=T, output=output)
     if state == "up to date" and not force:
         return {"skipped": True, "dir": str(out)}
@@ -345,28 +360,50 @@ def extract(run_name: str, analysis_epoch: int | None = None, T: int | None = No
     return {"skipped": False, "dir": str(out), "summary": summary, "why": why}
 
 
+def _swap_names(out: Path, pid: int) -> tuple[Path, Path]:
+    """The folders a swap uses next to assets/<run>: its own per process, so two never share."""
+    return out.with_name(f".{out.name}.tmp{pid}"), out.with_name(f".{out.name}.old{pid}")
+
+
+def clean_swaps(out: Path):
+    """Remove the swap folders of extractions that were killed (their process is gone), after
+    checking that they hold only extraction's files."""
+    pattern = re.compile(re.escape(f".{out.name}.") + r"(tmp|old)(\d*)")
+    for d in out.parent.iterdir() if out.parent.is_dir() else ():
+        m = pattern.fullmatch(d.name)
+        if m and d.is_dir() and not d.is_symlink() and not (m[2] and paths.pid_alive(int(m[2]))):
+            paths.remove_owned(d, owned(d), ExtractionError, f"Move it out of {out.parent}/.")
+
+
 def _write(out: Path, files: dict, summary: dict, manifest: dict):
-    """Write into a fresh folder, then swap it in: readers never see a half-written assets dir."""
-    tmp = out.with_name(f".{out.name}.tmp")
-    if tmp.exists():
-        shutil.rmtree(tmp)
+    """Write into a fresh folder, then swap it in: readers never see a half-written assets dir.
+    The folder replaced is removed only when it holds extraction's own files."""
+    tmp, old = _swap_names(out, os.getpid())
+    for mine in (tmp, old):          # a leftover of an earlier process that had our pid
+        paths.remove_owned(mine, owned(mine), ExtractionError, f"Move it out of {out.parent}/.")
     tmp.mkdir(parents=True)
-    shas, arrays_sha = {}, {}
-    for name, arrays in files.items():
-        shas[f"{name}.npz"] = atomic_write_bytes(tmp / f"{name}.npz", npz_bytes(arrays))
-        arrays_sha[f"{name}.npz"] = {k: array_sha(v) for k, v in arrays.items()}
-    shas["summary.json"] = write_json(tmp / "summary.json", _jsonable(summary))
-    shas["summary.md"] = atomic_write_bytes(tmp / "summary.md", summary_md(summary).encode())
-    # one hash per array: a figure or scene that read only some arrays is stale only when those change
-    write_json(tmp / "manifest.json", {**manifest, "files": shas, "arrays": arrays_sha})
-    old = out.with_name(f".{out.name}.old")
-    if old.exists():
-        shutil.rmtree(old)
-    if out.exists():
-        out.rename(old)
-    tmp.rename(out)
-    if old.exists():
-        shutil.rmtree(old)
+    fix = f"Move what you keep out of {out}/ (or choose another --run name) and extract again."
+    try:
+        shas, arrays_sha = {}, {}
+        for name, arrays in files.items():
+            shas[f"{name}.npz"] = atomic_write_bytes(tmp / f"{name}.npz", npz_bytes(arrays))
+            arrays_sha[f"{name}.npz"] = {k: array_sha(v) for k, v in arrays.items()}
+        shas["summary.json"] = write_json(tmp / "summary.json", _jsonable(summary))
+        shas["summary.md"] = atomic_write_bytes(tmp / "summary.md", summary_md(summary).encode())
+        # one hash per array: a figure or scene that read only some arrays is stale only when those change
+        write_json(tmp / "manifest.json", {**manifest, "files": shas, "arrays": arrays_sha})
+        if out.exists() or out.is_symlink():
+            bad = paths.stranger(out, owned(out))
+            if bad is not None:
+                raise ExtractionError(f"{out} holds {bad}, which extraction did not write; not replacing it. {fix}")
+            out.rename(old)
+        tmp.rename(out)
+    except BaseException:       # disk full, Ctrl-C, a stranger: leave the old assets as they were
+        if old.exists() and not out.exists():
+            old.rename(out)
+        shutil.rmtree(tmp, ignore_errors=True)     # this process's own fresh folder
+        raise
+    paths.remove_owned(old, owned(old), ExtractionError, fix)
 
 
 def array_sha(a) -> str:

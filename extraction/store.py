@@ -44,14 +44,28 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
+from training import paths
+
 FORMAT = "grokking-assets/1"
 ASSETS_DIR = Path(os.environ.get("GROKKING_ASSETS", "assets"))
 FILES = ("curves", "fourier", "neurons", "probes", "selections", "evolution", "activations", "toy")
+# the file names extraction writes in assets/<run>/ (and atomic_write_bytes' .<file>.tmp<pid>)
+OWN_FILE = re.compile(rf"manifest\.json|summary\.json|summary\.md|({'|'.join(FILES)})\.npz|\.[^/]+\.tmp\d+")
+
+
+def owned(folder: Path):
+    """A test for remove_owned: every name is extraction's own, or the folder has its manifest."""
+    try:
+        ours = json.loads((Path(folder) / "manifest.json").read_text()).get("format") == FORMAT
+    except (OSError, ValueError, AttributeError):
+        ours = False
+    return lambda rel: ours or OWN_FILE.fullmatch(rel) is not None
 
 
 # ---- what a figure or scene read (so the pipeline knows exactly what it depends on) ----------
@@ -133,7 +147,7 @@ class Assets:
 
     def __init__(self, run: str, root: Path | None = None):
         self.run = run
-        self.dir = Path(root or ASSETS_DIR) / run
+        self.dir = paths.confined(root or ASSETS_DIR, run)      # a valid name, inside assets/
         self._cache: dict[str, dict] = {}
 
     def exists(self) -> bool:
