@@ -6,11 +6,19 @@
 """
 from __future__ import annotations
 
+import errno
 import importlib
 
 import click
 
 DEFAULT_RUN = "canonical"
+# what to do about the operating system's refusals, by errno
+OS_FIXES = {errno.ENOSPC: "free some disk space, then run the same command again (finished work is kept)",
+            errno.EDQUOT: "free some disk space, then run the same command again (finished work is kept)",
+            errno.EROFS: "that file system is read-only: run from a writable copy of the project",
+            errno.EACCES: "you may not write there: make it writable by you, or run from a writable copy",
+            errno.EPERM: "you may not write there: make it writable by you, or run from a writable copy"}
+
 
 
 class UserError(click.ClickException):
@@ -35,10 +43,30 @@ class Stages(click.Group):
             return super().invoke(ctx)
         except _user_errors() as e:
             raise UserError(str(e))
+        except OSError as e:            # disk full, read-only, no permission: the machine, not a bug
+            raise UserError(_os_error(e))
         except KeyboardInterrupt:
             click.echo("\ninterrupted: finished files are intact; run the same command again to resume",
                        err=True)
             ctx.exit(130)
+
+
+def _os_error(e: OSError) -> str:
+    where = " -> ".join(str(f) for f in (e.filename, e.filename2) if f is not None)
+    fix = OS_FIXES.get(e.errno, "check that path, then run the same command again")
+    return f"{e.strerror or e}{': ' + where if where else ''}; {fix}"
+
+
+def _run_name(ctx, param, value):
+    """Every --run is checked where it enters (also where a stage would fall back to a default)."""
+    from training.config import ConfigError
+    from training.paths import check_name
+    if value is not None:
+        try:
+            check_name(value)
+        except ConfigError as e:
+            raise UserError(str(e))
+    return value
 
 
 @click.group(cls=Stages, context_settings={"help_option_names": ["-h", "--help"]})
@@ -47,12 +75,20 @@ def cli():
 
 
 def _seeds(seed: int | None, seeds: str | None) -> list[int]:
-    if seeds:
-        try:
-            return [int(s) for s in seeds.split(",") if s.strip()]
-        except ValueError:
-            raise UserError(f"--seeds must be a comma-separated list of integers, got {seeds!r}")
-    return [seed if seed is not None else 0]
+    if seeds is None:
+        return [seed if seed is not None else 0]
+    if seed is not None:
+        raise UserError("pass either --seed or --seeds, not both")
+    try:
+        out = [int(s) for s in seeds.split(",") if s.strip()]
+    except ValueError:
+        out = None
+    if not out:
+        raise UserError(f"--seeds must be a comma-separated list of integers, got {seeds!r}; pass e.g. --seeds 0,1,2")
+    dup = sorted({s for s in out if out.count(s) > 1})
+    if dup:
+        raise UserError(f"--seeds names seed {dup[0]} twice (two runs would share one folder); pass each seed once")
+    return out
 
 
 @cli.command()
@@ -81,6 +117,7 @@ def train(run_name, preset, seed, seeds, device, compile_, force, quiet, stride,
 
     Re-running on an interrupted run resumes from its last checkpoint; a larger --epochs
     extends a finished one."""
+    from training import budget, paths
     from training import config as C
     from training.history import Run
     from training.train import Seeded, train as train_runs
@@ -89,11 +126,20 @@ def train(run_name, preset, seed, seeds, device, compile_, force, quiet, stride,
     if stride is not None:
         cfg = cfg.replace(schedule=C.Schedule(**{**vars(cfg.schedule), "stride": stride}))
     seed_list = _seeds(seed, seeds)
-    name = run_name or preset
+    name = preset if run_name is None else run_name
     jobs = []
     for s in seed_list:
         c = cfg.replace(seed=s).validate()
         jobs.append(Seeded(c, Run(name if len(seed_list) == 1 else f"{name}-s{s}")))
+    for j in jobs:                      # a damaged run is named before anything starts
+        if j.run.exists() and not force:
+            j.run.manifest
+    paths.check_writable(jobs[0].run.dir.parent, "the run's history")
+    # refused with the numbers before any folder is made, rather than MemoryError half-way
+    budget.check(jobs[0].cfg, len(jobs), jobs[0].run.dir.parent,
+                 sum(j.run.size_bytes() for j in jobs if j.run.dir.is_dir()))
+    for j in jobs:
+        paths.clean_temp(j.run.dir)     # what a killed writer left in this run's own folder
     click.echo(f"training {', '.join(j.run.name for j in jobs)}: p={cfg.p} op={cfg.op} frac={cfg.frac} "
                f"epochs={cfg.epochs} ({len(jobs)} seed{'s' * (len(jobs) > 1)})", err=True)
     r = train_runs(jobs, device=device, compile=compile_, force=force, progress=not quiet)
@@ -148,7 +194,8 @@ def all_(run_name, preset, quality, T, output, analysis_epoch, only_figures, onl
     """Train (if needed), extract, draw every figure, render every scene, write the gallery:
     only what is out of date. Interrupt at any time; run it again to finish."""
     from pipeline.make import Options, make_all
-    o = Options(run=run_name or preset or DEFAULT_RUN, preset=preset, quality=quality, T=T, output=output,
+    run = run_name if run_name is not None else preset or DEFAULT_RUN    # '' is refused, not the default
+    o = Options(run=run, preset=preset, quality=quality, T=T, output=output,
                 analysis_epoch=analysis_epoch, figures=_split_names(only_figures), scenes=_split_names(only_scenes),
                 force=force, progress=not quiet)
     s = make_all(o, log=lambda line: click.echo(line, err=True))
@@ -169,11 +216,13 @@ def _split_names(value):
 @click.option("--T", "T", type=int, help="As given to 'all' (default 65 mod p).")
 @click.option("--output", type=int, help="As given to 'all' (default 7).")
 @click.option("--analysis-epoch", type=int, help="As given to 'all' (default: the last).")
-def status(run_name, quality, T, output, analysis_epoch):
+@click.option("--verify", is_flag=True, help="Check every checkpoint's sha256 (without: only that each is there "
+                                             "and has the usual size).")
+def status(run_name, quality, T, output, analysis_epoch, verify):
     """What is up to date, stale (and why) or missing, for every stage, figure and scene."""
     from pipeline.make import Options, status as pipeline_status
     rows = pipeline_status(Options(run=run_name, quality=quality, T=T, output=output,
-                                   analysis_epoch=analysis_epoch))
+                                   analysis_epoch=analysis_epoch, verify=verify))
     w = max(len(r[0]) for r in rows)
     for item, state, why in rows:
         click.echo(f"{item.ljust(w)}  {state:<10}  {why if why != state else ''}".rstrip())
@@ -190,6 +239,10 @@ for _module, _names in (("extraction.cli", ["extract"]), ("figures.cli", ["figur
         continue
     for _n in _names:
         cli.add_command(getattr(_m, _n))
+for _cmd in cli.commands.values():
+    for _p in _cmd.params:
+        if _p.name in ("run", "run_name") and _p.callback is None:
+            _p.callback = _run_name
 
 
 def main():

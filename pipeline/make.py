@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from extraction.store import Assets, recording
+from training import paths
 
 from . import stamps as st
 
@@ -33,37 +34,62 @@ class Options:
     scene_width: int | None = None        # tests render tiny frames
     progress: bool = True
     made: list[str] = field(default_factory=list)
+    verify: bool = False                  # status: check every checkpoint's sha256, not only its size
+
+    def __post_init__(self):
+        paths.check_name(self.run)        # it names folders in runs/, assets/ and media/
 
     @property
     def assets_dir(self) -> Path:
         from extraction.store import ASSETS_DIR
-        return Path(self.assets_root or ASSETS_DIR) / self.run
+        return paths.confined(self.assets_root or ASSETS_DIR, self.run)
+
+    @property
+    def media_dir(self) -> Path:
+        return paths.confined(self.media_root, self.run)
 
     @property
     def stamps_path(self) -> Path:
-        return Path(self.media_root) / self.run / "stamps.json"
+        return self.media_dir / "stamps.json"
 
     @property
     def figure_dir(self) -> Path:
-        return Path(self.media_root) / "figures" / self.run
+        return paths.confined(Path(self.media_root) / "figures", self.run)
 
     @property
     def scene_dir(self) -> Path:
-        return Path(self.media_root) / "videos" / self.run / self.quality
+        return paths.confined(Path(self.media_root) / "videos", self.run) / self.quality
 
     @property
     def poster_dir(self) -> Path:
-        return Path(self.media_root) / self.run / "posters"
+        return self.media_dir / "posters"
+
+    @property
+    def scratch_dir(self) -> Path:
+        return paths.confined(Path(self.media_root) / ".scratch", self.run)
 
 
 def _figure_names(o: Options) -> list[str]:
     from figures.build import catalogue
-    return list(o.figures) if o.figures is not None else list(catalogue())
+    return _known("figure", o.figures, list(catalogue()), "render.py figures --list")
 
 
 def _scene_names(o: Options) -> list[str]:
     from scenes.catalog import SCENES
-    return list(o.scenes) if o.scenes is not None else list(SCENES)
+    return _known("scene", o.scenes, list(SCENES), "render.py scene --list")
+
+
+def _known(kind: str, asked: list[str] | None, known: list[str], lister: str) -> list[str]:
+    """The names asked for (all when None), spelt as the catalogue spells them (case aside);
+    ConfigError for a name it does not have, before anything runs."""
+    from training.config import ConfigError
+    if asked is None:
+        return known
+    by_lower = {n.lower(): n for n in known}
+    bad = [n for n in asked if n.lower() not in by_lower]
+    if bad:
+        raise ConfigError(f"unknown {kind} {bad[0]!r}; `{lister}` names them (one of: {', '.join(known)})")
+    return list(dict.fromkeys(by_lower[n.lower()] for n in asked))
 
 
 def _config(o: Options):
@@ -81,12 +107,17 @@ def status(o: Options) -> list[tuple[str, str, str]]:
     """(item, state, why) for the stages and every figure and scene."""
     from extraction.extract import status as extract_status
     cfg, run = _config(o)
+    _check(o, cfg, run)
     rows = []
     if not run.exists():
         rows.append(("train", "missing", f"run {o.run!r} not trained"))
     else:
         m = run.manifest
-        if m["status"] != "complete" or m["epochs_done"] < cfg.epochs:
+        problems = run.verify() if o.verify else run.quick_problems()
+        if problems:
+            rows.append(("train", "damaged", problems[0] + (f" (and {len(problems) - 1} more)" if len(problems) > 1
+                                                            else "") + f"; retrain: render.py train --run {o.run} --force"))
+        elif m["status"] != "complete" or m["epochs_done"] < cfg.epochs:
             rows.append(("train", "stale", f"{m['epochs_done']}/{cfg.epochs} epochs"))
         else:
             rows.append(("train", "up to date", f"{m['epochs_done']} epochs"))
@@ -116,6 +147,28 @@ def status(o: Options) -> list[tuple[str, str, str]]:
     return rows
 
 
+def _check(o: Options, cfg, run):
+    """Refuse, before anything runs: an unknown figure or scene name, and --T, --output or
+    --analysis-epoch that extraction would refuse (against the run, or the config it will get)."""
+    from extraction.extract import check_settings, check_values
+    from training.config import schedule_epochs
+    _figure_names(o), _scene_names(o)
+    if run.exists():
+        check_settings(run, o.analysis_epoch, o.T, o.output)
+    else:
+        planned = schedule_epochs(cfg.schedule, cfg.epochs) if o.analysis_epoch is not None else [0]
+        check_values(o.run, cfg.p, planned, o.analysis_epoch, o.T, o.output)
+
+
+def _clean_leftovers(o: Options, run):
+    """What killed runs of this run left in its own folders: temporary files whose writer is
+    gone, and scene scratch folders (media/.scratch/<run>/, the pipeline's alone)."""
+    paths.clean_temp(run.dir)
+    paths.clean_temp(o.figure_dir)
+    if o.scratch_dir.is_dir() and not o.scratch_dir.is_symlink():
+        shutil.rmtree(o.scratch_dir)
+
+
 def _opts(o: Options, kind: str) -> dict:
     return {"quality": o.quality, "width": o.scene_width} if kind == "scene" else {}
 
@@ -126,6 +179,13 @@ def make_all(o: Options, log=print) -> dict:
     t0 = time.perf_counter()
     summary = {"trained": False, "extracted": False, "figures": [], "scenes": [], "skipped": []}
     cfg, run = _config(o)
+    from training import budget
+    _check(o, cfg, run)
+    for root, what in ((run.dir.parent, "the run's history"), (o.assets_dir.parent, "extracted assets"),
+                       (o.media_root, "figures and scenes")):
+        paths.check_writable(root, what)
+    budget.check(cfg, 1, run.dir.parent, run.size_bytes() if run.dir.is_dir() else 0)
+    _clean_leftovers(o, run)
 
     # 1. train (resumes an interrupted run; refuses a name taken by another config)
     from training.train import Seeded, train
@@ -204,7 +264,7 @@ def _make_figure(o: Options, name: str):
 def _make_scene(o: Options, name: str) -> tuple[list[Path], set]:
     """Render into a scratch folder, then move the video and its poster frame into place."""
     from scenes.cli import render
-    scratch = Path(o.media_root) / ".scratch" / o.run / name
+    scratch = o.scratch_dir / name
     if scratch.exists():
         shutil.rmtree(scratch)
     with recording() as reads:

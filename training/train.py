@@ -43,10 +43,10 @@ def prepare(jobs: list[Seeded], force: bool) -> int:
     starts = []
     for j in jobs:
         if force and j.run.dir.exists():
-            shutil.rmtree(j.run.dir)
+            j.run.remove()              # only a folder the trainer made (Run.remove checks)
         if not j.run.exists():
             if j.run.dir.exists():      # a crash before the first manifest: nothing to keep
-                shutil.rmtree(j.run.dir)
+                j.run.remove()
             starts.append(0)
             continue
         m = j.run.manifest
