@@ -17,7 +17,7 @@ import numpy as np
 from extraction import fourier as fo
 
 from . import style
-from .common import Missing, frame_indices, keys, merged_ticks, need, phase_at, phase_spans, selection
+from .common import Missing, frame_indices, keys, merged_ticks, n_freqs, need, phase_at, phase_spans, selection
 
 FPS = 15
 HOLD_S = 1.5          # the last frame stays this long
@@ -89,8 +89,8 @@ def anim_embedding(a, frames: int = 150) -> Animation:
     if len(epochs) != len(norms):
         raise Missing("fourier.npz embed_norms and curves.npz epoch differ in length")
     idx = frame_indices(epochs, frames)
+    n = n_freqs(a.p)
     per_freq = np.sqrt(fo.freq_power(norms[idx])[:, 1:])      # [frames, n]
-    n = per_freq.shape[1]
     kinfo = keys(a)
     colour = {k: c for k, _, c in kinfo}
     fig = _figure(720, 400)

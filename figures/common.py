@@ -30,6 +30,15 @@ def need(a, file: str, *keys: str) -> list[np.ndarray]:
     return [arrays[k] for k in keys]
 
 
+def n_freqs(p: int) -> int:
+    """The number of frequencies k >= 1 at modulus p, or Missing when there is none (p = 2: the
+    Fourier basis is the constant alone, so there are no waves to draw)."""
+    n = fo.n_freqs(p)
+    if n == 0:
+        raise Missing(f"p = {p} has no frequency k >= 1 (its Fourier basis is the constant alone)")
+    return n
+
+
 def selection(a, name: str, what: str) -> dict:
     """summary.json's selections[name] when extraction found it, else Missing with its reason."""
     sel = a.summary.get("selections", {}).get(name)

@@ -13,7 +13,7 @@ from extraction import fourier as fo
 
 from . import style
 from .common import (Missing, analysis_index, draw_residue_line, epochs_across_training, headroom,
-                     key_spectrum, keys, mark_points, merged_ticks, need, phase_at, phase_handles,
+                     key_spectrum, keys, mark_points, merged_ticks, n_freqs, need, phase_at, phase_handles,
                      phase_spans, selection, shade_phases, surface)
 
 
@@ -138,7 +138,7 @@ def embedding_fourier(a):
     if len(epochs) != len(norms):
         raise Missing("fourier.npz embed_norms and curves.npz epoch differ in length")
     p = a.p
-    n = fo.n_freqs(p)
+    n = n_freqs(p)
     kinfo = keys(a)
     colour = {k: col for k, _, col in kinfo}
     i0 = analysis_index(a)
@@ -347,6 +347,7 @@ def probe(a):
         a, "probes", "resid_pos0", "cos_dims", "sin_dims", "cos_weights", "sin_weights",
         "cos_out", "sin_out", "cos_target", "sin_target")
     k, p = int(pr["k"]), a.p
+    n_freqs(p)                         # p = 2: no wave to probe for, the clock would be flat
     i0 = analysis_index(a)
     x = np.arange(p)
     fig = _figure(style.DOUBLE, 3.0)
