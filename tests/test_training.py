@@ -147,7 +147,9 @@ def test_checkpoint_round_trip_and_manifest(runs_dir, tiny_cfg):
     assert run.checkpoint_epochs() == schedule_epochs(tiny_cfg.schedule, 40)
     assert run.verify() == []
     w = run.load_checkpoint(40)
-    state = history.read_npz(run.dir / "resume.npz")
+    last = m["resume"][-1]
+    state = history.read_npz(run.dir / last["file"], last["sha256"])
+    assert last["epoch"] == 40 and int(state["epoch"]) == 40 and str(state["run_id"]) == m["run_id"]
     for k in model.PARAM_NAMES:
         assert w[k].dtype == np.float32 and np.array_equal(w[k], state[k])
     assert w["W_E"].shape == (12, 16)
@@ -167,8 +169,8 @@ def test_resume_is_bit_identical(runs_dir, tiny_cfg, monkeypatch):
     import training.train as T
     real = T._checkpoint
 
-    def interrupting(jobs, P, opt, metrics, epoch, done):
-        real(jobs, P, opt, metrics, epoch, done)
+    def interrupting(jobs, P, opt, metrics, epoch, done, resumes):
+        real(jobs, P, opt, metrics, epoch, done, resumes)
         if epoch == 20:
             raise KeyboardInterrupt
     monkeypatch.setattr(T, "_checkpoint", interrupting)
@@ -267,3 +269,60 @@ def test_quick_preset_groks(quick_run):
     assert m["test_acc"][ms["train_100"]] < 0.5          # memorised, not generalised
     assert ms["test_99"] > 3 * ms["train_100"]            # a plateau, not simultaneous
     assert m["test_acc"][-1] >= 0.99 and m["test_loss"][-1] < 0.1
+
+
+def test_gpu_code_path_runs_end_to_end_on_cpu(runs_dir, tiny_cfg, monkeypatch):
+    """The trainer's CUDA path (dense forward, no embedding bag) forced on CPU: train, a kill
+    after a checkpoint, resume bit-identical, the same model as the bag path, and extraction."""
+    import training.train as T
+    from extraction.extract import extract
+    cfg = tiny_cfg.replace(p=13)
+    full = Run("dense-full")
+    train([Seeded(cfg, full)], progress=False, compile="off", dense=True)
+    real = T._checkpoint
+
+    def interrupting(jobs, P, opt, metrics, epoch, done, resumes):
+        real(jobs, P, opt, metrics, epoch, done, resumes)
+        if epoch == 20:
+            raise KeyboardInterrupt
+    monkeypatch.setattr(T, "_checkpoint", interrupting)
+    part = Run("dense-part")
+    with pytest.raises(KeyboardInterrupt):
+        train([Seeded(cfg, part)], progress=False, compile="off", dense=True)
+    monkeypatch.setattr(T, "_checkpoint", real)
+    assert train([Seeded(cfg, part)], progress=False, compile="off", dense=True)["start"] == 20
+    for e in full.checkpoint_epochs():
+        a, b = full.load_checkpoint(e), part.load_checkpoint(e)
+        assert all(np.array_equal(a[k], b[k]) for k in a), e
+    bag = Run("bag")
+    train([Seeded(cfg, bag)], progress=False, compile="off", dense=False)
+    a, b = full.load_checkpoint(40), bag.load_checkpoint(40)
+    for k in a:
+        np.testing.assert_allclose(a[k], b[k], atol=1e-4, rtol=1e-3, err_msg=k)
+    r = extract("dense-full", progress=False, assets_root=runs_dir.parent / "assets")
+    assert r["summary"]["n_checkpoints"] == len(full.checkpoint_epochs())
+
+
+def test_smooth_penalty_trains_and_round_trips_through_the_manifest(runs_dir, tiny_cfg):
+    from training.config import PRESETS, VIDEO
+    assert VIDEO.smooth > 0 and PRESETS["video"] is VIDEO
+    assert Config.from_dict(VIDEO.to_dict()) == VIDEO
+    cfg = tiny_cfg.replace(smooth=1e-2, epochs=10)
+    run = Run("sm")
+    train([Seeded(cfg, run)], progress=False)
+    assert run.config == cfg and run.config.smooth == 1e-2
+    assert "smooth" in run.manifest["loss"]
+    plain = Run("plain")
+    train([Seeded(cfg.replace(smooth=0.0), plain)], progress=False)
+    # the penalty changes the trajectory, and makes neighbouring digit rows closer
+    e_s, e_p = run.load_checkpoint(10)["W_E"][:11], plain.load_checkpoint(10)["W_E"][:11]
+    rough = lambda W: float(((W - np.roll(W, 1, axis=0)) ** 2).sum())
+    assert rough(e_s) < rough(e_p)
+    # changing the penalty of an existing run is refused like any config change ...
+    with pytest.raises(HistoryError, match="smooth"):
+        train([Seeded(cfg.replace(smooth=0.0, epochs=20), run)], progress=False)
+    # ... and a manifest written before the field existed reads as smooth = 0 and extends
+    m = plain.manifest
+    del m["config"]["smooth"]
+    history.write_json(plain.manifest_path, m)
+    assert train([Seeded(cfg.replace(smooth=0.0, epochs=20), Run("plain"))], progress=False)["start"] == 10

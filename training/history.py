@@ -3,15 +3,20 @@
     runs/<run>/
       manifest.json            config, schedule, split, versions, one sha256 per file, status
       split.npz                train, test: indices into the x-major p*p grid (i = x*p + y)
-      metrics.npz              train_loss, test_loss, train_acc, test_acc: float64 [epochs+1],
-                               entry e measured on the weights after e optimiser steps
+      metrics/e000123.npz      train_loss, test_loss, train_acc, test_acc: float64 [epochs+1],
+                               entry e measured on the weights after e optimiser steps (NaN
+                               past the last epoch done); the manifest names the current one
       checkpoints/e000123.npz  the weights after 123 steps, TransformerLens names and shapes
                                (W_E [d_vocab, d_model], ..., W_U [d_model, d_vocab_out]), float32
-      resume.npz               the latest weights, AdamW state and metrics (for resuming only)
+      resume/e000123.npz       weights, AdamW state, metrics, epoch and run_id (resuming only);
+                               the manifest names the last two
 
 Every file is written to a temporary name, fsynced and renamed into place, so a crash or
-Ctrl-C leaves either the old file or the new one, never a torn one. The manifest is written
-last. npz members carry a CRC-32 and the manifest a sha256, so corruption is detected on load.
+Ctrl-C leaves either the old file or the new one, never a torn one. Data files get names of
+their own per epoch and are never replaced by different content; the manifest, written last,
+is the commit point that names them, so a reader or a resume never sees a mix of two epochs.
+npz members carry a CRC-32 and the manifest a sha256, so corruption is detected on load.
+Runs written before this layout (one metrics.npz and resume.npz) still read and resume.
 """
 from __future__ import annotations
 
@@ -19,8 +24,10 @@ import hashlib
 import io
 import json
 import os
+import time
 import platform
 import re
+import uuid
 import zipfile
 from pathlib import Path
 
@@ -119,6 +126,64 @@ def ckpt_name(epoch: int) -> str:
     return f"checkpoints/e{epoch:06d}.npz"
 
 
+def metrics_name(epoch: int) -> str:
+    return f"metrics/e{epoch:06d}.npz"
+
+
+def resume_name(epoch: int) -> str:
+    return f"resume/e{epoch:06d}.npz"
+
+
+def run_id(run: "Run") -> str:
+    """The run's identity: kept in its manifest and in every resume state, so a resume state
+    from another run is refused. New runs draw one when their first state is written."""
+    if run.exists() and run.manifest.get("run_id"):
+        return run.manifest["run_id"]
+    if getattr(run, "_new_id", None) is None:
+        run._new_id = uuid.uuid4().hex[:16]
+    return run._new_id
+
+
+def resume_entries(m: dict) -> list[dict]:
+    """The resume states a manifest names, oldest first (runs of the older layout: resume.npz,
+    which must be at the manifest's epoch)."""
+    if "resume" in m:
+        return m["resume"]
+    return [{"file": "resume.npz", "epoch": m["epochs_done"], "sha256": None}]
+
+
+def check_resume(run: "Run", state: dict, epoch: int):
+    """Refuse a resume state that is not this run's state at `epoch`."""
+    fix = f"retrain it with 'render.py train --run {run.name} --force'"
+    if "epoch" not in state or int(state["epoch"]) != epoch:
+        got = int(state["epoch"]) if "epoch" in state else "unknown"
+        raise HistoryError(f"run {run.name!r}: its resume state is at epoch {got} but its manifest at "
+                           f"{epoch}, so resuming would be silently wrong; {fix}")
+    rid = run.manifest.get("run_id")
+    if "run_id" in state and rid and str(state["run_id"]) != rid:
+        raise HistoryError(f"run {run.name!r}: its resume state belongs to another run "
+                           f"(run_id {state['run_id']}, expected {rid}); {fix}")
+
+
+def prune(run: "Run"):
+    """Remove metrics and resume files the manifest no longer names (the trainer's own files,
+    by their exact name pattern), and the older layout's once it is superseded."""
+    m = run.manifest
+    keep = {m["metrics"]["file"]} | {r["file"] for r in resume_entries(m)}
+    keep |= {metrics_name(r["epoch"]) for r in resume_entries(m)}   # readers of the last manifest
+    for sub in ("metrics", "resume"):
+        d = run.dir / sub
+        for f in (d.iterdir() if d.is_dir() else ()):
+            if _STATE_FILE.fullmatch(f.name) and f"{sub}/{f.name}" not in keep:
+                f.unlink(missing_ok=True)
+    for legacy in ("metrics.npz", "resume.npz"):
+        if legacy not in keep:
+            (run.dir / legacy).unlink(missing_ok=True)
+
+
+_STATE_FILE = re.compile(r"e\d{6}\.npz")
+
+
 class Run:
     """A run directory and its manifest (read side; the trainer writes)."""
 
@@ -153,8 +218,6 @@ class Run:
                                + (f"{lacks[0]!r} is missing or malformed" if lacks else "it names no checkpoint")
                                + f"; retrain it with 'render.py train --run {self.name} --force'")
         self._manifest = (stamp, m)
-        if m.get("format") != FORMAT:
-            raise HistoryError(f"{self.manifest_path} has format {m.get('format')!r}, expected {FORMAT}")
         return m
 
     def _ours(self) -> bool:
@@ -189,8 +252,20 @@ class Run:
                            f"{self.checkpoint_epochs()[0]} and {self.checkpoint_epochs()[-1]}")
 
     def metrics(self) -> dict[str, np.ndarray]:
-        m = self.manifest
-        return read_npz(self.dir / m["metrics"]["file"], m["metrics"]["sha256"])
+        return self._consistent(lambda m: read_npz(self.dir / m["metrics"]["file"], m["metrics"]["sha256"]))
+
+    def _consistent(self, read, tries: int = 20):
+        """read(manifest), retried while a live trainer commits a newer manifest under it: a
+        file replaced or pruned between our reading the manifest and the file is not damage."""
+        for _ in range(tries):
+            m = self.manifest
+            try:
+                return read(m)
+            except HistoryError:
+                time.sleep(0.05)
+                if self.manifest is m:      # unchanged (the cache is keyed by mtime): real damage
+                    raise
+        return read(self.manifest)
 
     def split(self) -> dict[str, np.ndarray]:
         m = self.manifest
@@ -207,8 +282,18 @@ class Run:
 
     def verify(self) -> list[str]:
         """Every problem found on disk (empty when the history is intact)."""
+        def check(m):
+            problems = self._problems(m)
+            if problems:
+                raise HistoryError(problems[0])
+            return []
+        try:
+            return self._consistent(check, tries=3)
+        except HistoryError:
+            return self._problems(self.manifest)
+
+    def _problems(self, m: dict) -> list[str]:
         problems = []
-        m = self.manifest
         for c in m["checkpoints"] + [m["metrics"], m["split"]]:
             p = self.dir / c["file"]
             if not p.exists():

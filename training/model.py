@@ -142,9 +142,11 @@ class Examples:
     per example the 13 table rows it sums (4 heads x positions 0, 1, 2, and the constant row),
     with the sparse structures the backward needs, built once per job rather than per step."""
 
-    def __init__(self, x: torch.Tensor, y: torch.Tensor, d_vocab: int, n_heads: int):
+    def __init__(self, x: torch.Tensor, y: torch.Tensor, d_vocab: int, n_heads: int,
+                 dense: bool | None = None):
         self.x, self.y = x, y
-        self.bag = x.device.type == "cpu"    # on GPU the dense forward's GEMMs are cheap
+        # On GPU the dense forward's GEMMs are cheap; dense=True forces that path anywhere.
+        self.bag = x.device.type == "cpu" if dense is None else not dense
         if not self.bag:
             return
         S, N = x.shape
@@ -234,6 +236,14 @@ def step_logits(P: dict[str, torch.Tensor], train: Examples, test: Examples):
     logits = _bag_logits(tabs, train)
     with torch.no_grad():   # no graph, and _bag takes its plain (no sparse backward) path
         return logits, _bag_logits(tabs, test)
+
+
+def smoothness(W_E: torch.Tensor, p: int) -> torch.Tensor:
+    """The embedding smoothness penalty per seed, [S]: sum_x ||W_E[x] - W_E[x-1]||^2 over the
+    digit rows x = 0 .. p-1, circularly (row -1 is row p-1); the '=' row is left out.
+    Neighbouring digits pulled together favour slow waves, the video's low key frequencies."""
+    digits = W_E[:, :p]
+    return (digits - digits.roll(1, dims=1)).pow(2).sum(dim=(1, 2))
 
 
 def loss_fn(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:

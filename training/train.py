@@ -17,6 +17,9 @@ from .config import Config, schedule_epochs
 from .history import HistoryError, Run
 
 METRICS = ("train_loss", "test_loss", "train_acc", "test_acc")
+LOSS_NOTE = ("train_loss and test_loss are the cross-entropy alone; the objective minimised is the "
+             "train cross-entropy plus config.smooth * model.smoothness(W_E), "
+             "sum_x ||W_E[x] - W_E[x-1]||^2 over digits, circular")
 
 
 @dataclass
@@ -34,20 +37,23 @@ def pick_device(device: str) -> torch.device:
     return torch.device(device)
 
 
-def _config_diff(a: dict, b: dict) -> list[str]:
-    return [k for k in sorted(set(a) | set(b)) if k != "epochs" and a.get(k) != b.get(k)]
+def _config_diff(old: dict, new: dict) -> list[str]:
+    old = Config.from_dict(old).to_dict()     # fields added since the run was made take defaults
+    return [k for k in sorted(set(old) | set(new)) if k != "epochs" and old.get(k) != new.get(k)]
 
 
 def prepare(jobs: list[Seeded], force: bool) -> int:
-    """Check existing runs against the requested config; return the epoch to start from."""
-    starts = []
+    """Check existing runs against the requested config; return the epoch to start from: the
+    latest epoch at which every seed has a resume state (seeds a kill left one checkpoint
+    ahead are rolled back to it, so a batched job resumes as one)."""
+    have = []
     for j in jobs:
         if force and j.run.dir.exists():
             j.run.remove()              # only a folder the trainer made (Run.remove checks)
         if not j.run.exists():
             if j.run.dir.exists():      # a crash before the first manifest: nothing to keep
                 j.run.remove()
-            starts.append(0)
+            have.append({0})
             continue
         m = j.run.manifest
         diff = _config_diff(m["config"], j.cfg.to_dict())
@@ -55,33 +61,55 @@ def prepare(jobs: list[Seeded], force: bool) -> int:
             raise HistoryError(
                 f"run {j.run.name!r} exists with a different config ({', '.join(diff)} differ); "
                 f"choose another --run name, or pass --force to retrain it from scratch")
-        starts.append(m["epochs_done"])
-    if len(set(starts)) > 1:
-        raise HistoryError("the seeds' runs stopped at different epochs "
-                           f"({dict(zip([j.run.name for j in jobs], starts))}); resume them one at a time")
-    return starts[0]
+        have.append({r["epoch"] for r in history.resume_entries(m)})
+    common = set.intersection(*have)
+    if not common:
+        raise HistoryError("the seeds' runs share no epoch to resume from "
+                           f"({dict(zip([j.run.name for j in jobs], map(sorted, have)))}); "
+                           "resume them one at a time, or retrain with --force")
+    return max(common)
 
 
-def _stack_resume(jobs: list[Seeded], device) -> tuple[dict, list[dict], np.ndarray]:
-    """Load each seed's resume state and stack it into one batched model."""
-    states = [history.read_npz(j.run.dir / "resume.npz") for j in jobs]
+def _stack_resume(jobs: list[Seeded], epoch: int, device) -> tuple[dict, list[dict], np.ndarray, list[dict]]:
+    """Load each seed's resume state at `epoch` (checked against its manifest: checksum, epoch
+    and run identity) and stack it into one batched model."""
+    states, entries = [], []
+    for j in jobs:
+        m = j.run.manifest
+        e = next(r for r in history.resume_entries(m) if r["epoch"] == epoch)
+        st = history.read_npz(j.run.dir / e["file"], e.get("sha256"))
+        history.check_resume(j.run, st, epoch)
+        states.append(st)
+        entries.append(e)
     P = {n: torch.tensor(np.stack([s[n] for s in states]), device=device) for n in model.PARAM_NAMES}
     metrics = np.stack([np.stack([s["m_" + k] for k in METRICS]) for s in states])  # [S, 4, E]
-    return P, states, metrics
+    return P, states, metrics, entries
 
 
-def _checkpoint(jobs: list[Seeded], P, opt, metrics, epoch: int, done_epochs: list[list[dict]]):
-    """Write each seed's checkpoint, metrics, resume state, then manifest (in that order)."""
+def _checkpoint(jobs: list[Seeded], P, opt, metrics, epoch: int, done_epochs: list[list[dict]],
+                resumes: list[list[dict]]):
+    """Commit every seed's state at `epoch` in three passes: each seed's data files under
+    names of their own (checkpoint, metrics, resume state); then each manifest, the commit
+    point, naming them and the previous resume state; then remove what no manifest names.
+    A kill at any instant leaves every manifest naming files that exist and agree; the seeds'
+    manifests then differ by at most one checkpoint, and prepare() resumes from the older."""
     params = list(P.values())
+    for s, j in enumerate(jobs):
+        w = {n: P[n][s].detach().cpu().numpy() for n in model.PARAM_NAMES}
+        if not all(np.isfinite(v).all() for v in w.values()):
+            raise HistoryError(_diverged(j, epoch, done_epochs[s]))
+    committed = []
     for s, j in enumerate(jobs):
         w = {n: P[n][s].detach().cpu().numpy() for n in model.PARAM_NAMES}
         sha = history.write_npz(j.run.dir / history.ckpt_name(epoch), w)
         done_epochs[s] = [c for c in done_epochs[s] if c["epoch"] != epoch]
         done_epochs[s].append({"epoch": epoch, "file": history.ckpt_name(epoch), "sha256": sha})
         m = {k: metrics[s, i] for i, k in enumerate(METRICS)}
-        m_sha = history.write_npz(j.run.dir / "metrics.npz", m)
+        m_entry = {"file": history.metrics_name(epoch), "epoch": epoch,
+                   "sha256": history.write_npz(j.run.dir / history.metrics_name(epoch), m)}
         state = dict(w)
         state["epoch"] = np.array(epoch)
+        state["run_id"] = np.array(history.run_id(j.run))
         for i, p in enumerate(params):
             st = opt.state.get(p, {})
             if st:
@@ -89,24 +117,41 @@ def _checkpoint(jobs: list[Seeded], P, opt, metrics, epoch: int, done_epochs: li
                 state[f"adam_{i}_exp_avg_sq"] = st["exp_avg_sq"][s].cpu().numpy()
                 state[f"adam_{i}_step"] = st["step"].cpu().numpy()
         state.update({"m_" + k: v for k, v in m.items()})
-        history.write_npz(j.run.dir / "resume.npz", state)
-        _write_manifest(j, epoch, done_epochs[s], m_sha, metrics[s])
+        r_entry = {"file": history.resume_name(epoch), "epoch": epoch,
+                   "sha256": history.write_npz(j.run.dir / history.resume_name(epoch), state)}
+        resumes[s] = [r for r in resumes[s] if r["epoch"] < epoch][-1:] + [r_entry]
+        committed.append(m_entry)
+    for s, j in enumerate(jobs):
+        _write_manifest(j, epoch, done_epochs[s], committed[s], metrics[s], resumes[s])
+    for j in jobs:
+        history.prune(j.run)
 
 
-def _write_manifest(j: Seeded, epoch: int, ckpts: list[dict], metrics_sha: str, metrics_s):
+def _diverged(j: Seeded, epoch: int, ckpts: list[dict]) -> str:
+    last = max((c["epoch"] for c in ckpts), default=None)
+    return (f"run {j.run.name!r} diverged: its loss or weights became infinite or NaN by epoch {epoch}; "
+            f"the last good checkpoint (epoch {last}) is kept. Lower --lr (now {j.cfg.lr:g}) and retrain "
+            f"with --force")
+
+
+def _write_manifest(j: Seeded, epoch: int, ckpts: list[dict], metrics_entry: dict, metrics_s,
+                    resumes: list[dict]):
     old = j.run.manifest if j.run.exists() else {}
     ms = history.milestones({k: metrics_s[i] for i, k in enumerate(METRICS)})
     history.write_json(j.run.manifest_path, {
         "format": history.FORMAT,
         "run": j.run.name,
+        "run_id": old.get("run_id") or history.run_id(j.run),
         "config": j.cfg.to_dict(),
         "n_params": model.n_params(j.cfg),
         "epochs_done": epoch,
         "status": "complete" if epoch >= j.cfg.epochs else "training",
         "schedule": schedule_epochs(j.cfg.schedule, j.cfg.epochs),
-        "checkpoints": sorted(ckpts, key=lambda c: c["epoch"]),
+        "checkpoints": sorted((c for c in ckpts if c["epoch"] <= epoch), key=lambda c: c["epoch"]),
         "split": old.get("split") or _split_entry(j),
-        "metrics": {"file": "metrics.npz", "sha256": metrics_sha},
+        "metrics": metrics_entry,
+        "resume": resumes,
+        "loss": LOSS_NOTE,
         "milestones": ms,
         "grokked": ms["test_99"] is not None,
         "versions": history.versions(),
@@ -122,17 +167,19 @@ def _split_entry(j: Seeded) -> dict:
             "rule": "PCG64(seed).permutation(p*p); the first floor(frac*p*p) are train; sorted"}
 
 
-def examples(cfgs: list[Config], device):
-    """Each part's examples, stacked over seeds and laid out for the fast forward, and labels."""
+def examples(cfgs: list[Config], device, dense: bool | None = None):
+    """Each part's examples, stacked over seeds and laid out for the fast forward, and labels.
+    dense=True takes the GPU's path (no embedding bag) on any device; None: by device."""
     ds = [tasks.dataset(c) for c in cfgs]
     t = lambda key, part: torch.tensor(np.stack([d[key][d[part]] for d in ds]), device=device)
-    return {part: (model.Examples(t("x", part), t("y", part), cfgs[0].d_vocab, cfgs[0].n_heads),
+    return {part: (model.Examples(t("x", part), t("y", part), cfgs[0].d_vocab, cfgs[0].n_heads, dense=dense),
                    t("label", part)) for part in ("train", "test")}
 
 
 def train(jobs: list[Seeded], device: str = "auto", compile: str = "auto",
-          force: bool = False, progress: bool = True) -> dict:
-    """Train every job's seed to its cfg.epochs, batched; resume where the runs stopped."""
+          force: bool = False, progress: bool = True, dense: bool | None = None) -> dict:
+    """Train every job's seed to its cfg.epochs, batched; resume where the runs stopped.
+    dense=True forces the GPU's code path (dense forward) on CPU, for tests."""
     cfg = jobs[0].cfg
     dev = pick_device(device)
     start = prepare(jobs, force)
@@ -143,13 +190,13 @@ def train(jobs: list[Seeded], device: str = "auto", compile: str = "auto",
         j.run.dir.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(0)  # nothing below draws random numbers; this only pins stray defaults
 
+    metrics = np.full((len(jobs), len(METRICS), end + 1), np.nan)
     if start == 0:
         P = model.init_params(cfg, [j.cfg.seed for j in jobs], device=dev)
-        states = None
-        metrics = np.full((len(jobs), len(METRICS), end + 1), np.nan)
+        states, resumes = None, [[] for _ in jobs]
     else:
-        P, states, old = _stack_resume(jobs, dev)
-        metrics = np.full((len(jobs), len(METRICS), end + 1), np.nan)
+        P, states, old, resumes = _stack_resume(jobs, start, dev)
+        resumes = [[r] for r in resumes]
         n = min(old.shape[-1], end + 1)
         metrics[..., :n] = old[..., :n]
     for v in P.values():
@@ -164,18 +211,19 @@ def train(jobs: list[Seeded], device: str = "auto", compile: str = "auto",
                 "exp_avg_sq": torch.tensor(np.stack([s[f"adam_{i}_exp_avg_sq"] for s in states]), device=dev),
             }
 
-    data = examples([j.cfg for j in jobs], dev)
+    data = examples([j.cfg for j in jobs], dev, dense)
     (train_ex, ltr), (test_ex, lte) = data["train"], data["test"]
     # Compiling costs ~15 s up front and saves 5-20 % a step: worth it for long CPU runs only.
     use_compile = compile == "on" or (compile == "auto" and dev.type == "cpu"
                                       and (end - start) * ltr.shape[1] >= 2_000_000)
     step_logits = torch.compile(model.step_logits) if use_compile else model.step_logits
+    smooth = torch.tensor([j.cfg.smooth for j in jobs], device=dev)
 
     plan = set(schedule_epochs(cfg.schedule, end))
     done = [[c for c in j.run.manifest["checkpoints"] if c["epoch"] <= start] if j.run.exists() else []
             for j in jobs]
     if start == 0:
-        _checkpoint(jobs, P, opt, metrics, 0, done)
+        _checkpoint(jobs, P, opt, metrics, 0, done, resumes)
 
     bar = _progress(start, end, progress)
     t0 = time.perf_counter()
@@ -186,21 +234,20 @@ def train(jobs: list[Seeded], device: str = "auto", compile: str = "auto",
             opt.zero_grad(set_to_none=True)
             logits, lt = step_logits(P, train_ex, test_ex)   # test: same weights, no grad
             loss = model.loss_fn(logits, ltr)
-            loss.sum().backward()
+            objective = loss + smooth * model.smoothness(P["W_E"], cfg.p) if cfg.smooth else loss
+            objective.sum().backward()
             with torch.no_grad():
-                metrics[:, 0, epoch] = loss.detach().cpu().numpy()
-                metrics[:, 2, epoch] = model.accuracy(logits, ltr).cpu().numpy()
-                metrics[:, 1, epoch] = model.loss_fn(lt, lte).cpu().numpy()
-                metrics[:, 3, epoch] = model.accuracy(lt, lte).cpu().numpy()
+                _measure(metrics, epoch, logits, ltr, lt, lte)
+            if not np.isfinite(metrics[:, 0, epoch]).all():
+                bad = int(np.flatnonzero(~np.isfinite(metrics[:, 0, epoch]))[0])
+                raise HistoryError(_diverged(jobs[bad], epoch, done[bad]))
             opt.step()
             if epoch + 1 == end:          # the final weights' own measurements
                 with torch.no_grad():
                     train_lg, test_lg = model.step_logits(P, train_ex, test_ex)
-                    for (il, ia), lg, ls in (((0, 2), train_lg, ltr), ((1, 3), test_lg, lte)):
-                        metrics[:, il, end] = model.loss_fn(lg, ls).cpu().numpy()
-                        metrics[:, ia, end] = model.accuracy(lg, ls).cpu().numpy()
+                    _measure(metrics, end, train_lg, ltr, test_lg, lte)
             if epoch + 1 in plan:
-                _checkpoint(jobs, P, opt, metrics, epoch + 1, done)
+                _checkpoint(jobs, P, opt, metrics, epoch + 1, done, resumes)
             if bar is not None:
                 bar.update(1)
                 if epoch % 10 == 0 or epoch + 1 == end:
@@ -212,6 +259,13 @@ def train(jobs: list[Seeded], device: str = "auto", compile: str = "auto",
     return {"start": start, "end": end, "seconds": secs, "skipped": False,
             "milestones": [history.milestones({k: metrics[s, i] for i, k in enumerate(METRICS)})
                            for s in range(len(jobs))]}
+
+
+def _measure(metrics, epoch, train_logits, train_labels, test_logits, test_labels):
+    """Loss and accuracy of both splits at `epoch`, per seed, into metrics[:, METRICS, epoch]."""
+    for part, lg, lab in (("train", train_logits, train_labels), ("test", test_logits, test_labels)):
+        metrics[:, METRICS.index(f"{part}_loss"), epoch] = model.loss_fn(lg, lab).detach().cpu().numpy()
+        metrics[:, METRICS.index(f"{part}_acc"), epoch] = model.accuracy(lg, lab).cpu().numpy()
 
 
 def _postfix(metrics, epoch) -> str:
