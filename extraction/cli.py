@@ -3,19 +3,23 @@ from __future__ import annotations
 
 import click
 
+from training.config import DEFAULT_RUN
+
 
 @click.command("extract")
-@click.option("--run", "run_name", default="canonical", show_default=True)
+@click.option("--run", "run_name", default=DEFAULT_RUN, show_default=True)
 @click.option("--analysis-epoch", type=int, help="Checkpoint to analyse (default: the last).")
 @click.option("--T", "T", type=int, help="Target sum of the crest (default 65, taken mod p).")
 @click.option("--output", type=int, help="Output whose logit surface is shown (default 7).")
+@click.option("--story-k", "story_k", type=int,
+              help="Key frequency the story shows where it shows one (default: the lowest key frequency).")
 @click.option("--partial", is_flag=True, help="Extract a run that is still training.")
 @click.option("--force", is_flag=True, help="Re-extract even when up to date.")
 @click.option("--quiet", is_flag=True)
-def extract(run_name, analysis_epoch, T, output, partial, force, quiet):
+def extract(run_name, analysis_epoch, T, output, story_k, partial, force, quiet):
     """Analyse a trained run: Fourier structure, probes, progress measures -> assets/<run>/."""
     from .extract import extract as run_extract
-    r = run_extract(run_name, analysis_epoch=analysis_epoch, T=T, output=output, force=force,
+    r = run_extract(run_name, analysis_epoch=analysis_epoch, T=T, output=output, story_k=story_k, force=force,
                     partial=partial, progress=not quiet)
     if r["skipped"]:
         click.echo(f"{r['dir']} is up to date: nothing to do (--force re-extracts)")
@@ -24,6 +28,8 @@ def extract(run_name, analysis_epoch, T, output, partial, force, quiet):
     click.echo(f"wrote {r['dir']}/ in {s['extraction_seconds']:.0f}s")
     if not s["grokked"]:
         click.echo(f"note: run {run_name!r} never grokked; selections that need the mechanism report none found")
+    story = s.get("story") or {}
     click.echo(f"key frequencies: {', '.join(s['key_labels']) or 'none'}; "
-               f"{s['neurons']['share_clustered']:.0%} of neurons clustered; "
+               + (f"the story shows k={story['k']} ({story['label']}); " if story.get("k") else "")
+               + f"{s['neurons']['share_clustered']:.0%} of neurons clustered; "
                f"logit approximation explains {s['logit_approx']['explained_variance']:.1%}")

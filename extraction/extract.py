@@ -41,11 +41,22 @@ def code_version() -> str:
     return h.hexdigest()[:16]
 
 
-def settings_for(cfg, analysis_epoch, T, output) -> dict:
+def settings_for(cfg, analysis_epoch, T, output, story_k=None) -> dict:
     p = cfg.p
     return {"analysis_epoch": analysis_epoch, "T": (65 if T is None else T) % p,
             "output": (7 if output is None else output) % p, "key_share": mech.KEY_SHARE,
-            "fve_threshold": mech.FVE_CLUSTER, "probe_max_dims": 8}
+            "fve_threshold": mech.FVE_CLUSTER, "probe_max_dims": 8, "story_k": story_setting(p, story_k)}
+
+
+def story_setting(p: int, story_k: int | None) -> int | None:
+    """--story-k as stored in the settings: None (the lowest key frequency) or the frequency named,
+    folded to min(k, p - k) (k and p - k are the same wave at the integers)."""
+    if story_k is None:
+        return None
+    if not 1 <= story_k <= p - 1:
+        raise ExtractionError(f"--story-k must be a frequency between 1 and {p - 1} at p={p} (got {story_k}); "
+                              "leave it out for the lowest key frequency")
+    return mech.periods(story_k, p)
 
 
 def status(run_name: str, runs_root=None, assets_root=None, **settings) -> tuple[str, str]:
@@ -58,7 +69,7 @@ def status(run_name: str, runs_root=None, assets_root=None, **settings) -> tuple
     m = json.loads(man.read_text())
     wanted = settings_for(run.config, check_settings(run, settings.get("analysis_epoch"), settings.get("T"),
                                                      settings.get("output")),
-                          settings.get("T"), settings.get("output"))
+                          settings.get("T"), settings.get("output"), settings.get("story_k"))
     if m.get("run_fingerprint") != run.fingerprint():
         return "stale", "the run was retrained or extended"
     if m.get("settings") != wanted:
@@ -130,6 +141,12 @@ def analyse(W: dict, cfg, settings: dict) -> tuple[dict, dict]:
     with torch.no_grad():
         model.forward(_stack([W]), torch.tensor(x)[None], torch.tensor(y)[None], cache)
     act = {k: v[0].numpy() for k, v in cache.items()}
+    return analyse_activations(act, W, p, labels, settings)
+
+
+def analyse_activations(act: dict, W: dict, p: int, labels: np.ndarray, settings: dict) -> tuple[dict, dict]:
+    """analyse() from the analysis checkpoint's activations (TransformerLens names, last position,
+    x-major) and weights W: numpy only. Returns (summary parts, arrays)."""
     Ld = act["logits"][:, :p].astype(np.float64)
     post, mlp_out = act["mlp.hook_post"].astype(np.float64), act["hook_mlp_out"].astype(np.float64)
 
@@ -146,17 +163,27 @@ def analyse(W: dict, cfg, settings: dict) -> tuple[dict, dict]:
          "neurons": mech.clusters(neu["freq"], neu["fve"], keys, settings["fve_threshold"]),
          "logit_approx": mech.logit_approximation(Ld, p, keys, labels),
          "W_L_rank": rank, "W_L_singular_values": [float(v) for v in sv[:16]]}
+    try:                        # the one frequency the story shows wherever it shows one
+        story = mech.story_frequency(keys, p, settings.get("story_k"), shares)
+    except ValueError as e:
+        raise ExtractionError(f"--story-k {settings.get('story_k')}: {e} at the analysis epoch; pass one of "
+                              "them, or leave --story-k out for the lowest") from None
+    S["story"] = story
+    story_k = story["k"]
     A = {"neurons": neu,
          "fourier": {"W_L_norms": fo.norms_1d(W_L.T),
                      "logit_norms_2d": np.linalg.norm(fo.transform_2d(Ld.reshape(p, p, p)), axis=2)},
          "activations": {k: act[k] for k in ("attn.hook_pattern", "hook_resid_mid", "mlp.hook_pre",
                                              "mlp.hook_post", "hook_mlp_out", "logits")}}
 
-    # probes: residual stream after embedding + position, for the strongest key frequency
-    k_probe = keys[0] if keys else (emb_keys[0] if emb_keys else 1)
+    # probes: residual stream after embedding + position, for the story frequency (no key
+    # frequencies: the one --story-k names, else the strongest embedding frequency)
+    k_probe = story_k or settings.get("story_k") or (emb_keys[0] if emb_keys else 1)
     xs = np.arange(p)
     R0, R1 = W["W_E"][:p] + W["W_pos"][0], W["W_E"][:p] + W["W_pos"][1]
     probe_S = {"k": k_probe, "label": fo.freq_label(k_probe, p), "learned": bool(keys),
+               "why_k": story["rule"] if story_k else "no key frequencies: "
+                        + ("named by --story-k" if settings.get("story_k") else "the strongest embedding frequency"),
                "rule": "relaxed Lasso on hook_embed + hook_pos_embed at position 0, at most "
                        f"{settings['probe_max_dims']} dimensions, fit at the analysis checkpoint"}
     probe_A = {"resid_pos0": R0, "resid_pos1": R1}
@@ -171,9 +198,9 @@ def analyse(W: dict, cfg, settings: dict) -> tuple[dict, dict]:
     A["probes"] = probe_A
 
     # selections, each with its evidence or the reason none was found
-    wave = mech.wave_neurons(post, p, keys)
-    pair = mech.product_pair(post, p, keys, neu["freq"], neu["fve"])
-    cr = mech.crest(mlp_out, p, keys, settings["T"], W["W_U"][:, settings["T"]])
+    wave = mech.wave_neurons(post, p, keys, story_k=story_k)
+    pair = mech.product_pair(post, p, keys, neu["freq"], neu["fve"], story_k=story_k)
+    cr = mech.crest(mlp_out, p, keys, settings["T"], W["W_U"][:, :p])
     lg = mech.logit_surface(Ld, p, settings["output"])
     sel_A = {"logit_surface": lg.pop("surface"), "logit_maxima": np.array(lg["maxima"]),
              "attn_eq_pattern": act["attn.hook_pattern"][:, :, 0].reshape(p, p, -1).transpose(2, 0, 1)}
@@ -292,7 +319,7 @@ def over_history(run: Run, cfg, epochs: list[int], S: dict, A: dict, batch: int 
 
 
 def extract(run_name: str, analysis_epoch: int | None = None, T: int | None = None,
-            output: int | None = None, force: bool = False, partial: bool = False,
+            output: int | None = None, story_k: int | None = None, force: bool = False, partial: bool = False,
             progress: bool = True, runs_root=None, assets_root=None) -> dict:
     t0 = time.perf_counter()
     run = Run(run_name, runs_root)
@@ -304,10 +331,11 @@ def extract(run_name: str, analysis_epoch: int | None = None, T: int | None = No
             f"'render.py train --run {run_name}' or pass --partial to extract what is there")
     epochs = run.checkpoint_epochs()
     analysis_epoch = check_settings(run, analysis_epoch, T, output)
-    settings = settings_for(cfg, analysis_epoch, T, output)
+    settings = settings_for(cfg, analysis_epoch, T, output, story_k)
     out = paths.confined(assets_root or ASSETS_DIR, run_name)
     clean_swaps(out)                                   # what a killed extraction left next to it
-    state, why = status(run_name, runs_root, assets_root, analysis_epoch=analysis_epoch, T=T, output=output)
+    state, why = status(run_name, runs_root, assets_root, analysis_epoch=analysis_epoch, T=T, output=output,
+                        story_k=story_k)
     if state == "up to date" and not force:
         return {"skipped": True, "dir": str(out)}
 
@@ -439,6 +467,8 @@ def summary_md(s: dict) -> str:
              f"- key frequencies (analysis epoch {s['analysis_epoch']}): "
              + (", ".join(f"k={k} ({lab}, {s['key_shares'][str(k)]:.0%} of logit variance)"
                           for k, lab in zip(s["key_frequencies"], s["key_labels"])) or "none"),
+             f"- story frequency: " + (f"k={s['story']['k']} ({s['story']['label']}): {s['story']['rule']}"
+                                       if (s.get("story") or {}).get("k") else "none (no key frequencies)"),
              f"- embedding frequencies: {s['embedding_frequencies']}",
              f"- neurons with FVE >= {n['fve_threshold']}: {n['n_clustered']} of {n['n']} ({n['share_clustered']:.0%}); "
              f"clusters {n['clusters']}",
@@ -452,7 +482,8 @@ def summary_md(s: dict) -> str:
         if name == "neuron_surfaces":
             continue
         if v.get("found"):
-            keep = {k: v[k] for k in v if k not in ("found",) and not isinstance(v[k], (np.ndarray,))}
+            keep = {k: v[k] for k in v if k not in ("found", "candidates", "broader_rejected", "tried")
+                    and not isinstance(v[k], (np.ndarray,))}
             lines.append(f"- {name}: " + json.dumps(_jsonable(keep)))
         else:
             lines.append(f"- {name}: none found ({v.get('reason')})")

@@ -6,6 +6,8 @@ p*p inputs, x-major (row i = x*p + y); `logits` are the p digit outputs only.
 """
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from . import fourier as fo
@@ -87,12 +89,63 @@ def effective_rank(W: np.ndarray, rel: float = 0.1) -> tuple[int, np.ndarray]:
 
 # ---- selections ------------------------------------------------------------------------------
 
-def wave_neurons(post: np.ndarray, p: int, keys: list[int], n: int = 7, min_fve: float = 0.5) -> dict:
+def periods(k: int, p: int) -> int:
+    """How many periods a wave of frequency index k makes over x = 0 .. p-1. Frequencies k and p-k
+    are the same wave at the integers (cos(2π(p-k)x/p) = cos(2πkx/p), the sine flips sign), so it
+    is min(k mod p, -k mod p); fourier.py indexes k = 1 .. (p-1)//2, where that is k itself."""
+    return int(min(k % p, -k % p))
+
+
+def story_order(keys: list[int], p: int, story_k: int | None = None) -> list[int]:
+    """The key frequencies in the order the story prefers them: the story frequency first (the
+    one a setting names, else the lowest), then the others, fewest periods first."""
+    rest = sorted((k for k in keys if k != story_k), key=lambda k: (periods(k, p), k))
+    return ([story_k] if story_k in keys else []) + rest
+
+
+def story_frequency(keys: list[int], p: int, named: int | None = None, shares=None) -> dict:
+    """The one frequency the story shows wherever it shows one (the first wave pair and the
+    FourierPeak neuron, the embedding probe, the clock, the product pair and TrigIdentity).
+
+    Rule: the key frequency with the fewest periods over 0 .. p-1 (`periods`): a wave of k
+    periods has p/k samples per period, so the lowest key frequency draws as the smoothest wave.
+    A setting (`named`, extraction's --story-k) may name another key frequency instead; it is
+    folded to min(k, p-k) first. Evidence: every key frequency with its periods, samples per
+    period and share of the logit variance (`shares`, indexed by k)."""
+    if not keys:
+        return {"k": None, "reason": "no key frequencies", "named": named}
+    cands = [{"k": int(k), "label": fo.freq_label(k, p), "periods": periods(k, p),
+              "samples_per_period": round(p / periods(k, p), 2),
+              **({"share": float(shares[k])} if shares is not None else {})}
+             for k in story_order(keys, p)]
+    if named is not None:
+        k = periods(named, p)
+        if k not in keys:
+            raise ValueError(f"frequency {named} is not a key frequency (key frequencies: "
+                             f"{', '.join(str(c['k']) for c in cands)})")
+        rule = f"named by the setting story_k = {named}"
+    else:
+        k = cands[0]["k"]
+        rule = ("the lowest key frequency (fewest periods over 0 … p−1: "
+                f"{periods(k, p)} periods, {p / periods(k, p):.1f} samples per period)")
+    return {"k": int(k), "label": fo.freq_label(k, p), "named": named, "rule": rule,
+            "order": story_order(keys, p, k), "candidates": cands}
+
+
+def wave_neurons(post: np.ndarray, p: int, keys: list[int], n: int = 7, min_fve: float = 0.5,
+                 story_k: int | None = None) -> dict:
     """Neurons whose x = 0 sweep over y is close to a single cosine of a key frequency, chosen
-    to tell the video's story (11:10-14:33): the first two share a frequency with phases about
-    a quarter turn apart (their scatter plot is a round loop), the third has another key
-    frequency (the second DFT peak), and the rest alternate over the key frequencies, best fit
-    first. Evidence: k, FVE, amplitude, phase per neuron."""
+    to tell the video's story (11:10-14:33), the most legible wave first.
+
+    Candidates: neurons whose sweep's dominant frequency is a key frequency, whose cosine there
+    explains >= `min_fve` of the sweep's variance, with amplitude >= 0.2 of the largest.
+    Frequencies are taken in story order (`story_order`: the story frequency, by default the
+    lowest key frequency, then the others fewest periods first). The first two neurons share the
+    first frequency in that order with two candidates (the story frequency whenever it has two):
+    the best fit, then, among its mates with FVE >= 0.8, the one whose phase is closest to a
+    quarter turn away (their scatter plot is a round loop). The third has the next frequency in
+    story order (FourierPeak's second DFT peak); the rest go round the frequencies in that order,
+    best fit first. Evidence: k, FVE, amplitude, phase per neuron; candidates per frequency."""
     sweeps = post.reshape(p, p, -1)[0]                                  # [y, neuron]
     fits = [fo.dominant_frequency(sweeps[:, i]) for i in range(sweeps.shape[1])]
     amp = np.array([f["amp"] for f in fits])
@@ -102,15 +155,18 @@ def wave_neurons(post: np.ndarray, p: int, keys: list[int], n: int = 7, min_fve:
     if len(ok) < n:
         return {"found": False, "reason": f"only {len(ok)} neurons sweep as a clean key-frequency wave (need {n})"}
     by_k = {k: sorted((i for i in ok if fits[i]["k"] == k), key=lambda i: -fits[i]["fve"]) for k in keys}
-    order = sorted((k for k in keys if by_k[k]), key=lambda k: -len(by_k[k]))
-    first = by_k[order[0]][0]
+    story = story_order(keys, p, story_k)
+    order = [k for k in story if by_k[k]]
+    pair_k = next((k for k in order if len(by_k[k]) >= 2), order[0])
+    order = [pair_k] + [k for k in order if k != pair_k]
+    first = by_k[pair_k][0]
     chosen = [first]
     quarter = lambda i: abs(np.cos(fits[i]["phase"] - fits[first]["phase"]))   # 0 at a quarter turn
-    mates = [i for i in by_k[order[0]][1:] if fits[i]["fve"] >= 0.8] or by_k[order[0]][1:]
+    mates = [i for i in by_k[pair_k][1:] if fits[i]["fve"] >= 0.8] or by_k[pair_k][1:]
     if mates:
         chosen.append(min(mates, key=quarter))
     turn = 1
-    while len(chosen) < n:                         # alternate over the frequencies, best fit first
+    while len(chosen) < n:                         # go round the frequencies, best fit first
         for k in order[turn % len(order):] + order[:turn % len(order)]:
             rest = [i for i in by_k[k] if i not in chosen]
             if rest:
@@ -120,37 +176,55 @@ def wave_neurons(post: np.ndarray, p: int, keys: list[int], n: int = 7, min_fve:
     return {"found": True, "neurons": [int(i) for i in chosen], "freqs": [fits[i]["k"] for i in chosen],
             "labels": [fo.freq_label(fits[i]["k"], p) for i in chosen],
             "fve": [fits[i]["fve"] for i in chosen], "amp": [fits[i]["amp"] for i in chosen],
-            "phase": [fits[i]["phase"] for i in chosen], "sweeps": sweeps[:, chosen].T}
+            "phase": [fits[i]["phase"] for i in chosen], "sweeps": sweeps[:, chosen].T,
+            "story_k": story[0], "pair_k": int(pair_k),
+            "candidates_by_freq": {str(k): len(by_k[k]) for k in story},
+            "rule": "first pair: the story frequency (the lowest key frequency unless a setting names "
+                    "another), best fit and its quarter-turn mate; then the other key frequencies, "
+                    "fewest periods first, best fit first"
+                    + ("" if pair_k == story[0] else
+                       f"; the story frequency k={story[0]} has fewer than two clean sweeps, so the pair "
+                       f"is k={pair_k}")}
 
 
-def product_pair(post: np.ndarray, p: int, keys: list[int], freq: np.ndarray, fve: np.ndarray) -> dict:
+def product_pair(post: np.ndarray, p: int, keys: list[int], freq: np.ndarray, fve: np.ndarray,
+                 story_k: int | None = None) -> dict:
     """Two clustered neurons of one key frequency whose strongest product terms are
     cos(wx)cos(wy) and sin(wx)sin(wy). The trig-identity surfaces are those two terms, each at
-    unit amplitude, and their difference: cos·cos − sin·sin = cos(w(x+y))."""
+    unit amplitude, and their difference: cos·cos − sin·sin = cos(w(x+y)).
+
+    Rule: the key frequencies are tried in story order (`story_order`: the story frequency, by
+    default the lowest key frequency, then the others fewest periods first); the first whose
+    cluster (FVE >= 0.85) holds a neuron whose strongest of the four products cos·cos, sin·sin,
+    cos·sin, sin·cos is cos·cos and one whose strongest is sin·sin gives the pair: of each kind
+    the neuron whose term carries the largest fraction of its variance. Evidence: for every
+    frequency tried, its cluster size, its cos·cos and sin·sin neurons and the pair's fractions."""
     if not keys:
         return {"found": False, "reason": "no key frequencies"}
     Cn = fo.transform_2d(centred(post).reshape(p, p, -1))
     total = (Cn ** 2).sum(axis=(0, 1))
-    best = None
-    for k in keys:
+    chosen, tried = None, []
+    for k in story_order(keys, p, story_k):
         c, s = fo.cos_row(k), fo.sin_row(k)
         members = np.flatnonzero((freq == k) & (fve >= FVE_CLUSTER))
-        if members.size < 2:
-            continue
         prod = np.stack([Cn[c, c], Cn[s, s], Cn[c, s], Cn[s, c]]) ** 2          # [4, neurons]
         frac = prod / np.maximum(total, 1e-30)
-        cc = [i for i in members if prod[:, i].argmax() == 0]
-        ss = [i for i in members if prod[:, i].argmax() == 1]
+        cc = [int(i) for i in members if prod[:, i].argmax() == 0]
+        ss = [int(i) for i in members if prod[:, i].argmax() == 1]
+        entry = {"k": int(k), "cluster": int(members.size), "coscos_neurons": len(cc), "sinsin_neurons": len(ss)}
+        tried.append(entry)
         if not cc or not ss:
             continue
         a = max(cc, key=lambda i: frac[0, i])
         b = max(ss, key=lambda i: frac[1, i])
-        score = min(frac[0, a], frac[1, b])
-        if best is None or score > best[0]:
-            best = (score, k, int(a), int(b), float(frac[0, a]), float(frac[1, b]))
-    if best is None:
-        return {"found": False, "reason": "no key-frequency cluster has both a cos·cos and a sin·sin neuron"}
-    _, k, a, b, fa, fb = best
+        entry["term_fve"] = [float(frac[0, a]), float(frac[1, b])]
+        chosen = (k, a, b, float(frac[0, a]), float(frac[1, b]))
+        break
+    if chosen is None:
+        return {"found": False, "reason": "no key-frequency cluster has both a cos·cos and a sin·sin neuron",
+                "tried": tried}
+    k, a, b, fa, fb = chosen
+    story = story_order(keys, p, story_k)[0]
     x = np.arange(p)
     w = 2 * np.pi * k / p
     coscos = np.outer(np.cos(w * x), np.cos(w * x))
@@ -164,6 +238,11 @@ def product_pair(post: np.ndarray, p: int, keys: list[int], freq: np.ndarray, fv
             "formulas": [fo.wave_label("cos", k, p) + "·" + fo.wave_label("cos", k, p, "y"),
                          fo.wave_label("sin", k, p) + "·" + fo.wave_label("sin", k, p, "y")],
             "surfaces": surfaces, "coscos": coscos, "sinsin": sinsin, "trig_sum": trig_sum,
+            "story_k": story, "tried": tried,
+            "rule": "the first key frequency in story order (the story frequency, the lowest unless a "
+                    "setting names another, then the others fewest periods first) whose cluster has a "
+                    "cos·cos neuron and a sin·sin neuron; of each, the one whose term explains most"
+                    + ("" if k == story else f"; k={story} has no such pair"),
             **diagonal_correlations(trig_sum, k)}
 
 
@@ -181,47 +260,163 @@ def diagonal_correlations(surface: np.ndarray, k: int) -> dict:
     return {"trig_corr_sum": best(w * (X + Y)), "trig_corr_diff": best(w * (X - Y))}
 
 
-def crest(mlp_out: np.ndarray, p: int, keys: list[int], T: int, W_U_T: np.ndarray,
-          min_share: float = 0.5) -> dict:
-    """A unit of the MLP output whose surface is a wave in x + y with its crest on x + y ≡ T.
-    Rule: among hook_mlp_out dimensions that are mostly (>= `min_share` of variance) on the key
-    sum directions and whose mean along each line x + y ≡ s peaks at s = T, the one with the
-    sharpest crest: the largest fraction of rows x whose maximum over y lies on the crest (at
-    least 0.8; ties broken by share). When no dimension qualifies, the MLP output read along the
-    unembedding direction of output T (its contribution to logit T), and the data says so."""
+CREST_PROMINENCE = 0.2    # every other crest stays at or below 1 − 0.2 = 4/5 of the height of the crest on T
+CREST_MIN_SHARE = 0.5     # the surface is mostly (>= half its variance) the key frequencies' x + y waves
+CREST_MIN_RIDGE = 0.9     # and >= 90 % of its rows x peak on the crest, at y ≡ T − x
+CREST_MAX_SUBSET = 8      # directions from every subset of the (at most 8) lowest key frequencies
+CREST_FREQ_SHARE = 0.05   # a frequency "makes" the crest when it carries >= 5 % of its profile's power
+
+
+def line_profile(surface: np.ndarray) -> np.ndarray:
+    """g(s), s = 0 .. p-1: the mean of a p x p surface along the line x + y ≡ s (mod p), minus the
+    surface's mean. The part of the surface a viewer reads as diagonal stripes."""
+    p = surface.shape[0]
+    x, y = np.divmod(np.arange(p * p), p)
+    g = np.bincount((x + y) % p, weights=surface.ravel(), minlength=p) / p
+    return g - g.mean()
+
+
+def crest_measures(surface: np.ndarray, T: int, U: np.ndarray) -> dict:
+    """How a surface reads as a crest on x + y ≡ T, from its line profile g (`line_profile`):
+
+    - peak: argmax_s g(s); the surface peaks on T when it is T and g(T) > 0.
+    - width: the crest on T, the contiguous run of sums s around T where g(s) >= g(T)/2 (its full
+      width at half height, in sums).
+    - prominence: 1 − max(g outside that run) / g(T): how far every other crest stays below the
+      crest on T (1: none rises above half its height; 0: another is as high).
+    - k_rms: the power-weighted root-mean-square frequency of g, sqrt(Σ k² P_k / Σ P_k) with P_k
+      the power of g at frequency k (periods over 0 .. p−1). The breadth measure: a profile of rms
+      frequency k has crests about p/(2k) sums wide and ripples about k times across 0 .. p−1;
+      fine stripes anywhere (a moiré) raise it quadratically. Lower is broader.
+    - frequencies: the k carrying >= 5 % of g's power, strongest first, with their shares.
+    - sum_share: the share of the centred surface's variance on the key sum directions U.
+    - ridge_on_crest: the fraction of rows x whose maximum over y lies on y ≡ T − x."""
+    p = surface.shape[0]
+    g = line_profile(surface)
+    h = g[T]
+    band = [T]
+    if h > 0:
+        for step in (1, -1):
+            s = (T + step) % p
+            while g[s] >= h / 2 and s not in band:
+                band.append(s)
+                s = (s + step) % p
+    outside = np.delete(g, band)
+    prominence = (1.0 - outside.max() / h if outside.size else 1.0) if h > 0 else 0.0
+    P = np.abs(np.fft.rfft(g))[1:] ** 2                     # k = 1 .. p//2
+    ks = np.arange(1, P.size + 1)
+    tot = P.sum()
+    k_rms = float(np.sqrt((ks ** 2 * P).sum() / tot)) if tot > 0 else float("inf")
+    order = np.argsort(-P)
+    freqs = [(int(ks[i]), float(P[i] / tot)) for i in order if tot > 0 and P[i] >= CREST_FREQ_SHARE * tot]
+    Sc = surface - surface.mean()
+    var = max((Sc ** 2).sum(), 1e-30)
+    on_line = (T - np.arange(p)) % p
+    return {"peak": int(np.argmax(g)), "width": len(band), "prominence": float(prominence),
+            "k_rms": k_rms, "frequencies": [k for k, _ in freqs],
+            "frequency_shares": [round(s, 4) for _, s in freqs],
+            "sum_share": float(((U @ Sc.ravel()) ** 2).sum() / var),
+            "ridge_on_crest": float(np.mean(surface.argmax(axis=1) == on_line))}
+
+
+def unembed_direction(W_U: np.ndarray, p: int, T: int, ks) -> np.ndarray:
+    """The part of the unembedding of output T [d_model] carried by frequencies ks: the columns
+    W_U[:, c] (c the digit outputs) expanded in the Fourier basis over c, kept at the cos and sin
+    rows of ks only, and read at c = T. Dotting the MLP output with it gives what those frequencies
+    of the MLP output add to logit T (about Σ_k α_k cos(w_k(x + y − T)))."""
+    F = fo.basis(p)
+    rows = [r for k in ks for r in (fo.cos_row(k), fo.sin_row(k))]
+    return (W_U[:, :p] @ F[rows].T) @ F[rows, T]
+
+
+def crest(mlp_out: np.ndarray, p: int, keys: list[int], T: int, W_U: np.ndarray) -> dict:
+    """The surface the Crest scene shows: the MLP output, over (x, y), along one direction whose
+    crest lies on x + y ≡ T, chosen to be as broad as possible while still peaking on T.
+
+    Candidates: every hook_mlp_out dimension; and, for every non-empty subset S of the key
+    frequencies (of the 8 lowest, when there are more), the direction `unembed_direction`(S): the
+    part of the unembedding of output T that reads frequencies S, normalised; and the whole
+    unembedding column W_U[:, T], normalised. Each is measured by `crest_measures`.
+    Rule: a candidate qualifies when it still peaks on T: its line profile peaks on T, every other
+    crest stays at or below 4/5 of the crest on T (prominence >= 0.2) and at least 90 % of its rows
+    x peak on y ≡ T − x (ridge_on_crest >= 0.9); and when at least half its variance lies on the
+    key frequencies' x + y waves (sum_share >= 0.5). The broadest qualifying candidate is chosen: the
+    lowest k_rms (ties: a dimension, then a subset's direction, then the whole column, then the
+    higher prominence). When none qualifies, the candidate peaking on T with the highest
+    prominence, and the data says so.
+    Evidence: how many candidates of each kind were considered, peaked on T and qualified; the
+    best qualifying ones with their measures; the broader ones that failed, and why."""
     if not keys:
         return {"found": False, "reason": "no key frequencies"}
     U = fo.sum_directions(p, keys)
-    M = centred(mlp_out)                                                   # [p*p, d_model]
-    share = ((U @ M) ** 2).sum(axis=0) / np.maximum((M ** 2).sum(axis=0), 1e-30)
-    x, y = np.divmod(np.arange(p * p), p)
-    s = (x + y) % p
-    along = np.stack([np.bincount(s, weights=M[:, d], minlength=p) for d in range(M.shape[1])])
-    peaks = along.argmax(axis=1)
-    on_line = (T - np.arange(p)) % p
-    sharp = np.array([np.mean(M[:, d].reshape(p, p).argmax(axis=1) == on_line) for d in range(M.shape[1])])
-    cands = np.flatnonzero((peaks == T) & (share >= min_share) & (sharp >= 0.8))
-    if cands.size:
-        d = int(cands[np.lexsort((share[cands], sharp[cands]))[-1]])
-        direction = np.eye(M.shape[1])[d]
-        kind, desc = "dimension", f"hook_mlp_out dimension {d}"
+    d_model = mlp_out.shape[1]
+    cands = [{"kind": "dimension", "dimension": d, "direction": np.eye(d_model)[d]} for d in range(d_model)]
+    low = story_order(keys, p)[:CREST_MAX_SUBSET]
+    subsets = [list(S) for r in range(1, len(low) + 1) for S in itertools.combinations(low, r)]
+    if len(low) < len(keys):
+        subsets.append(sorted(keys))
+    for S in subsets:
+        v = unembed_direction(W_U, p, T, S)
+        if np.linalg.norm(v) > 0:
+            cands.append({"kind": "direction", "keys": [int(k) for k in S], "direction": v / np.linalg.norm(v)})
+    if np.linalg.norm(W_U[:, T]) > 0:
+        cands.append({"kind": "direction", "keys": "all", "direction": W_U[:, T] / np.linalg.norm(W_U[:, T])})
+    surfaces = mlp_out @ np.stack([c["direction"] for c in cands], axis=1)            # [p*p, n]
+    for i, c in enumerate(cands):
+        c.update(crest_measures(surfaces[:, i].reshape(p, p), T, U))
+        c["why_not"] = ("peaks on s = %d, not %d" % (c["peak"], T) if c["peak"] != T else
+                        "another crest reaches %.0f%% of its height" % (100 * (1 - c["prominence"]))
+                        if c["prominence"] < CREST_PROMINENCE else
+                        "only %.0f%% of its rows peak on the crest" % (100 * c["ridge_on_crest"])
+                        if c["ridge_on_crest"] < CREST_MIN_RIDGE else
+                        "only %.0f%% of its variance on the key x + y waves" % (100 * c["sum_share"])
+                        if c["sum_share"] < CREST_MIN_SHARE else None)
+    rank = lambda c: (round(c["k_rms"], 6), c["kind"] != "dimension", c.get("keys") == "all", -c["prominence"])
+    good = sorted((c for c in cands if c["why_not"] is None), key=rank)
+    peaking = [c for c in cands if c["peak"] == T]
+    if good:
+        best, how = good[0], "the broadest qualifying candidate"
+    elif peaking:
+        best = max(peaking, key=lambda c: c["prominence"])
+        how = ("no candidate qualifies; shown: the one peaking on T whose other crests stay lowest "
+               f"({best['why_not']})")
     else:
-        direction = W_U_T / np.linalg.norm(W_U_T)
+        return {"found": False, "reason": f"no hook_mlp_out dimension or unembedding direction peaks on x+y ≡ {T}"}
+    labels = [fo.freq_label(k, p) for k in best["frequencies"]]
+    if best["kind"] == "dimension":
+        d, desc = best["dimension"], f"hook_mlp_out dimension {best['dimension']}"
+    else:
         d = None
-        kind = "direction"
-        desc = (f"no single hook_mlp_out dimension peaks on x+y ≡ {T}; shown instead: the MLP output "
-                f"along the unembedding direction of output {T} (W_U[:, {T}], normalised)")
+        if best["keys"] == "all":
+            desc = f"the MLP output along the unembedding of output {T} (W_U[:, {T}], normalised)"
+        else:
+            desc = (f"the MLP output along the unembedding of output {T} restricted to w = "
+                    f"{', '.join(fo.freq_label(k, p) for k in best['keys'])} (what they add to logit {T})")
+    direction = best["direction"]
     surface = (mlp_out @ direction).reshape(p, p)
-    sh = float(((U @ (surface.ravel() - surface.mean())) ** 2).sum() / max(((surface - surface.mean()) ** 2).sum(), 1e-30))
-    on_crest = float(np.mean(surface.argmax(axis=1) == on_line))          # rows peaking on the crest
+    on_line = (T - np.arange(p)) % p
     step = max(1, round(20 * p / 113))
     first = [(a, T - a) for a in range(0, T + 1, step)]
     if first[-1][0] != T:
         first.append((T, 0))
     second = [(int(a), T + p - int(a)) for a in np.unique(np.linspace(T + 1, p - 1, 3).round())] if T + 1 <= p - 1 else []
     pts = first + second
-    return {"found": True, "T": T, "kind": kind, "dimension": d, "description": desc,
-            "sum_share": sh, "ridge_on_crest": on_crest,
+    public = lambda c: {k: v for k, v in c.items() if k != "direction"}
+    broader = [c for c in sorted(cands, key=rank) if rank(c) < rank(best) and c["why_not"]]
+    return {"found": True, "T": T, "kind": best["kind"], "dimension": d, "description": desc,
+            "keys": best.get("keys"), "frequencies": best["frequencies"], "frequency_labels": labels,
+            "frequency_shares": best["frequency_shares"], "k_rms": best["k_rms"],
+            "crest_width": best["width"], "prominence": best["prominence"],
+            "sum_share": best["sum_share"], "ridge_on_crest": float(np.mean(surface.argmax(axis=1) == on_line)),
+            "rule": ("among every hook_mlp_out dimension and the unembedding of T restricted to each subset "
+                     "of key frequencies: those peaking on x+y ≡ T (other crests at most 4/5 of it, 90% of rows "
+                     "peaking on it), at least half on the key x+y waves; the broadest (lowest rms frequency of its profile along "
+                     "x+y) wins"),
+            "chosen_because": how,
+            "considered": {"dimensions": d_model, "directions": len(cands) - d_model,
+                           "peaking_on_T": len(peaking), "qualifying": len(good)},
+            "candidates": [public(c) for c in good[:6]],
+            "broader_rejected": [public(c) for c in broader[:4]],
             "points": [[int(a), int(b)] for a, b in pts],
             "point_values": [float(surface[a, b]) for a, b in pts],
             "surface_max": float(surface.max()), "surface_mean": float(surface.mean()),

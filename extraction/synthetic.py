@@ -2,7 +2,10 @@
 
 For tests of figures and scenes (which must not need torch or a trained model): a fake run at
 small p whose 'model' is built analytically from cos/sin waves of planted key frequencies, and
-whose curves memorise then grok. numpy only.
+whose curves memorise then grok. The key frequencies are listed strongest first, as extraction
+lists them: a high one (5) first and a low one (2); as in extraction, every single-frequency
+selection (the first wave pair, the probe, the product pair) uses the lowest (the story
+frequency, mechanism.story_frequency). numpy only.
 """
 from __future__ import annotations
 
@@ -12,10 +15,11 @@ from pathlib import Path
 import numpy as np
 
 from . import fourier as fo
+from . import mechanism as mech
 from .store import FORMAT
 
 
-def make_synthetic_assets(root: Path, run: str = "synth", p: int = 23, key_freqs=(2, 5),
+def make_synthetic_assets(root: Path, run: str = "synth", p: int = 23, key_freqs=(5, 2),
                           n_ckpt: int = 40, d_model: int = 16, d_mlp: int = 48, n_heads: int = 4,
                           T: int = 9, output: int = 7, seed: int = 0) -> Path:
     rng = np.random.default_rng(seed)
@@ -76,29 +80,42 @@ def make_synthetic_assets(root: Path, run: str = "synth", p: int = 23, key_freqs
     fve_by_freq = fo.block_fve(Cn)
     neurons = {"freq": fve_by_freq.argmax(1), "fve": fve_by_freq.max(1), "fve_by_freq": fve_by_freq}
 
-    k0 = key_freqs[0]
+    story = mech.story_frequency(list(key_freqs), p)
+    k0 = story["k"]                                        # the lowest key frequency
     target = {"cos": np.cos(w[k0] * x), "sin": np.sin(w[k0] * x)}
     probes = {"resid_pos0": W_E, "resid_pos1": W_E + 0.05}
+    i0 = list(key_freqs).index(k0)                         # W_E's dimensions 2 i0, 2 i0 + 1 carry k0
+    dim = {"cos": 2 * i0, "sin": 2 * i0 + 1}
     for f in ("cos", "sin"):
         wts = np.zeros(d_model)
-        wts[0 if f == "cos" else 1] = 1.0
-        probes.update({f"{f}_weights": wts, f"{f}_bias": np.array(0.0), f"{f}_dims": np.array([0 if f == "cos" else 1]),
+        wts[dim[f]] = 1.0
+        probes.update({f"{f}_weights": wts, f"{f}_bias": np.array(0.0), f"{f}_dims": np.array([dim[f]]),
                        f"{f}_target": target[f], f"{f}_out": grow[:, None] * target[f][None],
                        f"{f}_out_pos1": grow[:, None] * target[f][None], f"{f}_r2": grow})
 
-    wave = [int(i) for i in np.flatnonzero(freq == k0)[:7]]
+    # the first pair of wave neurons has the story frequency, then the others take turns
+    by_k = {k: [int(i) for i in np.flatnonzero(freq == k)] for k in key_freqs}
+    order = story["order"]
+    wave = by_k[k0][:2]
+    turn = 1
+    while len(wave) < 7:
+        k = order[turn % len(order)]
+        wave.append(next(i for i in by_k[k] if i not in wave))
+        turn += 1
     pair_sur = np.stack([np.cos(w[k0] * X) * np.cos(w[k0] * Y), np.sin(w[k0] * X) * np.sin(w[k0] * Y)])
     trig_sum = pair_sur[0] - pair_sur[1]
-    crest = sum(np.cos(w[k] * (X + Y - T)) for k in key_freqs)
+    crest = sum((2.0 if k == k0 else 1.0) * np.cos(w[k] * (X + Y - T)) for k in key_freqs)
+    crest_m = mech.crest_measures(crest, T, fo.sum_directions(p, key_freqs))
     logit = sum(np.cos(w[k] * (X + Y - output)) for k in key_freqs)
     first = [(a, T - a) for a in range(0, T + 1, max(1, T // 4))]
     second = [(a, T + p - a) for a in (T + 1, (T + p) // 2, p - 1)]
     maxima = np.array([(a, (output - a) % p) for a in range(p)])[:3]
     attn = np.stack([np.full((p, p), 0.45)] * n_heads)
-    neuron_ids = wave + [int(np.flatnonzero(freq == k0)[7])]
+    pair = [i for i in by_k[k0] if i not in wave][:2]
+    neuron_ids = wave + pair
     selections = {
         "wave_neurons": np.array(wave), "wave_sweeps": surfaces[wave][:, 0, :],
-        "pair_neurons": np.array(neuron_ids[-2:]), "pair_surfaces": pair_sur,
+        "pair_neurons": np.array(pair), "pair_surfaces": pair_sur,
         "trig_coscos": pair_sur[0], "trig_sinsin": pair_sur[1], "trig_sum": trig_sum,
         "neuron_ids": np.array(neuron_ids), "neuron_surfaces": surfaces[neuron_ids],
         "crest_surface": crest, "crest_direction": rng.normal(size=d_model), "crest_points": np.array(first + second),
@@ -133,6 +150,7 @@ def make_synthetic_assets(root: Path, run: str = "synth", p: int = 23, key_freqs
         "phases": {"memorised": 10, "memorisation_end": 40, "cleanup_start": 230, "cleanup_end": 300,
                    "grokked": 300, "rule": "synthetic"},
         "key_frequencies": list(key_freqs), "key_labels": labels, "key_rule": "planted",
+        "story": story,
         "embedding_frequencies": list(key_freqs),
         "neurons": {"n": d_mlp, "fve_threshold": 0.85, "n_clustered": int((neurons["fve"] >= 0.85).sum()),
                     "share_clustered": float((neurons["fve"] >= 0.85).mean()),
@@ -140,17 +158,26 @@ def make_synthetic_assets(root: Path, run: str = "synth", p: int = 23, key_freqs
         "logit_approx": {"alphas": {str(k): 1.0 for k in key_freqs}, "explained_variance": 0.95,
                          "loss": 1e-3, "model_loss": 2e-3},
         "W_L_rank": 2 * K,
-        "probe": {"k": k0, "label": labels[0], "cos": {"dims": [0], "weights": [1.0], "r2": 1.0},
-                  "sin": {"dims": [1], "weights": [1.0], "r2": 1.0}},
+        "probe": {"k": k0, "label": fo.freq_label(k0, p), "why_k": story["rule"], "cos": {"dims": [dim["cos"]], "weights": [1.0], "r2": 1.0},
+                  "sin": {"dims": [dim["sin"]], "weights": [1.0], "r2": 1.0}},
         "selections": {
-            "wave_neurons": {"found": True, "neurons": wave, "freqs": [k0] * len(wave),
-                             "labels": [labels[0]] * len(wave), "fve": [0.9] * len(wave)},
-            "product_pair": {"found": True, "neurons": neuron_ids[-2:], "k": k0, "label": labels[0],
+            "wave_neurons": {"found": True, "neurons": wave, "freqs": [int(freq[i]) for i in wave],
+                             "labels": [fo.freq_label(int(freq[i]), p) for i in wave], "fve": [0.9] * len(wave),
+                             "story_k": k0, "pair_k": k0, "rule": "planted: the story frequency first"},
+            "product_pair": {"found": True, "neurons": pair, "k": k0, "label": fo.freq_label(k0, p),
+                             "story_k": k0,
                              "formulas": [fo.wave_label("cos", k0, p) + "·" + fo.wave_label("cos", k0, p, "y"),
                                           fo.wave_label("sin", k0, p) + "·" + fo.wave_label("sin", k0, p, "y")],
                              "trig_corr_sum": 1.0, "trig_corr_diff": 0.0},
             "crest": {"found": True, "T": T, "kind": "direction", "dimension": None,
-                      "description": "synthetic crest", "points": first + second},
+                      "description": "synthetic crest: the key frequencies' waves in x + y, w = "
+                                     + ", ".join(fo.freq_label(k, p) for k in sorted(key_freqs)),
+                      "points": first + second,
+                      "keys": sorted(key_freqs), "frequency_labels": [fo.freq_label(k, p) for k in crest_m["frequencies"]],
+                      "k_rms": crest_m["k_rms"], "crest_width": crest_m["width"],
+                      **{k: crest_m[k] for k in ("frequencies", "frequency_shares", "prominence", "sum_share",
+                                                 "ridge_on_crest")},
+                      "rule": "planted: the key frequencies' waves in x + y, the lowest twice as strong"},
             "logit": {"found": True, "output": output, "maxima": maxima.tolist(), "on_line_fraction": 1.0},
             "neuron_surfaces": {"neurons": neuron_ids, "decompositions": decomp},
         },

@@ -129,13 +129,194 @@ def test_crest_at_planted_T():
     M = rng.normal(0, 0.05, (P * P, 6))
     M[:, 4] += 2 * np.cos(w(3) * (X + Y - T)).ravel() + np.cos(w(5) * (X + Y - T)).ravel()
     M[:, 1] += np.cos(w(3) * (X + Y - 4)).ravel()                 # a crest, but at the wrong T
-    r = mech.crest(M, P, [3, 5], T, W_U_T=np.ones(6))
+    r = mech.crest(M, P, [3, 5], T, W_U=np.zeros((6, P)))         # no unembedding: dimensions only
     assert r["found"] and r["kind"] == "dimension" and r["dimension"] == 4
+    assert r["frequencies"] == [3, 5] and r["considered"]["directions"] == 0
     assert all((a + b) % P == T for a, b in r["points"]) and r["ridge_on_crest"] == 1.0
     assert [0, T] in r["points"] and [T, 0] in r["points"] and any(a + b == T + P for a, b in r["points"])
-    # no dimension peaks on T: a documented direction instead, said so
-    r2 = mech.crest(M[:, [1]], P, [3], T, W_U_T=np.ones(1))
-    assert r2["kind"] == "direction" and "unembedding direction" in r2["description"]
+
+
+# ---- legibility: two planted frequencies, a low one (2) and a high one (9, the stronger) --------
+
+LOW, HIGH = 2, 9
+
+
+def test_story_frequency_is_the_lowest_key_unless_named():
+    assert mech.periods(21, 23) == 2 == mech.periods(2, 23) and mech.periods(56, 113) == 56
+    s = mech.story_frequency([HIGH, LOW], P)
+    assert s["k"] == LOW and s["order"] == [LOW, HIGH] and s["named"] is None
+    assert [c["k"] for c in s["candidates"]] == [LOW, HIGH]
+    assert s["candidates"][0]["samples_per_period"] == pytest.approx(P / LOW, abs=0.01)
+    assert mech.story_frequency([HIGH, LOW], P, named=HIGH)["k"] == HIGH
+    assert mech.story_frequency([HIGH, LOW], P, named=P - HIGH)["k"] == HIGH     # k and p-k: one wave
+    with pytest.raises(ValueError, match="not a key frequency"):
+        mech.story_frequency([HIGH, LOW], P, named=5)
+    assert mech.story_frequency([], P)["k"] is None
+
+
+def _planted_neurons():
+    """Post-ReLU activations: six x+y waves of the high frequency (more of them, larger), three
+    of the low one (phases 0, 0.3, π/2), and a cos·cos and a sin·sin neuron of each frequency, the
+    high ones purer. Returns (post, phases of the low waves, indices)."""
+    cols, phase_low = [], [0.0, 0.3, np.pi / 2]
+    for ph in np.linspace(0, 2.5, 6):
+        cols.append(3 + 2 * np.cos(w(HIGH) * (X + Y) + ph))
+    for ph in phase_low:
+        cols.append(2 + 1.5 * np.cos(w(LOW) * (X + Y) + ph))
+    cc_hi, ss_hi = len(cols), len(cols) + 1
+    cols += [2 + np.cos(w(HIGH) * X) * np.cos(w(HIGH) * Y), 2 + np.sin(w(HIGH) * X) * np.sin(w(HIGH) * Y)]
+    cc_lo, ss_lo = len(cols), len(cols) + 1
+    cols += [2 + 0.8 * np.cos(w(LOW) * X) * np.cos(w(LOW) * Y) + 0.3 * np.cos(w(LOW) * X),
+             2 + 0.8 * np.sin(w(LOW) * X) * np.sin(w(LOW) * Y) + 0.3 * np.cos(w(LOW) * Y)]
+    post = np.stack([c.ravel() for c in cols], axis=1)
+    return post, phase_low, {"low_waves": [6, 7, 8], "cc_hi": cc_hi, "ss_hi": ss_hi, "cc_lo": cc_lo, "ss_lo": ss_lo}
+
+
+def test_wave_neurons_start_with_the_low_frequency():
+    post, phase_low, ix = _planted_neurons()
+    r = mech.wave_neurons(post, P, [HIGH, LOW])
+    assert r["found"] and r["story_k"] == LOW and r["pair_k"] == LOW
+    assert r["candidates_by_freq"] == {str(LOW): 4, str(HIGH): 7}         # the high one is more numerous
+    a, b = r["neurons"][:2]
+    assert r["freqs"][:3] == [LOW, LOW, HIGH] and HIGH in r["freqs"][3:]
+    # the pair: the low waves with phases 0 and π/2 (a quarter turn: a round loop), recovered exactly
+    assert {a, b} == {ix["low_waves"][0], ix["low_waves"][2]}
+    phases = dict(zip(r["neurons"], r["phase"]))
+    assert phases[ix["low_waves"][0]] == pytest.approx(0, abs=1e-9)
+    assert phases[ix["low_waves"][2]] == pytest.approx(np.pi / 2)
+    assert r["amp"][:2] == [pytest.approx(1.5), pytest.approx(1.5)] and r["fve"][:2] == [pytest.approx(1.0)] * 2
+    # a setting naming the high frequency puts it first
+    assert mech.wave_neurons(post, P, [HIGH, LOW], story_k=HIGH)["freqs"][:3] == [HIGH, HIGH, LOW]
+
+
+def test_product_pair_uses_the_low_frequency():
+    post, _, ix = _planted_neurons()
+    neu = mech.neuron_fve(post, P)
+    r = mech.product_pair(post, P, [HIGH, LOW], neu["freq"], neu["fve"])
+    assert r["found"] and r["k"] == LOW and r["neurons"] == [ix["cc_lo"], ix["ss_lo"]]
+    assert r["coefs"] == [pytest.approx(0.8), pytest.approx(0.8)]          # the planted products, exactly
+    assert r["term_fve"] == [pytest.approx(0.64 / (0.64 + 0.09 * 2)), pytest.approx(0.64 / (0.64 + 0.09 * 2))]
+    assert [t["k"] for t in r["tried"]] == [LOW]
+    assert r["trig_corr_sum"] > 0.99 and r["trig_corr_diff"] < 0.01
+    # the high frequency's pair is purer, and is what a setting naming it gets
+    hi = mech.product_pair(post, P, [HIGH, LOW], neu["freq"], neu["fve"], story_k=HIGH)
+    assert hi["k"] == HIGH and hi["neurons"] == [ix["cc_hi"], ix["ss_hi"]] and min(hi["term_fve"]) > max(r["term_fve"])
+
+
+def _clean_unembed(alpha_low=1.5, alpha_high=1.0, d=4):
+    """A model whose MLP output carries cos/sin(w_k(x+y)) in dimensions 0..3 and whose unembedding
+    reads them: logit c = Σ_k α_k cos(w_k(x + y − c))."""
+    c = np.arange(P)
+    M = np.zeros((P * P, d))
+    W_U = np.zeros((d, P))
+    for j, (k, a) in enumerate(((LOW, alpha_low), (HIGH, alpha_high))):
+        M[:, 2 * j], M[:, 2 * j + 1] = np.cos(w(k) * (X + Y)).ravel(), np.sin(w(k) * (X + Y)).ravel()
+        W_U[2 * j], W_U[2 * j + 1] = a * np.cos(w(k) * c), a * np.sin(w(k) * c)
+    return M, W_U
+
+
+def test_crest_prefers_the_broad_unit():
+    T = 9
+    s = (X + Y - T).ravel()
+    M = np.zeros((P * P, 3))
+    M[:, 0] = 1.0 * np.cos(w(LOW) * s) + 2.0 * np.cos(w(HIGH) * s)        # sharp: mostly the high one
+    M[:, 1] = 2.0 * np.cos(w(LOW) * s) + 1.0 * np.cos(w(HIGH) * s)        # broad: mostly the low one
+    M[:, 2] = 2.0 * np.cos(w(LOW) * (X + Y - 3)).ravel()                  # broad, but peaks on 3
+    r = mech.crest(M, P, [HIGH, LOW], T, W_U=np.zeros((3, P)))
+    assert r["found"] and r["kind"] == "dimension" and r["dimension"] == 1
+    assert r["frequencies"] == [LOW, HIGH] and r["frequency_shares"] == [0.8, 0.2]     # 2², 1² of 5
+    assert r["k_rms"] == pytest.approx(np.sqrt((4 * LOW ** 2 + HIGH ** 2) / 5))
+    assert r["ridge_on_crest"] == 1.0 and r["sum_share"] == pytest.approx(1.0)
+    # the sharp unit qualified too, and lost on breadth; the other peaks elsewhere
+    sharp = [c for c in r["candidates"] if c.get("dimension") == 0]
+    assert sharp and sharp[0]["k_rms"] == pytest.approx(np.sqrt((LOW ** 2 + 4 * HIGH ** 2) / 5))
+    assert r["considered"] == {"dimensions": 3, "directions": 0, "peaking_on_T": 2, "qualifying": 2}
+    assert r["broader_rejected"][0]["dimension"] == 2 and "peaks on s = 3" in r["broader_rejected"][0]["why_not"]
+    assert "broadest" in r["rule"] and "rms frequency" in r["rule"]
+    # one frequency alone peaks on T and on every other of its crests: a moiré-free but ambiguous wave
+    m = mech.crest_measures(np.cos(w(LOW) * (X + Y - T)), T, fo.sum_directions(P, [LOW]))
+    assert m["peak"] == T and m["prominence"] < 0.05
+
+
+def test_crest_falls_back_to_a_documented_unembedding_direction():
+    T = 9
+    M, W_U = _clean_unembed()
+    r = mech.crest(M, P, [HIGH, LOW], T, W_U=W_U)
+    assert r["found"] and r["kind"] == "direction" and r["dimension"] is None
+    assert r["keys"] == [LOW, HIGH] and "unembedding of output 9" in r["description"]
+    assert r["frequencies"] == [LOW, HIGH] and r["frequency_shares"] == [pytest.approx(1.5 ** 2 / 3.25, abs=1e-4),
+                                                                         pytest.approx(1 / 3.25, abs=1e-4)]
+    # the surface is exactly what those frequencies add to logit T: Σ α_k cos(w_k(x + y − T)), normalised
+    want = 1.5 * np.cos(w(LOW) * (X + Y - T)) + np.cos(w(HIGH) * (X + Y - T))
+    np.testing.assert_allclose(r["surface"], want / np.linalg.norm(W_U[:, T]), atol=1e-12)
+    # the low frequency alone is broader but has a crest as high as T's elsewhere: rejected, said so
+    low_only = [c for c in r["broader_rejected"] if c.get("keys") == [LOW]]
+    assert low_only and "another crest reaches" in low_only[0]["why_not"]
+
+
+def test_analysis_of_planted_activations_chooses_the_low_frequency():
+    """The whole analysis (extract.analyse_activations) on planted activations: logits carry the
+    high frequency more strongly, yet every single-frequency selection shows the low one."""
+    from extraction.extract import analyse_activations
+    n, d_model = P * P, 8
+    c = np.arange(P)
+    logits = np.zeros((n, P + 1))
+    logits[:, :P] = (3 * np.cos(w(HIGH) * ((X + Y).ravel()[:, None] - c)) +
+                     1.5 * np.cos(w(LOW) * ((X + Y).ravel()[:, None] - c)))
+    post, _, ix = _planted_neurons()
+    M4, W_U4 = _clean_unembed(1.5, 3.0)
+    T = 9
+    s = (X + Y - T).ravel()
+    mlp_out = np.c_[M4, 2 * np.cos(w(LOW) * s) + np.cos(w(HIGH) * s), np.cos(w(LOW) * s) + 2 * np.cos(w(HIGH) * s),
+                    np.zeros((n, 2))]
+    W_E = np.zeros((P + 1, d_model))
+    W_E[:P, 0], W_E[:P, 1] = 2 * np.cos(w(HIGH) * c), 2 * np.sin(w(HIGH) * c)
+    W_E[:P, 2], W_E[:P, 3] = np.cos(w(LOW) * c), np.sin(w(LOW) * c)
+    W = {"W_E": W_E, "W_pos": np.zeros((3, d_model)), "W_out": np.zeros((post.shape[1], d_model)),
+         "W_U": np.r_[np.c_[W_U4, np.zeros((4, 1))], np.zeros((4, P + 1))]}
+    act = {"logits": logits, "mlp.hook_post": post, "hook_mlp_out": mlp_out,
+           "attn.hook_pattern": np.full((n, 2, 3), 1 / 3), "hook_resid_mid": np.zeros((n, d_model)),
+           "mlp.hook_pre": post}
+    settings = {"analysis_epoch": 0, "T": T, "output": 7, "key_share": 0.01, "fve_threshold": 0.85,
+                "probe_max_dims": 8, "story_k": None}
+    S, A = analyse_activations(act, W, P, ((X + Y) % P).ravel(), settings)
+    assert S["key_frequencies"] == [HIGH, LOW] and S["key_shares"] == {str(HIGH): pytest.approx(0.8),
+                                                                       str(LOW): pytest.approx(0.2)}
+    assert S["story"]["k"] == LOW and "lowest key frequency" in S["story"]["rule"]
+    # the probe reads the low wave from exactly its two planted dimensions
+    assert S["probe"]["k"] == LOW and S["probe"]["cos"]["dims"] == [2] and S["probe"]["sin"]["dims"] == [3]
+    assert S["probe"]["cos"]["weights"] == [pytest.approx(1.0)] and S["probe"]["cos"]["r2"] == pytest.approx(1.0)
+    np.testing.assert_allclose(A["probes"]["cos_target"], np.cos(w(LOW) * c), atol=1e-12)
+    sel = S["selections"]
+    assert sel["wave_neurons"]["freqs"][:3] == [LOW, LOW, HIGH]
+    assert sel["product_pair"]["k"] == LOW and sel["product_pair"]["neurons"] == [ix["cc_lo"], ix["ss_lo"]]
+    assert sel["neuron_surfaces"]["featured"] == ix["cc_lo"]
+    # the crest: the broad dimension (4), not the sharp one (5) or the unembedding directions
+    assert sel["crest"]["kind"] == "dimension" and sel["crest"]["dimension"] == 4
+    assert sel["crest"]["frequencies"] == [LOW, HIGH]
+    np.testing.assert_allclose(A["selections"]["crest_surface"], mlp_out[:, 4].reshape(P, P), atol=1e-12)
+    # a setting names the high frequency instead, for every single-frequency selection
+    S2, _ = analyse_activations(act, W, P, ((X + Y) % P).ravel(), dict(settings, story_k=HIGH))
+    assert S2["story"]["k"] == S2["probe"]["k"] == S2["selections"]["product_pair"]["k"] == HIGH
+    assert S2["selections"]["wave_neurons"]["freqs"][:2] == [HIGH, HIGH]
+    from extraction.errors import ExtractionError
+    with pytest.raises(ExtractionError, match="not a key frequency"):
+        analyse_activations(act, W, P, ((X + Y) % P).ravel(), dict(settings, story_k=5))
+
+
+def test_synthetic_assets_tell_the_story_in_the_low_frequency(tmp_path):
+    """The synthetic assets figures and scenes are tested on plant a high (5, listed first) and a low (2)
+    frequency, and select as extraction does: the low one wherever one frequency is shown."""
+    from extraction.synthetic import make_synthetic_assets
+    a = Assets("synth", make_synthetic_assets(tmp_path).parent)
+    s, sel = a.summary, a.summary["selections"]
+    assert s["key_frequencies"] == [5, 2] and s["story"]["k"] == 2 == s["probe"]["k"]
+    assert sel["product_pair"]["k"] == 2 and sel["wave_neurons"]["freqs"][:3] == [2, 2, 5]
+    assert a["neurons"]["freq"][sel["product_pair"]["neurons"]].tolist() == [2, 2]
+    pr, x = a["probes"], np.arange(a.p)
+    out = pr["resid_pos0"] @ pr["cos_weights"] + pr["cos_bias"]
+    assert np.corrcoef(out, np.cos(2 * np.pi * 2 * x / a.p))[0, 1] > 0.95
+    assert sel["crest"]["frequencies"] == [2, 5] and sel["crest"]["frequency_shares"] == [0.8, 0.2]
 
 
 def test_trig_identity_runs_along_x_plus_y():
@@ -192,6 +373,13 @@ def test_quick_model_shows_the_mechanism(quick_run):
     cr = sel["crest"]
     assert cr["found"] and cr["ridge_on_crest"] > 0.9
     assert all((x + y) % p == cr["T"] for x, y in cr["points"])
+    # legibility: one frequency, the lowest key frequency, wherever the story shows one
+    low = min(s["key_frequencies"])
+    assert s["story"]["k"] == low == s["probe"]["k"] == pair["k"] == sel["wave_neurons"]["freqs"][0]
+    wn = sel["wave_neurons"]                # the other key frequencies follow the first pair
+    assert set(wn["freqs"]) == {int(k) for k, n in wn["candidates_by_freq"].items() if n}
+    assert cr["prominence"] >= mech.CREST_PROMINENCE and cr["chosen_because"] == "the broadest qualifying candidate"
+    assert all(c["k_rms"] >= cr["k_rms"] for c in cr["candidates"]) and set(cr["frequencies"]) <= set(s["key_frequencies"])
     lg = sel["logit"]
     assert lg["on_line_fraction"] > 0.9 and all((x + y) % p == lg["output"] for x, y in lg["maxima"])
     # the probe reads a clean wave from a handful of embedding dimensions
@@ -211,6 +399,11 @@ def test_unchanged_run_is_not_re_extracted(quick_run):
     assert extract("quick", progress=False, **kw)["skipped"]
     assert (quick_run["assets"] / "manifest.json").read_text() == before
     assert status("quick", T=3, **kw) == ("stale", "extraction settings changed")
+    other = max(Assets("quick", root / "assets").summary["key_frequencies"])
+    assert status("quick", story_k=other, **kw) == ("stale", "extraction settings changed")
+    from extraction.errors import ExtractionError
+    with pytest.raises(ExtractionError, match="--story-k must be a frequency between 1 and"):
+        status("quick", story_k=0, **kw)
 
 
 def _cli(args):
