@@ -80,11 +80,12 @@ class SceneData:
 
     @property
     def key_k(self) -> int:
-        """The key frequency the probes (and the video's story) follow."""
-        pr = self.summary.get("probe") or {}
-        if pr.get("k"):
-            return int(pr["k"])
-        return int(self.summary["key_frequencies"][0])
+        """The key frequency the probes (and the video's story) follow: summary.json's story
+        frequency (extraction: the lowest key frequency unless --story-k names another)."""
+        for k in ((self.summary.get("story") or {}).get("k"), (self.summary.get("probe") or {}).get("k")):
+            if k:
+                return int(k)
+        return int(min(self.summary["key_frequencies"]))
 
     def w(self, k: int | None = None) -> float:
         return 2 * np.pi * (k or self.key_k) / self.p

@@ -225,9 +225,14 @@ def interp(a, b, t):
 
 def crest_caption(info: dict) -> str:
     if info.get("kind") == "dimension":
-        return (f"hook_mlp_out dimension {info.get('dimension')}: one dimension of the MLP's output "
+        text = (f"hook_mlp_out dimension {info.get('dimension')}: one dimension of the MLP's output "
                 f"(the residual stream after the MLP)")
-    return "\n".join(textwrap.wrap(info.get("description", ""), 70))
+    else:
+        text = "\n".join(textwrap.wrap(info.get("description", ""), 70))
+    labels = info.get("frequency_labels")        # the frequencies its crest is made of, strongest first
+    if not labels or (isinstance(info.get("keys"), list) and set(info["keys"]) == set(info.get("frequencies", []))):
+        return text                              # (a direction's description names them already)
+    return text + f"\nits crest is made of w = {', '.join(labels)}"
 
 
 def split_crests(points, T: int, p: int):
