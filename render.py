@@ -185,18 +185,20 @@ def runs():
               help="Scene quality.")
 @click.option("--T", "T", type=int, help="Crest target sum (default 65 mod p).")
 @click.option("--output", type=int, help="Output whose logit surface is shown (default 7).")
+@click.option("--story-k", "story_k", type=int,
+              help="Key frequency the story shows where it shows one (default: the lowest key frequency).")
 @click.option("--analysis-epoch", type=int, help="Checkpoint to analyse (default: the last).")
 @click.option("--figures", "only_figures", help="Only these figures (comma-separated; '' for none).")
 @click.option("--scenes", "only_scenes", help="Only these scenes (comma-separated; '' for none).")
 @click.option("--force", is_flag=True, help="Redo everything, training included.")
 @click.option("--quiet", is_flag=True)
-def all_(run_name, preset, quality, T, output, analysis_epoch, only_figures, only_scenes, force, quiet):
+def all_(run_name, preset, quality, T, output, story_k, analysis_epoch, only_figures, only_scenes, force, quiet):
     """Train (if needed), extract, draw every figure, render every scene, write the gallery:
     only what is out of date. Interrupt at any time; run it again to finish."""
     from pipeline.make import Options, make_all
     run = run_name if run_name is not None else preset or DEFAULT_RUN    # '' is refused, not the default
     o = Options(run=run, preset=preset, quality=quality, T=T, output=output,
-                analysis_epoch=analysis_epoch, figures=_split_names(only_figures), scenes=_split_names(only_scenes),
+                story_k=story_k, analysis_epoch=analysis_epoch, figures=_split_names(only_figures), scenes=_split_names(only_scenes),
                 force=force, progress=not quiet)
     s = make_all(o, log=lambda line: click.echo(line, err=True))
     did = (["trained"] if s["trained"] else []) + (["extracted"] if s["extracted"] else [])
@@ -215,13 +217,14 @@ def _split_names(value):
 @click.option("--quality", type=click.Choice(["low", "medium", "high", "4k"]), default="low", show_default=True)
 @click.option("--T", "T", type=int, help="As given to 'all' (default 65 mod p).")
 @click.option("--output", type=int, help="As given to 'all' (default 7).")
+@click.option("--story-k", "story_k", type=int, help="As given to 'all' (default: the lowest key frequency).")
 @click.option("--analysis-epoch", type=int, help="As given to 'all' (default: the last).")
 @click.option("--verify", is_flag=True, help="Check every checkpoint's sha256 (without: only that each is there "
                                              "and has the usual size).")
-def status(run_name, quality, T, output, analysis_epoch, verify):
+def status(run_name, quality, T, output, story_k, analysis_epoch, verify):
     """What is up to date, stale (and why) or missing, for every stage, figure and scene."""
     from pipeline.make import Options, status as pipeline_status
-    rows = pipeline_status(Options(run=run_name, quality=quality, T=T, output=output,
+    rows = pipeline_status(Options(run=run_name, quality=quality, T=T, output=output, story_k=story_k,
                                    analysis_epoch=analysis_epoch, verify=verify))
     w = max(len(r[0]) for r in rows)
     for item, state, why in rows:

@@ -24,6 +24,7 @@ class Options:
     quality: str = "low"
     T: int | None = None
     output: int | None = None
+    story_k: int | None = None            # extraction's --story-k (None: the lowest key frequency)
     analysis_epoch: int | None = None
     figures: list[str] | None = None      # None: every figure
     scenes: list[str] | None = None       # None: every scene
@@ -126,7 +127,7 @@ def status(o: Options) -> list[tuple[str, str, str]]:
         state, why = "missing", "needs extracted assets"
     else:
         state, why = extract_status(o.run, o.runs_root, o.assets_root, analysis_epoch=o.analysis_epoch,
-                                    T=o.T, output=o.output)
+                                    T=o.T, output=o.output, story_k=o.story_k)
         rows.append(("extract", state, why))
     stamps = st.load(o.stamps_path)
     now = st.AssetHashes(o.assets_dir) if (o.assets_dir / "manifest.json").exists() else None
@@ -150,9 +151,10 @@ def status(o: Options) -> list[tuple[str, str, str]]:
 def _check(o: Options, cfg, run):
     """Refuse, before anything runs: an unknown figure or scene name, and --T, --output or
     --analysis-epoch that extraction would refuse (against the run, or the config it will get)."""
-    from extraction.extract import check_settings, check_values
+    from extraction.extract import check_settings, check_values, story_setting
     from training.config import schedule_epochs
     _figure_names(o), _scene_names(o)
+    story_setting(cfg.p, o.story_k)
     if run.exists():
         check_settings(run, o.analysis_epoch, o.T, o.output)
     else:
@@ -198,7 +200,7 @@ def make_all(o: Options, log=print) -> dict:
 
     # 2. extract (skips itself when up to date)
     from extraction.extract import extract
-    r = extract(o.run, analysis_epoch=o.analysis_epoch, T=o.T, output=o.output, force=o.force,
+    r = extract(o.run, analysis_epoch=o.analysis_epoch, T=o.T, output=o.output, story_k=o.story_k, force=o.force,
                 progress=o.progress, runs_root=o.runs_root, assets_root=o.assets_root)
     summary["extracted"] = not r["skipped"]
     log(f"[extract] {o.run}: " + ("up to date" if r["skipped"] else f"wrote {r['dir']}"))
