@@ -27,7 +27,7 @@ from . import mechanism as mech
 from . import phases
 from .errors import ExtractionError
 from .probes import r2, sparse_probe
-from .store import ASSETS_DIR, FORMAT, owned
+from .store import ASSETS_DIR, FORMAT, Assets, AssetsError, Corrupt, owned
 
 CODE_FILES = ("extraction/extract.py", "extraction/mechanism.py", "extraction/fourier.py",
               "extraction/probes.py", "extraction/phases.py", "training/model.py")
@@ -66,7 +66,11 @@ def status(run_name: str, runs_root=None, assets_root=None, **settings) -> tuple
     man = out / "manifest.json"
     if not man.exists():
         return "missing", "never extracted"
-    m = json.loads(man.read_text())
+    assets = Assets(run_name, assets_root)
+    try:
+        m = assets.manifest
+    except Corrupt as e:                     # rebuilt like any stale extraction
+        return "stale", e.short
     wanted = settings_for(run.config, check_settings(run, settings.get("analysis_epoch"), settings.get("T"),
                                                      settings.get("output")),
                           settings.get("T"), settings.get("output"), settings.get("story_k"))
@@ -76,7 +80,11 @@ def status(run_name: str, runs_root=None, assets_root=None, **settings) -> tuple
         return "stale", "extraction settings changed"
     if m.get("code_version") != code_version():
         return "stale", "extraction code changed"
-    if any(not (out / f).exists() for f in m.get("files", {})):
+    try:
+        assets.verify()                      # every file there, with its sha256
+    except Corrupt as e:
+        return "stale", e.short
+    except AssetsError:
         return "stale", "files missing"
     return "up to date", ""
 

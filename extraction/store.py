@@ -42,9 +42,12 @@ Surfaces are [p, p] with x the row index and y the column. No pickle: np.load(al
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
+import zipfile
+import zlib
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -142,6 +145,31 @@ class AssetsError(RuntimeError):
     """Assets missing or unreadable; the message says which command makes them."""
 
 
+class Corrupt(AssetsError):
+    """A file of assets/<run>/ that cannot be read or does not match its manifest: one line
+    naming it, and the command that rebuilds it (`all` and `extract` rebuild it themselves)."""
+
+    def __init__(self, path: Path, what: str, run: str):
+        self.path, self.what = Path(path), what
+        super().__init__(f"{path} is corrupt ({what}); rebuild it with: render.py extract --run {run} --force")
+
+    @property
+    def short(self) -> str:
+        return f"{self.path.name} is corrupt ({self.what})"
+
+
+# files whose sha256 matched the manifest, by (path, size, mtime): verified once per process
+_verified: set[tuple] = set()
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
 class Assets:
     """Read side of assets/<run>/: `a.summary`, `a["curves"]["excluded_loss"]`, `a.get(...)`."""
 
@@ -158,11 +186,39 @@ class Assets:
         if not path.exists():
             raise AssetsError(f"no extracted data for run {self.run!r} ({path} missing); "
                               f"make it with: render.py extract --run {self.run}")
-        return json.loads(path.read_text())
+        try:
+            value = json.loads(path.read_text())
+        except (OSError, ValueError) as e:         # ValueError: bad JSON or bad UTF-8
+            raise Corrupt(path, f"not readable JSON: {str(e).splitlines()[0][:80]}", self.run) from None
+        if not isinstance(value, dict):
+            raise Corrupt(path, f"a JSON {type(value).__name__}, not an object", self.run)
+        return value
 
     @property
     def manifest(self) -> dict:
         return self._json("manifest.json")
+
+    def verify(self) -> dict:
+        """The manifest, after checking that it is extraction's and that every file it lists is
+        there with its sha256 (so a flipped byte or an edited summary is caught, not drawn).
+        Raises AssetsError (Corrupt when a file is damaged)."""
+        m = self.manifest
+        files = m.get("files", {} if m.get("synthetic") else None)   # synthetic assets list no files
+        if m.get("format") != FORMAT or not isinstance(files, dict):
+            raise Corrupt(self.dir / "manifest.json", f"not a {FORMAT} manifest", self.run)
+        self.summary                         # summary.json parses (synthetic assets list no hashes)
+        for name, sha in files.items():
+            path = self.dir / name
+            try:
+                st = path.stat()
+            except FileNotFoundError:
+                raise AssetsError(f"{path} is missing; rebuild it with: render.py extract --run {self.run} --force") from None
+            key = (str(path.resolve()), st.st_size, st.st_mtime_ns, sha)
+            if key not in _verified:
+                if _sha256(path) != sha:
+                    raise Corrupt(path, "its sha256 differs from manifest.json", self.run)
+                _verified.add(key)
+        return m
 
     @property
     def summary(self) -> dict:
@@ -175,8 +231,12 @@ class Assets:
             path = self.dir / f"{name}.npz"
             if not path.exists():
                 raise AssetsError(f"{path} is missing; re-run: render.py extract --run {self.run}")
-            with np.load(path, allow_pickle=False) as z:
-                self._cache[name] = {k: z[k] for k in z.files}
+            try:
+                with np.load(path, allow_pickle=False) as z:
+                    self._cache[name] = {k: z[k] for k in z.files}    # reading checks each member's CRC
+            except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as e:
+                raise Corrupt(path, f"{type(e).__name__}: {str(e).splitlines()[0][:80] if str(e) else ''}",
+                              self.run) from None
         return _Recorded(self._cache[name], ("npz", f"{name}.npz"))
 
     def get(self, name: str, key: str):

@@ -95,7 +95,7 @@ def build(run: str, root: Path | None = None, outdir: Path | None = None, only=N
     matplotlib.use("Agg")                 # files only, never a window
     from . import style
     a = Assets(run, root)
-    a.summary                             # no summary.json: AssetsError, nothing to draw
+    a.verify()                            # missing or corrupt assets: AssetsError naming the file
     names = list(catalogue()) if not only else list(only)
     unknown = [n for n in names if n not in catalogue()]
     if unknown:

@@ -56,9 +56,11 @@ class AssetHashes:
     """Hashes of what a run's assets hold now (read once: manifest and summary are small)."""
 
     def __init__(self, assets_dir: Path):
+        from extraction.store import Assets
         self.dir = Path(assets_dir)
-        self.manifest = json.loads((self.dir / "manifest.json").read_text())
-        self.summary = json.loads((self.dir / "summary.json").read_text())
+        a = Assets(self.dir.name, self.dir.parent)
+        self.manifest = a.verify()           # AssetsError naming the file when one is corrupt
+        self.summary = a._json("summary.json")
 
     def of(self, read: tuple) -> tuple[str, str]:
         """(a readable name, its hash) for one leaf read."""
