@@ -26,10 +26,14 @@ def render(name: str, run: str = DEFAULT_RUN, quality: str = "low", fmt: str = "
            still: bool = False, media_dir: str | Path = "media", root: str | Path | None = None,
            pixel_width: int | None = None, pixel_height: int | None = None,
            frame_rate: float | None = None, progress: bool = True) -> Path:
-    """Render one scene; returns the written file. Raises AssetsError when the run has no assets."""
+    """Render one scene; returns the written file. Raises AssetsError when the run's assets are
+    missing or corrupt, data.NotFound (an AssetsError) when the run lacks the mechanism it shows."""
     from . import data
     data.use(run, root)
     data.check()
+    why = data.absent(name)
+    if why:
+        raise data.NotFound(f"{name} not drawn: {why}", reason=why)
     from manim import config, tempconfig
     from .catalog import scene_class
     cls = scene_class(name)
@@ -93,8 +97,14 @@ def scene(name, run, quality, fmt, still, list_):
 @click.command("scenes")
 @_options
 def scenes(run, quality, fmt, still):
-    """Render every scene from assets/<run>/ into media/."""
+    """Render every scene from assets/<run>/ into media/ (a scene whose mechanism the run lacks
+    is skipped with the reason)."""
+    from .data import NotFound
     for name in SCENES:
         t = time.perf_counter()
-        path = render(name, run, quality, fmt, still)
+        try:
+            path = render(name, run, quality, fmt, still)
+        except NotFound as e:
+            click.echo(f"{name}: skipped: {e}")
+            continue
         click.echo(f"{name}: {path} ({time.perf_counter() - t:.1f}s)")

@@ -14,6 +14,27 @@ import numpy as np
 from extraction import fourier as fo
 from extraction.store import Assets, AssetsError
 
+# The mechanism each scene draws: summary.json selections it needs found. A scene whose selection
+# extraction did not find (a run that never grokked) is not drawn; `absent` says why instead.
+NEEDS: dict[str, tuple[str, ...]] = {
+    "NeuronWaves": ("wave_neurons",), "NeuronLoops": ("wave_neurons",), "FourierPeak": ("wave_neurons",),
+    "NeuronSurface": ("neuron_surfaces",), "Crest": ("crest",), "TrigIdentity": ("product_pair",),
+    "LogitSurface": ("logit",),
+}
+# selections.npz arrays by the summary selection that explains their absence
+_ARRAY_OF = {"wave": "wave_neurons", "pair": "product_pair", "trig": "product_pair", "crest": "crest",
+             "logit": "logit", "neuron": "neuron_surfaces"}
+
+
+class NotFound(AssetsError):
+    """The run has no such mechanism (extraction looked and found none): the message says why,
+    `reason` the same without the scene's name."""
+
+    def __init__(self, message: str, reason: str | None = None):
+        super().__init__(message)
+        self.reason = reason or message
+
+
 DEFAULT_RUN = "canonical"
 RUN_ENV = "GROKKING_RUN"
 _run: str | None = None
@@ -40,8 +61,18 @@ def load(run: str | None = None) -> "SceneData":
 
 
 def check(run: str | None = None) -> None:
-    """Fail early (AssetsError) when the run's assets are missing."""
-    load(run).summary
+    """Fail early (AssetsError) when the run's assets are missing or corrupt."""
+    load(run).a.verify()
+
+
+def absent(scene: str, run: str | None = None) -> str | None:
+    """Why `scene` cannot be drawn from this run (a selection it needs was not found), or None."""
+    d = load(run)
+    for key in NEEDS.get(scene, ()):
+        why = d.not_found(key)
+        if why:
+            return f"run {d.run!r} has no {key.replace('_', ' ')}: none found ({why})"
+    return None
 
 
 class SceneData:
@@ -114,12 +145,27 @@ class SceneData:
 
     # ---- selections ---------------------------------------------------------------------------
 
+    def not_found(self, name: str) -> str | None:
+        """Extraction's reason when the selection `name` (summary.json) was not found, else None."""
+        sel = self.summary.get("selections", {}).get(name)
+        if sel is None:                           # not looked for: nothing to explain
+            return None
+        if name == "neuron_surfaces":             # found when wave neurons or the product pair were
+            if sel.get("neurons"):
+                return None
+            whys = (self.not_found("wave_neurons"), self.not_found("product_pair"))
+            return "; ".join(dict.fromkeys(filter(None, whys))) or "no neurons"
+        if sel.get("found", True):
+            return None
+        return sel.get("reason") or "no reason recorded"
+
     def selection(self, key: str):
         v = self.get("selections", key)
         if v is None:
-            why = (self.summary.get("selections", {}).get(key.split("_")[0]) or {}).get("why", "")
-            raise AssetsError(f"run {self.run!r} has no {key} in selections.npz"
-                              + (f" ({why})" if why else "") + "; this scene needs it")
+            why = self.not_found(_ARRAY_OF.get(key.split("_")[0], key))
+            raise (NotFound if why else AssetsError)(
+                f"run {self.run!r} has no {key} in selections.npz" + (f" (none found: {why})" if why else "")
+                + "; this scene needs it")
         return np.asarray(v, float)
 
     @cached_property
