@@ -30,9 +30,10 @@ def _user_errors() -> tuple[type, ...]:
     """The stages' own error types: each means 'bad input', never a bug."""
     from extraction.errors import ExtractionError
     from extraction.store import AssetsError
+    from pipeline.make import RunBusy
     from training.config import ConfigError
     from training.history import HistoryError
-    return ConfigError, HistoryError, ExtractionError, AssetsError
+    return ConfigError, HistoryError, ExtractionError, AssetsError, RunBusy
 
 
 class Stages(click.Group):
@@ -194,18 +195,21 @@ def runs():
 @click.option("--quiet", is_flag=True)
 def all_(run_name, preset, quality, T, output, story_k, analysis_epoch, only_figures, only_scenes, force, quiet):
     """Train (if needed), extract, draw every figure, render every scene, write the gallery:
-    only what is out of date. Interrupt at any time; run it again to finish."""
-    from pipeline.make import Options, make_all
+    only what is out of date. Interrupt at any time; run it again to finish.
+
+    Exit status: 0 when everything was made (or skipped because the run lacks that mechanism),
+    1 when a figure or scene failed (named in the last line; the others are made), 2 when
+    refused (bad input, or another `all` running on the run), 130 when interrupted."""
+    from pipeline.make import Options, final_line, make_all
     run = run_name if run_name is not None else preset or DEFAULT_RUN    # '' is refused, not the default
     o = Options(run=run, preset=preset, quality=quality, T=T, output=output,
                 story_k=story_k, analysis_epoch=analysis_epoch, figures=_split_names(only_figures), scenes=_split_names(only_scenes),
                 force=force, progress=not quiet)
     s = make_all(o, log=lambda line: click.echo(line, err=True))
-    did = (["trained"] if s["trained"] else []) + (["extracted"] if s["extracted"] else [])
-    did += [f"{len(s[k])} {k} made" for k in ("figures", "scenes") if s[k]]
-    did += [f"{len(s['skipped'])} skipped (missing data)"] if s["skipped"] else []
-    click.echo(f"done in {s['seconds']:.0f}s: " + (", ".join(did) or "everything was up to date"))
     click.echo(f"gallery: {s['gallery']}")
+    click.echo(final_line(s))
+    if s["failed"]:
+        click.get_current_context().exit(1)
 
 
 def _split_names(value):

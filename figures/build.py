@@ -8,6 +8,7 @@ A figure whose data is missing is skipped with a one-line reason; the others are
 """
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,7 +46,7 @@ def _save_static(fig, path_stem: Path, formats) -> list[Path]:
     out = []
     for fmt in formats:
         path = path_stem.with_suffix(f".{fmt}")
-        tmp = path.with_name(f".{path.name}.tmp")
+        tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")     # per process: two builds never share one
         fig.savefig(tmp, format=fmt, dpi=style.DPI,
                     metadata={"Date": None} if fmt in ("pdf", "svg") else None)
         tmp.replace(path)              # never a torn file under the final name
@@ -70,7 +71,7 @@ def build_one(a: Assets, name: str, outdir: Path, formats, frames: int = 150) ->
             anim = fn(a, frames=frames)
             fig = anim.fig
             paths = {f: outdir / f"{name}.{f}" for f in wanted}
-            tmp = {f: p.with_name(f".{p.stem}.tmp.{f}") for f, p in paths.items()}
+            tmp = {f: p.with_name(f".{p.stem}.tmp{os.getpid()}.{f}") for f, p in paths.items()}
             write(anim, tmp)
             for f in wanted:
                 tmp[f].replace(paths[f])
@@ -78,8 +79,8 @@ def build_one(a: Assets, name: str, outdir: Path, formats, frames: int = 150) ->
     except (Missing, AssetsError) as e:
         return Result(name, [], time.perf_counter() - t0, skipped=str(e))
     except Exception as e:  # noqa: BLE001  one broken figure must not cost the others
-        for leftover in outdir.glob(f".{name}*tmp*"):
-            leftover.unlink()
+        for leftover in outdir.glob(f".{name}.*tmp{os.getpid()}*"):   # ours only: another build may be writing
+            leftover.unlink(missing_ok=True)
         return Result(name, [], time.perf_counter() - t0, failed=f"{type(e).__name__}: {e}")
     finally:
         if fig is not None:

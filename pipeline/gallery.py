@@ -20,7 +20,9 @@ def _rel(path: Path, base: Path) -> str:
     return Path(os.path.relpath(path, base)).as_posix()
 
 
-def write_gallery(o, stamps: dict) -> Path:
+def write_gallery(o, stamps: dict, failed: dict | None = None) -> Path:
+    """The page; `failed` (item -> error) names what this `all` could not make."""
+    failed = failed or {}
     out_dir = Path(o.media_root) / o.run
     out_dir.mkdir(parents=True, exist_ok=True)
     index = out_dir / "index.html"
@@ -39,6 +41,9 @@ def write_gallery(o, stamps: dict) -> Path:
     parts += [f"<tr><th>{e(str(k))}</th><td>{e(str(v))}</td></tr>" for k, v in rows]
     parts.append("</table><p class='muted'>Phases: " + e(ph.get("rule", "")) + "</p>")
 
+    if failed:
+        parts.append("<p><b>Failed</b> (run <code>render.py all</code> again after fixing): "
+                     + "; ".join(f"{e(k)}: {e(v)}" for k, v in failed.items()) + "</p>")
     parts.append("<h2>Figures</h2><div class='grid'>")
     for name, st in stamps.get("figures", {}).items():
         files = [Path(f) for f in st.get("files", []) if Path(f).exists()]
@@ -57,6 +62,10 @@ def write_gallery(o, stamps: dict) -> Path:
         files = [Path(f) for f in st.get("files", []) if Path(f).exists()]
         video = next((f for f in files if f.suffix in (".mp4", ".gif")), None)
         poster = next((f for f in files if f.suffix == ".png"), None)
+        if st.get("skipped"):                  # the run lacks what it shows: say why, honestly
+            parts.append(f"<figure class='scene'><figcaption><b>{e(name)}</b>: not drawn, because "
+                         f"{e(st['skipped'])}</figcaption></figure>")
+            continue
         if not video:
             continue
         desc = SCENES.get(name, ("", "", ""))

@@ -4,12 +4,17 @@ place, and its stamp is written after it, so an interrupted run resumes without 
 work and never leaves a torn file under a final name."""
 from __future__ import annotations
 
+import fcntl
+import os
 import shutil
+import signal
+import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from extraction.store import Assets, recording
+from extraction.store import Assets, AssetsError, recording
 from training import paths
 
 from . import stamps as st
@@ -130,14 +135,20 @@ def status(o: Options) -> list[tuple[str, str, str]]:
                                     T=o.T, output=o.output, story_k=o.story_k)
         rows.append(("extract", state, why))
     stamps = st.load(o.stamps_path)
-    now = st.AssetHashes(o.assets_dir) if (o.assets_dir / "manifest.json").exists() else None
-    for kind, names, code in (("figure", _figure_names(o), st.code_hash("figures")),
-                              ("scene", _scene_names(o), st.code_hash("scenes"))):
+    now, absent = None, "needs extracted assets"
+    if (o.assets_dir / "manifest.json").exists():
+        try:
+            now = st.AssetHashes(o.assets_dir)
+        except AssetsError as e:               # corrupt: `all` re-extracts, then redraws what read it
+            absent = f"{getattr(e, 'short', e)}; `render.py all` rebuilds it"
+    fig_code = st.code_hash("figures")
+    for kind, names in (("figure", _figure_names(o)), ("scene", _scene_names(o))):
         for name in names:
             stamp = stamps.get(kind + "s", {}).get(name)
             if now is None:
-                rows.append((f"{kind} {name}", "missing", "needs extracted assets"))
+                rows.append((f"{kind} {name}", "missing" if absent.startswith("needs") else "stale", absent))
                 continue
+            code = fig_code if kind == "figure" else st.scene_code_hash(name)
             why = st.why_stale(stamp, now, code, _opts(o, kind))
             if stamp and stamp.get("skipped"):
                 rows.append((f"{kind} {name}", "skipped" if why is None else "stale",
@@ -177,9 +188,81 @@ def _opts(o: Options, kind: str) -> dict:
 
 # ---- all -------------------------------------------------------------------------------------
 
+class RunBusy(RuntimeError):
+    """Another `render.py all` holds this run: one line naming its pid."""
+
+
+@contextmanager
+def run_lock(folder: Path, run: str):
+    """Hold media/<run>/.lock for the block, or raise RunBusy. The kernel's flock, not the
+    file's existence, is the lock: it dies with its process, so a killed run's lock is simply
+    taken over; the file holds the holder's pid to name it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / ".lock"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            pid = _holder(path)
+            raise RunBusy(f"another `render.py all` is running on run {run!r} (pid {pid}); wait for it "
+                          f"to finish (or stop it: kill {pid}), then run this again") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        yield
+    finally:
+        os.close(fd)                           # releases the lock
+
+
+def _holder(path: Path) -> str:
+    """The pid in a held lock file (it is written just after the lock is taken: retry briefly)."""
+    for _ in range(20):
+        text = path.read_text().strip() if path.exists() else ""
+        if text:
+            return text
+        time.sleep(0.05)
+    return "unknown"
+
+
+class Interrupts:
+    """Ctrl-C raises KeyboardInterrupt as usual, and is remembered: a library that swallows it
+    (tqdm's destructor once did: Python ignores an exception raised inside __del__), or a
+    subprocess that turns it into a broken pipe, cannot make `all` run on; `check()` raises it
+    again at the next step."""
+
+    def __init__(self):
+        self.hit = False
+        self._installed, self._old = False, None
+
+    def _handler(self, signum, frame):
+        self.hit = True
+        raise KeyboardInterrupt
+
+    def __enter__(self):
+        # only Python's own handler is replaced: an ignored SIGINT (a background job) stays ignored
+        if (threading.current_thread() is threading.main_thread()
+                and signal.getsignal(signal.SIGINT) is signal.default_int_handler):
+            self._old = signal.signal(signal.SIGINT, self._handler)
+            self._installed = True
+        return self
+
+    def __exit__(self, *exc):
+        if self._installed:
+            signal.signal(signal.SIGINT, self._old)
+        return False
+
+    def check(self):
+        if self.hit:
+            raise KeyboardInterrupt
+
+
 def make_all(o: Options, log=print) -> dict:
+    """Every stage, redoing what is stale. One at a time per run (a second is refused: RunBusy);
+    Ctrl-C always ends it with KeyboardInterrupt, even one a library swallowed. A figure or scene
+    that fails is reported in summary["failed"] and the others are still made."""
     t0 = time.perf_counter()
-    summary = {"trained": False, "extracted": False, "figures": [], "scenes": [], "skipped": []}
+    summary = {"trained": False, "extracted": False, "figures": [], "scenes": [], "skipped": [],
+               "failed": []}
     cfg, run = _config(o)
     from training import budget
     _check(o, cfg, run)
@@ -187,7 +270,12 @@ def make_all(o: Options, log=print) -> dict:
                        (o.media_root, "figures and scenes")):
         paths.check_writable(root, what)
     budget.check(cfg, 1, run.dir.parent, run.size_bytes() if run.dir.is_dir() else 0)
-    _clean_leftovers(o, run)
+    with run_lock(o.stamps_path.parent, o.run), Interrupts() as guard:
+        return _make_all(o, log, cfg, run, summary, guard, t0)
+
+
+def _make_all(o: Options, log, cfg, run, summary: dict, guard: "Interrupts", t0: float) -> dict:
+    _clean_leftovers(o, run)                   # safe: no other `all` of this run is running
 
     # 1. train (resumes an interrupted run; refuses a name taken by another config)
     from training.train import Seeded, train
@@ -197,6 +285,7 @@ def make_all(o: Options, log=print) -> dict:
         summary["trained"] = not r["skipped"]
     else:
         log(f"[train] {o.run}: up to date")
+    guard.check()
 
     # 2. extract (skips itself when up to date)
     from extraction.extract import extract
@@ -204,6 +293,7 @@ def make_all(o: Options, log=print) -> dict:
                 progress=o.progress, runs_root=o.runs_root, assets_root=o.assets_root)
     summary["extracted"] = not r["skipped"]
     log(f"[extract] {o.run}: " + ("up to date" if r["skipped"] else f"wrote {r['dir']}"))
+    guard.check()
 
     now = st.AssetHashes(o.assets_dir)
     stamps = st.load(o.stamps_path)
@@ -213,7 +303,9 @@ def make_all(o: Options, log=print) -> dict:
         if not o.force and st.why_stale(stamps.get("figures", {}).get(name), now, fig_code, {}) is None:
             continue
         res, deps = _make_figure(o, name)
+        guard.check()                          # a Ctrl-C may surface as the writer's broken pipe
         if res.failed:
+            summary["failed"].append((f"figure {name}", res.failed))
             log(f"[figures] {name}: FAILED: {res.failed}")
             continue
         entry = {"deps": now.deps(deps), "code": fig_code, "options": {},
@@ -228,27 +320,51 @@ def make_all(o: Options, log=print) -> dict:
         stamps.setdefault("figures", {})[name] = entry
         st.save(o.stamps_path, stamps)
 
-    # 4. scenes
-    scene_code = st.code_hash("scenes")
+    # 4. scenes (a scene whose mechanism the run lacks is skipped with extraction's reason)
     for name in _scene_names(o):
+        scene_code = st.scene_code_hash(name)
         if not o.force and st.why_stale(stamps.get("scenes", {}).get(name), now, scene_code,
                                         _opts(o, "scene")) is None:
             continue
         t = time.perf_counter()
-        files, deps = _make_scene(o, name)
-        stamps.setdefault("scenes", {})[name] = {
-            "deps": now.deps(deps), "code": scene_code, "options": _opts(o, "scene"),
-            "files": [str(f) for f in files], "made": time.strftime("%Y-%m-%dT%H:%M:%S")}
+        try:
+            files, deps, skipped = _make_scene(o, name)
+        except Exception as e:  # noqa: BLE001  one broken scene must not cost the others
+            guard.check()
+            summary["failed"].append((f"scene {name}", f"{type(e).__name__}: {e}"))
+            log(f"[scenes] {name}: FAILED: {type(e).__name__}: {e}")
+            continue
+        guard.check()
+        entry = {"deps": now.deps(deps), "code": scene_code, "options": _opts(o, "scene"),
+                 "files": [str(f) for f in files], "made": time.strftime("%Y-%m-%dT%H:%M:%S")}
+        if skipped:
+            entry["skipped"] = skipped
+            summary["skipped"].append(f"scene {name}: {skipped}")
+            log(f"[scenes] {name}: skipped: {skipped}")
+        else:
+            summary["scenes"].append(name)
+            log(f"[scenes] {name}: {files[0]} ({time.perf_counter() - t:.1f}s)")
+        stamps.setdefault("scenes", {})[name] = entry
         st.save(o.stamps_path, stamps)
-        summary["scenes"].append(name)
-        log(f"[scenes] {name}: {files[0]} ({time.perf_counter() - t:.1f}s)")
 
     # 5. gallery
     from .gallery import write_gallery
-    index = write_gallery(o, stamps)
+    index = write_gallery(o, stamps, dict(summary["failed"]))
+    guard.check()
     summary["gallery"] = str(index)
     summary["seconds"] = time.perf_counter() - t0
     return summary
+
+
+def final_line(s: dict) -> str:
+    """`all`'s last words: what was done, and every failure by name."""
+    did = (["trained"] if s["trained"] else []) + (["extracted"] if s["extracted"] else [])
+    did += [f"{len(s[k])} {k} made" for k in ("figures", "scenes") if s[k]]
+    did += [f"{len(s['skipped'])} skipped (data or mechanism absent; reasons in the gallery)"] if s["skipped"] else []
+    line = f"done in {s['seconds']:.0f}s: " + (", ".join(did) or "everything was up to date")
+    if s["failed"]:
+        line += f"; FAILED: {', '.join(name for name, _ in s['failed'])} (errors above)"
+    return line
 
 
 def _make_figure(o: Options, name: str):
@@ -263,24 +379,31 @@ def _make_figure(o: Options, name: str):
     return res, reads
 
 
-def _make_scene(o: Options, name: str) -> tuple[list[Path], set]:
-    """Render into a scratch folder, then move the video and its poster frame into place."""
+def _make_scene(o: Options, name: str) -> tuple[list[Path], set, str | None]:
+    """Render into a scratch folder of this process, then move the video and its poster frame
+    into place. Returns (files, reads, None), or ([], reads, reason) when the run lacks the
+    mechanism the scene shows."""
     from scenes.cli import render
-    scratch = o.scratch_dir / name
-    if scratch.exists():
-        shutil.rmtree(scratch)
-    with recording() as reads:
-        video = render(name, o.run, o.quality, "mp4", media_dir=scratch, root=o.assets_root,
-                       pixel_width=o.scene_width, progress=o.progress)
-    o.scene_dir.mkdir(parents=True, exist_ok=True)
-    o.poster_dir.mkdir(parents=True, exist_ok=True)
-    poster_tmp = scratch / "poster.png"
-    _poster(video, poster_tmp)
-    final, poster = o.scene_dir / f"{name}.mp4", o.poster_dir / f"{name}.png"
-    Path(video).replace(final)
-    poster_tmp.replace(poster)
+    from scenes.data import NotFound
+    scratch = Path(o.media_root) / ".scratch" / o.run / f"{name}.{os.getpid()}"
     shutil.rmtree(scratch, ignore_errors=True)
-    return [final, poster], reads
+    try:
+        with recording() as reads:
+            try:
+                video = render(name, o.run, o.quality, "mp4", media_dir=scratch, root=o.assets_root,
+                               pixel_width=o.scene_width, progress=o.progress)
+            except NotFound as e:
+                return [], reads, e.reason
+        o.scene_dir.mkdir(parents=True, exist_ok=True)
+        o.poster_dir.mkdir(parents=True, exist_ok=True)
+        poster_tmp = scratch / "poster.png"
+        _poster(video, poster_tmp)
+        final, poster = o.scene_dir / f"{name}.mp4", o.poster_dir / f"{name}.png"
+        Path(video).replace(final)
+        poster_tmp.replace(poster)
+        return [final, poster], reads, None
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _poster(video: Path, out: Path):

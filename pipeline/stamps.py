@@ -7,8 +7,10 @@ hashes differ now, and the stamp says which.
 """
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
+from functools import lru_cache
 from pathlib import Path
 
 from training.history import write_json
@@ -24,10 +26,79 @@ def code_hash(kind: str) -> str:
     h = hashlib.sha256()
     for entry in CODE[kind]:
         p = ROOT / entry
-        for f in sorted(p.rglob("*.py")) if p.is_dir() else [p]:
-            h.update(f.relative_to(ROOT).as_posix().encode())
-            h.update(f.read_bytes())
+        _update(h, sorted(p.rglob("*.py")) if p.is_dir() else [p])
     return h.hexdigest()[:16]
+
+
+def _update(h, files):
+    for f in files:
+        h.update(f.relative_to(ROOT).as_posix().encode())
+        h.update(f.read_bytes())
+
+
+def scene_code_hash(name: str) -> str:
+    """A hash of the code that draws one scene: its module and every project module that module
+    imports (transitively), plus the renderer (scenes/cli.py), so editing one scene file leaves
+    the other scenes up to date."""
+    from scenes.catalog import SCENES
+    files = imported(ROOT / "scenes" / f"{SCENES[name][0]}.py") | {ROOT / "scenes" / "cli.py"}
+    h = hashlib.sha256()
+    _update(h, sorted(files))
+    return h.hexdigest()[:16]
+
+
+# Not followed: training/ (scenes reach it only for run-name checks and error types; a change
+# there reaches a drawing through the assets' hashes, not through code).
+_NOT_FOLLOWED = ("training",)
+
+
+def imported(path: Path) -> frozenset[Path]:
+    """`path` and every project .py file it imports, directly or not (packages' __init__ too)."""
+    seen: set[Path] = set()
+    todo = [Path(path).resolve()]
+    while todo:
+        f = todo.pop()
+        if f not in seen:
+            seen.add(f)
+            todo.extend(_direct_imports(f))
+    return frozenset(seen)
+
+
+@lru_cache(maxsize=None)
+def _direct_imports(path: Path) -> tuple[Path, ...]:
+    package = path.parent.relative_to(ROOT).parts        # what a relative import is relative to
+    out = []
+    for node in ast.walk(ast.parse(path.read_bytes())):
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = list(package[:len(package) - node.level + 1]) if node.level else []
+            base += node.module.split(".") if node.module else []
+            # `from X import Y`: Y may be a submodule (from . import data) or a name in X
+            names = [".".join(base + [a.name]) for a in node.names] + [".".join(base)]
+        else:
+            continue
+        for name in names:
+            out += _module_files(name)
+    return tuple(out)
+
+
+def _module_files(dotted: str) -> list[Path]:
+    """The project files that importing `dotted` runs: each package's __init__.py and the module."""
+    parts = [p for p in dotted.split(".") if p]
+    if not parts or parts[0] in _NOT_FOLLOWED:
+        return []
+    out = []
+    for i in range(1, len(parts) + 1):
+        d = ROOT.joinpath(*parts[:i])
+        if (d / "__init__.py").is_file():
+            out.append(d / "__init__.py")
+        elif d.with_suffix(".py").is_file():
+            out.append(d.with_suffix(".py"))
+            break
+        else:
+            break
+    return out
 
 
 def leaves(reads: set) -> list[tuple]:
