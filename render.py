@@ -11,14 +11,14 @@ import importlib
 
 import click
 
-DEFAULT_RUN = "canonical"
+from training.config import DEFAULT_PRESET, DEFAULT_RUN, PRESETS
+
 # what to do about the operating system's refusals, by errno
 OS_FIXES = {errno.ENOSPC: "free some disk space, then run the same command again (finished work is kept)",
             errno.EDQUOT: "free some disk space, then run the same command again (finished work is kept)",
             errno.EROFS: "that file system is read-only: run from a writable copy of the project",
             errno.EACCES: "you may not write there: make it writable by you, or run from a writable copy",
             errno.EPERM: "you may not write there: make it writable by you, or run from a writable copy"}
-
 
 
 class UserError(click.ClickException):
@@ -94,7 +94,9 @@ def _seeds(seed: int | None, seeds: str | None) -> list[int]:
 
 @cli.command()
 @click.option("--run", "run_name", default=None, help="Run name (default: the preset's name). Histories live in runs/<run>/.")
-@click.option("--preset", type=click.Choice(["canonical", "quick"]), default="canonical", show_default=True)
+@click.option("--preset", type=click.Choice(list(PRESETS)), default=DEFAULT_PRESET, show_default=True,
+              help="video: the canonical run plus the smoothness penalty (slow waves); canonical: the paper's; "
+                   "quick: p = 53 in seconds.")
 @click.option("--p", type=int, help="Modulus (default 113; the quick preset uses 53).")
 @click.option("--op", type=str, help="Operation: add, sub or pow ((x^a + y^b) mod p).")
 @click.option("--a", type=int, help="Exponent of x for --op pow.")
@@ -105,6 +107,8 @@ def _seeds(seed: int | None, seeds: str | None) -> list[int]:
 @click.option("--epochs", type=int, help="Optimiser steps (full batch: one per epoch).")
 @click.option("--lr", type=float)
 @click.option("--weight-decay", "--wd", "weight_decay", type=float)
+@click.option("--smooth", type=float, help="Weight of the embedding smoothness penalty, "
+              "smooth * sum_x ||W_E[x] - W_E[x-1]||^2 over digits, circular (video 1e-3; 0 = off).")
 @click.option("--d-model", type=int)
 @click.option("--d-mlp", type=int)
 @click.option("--stride", type=int, help="Checkpoint every STRIDE epochs after the dense early part.")
@@ -170,6 +174,7 @@ def runs():
             continue
         c, ms = m["config"], m["milestones"]
         task = f"{c['op']} p={c['p']}" + (f" a={c['a']} b={c['b']}" if c["op"] == "pow" else "")
+        task += f" smooth={c['smooth']:g}" if c.get("smooth") else ""
         rows.append((r.name, task, f"{m['epochs_done']}/{c['epochs']}", m["status"],
                      str(ms["train_100"]), str(ms["test_99"]), "yes" if m["grokked"] else "no",
                      f"{r.size_bytes() / 2**20:.0f} MiB"))
@@ -179,8 +184,8 @@ def runs():
 
 
 @cli.command("all")
-@click.option("--run", "run_name", default=None, help="Run name (default: the preset's name, canonical).")
-@click.option("--preset", type=click.Choice(["canonical", "quick"]), default=None,
+@click.option("--run", "run_name", default=None, help=f"Run name (default: the preset's name, {DEFAULT_RUN}).")
+@click.option("--preset", type=click.Choice(list(PRESETS)), default=None,
               help="Configuration for a new run (default canonical; an existing run keeps its own).")
 @click.option("--quality", type=click.Choice(["low", "medium", "high", "4k"]), default="low", show_default=True,
               help="Scene quality.")

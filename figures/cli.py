@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from training.config import DEFAULT_RUN
+
 ALL_FORMATS = ("pdf", "svg", "png", "mp4", "gif")
 
 
@@ -21,7 +23,7 @@ def _formats(value: str | None) -> tuple[str, ...]:
 
 
 @click.command("figures")
-@click.option("--run", "run_name", default="canonical", show_default=True, help="Assets to draw from: assets/<run>/.")
+@click.option("--run", "run_name", default=DEFAULT_RUN, show_default=True, help="Assets to draw from: assets/<run>/.")
 @click.option("--only", default=None, metavar="NAME[,NAME]", help="Build only these figures (see --list).")
 @click.option("--format", "fmt", default=None, metavar="FMT[,FMT]",
               help="Formats to write among pdf,svg,png (static) and mp4,gif (animations); default all.")

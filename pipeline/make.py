@@ -25,7 +25,7 @@ MEDIA = Path("media")
 @dataclass
 class Options:
     run: str
-    preset: str | None = None             # None: the run's own config when it exists, else canonical
+    preset: str | None = None             # None: the run's own config when it exists, else the default preset
     quality: str = "low"
     T: int | None = None
     output: int | None = None
@@ -104,7 +104,7 @@ def _config(o: Options):
     run = Run(o.run, o.runs_root)
     if run.exists() and o.preset is None:
         return run.config, run
-    return C.PRESETS[o.preset or "canonical"], run
+    return C.PRESETS[o.preset or C.DEFAULT_PRESET], run
 
 
 # ---- status ----------------------------------------------------------------------------------

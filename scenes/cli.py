@@ -17,7 +17,7 @@ import click
 
 from .catalog import SCENES
 
-DEFAULT_RUN = "canonical"
+from training.config import DEFAULT_RUN
 QUALITIES = {"low": "low_quality", "medium": "medium_quality", "high": "high_quality",
              "4k": "fourk_quality"}
 

@@ -1,7 +1,7 @@
 """What scenes read: assets/<run>/ (extraction/store.py documents every file), never torch.
 
 The run is chosen once per render: `use(run)` (what render.py's `scene --run` does), else the
-environment variable GROKKING_RUN, else "canonical". Scenes call `load()` at construct time.
+environment variable GROKKING_RUN, else training.config.DEFAULT_RUN. Scenes call `load()` at construct time.
 """
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from extraction import fourier as fo
+from training.config import DEFAULT_RUN
 from extraction.store import Assets, AssetsError
 
 # The mechanism each scene draws: summary.json selections it needs found. A scene whose selection
@@ -35,7 +36,6 @@ class NotFound(AssetsError):
         self.reason = reason or message
 
 
-DEFAULT_RUN = "canonical"
 RUN_ENV = "GROKKING_RUN"
 _run: str | None = None
 _root: Path | None = None

@@ -120,6 +120,7 @@ VIDEO = CANONICAL.replace(smooth=1e-3, epochs=10000)
 
 PRESETS = {"video": VIDEO, "canonical": CANONICAL, "quick": QUICK}
 DEFAULT_PRESET = "video"
+DEFAULT_RUN = DEFAULT_PRESET     # a run trained from a preset is named after it
 
 
 def schedule_epochs(s: Schedule, epochs: int) -> list[int]:
