@@ -262,7 +262,7 @@ def diagonal_correlations(surface: np.ndarray, k: int) -> dict:
 
 CREST_PROMINENCE = 0.2    # every other crest stays at or below 1 − 0.2 = 4/5 of the height of the crest on T
 CREST_MIN_SHARE = 0.5     # the surface is mostly (>= half its variance) the key frequencies' x + y waves
-CREST_MIN_RIDGE = 0.9     # and >= 90 % of its rows x peak on the crest, at y ≡ T − x
+CREST_MIN_ROWS = 0.9      # >= 90 % of its rows x peak within its crest on T
 CREST_MAX_SUBSET = 8      # directions from every subset of the (at most 8) lowest key frequencies
 CREST_FREQ_SHARE = 0.05   # a frequency "makes" the crest when it carries >= 5 % of its profile's power
 
@@ -290,7 +290,9 @@ def crest_measures(surface: np.ndarray, T: int, U: np.ndarray) -> dict:
       fine stripes anywhere (a moiré) raise it quadratically. Lower is broader.
     - frequencies: the k carrying >= 5 % of g's power, strongest first, with their shares.
     - sum_share: the share of the centred surface's variance on the key sum directions U.
-    - ridge_on_crest: the fraction of rows x whose maximum over y lies on y ≡ T − x."""
+    - rows_in_crest: the fraction of rows x whose maximum over y lies within the crest on T
+      (x + y mod p in the run above; for a crest one sum wide, on y ≡ T − x).
+    - ridge_on_crest: the fraction of rows x whose maximum over y lies exactly on y ≡ T − x."""
     p = surface.shape[0]
     g = line_profile(surface)
     h = g[T]
@@ -312,11 +314,13 @@ def crest_measures(surface: np.ndarray, T: int, U: np.ndarray) -> dict:
     Sc = surface - surface.mean()
     var = max((Sc ** 2).sum(), 1e-30)
     on_line = (T - np.arange(p)) % p
+    row_max = surface.argmax(axis=1)
     return {"peak": int(np.argmax(g)), "width": len(band), "prominence": float(prominence),
             "k_rms": k_rms, "frequencies": [k for k, _ in freqs],
             "frequency_shares": [round(s, 4) for _, s in freqs],
             "sum_share": float(((U @ Sc.ravel()) ** 2).sum() / var),
-            "ridge_on_crest": float(np.mean(surface.argmax(axis=1) == on_line))}
+            "rows_in_crest": float(np.isin((np.arange(p) + row_max) % p, band).mean()),
+            "ridge_on_crest": float(np.mean(row_max == on_line))}
 
 
 def unembed_direction(W_U: np.ndarray, p: int, T: int, ks) -> np.ndarray:
@@ -339,8 +343,9 @@ def crest(mlp_out: np.ndarray, p: int, keys: list[int], T: int, W_U: np.ndarray)
     unembedding column W_U[:, T], normalised. Each is measured by `crest_measures`.
     Rule: a candidate qualifies when it still peaks on T: its line profile peaks on T, every other
     crest stays at or below 4/5 of the crest on T (prominence >= 0.2) and at least 90 % of its rows
-    x peak on y ≡ T − x (ridge_on_crest >= 0.9); and when at least half its variance lies on the
-    key frequencies' x + y waves (sum_share >= 0.5). The broadest qualifying candidate is chosen: the
+    x peak within the crest on T (rows_in_crest >= 0.9: a broad crest's rows may peak a few sums
+    off the line, as long as they peak on that crest); and when at least half its variance lies
+    on the key frequencies' x + y waves (sum_share >= 0.5). The broadest qualifying candidate is chosen: the
     lowest k_rms (ties: a dimension, then a subset's direction, then the whole column, then the
     higher prominence). When none qualifies, the candidate peaking on T with the highest
     prominence, and the data says so.
@@ -367,8 +372,8 @@ def crest(mlp_out: np.ndarray, p: int, keys: list[int], T: int, W_U: np.ndarray)
         c["why_not"] = ("peaks on s = %d, not %d" % (c["peak"], T) if c["peak"] != T else
                         "another crest reaches %.0f%% of its height" % (100 * (1 - c["prominence"]))
                         if c["prominence"] < CREST_PROMINENCE else
-                        "only %.0f%% of its rows peak on the crest" % (100 * c["ridge_on_crest"])
-                        if c["ridge_on_crest"] < CREST_MIN_RIDGE else
+                        "only %.0f%% of its rows peak within the crest" % (100 * c["rows_in_crest"])
+                        if c["rows_in_crest"] < CREST_MIN_ROWS else
                         "only %.0f%% of its variance on the key x + y waves" % (100 * c["sum_share"])
                         if c["sum_share"] < CREST_MIN_SHARE else None)
     rank = lambda c: (round(c["k_rms"], 6), c["kind"] != "dimension", c.get("keys") == "all", -c["prominence"])
@@ -407,10 +412,11 @@ def crest(mlp_out: np.ndarray, p: int, keys: list[int], T: int, W_U: np.ndarray)
             "keys": best.get("keys"), "frequencies": best["frequencies"], "frequency_labels": labels,
             "frequency_shares": best["frequency_shares"], "k_rms": best["k_rms"],
             "crest_width": best["width"], "prominence": best["prominence"],
-            "sum_share": best["sum_share"], "ridge_on_crest": float(np.mean(surface.argmax(axis=1) == on_line)),
+            "sum_share": best["sum_share"], "rows_in_crest": best["rows_in_crest"],
+            "ridge_on_crest": float(np.mean(surface.argmax(axis=1) == on_line)),
             "rule": ("among every hook_mlp_out dimension and the unembedding of T restricted to each subset "
                      "of key frequencies: those peaking on x+y ≡ T (other crests at most 4/5 of it, 90% of rows "
-                     "peaking on it), at least half on the key x+y waves; the broadest (lowest rms frequency of its profile along "
+                     "peaking within it), at least half on the key x+y waves; the broadest (lowest rms frequency of its profile along "
                      "x+y) wins"),
             "chosen_because": how,
             "considered": {"dimensions": d_model, "directions": len(cands) - d_model,

@@ -176,7 +176,7 @@ def make_synthetic_assets(root: Path, run: str = "synth", p: int = 23, key_freqs
                       "keys": sorted(key_freqs), "frequency_labels": [fo.freq_label(k, p) for k in crest_m["frequencies"]],
                       "k_rms": crest_m["k_rms"], "crest_width": crest_m["width"],
                       **{k: crest_m[k] for k in ("frequencies", "frequency_shares", "prominence", "sum_share",
-                                                 "ridge_on_crest")},
+                                                 "rows_in_crest", "ridge_on_crest")},
                       "rule": "planted: the key frequencies' waves in x + y, the lowest twice as strong"},
             "logit": {"found": True, "output": output, "maxima": maxima.tolist(), "on_line_fraction": 1.0},
             "neuron_surfaces": {"neurons": neuron_ids, "decompositions": decomp},

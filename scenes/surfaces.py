@@ -325,9 +325,13 @@ class Crest(L.DataScene):
             L.fit_right(s2)
             self.play(FadeIn(s2), run_time=0.6)
             y -= 0.5
-        ev = info.get("ridge_on_crest")
+        ev, rows = info.get("ridge_on_crest"), info.get("rows_in_crest")
         if ev is not None:
-            e = L.label(f"for {ev:.0%} of the x values the output peaks at y ≡ {T} − x (mod {p})", 16, L.MUTED)
+            text = f"for {ev:.0%} of the x values the output peaks at y ≡ {T} − x (mod {p})"
+            if rows is not None and info.get("crest_width", 1) > 1:     # a broad crest: its rows' maxima
+                text = (f"for {rows:.0%} of the x values the output peaks on this crest "
+                        f"({ev:.0%} exactly at y ≡ {T} − x)")
+            e = L.label(text, 16, L.MUTED)
             e.move_to([X0, max(y - 0.1, -3.7), 0], aligned_edge=LEFT)
             L.fit_right(e)
             self.play(FadeIn(e), run_time=0.5)

@@ -238,6 +238,21 @@ def test_crest_prefers_the_broad_unit():
     assert m["peak"] == T and m["prominence"] < 0.05
 
 
+def test_broad_crest_may_peak_a_few_sums_off_the_line():
+    """A one-period crest (the video's two broad crests, x + y = T and x + y = T + p) with a small
+    wave in y alone: along each line x + y ≡ s it averages out, so the crest still peaks on T,
+    but it moves each row's maximum a little off y = T − x. Rows peaking within the crest count."""
+    T, s = 9, X + Y - 9
+    M = np.stack([(np.cos(w(1) * s) + 0.3 * np.cos(w(1) * Y + 1)).ravel(),
+                  (np.cos(w(1) * s) + 2 * np.cos(w(HIGH) * s)).ravel()], axis=1)
+    r = mech.crest(M, P, [1, HIGH], T, W_U=np.zeros((2, P)))
+    assert r["dimension"] == 0 and r["frequencies"] == [1] and r["k_rms"] == pytest.approx(1.0)
+    assert r["crest_width"] == 7                         # cos(w(x + y − T)) >= 1/2: |x + y − T| <= 3
+    assert r["prominence"] == pytest.approx(1 - np.cos(w(1) * 4))
+    assert r["rows_in_crest"] == 1.0 and r["ridge_on_crest"] < 0.5
+    assert [c["dimension"] for c in r["candidates"]] == [0, 1]           # the sharp one qualified too
+
+
 def test_crest_falls_back_to_a_documented_unembedding_direction():
     T = 9
     M, W_U = _clean_unembed()
