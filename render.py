@@ -30,7 +30,7 @@ def _user_errors() -> tuple[type, ...]:
     """The stages' own error types: each means 'bad input', never a bug."""
     from extraction.errors import ExtractionError
     from extraction.store import AssetsError
-    from pipeline.make import RunBusy
+    from training.paths import RunBusy
     from training.config import ConfigError
     from training.history import HistoryError
     return ConfigError, HistoryError, ExtractionError, AssetsError, RunBusy

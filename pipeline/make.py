@@ -4,7 +4,6 @@ place, and its stamp is written after it, so an interrupted run resumes without 
 work and never leaves a torn file under a final name."""
 from __future__ import annotations
 
-import fcntl
 import os
 import shutil
 import signal
@@ -188,40 +187,13 @@ def _opts(o: Options, kind: str) -> dict:
 
 # ---- all -------------------------------------------------------------------------------------
 
-class RunBusy(RuntimeError):
-    """Another `render.py all` holds this run: one line naming its pid."""
+RunBusy = paths.RunBusy
 
 
-@contextmanager
 def run_lock(folder: Path, run: str):
-    """Hold media/<run>/.lock for the block, or raise RunBusy. The kernel's flock, not the
-    file's existence, is the lock: it dies with its process, so a killed run's lock is simply
-    taken over; the file holds the holder's pid to name it."""
+    """Hold media/<run>/.lock while `all` runs on that run, or raise RunBusy."""
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / ".lock"
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            pid = _holder(path)
-            raise RunBusy(f"another `render.py all` is running on run {run!r} (pid {pid}); wait for it "
-                          f"to finish (or stop it: kill {pid}), then run this again") from None
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
-        yield
-    finally:
-        os.close(fd)                           # releases the lock
-
-
-def _holder(path: Path) -> str:
-    """The pid in a held lock file (it is written just after the lock is taken: retry briefly)."""
-    for _ in range(20):
-        text = path.read_text().strip() if path.exists() else ""
-        if text:
-            return text
-        time.sleep(0.05)
-    return "unknown"
+    return paths.hold_lock(folder / ".lock", f"another `render.py all` is running on run {run!r}")
 
 
 class Interrupts:

@@ -190,3 +190,14 @@ def test_smoothness_gradient_matches_finite_difference():
     wave = torch.cos(2 * torch.pi * torch.arange(p + 1) / p)[None, :, None].double()
     expect = ((wave[0, :p, 0] - wave[0, :p, 0].roll(1)) ** 2).sum()
     assert torch.isclose(model.smoothness(wave, p)[0], expect)
+
+
+def test_a_second_trainer_on_a_run_is_refused_naming_the_holder(runs_dir, tiny_cfg):
+    from training import paths
+    runs_dir.mkdir()
+    with paths.hold_lock(runs_dir / ".held.lock", "x"):
+        with pytest.raises(paths.RunBusy, match=r"another trainer is writing run 'held' \(pid \d+\)"):
+            train([Seeded(tiny_cfg, Run("held"))], progress=False)
+    assert not (runs_dir / "held").exists()
+    train([Seeded(tiny_cfg, Run("held"))], progress=False)     # released: it trains
+    assert Run("held").manifest["status"] == "complete"

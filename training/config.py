@@ -115,8 +115,8 @@ QUICK = Config(
 # embedding smoothness penalty at 1e-3, which pulls the key frequencies down to slow waves
 # (measured on 3 seeds at p = 113: keys {8, 5}, {16, 3, 1}, {10, 4}; without it {45, 8, 21, 25},
 # {17, 26, 16, 14}, {10, 11, 53, 3, 5}) and groks sooner (test 99 % by epoch 400-3200 instead of
-# 3800-11000), so 10,000 epochs leave a long clean-up. The default of `render.py all`.
-VIDEO = CANONICAL.replace(smooth=1e-3, epochs=10000)
+# 3800-11000), so 10,500 epochs leave a long clean-up. The default of `render.py all`.
+VIDEO = CANONICAL.replace(smooth=1e-3, epochs=10500)
 
 PRESETS = {"video": VIDEO, "canonical": CANONICAL, "quick": QUICK}
 DEFAULT_PRESET = "video"

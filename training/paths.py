@@ -12,9 +12,12 @@ tell it wrote it (see remove_owned).
 """
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import shutil
+import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable
 
@@ -136,3 +139,37 @@ def check_writable(root: Path | str, what: str = "the run"):
     if not os.access(p, os.W_OK | os.X_OK):
         raise ConfigError(f"cannot write {what} in {root}/: {p} is not writable (read-only file system or no "
                           f"permission); make it writable or run from a writable copy")
+
+
+class RunBusy(RuntimeError):
+    """Another process holds this run: one line naming its pid."""
+
+
+@contextmanager
+def hold_lock(path: Path, who: str):
+    """Hold the lock file `path` for the block, or raise RunBusy ("<who> (pid N); wait ...").
+    The kernel's flock, not the file's existence, is the lock: it dies with its process, so a
+    killed holder's lock is simply taken over; the file holds the holder's pid to name it."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            pid = _holder(path)
+            raise RunBusy(f"{who} (pid {pid}); wait for it to finish (or stop it: kill {pid}), "
+                          f"then run this again") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        yield
+    finally:
+        os.close(fd)                           # releases the lock
+
+
+def _holder(path: Path) -> str:
+    """The pid in a held lock file (it is written just after the lock is taken: retry briefly)."""
+    for _ in range(20):
+        text = path.read_text().strip() if path.exists() else ""
+        if text:
+            return text
+        time.sleep(0.05)
+    return "unknown"

@@ -5,14 +5,14 @@ train and test loss/accuracy, step, and write a checkpoint when the schedule say
 """
 from __future__ import annotations
 
-import shutil
+import contextlib
 import time
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from . import history, model, tasks
+from . import history, model, paths, tasks
 from .config import Config, schedule_epochs
 from .history import HistoryError, Run
 
@@ -180,6 +180,15 @@ def train(jobs: list[Seeded], device: str = "auto", compile: str = "auto",
           force: bool = False, progress: bool = True, dense: bool | None = None) -> dict:
     """Train every job's seed to its cfg.epochs, batched; resume where the runs stopped.
     dense=True forces the GPU's code path (dense forward) on CPU, for tests."""
+    with contextlib.ExitStack() as held:
+        for j in jobs:     # one trainer per run: two would interleave their commits
+            j.run.dir.parent.mkdir(parents=True, exist_ok=True)
+            held.enter_context(paths.hold_lock(j.run.dir.parent / f".{j.run.name}.lock",
+                                               f"another trainer is writing run {j.run.name!r}"))
+        return _train(jobs, device, compile, force, progress, dense)
+
+
+def _train(jobs, device, compile, force, progress, dense) -> dict:
     cfg = jobs[0].cfg
     dev = pick_device(device)
     start = prepare(jobs, force)
