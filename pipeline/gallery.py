@@ -29,11 +29,14 @@ def write_gallery(o, stamps: dict, failed: dict | None = None) -> Path:
     s = json.loads((o.assets_dir / "summary.json").read_text())
     e = html.escape
     ph = s.get("phases", {})
-    rows = [("task", f"{s['task']['op']} mod {s['task']['p']}, train fraction {s['task']['frac']}, seed {s['task']['seed']}"),
+    rows = [("task", f"{s['task']['op']} mod {s['task']['p']}, train fraction {s['task']['frac']}, seed {s['task']['seed']}"
+                     + (f", smoothness penalty {s['task']['smooth']:g}" if s["task"].get("smooth") else "")),
             ("grokked", "yes" if s.get("grokked") else "no"),
             ("memorised (100% train)", ph.get("memorised")), ("circuit formation from", ph.get("memorisation_end")),
             ("clean-up", f"{ph.get('cleanup_start')} to {ph.get('cleanup_end')}"), ("grokked (99% test)", ph.get("grokked")),
             ("key frequencies", ", ".join(f"{lab} (k={k})" for k, lab in zip(s["key_frequencies"], s["key_labels"])) or "none"),
+            ("story frequency", _story(s)),
+            ("crest made of", ", ".join(s["selections"].get("crest", {}).get("frequency_labels", [])) or "none"),
             ("neurons in clusters", f"{s['neurons']['n_clustered']} of {s['neurons']['n']}"),
             ("logit approximation explains", f"{s['logit_approx']['explained_variance']:.1%}")]
     parts = [f"<!doctype html><meta charset='utf-8'><title>{e(o.run)}: grokking</title><style>{CSS}</style>",
@@ -76,3 +79,12 @@ def write_gallery(o, stamps: dict, failed: dict | None = None) -> Path:
     parts.append("</div>")
     atomic_write_bytes(index, "\n".join(parts).encode())
     return index
+
+
+def _story(s: dict) -> str:
+    """The one frequency the story shows (waves' first pair, FourierPeak, probe, clock, products)."""
+    st = s.get("story")
+    if not st:
+        return "none"
+    return (f"{st['label']} (k={st['k']}): {st['rule']}; shown by the first wave pair, FourierPeak, "
+            f"the probe, the clock, the product pair and TrigIdentity")
