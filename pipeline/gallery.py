@@ -83,8 +83,8 @@ def write_gallery(o, stamps: dict, failed: dict | None = None) -> Path:
 
 def _story(s: dict) -> str:
     """The one frequency the story shows (waves' first pair, FourierPeak, probe, clock, products)."""
-    st = s.get("story")
-    if not st:
-        return "none"
+    st = s["story"]
+    if st["k"] is None:
+        return f"none ({st['reason']})"
     return (f"{st['label']} (k={st['k']}): {st['rule']}; shown by the first wave pair, FourierPeak, "
             f"the probe, the clock, the product pair and TrigIdentity")
