@@ -1,4 +1,6 @@
 """The training stage: the model, the data, the history on disk, resume, and grokking itself."""
+import contextlib
+
 import numpy as np
 import pytest
 import torch
@@ -161,24 +163,31 @@ def test_checkpoint_round_trip_and_manifest(runs_dir, tiny_cfg):
     assert r["milestones"][0]["epochs_measured"] == 40
 
 
-def test_resume_is_bit_identical(runs_dir, tiny_cfg, monkeypatch):
-    full = Run("full")
-    train([Seeded(tiny_cfg, full)], progress=False, compile="off")
-
-    # interrupt the second run right after its epoch-20 checkpoint, as Ctrl-C would
+@contextlib.contextmanager
+def _interrupted_after(monkeypatch, at: int):
+    """Ctrl-C right after the checkpoint of epoch `at` (expected inside the block)."""
     import training.train as T
     real = T._checkpoint
 
     def interrupting(jobs, P, opt, metrics, epoch, done, resumes):
         real(jobs, P, opt, metrics, epoch, done, resumes)
-        if epoch == 20:
+        if epoch == at:
             raise KeyboardInterrupt
     monkeypatch.setattr(T, "_checkpoint", interrupting)
-    part = Run("part")
     with pytest.raises(KeyboardInterrupt):
+        yield
+    monkeypatch.setattr(T, "_checkpoint", real)
+
+
+def test_resume_is_bit_identical(runs_dir, tiny_cfg, monkeypatch):
+    full = Run("full")
+    train([Seeded(tiny_cfg, full)], progress=False, compile="off")
+
+    # interrupt the second run right after its epoch-20 checkpoint, as Ctrl-C would
+    part = Run("part")
+    with _interrupted_after(monkeypatch, 20):
         train([Seeded(tiny_cfg, part)], progress=False, compile="off")
     assert part.manifest["epochs_done"] == 20 and part.verify() == []
-    monkeypatch.setattr(T, "_checkpoint", real)
     r = train([Seeded(tiny_cfg, part)], progress=False, compile="off")
     assert r["start"] == 20
     for e in full.checkpoint_epochs():
@@ -274,22 +283,13 @@ def test_quick_preset_groks(quick_run):
 def test_gpu_code_path_runs_end_to_end_on_cpu(runs_dir, tiny_cfg, monkeypatch):
     """The trainer's CUDA path (dense forward, no embedding bag) forced on CPU: train, a kill
     after a checkpoint, resume bit-identical, the same model as the bag path, and extraction."""
-    import training.train as T
     from extraction.extract import extract
     cfg = tiny_cfg.replace(p=13)
     full = Run("dense-full")
     train([Seeded(cfg, full)], progress=False, compile="off", dense=True)
-    real = T._checkpoint
-
-    def interrupting(jobs, P, opt, metrics, epoch, done, resumes):
-        real(jobs, P, opt, metrics, epoch, done, resumes)
-        if epoch == 20:
-            raise KeyboardInterrupt
-    monkeypatch.setattr(T, "_checkpoint", interrupting)
     part = Run("dense-part")
-    with pytest.raises(KeyboardInterrupt):
+    with _interrupted_after(monkeypatch, 20):
         train([Seeded(cfg, part)], progress=False, compile="off", dense=True)
-    monkeypatch.setattr(T, "_checkpoint", real)
     assert train([Seeded(cfg, part)], progress=False, compile="off", dense=True)["start"] == 20
     for e in full.checkpoint_epochs():
         a, b = full.load_checkpoint(e), part.load_checkpoint(e)
