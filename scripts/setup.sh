@@ -4,7 +4,8 @@
 #   - a virtual environment in .venv
 #   - torch: the local CPU build (torch==2.13.0) on machines without an NVIDIA GPU,
 #     the registry's CUDA build where nvidia-smi finds a GPU
-#   - this project, editable, with the dev extra (pytest)
+#   - this project, editable, with the extras the test suite exercises: dev (pytest),
+#     cluster (Ray) and lens (TransformerLens)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
@@ -47,6 +48,6 @@ if ! "$VPY" -c "import torch" 2>/dev/null; then
   fi
 fi
 say "installing the project and its dependencies"
-"$VPY" -m pip install -q -e ".[dev]"
+"$VPY" -m pip install -q -e ".[dev,cluster,lens]"
 echo "$want" > "$stamp"
 say "done"
