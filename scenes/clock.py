@@ -60,7 +60,7 @@ class Clock(L.DataScene):
         bcap = L.label(f"sin probe  ≈ {d.wave_label('sin')}", 18, L.SIN).rotate(PI / 2).next_to(pan, LEFT, buff=0.1)
         self.play(ReplacementTransform(heading, h2), Create(axes), FadeIn(acap), FadeIn(bcap), Create(unit), run_time=1)
 
-        xcol = L.cmap(np.arange(p), L.PALETTE.get("cyc_cmap", "twilight"), 0, p).astype(float)
+        xcol = L.cmap(np.arange(p), L.CYC_CMAP, 0, p).astype(float)
         layer = pan.dots(radius=0.05)
         xt = ValueTracker(0.0)
         centre2 = pan.c2p(0, 0)

@@ -13,12 +13,6 @@ from manim import (DOWN, LEFT, RIGHT, UP, Create, DashedLine, FadeIn, FadeOut, L
 
 from . import look as L
 
-try:
-    from figures import style as _style
-    PHASE_COLORS = dict(_style.PHASE)
-except ImportError:                                          # pragma: no cover
-    PHASE_COLORS = {"memorisation": "#999999", "circuit formation": "#56B4E9", "clean-up": "#E69F00"}
-
 
 _SUP = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
@@ -265,7 +259,7 @@ class ExcludedLoss(L.DataScene):
             if a is None or b is None or b <= a:
                 continue
             x0, x1 = loss.x_at(a), loss.x_at(b)
-            col = PHASE_COLORS.get(name, L.MUTED)
+            col = L.PHASE.get(name, L.MUTED)
             band = Rectangle(width=max(x1 - x0, 0.02), height=pn.h, stroke_width=0).set_fill(col, 0.16)
             band.move_to([(x0 + x1) / 2, pn.box.get_center()[1], 0])
             bands.add(band)
@@ -286,7 +280,7 @@ class ExcludedLoss(L.DataScene):
                 if tag.get_right()[0] > 6.85:
                     tag.shift(LEFT * (tag.get_right()[0] - 6.85))
                 for other in names:
-                    if L._boxes_overlap(tag, other, 0.1):
+                    if L.boxes_overlap(tag, other, 0.1):
                         tag.shift(UP * (other.get_top()[1] - tag.get_bottom()[1] + 0.08))
                 lead = Line(tag.get_bottom() + DOWN * 0.04, [(x0 + x1) / 2, pn.box.get_top()[1], 0],
                             stroke_color=col, stroke_width=1.5)

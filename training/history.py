@@ -33,6 +33,8 @@ from pathlib import Path
 
 import numpy as np
 
+from common.io import atomic_write_bytes, npz_bytes, write_json, write_npz  # noqa: F401
+
 from . import paths
 from .config import Config
 
@@ -52,37 +54,7 @@ OWN_FILE = re.compile(r"manifest\.json|split\.npz|metrics\.npz|resume\.npz|(chec
                       r"|([^/]+/)?\.[^/]+\.tmp\d+")
 
 
-# ---- atomic writes -------------------------------------------------------------------------
-
-def atomic_write_bytes(path: Path, data: bytes) -> str:
-    """Write `data` to `path` atomically; return its sha256."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return hashlib.sha256(data).hexdigest()
-
-
-def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
-    buf = io.BytesIO()
-    np.savez(buf, **arrays)
-    return buf.getvalue()
-
-
-def write_npz(path: Path, arrays: dict[str, np.ndarray]) -> str:
-    return atomic_write_bytes(path, npz_bytes(arrays))
-
-
-def write_json(path: Path, obj) -> str:
-    return atomic_write_bytes(path, (json.dumps(obj, indent=1) + "\n").encode())
+# ---- atomic writes: common/io.py (re-exported: training writes its history through them) ----
 
 
 def sha256_file(path: Path) -> str:
