@@ -8,12 +8,13 @@ import numpy as np
 import pytest
 import torch
 
+from common import io
 from training import history, model
 from training.history import HistoryError, Run
 from training.train import Seeded, train
 
 
-_ATOMIC = history.atomic_write_bytes
+_ATOMIC = io.atomic_write_bytes   # every history write goes through it
 
 
 class Killed(BaseException):
@@ -32,7 +33,7 @@ def _writes(monkeypatch, kill_at=None, after=False):
         if len(log) == kill_at and after:
             raise Killed
         return sha
-    monkeypatch.setattr(history, "atomic_write_bytes", write)
+    monkeypatch.setattr(io, "atomic_write_bytes", write)
     return log
 
 
@@ -60,7 +61,7 @@ def reference_runs(runs_dir, tiny_cfg, monkeypatch):
     train([Seeded(tiny_cfg, Run("full"))], progress=False, compile="off")
     logs[2] = _writes(monkeypatch)
     train([Seeded(tiny_cfg.replace(seed=s), Run(f"fullb-s{s}")) for s in (0, 1)], progress=False, compile="off")
-    monkeypatch.setattr(history, "atomic_write_bytes", _ATOMIC)
+    monkeypatch.setattr(io, "atomic_write_bytes", _ATOMIC)
     return logs
 
 

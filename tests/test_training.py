@@ -194,7 +194,7 @@ def test_resume_is_bit_identical(runs_dir, tiny_cfg, monkeypatch):
         a, b = full.load_checkpoint(e), part.load_checkpoint(e)
         assert all(np.array_equal(a[k], b[k]) for k in a), e
     fm, pm = full.metrics(), part.metrics()
-    assert all(np.array_equal(fm[k], pm[k]) for k in fm)
+    assert all(np.array_equal(fm[k], pm[k], equal_nan=True) for k in fm)
 
 
 def test_extending_a_run_continues_it(runs_dir, tiny_cfg):
@@ -218,6 +218,74 @@ def test_batched_seeds_match_training_alone(runs_dir, tiny_cfg):
     np.testing.assert_allclose(alone.metrics()["train_loss"], jobs[1].run.metrics()["train_loss"], rtol=1e-5)
     # and the seeds really are different models on different splits
     assert not np.allclose(jobs[0].run.load_checkpoint(30)["W_E"], b["W_E"])
+
+
+def test_seed_adamw_is_torch_adamw():
+    """With one lr and weight decay, the per-seed AdamW takes torch.optim.AdamW's steps."""
+    from training.optim import SeedAdamW
+    g = torch.Generator().manual_seed(0)
+    a = [torch.randn(3, 5, 4, generator=g).requires_grad_(True), torch.randn(3, 7, generator=g).requires_grad_(True)]
+    b = [t.detach().clone().requires_grad_(True) for t in a]
+    mine = SeedAdamW(a, [1e-2] * 3, [1.0] * 3, betas=(0.9, 0.98))
+    ref = torch.optim.AdamW(b, lr=1e-2, betas=(0.9, 0.98), weight_decay=1.0)
+    for step in range(25):
+        scale = min(step / 10, 1.0)
+        for g_ in ref.param_groups:
+            g_["lr"] = 1e-2 * scale
+        for ps in (a, b):
+            sum((p.sin() * (i + 1)).pow(2).sum() for i, p in enumerate(ps)).backward()
+        mine.step(scale)
+        ref.step()
+        mine.zero_grad()
+        ref.zero_grad()
+    for x, y in zip(a, b):
+        np.testing.assert_allclose(x.detach().numpy(), y.detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_batch_points_with_their_own_lr_and_wd_match_training_alone(runs_dir, tiny_cfg):
+    """A sweep's points differing in lr and weight decay train as one batch, each as if alone."""
+    from training.train import batch_key
+    cfg = tiny_cfg.replace(epochs=30)
+    pts = [cfg.replace(seed=0, lr=1e-3, weight_decay=1.0), cfg.replace(seed=0, lr=3e-3, weight_decay=0.1),
+           cfg.replace(seed=1, lr=1e-3, weight_decay=3.0, smooth=1e-2)]
+    assert len({batch_key(c) for c in pts}) == 1
+    jobs = [Seeded(c, Run(f"pt{i}")) for i, c in enumerate(pts)]
+    train(jobs, progress=False)
+    for i in (1, 2):
+        alone = Run(f"alone{i}")
+        train([Seeded(pts[i], alone)], progress=False)
+        a, b = alone.load_checkpoint(30), jobs[i].run.load_checkpoint(30)
+        for k in a:
+            np.testing.assert_allclose(a[k], b[k], atol=1e-5, rtol=1e-4, err_msg=f"point {i} {k}")
+    # the points really took different paths
+    assert not np.allclose(jobs[0].run.load_checkpoint(30)["W_E"], jobs[1].run.load_checkpoint(30)["W_E"])
+    with pytest.raises(HistoryError, match="may differ only in"):
+        train([Seeded(cfg, Run("q0")), Seeded(cfg.replace(frac=0.4), Run("q1"))], progress=False)
+
+
+def test_test_split_is_measured_at_checkpoints_and_every_test_every(runs_dir, tiny_cfg):
+    """Test metrics at checkpoint epochs, every test_every-th epoch and the last (NaN between);
+    history.filled carries them forward so milestones land on measured epochs."""
+    from training.train import test_epochs
+    cfg = tiny_cfg.replace(test_every=7)
+    run = Run("thin")
+    train([Seeded(cfg, run)], progress=False)
+    m = run.metrics()
+    measured = set(np.flatnonzero(np.isfinite(m["test_loss"])).tolist())
+    assert measured == test_epochs(cfg, 40) == set(schedule_epochs(cfg.schedule, 40)) | {0, 7, 14, 21, 28, 35, 40}
+    assert np.isfinite(m["train_loss"]).all()
+    f = history.filled(m)
+    assert np.isfinite(f["test_loss"]).all()
+    for e in range(41):
+        last = max(x for x in measured if x <= e)
+        assert f["test_acc"][e] == m["test_acc"][last]
+    # every epoch measured when asked: the same run's values at the measured epochs
+    every = Run("every")
+    train([Seeded(cfg.replace(test_every=1), every)], progress=False)
+    me = every.metrics()
+    assert np.isfinite(me["test_loss"]).all()
+    idx = sorted(measured)
+    np.testing.assert_allclose(me["test_loss"][idx], m["test_loss"][idx], rtol=1e-6)
 
 
 def test_corrupted_checkpoint_is_detected(runs_dir, tiny_cfg):
@@ -274,7 +342,7 @@ def test_quick_preset_groks(quick_run):
     run = quick_run["run"]
     ms = quick_run["train"]["milestones"][0]
     assert ms["train_100"] is not None and ms["test_99"] is not None
-    m = run.metrics()
+    m = history.filled(run.metrics())   # the test split is measured every few epochs
     assert m["test_acc"][ms["train_100"]] < 0.5          # memorised, not generalised
     assert ms["test_99"] > 3 * ms["train_100"]            # a plateau, not simultaneous
     assert m["test_acc"][-1] >= 0.99 and m["test_loss"][-1] < 0.1

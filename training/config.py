@@ -45,6 +45,9 @@ class Config:
     smooth: float = 0.0       # weight of the embedding smoothness penalty (model.smoothness); 0 = off
     epochs: int = 20000
     schedule: Schedule = field(default_factory=Schedule)
+    # measurement: train loss/accuracy come free with every step; the test split's forward is
+    # a third of an epoch, so it runs at every checkpoint epoch and every `test_every` epochs
+    test_every: int = 10
 
     @property
     def d_vocab(self) -> int:
@@ -78,6 +81,8 @@ class Config:
             raise ConfigError(f"--wd must be a finite number >= 0 (got {self.weight_decay}); pass e.g. --wd 1.0")
         if min(self.n_heads, self.d_head, self.d_model, self.d_mlp) <= 0:
             raise ConfigError("model sizes must be positive")
+        if self.test_every < 1:
+            raise ConfigError(f"--test-every must be at least 1 (got {self.test_every}); 1 measures the test split every epoch")
         s = self.schedule
         if s.stride < 1 or s.dense_until < 0 or s.log_until < s.dense_until or s.n_log < 0:
             raise ConfigError(f"bad checkpoint schedule {s}: need stride >= 1 and 0 <= dense_until <= log_until")

@@ -312,6 +312,25 @@ def first_index(mask) -> int | None:
     return int(idx[0]) if idx.size else None
 
 
+def filled(metrics: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Per-epoch curves with the test split's gaps (epochs it was not measured at, see
+    train.TEST_NOTE) holding its latest measurement, up to the last epoch measured: milestones
+    and thresholds read from them land on measured epochs, exact at that resolution."""
+    out = dict(metrics)
+    trained = np.flatnonzero(np.isfinite(np.asarray(metrics["train_loss"], float)))
+    for k in ("test_loss", "test_acc"):
+        v = np.asarray(metrics[k], float)
+        have = np.isfinite(v)
+        if not have.any() or not trained.size:
+            continue
+        idx = np.where(have, np.arange(v.size), -1)
+        np.maximum.accumulate(idx, out=idx)          # index of the latest measurement so far
+        f = np.where(idx >= 0, v[np.maximum(idx, 0)], np.nan)
+        f[trained[-1] + 1:] = v[trained[-1] + 1:]    # nothing past the last trained epoch
+        out[k] = f
+    return out
+
+
 def milestones(metrics: dict[str, np.ndarray]) -> dict:
     """First epoch with train accuracy 100 % and first with test accuracy >= 99 %."""
     tr, te = metrics["train_acc"], metrics["test_acc"]

@@ -225,15 +225,17 @@ def _bag_logits(tabs, ex: Examples):
     return torch.baddbmm(out[..., d_mlp:], post, W_L)
 
 
-def step_logits(P: dict[str, torch.Tensor], train: Examples, test: Examples):
-    """A training step's forward: train logits (differentiable) and test logits (no grad),
-    both [S, N, d_vocab_out], from one set of per-step tables."""
+def step_logits(P: dict[str, torch.Tensor], train: Examples, test: Examples | None = None):
+    """A training step's forward: train logits (differentiable) and test logits (no grad; None
+    when no test examples are given), both [S, N, d_vocab_out], from one set of per-step tables."""
     if not train.bag:
         logits = forward(P, train.x, train.y)
         with torch.no_grad():
-            return logits, forward(P, test.x, test.y)
+            return logits, None if test is None else forward(P, test.x, test.y)
     tabs = _bag_tables(P)
     logits = _bag_logits(tabs, train)
+    if test is None:
+        return logits, None
     with torch.no_grad():   # no graph, and _bag takes its plain (no sparse backward) path
         return logits, _bag_logits(tabs, test)
 

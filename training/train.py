@@ -13,10 +13,18 @@ import numpy as np
 import torch
 
 from . import history, model, paths, tasks
+from .optim import SeedAdamW
 from .config import Config, schedule_epochs
 from .history import HistoryError, Run
 
 METRICS = ("train_loss", "test_loss", "train_acc", "test_acc")
+M = {k: i for i, k in enumerate(METRICS)}      # a metric's row in the [S, METRICS, epoch] array
+# Config fields that may differ between the runs of one batch (the rest fix its shapes and its
+# schedule); a sweep groups its points by batch_key.
+PER_SEED = ("seed", "lr", "weight_decay", "smooth")
+TEST_NOTE = ("train_loss and train_acc are measured at every epoch; test_loss and test_acc at every "
+             "checkpoint epoch, every config.test_every-th epoch and the last, NaN between "
+             "(history.filled carries each measurement forward)")
 LOSS_NOTE = ("train_loss and test_loss are the cross-entropy alone; the objective minimised is the "
              "train cross-entropy plus config.smooth * model.smoothness(W_E), "
              "sum_x ||W_E[x] - W_E[x-1]||^2 over digits, circular")
@@ -27,6 +35,17 @@ class Seeded:
     """One seed of a (possibly batched) training job and its run directory."""
     cfg: Config
     run: Run
+
+
+def batch_key(cfg: Config) -> tuple:
+    """Configs with equal keys can train as one batched model."""
+    return tuple(sorted((k, repr(v)) for k, v in cfg.to_dict().items() if k not in PER_SEED))
+
+
+def test_epochs(cfg: Config, end: int) -> set[int]:
+    """The epochs whose weights get a test-split measurement: every checkpoint epoch, every
+    cfg.test_every-th epoch and the last; train metrics are measured at every epoch."""
+    return set(schedule_epochs(cfg.schedule, end)) | set(range(0, end + 1, cfg.test_every)) | {end}
 
 
 def pick_device(device: str) -> torch.device:
@@ -93,7 +112,6 @@ def _checkpoint(jobs: list[Seeded], P, opt, metrics, epoch: int, done_epochs: li
     point, naming them and the previous resume state; then remove what no manifest names.
     A kill at any instant leaves every manifest naming files that exist and agree; the seeds'
     manifests then differ by at most one checkpoint, and prepare() resumes from the older."""
-    params = list(P.values())
     for s, j in enumerate(jobs):
         w = {n: P[n][s].detach().cpu().numpy() for n in model.PARAM_NAMES}
         if not all(np.isfinite(v).all() for v in w.values()):
@@ -110,12 +128,7 @@ def _checkpoint(jobs: list[Seeded], P, opt, metrics, epoch: int, done_epochs: li
         state = dict(w)
         state["epoch"] = np.array(epoch)
         state["run_id"] = np.array(history.run_id(j.run))
-        for i, p in enumerate(params):
-            st = opt.state.get(p, {})
-            if st:
-                state[f"adam_{i}_exp_avg"] = st["exp_avg"][s].cpu().numpy()
-                state[f"adam_{i}_exp_avg_sq"] = st["exp_avg_sq"][s].cpu().numpy()
-                state[f"adam_{i}_step"] = st["step"].cpu().numpy()
+        state.update(opt.state_of(s))
         state.update({"m_" + k: v for k, v in m.items()})
         r_entry = {"file": history.resume_name(epoch), "epoch": epoch,
                    "sha256": history.write_npz(j.run.dir / history.resume_name(epoch), state)}
@@ -152,6 +165,7 @@ def _write_manifest(j: Seeded, epoch: int, ckpts: list[dict], metrics_entry: dic
         "metrics": metrics_entry,
         "resume": resumes,
         "loss": LOSS_NOTE,
+        "measured": TEST_NOTE,
         "milestones": ms,
         "grokked": ms["test_99"] is not None,
         "versions": history.versions(),
@@ -190,6 +204,10 @@ def train(jobs: list[Seeded], device: str = "auto", compile: str = "auto",
 
 def _train(jobs, device, compile, force, progress, dense) -> dict:
     cfg = jobs[0].cfg
+    keys = {batch_key(j.cfg) for j in jobs}
+    if len(keys) > 1:
+        raise HistoryError("runs trained as one batch may differ only in " + ", ".join(PER_SEED)
+                           + "; train the others separately")
     dev = pick_device(device)
     start = prepare(jobs, force)
     end = cfg.epochs
@@ -210,15 +228,9 @@ def _train(jobs, device, compile, force, progress, dense) -> dict:
         metrics[..., :n] = old[..., :n]
     for v in P.values():
         v.requires_grad_(True)
-    params = list(P.values())
-    opt = torch.optim.AdamW(params, lr=cfg.lr, betas=tuple(cfg.betas), weight_decay=cfg.weight_decay)
-    if states is not None and "adam_0_step" in states[0]:
-        for i, p in enumerate(params):
-            opt.state[p] = {
-                "step": torch.tensor(float(states[0][f"adam_{i}_step"])),
-                "exp_avg": torch.tensor(np.stack([s[f"adam_{i}_exp_avg"] for s in states]), device=dev),
-                "exp_avg_sq": torch.tensor(np.stack([s[f"adam_{i}_exp_avg_sq"] for s in states]), device=dev),
-            }
+    opt = SeedAdamW(list(P.values()), [j.cfg.lr for j in jobs], [j.cfg.weight_decay for j in jobs],
+                    betas=cfg.betas)
+    opt.load(states or [])
 
     data = examples([j.cfg for j in jobs], dev, dense)
     (train_ex, ltr), (test_ex, lte) = data["train"], data["test"]
@@ -227,8 +239,10 @@ def _train(jobs, device, compile, force, progress, dense) -> dict:
                                       and (end - start) * ltr.shape[1] >= 2_000_000)
     step_logits = torch.compile(model.step_logits) if use_compile else model.step_logits
     smooth = torch.tensor([j.cfg.smooth for j in jobs], device=dev)
+    use_smooth = any(j.cfg.smooth for j in jobs)
 
     plan = set(schedule_epochs(cfg.schedule, end))
+    measure_test = test_epochs(cfg, end)
     done = [[c for c in j.run.manifest["checkpoints"] if c["epoch"] <= start] if j.run.exists() else []
             for j in jobs]
     if start == 0:
@@ -238,19 +252,19 @@ def _train(jobs, device, compile, force, progress, dense) -> dict:
     t0 = time.perf_counter()
     try:
         for epoch in range(start, end):
-            for g in opt.param_groups:   # linear warm-up, a pure function of the step (resumable)
-                g["lr"] = cfg.lr * min(epoch / cfg.warmup, 1.0) if cfg.warmup else cfg.lr
-            opt.zero_grad(set_to_none=True)
-            logits, lt = step_logits(P, train_ex, test_ex)   # test: same weights, no grad
+            opt.zero_grad()
+            test = test_ex if epoch in measure_test else None
+            logits, lt = step_logits(P, train_ex, test)   # test: same weights, no grad
             loss = model.loss_fn(logits, ltr)
-            objective = loss + smooth * model.smoothness(P["W_E"], cfg.p) if cfg.smooth else loss
+            objective = loss + smooth * model.smoothness(P["W_E"], cfg.p) if use_smooth else loss
             objective.sum().backward()
             with torch.no_grad():
                 _measure(metrics, epoch, logits, ltr, lt, lte)
-            if not np.isfinite(metrics[:, 0, epoch]).all():
-                bad = int(np.flatnonzero(~np.isfinite(metrics[:, 0, epoch]))[0])
+            if not np.isfinite(metrics[:, M["train_loss"], epoch]).all():
+                bad = int(np.flatnonzero(~np.isfinite(metrics[:, M["train_loss"], epoch]))[0])
                 raise HistoryError(_diverged(jobs[bad], epoch, done[bad]))
-            opt.step()
+            # linear warm-up, a pure function of the step (resumable)
+            opt.step(min(epoch / cfg.warmup, 1.0) if cfg.warmup else 1.0)
             if epoch + 1 == end:          # the final weights' own measurements
                 with torch.no_grad():
                     train_lg, test_lg = model.step_logits(P, train_ex, test_ex)
@@ -271,15 +285,22 @@ def _train(jobs, device, compile, force, progress, dense) -> dict:
 
 
 def _measure(metrics, epoch, train_logits, train_labels, test_logits, test_labels):
-    """Loss and accuracy of both splits at `epoch`, per seed, into metrics[:, METRICS, epoch]."""
+    """Loss and accuracy of both splits at `epoch`, per seed, into metrics[:, METRICS, epoch];
+    test_logits None: the test split was not measured at this epoch (left NaN)."""
     for part, lg, lab in (("train", train_logits, train_labels), ("test", test_logits, test_labels)):
-        metrics[:, METRICS.index(f"{part}_loss"), epoch] = model.loss_fn(lg, lab).detach().cpu().numpy()
-        metrics[:, METRICS.index(f"{part}_acc"), epoch] = model.accuracy(lg, lab).cpu().numpy()
+        if lg is None:
+            continue
+        metrics[:, M[f"{part}_loss"], epoch] = model.loss_fn(lg, lab).detach().cpu().numpy()
+        metrics[:, M[f"{part}_acc"], epoch] = model.accuracy(lg, lab).cpu().numpy()
 
 
 def _postfix(metrics, epoch) -> str:
-    m = metrics[:, :, epoch].mean(axis=0)   # averaged over seeds when batched
-    return f"train {m[0]:.2e} ({m[2]:.0%})  test {m[1]:.2e} ({m[3]:.0%})"
+    """Seed-averaged train metrics at `epoch`, and the test split's latest measurement."""
+    m = metrics[:, :, : epoch + 1].mean(axis=0)
+    last = history.first_index(np.isfinite(m[M["test_loss"]])[::-1])
+    t = m[:, epoch - last] if last is not None else np.full(len(METRICS), np.nan)
+    return (f"train {m[M['train_loss'], epoch]:.2e} ({m[M['train_acc'], epoch]:.0%})  "
+            f"test {t[M['test_loss']]:.2e} ({t[M['test_acc']]:.0%})")
 
 
 def _progress(start, end, enabled):
