@@ -11,6 +11,7 @@ import importlib
 
 import click
 
+from extraction.settings import DEFAULT_OUTPUT, DEFAULT_T
 from training.config import DEFAULT_PRESET, DEFAULT_RUN, PRESETS
 
 # what to do about the operating system's refusals, by errno
@@ -29,7 +30,7 @@ class UserError(click.ClickException):
 def _user_errors() -> tuple[type, ...]:
     """The stages' own error types: each means 'bad input', never a bug."""
     from extraction.errors import ExtractionError
-    from extraction.store import AssetsError
+    from common.assets import AssetsError
     from training.paths import RunBusy
     from training.config import ConfigError
     from training.history import HistoryError
@@ -189,8 +190,8 @@ def runs():
               help="Configuration for a new run (default canonical; an existing run keeps its own).")
 @click.option("--quality", type=click.Choice(["low", "medium", "high", "4k"]), default="low", show_default=True,
               help="Scene quality.")
-@click.option("--T", "T", type=int, help="Crest target sum (default 65 mod p).")
-@click.option("--output", type=int, help="Output whose logit surface is shown (default 7).")
+@click.option("--T", "T", type=int, help=f"Crest target sum, mod p (left out: as last extracted, else {DEFAULT_T}).")
+@click.option("--output", type=int, help=f"Output whose logit surface is shown (left out: as last extracted, else {DEFAULT_OUTPUT}).")
 @click.option("--story-k", "story_k", type=int,
               help="Key frequency the story shows where it shows one (default: the lowest key frequency).")
 @click.option("--analysis-epoch", type=int, help="Checkpoint to analyse (default: the last).")
@@ -224,8 +225,8 @@ def _split_names(value):
 @cli.command()
 @click.option("--run", "run_name", default=DEFAULT_RUN, show_default=True)
 @click.option("--quality", type=click.Choice(["low", "medium", "high", "4k"]), default="low", show_default=True)
-@click.option("--T", "T", type=int, help="As given to 'all' (default 65 mod p).")
-@click.option("--output", type=int, help="As given to 'all' (default 7).")
+@click.option("--T", "T", type=int, help=f"As given to 'all' (left out: as last extracted, else {DEFAULT_T} mod p).")
+@click.option("--output", type=int, help=f"As given to 'all' (left out: as last extracted, else {DEFAULT_OUTPUT}).")
 @click.option("--story-k", "story_k", type=int, help="As given to 'all' (default: the lowest key frequency).")
 @click.option("--analysis-epoch", type=int, help="As given to 'all' (default: the last).")
 @click.option("--verify", is_flag=True, help="Check every checkpoint's sha256 (without: only that each is there "

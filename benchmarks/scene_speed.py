@@ -50,7 +50,7 @@ def main(names, run, quality, synthetic, media):
     with tempfile.TemporaryDirectory() as tmp:
         assets = None
         if synthetic:
-            from extraction.synthetic import make_synthetic_assets
+            from tests.synthetic import make_synthetic_assets
             run = "synthetic-113"
             assets = str(Path(tmp) / "assets")
             make_synthetic_assets(Path(assets), run=run, p=113, key_freqs=(4, 14, 35), n_ckpt=300,

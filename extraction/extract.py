@@ -1,4 +1,4 @@
-"""Extraction: a checkpoint history in, assets/<run>/ out (format: extraction/store.py).
+"""Extraction: a checkpoint history in, assets/<run>/ out (format: common/assets.py).
 
 Two passes. First the analysis checkpoint (default: the last): key frequencies (fixed there and
 reused for every checkpoint), neuron clusters, the logit approximation, the probes, and the
@@ -8,59 +8,50 @@ evolution of every selected surface.
 """
 from __future__ import annotations
 
-import hashlib
-import json
-import os
-import re
-import shutil
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from common import assets as fmt
+from common.assets import ASSETS_DIR, Assets, AssetsError, Corrupt
+from common.code import code_hash
 from training import model, paths, tasks
-from training.history import Run, atomic_write_bytes, npz_bytes, versions, write_json
+from training.history import Run, filled, versions
+from training.reference import reference_forward
 
 from . import fourier as fo
 from . import mechanism as mech
 from . import phases
 from .errors import ExtractionError
 from .probes import r2, sparse_probe
-from .store import ASSETS_DIR, FORMAT, Assets, AssetsError, Corrupt, owned
-
-CODE_FILES = ("extraction/extract.py", "extraction/mechanism.py", "extraction/fourier.py",
-              "extraction/probes.py", "extraction/phases.py", "training/model.py")
+from .settings import asked, check_values, settings_for
 
 
 def code_version() -> str:
-    root = Path(__file__).resolve().parents[1]
-    h = hashlib.sha256()
-    for f in CODE_FILES:
-        h.update((root / f).read_bytes())
-    return h.hexdigest()[:16]
+    """A hash of the code extraction runs: this module and every project module it imports,
+    training's included (the model, the task, the history reader)."""
+    return code_hash([Path(__file__)], follow_training=True)
 
 
-def settings_for(cfg, analysis_epoch, T, output, story_k=None) -> dict:
-    p = cfg.p
-    return {"analysis_epoch": analysis_epoch, "T": (65 if T is None else T) % p,
-            "output": (7 if output is None else output) % p, "key_share": mech.KEY_SHARE,
-            "fve_threshold": mech.FVE_CLUSTER, "probe_max_dims": 8, "story_k": story_setting(p, story_k)}
-
-
-def story_setting(p: int, story_k: int | None) -> int | None:
-    """--story-k as stored in the settings: None (the lowest key frequency) or the frequency named,
-    folded to min(k, p - k) (k and p - k are the same wave at the integers)."""
-    if story_k is None:
+def previous_flags(run_name: str, assets_root=None) -> dict | None:
+    """The flags the run's last extraction was asked (its manifest's "asked"), or None."""
+    try:
+        return Assets(run_name, assets_root).manifest.get("asked")
+    except AssetsError:                      # never extracted, or a corrupt manifest
         return None
-    if not 1 <= story_k <= p - 1:
-        raise ExtractionError(f"--story-k must be a frequency between 1 and {p - 1} at p={p} (got {story_k}); "
-                              "leave it out for the lowest key frequency")
-    return mech.periods(story_k, p)
 
 
-def status(run_name: str, runs_root=None, assets_root=None, **settings) -> tuple[str, str]:
-    """('up to date' | 'stale' | 'missing', why)."""
+def wanted_settings(run: Run, assets_root=None, **flags) -> tuple[dict, dict]:
+    """(the flags asked, the settings they give): a flag left out is the last extraction's."""
+    ask = asked(previous_flags(run.name, assets_root), **flags)
+    epoch = check_settings(run, ask["analysis_epoch"], ask["T"], ask["output"])
+    return ask, settings_for(run.config, epoch, ask["T"], ask["output"], ask["story_k"])
+
+
+def status(run_name: str, runs_root=None, assets_root=None, **flags) -> tuple[str, str]:
+    """('up to date' | 'stale' | 'missing', why). A flag left out is the last extraction's."""
     run = Run(run_name, runs_root)
     out = paths.confined(assets_root or ASSETS_DIR, run_name)
     man = out / "manifest.json"
@@ -71,9 +62,7 @@ def status(run_name: str, runs_root=None, assets_root=None, **settings) -> tuple
         m = assets.manifest
     except Corrupt as e:                     # rebuilt like any stale extraction
         return "stale", e.short
-    wanted = settings_for(run.config, check_settings(run, settings.get("analysis_epoch"), settings.get("T"),
-                                                     settings.get("output")),
-                          settings.get("T"), settings.get("output"), settings.get("story_k"))
+    _, wanted = wanted_settings(run, assets_root, **flags)
     if m.get("run_fingerprint") != run.fingerprint():
         return "stale", "the run was retrained or extended"
     if m.get("settings") != wanted:
@@ -89,23 +78,10 @@ def status(run_name: str, runs_root=None, assets_root=None, **settings) -> tuple
     return "up to date", ""
 
 
-def check_settings(run: Run, analysis_epoch: int | None, T: int | None, output: int | None) -> int:
+def check_settings(run: Run, analysis_epoch: int | None = None, T: int | None = None, output: int | None = None) -> int:
     """The analysis epoch (default: the last checkpoint); ExtractionError when --analysis-epoch
     names no checkpoint of the run or --T / --output is not a residue mod p."""
     return check_values(run.name, run.config.p, run.checkpoint_epochs(), analysis_epoch, T, output)
-
-
-def check_values(name: str, p: int, epochs: list[int], analysis_epoch, T, output) -> int:
-    """check_settings for a run of modulus p with checkpoints at `epochs` (trained or planned)."""
-    if analysis_epoch is not None and analysis_epoch not in epochs:
-        near = min(epochs, key=lambda e: abs(e - analysis_epoch))
-        raise ExtractionError(f"run {name!r} has no checkpoint at epoch {analysis_epoch} "
-                              f"(nearest: {near}); pass --analysis-epoch {near}")
-    for name, v in (("T", T), ("output", output)):
-        if v is not None and not 0 <= v < p:
-            raise ExtractionError(f"--{name} must be between 0 and {p - 1} at p={p} (got {v}); pass e.g. "
-                                  f"--{name} {v % p}")
-    return epochs[-1] if analysis_epoch is None else analysis_epoch
 
 
 def _stack(ws: list[dict], device="cpu") -> dict[str, torch.Tensor]:
@@ -146,15 +122,21 @@ def analyse(W: dict, cfg, settings: dict) -> tuple[dict, dict]:
     x, y = tasks.all_pairs(p)
     labels = tasks.answers(cfg.op, x, y, p, cfg.a, cfg.b)
     cache: dict = {}
+    full: dict = {}
     with torch.no_grad():
         model.forward(_stack([W]), torch.tensor(x)[None], torch.tensor(y)[None], cache)
+        # every query's attention, as TransformerLens has it: the fast model keeps the last query's only
+        reference_forward({n: torch.tensor(W[n]) for n in model.PARAM_NAMES},
+                          torch.tensor(tasks.tokens(x, y, p)), full)
     act = {k: v[0].numpy() for k, v in cache.items()}
+    act["attn.hook_pattern"] = full["attn.hook_pattern"].numpy()          # [N, H, query, key]
     return analyse_activations(act, W, p, labels, settings)
 
 
 def analyse_activations(act: dict, W: dict, p: int, labels: np.ndarray, settings: dict) -> tuple[dict, dict]:
-    """analyse() from the analysis checkpoint's activations (TransformerLens names, last position,
-    x-major) and weights W: numpy only. Returns (summary parts, arrays)."""
+    """analyse() from the analysis checkpoint's activations (common/assets.py ACTIVATIONS: the
+    TransformerLens names and axes, x-major) and weights W: numpy only. Returns (summary parts,
+    arrays)."""
     Ld = act["logits"][:, :p].astype(np.float64)
     post, mlp_out = act["mlp.hook_post"].astype(np.float64), act["hook_mlp_out"].astype(np.float64)
 
@@ -176,13 +158,13 @@ def analyse_activations(act: dict, W: dict, p: int, labels: np.ndarray, settings
     except ValueError as e:
         raise ExtractionError(f"--story-k {settings.get('story_k')}: {e} at the analysis epoch; pass one of "
                               "them, or leave --story-k out for the lowest") from None
-    S["story"] = story
-    story_k = story["k"]
+    story = fmt.Story.from_json({**story, "found": story["k"] is not None})
+    S["story"] = story.to_json()
+    story_k = story.k
     A = {"neurons": neu,
          "fourier": {"W_L_norms": fo.norms_1d(W_L.T),
                      "logit_norms_2d": np.linalg.norm(fo.transform_2d(Ld.reshape(p, p, p)), axis=2)},
-         "activations": {k: act[k] for k in ("attn.hook_pattern", "hook_resid_mid", "mlp.hook_pre",
-                                             "mlp.hook_post", "hook_mlp_out", "logits")}}
+         "activations": {k: act[k] for k in fmt.ACTIVATIONS}}
 
     # probes: residual stream after embedding + position, for the story frequency (no key
     # frequencies: the one --story-k names, else the strongest embedding frequency)
@@ -190,7 +172,7 @@ def analyse_activations(act: dict, W: dict, p: int, labels: np.ndarray, settings
     xs = np.arange(p)
     R0, R1 = W["W_E"][:p] + W["W_pos"][0], W["W_E"][:p] + W["W_pos"][1]
     probe_S = {"k": k_probe, "label": fo.freq_label(k_probe, p), "learned": bool(keys),
-               "why_k": story["rule"] if story_k else "no key frequencies: "
+               "why_k": story.rule if story_k else "no key frequencies: "
                         + ("named by --story-k" if settings.get("story_k") else "the strongest embedding frequency"),
                "rule": "relaxed Lasso on hook_embed + hook_pos_embed at position 0, at most "
                        f"{settings['probe_max_dims']} dimensions, fit at the analysis checkpoint"}
@@ -202,39 +184,37 @@ def analyse_activations(act: dict, W: dict, p: int, labels: np.ndarray, settings
                        "bias": pr["bias"], "r2": pr["r2"], "alpha": pr["alpha"]}
         probe_A.update({f"{fn}_weights": pr["weights"], f"{fn}_bias": np.array(pr["bias"]),
                         f"{fn}_dims": np.array(pr["dims"], int), f"{fn}_target": target})
-    S["probe"] = probe_S
+    S["probe"] = fmt.Probe.from_json({"found": True, **probe_S}).to_json()
     A["probes"] = probe_A
 
-    # selections, each with its evidence or the reason none was found
-    wave = mech.wave_neurons(post, p, keys, story_k=story_k)
-    pair = mech.product_pair(post, p, keys, neu["freq"], neu["fve"], story_k=story_k)
-    cr = mech.crest(mlp_out, p, keys, settings["T"], W["W_U"][:, :p])
-    lg = mech.logit_surface(Ld, p, settings["output"])
-    sel_A = {"logit_surface": lg.pop("surface"), "logit_maxima": np.array(lg["maxima"]),
-             "attn_eq_pattern": act["attn.hook_pattern"][:, :, 0].reshape(p, p, -1).transpose(2, 0, 1)}
-    if wave["found"]:
-        sel_A.update({"wave_neurons": np.array(wave["neurons"]), "wave_sweeps": wave.pop("sweeps")})
-    if pair["found"]:
-        sel_A.update({"pair_neurons": np.array(pair["neurons"]), "pair_surfaces": pair.pop("surfaces"),
-                      "trig_coscos": pair.pop("coscos"), "trig_sinsin": pair.pop("sinsin"),
-                      "trig_sum": pair.pop("trig_sum")})
-    if cr["found"]:
-        sel_A.update({"crest_surface": cr.pop("surface"), "crest_direction": cr.pop("direction"),
-                      "crest_points": np.array(cr["points"])})
-    ids = list(dict.fromkeys((wave.get("neurons") or []) + (pair.get("neurons") or [])))
-    decomps = {}
-    if ids:
-        surf = post.reshape(p, p, -1)[:, :, ids].transpose(2, 0, 1)
-        sel_A.update({"neuron_ids": np.array(ids), "neuron_surfaces": surf})
-        for i, s in zip(ids, surf):
-            d = fo.decompose(s, 4)
-            d.pop("reconstruction")
-            decomps[str(i)] = d
-    S["selections"] = {"wave_neurons": wave, "product_pair": pair, "crest": cr, "logit": lg,
-                       "neuron_surfaces": {"neurons": ids, "featured": (pair.get("neurons") or ids or [None])[0],
-                                           "decompositions": decomps}}
-    A["selections"] = sel_A
+    # selections, each with its evidence or the reason none was found (common/assets.py)
+    wave = fmt.WaveNeurons.from_result(mech.wave_neurons(post, p, keys, story_k=story_k))
+    pair = fmt.ProductPair.from_result(mech.product_pair(post, p, keys, neu["freq"], neu["fve"], story_k=story_k))
+    cr = fmt.Crest.from_result(mech.crest(mlp_out, p, keys, settings["T"], W["W_U"][:, :p]))
+    lg = fmt.Logit.from_result(mech.logit_surface(Ld, p, settings["output"]))
+    ns = neuron_surfaces(post, p, wave, pair)
+    parts = [wave, pair, cr, lg, ns]
+    S["selections"] = fmt.selections_json(parts)
+    A["selections"] = {**fmt.selection_arrays(parts),
+                       "attn_eq_pattern": act["attn.hook_pattern"][:, :, -1, 0].reshape(p, p, -1).transpose(2, 0, 1)}
     return S, A
+
+
+def neuron_surfaces(post: np.ndarray, p: int, wave: fmt.Part, pair: fmt.Part) -> fmt.NeuronSurfaces:
+    """The surfaces of the wave neurons and the product pair, each with its 2D Fourier terms;
+    featured: the cos·cos neuron of the pair (else the first wave neuron)."""
+    ids = list(dict.fromkeys((wave.neurons or []) + (pair.neurons or [])))
+    if not ids:
+        why = "; ".join(dict.fromkeys(part.why_not() for part in (wave, pair)))
+        return fmt.NeuronSurfaces(found=False, reason=why)
+    surf = post.reshape(p, p, -1)[:, :, ids].transpose(2, 0, 1)
+    decomps = {}
+    for i, sf in zip(ids, surf):
+        d = fo.decompose(sf, 4)
+        d.pop("reconstruction")
+        decomps[str(i)] = d
+    return fmt.NeuronSurfaces.from_result({"found": True, "neurons": ids, "featured": (pair.neurons or ids)[0],
+                                           "decompositions": decomps, "ids": np.array(ids), "surfaces": surf})
 
 
 def over_history(run: Run, cfg, epochs: list[int], S: dict, A: dict, batch: int = 8,
@@ -338,12 +318,13 @@ def extract(run_name: str, analysis_epoch: int | None = None, T: int | None = No
             f"run {run_name!r} is still half-trained ({m['epochs_done']}/{cfg.epochs} epochs); finish it with "
             f"'render.py train --run {run_name}' or pass --partial to extract what is there")
     epochs = run.checkpoint_epochs()
-    analysis_epoch = check_settings(run, analysis_epoch, T, output)
-    settings = settings_for(cfg, analysis_epoch, T, output, story_k)
+    check_settings(run, analysis_epoch, T, output)     # the flags given, before any is read back
+    ask, settings = wanted_settings(run, assets_root, analysis_epoch=analysis_epoch, T=T, output=output,
+                                    story_k=story_k)
+    analysis_epoch = settings["analysis_epoch"]
     out = paths.confined(assets_root or ASSETS_DIR, run_name)
-    clean_swaps(out)                                   # what a killed extraction left next to it
-    state, why = status(run_name, runs_root, assets_root, analysis_epoch=analysis_epoch, T=T, output=output,
-                        story_k=story_k)
+    fmt.clean_swaps(out, ExtractionError)              # what a killed extraction left next to it
+    state, why = status(run_name, runs_root, assets_root, **ask)
     if state == "up to date" and not force:
         return {"skipped": True, "dir": str(out)}
 
@@ -355,7 +336,7 @@ def extract(run_name: str, analysis_epoch: int | None = None, T: int | None = No
     S, A = analyse(run.load_checkpoint(analysis_epoch, verify=False), cfg, settings)
     cur, hist = over_history(run, cfg, epochs, S, A, progress=progress)
 
-    metrics = run.metrics()
+    metrics = filled(run.metrics())   # test gaps carry the latest measurement
     ep = np.array(epochs)
     cur.update({"epoch": ep, **{k: metrics[k][ep] for k in ("train_loss", "test_loss", "train_acc", "test_acc")},
                 "all_epoch": np.arange(len(metrics["train_loss"])),
@@ -371,11 +352,11 @@ def extract(run_name: str, analysis_epoch: int | None = None, T: int | None = No
         "analysis_epoch": analysis_epoch, "grokked": m["grokked"], "milestones": ms,
         "phases": ph, **S, "final": final,
     }
-    if cfg.op != "add":
-        summary["note"] = ("the sum directions, crest and logit maxima describe (x + y) mod p; for op "
-                           f"{cfg.op!r} they need not apply")
-    if not m["grokked"]:
-        summary["note"] = summary.get("note", "") + "this run never reached 99% test accuracy (not grokked)"
+    notes = ([f"the sum directions, crest and logit maxima describe (x + y) mod p; for op {cfg.op!r} they "
+               "need not apply"] if cfg.op != "add" else []) \
+        + ([] if m["grokked"] else ["this run never reached 99% test accuracy (not grokked)"])
+    if notes:
+        summary["note"] = "; ".join(notes)
 
     files = {
         "curves": cur,
@@ -389,114 +370,8 @@ def extract(run_name: str, analysis_epoch: int | None = None, T: int | None = No
         "toy": {**tasks.toy_table(5)},
     }
     summary["extraction_seconds"] = round(time.perf_counter() - t0, 1)
-    _write(out, files, summary, {
-        "format": FORMAT, "run": run_name, "run_fingerprint": run.fingerprint(),
-        "analysis_epoch": analysis_epoch, "settings": settings, "code_version": code_version(),
-        "versions": versions(), "created": time.strftime("%Y-%m-%dT%H:%M:%S")})
+    fmt.write(out, files, summary, {
+        "run": run_name, "run_fingerprint": run.fingerprint(), "analysis_epoch": analysis_epoch,
+        "settings": settings, "asked": ask, "code_version": code_version(), "versions": versions(),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S")}, error=ExtractionError)
     return {"skipped": False, "dir": str(out), "summary": summary, "why": why}
-
-
-def _swap_names(out: Path, pid: int) -> tuple[Path, Path]:
-    """The folders a swap uses next to assets/<run>: its own per process, so two never share."""
-    return out.with_name(f".{out.name}.tmp{pid}"), out.with_name(f".{out.name}.old{pid}")
-
-
-def clean_swaps(out: Path):
-    """Remove the swap folders of extractions that were killed (their process is gone), after
-    checking that they hold only extraction's files."""
-    pattern = re.compile(re.escape(f".{out.name}.") + r"(tmp|old)(\d*)")
-    for d in out.parent.iterdir() if out.parent.is_dir() else ():
-        m = pattern.fullmatch(d.name)
-        if m and d.is_dir() and not d.is_symlink() and not (m[2] and paths.pid_alive(int(m[2]))):
-            paths.remove_owned(d, owned(d), ExtractionError, f"Move it out of {out.parent}/.")
-
-
-def _write(out: Path, files: dict, summary: dict, manifest: dict):
-    """Write into a fresh folder, then swap it in: readers never see a half-written assets dir.
-    The folder replaced is removed only when it holds extraction's own files."""
-    tmp, old = _swap_names(out, os.getpid())
-    for mine in (tmp, old):          # a leftover of an earlier process that had our pid
-        paths.remove_owned(mine, owned(mine), ExtractionError, f"Move it out of {out.parent}/.")
-    tmp.mkdir(parents=True)
-    fix = f"Move what you keep out of {out}/ (or choose another --run name) and extract again."
-    try:
-        shas, arrays_sha = {}, {}
-        for name, arrays in files.items():
-            shas[f"{name}.npz"] = atomic_write_bytes(tmp / f"{name}.npz", npz_bytes(arrays))
-            arrays_sha[f"{name}.npz"] = {k: array_sha(v) for k, v in arrays.items()}
-        shas["summary.json"] = write_json(tmp / "summary.json", _jsonable(summary))
-        shas["summary.md"] = atomic_write_bytes(tmp / "summary.md", summary_md(summary).encode())
-        # one hash per array: a figure or scene that read only some arrays is stale only when those change
-        write_json(tmp / "manifest.json", {**manifest, "files": shas, "arrays": arrays_sha})
-        if out.exists() or out.is_symlink():
-            bad = paths.stranger(out, owned(out))
-            if bad is not None:
-                raise ExtractionError(f"{out} holds {bad}, which extraction did not write; not replacing it. {fix}")
-            out.rename(old)
-        tmp.rename(out)
-    except BaseException:       # disk full, Ctrl-C, a stranger: leave the old assets as they were
-        if old.exists() and not out.exists():
-            old.rename(out)
-        shutil.rmtree(tmp, ignore_errors=True)     # this process's own fresh folder
-        raise
-    paths.remove_owned(old, owned(old), ExtractionError, fix)
-
-
-def array_sha(a) -> str:
-    a = np.ascontiguousarray(a)
-    h = hashlib.sha256(f"{a.dtype.str}{a.shape}".encode())
-    h.update(a.tobytes())
-    return h.hexdigest()[:16]
-
-
-def _jsonable(o):
-    if isinstance(o, dict):
-        return {str(k): _jsonable(v) for k, v in o.items()}
-    if isinstance(o, (list, tuple)):
-        return [_jsonable(v) for v in o]
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    if isinstance(o, np.generic):
-        return o.item()
-    return o
-
-
-def summary_md(s: dict) -> str:
-    t = s["task"]
-    sel = s["selections"]
-    n = s["neurons"]
-    la = s["logit_approx"]
-    ph = s["phases"]
-    lines = [f"# {s['run']}: {t['op']} mod {t['p']}, seed {t['seed']}, {s['epochs_done']} epochs",
-             "", f"- grokked: {'yes' if s['grokked'] else 'no'} (train 100% at epoch {s['milestones']['train_100']}, "
-             f"test >= 99% at epoch {s['milestones']['test_99']})",
-             f"- phases: memorised {ph['memorised']}, memorisation ends {ph['memorisation_end']}, "
-             f"clean-up {ph['cleanup_start']}-{ph['cleanup_end']}, grokked {ph['grokked']}",
-             f"- key frequencies (analysis epoch {s['analysis_epoch']}): "
-             + (", ".join(f"k={k} ({lab}, {s['key_shares'][str(k)]:.0%} of logit variance)"
-                          for k, lab in zip(s["key_frequencies"], s["key_labels"])) or "none"),
-             f"- story frequency: " + (f"k={s['story']['k']} ({s['story']['label']}): {s['story']['rule']}"
-                                       if (s.get("story") or {}).get("k") else "none (no key frequencies)"),
-             f"- embedding frequencies: {s['embedding_frequencies']}",
-             f"- neurons with FVE >= {n['fve_threshold']}: {n['n_clustered']} of {n['n']} ({n['share_clustered']:.0%}); "
-             f"clusters {n['clusters']}",
-             f"- logit approximation: explains {la['explained_variance']:.1%} of the logit variance; loss "
-             f"{la['loss']} vs the model's {la['model_loss']:.3g}",
-             f"- W_L effective rank: {s['W_L_rank']}",
-             f"- probe k={s['probe']['k']} ({s['probe']['label']}): cos dims {s['probe']['cos']['dims']} "
-             f"(R² {s['probe']['cos']['r2']:.3f}), sin dims {s['probe']['sin']['dims']} (R² {s['probe']['sin']['r2']:.3f})",
-             "", "## Selections", ""]
-    for name, v in sel.items():
-        if name == "neuron_surfaces":
-            continue
-        if v.get("found"):
-            keep = {k: v[k] for k in v if k not in ("found", "candidates", "broader_rejected", "tried")
-                    and not isinstance(v[k], (np.ndarray,))}
-            lines.append(f"- {name}: " + json.dumps(_jsonable(keep)))
-        else:
-            lines.append(f"- {name}: none found ({v.get('reason')})")
-    for i, d in sel["neuron_surfaces"]["decompositions"].items():
-        lines.append(f"- neuron {i}: {d['formula']} (+ mean {d['mean']:.2f}; top terms explain {d['explained']:.0%})")
-    if s.get("note"):
-        lines += ["", f"Note: {s['note']}"]
-    return "\n".join(lines) + "\n"

@@ -62,6 +62,11 @@ def wave_label(fn: str, k: int, p: int, var: str = "x", unicode: bool = True) ->
     return f"{fn}({body})"
 
 
+def product_formulas(k: int, p: int) -> list[str]:
+    """The product pair's two terms at w = 2πk/p: ['cos(wx)·cos(wy)', 'sin(wx)·sin(wy)']."""
+    return [wave_label(fn, k, p) + "·" + wave_label(fn, k, p, "y") for fn in ("cos", "sin")]
+
+
 def transform_2d(A: np.ndarray, F: np.ndarray | None = None) -> np.ndarray:
     """2D coefficients of A [p, p, ...] (x the row index): F A F^T on the first two axes."""
     p = A.shape[0]

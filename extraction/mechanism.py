@@ -235,8 +235,7 @@ def product_pair(post: np.ndarray, p: int, keys: list[int], freq: np.ndarray, fv
             "term_fve": [fa, fb],
             "coefs": [float(Cn[fo.cos_row(k), fo.cos_row(k), a] * 2 / p),
                       float(Cn[fo.sin_row(k), fo.sin_row(k), b] * 2 / p)],
-            "formulas": [fo.wave_label("cos", k, p) + "·" + fo.wave_label("cos", k, p, "y"),
-                         fo.wave_label("sin", k, p) + "·" + fo.wave_label("sin", k, p, "y")],
+            "formulas": fo.product_formulas(k, p),
             "surfaces": surfaces, "coscos": coscos, "sinsin": sinsin, "trig_sum": trig_sum,
             "story_k": story, "tried": tried,
             "rule": "the first key frequency in story order (the story frequency, the lowest unless a "

@@ -14,6 +14,7 @@ from typing import Callable
 
 import numpy as np
 
+from common.assets import Crest, Logit, ProductPair, WaveNeurons
 from extraction import fourier as fo
 
 from . import style
@@ -122,20 +123,15 @@ def anim_surfaces(a, frames: int = 150) -> Animation:
     if "epoch" not in ev:
         raise Missing("evolution.npz has no epoch")
     epochs = np.asarray(ev["epoch"])
-    s = a.summary.get("selections", {})
+    pp, crest, logit = a.selection(ProductPair), a.selection(Crest), a.selection(Logit)
     panels = []                       # (title, [C, p, p] array)
-    if "pair_surfaces" in ev and s.get("product_pair", {}).get("found", True):
-        pp = s.get("product_pair", {})
-        ids = pp.get("neurons", ["?", "?"])
-        fml = pp.get("formulas", ["cos·cos", "sin·sin"])
-        for j in range(ev["pair_surfaces"].shape[1]):
-            panels.append((f"neuron #{ids[j]}\n≈ {fml[j]}" if j < len(fml) else f"neuron #{ids[j]}",
-                           ev["pair_surfaces"][:, j]))
-    if "crest_surface" in ev and s.get("crest", {}).get("found", True):
-        T = s.get("crest", {}).get("T")
-        panels.append((f"crest unit\nx + y ≡ {T} (mod {a.p})", ev["crest_surface"]))
-    if "logit_surface" in ev and s.get("logit", {}).get("found", True):
-        panels.append((f"logit of output {s.get('logit', {}).get('output')}", ev["logit_surface"]))
+    if pp.found:
+        for j, (i, f) in enumerate(zip(pp.neurons, pp.formulas)):
+            panels.append((f"neuron #{i}\n≈ {f}", ev["pair_surfaces"][:, j]))
+    if crest.found:
+        panels.append((f"crest unit\nx + y ≡ {crest.T} (mod {a.p})", ev["crest_surface"]))
+    if logit.found:
+        panels.append((f"logit of output {logit.output}", ev["logit_surface"]))
     if not panels:
         raise Missing("evolution.npz has no selected surfaces")
     idx = frame_indices(epochs, frames)
@@ -167,7 +163,7 @@ def anim_surfaces(a, frames: int = 150) -> Animation:
 
 def anim_loops(a, frames: int = 150) -> Animation:
     """The wave neurons swept over y (x = 0), pairwise: the loops appear as the circuit forms."""
-    selection(a, "wave_neurons", "wave neurons")
+    selection(a, WaveNeurons, "wave neurons")
     ev = a["evolution"]
     if "wave_sweeps" not in ev or "epoch" not in ev:
         raise Missing("evolution.npz has no wave_sweeps")

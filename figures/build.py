@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from extraction.store import Assets, AssetsError
+from common.assets import Assets, AssetsError
 
 from .common import Missing
 

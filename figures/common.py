@@ -39,15 +39,10 @@ def n_freqs(p: int) -> int:
     return n
 
 
-def selection(a, name: str, what: str) -> dict:
-    """summary.json's selections[name] when extraction found it, else Missing with its reason."""
-    sel = a.summary.get("selections", {}).get(name)
-    if sel is None:
-        raise Missing(f"summary.json has no selection {name!r}")
-    if not sel.get("found", True):
-        why = sel.get("reason") or sel.get("why") or sel.get("note")
-        raise Missing(f"extraction found no {what}" + (f" ({why})" if why else ""))
-    return sel
+def selection(a, cls, what: str):
+    """The selection of kind `cls` (common/assets.py) when extraction found it, else NotFound
+    (an AssetsError: the figure is skipped) with extraction's reason."""
+    return a.found(cls, what)
 
 
 def analysis_index(a, epochs: np.ndarray | None = None) -> int:
@@ -60,7 +55,7 @@ def keys(a) -> list[tuple[int, str, str]]:
     """(k, label such as '8π/113', colour) for each key frequency, from the summary."""
     s = a.summary
     ks = [int(k) for k in s.get("key_frequencies", [])]
-    labels = s.get("key_labels") or [fo.freq_label(k, a.p) for k in ks]
+    labels = s["key_labels"]
     return [(k, lab, style.key_color(i)) for i, (k, lab) in enumerate(zip(ks, labels))]
 
 

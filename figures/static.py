@@ -9,6 +9,7 @@ import textwrap
 
 import numpy as np
 
+from common.assets import Crest, Logit, ProductPair
 from extraction import fourier as fo
 
 from . import style
@@ -202,7 +203,7 @@ def neurons(a):
     colour = {k: col for k, _, col in kinfo}
     p = a.p
     # at most nine: the product pair first (figure 8's neurons), then the others in the assets' order
-    pair = [int(i) for i in (a.summary.get("selections", {}).get("product_pair", {}).get("neurons") or [])]
+    pair = [int(i) for i in a.selection(ProductPair).neurons or []]
     order = sorted(range(len(ids)), key=lambda j: (int(ids[j]) not in pair, j))[:9]
     shown = [(ids[j], surfs[j]) for j in order]
     if shown:
@@ -278,9 +279,9 @@ def logits(a):
     """The logits' 2D Fourier norms (only the diagonal sum terms survive) and the surface of
     the chosen output with its maxima."""
     norms2d, = need(a, "fourier", "logit_norms_2d")
-    sel = selection(a, "logit", "logit surface")
+    sel = selection(a, Logit, "logit surface")
     S, maxima = need(a, "selections", "logit_surface", "logit_maxima")
-    c = int(sel["output"])
+    c = int(sel.output)
     p = a.p
     kinfo = keys(a)
     fig = _figure(style.DOUBLE, 3.2)
@@ -307,7 +308,7 @@ def logits(a):
     fig.colorbar(im, ax=ax_s, shrink=0.8, label=f"logit of output {c}")
     draw_residue_line(ax_s, p, c, gid="logit-line", lw=0.7, alpha=0.7)
     mark_points(ax_s, maxima, gid="logit-maxima")
-    on_line = sel.get("on_line_fraction")
+    on_line = sel.on_line_fraction
     ax_s.set_title(f"(b) logit of output {c}; dashed: x + y ≡ {c} (mod {p})"
                    + (f"\n{on_line:.0%} of its {p} largest values lie on that line" if on_line is not None else ""),
                    loc="left")
@@ -318,9 +319,9 @@ def logits(a):
 
 def crest(a):
     """The crest unit seen from above, the line x + y ≡ T (mod p) and the crest points."""
-    sel = selection(a, "crest", "crest unit")
+    sel = selection(a, Crest, "crest unit")
     S, pts = need(a, "selections", "crest_surface", "crest_points")
-    T, p = int(sel["T"]), a.p
+    T, p = int(sel.T), a.p
     fig = _figure(style.SINGLE, 3.3)
     ax = fig.subplots()
     im = surface(ax, S)
@@ -328,7 +329,7 @@ def crest(a):
     fig.colorbar(im, ax=ax, shrink=0.75, label="activation", pad=0.02)
     draw_residue_line(ax, p, T, gid="crest-line", lw=0.7)
     mark_points(ax, pts, gid="crest-points")
-    what = sel.get("description") or ("a residual direction" if sel.get("kind") == "direction" else "one unit")
+    what = sel.description
     ax.set_title(f"crests on x + y ≡ {T} (mod {p})", loc="left", fontsize=style.FONT_SIZE)
     fig.supxlabel("\n".join(textwrap.wrap(what, 70, max_lines=3, placeholder=" …")),
                   fontsize=style.FONT_SIZE - 1.5, color="#444444")
@@ -340,13 +341,11 @@ def crest(a):
 def probe(a):
     """The sparse probe: its embedding dimensions against x, its outputs against the true cos
     and sin, and the circle they trace."""
-    pr = a.summary.get("probe")
-    if not pr:
-        raise Missing("summary.json has no probe")
+    pr = a.probe
     resid, cdims, sdims, cw, sw, cout, sout, ctgt, stgt = need(
         a, "probes", "resid_pos0", "cos_dims", "sin_dims", "cos_weights", "sin_weights",
         "cos_out", "sin_out", "cos_target", "sin_target")
-    k, p = int(pr["k"]), a.p
+    k, p = int(pr.k), a.p
     n_freqs(p)                         # p = 2: no wave to probe for, the clock would be flat
     i0 = analysis_index(a)
     x = np.arange(p)
@@ -367,7 +366,7 @@ def probe(a):
     ax["cos"].set_xlabel("x", labelpad=0)
     ax["sin"].set_xlabel("x", labelpad=0)
     for fn, out, tgt in (("cos", cout[i0], ctgt), ("sin", sout[i0], stgt)):
-        r2 = pr.get(fn, {}).get("r2")
+        r2 = getattr(pr, fn)["r2"]
         ax["out"].plot(x, tgt, color=style.ROLE[fn], lw=2.4, alpha=0.3, label=fo.wave_label(fn, k, p))
         ax["out"].plot(x, out, color=style.ROLE[fn], lw=0.8, marker=".", ms=2,
                        label=f"{fn} probe" + (f" (R² {r2:.3f})" if r2 is not None else ""))
@@ -386,7 +385,7 @@ def probe(a):
     ax["clock"].set_xlabel("cos probe")
     ax["clock"].set_ylabel("sin probe")
     ax["clock"].set_title(f"(d) the clock: w = {fo.freq_label(k, p)}"
-                          + ("\n(not a learned key frequency)" if pr.get("learned") is False else ""), loc="left")
+                          + ("\n(not a learned key frequency)" if pr.learned is False else ""), loc="left")
     return fig
 
 
@@ -394,14 +393,11 @@ def probe(a):
 
 def trig_identity(a):
     """cos·cos, −sin·sin and their sum cos(w(x+y)): the diagonal appears."""
-    sel = selection(a, "product_pair", "product pair")
-    cc, ss, total = need(a, "selections", "trig_coscos", "trig_sinsin", "trig_sum")
-    k, p = int(sel["k"]), a.p
-    # The stored sum is cos·cos − sin·sin; if extraction stored sin·sin already negated, use it as is.
-    minus_ss = -ss if np.abs(total - (cc - ss)).sum() <= np.abs(total - (cc + ss)).sum() else ss
-    drawn = cc + minus_ss
-    fml = sel.get("formulas") or [fo.wave_label("cos", k, p) + "·" + fo.wave_label("cos", k, p, "y"),
-                                  fo.wave_label("sin", k, p) + "·" + fo.wave_label("sin", k, p, "y")]
+    sel = selection(a, ProductPair, "product pair")
+    cc, ss, drawn = need(a, "selections", "trig_coscos", "trig_sinsin", "trig_sum")   # trig_sum = cc − ss
+    minus_ss = -ss
+    k, p = int(sel.k), a.p
+    fml = sel.formulas
     w = 2 * np.pi * k / p
     X, Y = np.meshgrid(np.arange(p), np.arange(p), indexing="ij")
     corr = lambda A, B: float(np.corrcoef(A.ravel(), B.ravel())[0, 1])  # noqa: E731
@@ -409,7 +405,7 @@ def trig_identity(a):
     vmax = max(np.abs(cc).max(), np.abs(minus_ss).max(), np.abs(drawn).max()) or 1.0
     fig = _figure(style.DOUBLE, 2.75)
     axes = fig.subplots(1, 3)
-    ids = sel.get("neurons") or ["?", "?"]
+    ids = sel.neurons
     titles = [f"(a) {fml[0]}\nstrongest term of neuron #{ids[0]}",
               f"(b) −{fml[1]}\nstrongest term of neuron #{ids[1]}, negated",
               f"(c) their sum = {fo.wave_label('cos', k, p, '(x+y)')}\nthe diagonal x + y = const"]

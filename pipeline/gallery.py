@@ -3,11 +3,11 @@ and the run's summary. Self-contained (relative links, inline CSS): opens offlin
 from __future__ import annotations
 
 import html
-import json
 import os
 from pathlib import Path
 
-from training.history import atomic_write_bytes
+from common.assets import Assets, Crest, Story
+from common.io import atomic_write_bytes
 
 CSS = """body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1200px;background:#111;color:#eee}
 a{color:#8cf}h1{font-weight:600}table{border-collapse:collapse}td,th{padding:.2em .8em;text-align:left}
@@ -26,7 +26,8 @@ def write_gallery(o, stamps: dict, failed: dict | None = None) -> Path:
     out_dir = Path(o.media_root) / o.run
     out_dir.mkdir(parents=True, exist_ok=True)
     index = out_dir / "index.html"
-    s = json.loads((o.assets_dir / "summary.json").read_text())
+    a = Assets(o.run, o.assets_root)
+    s = a.summary
     e = html.escape
     ph = s.get("phases", {})
     rows = [("task", f"{s['task']['op']} mod {s['task']['p']}, train fraction {s['task']['frac']}, seed {s['task']['seed']}"
@@ -35,8 +36,8 @@ def write_gallery(o, stamps: dict, failed: dict | None = None) -> Path:
             ("memorised (100% train)", ph.get("memorised")), ("circuit formation from", ph.get("memorisation_end")),
             ("clean-up", f"{ph.get('cleanup_start')} to {ph.get('cleanup_end')}"), ("grokked (99% test)", ph.get("grokked")),
             ("key frequencies", ", ".join(f"{lab} (k={k})" for k, lab in zip(s["key_frequencies"], s["key_labels"])) or "none"),
-            ("story frequency", _story(s)),
-            ("crest made of", ", ".join(s["selections"].get("crest", {}).get("frequency_labels", [])) or "none"),
+            ("story frequency", _story(a.story)),
+            ("crest made of", ", ".join(a.selection(Crest).frequency_labels or []) or "none"),
             ("neurons in clusters", f"{s['neurons']['n_clustered']} of {s['neurons']['n']}"),
             ("logit approximation explains", f"{s['logit_approx']['explained_variance']:.1%}")]
     parts = [f"<!doctype html><meta charset='utf-8'><title>{e(o.run)}: grokking</title><style>{CSS}</style>",
@@ -81,10 +82,9 @@ def write_gallery(o, stamps: dict, failed: dict | None = None) -> Path:
     return index
 
 
-def _story(s: dict) -> str:
+def _story(st: Story) -> str:
     """The one frequency the story shows (waves' first pair, FourierPeak, probe, clock, products)."""
-    st = s["story"]
-    if st["k"] is None:
-        return f"none ({st['reason']})"
-    return (f"{st['label']} (k={st['k']}): {st['rule']}; shown by the first wave pair, FourierPeak, "
+    if not st.found:
+        return f"none ({st.why_not()})"
+    return (f"{st.label} (k={st.k}): {st.rule}; shown by the first wave pair, FourierPeak, "
             f"the probe, the clock, the product pair and TrigIdentity")

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from extraction.store import Assets, AssetsError, recording
+from common.assets import Assets, AssetsError, recording
 from training import paths
 
 from . import stamps as st
@@ -46,7 +46,7 @@ class Options:
 
     @property
     def assets_dir(self) -> Path:
-        from extraction.store import ASSETS_DIR
+        from common.assets import ASSETS_DIR
         return paths.confined(self.assets_root or ASSETS_DIR, self.run)
 
     @property
@@ -140,7 +140,7 @@ def status(o: Options) -> list[tuple[str, str, str]]:
             now = st.AssetHashes(o.assets_dir)
         except AssetsError as e:               # corrupt: `all` re-extracts, then redraws what read it
             absent = f"{getattr(e, 'short', e)}; `render.py all` rebuilds it"
-    fig_code = st.code_hash("figures")
+    fig_code = st.figure_code_hash()
     for kind, names in (("figure", _figure_names(o)), ("scene", _scene_names(o))):
         for name in names:
             stamp = stamps.get(kind + "s", {}).get(name)
@@ -161,7 +161,8 @@ def status(o: Options) -> list[tuple[str, str, str]]:
 def _check(o: Options, cfg, run):
     """Refuse, before anything runs: an unknown figure or scene name, and --T, --output or
     --analysis-epoch that extraction would refuse (against the run, or the config it will get)."""
-    from extraction.extract import check_settings, check_values, story_setting
+    from extraction.extract import check_settings
+    from extraction.settings import check_values, story_setting
     from training.config import schedule_epochs
     _figure_names(o), _scene_names(o)
     story_setting(cfg.p, o.story_k)
@@ -270,7 +271,7 @@ def _make_all(o: Options, log, cfg, run, summary: dict, guard: "Interrupts", t0:
     now = st.AssetHashes(o.assets_dir)
     stamps = st.load(o.stamps_path)
     # 3. figures
-    fig_code = st.code_hash("figures")
+    fig_code = st.figure_code_hash()
     for name in _figure_names(o):
         if not o.force and st.why_stale(stamps.get("figures", {}).get(name), now, fig_code, {}) is None:
             continue

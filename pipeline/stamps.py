@@ -1,39 +1,27 @@
 """Stamps: what an output was made from, so that exactly what depends on a change is redone.
 
-A figure or scene is drawn inside `extraction.store.recording()`, which notes every array and
+A figure or scene is drawn inside `common.assets.recording()`, which notes every array and
 every summary.json entry it read. Its stamp keeps one hash per read (arrays hashed by extraction,
 summary entries hashed here) plus a hash of the code that drew it. It is stale when any of those
 hashes differ now, and the stamp says which.
 """
 from __future__ import annotations
 
-import ast
 import hashlib
 import json
-from functools import lru_cache
 from pathlib import Path
 
-from training.history import write_json
+from common import code
+from common.io import write_json
 
-ROOT = Path(__file__).resolve().parents[1]
-CODE = {
-    "figures": ["figures", "extraction/store.py", "extraction/fourier.py"],
-    "scenes": ["scenes", "figures/style.py", "extraction/store.py", "extraction/fourier.py"],
-}
-
-
-def code_hash(kind: str) -> str:
-    h = hashlib.sha256()
-    for entry in CODE[kind]:
-        p = ROOT / entry
-        _update(h, sorted(p.rglob("*.py")) if p.is_dir() else [p])
-    return h.hexdigest()[:16]
+ROOT = code.ROOT
+# what draws the figures: every module of figures/ and what it imports (common/assets.py, ...)
+FIGURE_CODE = [ROOT / "figures"]
 
 
-def _update(h, files):
-    for f in files:
-        h.update(f.relative_to(ROOT).as_posix().encode())
-        h.update(f.read_bytes())
+def figure_code_hash() -> str:
+    """A hash of the code that draws the figures (a scene's is scene_code_hash)."""
+    return code.code_hash(FIGURE_CODE)
 
 
 def scene_code_hash(name: str) -> str:
@@ -41,64 +29,10 @@ def scene_code_hash(name: str) -> str:
     imports (transitively), plus the renderer (scenes/cli.py), so editing one scene file leaves
     the other scenes up to date."""
     from scenes.catalog import SCENES
-    files = imported(ROOT / "scenes" / f"{SCENES[name][0]}.py") | {ROOT / "scenes" / "cli.py"}
-    h = hashlib.sha256()
-    _update(h, sorted(files))
-    return h.hexdigest()[:16]
+    return code.code_hash([ROOT / "scenes" / f"{SCENES[name][0]}.py", ROOT / "scenes" / "cli.py"])
 
 
-# Not followed: training/ (scenes reach it only for run-name checks and error types; a change
-# there reaches a drawing through the assets' hashes, not through code).
-_NOT_FOLLOWED = ("training",)
-
-
-def imported(path: Path) -> frozenset[Path]:
-    """`path` and every project .py file it imports, directly or not (packages' __init__ too)."""
-    seen: set[Path] = set()
-    todo = [Path(path).resolve()]
-    while todo:
-        f = todo.pop()
-        if f not in seen:
-            seen.add(f)
-            todo.extend(_direct_imports(f))
-    return frozenset(seen)
-
-
-@lru_cache(maxsize=None)
-def _direct_imports(path: Path) -> tuple[Path, ...]:
-    package = path.parent.relative_to(ROOT).parts        # what a relative import is relative to
-    out = []
-    for node in ast.walk(ast.parse(path.read_bytes())):
-        if isinstance(node, ast.Import):
-            names = [a.name for a in node.names]
-        elif isinstance(node, ast.ImportFrom):
-            base = list(package[:len(package) - node.level + 1]) if node.level else []
-            base += node.module.split(".") if node.module else []
-            # `from X import Y`: Y may be a submodule (from . import data) or a name in X
-            names = [".".join(base + [a.name]) for a in node.names] + [".".join(base)]
-        else:
-            continue
-        for name in names:
-            out += _module_files(name)
-    return tuple(out)
-
-
-def _module_files(dotted: str) -> list[Path]:
-    """The project files that importing `dotted` runs: each package's __init__.py and the module."""
-    parts = [p for p in dotted.split(".") if p]
-    if not parts or parts[0] in _NOT_FOLLOWED:
-        return []
-    out = []
-    for i in range(1, len(parts) + 1):
-        d = ROOT.joinpath(*parts[:i])
-        if (d / "__init__.py").is_file():
-            out.append(d / "__init__.py")
-        elif d.with_suffix(".py").is_file():
-            out.append(d.with_suffix(".py"))
-            break
-        else:
-            break
-    return out
+imported = code.imported
 
 
 def leaves(reads: set) -> list[tuple]:
@@ -127,7 +61,7 @@ class AssetHashes:
     """Hashes of what a run's assets hold now (read once: manifest and summary are small)."""
 
     def __init__(self, assets_dir: Path):
-        from extraction.store import Assets
+        from common.assets import Assets
         self.dir = Path(assets_dir)
         a = Assets(self.dir.name, self.dir.parent)
         self.manifest = a.verify()           # AssetsError naming the file when one is corrupt

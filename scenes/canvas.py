@@ -4,7 +4,7 @@ grid is one nearest-neighbour ImageMobject)."""
 from __future__ import annotations
 
 import numpy as np
-from manim import Camera, ImageMobject, Scene, ThreeDCamera, ThreeDScene
+from manim import Camera, ImageMobject, Scene, ThreeDCamera, ThreeDScene, config
 from manim.mobject.types.image_mobject import RESAMPLING_ALGORITHMS
 from PIL import Image
 
@@ -78,11 +78,20 @@ def _bg(scene):
     scene.camera.init_background()
 
 
+def fill_run(cfg) -> None:
+    """Put the run (data.current_run(), from GROKKING_RUN) into output folders that name it as
+    {run}: manim.cfg's, for Manim's own command line; `render.py scene` gives them whole."""
+    for key in ("video_dir", "images_dir", "partial_movie_dir"):
+        if "{run}" in cfg[key]:
+            cfg[key] = cfg[key].replace("{run}", data.current_run())
+
+
 class _Data:
     """What every scene shares: its camera class, the dark background, the run's data as `self.d`."""
     camera_cls = None
 
     def __init__(self, **kw):
+        fill_run(config)                 # before Scene.__init__ opens its output files
         kw.setdefault("camera_class", self.camera_cls)
         super().__init__(**kw)
 

@@ -5,8 +5,12 @@
     render.py scene Clock --still                 # the last frame as a PNG
     render.py scenes --quality low                # every scene
 
-Output under media/: media/videos/<run>/<quality>/<Scene>.<mp4|gif>, media/images/<run>/<Scene>.png.
-manim is imported only when something is rendered.
+Output under media/: media/videos/<run>/<quality>/<Scene>.<mp4|gif>, media/images/<run>/<Scene>.png
+(`output_dirs`; <quality> as Manim names it, e.g. 480p15). manim is imported only when something is
+rendered. Manim's own command line renders the same scenes into the same places (manim.cfg):
+
+    GROKKING_RUN=quick manim -qm scenes/waves.py NeuronWaves
+
 """
 from __future__ import annotations
 
@@ -15,9 +19,10 @@ from pathlib import Path
 
 import click
 
+from training.config import DEFAULT_RUN
+
 from .catalog import SCENES
 
-from training.config import DEFAULT_RUN
 QUALITIES = {"low": "low_quality", "medium": "medium_quality", "high": "high_quality",
              "4k": "fourk_quality"}
 
@@ -29,20 +34,28 @@ def render(name: str, run: str = DEFAULT_RUN, quality: str = "low", fmt: str = "
     """Render one scene; returns the written file. Raises AssetsError when the run's assets are
     missing or corrupt, data.NotFound (an AssetsError) when the run lacks the mechanism it shows."""
     from . import data
-    data.use(run, root)
-    data.check()
-    why = data.absent(name)
-    if why:
-        raise data.NotFound(f"{name} not drawn: {why}", reason=why)
+    with data.using(run, root):
+        data.check()
+        why = data.absent(name)
+        if why:
+            raise data.NotFound(f"{name} not drawn: {why}", reason=why)
+        return _render(name, run, quality, fmt, still, Path(media_dir), pixel_width, pixel_height, frame_rate, progress)
+
+
+def output_dirs(media: Path, run: str) -> dict[str, str]:
+    """Where a scene's files go (manim.cfg at the repository root says the same for Manim's own
+    command line, with {run} filled from GROKKING_RUN): {quality} is Manim's, e.g. 480p15."""
+    return {"media_dir": str(media), "video_dir": str(media / "videos" / run / "{quality}"),
+            "images_dir": str(media / "images" / run),
+            "partial_movie_dir": str(media / "videos" / run / "{quality}" / "partial_movie_files" / "{scene_name}")}
+
+
+def _render(name, run, quality, fmt, still, media: Path, pixel_width, pixel_height, frame_rate, progress) -> Path:
     from manim import config, tempconfig
     from .catalog import scene_class
     cls = scene_class(name)
-    media = Path(media_dir)
     opts = {
-        "quality": QUALITIES[quality], "media_dir": str(media),
-        "video_dir": str(media / "videos" / run / "{quality}"),
-        "images_dir": str(media / "images" / run),
-        "partial_movie_dir": str(media / "videos" / run / "{quality}" / "partial_movie_files" / "{scene_name}"),
+        "quality": QUALITIES[quality], **output_dirs(media, run),
         "format": "png" if (still or fmt == "png") else fmt,
         "output_file": name, "disable_caching": True, "verbosity": "WARNING",
         "progress_bar": "display" if progress else "none",

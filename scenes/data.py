@@ -1,59 +1,68 @@
-"""What scenes read: assets/<run>/ (extraction/store.py documents every file), never torch.
+"""What scenes read: assets/<run>/ (common/assets.py is the format), never torch.
 
-The run is chosen once per render: `use(run)` (what render.py's `scene --run` does), else the
-environment variable GROKKING_RUN, else training.config.DEFAULT_RUN. Scenes call `load()` at construct time.
+The run is one setting, the environment variable GROKKING_RUN (default: training.config's
+DEFAULT_RUN); GROKKING_ASSETS names the folder that holds assets/<run>/ folders (default assets/).
+`render.py scene --run R` sets them while it renders (`using`); with Manim's own command line,
+set them yourself: `GROKKING_RUN=quick manim -qm scenes/waves.py NeuronWaves`. Scenes call
+`load()` at construct time.
 """
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 
+from common import assets as fmt
+from common.assets import Assets, AssetsError, NotFound  # noqa: F401 (NotFound: the renderer's)
 from extraction import fourier as fo
 from training.config import DEFAULT_RUN
-from extraction.store import Assets, AssetsError
-
-# The mechanism each scene draws: summary.json selections it needs found. A scene whose selection
-# extraction did not find (a run that never grokked) is not drawn; `absent` says why instead.
-NEEDS: dict[str, tuple[str, ...]] = {
-    "NeuronWaves": ("wave_neurons",), "NeuronLoops": ("wave_neurons",), "FourierPeak": ("wave_neurons",),
-    "NeuronSurface": ("neuron_surfaces",), "Crest": ("crest",), "TrigIdentity": ("product_pair",),
-    "LogitSurface": ("logit",),
-}
-# selections.npz arrays by the summary selection that explains their absence
-_ARRAY_OF = {"wave": "wave_neurons", "pair": "product_pair", "trig": "product_pair", "crest": "crest",
-             "logit": "logit", "neuron": "neuron_surfaces"}
-
-
-class NotFound(AssetsError):
-    """The run has no such mechanism (extraction looked and found none): the message says why,
-    `reason` the same without the scene's name."""
-
-    def __init__(self, message: str, reason: str | None = None):
-        super().__init__(message)
-        self.reason = reason or message
-
 
 RUN_ENV = "GROKKING_RUN"
-_run: str | None = None
-_root: Path | None = None
+ASSETS_ENV = "GROKKING_ASSETS"
 
-
-def use(run: str | None, root: Path | str | None = None) -> None:
-    """Select the run (and optionally the assets root) for the scenes rendered next."""
-    global _run, _root
-    _run = run
-    _root = Path(root) if root is not None else None
+# The mechanism each scene draws: the selections it needs found. A scene whose selection
+# extraction did not find (a run that never grokked) is not drawn; `absent` says why instead.
+NEEDS: dict[str, tuple[type[fmt.Part], ...]] = {
+    "NeuronWaves": (fmt.WaveNeurons,), "NeuronLoops": (fmt.WaveNeurons,), "FourierPeak": (fmt.WaveNeurons,),
+    "NeuronSurface": (fmt.NeuronSurfaces,), "Crest": (fmt.Crest,), "TrigIdentity": (fmt.ProductPair,),
+    "LogitSurface": (fmt.Logit,),
+}
+# selections.npz member -> the selection it belongs to
+_OWNER = {name: cls for cls in fmt.SELECTIONS.values() for name in cls.ARRAYS}
 
 
 def current_run() -> str:
-    return _run or os.environ.get(RUN_ENV) or DEFAULT_RUN
+    return os.environ.get(RUN_ENV) or DEFAULT_RUN
+
+
+def assets_root() -> Path | None:
+    root = os.environ.get(ASSETS_ENV)
+    return Path(root) if root else None
+
+
+@contextmanager
+def using(run: str, root: Path | str | None = None):
+    """Scenes constructed inside the block draw assets/<run>/ (under `root`): sets the settings
+    above, and restores them after."""
+    saved = {k: os.environ.get(k) for k in (RUN_ENV, ASSETS_ENV)}
+    os.environ[RUN_ENV] = run
+    if root is not None:
+        os.environ[ASSETS_ENV] = str(root)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def load(run: str | None = None) -> "SceneData":
-    a = Assets(run or current_run(), _root)
+    a = Assets(run or current_run(), assets_root())
     if not a.exists():
         raise AssetsError(f"no extracted data for run {a.run!r} ({a.dir} missing); make it with: "
                           f"render.py extract --run {a.run}")
@@ -68,10 +77,10 @@ def check(run: str | None = None) -> None:
 def absent(scene: str, run: str | None = None) -> str | None:
     """Why `scene` cannot be drawn from this run (a selection it needs was not found), or None."""
     d = load(run)
-    for key in NEEDS.get(scene, ()):
-        why = d.not_found(key)
-        if why:
-            return f"run {d.run!r} has no {key.replace('_', ' ')}: none found ({why})"
+    for cls in NEEDS.get(scene, ()):
+        sel = d.a.selection(cls)
+        if not sel.found:
+            return f"run {d.run!r} has no {cls.KEY.replace('_', ' ')}: none found ({sel.why_not()})"
     return None
 
 
@@ -112,11 +121,10 @@ class SceneData:
     @property
     def key_k(self) -> int:
         """The key frequency the probes (and the video's story) follow: summary.json's story
-        frequency (extraction: the lowest key frequency unless --story-k names another)."""
-        for k in ((self.summary.get("story") or {}).get("k"), (self.summary.get("probe") or {}).get("k")):
-            if k:
-                return int(k)
-        return int(min(self.summary["key_frequencies"]))
+        frequency (extraction: the lowest key frequency unless --story-k names another), else,
+        with no key frequency, the probe's."""
+        story = self.a.story
+        return int(story.k if story.found else self.a.probe.k)
 
     def w(self, k: int | None = None) -> float:
         return 2 * np.pi * (k or self.key_k) / self.p
@@ -145,28 +153,13 @@ class SceneData:
 
     # ---- selections ---------------------------------------------------------------------------
 
-    def not_found(self, name: str) -> str | None:
-        """Extraction's reason when the selection `name` (summary.json) was not found, else None."""
-        sel = self.summary.get("selections", {}).get(name)
-        if sel is None:                           # not looked for: nothing to explain
-            return None
-        if name == "neuron_surfaces":             # found when wave neurons or the product pair were
-            if sel.get("neurons"):
-                return None
-            whys = (self.not_found("wave_neurons"), self.not_found("product_pair"))
-            return "; ".join(dict.fromkeys(filter(None, whys))) or "no neurons"
-        if sel.get("found", True):
-            return None
-        return sel.get("reason") or "no reason recorded"
+    def sel(self, cls: type[fmt.Part]) -> fmt.Part:
+        """summary.json's selection of that kind (common/assets.py), found or not."""
+        return self.a.selection(cls)
 
-    def selection(self, key: str):
-        v = self.get("selections", key)
-        if v is None:
-            why = self.not_found(_ARRAY_OF.get(key.split("_")[0], key))
-            raise (NotFound if why else AssetsError)(
-                f"run {self.run!r} has no {key} in selections.npz" + (f" (none found: {why})" if why else "")
-                + "; this scene needs it")
-        return np.asarray(v, float)
+    def selection(self, key: str) -> np.ndarray:
+        """A selections.npz array of a selection extraction found, else NotFound with its reason."""
+        return np.asarray(self.a.selected(_OWNER[key], key), float)
 
     @cached_property
     def wave_neurons(self) -> list[int]:
@@ -187,7 +180,7 @@ class SceneData:
         resid = np.asarray(pr["resid_pos0" if pos == 0 else "resid_pos1"], float)
         bias = float(np.asarray(pr[f"{fn}_bias"]))
         out = resid @ wts + bias
-        r2 = (self.summary.get("probe", {}).get(fn) or {}).get("r2")
+        r2 = getattr(self.a.probe, fn)["r2"]
         return {"dims": dims, "weights": [float(wts[d]) for d in dims], "bias": bias,
                 "sweeps": resid[:, dims].T if dims else np.zeros((0, resid.shape[0])),
                 "out": out, "target": np.asarray(pr[f"{fn}_target"], float), "r2": r2,
@@ -196,17 +189,8 @@ class SceneData:
     # ---- the trig identity (part 2) ------------------------------------------------------------
 
     def trig_identity(self) -> dict:
-        """The product pair's surfaces and the sum drawn: +1·(cos·cos) − 1·(sin·sin).
-
-        The sum is the assets' trig_sum when present (and must equal the weighted sum drawn); it
-        is cos(w(x + y)): the diagonal runs along x + y = const, not x − y."""
-        coscos, sinsin = self.selection("trig_coscos"), self.selection("trig_sinsin")
-        weights = (1.0, -1.0)
-        drawn = weights[0] * coscos + weights[1] * sinsin
-        stored = self.get("selections", "trig_sum")
-        if stored is not None and not np.allclose(np.asarray(stored, float), drawn, atol=1e-4 * (np.abs(drawn).max() + 1e-12)):
-            raise AssetsError(f"run {self.run!r}: selections.npz trig_sum is not trig_coscos − trig_sinsin")
-        pp = self.summary.get("selections", {}).get("product_pair", {})
-        return {"coscos": coscos, "sinsin": sinsin, "weights": weights,
-                "sum": drawn if stored is None else np.asarray(stored, float),
-                "k": int(pp.get("k") or self.key_k), "formulas": pp.get("formulas")}
+        """The product pair's surfaces and the sum drawn: +1·(cos·cos) − 1·(sin·sin), which the
+        assets store as trig_sum; it is cos(w(x + y)): the diagonal runs along x + y = const."""
+        pp = self.a.found(fmt.ProductPair, "product pair")
+        return {"coscos": self.selection("trig_coscos"), "sinsin": self.selection("trig_sinsin"),
+                "weights": (1.0, -1.0), "sum": self.selection("trig_sum"), "k": int(pp.k), "formulas": pp.formulas}

@@ -11,6 +11,8 @@ import numpy as np
 from manim import (DOWN, LEFT, RIGHT, UP, Create, DashedLine, FadeIn, FadeOut, Line, Rectangle,
                    ReplacementTransform, ValueTracker, VGroup, Write, always_redraw, linear)
 
+from common import assets as fmt
+
 from . import look as L
 
 
@@ -116,8 +118,8 @@ class TrainingStory(L.DataScene):
         pr_e = np.asarray(c["epoch"], float)
         skey = "crest_surface" if "crest_surface" in ev else "logit_surface"
         surfs = ev[skey]
-        sname = ("the crest unit (x + y ≡ %d)" % d.summary["selections"]["crest"]["T"] if skey == "crest_surface"
-                 else "the logit of %d" % d.summary["selections"]["logit"]["output"])
+        sname = ("the crest unit (x + y ≡ %d)" % d.sel(fmt.Crest).T if skey == "crest_surface"
+                 else "the logit of %d" % d.sel(fmt.Logit).output)
         lim = 1.25 * max(1.0, np.abs(cos_out[-1]).max(), np.abs(target).max())
         pp = L.Panel(5.6, 2.0, (-0.5, p - 0.5), (-lim, lim)).move_to([3.75, 1.55, 0])
         pcap = L.label(f"cos probe on the embedding of x, against {d.wave_label('cos')}", 15, L.MUTED)

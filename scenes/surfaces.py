@@ -15,6 +15,7 @@ import numpy as np
 from manim import (DOWN, LEFT, RIGHT, UP, UL, UR, BackgroundRectangle, DashedLine, Dot, FadeIn,
                    FadeOut, ReplacementTransform, ValueTracker, VGroup, Write, linear, smooth)
 
+from common import assets as fmt
 from extraction import fourier as fo
 
 from . import look as L
@@ -68,11 +69,11 @@ class NeuronSurface(L.DataScene):
     def construct(self):
         d = self.d
         p = d.p
-        info = d.summary["selections"]["neuron_surfaces"]
+        info = d.sel(fmt.NeuronSurfaces)
         ids = [int(i) for i in d.selection("neuron_ids")]
-        nid = int(info.get("featured") if info.get("featured") is not None else ids[0])
+        nid = int(info.featured)
         Z = d.selection("neuron_surfaces")[ids.index(nid)]
-        dec = info["decompositions"][str(nid)]
+        dec = info.decompositions[str(nid)]
 
         heading = L.title(f"Hidden neuron {nid}: its output as x and y vary", 30)
         sv = L.SurfaceView(Z, 10.0, 6.0, side=4.6, theta=0.0, phi=0.12, hscale=0.42)
@@ -223,14 +224,14 @@ def interp(a, b, t):
     return a + (b - a) * t
 
 
-def crest_caption(info: dict) -> str:
-    if info.get("kind") == "dimension":
-        text = (f"hook_mlp_out dimension {info.get('dimension')}: one dimension of the MLP's output "
+def crest_caption(info: fmt.Crest) -> str:
+    if info.kind == "dimension":
+        text = (f"hook_mlp_out dimension {info.dimension}: one dimension of the MLP's output "
                 f"(the residual stream after the MLP)")
     else:
-        text = "\n".join(textwrap.wrap(info.get("description", ""), 70))
-    labels = info.get("frequency_labels")        # the frequencies its crest is made of, strongest first
-    if not labels or (isinstance(info.get("keys"), list) and set(info["keys"]) == set(info.get("frequencies", []))):
+        text = "\n".join(textwrap.wrap(info.description, 70))
+    labels = info.frequency_labels               # the frequencies its crest is made of, strongest first
+    if not labels or (isinstance(info.keys, list) and set(info.keys) == set(info.frequencies)):
         return text                              # (a direction's description names them already)
     return text + f"\nits crest is made of w = {', '.join(labels)}"
 
@@ -249,8 +250,8 @@ class Crest(L.DataScene):
     def construct(self):
         d = self.d
         p = d.p
-        info = d.summary["selections"]["crest"]
-        T = int(info["T"])
+        info = d.sel(fmt.Crest)
+        T = int(info.T)
         Z = d.selection("crest_surface")
         first, second = split_crests(d.selection("crest_points"), T, p)
 
@@ -325,10 +326,10 @@ class Crest(L.DataScene):
             L.fit_right(s2)
             self.play(FadeIn(s2), run_time=0.6)
             y -= 0.5
-        ev, rows = info.get("ridge_on_crest"), info.get("rows_in_crest")
+        ev, rows = info.ridge_on_crest, info.rows_in_crest
         if ev is not None:
             text = f"for {ev:.0%} of the x values the output peaks at y ≡ {T} − x (mod {p})"
-            if rows is not None and info.get("crest_width", 1) > 1:     # a broad crest: its rows' maxima
+            if rows is not None and info.crest_width > 1:     # a broad crest: its rows' maxima
                 text = (f"for {rows:.0%} of the x values the output peaks on this crest "
                         f"({ev:.0%} exactly at y ≡ {T} − x)")
             e = L.label(text, 16, L.MUTED)

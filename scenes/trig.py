@@ -2,8 +2,8 @@
 surfaces, weighted +1 and −1 (the second flips over), add and interfere into the diagonal
 cos(w(x + y)); then the logit of one output, largest on x + y ≡ output (mod p).
 
-The sum drawn is SceneData.trig_identity()'s: +1·(cos·cos) − 1·(sin·sin), checked against the
-assets' trig_sum; tests/test_scenes.py checks numerically that it is cos(w(x + y) + φ), not
+The sum drawn is SceneData.trig_identity()'s: +1·(cos·cos) − 1·(sin·sin), as the assets store it
+(trig_sum); tests/test_scenes.py checks numerically that it is cos(w(x + y) + φ), not
 cos(w(x − y) + φ), and that the drawn picture (`sum_view`) puts Z[x, y] where its labels say.
 
 Reads selections.npz (pair_surfaces, trig_coscos, trig_sinsin, trig_sum, logit_surface,
@@ -14,6 +14,7 @@ import numpy as np
 from manim import (DOWN, LEFT, RIGHT, UP, UR, BackgroundRectangle, DashedLine, Dot, FadeIn,
                    FadeOut, ReplacementTransform, ValueTracker, VGroup, Write, linear)
 
+from common.assets import Logit, NeuronSurfaces, ProductPair
 from extraction import fourier as fo
 
 from . import look as L
@@ -38,7 +39,7 @@ def sum_view(d, width: float = 6.4, height: float = 5.0) -> L.SurfaceView:
 def product_caption(d, neuron, term: str, share=None) -> str:
     """What the neuron's product term is, from its decomposition: 'its strongest term' only when
     no other term explains more of its variance; else 'its product term', with its share."""
-    dec = d.summary.get("selections", {}).get("neuron_surfaces", {}).get("decompositions", {})
+    dec = d.sel(NeuronSurfaces).decompositions or {}
     terms = (dec.get(str(neuron)) or {}).get("terms") or []
     mine = [t for t in terms if t.get("term") == term]
     if mine:
@@ -56,11 +57,10 @@ class TrigIdentity(L.DataScene):
         p = d.p
         t = d.trig_identity()
         k = t["k"]
-        pp = d.summary["selections"].get("product_pair", {})
-        fcc, fss = t["formulas"] or [fo.wave_label("cos", k, p) + "·" + fo.wave_label("cos", k, p, "y"),
-                                     fo.wave_label("sin", k, p) + "·" + fo.wave_label("sin", k, p, "y")]
+        pp = d.sel(ProductPair)
+        fcc, fss = t["formulas"]
         cc, ssn = t["coscos"], t["sinsin"]
-        neurons = pp.get("neurons") or [None, None]
+        neurons = pp.neurons
         surf = d.get("selections", "pair_surfaces")
 
         heading = L.title("Two neurons, two products", 30)
@@ -70,9 +70,9 @@ class TrigIdentity(L.DataScene):
         left = L.SurfaceView(cc, W, H, side=3.4, zlim=zl, cmap_name=L.DIV_CMAP, **VIEW).move_to([-3.4, -0.2, 0])
         right = L.SurfaceView(ssn, W, H, side=3.4, zlim=zl, cmap_name=L.DIV_CMAP, **VIEW).move_to([3.4, -0.2, 0])
         # 1. each neuron's surface, scaled by its strongest term's coefficient, then that term
-        if surf is not None and pp.get("coefs"):
+        if surf is not None and pp.coefs:
             raw = [np.asarray(surf[i], float) for i in range(2)]
-            norm = [(r - r.mean()) / c if c else r - r.mean() for r, c in zip(raw, pp["coefs"])]
+            norm = [(r - r.mean()) / c if c else r - r.mean() for r, c in zip(raw, pp.coefs)]
         else:
             norm = [cc, ssn]
         # the centred, rescaled surfaces keep their other terms (cos x, cos y, ...): their colour
@@ -92,16 +92,16 @@ class TrigIdentity(L.DataScene):
         names = VGroup(
             L.label(f"neuron {neurons[0]}" if neurons[0] is not None else "cos·cos neuron", 20, L.MUTED).move_to([-3.4, 2.45, 0]),
             L.label(f"neuron {neurons[1]}" if neurons[1] is not None else "sin·sin neuron", 20, L.MUTED).move_to([3.4, 2.45, 0]))
-        if pp.get("coefs"):
-            names.add(L.label(f"(centred, ÷ {pp['coefs'][0]:.2f})", 15, L.MUTED).next_to(names[0], DOWN, buff=0.06),
-                      L.label(f"(centred, ÷ {pp['coefs'][1]:.2f})", 15, L.MUTED).next_to(names[1], DOWN, buff=0.06))
+        if pp.coefs:
+            names.add(L.label(f"(centred, ÷ {pp.coefs[0]:.2f})", 15, L.MUTED).next_to(names[0], DOWN, buff=0.06),
+                      L.label(f"(centred, ÷ {pp.coefs[1]:.2f})", 15, L.MUTED).next_to(names[1], DOWN, buff=0.06))
         self.add(left, right)
         self.play(FadeIn(names), run_time=0.8)
         self.wait(0.8)
         ftop = VGroup(L.formula(fcc, size=22, color=L.COS).move_to([-3.4, -2.55, 0]),
                       L.formula(fss, size=22, color=L.SIN).move_to([3.4, -2.55, 0]))
         caps = [product_caption(d, n, f, share) for n, f, share in
-                zip(neurons, (fcc, fss), pp.get("term_fve") or [None, None])]
+                zip(neurons, (fcc, fss), pp.term_fve or [None, None])]
         cap1 = L.label(caps[0], 16, L.MUTED).next_to(ftop[0], DOWN, buff=0.08)
         cap2 = L.label(caps[1], 16, L.MUTED).next_to(ftop[1], DOWN, buff=0.08)
         self.play(mix.animate.set_value(1), FadeIn(ftop), FadeIn(cap1), FadeIn(cap2), run_time=1.8)
@@ -172,10 +172,10 @@ class TrigIdentity(L.DataScene):
         h4 = L.title("cos x cos y − sin x sin y = cos(x + y)", 30)
         self.play(ReplacementTransform(h3, h4), FadeIn(ident), run_time=1.0)
         self.play(FadeIn(trig), FadeIn(why), run_time=0.8)
-        corr = pp.get("trig_corr_sum")
+        corr = pp.trig_corr_sum
         if corr is not None:
             ev = L.label(f"the sum correlates {corr:.2f} with a wave in x + y, "
-                         f"{pp.get('trig_corr_diff', 0):.2f} with one in x − y", 16, L.MUTED)
+                         f"{pp.trig_corr_diff:.2f} with one in x − y", 16, L.MUTED)
             ev.next_to(why, DOWN, buff=0.3).align_to(ident, LEFT)
             if ev.get_right()[0] > 6.9:
                 ev.scale_to_fit_width(6.9 - X0)
@@ -191,8 +191,8 @@ class LogitSurface(L.DataScene):
     def construct(self):
         d = self.d
         p = d.p
-        info = d.summary["selections"]["logit"]
-        o = int(info["output"])
+        info = d.sel(Logit)
+        o = int(info.output)
         Z = d.selection("logit_surface")
         maxima = [(int(a), int(b)) for a, b in d.selection("logit_maxima").reshape(-1, 2)]
 
@@ -237,7 +237,7 @@ class LogitSurface(L.DataScene):
             if old is not None:
                 anims.append(FadeOut(old))
             self.play(*anims, run_time=0.6)
-        frac = info.get("on_line_fraction")
+        frac = info.on_line_fraction
         if frac is not None:
             ev = L.label(f"{frac:.0%} of this logit's {p} largest values\nlie on x + y ≡ {o} (mod {p})",
                          18, L.MUTED).move_to([X0, y - 0.35, 0], aligned_edge=LEFT)

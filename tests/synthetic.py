@@ -1,4 +1,5 @@
-"""Small synthetic assets with planted signals, in the exact format of extraction/store.py.
+"""Small synthetic assets with planted signals, written by the format's own writer
+(common/assets.py write(), as extraction writes them).
 
 For tests of figures and scenes (which must not need torch or a trained model): a fake run at
 small p whose 'model' is built analytically from cos/sin waves of planted key frequencies, and
@@ -9,22 +10,22 @@ frequency, mechanism.story_frequency). numpy only.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 
-from . import fourier as fo
-from . import mechanism as mech
-from .store import FORMAT
+from common import assets as fmt
+from extraction import fourier as fo
+from extraction import mechanism as mech
 
 
 def make_synthetic_assets(root: Path, run: str = "synth", p: int = 23, key_freqs=(5, 2),
                           n_ckpt: int = 40, d_model: int = 16, d_mlp: int = 48, n_heads: int = 4,
-                          T: int = 9, output: int = 7, seed: int = 0) -> Path:
+                          T: int = 9, output: int = 7, seed: int = 0, not_found: dict | None = None) -> Path:
+    """Write assets/<run>/ under root; `not_found` ({selection key: reason}) makes those
+    selections not found, as extraction writes one (no arrays, the reason in the summary)."""
     rng = np.random.default_rng(seed)
     out = Path(root) / run
-    out.mkdir(parents=True, exist_ok=True)
     x = np.arange(p)
     X, Y = np.meshgrid(x, x, indexing="ij")
     w = {k: 2 * np.pi * k / p for k in key_freqs}
@@ -127,7 +128,8 @@ def make_synthetic_assets(root: Path, run: str = "synth", p: int = 23, key_freqs
                  "crest_surface": (grow[:, None, None] * crest[None]).astype(np.float16),
                  "logit_surface": (grow[:, None, None] * logit[None]).astype(np.float16)}
     n = p * p
-    activations = {"attn.hook_pattern": np.full((n, n_heads, 3), 1 / 3, np.float32),
+    causal = np.tril(np.ones((3, 3))) / np.arange(1, 4)[:, None]          # uniform over the keys a query sees
+    activations = {"attn.hook_pattern": np.broadcast_to(causal, (n, n_heads, 3, 3)).astype(np.float32),
                    "mlp.hook_post": surfaces.reshape(d_mlp, n).T.astype(np.float32),
                    "logits": np.zeros((n, p + 1), np.float32)}
     toy_x, toy_y = np.divmod(np.arange(25), 5)
@@ -135,14 +137,11 @@ def make_synthetic_assets(root: Path, run: str = "synth", p: int = 23, key_freqs
            "is_test": np.isin(np.arange(25), [3, 7, 11, 16, 18, 20, 22, 24]), "vocab": np.array(list("01234="))}
     files = {"curves": curves, "fourier": fourier, "neurons": neurons, "probes": probes,
              "selections": selections, "evolution": evolution, "activations": activations, "toy": toy}
-    for name, arrays in files.items():
-        np.savez(out / f"{name}.npz", **arrays)
-
     labels = [fo.freq_label(k, p) for k in key_freqs]
     decomp = {str(i): {k: v for k, v in fo.decompose(surfaces[i], 4).items() if k != "reconstruction"}
               for i in neuron_ids}
     summary = {
-        "run": run, "synthetic": True,
+        "run": run, "synthetic": True, "epochs_done": E, "n_checkpoints": C,
         "task": {"p": p, "op": "add", "a": 1, "b": 1, "frac": 0.3, "seed": seed, "epochs": E,
                  "d_model": d_model, "d_mlp": d_mlp, "n_heads": n_heads},
         "analysis_epoch": int(epoch[-1]), "grokked": True,
@@ -150,24 +149,25 @@ def make_synthetic_assets(root: Path, run: str = "synth", p: int = 23, key_freqs
         "phases": {"memorised": 10, "memorisation_end": 40, "cleanup_start": 230, "cleanup_end": 300,
                    "grokked": 300, "rule": "synthetic"},
         "key_frequencies": list(key_freqs), "key_labels": labels, "key_rule": "planted",
-        "story": story,
+        "story": fmt.Story.from_json({**story, "found": True}),
         "embedding_frequencies": list(key_freqs),
         "neurons": {"n": d_mlp, "fve_threshold": 0.85, "n_clustered": int((neurons["fve"] >= 0.85).sum()),
                     "share_clustered": float((neurons["fve"] >= 0.85).mean()),
                     "clusters": {str(k): int(((neurons["fve"] >= 0.85) & (neurons["freq"] == k)).sum()) for k in key_freqs}},
+        "key_shares": {str(k): 0.4 for k in key_freqs},
         "logit_approx": {"alphas": {str(k): 1.0 for k in key_freqs}, "explained_variance": 0.95,
                          "loss": 1e-3, "model_loss": 2e-3},
         "W_L_rank": 2 * K,
-        "probe": {"k": k0, "label": fo.freq_label(k0, p), "why_k": story["rule"], "cos": {"dims": [dim["cos"]], "weights": [1.0], "r2": 1.0},
-                  "sin": {"dims": [dim["sin"]], "weights": [1.0], "r2": 1.0}},
+        "probe": fmt.Probe(k=k0, label=fo.freq_label(k0, p), learned=True,
+                           cos={"dims": [dim["cos"]], "weights": [1.0], "r2": 1.0},
+                           sin={"dims": [dim["sin"]], "weights": [1.0], "r2": 1.0}, evidence={"why_k": story["rule"]}),
         "selections": {
             "wave_neurons": {"found": True, "neurons": wave, "freqs": [int(freq[i]) for i in wave],
                              "labels": [fo.freq_label(int(freq[i]), p) for i in wave], "fve": [0.9] * len(wave),
                              "story_k": k0, "pair_k": k0, "rule": "planted: the story frequency first"},
             "product_pair": {"found": True, "neurons": pair, "k": k0, "label": fo.freq_label(k0, p),
                              "story_k": k0,
-                             "formulas": [fo.wave_label("cos", k0, p) + "·" + fo.wave_label("cos", k0, p, "y"),
-                                          fo.wave_label("sin", k0, p) + "·" + fo.wave_label("sin", k0, p, "y")],
+                             "formulas": fo.product_formulas(k0, p),
                              "trig_corr_sum": 1.0, "trig_corr_diff": 0.0},
             "crest": {"found": True, "T": T, "kind": "direction", "dimension": None,
                       "description": "synthetic crest: the key frequencies' waves in x + y, w = "
@@ -179,13 +179,17 @@ def make_synthetic_assets(root: Path, run: str = "synth", p: int = 23, key_freqs
                                                  "rows_in_crest", "ridge_on_crest")},
                       "rule": "planted: the key frequencies' waves in x + y, the lowest twice as strong"},
             "logit": {"found": True, "output": output, "maxima": maxima.tolist(), "on_line_fraction": 1.0},
-            "neuron_surfaces": {"neurons": neuron_ids, "decompositions": decomp},
+            "neuron_surfaces": {"found": True, "neurons": neuron_ids, "featured": pair[0], "decompositions": decomp},
         },
         "final": {"train_loss": float(all_train_loss[-1]), "test_loss": float(all_test_loss[-1]),
                   "train_acc": 1.0, "test_acc": 1.0},
     }
-    (out / "summary.json").write_text(json.dumps(summary, indent=1))
-    (out / "summary.md").write_text(f"# {run} (synthetic)\n")
-    (out / "manifest.json").write_text(json.dumps({"format": FORMAT, "run": run, "synthetic": True,
-                                                   "analysis_epoch": int(epoch[-1])}, indent=1))
+    for key, reason in (not_found or {}).items():
+        cls = fmt.SELECTIONS[key]
+        summary["selections"][key] = {"found": False, "reason": reason}
+        for name in cls.ARRAYS:
+            selections.pop(name)
+        for name in cls.EVOLVES:
+            evolution.pop(name)
+    fmt.write(out, files, summary, {"run": run, "synthetic": True, "analysis_epoch": int(epoch[-1])})
     return out

@@ -12,7 +12,7 @@ from extraction import mechanism as mech
 from extraction import phases
 from extraction.extract import extract, progress_losses, status
 from extraction.probes import sparse_probe
-from extraction.store import Assets
+from common.assets import Assets
 
 P = 23
 X, Y = np.meshgrid(np.arange(P), np.arange(P), indexing="ij")
@@ -322,7 +322,7 @@ def test_analysis_of_planted_activations_chooses_the_low_frequency():
 def test_synthetic_assets_tell_the_story_in_the_low_frequency(tmp_path):
     """The synthetic assets figures and scenes are tested on plant a high (5, listed first) and a low (2)
     frequency, and select as extraction does: the low one wherever one frequency is shown."""
-    from extraction.synthetic import make_synthetic_assets
+    from tests.synthetic import make_synthetic_assets
     a = Assets("synth", make_synthetic_assets(tmp_path).parent)
     s, sel = a.summary, a.summary["selections"]
     assert s["key_frequencies"] == [5, 2] and s["story"]["k"] == 2 == s["probe"]["k"]

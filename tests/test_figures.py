@@ -11,8 +11,8 @@ import pytest
 from click.testing import CliRunner
 
 from extraction import fourier as fo
-from extraction.store import Assets
-from extraction.synthetic import make_synthetic_assets
+from common.assets import Assets
+from tests.synthetic import make_synthetic_assets
 
 ROOT = Path(__file__).resolve().parents[1]
 STATIC = ["grokking_curves", "progress_measures", "embedding_fourier", "neurons", "logits", "crest",
@@ -177,23 +177,6 @@ def test_trig_identity_sum_runs_along_x_plus_y(assets):
     _close(fig)
 
 
-def test_trig_identity_survives_a_pre_negated_sinsin(assets_root, tmp_path):
-    """If extraction ever stores −sin·sin, the figure must not add it twice (which gives cos(x−y))."""
-    import shutil
-    from figures.static import trig_identity
-    run = tmp_path / "synth"
-    shutil.copytree(assets_root / "synth", run)
-    with np.load(run / "selections.npz") as z:
-        sel = {k: z[k] for k in z.files}
-    sel["trig_sinsin"] = -sel["trig_sinsin"]
-    np.savez(run / "selections.npz", **sel)
-    a = Assets("synth", tmp_path)
-    fig = trig_identity(a)
-    plus, minus = _sum_panel_alignment(fig, a.summary["selections"]["product_pair"]["k"], a.p)
-    assert plus > 0.99 and abs(minus) < 0.1
-    _close(fig)
-
-
 def test_phases_are_shaded_and_named(assets):
     from figures.static import grokking_curves
     fig = grokking_curves(assets)
@@ -206,17 +189,11 @@ def test_phases_are_shaded_and_named(assets):
 
 # ---- missing data, the command line --------------------------------------------------------
 
-def test_missing_product_pair_is_skipped_with_a_reason(assets_root, tmp_path):
-    import shutil
+def test_missing_product_pair_is_skipped_with_a_reason(tmp_path):
     from figures.cli import figures
     root = tmp_path / "assets"
-    shutil.copytree(assets_root / "synth", root / "synth")
-    with np.load(root / "synth" / "selections.npz") as z:
-        sel = {k: z[k] for k in z.files if not k.startswith(("trig_", "neuron_"))}
-    np.savez(root / "synth" / "selections.npz", **sel)
-    s = json.loads((root / "synth" / "summary.json").read_text())
-    s["selections"]["product_pair"] = {"found": False, "reason": "no cos·cos / sin·sin pair above 0.8"}
-    (root / "synth" / "summary.json").write_text(json.dumps(s))
+    why = "no cos·cos / sin·sin pair above 0.8"
+    make_synthetic_assets(root, run="synth", not_found={"product_pair": why, "neuron_surfaces": why})
     out = tmp_path / "out"
     r = CliRunner().invoke(figures, ["--run", "synth", "--assets", str(root), "--out", str(out),
                                      "--only", "trig_identity,crest,neurons", "--format", "png"])

@@ -79,7 +79,7 @@ def test_bad_names_touch_nothing_anywhere(ws, name):
 
 def test_every_stage_refuses_a_bad_name_itself():
     """Not only the command line: the classes that turn a name into a folder check it too."""
-    from extraction.store import Assets
+    from common.assets import Assets
     from pipeline.make import Options
     from training.history import Run
     for make in (Run, Assets, lambda n: Options(run=n)):
@@ -209,7 +209,7 @@ def test_disk_full_while_training_is_one_line_and_leaves_no_temporary_file(ws, m
 
 def test_unwritable_runs_assets_and_media_are_one_line(trained, monkeypatch):
     from extraction import extract as ex
-    from extraction.synthetic import make_synthetic_assets
+    from tests.synthetic import make_synthetic_assets
     (trained / "runs2").write_text("a file where a folder should be")
     monkeypatch.setattr("training.history.RUNS_DIR", Path("runs2"))
     refused(invoke("train", *TINY, "--run", "x"), "runs2")

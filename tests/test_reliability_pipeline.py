@@ -136,16 +136,16 @@ def test_corrupt_assets_are_named_and_rebuilt_by_extract_force(here, damage):
         assert "Traceback" not in r.output and len(r.output.strip().splitlines()) == 1
     r = _cli("extract", "--run", "quick", "--force", "--quiet")
     assert r.exit_code == 0, r.output
-    from extraction.store import Assets
+    from common.assets import Assets
     Assets("quick").verify()
     assert "up to date" in next(line for line in _cli("status", "--run", "quick").output.splitlines()
                                 if line.startswith("extract"))
 
 
 def test_a_bad_zip_member_is_named_even_without_a_manifest_hash(tmp_path):
-    from extraction.store import Assets, Corrupt
-    from extraction.synthetic import make_synthetic_assets
-    d = make_synthetic_assets(tmp_path, run="synth")            # synthetic: no sha256 per file
+    from common.assets import Assets, Corrupt
+    from tests.synthetic import make_synthetic_assets
+    d = make_synthetic_assets(tmp_path, run="synth")            # read below without verify()
     _flip_byte(d / "curves.npz", 100)
     with pytest.raises(Corrupt, match="curves.npz is corrupt"):
         Assets("synth", tmp_path)["curves"]
@@ -185,24 +185,16 @@ def test_a_never_grokked_run_completes_all_with_the_reasons_in_the_gallery(tmp_p
     assert "KeyError" not in r.output and len(r.output.strip().splitlines()) == 1
 
 
-def test_the_scene_reader_gives_extractions_reason(tmp_path):
-    from extraction.synthetic import make_synthetic_assets
+def test_the_scene_reader_gives_extractions_reason(tmp_path, monkeypatch):
+    from tests.synthetic import make_synthetic_assets
     from scenes import data
-    d = make_synthetic_assets(tmp_path, run="synth")
-    s = json.loads((d / "summary.json").read_text())
-    s["selections"]["wave_neurons"] = {"found": False, "reason": "only 2 neurons sweep as a clean wave"}
-    (d / "summary.json").write_text(json.dumps(s))
-    with np.load(d / "selections.npz") as z:
-        sel = {k: z[k] for k in z.files if not k.startswith("wave_")}
-    np.savez(d / "selections.npz", **sel)
-    data.use("synth", tmp_path)
-    try:
-        with pytest.raises(data.NotFound, match="only 2 neurons sweep as a clean wave"):
-            data.load().selection("wave_sweeps")
-        assert "only 2 neurons" in data.absent("NeuronWaves")
-        assert data.absent("Crest") is None
-    finally:
-        data.use(None)
+    make_synthetic_assets(tmp_path, run="synth", not_found={"wave_neurons": "only 2 neurons sweep as a clean wave"})
+    monkeypatch.setenv(data.RUN_ENV, "synth")
+    monkeypatch.setenv(data.ASSETS_ENV, str(tmp_path))
+    with pytest.raises(data.NotFound, match="only 2 neurons sweep as a clean wave"):
+        data.load().selection("wave_sweeps")
+    assert "only 2 neurons" in data.absent("NeuronWaves")
+    assert data.absent("Crest") is None
 
 
 # ---- Ctrl-C ------------------------------------------------------------------------------------
@@ -235,8 +227,8 @@ def test_a_ctrl_c_swallowed_by_a_destructor_still_ends_all_with_130(here, monkey
 
 def test_a_scene_hashes_only_its_module_and_what_it_imports():
     clock = {f.relative_to(st.ROOT).as_posix() for f in st.imported(st.ROOT / "scenes" / "clock.py")}
-    assert {"scenes/clock.py", "scenes/look.py", "scenes/data.py", "figures/style.py",
-            "extraction/store.py"} <= clock
+    assert {"scenes/clock.py", "scenes/look.py", "scenes/theme.py", "scenes/data.py", "common/palette.py",
+            "common/assets.py"} <= clock
     assert not {"scenes/waves.py", "scenes/surfaces.py", "scenes/catalog.py"} & clock
     assert st.scene_code_hash("NeuronWaves") == st.scene_code_hash("FourierPeak")    # one module
     assert st.scene_code_hash("NeuronWaves") != st.scene_code_hash("Clock")

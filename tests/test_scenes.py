@@ -12,7 +12,7 @@ from scenes.catalog import SCENES  # noqa: E402
 
 @pytest.fixture(scope="module")
 def synth(tmp_path_factory):
-    from extraction.synthetic import make_synthetic_assets
+    from tests.synthetic import make_synthetic_assets
     root = tmp_path_factory.mktemp("assets")
     make_synthetic_assets(root, run="synth")
     return root
@@ -64,9 +64,10 @@ def _best_corr(S, target_fn, w, p):
     return best
 
 
-def test_trig_identity_sum_is_the_diagonal(synth):
+def test_trig_identity_sum_is_the_diagonal(synth, monkeypatch):
     from scenes import data
-    data.use("synth", synth)
+    monkeypatch.setenv(data.RUN_ENV, "synth")
+    monkeypatch.setenv(data.ASSETS_ENV, str(synth))
     d = data.load()
     t = d.trig_identity()
     p, w = d.p, d.w(t["k"])
@@ -117,13 +118,14 @@ def test_surface_view_draws_x_across_y_up():
             assert abs(np.corrcoef(rb.ravel(), Z.T.ravel())[0, 1]) < 0.1       # not transposed
 
 
-def test_trig_identity_drawn_picture_runs_along_x_plus_y(synth):
+def test_trig_identity_drawn_picture_runs_along_x_plus_y(synth, monkeypatch):
     """What TrigIdentity's last shot draws (sum_view, overhead): at each projected (x, y) the
     picture's colour follows cos(w(x + y) + φ), not cos(w(x − y) + φ)."""
     from manim import tempconfig
     from scenes import data
     from scenes.trig import sum_view
-    data.use("synth", synth)
+    monkeypatch.setenv(data.RUN_ENV, "synth")
+    monkeypatch.setenv(data.ASSETS_ENV, str(synth))
     d = data.load()
     t = d.trig_identity()
     p, w = d.p, d.w(t["k"])
@@ -137,10 +139,11 @@ def test_trig_identity_drawn_picture_runs_along_x_plus_y(synth):
     assert plus >= 0.9 and minus < 0.2, (plus, minus)     # colours, not values: RdBu and shading bend them
 
 
-def test_crest_points_lie_on_x_plus_y_T(synth):
+def test_crest_points_lie_on_x_plus_y_T(synth, monkeypatch):
     from scenes import data
     from scenes.surfaces import split_crests
-    data.use("synth", synth)
+    monkeypatch.setenv(data.RUN_ENV, "synth")
+    monkeypatch.setenv(data.ASSETS_ENV, str(synth))
     d = data.load()
     T, p = int(d.summary["selections"]["crest"]["T"]), d.p
     pts = d.selection("crest_points")

@@ -1,0 +1,604 @@
+"""The assets format: what extraction writes and figures and scenes read (numpy and json only).
+This module is the format: its files and arrays (below), the summary's parts as dataclasses,
+the one `write()` extraction and the test fixtures call, and the typed readers.
+
+    assets/<run>/
+      manifest.json   format "grokking-assets/1"; the source run and its fingerprint; the analysis
+                      epoch; the extraction settings (and the flags asked, read back when a flag is
+                      left out); a hash of the extraction code; versions; one sha256 per file below
+                      and one per array
+      summary.json    every headline number and every selection with its evidence (see summary.md);
+                      the parts below (Story, Probe, each selection) carry `found` and, when not
+                      found, `reason`
+      summary.md      the same, readable
+      curves.npz      per checkpoint, C of them (ascending `epoch` [C]):
+                        train_loss, test_loss, train_acc, test_acc          [C]
+                        restricted_loss_train, restricted_loss_test        [C]
+                        excluded_loss (train; all key frequencies removed)  [C]
+                        excluded_loss_by_freq  [C, K] (one key frequency removed), key_freqs [K]
+                        sum_sq_weights [C], sum_sq_by_matrix [C, M], matrix_names [M]
+                        gini_W_E, gini_W_L [C]
+                        attn_eq_to_x, attn_eq_to_y, attn_eq_to_eq [C, H] (mean attention from '=')
+                      and per epoch (E+1 entries, from the run's metrics):
+                        all_epoch, all_train_loss, all_test_loss, all_train_acc, all_test_acc
+      fourier.npz     basis [p, p] (rows: const, cos 1, sin 1, cos 2, ...), basis_labels [p]
+                      embed_norms [C, p]: Fourier norms of W_E (digits) per basis row, per checkpoint
+                      W_L_norms [p], logit_norms_2d [p, p] (analysis checkpoint)
+      neurons.npz     freq [d_mlp] (k of the best frequency), fve [d_mlp], fve_by_freq [d_mlp, n_freq+1]
+                      (column k = fraction of variance in the {0, 2k-1, 2k}^2 block; column 0 unused)
+      probes.npz      for f in (cos, sin): {f}_weights [d_model], {f}_bias [], {f}_dims [m],
+                      {f}_target [p], {f}_out [C, p] (position 0, every checkpoint),
+                      {f}_out_pos1 [C, p], {f}_r2 [C]; resid_pos0, resid_pos1 [p, d_model] (analysis)
+      selections.npz  each selection's arrays (SELECTIONS below: present exactly when it was found)
+                      and attn_eq_pattern [H, p, p] (attention from '=' to x, over (x, y))
+      evolution.npz   float16, every checkpoint: epoch [C] and each found selection's EVOLVES
+      activations.npz ACTIVATIONS below: the analysis checkpoint, all p*p inputs (x-major), under
+                      TransformerLens's names
+      toy.npz         the p = 5 table of the intro: x, y, sum, is_test [25], vocab [6]
+
+Surfaces are [p, p] with x the row index and y the column. No pickle: np.load(allow_pickle=False).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import zipfile
+import zlib
+from contextlib import contextmanager
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+
+from common.io import atomic_write_bytes, npz_bytes, write_json
+from training import paths
+
+FORMAT = "grokking-assets/1"
+ASSETS_DIR = Path(os.environ.get("GROKKING_ASSETS", "assets"))
+FILES = ("curves", "fourier", "neurons", "probes", "selections", "evolution", "activations", "toy")
+# the file names write() puts in assets/<run>/ (and atomic_write_bytes' .<file>.tmp<pid>)
+OWN_FILE = re.compile(rf"manifest\.json|summary\.json|summary\.md|({'|'.join(FILES)})\.npz|\.[^/]+\.tmp\d+")
+
+# activations.npz: name -> (axes, the TransformerLens activation it is). N = p*p inputs (x-major),
+# pos = 3 tokens (x, y, '='); one layer, so TransformerLens's names carry `blocks.0.` before these.
+ACTIVATIONS = {
+    "attn.hook_pattern": ("[N, H, 3, 3]", "blocks.0.attn.hook_pattern [batch, head, query_pos, key_pos]"),
+    "hook_resid_mid": ("[N, d_model]", "blocks.0.hook_resid_mid[:, -1] (the '=' position)"),
+    "mlp.hook_pre": ("[N, d_mlp]", "blocks.0.mlp.hook_pre[:, -1]"),
+    "mlp.hook_post": ("[N, d_mlp]", "blocks.0.mlp.hook_post[:, -1]"),
+    "hook_mlp_out": ("[N, d_model]", "blocks.0.hook_mlp_out[:, -1]"),
+    "logits": ("[N, d_vocab_out]", "the model's output logits[:, -1]"),
+}
+# selections.npz arrays that belong to no selection (always written)
+ALWAYS_SELECTED = {"attn_eq_pattern": "[H, p, p] attn.hook_pattern[x*p + y, h, -1, 0]: '=' attending to x"}
+
+
+# ---- the summary's parts ------------------------------------------------------------------
+
+@dataclass
+class Part:
+    """A part of summary.json that extraction looked for: found, or not and the reason why.
+    Typed fields are what readers use; `evidence` keeps every other entry exactly as written;
+    `arrays` are its members of selections.npz (not in the JSON)."""
+    found: bool = True
+    reason: str | None = None
+    evidence: dict = field(default_factory=dict)
+    arrays: dict = field(default_factory=dict, repr=False, compare=False)
+
+    KEY: ClassVar[str] = ""                         # its key in summary.json
+    ARRAYS: ClassVar[dict[str, tuple[str, str]]] = {}   # selections.npz member -> (producer's key, axes)
+    EVOLVES: ClassVar[dict[str, str]] = {}          # evolution.npz member -> axes
+
+    @classmethod
+    def _typed(cls) -> list[str]:
+        return [f.name for f in fields(cls) if f.name not in ("found", "reason", "evidence", "arrays")]
+
+    @classmethod
+    def from_json(cls, d: dict) -> "Part":
+        d = dict(d)                                 # the whole entry is read (and recorded)
+        typed = [k for k in cls._typed() if k in d]
+        known = {"found", "reason", *typed}
+        return cls(found=bool(d["found"]), reason=d.get("reason"),
+                   evidence={k: v for k, v in d.items() if k not in known}, **{k: d[k] for k in typed})
+
+    @classmethod
+    def from_result(cls, d: dict) -> "Part":
+        """From a producer's dict: arrays (ndarrays) go to `arrays` under their selections.npz
+        names, every other entry to the JSON."""
+        part = cls.from_json({k: v for k, v in d.items() if not isinstance(v, np.ndarray)})
+        if part.found:
+            part.arrays = {name: np.asarray(d[src]) for name, (src, _) in cls.ARRAYS.items()}
+        return part
+
+    def to_json(self) -> dict:
+        out: dict = {"found": self.found}
+        if self.reason is not None:
+            out["reason"] = self.reason
+        out.update({k: getattr(self, k) for k in self._typed() if self.found or getattr(self, k) is not None})
+        out.update(self.evidence)
+        return out
+
+    def why_not(self) -> str:
+        return self.reason or "no reason recorded"
+
+
+@dataclass
+class Story(Part):
+    """The one key frequency the story shows wherever it shows one (the lowest, unless named)."""
+    k: int | None = None
+    label: str | None = None
+    rule: str | None = None
+    order: list | None = None
+    KEY: ClassVar[str] = "story"
+
+
+@dataclass
+class Probe(Part):
+    """The sparse probes for cos and sin of the probe frequency on the embedded residual stream."""
+    k: int | None = None
+    label: str | None = None
+    learned: bool | None = None
+    cos: dict | None = None
+    sin: dict | None = None
+    KEY: ClassVar[str] = "probe"
+
+
+@dataclass
+class WaveNeurons(Part):
+    """Neurons whose x = 0 sweep over y is one clean key-frequency wave, the story's pair first."""
+    neurons: list | None = None
+    freqs: list | None = None
+    labels: list | None = None
+    KEY: ClassVar[str] = "wave_neurons"
+    ARRAYS: ClassVar = {"wave_neurons": ("neurons", "[n] neuron ids"),
+                        "wave_sweeps": ("sweeps", "[n, p] mlp.hook_post at x = 0, y swept")}
+    EVOLVES: ClassVar = {"wave_sweeps": "[C, n, p]"}
+
+
+@dataclass
+class ProductPair(Part):
+    """Two neurons of one key frequency whose strongest terms are cos·cos and sin·sin; the trig
+    identity's surfaces, trig_sum = trig_coscos − trig_sinsin = cos(w(x + y))."""
+    k: int | None = None
+    label: str | None = None
+    neurons: list | None = None
+    formulas: list | None = None            # extraction/fourier.py product_formulas(k, p)
+    coefs: list | None = None
+    term_fve: list | None = None
+    trig_corr_sum: float | None = None
+    trig_corr_diff: float | None = None
+    KEY: ClassVar[str] = "product_pair"
+    ARRAYS: ClassVar = {"pair_neurons": ("neurons", "[2] the cos·cos and the sin·sin neuron"),
+                        "pair_surfaces": ("surfaces", "[2, p, p] their mlp.hook_post over (x, y)"),
+                        "trig_coscos": ("coscos", "[p, p] cos(wx)cos(wy)"),
+                        "trig_sinsin": ("sinsin", "[p, p] sin(wx)sin(wy)"),
+                        "trig_sum": ("trig_sum", "[p, p] trig_coscos − trig_sinsin")}
+    EVOLVES: ClassVar = {"pair_surfaces": "[C, 2, p, p]"}
+
+
+@dataclass
+class Crest(Part):
+    """The MLP output along one direction over (x, y), its crest on x + y ≡ T."""
+    T: int | None = None
+    kind: str | None = None
+    dimension: int | None = None
+    description: str | None = None
+    keys: list | str | None = None
+    frequencies: list | None = None
+    frequency_labels: list | None = None
+    crest_width: int | None = None
+    rows_in_crest: float | None = None
+    ridge_on_crest: float | None = None
+    points: list | None = None
+    KEY: ClassVar[str] = "crest"
+    ARRAYS: ClassVar = {"crest_surface": ("surface", "[p, p] hook_mlp_out @ crest_direction"),
+                        "crest_direction": ("direction", "[d_model] unit vector"),
+                        "crest_points": ("points", "[n, 2] (x, y) on x + y = T and x + y = T + p")}
+    EVOLVES: ClassVar = {"crest_surface": "[C, p, p]"}
+
+
+@dataclass
+class Logit(Part):
+    """The logit of one output over (x, y); its maxima on x + y ≡ output."""
+    output: int | None = None
+    maxima: list | None = None
+    on_line_fraction: float | None = None
+    KEY: ClassVar[str] = "logit"
+    ARRAYS: ClassVar = {"logit_surface": ("surface", "[p, p] logits[:, output]"),
+                        "logit_maxima": ("maxima", "[n, 2] (x, y) marked")}
+    EVOLVES: ClassVar = {"logit_surface": "[C, p, p]"}
+
+
+@dataclass
+class NeuronSurfaces(Part):
+    """The wave neurons' and the product pair's surfaces with their 2D Fourier decompositions."""
+    neurons: list | None = None
+    featured: int | None = None
+    decompositions: dict | None = None
+    KEY: ClassVar[str] = "neuron_surfaces"
+    ARRAYS: ClassVar = {"neuron_ids": ("ids", "[n] neuron ids"),
+                        "neuron_surfaces": ("surfaces", "[n, p, p] mlp.hook_post over (x, y)")}
+
+
+# summary.json "selections": key -> its part, in the order summary.md lists them
+SELECTIONS: dict[str, type[Part]] = {c.KEY: c for c in (WaveNeurons, ProductPair, Crest, Logit, NeuronSurfaces)}
+
+
+def selections_json(parts: list[Part]) -> dict:
+    return {part.KEY: part.to_json() for part in parts}
+
+
+def selection_arrays(parts: list[Part]) -> dict[str, np.ndarray]:
+    return {k: v for part in parts for k, v in part.arrays.items()}
+
+
+# ---- what a figure or scene read (so the pipeline knows exactly what it depends on) ----------
+
+_recorders: list[set] = []
+
+
+@contextmanager
+def recording():
+    """Collect every read made through Assets inside the block: ('summary', *path) for an entry
+    of summary.json and ('npz', file, key) for an array; a path ending in '*' means the whole
+    node was used (iterated). A path with no recorded extension stands for its whole value."""
+    reads: set = set()
+    _recorders.append(reads)
+    try:
+        yield reads
+    finally:
+        _recorders.remove(reads)
+
+
+def _note(path: tuple):
+    for r in _recorders:
+        r.add(path)
+
+
+class _Recorded(dict):
+    """A dict that notes which keys are read (and wraps nested dicts the same way)."""
+
+    def __init__(self, data: dict, prefix: tuple):
+        super().__init__(data)
+        self._prefix = prefix
+
+    def __getitem__(self, key):
+        value = super().__getitem__(key)
+        path = self._prefix + (key,)
+        _note(path)
+        return _Recorded(value, path) if isinstance(value, dict) else value
+
+    def get(self, key, default=None):
+        if dict.__contains__(self, key):
+            return self[key]
+        _note(self._prefix + (key,))          # its absence is a dependency too
+        return default
+
+    def __contains__(self, key):
+        _note(self._prefix + (key,))
+        return dict.__contains__(self, key)
+
+    def _whole(self):
+        _note(self._prefix + ("*",))
+
+    def __iter__(self):
+        self._whole()
+        return dict.__iter__(self)
+
+    def items(self):
+        self._whole()
+        return dict.items(self)
+
+    def values(self):
+        self._whole()
+        return dict.values(self)
+
+    def keys(self):
+        self._whole()
+        return dict.keys(self)
+
+    def __len__(self):
+        self._whole()
+        return dict.__len__(self)
+
+
+# ---- errors ----------------------------------------------------------------------------------
+
+class AssetsError(RuntimeError):
+    """Assets missing or unreadable; the message says which command makes them."""
+
+
+class Corrupt(AssetsError):
+    """A file of assets/<run>/ that cannot be read or does not match its manifest: one line
+    naming it, and the command that rebuilds it (`all` and `extract` rebuild it themselves)."""
+
+    def __init__(self, path: Path, what: str, run: str):
+        self.path, self.what = Path(path), what
+        super().__init__(f"{path} is corrupt ({what}); rebuild it with: render.py extract --run {run} --force")
+
+    @property
+    def short(self) -> str:
+        return f"{self.path.name} is corrupt ({self.what})"
+
+
+class NotFound(AssetsError):
+    """The run has no such mechanism (extraction looked and found none): the message says why,
+    `reason` the same without the drawing's name."""
+
+    def __init__(self, message: str, reason: str | None = None):
+        super().__init__(message)
+        self.reason = reason or message
+
+
+# ---- writing -----------------------------------------------------------------------------------
+
+def owned(folder: Path):
+    """A test for remove_owned: every name is write()'s own, or the folder has its manifest."""
+    try:
+        ours = json.loads((Path(folder) / "manifest.json").read_text()).get("format") == FORMAT
+    except (OSError, ValueError, AttributeError):
+        ours = False
+    return lambda rel: ours or OWN_FILE.fullmatch(rel) is not None
+
+
+def array_sha(a) -> str:
+    a = np.ascontiguousarray(a)
+    h = hashlib.sha256(f"{a.dtype.str}{a.shape}".encode())
+    h.update(a.tobytes())
+    return h.hexdigest()[:16]
+
+
+def jsonable(o):
+    """Plain JSON values from numpy values and Parts."""
+    if isinstance(o, Part):
+        return jsonable(o.to_json())
+    if isinstance(o, dict):
+        return {str(k): jsonable(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [jsonable(v) for v in o]
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, np.generic):
+        return o.item()
+    return o
+
+
+def check_files(files: dict[str, dict], summary: dict) -> None:
+    """The contract, checked before anything is written: every file of FILES; each selection's
+    arrays present exactly when it was found; activations under their documented names."""
+    if set(files) != set(FILES):
+        raise ValueError(f"assets need the files {FILES}, got {sorted(files)}")
+    sel = files["selections"]
+    for key, cls in SELECTIONS.items():
+        found = bool(summary["selections"][key].get("found"))
+        for name in cls.ARRAYS:
+            if (name in sel) != found:
+                raise ValueError(f"selections.npz {name}: {'missing' if found else 'present'} although "
+                                 f"{key} was {'found' if found else 'not found'}")
+    extra = set(sel) - {n for c in SELECTIONS.values() for n in c.ARRAYS} - set(ALWAYS_SELECTED)
+    if extra:
+        raise ValueError(f"selections.npz members {sorted(extra)} belong to no selection of common/assets.py")
+    acts = set(files["activations"]) - set(ACTIVATIONS)
+    if acts:
+        raise ValueError(f"activations.npz members {sorted(acts)} are not documented in common/assets.py")
+
+
+def _swap_names(out: Path, pid: int) -> tuple[Path, Path]:
+    """The folders a swap uses next to assets/<run>: its own per process, so two never share."""
+    return out.with_name(f".{out.name}.tmp{pid}"), out.with_name(f".{out.name}.old{pid}")
+
+
+def clean_swaps(out: Path, error: type[Exception] = AssetsError):
+    """Remove the swap folders of writes that were killed (their process is gone), after
+    checking that they hold only write()'s files."""
+    pattern = re.compile(re.escape(f".{out.name}.") + r"(tmp|old)(\d*)")
+    for d in out.parent.iterdir() if out.parent.is_dir() else ():
+        m = pattern.fullmatch(d.name)
+        if m and d.is_dir() and not d.is_symlink() and not (m[2] and paths.pid_alive(int(m[2]))):
+            paths.remove_owned(d, owned(d), error, f"Move it out of {out.parent}/.")
+
+
+def write(out: Path, files: dict[str, dict], summary: dict, manifest: dict,
+          error: type[Exception] = AssetsError) -> None:
+    """Write assets/<run>/ whole: into a fresh folder, then swapped in, so readers never see a
+    half-written one. The folder replaced is removed only when it holds write()'s own files
+    (else `error`, naming the stranger). summary may hold Parts; manifest gets the format, one
+    sha256 per file and one hash per array."""
+    out = Path(out)
+    summary = jsonable(summary)
+    check_files(files, summary)
+    tmp, old = _swap_names(out, os.getpid())
+    for mine in (tmp, old):          # a leftover of an earlier process that had our pid
+        paths.remove_owned(mine, owned(mine), error, f"Move it out of {out.parent}/.")
+    tmp.mkdir(parents=True)
+    fix = f"Move what you keep out of {out}/ (or choose another --run name) and extract again."
+    try:
+        shas, arrays_sha = {}, {}
+        for name, arrays in files.items():
+            shas[f"{name}.npz"] = atomic_write_bytes(tmp / f"{name}.npz", npz_bytes(arrays))
+            arrays_sha[f"{name}.npz"] = {k: array_sha(v) for k, v in arrays.items()}
+        shas["summary.json"] = write_json(tmp / "summary.json", summary)
+        shas["summary.md"] = atomic_write_bytes(tmp / "summary.md", summary_md(summary).encode())
+        # one hash per array: a figure or scene that read only some arrays is stale only when those change
+        write_json(tmp / "manifest.json", {"format": FORMAT, **manifest, "files": shas, "arrays": arrays_sha})
+        if out.exists() or out.is_symlink():
+            bad = paths.stranger(out, owned(out))
+            if bad is not None:
+                raise error(f"{out} holds {bad}, which extraction did not write; not replacing it. {fix}")
+            out.rename(old)
+        tmp.rename(out)
+    except BaseException:       # disk full, Ctrl-C, a stranger: leave the old assets as they were
+        if old.exists() and not out.exists():
+            old.rename(out)
+        shutil.rmtree(tmp, ignore_errors=True)     # this process's own fresh folder
+        raise
+    paths.remove_owned(old, owned(old), error, fix)
+
+
+def summary_md(s: dict) -> str:
+    t = s["task"]
+    sel = s["selections"]
+    n = s["neurons"]
+    la = s["logit_approx"]
+    ph = s["phases"]
+    story = Story.from_json(s["story"])
+    lines = [f"# {s['run']}: {t['op']} mod {t['p']}, seed {t['seed']}, {s['epochs_done']} epochs",
+             "", f"- grokked: {'yes' if s['grokked'] else 'no'} (train 100% at epoch {s['milestones']['train_100']}, "
+             f"test >= 99% at epoch {s['milestones']['test_99']})",
+             f"- phases: memorised {ph['memorised']}, memorisation ends {ph['memorisation_end']}, "
+             f"clean-up {ph['cleanup_start']}-{ph['cleanup_end']}, grokked {ph['grokked']}",
+             f"- key frequencies (analysis epoch {s['analysis_epoch']}): "
+             + (", ".join(f"k={k} ({lab}, {s['key_shares'][str(k)]:.0%} of logit variance)"
+                          for k, lab in zip(s["key_frequencies"], s["key_labels"])) or "none"),
+             "- story frequency: " + (f"k={story.k} ({story.label}): {story.rule}" if story.found
+                                      else "none (no key frequencies)"),
+             f"- embedding frequencies: {s['embedding_frequencies']}",
+             f"- neurons with FVE >= {n['fve_threshold']}: {n['n_clustered']} of {n['n']} ({n['share_clustered']:.0%}); "
+             f"clusters {n['clusters']}",
+             f"- logit approximation: explains {la['explained_variance']:.1%} of the logit variance; loss "
+             f"{la['loss']} vs the model's {la['model_loss']:.3g}",
+             f"- W_L effective rank: {s['W_L_rank']}",
+             f"- probe k={s['probe']['k']} ({s['probe']['label']}): cos dims {s['probe']['cos']['dims']} "
+             f"(R² {s['probe']['cos']['r2']:.3f}), sin dims {s['probe']['sin']['dims']} (R² {s['probe']['sin']['r2']:.3f})",
+             "", "## Selections", ""]
+    for name, v in sel.items():
+        if name == NeuronSurfaces.KEY:
+            continue
+        if v["found"]:
+            keep = {k: v[k] for k in v if k not in ("found", "candidates", "broader_rejected", "tried")}
+            lines.append(f"- {name}: " + json.dumps(keep))
+        else:
+            lines.append(f"- {name}: none found ({v['reason']})")
+    for i, d in (NeuronSurfaces.from_json(sel[NeuronSurfaces.KEY]).decompositions or {}).items():
+        lines.append(f"- neuron {i}: {d['formula']} (+ mean {d['mean']:.2f}; top terms explain {d['explained']:.0%})")
+    if s.get("note"):
+        lines += ["", f"Note: {s['note']}"]
+    return "\n".join(lines) + "\n"
+
+
+# ---- reading -----------------------------------------------------------------------------------
+
+# files whose sha256 matched the manifest, by (path, size, mtime): verified once per process
+_verified: set[tuple] = set()
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+class Assets:
+    """Read side of assets/<run>/: `a.summary`, `a["curves"]["excluded_loss"]`, `a.get(...)`, and
+    the typed parts: `a.selection(Crest)`, `a.story`, `a.probe`."""
+
+    def __init__(self, run: str, root: Path | None = None):
+        self.run = run
+        self.dir = paths.confined(root or ASSETS_DIR, run)      # a valid name, inside assets/
+        self._cache: dict[str, dict] = {}
+
+    def exists(self) -> bool:
+        return (self.dir / "manifest.json").exists()
+
+    def _json(self, name):
+        path = self.dir / name
+        if not path.exists():
+            raise AssetsError(f"no extracted data for run {self.run!r} ({path} missing); "
+                              f"make it with: render.py extract --run {self.run}")
+        try:
+            value = json.loads(path.read_text())
+        except (OSError, ValueError) as e:         # ValueError: bad JSON or bad UTF-8
+            raise Corrupt(path, f"not readable JSON: {str(e).splitlines()[0][:80]}", self.run) from None
+        if not isinstance(value, dict):
+            raise Corrupt(path, f"a JSON {type(value).__name__}, not an object", self.run)
+        return value
+
+    @property
+    def manifest(self) -> dict:
+        return self._json("manifest.json")
+
+    def verify(self) -> dict:
+        """The manifest, after checking that it is extraction's and that every file it lists is
+        there with its sha256 (so a flipped byte or an edited summary is caught, not drawn).
+        Raises AssetsError (Corrupt when a file is damaged)."""
+        m = self.manifest
+        files = m.get("files")
+        if m.get("format") != FORMAT or not isinstance(files, dict):
+            raise Corrupt(self.dir / "manifest.json", f"not a {FORMAT} manifest", self.run)
+        self.summary                         # summary.json parses
+        for name, sha in files.items():
+            path = self.dir / name
+            try:
+                st = path.stat()
+            except FileNotFoundError:
+                raise AssetsError(f"{path} is missing; rebuild it with: render.py extract --run {self.run} --force") from None
+            key = (str(path.resolve()), st.st_size, st.st_mtime_ns, sha)
+            if key not in _verified:
+                if _sha256(path) != sha:
+                    raise Corrupt(path, "its sha256 differs from manifest.json", self.run)
+                _verified.add(key)
+        return m
+
+    @property
+    def summary(self) -> dict:
+        if "summary" not in self._cache:
+            self._cache["summary"] = self._json("summary.json")
+        return _Recorded(self._cache["summary"], ("summary",))
+
+    def __getitem__(self, name: str) -> dict[str, np.ndarray]:
+        if name not in self._cache:
+            path = self.dir / f"{name}.npz"
+            if not path.exists():
+                raise AssetsError(f"{path} is missing; re-run: render.py extract --run {self.run}")
+            try:
+                with np.load(path, allow_pickle=False) as z:
+                    self._cache[name] = {k: z[k] for k in z.files}    # reading checks each member's CRC
+            except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as e:
+                raise Corrupt(path, f"{type(e).__name__}: {str(e).splitlines()[0][:80] if str(e) else ''}",
+                              self.run) from None
+        return _Recorded(self._cache[name], ("npz", f"{name}.npz"))
+
+    def get(self, name: str, key: str):
+        """An array, or None where extraction found nothing to store."""
+        return self[name].get(key)
+
+    @property
+    def p(self) -> int:
+        return int(self.summary["task"]["p"])
+
+    # ---- typed parts ---------------------------------------------------------------------------
+
+    def selection(self, cls: type[Part]) -> Part:
+        """summary.json's selection of that kind, found or not (`.found`, `.why_not()`)."""
+        return cls.from_json(self.summary["selections"][cls.KEY])
+
+    def found(self, cls: type[Part], what: str) -> Part:
+        """The selection when extraction found it, else NotFound with extraction's reason."""
+        sel = self.selection(cls)
+        if not sel.found:
+            raise NotFound(f"extraction found no {what} ({sel.why_not()})", reason=sel.why_not())
+        return sel
+
+    def selected(self, cls: type[Part], name: str) -> np.ndarray:
+        """One of a selection's arrays (selections.npz), or NotFound with extraction's reason."""
+        if name not in cls.ARRAYS:
+            raise KeyError(f"{name} is not an array of {cls.__name__}")
+        sel = self.selection(cls)
+        if not sel.found:
+            raise NotFound(f"run {self.run!r} has no {name} in selections.npz (none found: {sel.why_not()})",
+                           reason=sel.why_not())
+        return self["selections"][name]
+
+    @property
+    def story(self) -> Story:
+        return Story.from_json(self.summary["story"])
+
+    @property
+    def probe(self) -> Probe:
+        return Probe.from_json(self.summary["probe"])
