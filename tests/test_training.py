@@ -288,6 +288,34 @@ def test_test_split_is_measured_at_checkpoints_and_every_test_every(runs_dir, ti
     np.testing.assert_allclose(me["test_loss"][idx], m["test_loss"][idx], rtol=1e-6)
 
 
+def test_thread_tuner_keeps_the_faster_count_and_rounding(runs_dir, tiny_cfg, monkeypatch):
+    """The tuner picks the count whose train-only epochs were faster, and switching threads
+    mid-run leaves every checkpoint bit-identical to a one-thread run."""
+    import functools
+    import training.train as T
+    from training.threads import ThreadTuner
+    t = ThreadTuner(candidates=[2, 1], period=10, trials=2)
+    fake = {2: 0.30, 1: 0.10}           # as under load: one thread is faster
+    for e in range(10, 15):
+        t.before(e)
+        t.record(e, fake[torch.get_num_threads()] + (0.5 if e == 12 else 0), with_test=e == 12)
+    assert t.threads == 1 and t.describe()["chosen"] == [{"epoch": 13, "threads": 1}]
+
+    monkeypatch.setattr(T, "ThreadTuner", functools.partial(ThreadTuner, candidates=[2, 1], period=6, trials=1))
+    tuned = Run("tuned")
+    train([Seeded(tiny_cfg, tuned)], progress=False, compile="off")
+    assert tuned.manifest["threads"]["policy"] == "tuned"
+    torch.set_num_threads(1)
+    try:
+        one = Run("one")
+        train([Seeded(tiny_cfg, one)], progress=False, compile="off", tune_threads=False)
+    finally:
+        torch.set_num_threads(2)
+    for e in one.checkpoint_epochs():
+        a, b = one.load_checkpoint(e), tuned.load_checkpoint(e)
+        assert all(np.array_equal(a[k], b[k]) for k in a), e
+
+
 def test_corrupted_checkpoint_is_detected(runs_dir, tiny_cfg):
     run = Run("bad")
     train([Seeded(tiny_cfg, run)], progress=False)

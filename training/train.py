@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import contextlib
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
 from . import history, model, paths, tasks
 from .optim import SeedAdamW
+from .threads import ThreadTuner
 from .config import Config, schedule_epochs
 from .history import HistoryError, Run
 
@@ -35,6 +36,7 @@ class Seeded:
     """One seed of a (possibly batched) training job and its run directory."""
     cfg: Config
     run: Run
+    threads: dict = field(default_factory=dict)   # the CPU thread policy, for the manifest
 
 
 def batch_key(cfg: Config) -> tuple:
@@ -164,6 +166,7 @@ def _write_manifest(j: Seeded, epoch: int, ckpts: list[dict], metrics_entry: dic
         "split": old.get("split") or _split_entry(j),
         "metrics": metrics_entry,
         "resume": resumes,
+        "threads": j.threads or old.get("threads"),
         "loss": LOSS_NOTE,
         "measured": TEST_NOTE,
         "milestones": ms,
@@ -191,18 +194,20 @@ def examples(cfgs: list[Config], device, dense: bool | None = None):
 
 
 def train(jobs: list[Seeded], device: str = "auto", compile: str = "auto",
-          force: bool = False, progress: bool = True, dense: bool | None = None) -> dict:
+          force: bool = False, progress: bool = True, dense: bool | None = None,
+          tune_threads: bool = True) -> dict:
     """Train every job's seed to its cfg.epochs, batched; resume where the runs stopped.
-    dense=True forces the GPU's code path (dense forward) on CPU, for tests."""
+    dense=True forces the GPU's code path (dense forward) on CPU, for tests; tune_threads=False
+    keeps torch's thread count as it is (training/threads.py says why it is tuned)."""
     with contextlib.ExitStack() as held:
         for j in jobs:     # one trainer per run: two would interleave their commits
             j.run.dir.parent.mkdir(parents=True, exist_ok=True)
             held.enter_context(paths.hold_lock(j.run.dir.parent / f".{j.run.name}.lock",
                                                f"another trainer is writing run {j.run.name!r}"))
-        return _train(jobs, device, compile, force, progress, dense)
+        return _train(jobs, device, compile, force, progress, dense, tune_threads)
 
 
-def _train(jobs, device, compile, force, progress, dense) -> dict:
+def _train(jobs, device, compile, force, progress, dense, tune_threads=True) -> dict:
     cfg = jobs[0].cfg
     keys = {batch_key(j.cfg) for j in jobs}
     if len(keys) > 1:
@@ -250,21 +255,24 @@ def _train(jobs, device, compile, force, progress, dense) -> dict:
 
     bar = _progress(start, end, progress)
     t0 = time.perf_counter()
+    threads_before = torch.get_num_threads()
+    tuner = ThreadTuner(enabled=dev.type == "cpu" and tune_threads)
     try:
         for epoch in range(start, end):
-            opt.zero_grad()
-            test = test_ex if epoch in measure_test else None
-            logits, lt = step_logits(P, train_ex, test)   # test: same weights, no grad
-            loss = model.loss_fn(logits, ltr)
-            objective = loss + smooth * model.smoothness(P["W_E"], cfg.p) if use_smooth else loss
-            objective.sum().backward()
+            tuner.before(epoch)
+            for j in jobs:
+                j.threads = tuner.describe()
+            with_test = epoch in measure_test
+            t_step = time.perf_counter()
+            logits, lt = backward(P, opt, step_logits, train_ex, ltr, test_ex if with_test else None,
+                                  smooth if use_smooth else None, cfg.p)
             with torch.no_grad():
                 _measure(metrics, epoch, logits, ltr, lt, lte)
             if not np.isfinite(metrics[:, M["train_loss"], epoch]).all():
                 bad = int(np.flatnonzero(~np.isfinite(metrics[:, M["train_loss"], epoch]))[0])
                 raise HistoryError(_diverged(jobs[bad], epoch, done[bad]))
-            # linear warm-up, a pure function of the step (resumable)
-            opt.step(min(epoch / cfg.warmup, 1.0) if cfg.warmup else 1.0)
+            opt.step(warmup(cfg, epoch))
+            tuner.record(epoch, time.perf_counter() - t_step, with_test)
             if epoch + 1 == end:          # the final weights' own measurements
                 with torch.no_grad():
                     train_lg, test_lg = model.step_logits(P, train_ex, test_ex)
@@ -276,12 +284,30 @@ def _train(jobs, device, compile, force, progress, dense) -> dict:
                 if epoch % 10 == 0 or epoch + 1 == end:
                     bar.set_postfix_str(_postfix(metrics, epoch), refresh=False)
     finally:
+        torch.set_num_threads(threads_before)
         if bar is not None:
             bar.close()
     secs = time.perf_counter() - t0
     return {"start": start, "end": end, "seconds": secs, "skipped": False,
             "milestones": [history.milestones({k: metrics[s, i] for i, k in enumerate(METRICS)})
                            for s in range(len(jobs))]}
+
+
+def warmup(cfg: Config, epoch: int) -> float:
+    """The lr's factor at `epoch`: a linear warm-up, a pure function of the step (resumable)."""
+    return min(epoch / cfg.warmup, 1.0) if cfg.warmup else 1.0
+
+
+def backward(P, opt, step_logits, train_ex, train_labels, test_ex, smooth, p: int):
+    """One epoch's forward and backward: train logits with grad (and test logits, no grad, when
+    test_ex is given); the objective is the train cross-entropy plus smooth * smoothness(W_E)
+    when smooth (per seed, [S]) is given. Leaves the gradients for opt.step."""
+    opt.zero_grad()
+    logits, test_logits = step_logits(P, train_ex, test_ex)
+    loss = model.loss_fn(logits, train_labels)
+    objective = loss + smooth * model.smoothness(P["W_E"], p) if smooth is not None else loss
+    objective.sum().backward()
+    return logits, test_logits
 
 
 def _measure(metrics, epoch, train_logits, train_labels, test_logits, test_labels):
