@@ -258,6 +258,104 @@ for _cmd in cli.commands.values():
             _p.callback = _run_name
 
 
+@cli.command()
+@click.argument("name")
+@click.option("--grid", required=True, help="Config fields and their values, e.g. \"wd=0.3,1,3 frac=0.3,0.5 "
+              "seed=0,1,2\" (any scalar field: seed, weight_decay/wd, frac, lr, p, op, a, b, epochs, smooth ...).")
+@click.option("--preset", type=click.Choice(list(PRESETS)), default=DEFAULT_PRESET, show_default=True,
+              help="The base config every point starts from.")
+@click.option("--p", type=int)
+@click.option("--op", type=str)
+@click.option("--a", type=int)
+@click.option("--b", type=int)
+@click.option("--frac", type=float)
+@click.option("--epochs", type=int)
+@click.option("--lr", type=float)
+@click.option("--weight-decay", "--wd", "weight_decay", type=float)
+@click.option("--smooth", type=float)
+@click.option("--runs-dir", type=click.Path(file_okay=False), default=None,
+              help="Folder that holds the sweep's folder (default runs/, or $GROKKING_RUNS); with --ray, a "
+                   "path every node sees.")
+@click.option("--threads", type=int, help="Threads per training process (default: the cores shared among the "
+                                          "batches, processes x threads <= cores).")
+@click.option("--ray", "ray_address", help="Train on Ray: 'auto' (the cluster this node belongs to), an "
+                                           "address (ray://host:10001, host:6379), or 'local' (start one here).")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
+@click.option("--dense", help="Points (comma-separated) to retrain under the preset's dense checkpoint "
+                              "schedule, for scenes.")
+@click.option("--force", is_flag=True, help="Retrain every point of the grid from scratch.")
+@click.option("--quiet", is_flag=True)
+def sweep(name, grid, preset, runs_dir, threads, ray_address, device, dense, force, quiet, **over):
+    """Train a grid of runs into runs/NAME/<point>/ (ordinary runs: extraction, figures and scenes
+    read them). Running it again finishes what is unfinished; a larger grid adds its new points."""
+    from training.sweep import sweep as run_sweep
+    r = run_sweep(name, grid, preset=preset, overrides=over, runs_dir=runs_dir, threads=threads,
+                  ray=ray_address, device=device, force=force, dense=_split_names(dense) or (),
+                  progress=not quiet, log=lambda line: click.echo(line, err=True))
+    if r["trained"]:
+        click.echo(f"sweep {name}: {r['trained']} points trained in {r['seconds']:.0f}s; "
+                   f"report: render.py sweep-report {name}")
+
+
+@cli.command("sweep-report")
+@click.argument("name")
+@click.option("--runs-dir", type=click.Path(file_okay=False), default=None,
+              help="Folder that holds the sweep's folder (default runs/, or $GROKKING_RUNS).")
+@click.option("--axes", help="The phase diagram's two grid fields, e.g. weight_decay,frac (default: the first "
+                             "two that vary, seeds pooled).")
+@click.option("--quiet", is_flag=True)
+def sweep_report(name, runs_dir, axes, quiet):
+    """Table (CSV, Markdown) and figures of a sweep, in media/NAME/sweep-report/."""
+    from pipeline.sweep_report import report
+    out = report(name, runs_dir=runs_dir, axes=_split_names(axes), progress=not quiet)
+    click.echo(f"sweep report: {out['dir']} ({', '.join(sorted(out['files']))})")
+
+
+@cli.command("export")
+@click.argument("out", type=click.Path(path_type=str))
+@click.option("--run", "run_name", default=DEFAULT_RUN, show_default=True, callback=_run_name)
+@click.option("--epoch", type=int, help="Checkpoint to export (default: the last).")
+@click.option("--to", "target", type=click.Choice(["transformer-lens"]), default="transformer-lens", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["safetensors", "pt"]), default="safetensors", show_default=True,
+              help="safetensors, or a weights-only torch .pt (torch.load(weights_only=True) reads it).")
+def export_(out, run_name, epoch, target, fmt):
+    """Write a checkpoint as a TransformerLens state dict and HookedTransformerConfig JSON into the
+    folder OUT (interop/transformer_lens.py)."""
+    from interop import InteropError
+    from interop.transformer_lens import export
+    try:
+        r = export(run_name, out, epoch=epoch, fmt=fmt)
+    except InteropError as e:
+        raise UserError(str(e))
+    click.echo(f"exported run {run_name} at epoch {r['epoch']} to {r['dir']}/ ({', '.join(r['files'])})")
+
+
+@cli.command("import")
+@click.argument("source", type=click.Path(path_type=str))
+@click.option("--run", "run_name", required=True, callback=_run_name, help="Name of the new run (runs/<run>/).")
+@click.option("--format", "fmt", type=click.Choice(["auto", "transformer-lens-demo", "paper"]), default="auto",
+              show_default=True)
+@click.option("--trust-pickle", is_flag=True, help="Read a file that needs unpickling (it can run code: only "
+                                                   "files you trust).")
+@click.option("--frac", type=float, help="Train fraction of the split, when the file stores none (with --seed).")
+@click.option("--seed", type=int, help="Seed of the foreign code's split rule, when the file stores none.")
+@click.option("--force", is_flag=True, help="Replace an existing run of that name.")
+@click.option("--quiet", is_flag=True)
+def import_(source, run_name, fmt, trust_pickle, frac, seed, force, quiet):
+    """Turn a checkpoint history trained elsewhere (the TransformerLens Grokking demo's file, the
+    paper's full_run_data.pth) into runs/<run>/, checked against its recorded losses
+    (interop/imports.py)."""
+    from interop import InteropError
+    from interop.imports import import_history
+    try:
+        r = import_history(source, run_name, fmt=fmt, trust_pickle=trust_pickle, frac=frac, seed=seed,
+                           force=force, progress=not quiet, log=lambda line: click.echo(line, err=True))
+    except InteropError as e:
+        raise UserError(str(e))
+    click.echo(f"imported {r['checkpoints']} checkpoints ({r['epochs']} epochs) into {r['dir']}/; "
+               f"next: render.py all --run {run_name}")
+
+
 def main():
     cli()
 

@@ -1,0 +1,530 @@
+"""Sweeps: a grid of configurations trained as ordinary runs, on this machine or on a Ray cluster.
+
+    runs/<sweep>/
+      sweep.json          format grokking-sweep/1: the preset, the base config, the grid as asked,
+                          every point (name, grid values, schedule, training seconds), and updates
+      <point>/            an ordinary run (training/history.py), e.g. wd1-frac0.3-s0
+      .<point>.lock       the trainer's per-run lock
+
+A point's name is its grid values in grid order (`wd1-frac0.3-s0`; see point_name), so it always
+satisfies the run-name rule and a point is found again by the same grid. Points are planned into
+batches: configs with the same batch key train as one batched model (stacked weights), the
+batches run in parallel processes sized to the cores (threads x processes <= cores), or as Ray
+tasks (`--ray`). Re-running a sweep trains only what is unfinished (the trainer resumes every
+point from its manifest); a point whose config changed is refused as for single runs.
+
+Compact histories: a sweep point keeps its metrics every epoch and about N_CHECKPOINTS
+checkpoints (compact_schedule), not the preset's dense schedule (~1,150 at 20k epochs), which
+is what figures and the report need; `--dense POINT` retrains a point under its preset's dense
+schedule for scenes.
+"""
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import math
+import os
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import budget, paths
+from .config import PRESETS, Config, ConfigError, Schedule
+from .history import HistoryError, Run, write_json
+
+FORMAT = "grokking-sweep/1"
+MANIFEST = "sweep.json"
+N_CHECKPOINTS = 100                      # compact schedule: about this many checkpoints per point
+ALIASES = {"wd": "weight_decay", "s": "seed"}
+SHORT = {"weight_decay": "wd", "seed": "s", "op": ""}     # prefixes in point names (op: the value alone)
+NOT_GRIDDED = ("schedule", "betas")      # structured fields; the schedule is the sweep's own choice
+RAY_INSTALL = "Ray is not installed: pip install '.[cluster]' (or pip install 'ray>=2.9'), then run this again"
+
+
+class SweepError(ConfigError):
+    """A sweep that cannot run as asked; the message says what to do (exit 2)."""
+
+
+@dataclass(frozen=True)
+class Point:
+    name: str
+    values: tuple            # ((field, value), ...) in grid order
+    cfg: Config
+
+
+# ---- the grid ----------------------------------------------------------------------------
+
+def gridable() -> dict[str, type]:
+    """Config fields a grid may name, with the type their values are parsed as."""
+    base = Config()
+    return {f.name: type(getattr(base, f.name)) for f in dataclasses.fields(Config) if f.name not in NOT_GRIDDED}
+
+
+def _parse_value(field: str, kind: type, text: str):
+    try:
+        if kind is bool:
+            if text.lower() not in ("true", "false", "1", "0"):
+                raise ValueError
+            return text.lower() in ("true", "1")
+        return kind(text)
+    except ValueError:
+        what = {int: "an integer", float: "a number", bool: "true or false"}.get(kind, kind.__name__)
+        raise SweepError(f"--grid: {field}={text!r} is not {what}; pass e.g. {field}=1,2") from None
+
+
+def parse_grid(text: str) -> dict[str, list]:
+    """'wd=0.3,1,3 frac=0.3,0.5 seed=0,1,2' -> {'weight_decay': [0.3, 1.0, 3.0], ...} in the
+    order given. Any scalar Config field (or the aliases wd, s); each value once."""
+    kinds, grid = gridable(), {}
+    for item in (text or "").split():
+        key, eq, vals = item.partition("=")
+        field = ALIASES.get(key, key)
+        if not eq or not vals.strip(","):
+            raise SweepError(f"--grid: {item!r} is not FIELD=V1,V2,...; pass e.g. --grid \"wd=0.3,1 seed=0,1\"")
+        if field not in kinds:
+            raise SweepError(f"--grid: {key!r} is not a config field; choose from wd, {', '.join(kinds)}")
+        if field in grid:
+            raise SweepError(f"--grid names {key} twice; give all its values once, e.g. {key}=1,2")
+        values = [_parse_value(key, kinds[field], v) for v in vals.split(",") if v]
+        dup = [v for i, v in enumerate(values) if v in values[:i]]
+        if dup:
+            raise SweepError(f"--grid: {key} lists {dup[0]} twice; list each value once")
+        grid[field] = values
+    if not grid:
+        raise SweepError("--grid is empty; pass e.g. --grid \"wd=0.3,1,3 frac=0.3,0.5 seed=0,1,2\"")
+    return grid
+
+
+def _fmt(v) -> str:
+    if isinstance(v, bool):
+        return str(int(v))
+    return f"{v:g}" if isinstance(v, float) else str(v)
+
+
+def point_name(values) -> str:
+    """wd1-frac0.3-s0: each grid field's short name and value, in grid order."""
+    return "-".join(f"{SHORT.get(k, k)}{_fmt(v)}" for k, v in values)
+
+
+def compact_schedule(epochs: int, n: int = N_CHECKPOINTS) -> Schedule:
+    """About n checkpoints: every epoch to 10, 0.4 n log-spaced to epochs / 4 (memorisation and
+    the start of the plateau), then 0.5 n evenly spaced to the end (grokking and clean-up)."""
+    dense = min(10, epochs)
+    log_until = max(dense, epochs // 4)
+    return Schedule(dense_until=dense, log_until=log_until, n_log=int(0.4 * n),
+                    stride=max(1, math.ceil((epochs - log_until) / (0.5 * n))))
+
+
+def point_config(base: Config, values, dense: bool = False, preset: Config | None = None) -> Config:
+    """The point's config: the base with the grid values, under the compact schedule (or the
+    preset's dense one)."""
+    cfg = base.replace(**dict(values))
+    sched = (preset or base).schedule if dense else compact_schedule(cfg.epochs)
+    return cfg.replace(schedule=sched).validate()
+
+
+def expand(base: Config, grid: dict[str, list], dense=(), preset: Config | None = None) -> list[Point]:
+    """Every point of the grid (the cartesian product, the last field varying fastest)."""
+    out = []
+    for combo in itertools.product(*grid.values()):
+        values = tuple(zip(grid, combo))
+        name = point_name(values)
+        try:
+            paths.check_name(name)
+        except ConfigError:
+            raise SweepError(f"point name {name!r} breaks the run-name rule ({paths.NAME_RULE}); "
+                             "use shorter or plainer grid values") from None
+        try:
+            cfg = point_config(base, values, name in dense, preset)
+        except ConfigError as e:
+            raise SweepError(f"point {name}: {e}") from None
+        out.append(Point(name, values, cfg))
+    names = [p.name for p in out]
+    dup = [n for i, n in enumerate(names) if n in names[:i]]
+    if dup:
+        raise SweepError(f"two grid points share the name {dup[0]!r}; give values that print differently")
+    return out
+
+
+# ---- the sweep manifest ---------------------------------------------------------------------
+
+def sweep_dir(name: str, runs_dir: Path | str | None = None) -> Path:
+    from . import history
+    return paths.confined(runs_dir or history.RUNS_DIR, name)
+
+
+def read_manifest(folder: Path) -> dict | None:
+    import json
+    f = Path(folder) / MANIFEST
+    if not f.exists():
+        return None
+    try:
+        m = json.loads(f.read_text())
+    except (ValueError, UnicodeDecodeError) as e:
+        raise SweepError(f"{f} is corrupted ({e}); move the folder away or choose another sweep name") from None
+    if not isinstance(m, dict) or m.get("format") != FORMAT:
+        raise SweepError(f"{f} is not a {FORMAT} manifest; choose another sweep name")
+    return m
+
+
+def load_points(folder: Path) -> list[Point]:
+    """Every point a sweep's manifest names, with its config (the report's input)."""
+    m = read_manifest(folder)
+    if m is None:
+        raise SweepError(f"no sweep in {folder}/; start one with: render.py sweep {Path(folder).name} --grid ...")
+    base = Config.from_dict(m["base"])
+    preset = PRESETS.get(m.get("preset"))
+    return [Point(p["name"], tuple((k, v) for k, v in p["values"]),
+                  point_config(base, p["values"], p.get("schedule") == "dense", preset))
+            for p in m["points"]]
+
+
+def merged_manifest(old: dict | None, name: str, preset: str, base: Config, grid_text: str,
+                    grid: dict, points: list[Point], dense=()) -> dict:
+    """The manifest after this request: a changed base (preset or options) is refused; new
+    points are added to the ones already there (a grid may grow: more seeds, more values)."""
+    now = time.strftime("%Y-%m-%dT%H:%M:%S")
+    if old is not None and old["base"] != base.to_dict():
+        diff = sorted(k for k in old["base"] if old["base"][k] != base.to_dict().get(k))
+        raise SweepError(f"sweep {name!r} exists with another base config ({', '.join(diff)} differ); "
+                         "pass the same --preset and options, or choose another sweep name")
+    entries = {p["name"]: p for p in (old or {}).get("points", [])}
+    for p in points:
+        e = entries.setdefault(p.name, {"name": p.name, "values": [list(v) for v in p.values], "seconds": 0.0})
+        e["schedule"] = "dense" if p.name in dense or e.get("schedule") == "dense" else "compact"
+    return {"format": FORMAT, "sweep": name, "preset": preset, "base": base.to_dict(), "grid": grid_text,
+            "grids": list(dict.fromkeys((old or {}).get("grids", []) + [grid_text])),
+            "axes": {k: list(v) for k, v in grid.items()},
+            "schedule": f"compact: about {N_CHECKPOINTS} checkpoints per point (training/sweep.py "
+                        "compact_schedule); points marked dense use the preset's schedule",
+            "points": list(entries.values()), "created": (old or {}).get("created", now), "updated": now}
+
+
+# ---- planning ---------------------------------------------------------------------------
+
+def batch_key(cfg: Config):
+    """Configs with equal keys train as one batched model: the trainer's rule when it has one,
+    else every field but the seed."""
+    from . import train as T
+    if hasattr(T, "batch_key"):
+        return T.batch_key(cfg)
+    d = cfg.to_dict()
+    d.pop("seed")
+    return repr(sorted(d.items()))
+
+
+def cost(cfg: Config) -> float:
+    """Relative work of one point: steps x examples x MLP width (the forward's bulk)."""
+    return cfg.epochs * cfg.p * cfg.p * (cfg.d_mlp + cfg.d_vocab_out)
+
+
+def plan(points: list[Point], slots: int) -> list[list[Point]]:
+    """Batches: points with one batch key together, halving the largest batch while there are
+    fewer batches than `slots` (parallel processes); the largest work first."""
+    groups: dict = {}
+    for p in points:
+        groups.setdefault(batch_key(p.cfg), []).append(p)
+    batches = list(groups.values())
+    while len(batches) < slots:
+        big = max(batches, key=len)
+        if len(big) < 2:
+            break
+        batches.remove(big)
+        batches += [big[: len(big) // 2], big[len(big) // 2:]]
+    return sorted(batches, key=lambda b: -sum(cost(p.cfg) for p in b))
+
+
+def cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def processes_and_threads(n_batches: int, n_cores: int, threads: int | None = None) -> tuple[int, int]:
+    """(processes, threads each) with processes x threads <= cores: one process per batch up to
+    the cores, the spare cores given to the batches as threads."""
+    if threads is not None:
+        if not 1 <= threads <= n_cores:
+            raise SweepError(f"--threads must be between 1 and the {n_cores} cores; pass e.g. --threads 1")
+        return max(1, min(n_batches, n_cores // threads)), threads
+    procs = max(1, min(n_batches, n_cores))
+    return procs, max(1, n_cores // procs)
+
+
+# ---- one batch (a local process or a Ray task) -------------------------------------------
+
+def batch_spec(points: list[Point], root: Path, threads: int, device: str = "cpu", compile: str = "auto") -> dict:
+    """What a worker needs, as plain data (it crosses a process or the network)."""
+    return {"root": str(Path(root).resolve()), "threads": threads, "device": device, "compile": compile,
+            "points": [{"name": p.name, "config": p.cfg.to_dict()} for p in points]}
+
+
+def run_batch(spec: dict) -> dict:
+    """Train one batch (in a worker). Resumes whatever its points' manifests hold, so a retried
+    task loses only the work since its last checkpoint. `spec['fault']` (tests only): a marker
+    path; while it does not exist, the process creates it and dies (os._exit) as soon as a point
+    has committed a checkpoint past epoch 0."""
+    import torch
+    from .train import Seeded, train
+    torch.set_num_threads(int(spec["threads"]))
+    root = Path(spec["root"])
+    jobs = [Seeded(Config.from_dict(p["config"]), Run(p["name"], root)) for p in spec["points"]]
+    for j in jobs:
+        paths.clean_temp(j.run.dir)
+    if spec.get("fault"):
+        _die_after_first_checkpoint([j.run for j in jobs], Path(spec["fault"]))
+    r = train(jobs, device=spec["device"], compile=spec["compile"], progress=False)
+    share = r["seconds"] / len(jobs)
+    return {"points": [p["name"] for p in spec["points"]], "seconds": r["seconds"], "share": share,
+            "start": r["start"], "end": r["end"], "skipped": r["skipped"], "faulted": bool(spec.get("fault"))}
+
+
+def _die_after_first_checkpoint(runs: list[Run], marker: Path):
+    if marker.exists():
+        return
+
+    def watch():
+        while True:
+            try:
+                if any(r.exists() and r.manifest["epochs_done"] > 0 for r in runs):
+                    marker.touch()
+                    os._exit(1)
+            except (HistoryError, OSError, KeyError):
+                pass
+            time.sleep(0.002)
+    threading.Thread(target=watch, daemon=True).start()
+
+
+def _spawn_init():
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+
+# ---- running a sweep --------------------------------------------------------------------
+
+def check_points(points: list[Point], root: Path, force=()):
+    """Refuse before anything starts: a point that exists with another config (as single runs
+    are refused), or a damaged point manifest."""
+    from .train import _config_diff
+    for p in points:
+        run = Run(p.name, root)
+        if p.name in force or not run.exists():
+            continue
+        diff = _config_diff(run.manifest["config"], p.cfg.to_dict())
+        if diff:
+            raise SweepError(f"point {p.name!r} exists with a different config ({', '.join(diff)} differ); "
+                             "choose another sweep name, or pass --force to retrain the sweep")
+
+
+def check_resources(batches: list[list[Point]], procs: int, root: Path):
+    """Memory of the `procs` largest batches running at once, and disk for every point."""
+    mem = sorted((budget.memory_bytes(b[0].cfg, len(b)) for b in batches), reverse=True)[:procs]
+    ram = budget.physical_memory()
+    if ram is not None and sum(mem) > ram:
+        raise SweepError(f"{procs} batches at once would need about {budget._size(sum(mem))} of memory, this "
+                         f"machine has {budget._size(ram)}: pass --threads {cores()} (one batch at a time)")
+    disk = sum(budget.disk_bytes(p.cfg) - (Run(p.name, root).size_bytes() if (root / p.name).is_dir() else 0)
+               for b in batches for p in b)
+    if disk > budget.free_disk(root):
+        raise SweepError(f"the sweep would write about {budget._size(disk)} to {root}/, only "
+                         f"{budget._size(budget.free_disk(root))} is free: free some space or sweep fewer points")
+
+
+def state_of(points: list[Point], root: Path) -> dict[str, int]:
+    """Epochs done per point, from its manifest (0 when it has none yet)."""
+    out = {}
+    for p in points:
+        run = Run(p.name, root)
+        try:
+            out[p.name] = min(run.manifest["epochs_done"], p.cfg.epochs) if run.exists() else 0
+        except (HistoryError, OSError):
+            out[p.name] = 0
+    return out
+
+
+class Progress:
+    """One bar for the sweep: epochs trained over every point, and points done / running / left."""
+
+    def __init__(self, points: list[Point], root: Path, enabled: bool):
+        self.points, self.root = points, root
+        self.total = {p.name: p.cfg.epochs for p in points}
+        self.bar = None
+        if enabled:
+            from tqdm.auto import tqdm
+            self.bar = tqdm(total=sum(self.total.values()), desc="sweep", unit="ep", mininterval=0.5,
+                            dynamic_ncols=True, smoothing=0.1)
+
+    def update(self, running: set[str]):
+        if self.bar is None:
+            return
+        done = state_of(self.points, self.root)
+        finished = {n for n in done if done[n] >= self.total[n]}
+        busy = len(running - finished)
+        self.bar.n = sum(done.values())
+        self.bar.set_postfix_str(f"points: {len(finished)} done, {busy} running, "
+                                 f"{len(done) - len(finished) - busy} left", refresh=False)
+        self.bar.refresh()
+
+    def close(self):
+        if self.bar is not None:
+            self.update(set())
+            self.bar.close()
+
+
+def run_local(specs: list[dict], procs: int, progress: Progress, record) -> list[str]:
+    """Every batch in a pool of `procs` fresh processes (spawned: no inherited torch threads)."""
+    import multiprocessing as mp
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    failed = []
+    pool = ProcessPoolExecutor(procs, mp_context=mp.get_context("spawn"), initializer=_spawn_init)
+    try:
+        futs = {pool.submit(run_batch, s): s for s in specs}
+        pending = set(futs)
+        while pending:
+            done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+            for f in done:
+                try:
+                    record(f.result())
+                except (HistoryError, ConfigError, paths.RunBusy) as e:
+                    failed.append(f"{', '.join(p['name'] for p in futs[f]['points'])}: {e}")
+            progress.update({p["name"] for f in pending if f.running() for p in futs[f]["points"]})
+    except BaseException:
+        pool.shutdown(wait=True, cancel_futures=True)   # workers stop at Ctrl-C with the same signal
+        raise
+    pool.shutdown()
+    return failed
+
+
+def import_ray():
+    try:
+        import ray
+    except ImportError:
+        raise SweepError(RAY_INSTALL) from None
+    return ray
+
+
+def connect_ray(address: str):
+    """The Ray module, connected: the instance this process already runs, else `address`
+    ('auto': the cluster on this node; 'local': start one here)."""
+    ray = import_ray()
+    if not ray.is_initialized():
+        try:
+            ray.init(address=None if address == "local" else address, log_to_driver=False)
+        except ConnectionError as e:
+            raise SweepError(f"--ray {address}: cannot connect ({str(e).splitlines()[0]}); start a cluster with "
+                             "'ray start --head', or pass --ray local") from None
+    return ray
+
+
+def run_ray(specs: list[dict], address: str, gpus: float, progress: Progress, record, retries: int = 3) -> list[str]:
+    """Every batch as a Ray task (num_cpus = its threads, num_gpus for GPU batches), retried when
+    its worker dies: the retry resumes each point from its last committed checkpoint."""
+    ray = connect_ray(address)
+    task = ray.remote(run_batch)
+    refs = {}
+    for s in specs:
+        opts = {"num_cpus": s["threads"], "max_retries": retries, "retry_exceptions": False}
+        if s["device"] != "cpu":
+            opts["num_gpus"] = gpus
+        refs[task.options(**opts).remote(s)] = s
+    failed, pending = [], list(refs)
+    while pending:
+        done, pending = ray.wait(pending, num_returns=1, timeout=0.5)
+        for ref in done:
+            try:
+                record(ray.get(ref))
+            except Exception as e:      # RayTaskError wraps the worker's exception; crashes past retries
+                cause = getattr(e, "cause", None) or e
+                first = str(cause).strip().splitlines()[-1] if str(cause).strip() else type(cause).__name__
+                failed.append(f"{', '.join(p['name'] for p in refs[ref]['points'])}: {first}")
+        progress.update({p["name"] for r in pending for p in refs[r]["points"]})
+    return failed
+
+
+def sweep(name: str, grid_text: str, preset: str = "quick", overrides: dict | None = None,
+          runs_dir: Path | str | None = None, threads: int | None = None, ray: str | None = None,
+          device: str = "cpu", compile: str = "auto", force: bool = False, dense=(),
+          progress: bool = True, log=print, fault: str | None = None, gpus: float = 1.0) -> dict:
+    """Train every point of the grid that is not finished; return what was done."""
+    if preset not in PRESETS:
+        raise SweepError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
+    if ray is None and fault is not None:
+        raise SweepError("fault injection is for Ray runs only")
+    grid = parse_grid(grid_text)
+    base = PRESETS[preset].replace(**{k: v for k, v in (overrides or {}).items() if v is not None})
+    root = sweep_dir(name, runs_dir)
+    paths.check_writable(root.parent, "the sweep")
+    old = read_manifest(root)
+    dense = set(dense)
+    marked = {p["name"] for p in (old or {}).get("points", []) if p.get("schedule") == "dense"}
+    points = expand(base, grid, dense | marked, PRESETS[preset])
+    unknown = dense - {p.name for p in points}
+    if unknown:
+        raise SweepError(f"--dense names {sorted(unknown)[0]!r}, which is not a point of this grid; "
+                         f"points look like {points[0].name}")
+    # a point turned dense is retrained from scratch: its old checkpoints cannot be filled in
+    redo = {p.name for p in points} if force else {
+        n for n in dense - marked if Run(n, root).exists()}
+    if force and old is not None and old["base"] != base.to_dict():
+        old = None          # --force: a new base config replaces the old manifest's points
+    manifest = merged_manifest(old, name, preset, base, grid_text, grid, points, dense)
+    check_points(points, root, redo)
+    todo = [p for p in points if p.name in redo
+            or state_of([p], root)[p.name] < p.cfg.epochs]
+    if device == "auto":
+        import torch     # the driver decides, so every task asks for a GPU or none
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if ray is None:
+        batches = plan(todo, cores()) if todo else []
+        procs, nthreads = processes_and_threads(len(batches), cores(), threads)
+    else:                   # connected before anything is written: says how to install Ray
+        nthreads = threads or 1
+        batches = plan(todo, max(1, int(connect_ray(ray).cluster_resources().get("CPU", 1)) // nthreads)) if todo else []
+        procs = len(batches)
+    root.mkdir(parents=True, exist_ok=True)
+    with paths.hold_lock(root / ".sweep.lock", f"another sweep is writing {name!r}"):
+        write_json(root / MANIFEST, manifest)
+        if not batches:
+            log(f"sweep {name}: all {len(points)} points are trained; nothing to do")
+            return {"points": len(points), "trained": 0, "seconds": 0.0, "failed": [], "dir": str(root)}
+        check_resources(batches, procs, root)
+        for n in redo:          # retrained from scratch: only folders the trainer made (Run.remove checks)
+            Run(n, root).remove()
+        specs = [batch_spec(b, root, nthreads, device, compile) for b in batches]
+        if fault is not None:
+            specs[0]["fault"] = fault
+        where = f"Ray ({ray})" if ray else f"{procs} process{'es' * (procs > 1)} x {nthreads} thread{'s' * (nthreads > 1)}"
+        log(f"sweep {name}: {len(todo)} of {len(points)} points to train in {len(batches)} batches "
+            f"({', '.join(str(len(b)) for b in batches)} points) on {where}; histories in {root}/")
+        bar = Progress(points, root, progress)
+        results = []
+
+        def record(r):
+            results.append(r)
+            _record_seconds(root, r)
+        t0 = time.perf_counter()
+        try:
+            failed = (run_ray(specs, ray, gpus, bar, record) if ray is not None
+                      else run_local(specs, procs, bar, record))
+        finally:
+            bar.close()
+        secs = time.perf_counter() - t0
+    if failed:
+        raise SweepError(f"{len(failed)} of {len(batches)} batches failed (the others are trained; fix and run "
+                         f"the same command again): {failed[0]}")
+    return {"points": len(points), "trained": len(todo), "batches": len(batches), "seconds": secs,
+            "results": results, "failed": failed, "dir": str(root)}
+
+
+def _record_seconds(root: Path, r: dict):
+    """Add a finished batch's training time, shared equally among its points, to the manifest
+    (the driver is its one writer)."""
+    m = read_manifest(root)
+    by_name = {p["name"]: p for p in m["points"]}
+    for n in r["points"]:
+        if n in by_name:
+            by_name[n]["seconds"] = round(by_name[n].get("seconds", 0.0) + r["share"], 2)
+            by_name[n]["batched_with"] = len(r["points"])
+    m["updated"] = time.strftime("%Y-%m-%dT%H:%M:%S")
+    write_json(root / MANIFEST, m)
