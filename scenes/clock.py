@@ -10,7 +10,7 @@ from manim import (DOWN, LEFT, PI, RIGHT, UP, Circle, Create, DashedVMobject, Do
                    ReplacementTransform,
                    Line, Rotate, ValueTracker, VGroup, Write, linear)
 
-from . import look as L
+from scenes import look as L
 
 
 class Clock(L.DataScene):

@@ -7,7 +7,7 @@ import numpy as np
 from manim import (DOWN, LEFT, RIGHT, UP, DashedLine, FadeIn, Line, Rectangle, ValueTracker,
                    VGroup, Write, always_redraw, linear)
 
-from . import look as L
+from scenes import look as L
 
 
 class GrokkingCurve(L.DataScene):

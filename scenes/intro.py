@@ -8,7 +8,7 @@ import numpy as np
 from manim import (DOWN, LEFT, RIGHT, UP, AnimationGroup, Arrow, Create, FadeIn, FadeOut,
                    LaggedStart, Line, ReplacementTransform, RoundedRectangle, Square, VGroup, Write)
 
-from . import look as L
+from scenes import look as L
 
 
 def _toy(d):

@@ -1,5 +1,6 @@
-"""The shared look of every scene, one name space for the scene modules (`from . import look as L`),
-assembled from modules by concern:
+"""The shared look of every scene, one name space for the scene modules (`from scenes import look as L`:
+absolute, because Manim's own command line loads a scene file under a module name of its own,
+where a relative import fails), assembled from modules by concern:
 
     theme       the palette (common/palette.py on the dark background), fonts, text, colour arrays
     canvas      the base scenes (DataScene, DataThreeDScene), their cameras, images from arrays

@@ -10,7 +10,7 @@ import numpy as np
 from manim import (DOWN, LEFT, RIGHT, UP, Arrow, Create, FadeIn, FadeOut, ReplacementTransform,
                    ValueTracker, VGroup, Write, linear)
 
-from . import look as L
+from scenes import look as L
 
 MAX_SHOWN = 8      # probe dimensions drawn one by one (the video's cos probe kept 8 of 128)
 

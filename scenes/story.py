@@ -13,7 +13,7 @@ from manim import (DOWN, LEFT, RIGHT, UP, Create, DashedLine, FadeIn, FadeOut, L
 
 from common import assets as fmt
 
-from . import look as L
+from scenes import look as L
 
 
 _SUP = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")

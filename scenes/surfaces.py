@@ -18,7 +18,7 @@ from manim import (DOWN, LEFT, RIGHT, UP, UL, UR, BackgroundRectangle, DashedLin
 from common import assets as fmt
 from extraction import fourier as fo
 
-from . import look as L
+from scenes import look as L
 
 
 def lut_hex(sv: L.SurfaceView, z: float) -> str:

@@ -17,7 +17,7 @@ from manim import (DOWN, LEFT, RIGHT, UP, UR, BackgroundRectangle, DashedLine, D
 from common.assets import Logit, NeuronSurfaces, ProductPair
 from extraction import fourier as fo
 
-from . import look as L
+from scenes import look as L
 
 VIEW = dict(theta=-0.7, phi=0.62, hscale=0.4)
 ZLIM = (-1.15, 1.15)        # the unit-amplitude product terms and their sum, cos(w(x + y))

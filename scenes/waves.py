@@ -12,7 +12,7 @@ from manim import (DOWN, LEFT, RIGHT, UP, Create, FadeIn, FadeOut, Line, Square,
 
 from extraction import fourier as fo
 
-from . import look as L
+from scenes import look as L
 
 
 def _y_colors(p: int) -> np.ndarray:

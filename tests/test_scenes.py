@@ -153,3 +153,28 @@ def test_crest_points_lie_on_x_plus_y_T(synth, monkeypatch):
     lm = d.selection("logit_maxima").astype(int)
     o = int(d.summary["selections"]["logit"]["output"])
     assert all((a + b) % p == o for a, b in lm)
+
+
+def test_manims_own_command_line_renders_a_still_where_render_py_would(synth, tmp_path):
+    """`manim -s scenes/waves.py NeuronWaves` from the repository root (its manim.cfg) draws the
+    run GROKKING_RUN names, into the images folder render.py uses for that run."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from PIL import Image
+    from scenes import data, look
+    from scenes.cli import output_dirs
+    root = Path(__file__).resolve().parents[1]
+    media = tmp_path / "media"
+    env = {**os.environ, data.RUN_ENV: "synth", data.ASSETS_ENV: str(synth), "OMP_NUM_THREADS": "1"}
+    r = subprocess.run([sys.executable, "-m", "manim", "-ql", "-s", "-r", "320,180", "--media_dir", str(media),
+                        "scenes/waves.py", "NeuronWaves"], cwd=root, env=env, capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    stills = list(Path(output_dirs(media, "synth")["images_dir"]).glob("NeuronWaves*.png"))
+    assert len(stills) == 1, sorted(str(p) for p in media.rglob("*.png"))
+    img = np.asarray(Image.open(stills[0]).convert("RGB")).astype(int)
+    drawn = (np.abs(img - look.hex_rgb(look.BG).astype(int)).sum(-1) > 60).mean()
+    assert img.shape[:2] == (180, 320) and 0.005 < drawn < 0.9
