@@ -151,9 +151,9 @@ def _project_cycle(cfg, seeds, dev, compiled, test_every):
 
     def cycle():
         for i in range(test_every):
-            logits, lt = train.backward(P, opt, step_logits, tr, ltr, te if i == 0 else None, None, cfg.p)
+            logits, _, lt = train.backward(P, opt, step_logits, tr, ltr, te if i == 0 else None, None, cfg.p)
             with torch.no_grad():
-                model.loss_fn(logits, ltr), model.accuracy(logits, ltr)
+                model.accuracy(logits, ltr)
                 if lt is not None:
                     model.loss_fn(lt, lte), model.accuracy(lt, lte)
             opt.step(1.0)

@@ -220,9 +220,10 @@ def _bag_logits(tabs, ex: Examples):
     # Bag weights in the rows' order: positions 0, 1, 2 for every head, then 1 for the constant.
     w = torch.cat([pattern.transpose(-1, -2).reshape(S * N, -1), pattern.new_ones(S * N, 1)], dim=-1)
     out = _bag(T.reshape(-1, T.shape[-1]), w, ex).reshape(S, N, -1)
-    d_mlp = T.shape[-1] - W_L.shape[-1]
-    post = torch.relu(out[..., :d_mlp])
-    return torch.baddbmm(out[..., d_mlp:], post, W_L)
+    # split, not two slices: its backward is one concatenation, where each slice's backward
+    # would fill a zero tensor the size of `out` and the two would then be added
+    pre, direct = out.split([T.shape[-1] - W_L.shape[-1], W_L.shape[-1]], dim=-1)
+    return torch.baddbmm(direct, torch.relu(pre), W_L)
 
 
 def step_logits(P: dict[str, torch.Tensor], train: Examples, test: Examples | None = None):

@@ -264,10 +264,10 @@ def _train(jobs, device, compile, force, progress, dense, tune_threads=True) -> 
                 j.threads = tuner.describe()
             with_test = epoch in measure_test
             t_step = time.perf_counter()
-            logits, lt = backward(P, opt, step_logits, train_ex, ltr, test_ex if with_test else None,
-                                  smooth if use_smooth else None, cfg.p)
+            logits, loss, lt = backward(P, opt, step_logits, train_ex, ltr, test_ex if with_test else None,
+                                        smooth if use_smooth else None, cfg.p)
             with torch.no_grad():
-                _measure(metrics, epoch, logits, ltr, lt, lte)
+                _measure(metrics, epoch, logits, ltr, lt, lte, train_loss=loss)
             if not np.isfinite(metrics[:, M["train_loss"], epoch]).all():
                 bad = int(np.flatnonzero(~np.isfinite(metrics[:, M["train_loss"], epoch]))[0])
                 raise HistoryError(_diverged(jobs[bad], epoch, done[bad]))
@@ -301,22 +301,25 @@ def warmup(cfg: Config, epoch: int) -> float:
 def backward(P, opt, step_logits, train_ex, train_labels, test_ex, smooth, p: int):
     """One epoch's forward and backward: train logits with grad (and test logits, no grad, when
     test_ex is given); the objective is the train cross-entropy plus smooth * smoothness(W_E)
-    when smooth (per seed, [S]) is given. Leaves the gradients for opt.step."""
+    when smooth (per seed, [S]) is given. Leaves the gradients for opt.step; returns the train
+    logits, the train cross-entropy per seed and the test logits (or None)."""
     opt.zero_grad()
     logits, test_logits = step_logits(P, train_ex, test_ex)
     loss = model.loss_fn(logits, train_labels)
     objective = loss + smooth * model.smoothness(P["W_E"], p) if smooth is not None else loss
     objective.sum().backward()
-    return logits, test_logits
+    return logits, loss.detach(), test_logits
 
 
-def _measure(metrics, epoch, train_logits, train_labels, test_logits, test_labels):
+def _measure(metrics, epoch, train_logits, train_labels, test_logits, test_labels, train_loss=None):
     """Loss and accuracy of both splits at `epoch`, per seed, into metrics[:, METRICS, epoch];
-    test_logits None: the test split was not measured at this epoch (left NaN)."""
+    test_logits None: the test split was not measured at this epoch (left NaN); train_loss:
+    the step's own cross-entropy, when it has one (the same number, not computed twice)."""
     for part, lg, lab in (("train", train_logits, train_labels), ("test", test_logits, test_labels)):
         if lg is None:
             continue
-        metrics[:, M[f"{part}_loss"], epoch] = model.loss_fn(lg, lab).detach().cpu().numpy()
+        loss = train_loss if part == "train" and train_loss is not None else model.loss_fn(lg, lab)
+        metrics[:, M[f"{part}_loss"], epoch] = loss.detach().cpu().numpy()
         metrics[:, M[f"{part}_acc"], epoch] = model.accuracy(lg, lab).cpu().numpy()
 
 
