@@ -100,7 +100,7 @@ class Part:
     @classmethod
     def from_json(cls, d: dict) -> "Part":
         d = dict(d)                                 # the whole entry is read (and recorded)
-        typed = [k for k in cls._typed() if k in d]
+        typed = [k for k in cls._typed() if d.get(k) is not None]     # a null stays in evidence, as written
         known = {"found", "reason", *typed}
         return cls(found=bool(d["found"]), reason=d.get("reason"),
                    evidence={k: v for k, v in d.items() if k not in known}, **{k: d[k] for k in typed})
@@ -118,7 +118,7 @@ class Part:
         out: dict = {"found": self.found}
         if self.reason is not None:
             out["reason"] = self.reason
-        out.update({k: getattr(self, k) for k in self._typed() if self.found or getattr(self, k) is not None})
+        out.update({k: getattr(self, k) for k in self._typed() if getattr(self, k) is not None})
         out.update(self.evidence)
         return out
 
