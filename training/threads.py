@@ -34,7 +34,7 @@ class ThreadTuner:
         self.candidates = sorted(set(candidates or [n, 1]), reverse=True)
         self.period, self.trials = period, trials
         self.enabled = enabled and len(self.candidates) > 1
-        self.threads = self.candidates[0]
+        self.threads = self.candidates[0] if self.enabled else torch.get_num_threads()   # disabled: as set
         self.samples: dict[tuple[int, bool], list[float]] = {}
         self.history: list[tuple[int, int]] = []      # (epoch, threads chosen)
         self._queue: list[int] = []
