@@ -38,7 +38,8 @@ class ThreadTuner:
         self.samples: dict[tuple[int, bool], list[float]] = {}
         self.history: list[tuple[int, int]] = []      # (epoch, threads chosen)
         self._queue: list[int] = []
-        torch.set_num_threads(self.threads)
+        if self.enabled:
+            torch.set_num_threads(self.threads)
 
     def before(self, epoch: int):
         """Set the thread count for `epoch` (a trial's, or the chosen one)."""
@@ -72,4 +73,4 @@ class ThreadTuner:
     def describe(self) -> dict:
         return {"policy": "tuned" if self.enabled else "fixed", "candidates": self.candidates,
                 "period": self.period, "chosen": [{"epoch": e, "threads": t} for e, t in self.history],
-                "threads": self.threads}
+                "threads": self.threads if self.enabled else torch.get_num_threads()}

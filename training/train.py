@@ -209,6 +209,7 @@ def train(jobs: list[Seeded], device: str = "auto", compile: str = "auto",
 
 def _train(jobs, device, compile, force, progress, dense, tune_threads=True) -> dict:
     cfg = jobs[0].cfg
+    threads_before = torch.get_num_threads()   # restored on the way out (the tuner changes it)
     keys = {batch_key(j.cfg) for j in jobs}
     if len(keys) > 1:
         raise HistoryError("runs trained as one batch may differ only in " + ", ".join(PER_SEED)
@@ -239,9 +240,15 @@ def _train(jobs, device, compile, force, progress, dense, tune_threads=True) -> 
 
     data = examples([j.cfg for j in jobs], dev, dense)
     (train_ex, ltr), (test_ex, lte) = data["train"], data["test"]
-    # Compiling costs ~15 s up front and saves 5-20 % a step: worth it for long CPU runs only.
-    use_compile = compile == "on" or (compile == "auto" and dev.type == "cpu"
-                                      and (end - start) * ltr.shape[1] >= 2_000_000)
+    # auto = eager: compiling saves ~10 % a step, but its CPU kernels round differently with
+    # another thread count, which would tie a run to one count and stop the thread tuner
+    # from moving off a busy core (a loaded machine costs far more than 10 %).
+    use_compile = compile == "on"
+    tune = dev.type == "cpu" and tune_threads and not use_compile
+    if dev.type == "cpu" and use_compile:    # fixed threads; a resume takes the run's own count
+        rec = [j.run.manifest.get("threads") for j in jobs if j.run.exists()]
+        if start > 0 and rec and rec[0] and rec[0].get("policy") == "fixed":
+            torch.set_num_threads(int(rec[0]["threads"]))
     step_logits = torch.compile(model.step_logits) if use_compile else model.step_logits
     smooth = torch.tensor([j.cfg.smooth for j in jobs], device=dev)
     use_smooth = any(j.cfg.smooth for j in jobs)
@@ -255,8 +262,7 @@ def _train(jobs, device, compile, force, progress, dense, tune_threads=True) -> 
 
     bar = _progress(start, end, progress)
     t0 = time.perf_counter()
-    threads_before = torch.get_num_threads()
-    tuner = ThreadTuner(enabled=dev.type == "cpu" and tune_threads)
+    tuner = ThreadTuner(enabled=tune)
     try:
         for epoch in range(start, end):
             tuner.before(epoch)
