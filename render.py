@@ -340,7 +340,7 @@ def export_(out, run_name, epoch, target, fmt):
 @click.option("--frac", type=float, help="Train fraction of the split, when the file stores none (with --seed).")
 @click.option("--seed", type=int, help="Seed of the foreign code's split rule, when the file stores none.")
 @click.option("--force", is_flag=True, help="Replace an existing run of that name.")
-@click.option("--quiet", is_flag=True)
+@click.option("--quiet", is_flag=True, help="No progress bar and no progress lines.")
 def import_(source, run_name, fmt, trust_pickle, frac, seed, force, quiet):
     """Turn a checkpoint history trained elsewhere (the TransformerLens Grokking demo's file, the
     paper's full_run_data.pth) into runs/<run>/, checked against its recorded losses
@@ -349,7 +349,8 @@ def import_(source, run_name, fmt, trust_pickle, frac, seed, force, quiet):
     from interop.imports import import_history
     try:
         r = import_history(source, run_name, fmt=fmt, trust_pickle=trust_pickle, frac=frac, seed=seed,
-                           force=force, progress=not quiet, log=lambda line: click.echo(line, err=True))
+                           force=force, progress=not quiet,
+                           log=lambda line: None if quiet else click.echo(line, err=True))
     except InteropError as e:
         raise UserError(str(e))
     click.echo(f"imported {r['checkpoints']} checkpoints ({r['epochs']} epochs) into {r['dir']}/; "
