@@ -290,7 +290,8 @@ def test_analysis_of_planted_activations_chooses_the_low_frequency():
     W = {"W_E": W_E, "W_pos": np.zeros((3, d_model)), "W_out": np.zeros((post.shape[1], d_model)),
          "W_U": np.r_[np.c_[W_U4, np.zeros((4, 1))], np.zeros((4, P + 1))]}
     act = {"logits": logits, "mlp.hook_post": post, "hook_mlp_out": mlp_out,
-           "attn.hook_pattern": np.full((n, 2, 3), 1 / 3), "hook_resid_mid": np.zeros((n, d_model)),
+           "attn.hook_pattern": np.broadcast_to(np.tril(np.ones((3, 3))) / np.arange(1, 4)[:, None], (n, 2, 3, 3)),
+           "hook_resid_mid": np.zeros((n, d_model)),
            "mlp.hook_pre": post}
     settings = {"analysis_epoch": 0, "T": T, "output": 7, "key_share": 0.01, "fve_threshold": 0.85,
                 "probe_max_dims": 8, "story_k": None}
