@@ -113,9 +113,11 @@ def _seeds(seed: int | None, seeds: str | None) -> list[int]:
 @click.option("--d-model", type=int)
 @click.option("--d-mlp", type=int)
 @click.option("--stride", type=int, help="Checkpoint every STRIDE epochs after the dense early part.")
+@click.option("--test-every", "test_every", type=int,
+              help="Measure the test split every N epochs as well as at each checkpoint (default 10; 1 = every epoch).")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
 @click.option("--compile", "compile_", type=click.Choice(["auto", "on", "off"]), default="auto", show_default=True,
-              help="torch.compile the forward (auto: on for long CPU runs).")
+              help="torch.compile the forward (auto: off; on CPU, on fixes the thread count, see training/threads.py).")
 @click.option("--force", is_flag=True, help="Delete an existing run of that name and train from scratch.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def train(run_name, preset, seed, seeds, device, compile_, force, quiet, stride, **over):
