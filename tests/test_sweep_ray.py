@@ -1,5 +1,6 @@
 """Sweeps on Ray (issue 16 item 3): a local Ray instance trains a tiny sweep, one of its tasks is
-killed after its first checkpoint, Ray retries it and the points resume to the same weights."""
+killed (os._exit) once it has committed a checkpoint at epoch >= 100, Ray retries it and its
+points resume from their last checkpoints to the same weights as an uninterrupted batch."""
 import numpy as np
 import pytest
 
@@ -22,12 +23,14 @@ def test_a_killed_task_is_retried_and_its_points_resume(local_ray, tmp_path):
     marker = tmp_path / "killed-once"
     root = tmp_path / "runs"
     r = S.sweep("rs", "wd=0.3,1 seed=0,1", preset="quick", overrides=TINY, runs_dir=root, ray="auto",
-                progress=False, log=lambda line: None, fault=str(marker))
-    assert marker.exists()                                  # the first attempt died after a checkpoint
+                progress=False, log=lambda line: None,
+                fault={"marker": str(marker), "after_epoch": 100})
+    assert marker.exists()                                  # the first attempt died at epoch >= 100
     faulted = [x for x in r["results"] if x["faulted"]]
     assert len(faulted) == 1 and len(r["results"]) == r["batches"]
     faulted = faulted[0]
     assert 0 < faulted["start"] < TINY["epochs"]            # the retry resumed, it did not restart
+    assert faulted["start"] >= 100 - 10                     # from the last checkpoints it had (5 epochs apart here)
     for p in S.load_points(root / "rs"):
         run = Run(p.name, root / "rs")
         assert run.manifest["status"] == "complete" and not run.verify()

@@ -263,9 +263,9 @@ def batch_spec(points: list[Point], root: Path, threads: int, device: str = "cpu
 
 def run_batch(spec: dict) -> dict:
     """Train one batch (in a worker). Resumes whatever its points' manifests hold, so a retried
-    task loses only the work since its last checkpoint. `spec['fault']` (tests only): a marker
-    path; while it does not exist, the process creates it and dies (os._exit) as soon as a point
-    has committed a checkpoint past epoch 0."""
+    task loses only the work since its last checkpoint. `spec['fault']` (tests only):
+    {"marker": path, "after_epoch": E}; while the marker does not exist, the process creates it
+    and dies (os._exit) as soon as a point has committed a checkpoint at epoch >= E."""
     import torch
     from .train import Seeded, train
     torch.set_num_threads(int(spec["threads"]))
@@ -274,21 +274,24 @@ def run_batch(spec: dict) -> dict:
     for j in jobs:
         paths.clean_temp(j.run.dir)
     if spec.get("fault"):
-        _die_after_first_checkpoint([j.run for j in jobs], Path(spec["fault"]))
-    r = train(jobs, device=spec["device"], compile=spec["compile"], progress=False)
+        _die_after_checkpoint([j.run for j in jobs], Path(spec["fault"]["marker"]), spec["fault"]["after_epoch"])
+    # the sweep sized this process's threads; the trainer's own tuner may only choose among
+    # counts that fit in them (it tries all cores and 1), so it runs only when given every core
+    r = train(jobs, device=spec["device"], compile=spec["compile"], progress=False,
+              tune_threads=int(spec["threads"]) >= cores())
     share = r["seconds"] / len(jobs)
     return {"points": [p["name"] for p in spec["points"]], "seconds": r["seconds"], "share": share,
             "start": r["start"], "end": r["end"], "skipped": r["skipped"], "faulted": bool(spec.get("fault"))}
 
 
-def _die_after_first_checkpoint(runs: list[Run], marker: Path):
+def _die_after_checkpoint(runs: list[Run], marker: Path, after_epoch: int):
     if marker.exists():
         return
 
     def watch():
         while True:
             try:
-                if any(r.exists() and r.manifest["epochs_done"] > 0 for r in runs):
+                if any(r.exists() and r.manifest["epochs_done"] >= after_epoch for r in runs):
                     marker.touch()
                     os._exit(1)
             except (HistoryError, OSError, KeyError):
@@ -445,7 +448,7 @@ def run_ray(specs: list[dict], address: str, gpus: float, progress: Progress, re
 def sweep(name: str, grid_text: str, preset: str = "quick", overrides: dict | None = None,
           runs_dir: Path | str | None = None, threads: int | None = None, ray: str | None = None,
           device: str = "cpu", compile: str = "auto", force: bool = False, dense=(),
-          progress: bool = True, log=print, fault: str | None = None, gpus: float = 1.0) -> dict:
+          progress: bool = True, log=print, fault: dict | None = None, gpus: float = 1.0) -> dict:
     """Train every point of the grid that is not finished; return what was done."""
     if preset not in PRESETS:
         raise SweepError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
