@@ -321,12 +321,14 @@ def _measure(metrics, epoch, train_logits, train_labels, test_logits, test_label
     """Loss and accuracy of both splits at `epoch`, per seed, into metrics[:, METRICS, epoch];
     test_logits None: the test split was not measured at this epoch (left NaN); train_loss:
     the step's own cross-entropy, when it has one (the same number, not computed twice)."""
+    rows, values = [], []
     for part, lg, lab in (("train", train_logits, train_labels), ("test", test_logits, test_labels)):
         if lg is None:
             continue
         loss = train_loss if part == "train" and train_loss is not None else model.loss_fn(lg, lab)
-        metrics[:, M[f"{part}_loss"], epoch] = loss.detach().cpu().numpy()
-        metrics[:, M[f"{part}_acc"], epoch] = model.accuracy(lg, lab).cpu().numpy()
+        rows += [M[f"{part}_loss"], M[f"{part}_acc"]]
+        values += [loss.detach(), model.accuracy(lg, lab)]
+    metrics[:, rows, epoch] = torch.stack(values, dim=1).cpu().numpy()   # one copy to the host (a GPU sync)
 
 
 def _postfix(metrics, epoch) -> str:
