@@ -164,8 +164,8 @@ def label_balance(tasks: list[dict]):
         colour = GROKKED if t["n_grokked"] == t["n_points"] else NEVER if t["n_grokked"] == 0 else style.OKABE_ITO["orange"]
         ax.bar(np.arange(counts.size), counts, width=1.0, color=colour)
         ax.axhline(counts.sum() / counts.size, color="black", lw=0.6, ls="--")
-        ax.set_title(f"p={t['p']}  a={t['a']}  b={t['b']}: {t['n_grokked']}/{t['n_points']} grokked\n"
-                     f"labels never seen: {int((counts == 0).sum())}, max/mean {counts.max() / counts.mean():.1f}")
+        ax.set_title(f"p={t['p']} a={t['a']} b={t['b']}: {t['n_grokked']}/{t['n_points']} grokked\n"
+                     f"unused labels {int((counts == 0).sum())}, max/mean {counts.max() / counts.mean():.1f}")
         ax.set_xlabel("label (x^a + y^b) mod p")
         ax.set_ylabel("pairs")
     for ax in axes[n:]:
