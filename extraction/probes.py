@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .settings import PROBE_MAX_DIMS
+
 
 def lasso(X: np.ndarray, y: np.ndarray, alpha: float, w0: np.ndarray | None = None,
           iters: int = 2000, tol: float = 1e-10) -> tuple[np.ndarray, float]:
@@ -42,7 +44,7 @@ def r2(pred: np.ndarray, y: np.ndarray) -> float:
     return float(1 - ((y - pred) ** 2).sum() / ss) if ss > 0 else 0.0
 
 
-def sparse_probe(X: np.ndarray, y: np.ndarray, max_dims: int = 8, good_r2: float = 0.99,
+def sparse_probe(X: np.ndarray, y: np.ndarray, max_dims: int = PROBE_MAX_DIMS, good_r2: float = 0.99,
                  n_alphas: int = 40) -> dict:
     """Fit a probe y ≈ X w + b using few columns of X [n, d]. Returns dims (by |weight|,
     largest first), weights [d] (zero off the support), bias, R², and the alpha that chose them."""

@@ -1,7 +1,7 @@
 """Build the figures of a run: assets/<run>/ in, media/figures/<run>/<name>.{pdf,svg,png,mp4,gif} out.
 
     from figures.build import build
-    build("canonical")                                  # every figure, every format
+    build("video")                                      # every figure, every format
     build("synth", root=tmp/"assets", outdir=tmp/"out", only=["crest"], formats=["png"])
 
 A figure whose data is missing is skipped with a one-line reason; the others are still made.
