@@ -130,6 +130,21 @@ def test_running_again_trains_nothing_and_a_larger_grid_adds_points(tiny_sweep):
     assert stamp == {n: (d / n / "manifest.json").stat().st_mtime_ns for n in stamp}
 
 
+def test_dense_retrains_a_point_under_the_presets_schedule_and_it_stays_dense(tiny_sweep):
+    d, root = tiny_sweep["dir"], tiny_sweep["root"] / "runs"
+    kw = dict(preset="quick", overrides=TINY, runs_dir=root, progress=False, log=lambda line: None)
+    other = (d / "wd0.3-s1" / "manifest.json").stat().st_mtime_ns
+    r = S.sweep("tiny", "wd=0.3 seed=0,1", dense=["wd0.3-s0"], **kw)
+    assert r["trained"] == 1
+    run = Run("wd0.3-s0", d)
+    assert run.checkpoint_epochs() == schedule_epochs(PRESETS["quick"].schedule, 300)
+    assert run.manifest["status"] == "complete"
+    assert (d / "wd0.3-s1" / "manifest.json").stat().st_mtime_ns == other
+    assert S.sweep("tiny", "wd=0.3 seed=0,1", **kw)["trained"] == 0          # still dense, nothing to redo
+    with pytest.raises(S.SweepError, match="not a point of this grid"):
+        S.sweep("tiny", "wd=0.3 seed=0,1", dense=["wd9-s0"], **kw)
+
+
 def test_a_changed_config_is_refused_before_anything_is_written(tiny_sweep):
     d, root = tiny_sweep["dir"], tiny_sweep["root"] / "runs"
     before = (d / "sweep.json").read_bytes()
