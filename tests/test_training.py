@@ -207,6 +207,22 @@ def test_extending_a_run_continues_it(runs_dir, tiny_cfg):
     assert again["skipped"]
 
 
+def test_extending_with_another_schedule_keeps_both(runs_dir, tiny_cfg):
+    """A resume may change the checkpoint schedule and the test cadence (a sweep point extended
+    under a denser schedule): old checkpoints stay, new ones follow the new schedule, and the
+    weights equal an uninterrupted run's."""
+    from training.config import Schedule
+    run, ref = Run("resched"), Run("ref")
+    sparse = tiny_cfg.replace(epochs=20, schedule=Schedule(dense_until=2, log_until=2, n_log=0, stride=10))
+    train([Seeded(sparse, run)], progress=False)
+    assert run.checkpoint_epochs() == [0, 1, 2, 10, 20]
+    train([Seeded(tiny_cfg.replace(test_every=3), run)], progress=False)
+    assert run.checkpoint_epochs() == [0, 1, 2, 10, 20] + [e for e in schedule_epochs(tiny_cfg.schedule, 40) if e > 20]
+    train([Seeded(tiny_cfg, ref)], progress=False)
+    a, b = run.load_checkpoint(40), ref.load_checkpoint(40)
+    assert all(np.array_equal(a[k], b[k]) for k in a)
+
+
 def test_batched_seeds_match_training_alone(runs_dir, tiny_cfg):
     cfg = tiny_cfg.replace(epochs=30)
     jobs = [Seeded(cfg.replace(seed=s), Run(f"b{s}")) for s in (0, 1, 2)]

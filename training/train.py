@@ -58,9 +58,14 @@ def pick_device(device: str) -> torch.device:
     return torch.device(device)
 
 
+# What a resume may change: how long to train, and which epochs are checkpointed or measured on
+# the test split; none of them changes the weights' path (a sweep point is extended this way).
+RESUMABLE = ("epochs", "schedule", "test_every")
+
+
 def _config_diff(old: dict, new: dict) -> list[str]:
     old = Config.from_dict(old).to_dict()     # fields added since the run was made take defaults
-    return [k for k in sorted(set(old) | set(new)) if k != "epochs" and old.get(k) != new.get(k)]
+    return [k for k in sorted(set(old) | set(new)) if k not in RESUMABLE and old.get(k) != new.get(k)]
 
 
 def prepare(jobs: list[Seeded], force: bool) -> int:
