@@ -34,7 +34,8 @@ What is not in the file is never guessed silently:
     are checked against the recorded losses and the one that reproduces them is kept.
   * accuracies (neither format records them) are computed at every checkpoint; between
     measurements train metrics hold their last value (the format has them at every epoch) and test
-    metrics are NaN (as the trainer writes them). The manifest's `imported` entry says all of this.
+    metrics are NaN (as the trainer writes them); epochs before a metric's first measurement (the
+    demo's epoch 0) take that first value. The manifest's `imported` entry says all of this.
 Files are read with torch.load(weights_only=True); one that needs unpickling is refused naming the
 object, unless --trust-pickle (then classes that cannot be imported load as empty stand-ins).
 """
@@ -438,8 +439,9 @@ def _check_partition(split, p: int):
 def per_epoch_metrics(end: int, epochs: list[int], ce, ok, split, tr, te) -> tuple[dict, str]:
     """train/test loss and accuracy per epoch 0..end: the recorded losses, then what the
     checkpoints give where nothing was recorded. The history format has train metrics at every
-    epoch, so their gaps hold the last measured value (leading gaps the first); test metrics stay
-    NaN where not measured (history.filled carries them forward for readers)."""
+    epoch, so their gaps hold the last measured value; test metrics stay NaN where not measured
+    (history.filled carries them forward for readers). Before its first measurement (the demo
+    has no test loss and no checkpoint at epoch 0) a metric takes that first value."""
     train, test = split
     out = {}
     for part, idx, rec in (("train", train, tr), ("test", test, te)):
@@ -453,11 +455,23 @@ def per_epoch_metrics(end: int, epochs: list[int], ce, ok, split, tr, te) -> tup
             acc[k] = ok[i, idx].mean()
         if part == "train":                     # the format has train metrics at every epoch
             loss, acc = _hold(loss), _hold(acc)
+        else:                                   # and test metrics from epoch 0 on (the demo has none there)
+            loss, acc = _lead(loss), _lead(acc)
         out[f"{part}_loss"], out[f"{part}_acc"] = loss, acc
     filled = ("losses: recorded per epoch where the file has them, else computed at the checkpoints; "
               "accuracies: computed at the checkpoints; train metrics hold their last measured value "
-              "between measurements, test metrics are NaN there (as training's TEST_NOTE)")
+              "between measurements, test metrics are NaN there (as training's TEST_NOTE); epochs before "
+              "a metric's first measurement take that first value")
     return out, filled
+
+
+def _lead(v: np.ndarray) -> np.ndarray:
+    """The first measured value in place of the NaNs before it."""
+    have = np.flatnonzero(np.isfinite(v))
+    out = v.copy()
+    if have.size:
+        out[:have[0]] = v[have[0]]
+    return out
 
 
 def _hold(v: np.ndarray) -> np.ndarray:
