@@ -47,12 +47,15 @@ def test_all_then_nothing_then_exactly_the_dependents(workspace, monkeypatch):
     assert _states(o5)["extract"] == "stale"
     s5 = make_all(o5, log=lambda _: None)
     assert s5["extracted"] and s5["figures"] == ["crest"] and s5["scenes"] == []
-    why = dict((i, w) for i, _, w in status(o))["extract"]   # asked at the default T again
+    # T left out is T as last asked (issue 14): status agrees with the `all --T 5` that made them
+    assert set(_states(o).values()) == {"up to date"}
+    from extraction.settings import DEFAULT_T
+    why = dict((i, w) for i, _, w in status(_opts(workspace, T=DEFAULT_T % 53)))["extract"]   # quick: p = 53
     assert why == "extraction settings changed"
 
     # the figures' code: every figure, no scene
-    real = stamps.code_hash
-    monkeypatch.setattr(make.st, "code_hash", lambda kind: real(kind) + ("x" if kind == "figures" else ""))
+    real = stamps.figure_code_hash
+    monkeypatch.setattr(make.st, "figure_code_hash", lambda: real() + "x")
     assert _states(o5)["figure trig_identity"] == "stale"
     s = make_all(o5, log=lambda _: None)
     assert s["figures"] == ["grokking_curves", "crest", "trig_identity"] and s["scenes"] == []

@@ -236,16 +236,18 @@ def test_a_scene_hashes_only_its_module_and_what_it_imports():
 
 def test_editing_one_scene_module_leaves_the_other_scenes_up_to_date(tmp_path, monkeypatch):
     """A copy of scenes/ whose waves.py is edited: only the scenes of waves.py change hash."""
-    for d in ("scenes", "figures", "extraction"):
+    from common import code
+    for d in ("scenes", "figures", "extraction", "common"):
         shutil.copytree(st.ROOT / d, tmp_path / d, ignore=shutil.ignore_patterns("__pycache__"))
     monkeypatch.setattr(st, "ROOT", tmp_path)
-    st._direct_imports.cache_clear()
+    monkeypatch.setattr(code, "ROOT", tmp_path)
+    code._direct_imports.cache_clear()
     from scenes.catalog import SCENES
     before = {n: st.scene_code_hash(n) for n in SCENES}
     with open(tmp_path / "scenes" / "waves.py", "a") as f:
         f.write("\n# edited\n")
-    st._direct_imports.cache_clear()
+    code._direct_imports.cache_clear()
     after = {n: st.scene_code_hash(n) for n in SCENES}
-    st._direct_imports.cache_clear()
+    code._direct_imports.cache_clear()
     changed = sorted(n for n in SCENES if before[n] != after[n])
     assert changed == sorted(n for n, (m, _, _) in SCENES.items() if m == "waves")
