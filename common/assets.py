@@ -54,7 +54,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from common.io import atomic_write_bytes, npz_bytes, write_json
+from common import io   # through the module: a test's injected fault (disk full) reaches every write
 from training import paths
 
 FORMAT = "grokking-assets/1"
@@ -419,12 +419,12 @@ def write(out: Path, files: dict[str, dict], summary: dict, manifest: dict,
     try:
         shas, arrays_sha = {}, {}
         for name, arrays in files.items():
-            shas[f"{name}.npz"] = atomic_write_bytes(tmp / f"{name}.npz", npz_bytes(arrays))
+            shas[f"{name}.npz"] = io.atomic_write_bytes(tmp / f"{name}.npz", io.npz_bytes(arrays))
             arrays_sha[f"{name}.npz"] = {k: array_sha(v) for k, v in arrays.items()}
-        shas["summary.json"] = write_json(tmp / "summary.json", summary)
-        shas["summary.md"] = atomic_write_bytes(tmp / "summary.md", summary_md(summary).encode())
+        shas["summary.json"] = io.write_json(tmp / "summary.json", summary)
+        shas["summary.md"] = io.atomic_write_bytes(tmp / "summary.md", summary_md(summary).encode())
         # one hash per array: a figure or scene that read only some arrays is stale only when those change
-        write_json(tmp / "manifest.json", {"format": FORMAT, **manifest, "files": shas, "arrays": arrays_sha})
+        io.write_json(tmp / "manifest.json", {"format": FORMAT, **manifest, "files": shas, "arrays": arrays_sha})
         if out.exists() or out.is_symlink():
             bad = paths.stranger(out, owned(out))
             if bad is not None:

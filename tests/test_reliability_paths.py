@@ -187,8 +187,8 @@ def test_a_damaged_manifest_is_one_line(trained, manifest):
 
 
 def test_disk_full_while_training_is_one_line_and_leaves_no_temporary_file(ws, monkeypatch):
-    from training import history
-    real = history.atomic_write_bytes
+    from common import io
+    real = io.atomic_write_bytes
 
     def full(path, data):
         if "checkpoints" in str(path) and "e000005" in str(path):
@@ -197,18 +197,18 @@ def test_disk_full_while_training_is_one_line_and_leaves_no_temporary_file(ws, m
             tmp.unlink()
             raise OSError(errno.ENOSPC, "No space left on device", str(tmp))
         return real(path, data)
-    monkeypatch.setattr(history, "atomic_write_bytes", full)
+    monkeypatch.setattr(io, "atomic_write_bytes", full)
     r = invoke("train", *TINY, "--run", "full")
     assert r.exit_code == 2 and "Traceback" not in r.output
     assert r.output.strip().splitlines()[-1].startswith("Error: No space left on device")
     assert "free some disk space" in r.output
     assert not [p for p in (ws / "runs").rglob("*") if ".tmp" in p.name]
-    monkeypatch.setattr(history, "atomic_write_bytes", real)
+    monkeypatch.setattr(io, "atomic_write_bytes", real)
     assert invoke("train", *TINY, "--run", "full").exit_code == 0   # space is back: it resumes
 
 
 def test_unwritable_runs_assets_and_media_are_one_line(trained, monkeypatch):
-    from extraction import extract as ex
+    from common import io
     from tests.synthetic import make_synthetic_assets
     (trained / "runs2").write_text("a file where a folder should be")
     monkeypatch.setattr("training.history.RUNS_DIR", Path("runs2"))
@@ -217,10 +217,12 @@ def test_unwritable_runs_assets_and_media_are_one_line(trained, monkeypatch):
 
     def read_only(path, data):
         raise OSError(errno.EROFS, "Read-only file system", str(path))
-    monkeypatch.setattr(ex, "atomic_write_bytes", read_only)
+    real = io.atomic_write_bytes
+    monkeypatch.setattr(io, "atomic_write_bytes", read_only)
     refused(invoke("extract", "--run", "t", "--quiet"), "Read-only file system", "writable")
     assert sorted(p.name for p in (trained / "assets").iterdir()) == ["other"]   # nothing half-made
 
+    monkeypatch.setattr(io, "atomic_write_bytes", real)      # the fixture writes assets as extraction does
     make_synthetic_assets(trained / "assets", run="synth")
     (trained / "media").write_text("a file where a folder should be")
     refused(invoke("figures", "--run", "synth", "--format", "png"), "media")
