@@ -318,6 +318,18 @@ def test_thread_tuner_keeps_the_faster_count_and_rounding(runs_dir, tiny_cfg, mo
         t.record(e, fake[torch.get_num_threads()] + (0.5 if e == 12 else 0), with_test=e == 12)
     assert t.threads == 1 and t.describe()["chosen"] == [{"epoch": 13, "threads": 1}]
 
+    # a competitor arrives: the chosen count's epochs slow down, and a new trial starts at once
+    q = ThreadTuner(candidates=[2, 1], period=10_000, trials=1, every_s=1e9)
+    speed = {2: 0.10, 1: 0.15}            # quiet: two threads are faster
+    e = 0
+    for _ in range(2):
+        q.before(e); q.record(e, speed[torch.get_num_threads()], False); e += 1
+    assert q.threads == 2
+    speed = {2: 0.40, 1: 0.15}            # loaded
+    while q.threads == 2 and e < 20:
+        q.before(e); q.record(e, speed[torch.get_num_threads()], False); e += 1
+    assert q.threads == 1 and e <= 10     # five slow epochs, then a two-epoch trial
+
     monkeypatch.setattr(T, "ThreadTuner", functools.partial(ThreadTuner, candidates=[2, 1], period=6, trials=1))
     tuned = Run("tuned")
     train([Seeded(tiny_cfg, tuned)], progress=False, compile="off")

@@ -4,14 +4,15 @@ On a quiet 2-core machine two threads are fastest. With one competing CPU-bound 
 browser, a renderer, another run), two threads are the slowest choice: at every parallel
 region one thread waits, spinning, for a partner the OS has parked behind the other process
 (measured: 35 % of quiet speed, against 67 % for one thread). No fixed choice is right on a
-shared machine, so the tuner re-measures: every `period` epochs it runs a few epochs at each
-candidate count and keeps the fastest. The thread count does not change the CPU step's
+shared machine, so the tuner re-measures: every 30 s (or 500 epochs), and at once when its
+epochs slow down by half, it runs a few epochs at each candidate count and keeps the fastest. The thread count does not change the CPU step's
 rounding (tests/test_training.py checks 1 against 2 bit for bit), so resume stays exact.
 """
 from __future__ import annotations
 
 import os
 import statistics
+import time
 
 import torch
 
@@ -25,35 +26,53 @@ def cores() -> int:
 
 
 class ThreadTuner:
-    """Every `period` epochs, time `trials` train-only epochs at each candidate thread count
-    and keep the fastest; epochs that also measure the test split are not compared."""
+    """Times `trials` train-only epochs at each candidate thread count and keeps the fastest;
+    again every `period` epochs or `every_s` seconds, whichever comes first, and at once when the
+    chosen count's epochs run `drift` times slower than when it was chosen (a competitor
+    arrived). Epochs that also measure the test split are compared only with each other."""
 
     def __init__(self, candidates: list[int] | None = None, period: int = 500, trials: int = 3,
-                 enabled: bool = True):
+                 enabled: bool = True, every_s: float = 30.0, drift: float = 1.5):
         n = cores()
         self.candidates = sorted(set(candidates or [n, 1]), reverse=True)
-        self.period, self.trials = period, trials
+        self.period, self.trials, self.every_s, self.drift = period, trials, every_s, drift
         self.enabled = enabled and len(self.candidates) > 1
         self.threads = self.candidates[0] if self.enabled else torch.get_num_threads()   # disabled: as set
         self.samples: dict[tuple[int, bool], list[float]] = {}
         self.history: list[tuple[int, int]] = []      # (epoch, threads chosen)
         self._queue: list[int] = []
+        self._last: tuple[int, float] | None = None  # (epoch, time) of the last trial's start
+        self._baseline: float | None = None           # the chosen count's train-only epoch time
+        self._recent: list[float] = []
         if self.enabled:
             torch.set_num_threads(self.threads)
+
+    def _due(self, epoch: int) -> bool:
+        if self._last is None:
+            return True
+        e0, t0 = self._last
+        slow = (self._baseline is not None and len(self._recent) >= 5
+                and statistics.median(self._recent[-5:]) > self.drift * self._baseline)
+        return epoch - e0 >= self.period or time.monotonic() - t0 >= self.every_s or slow
 
     def before(self, epoch: int):
         """Set the thread count for `epoch` (a trial's, or the chosen one)."""
         if not self.enabled:
             return
-        if epoch % self.period == 0 and not self._queue:
+        if not self._queue and self._due(epoch):
             self._queue = [c for c in self.candidates for _ in range(self.trials)]
-            self.samples = {}
+            self.samples, self._recent = {}, []
+            self._last = (epoch, time.monotonic())
         want = self._queue[0] if self._queue else self.threads
         if torch.get_num_threads() != want:
             torch.set_num_threads(want)
 
     def record(self, epoch: int, seconds: float, with_test: bool):
-        if not self.enabled or not self._queue:
+        if not self.enabled:
+            return
+        if not self._queue:
+            if not with_test:
+                self._recent.append(seconds)
             return
         # an epoch that also measures the test split costs more: compare like with like
         self.samples.setdefault((self._queue.pop(0), with_test), []).append(seconds)
@@ -67,10 +86,12 @@ class ThreadTuner:
                 if best != self.threads or not self.history:
                     self.history.append((epoch, best))
                 self.threads = best
+                self._baseline = timed[best] if not kind else None
                 break
         torch.set_num_threads(self.threads)
 
     def describe(self) -> dict:
         return {"policy": "tuned" if self.enabled else "fixed", "candidates": self.candidates,
-                "period": self.period, "chosen": [{"epoch": e, "threads": t} for e, t in self.history],
+                "period": self.period, "every_s": self.every_s, "drift": self.drift,
+                "chosen": [{"epoch": e, "threads": t} for e, t in self.history],
                 "threads": self.threads if self.enabled else torch.get_num_threads()}
