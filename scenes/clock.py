@@ -82,7 +82,7 @@ class Clock(L.DataScene):
             L.LiveText(lambda: f"= {np.degrees(w * cur()) % 360:.0f}° (mod 360°)", [X0, 1.0, 0], size=24, color=L.ACCENT),
             L.LiveText(lambda: f"probe point ({cx[cur()]:+.2f}, {sy[cur()]:+.2f})", [X0, 0.4, 0], size=20, color=L.MUTED))
         wl = L.formula(f"w = 2π·{d.key_k}/{p} = {d.freq_label()}", size=26).move_to([X0, -2.4, 0], aligned_edge=LEFT)
-        laps = L.label(f"{d.key_k} turns of the hand for x = 0 … {p - 1}", 20, L.MUTED).next_to(wl, DOWN, buff=0.2).align_to(wl, LEFT)
+        laps = L.label(f"{d.key_k} turn{'s' if d.key_k != 1 else ''} of the hand for x = 0 … {p - 1}", 20, L.MUTED).next_to(wl, DOWN, buff=0.2).align_to(wl, LEFT)
         self.add(layer, hand, here, info)
         self.play(FadeIn(wl), run_time=0.5)
         self.play(xt.animate.set_value(p - 0.001), run_time=9, rate_func=linear)
