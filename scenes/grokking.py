@@ -60,26 +60,35 @@ class GrokkingCurve(L.DataScene):
                              [6.7, 2.9, 0], edge=RIGHT, size=26)
         self.add(train_curve, test_curve, counter)
 
+        # where the curves end up: tags are placed clear of them
+        full = [panel.curve(lx[idx], tr[idx]), panel.curve(lx[idx], te[idx])]
+
         def mark(e, color, text, at=0.62):
+            """The milestone's line and its tag beside it, right of the line or left of it, at
+            the height nearest `at` where neither curve passes (a slowly climbing test curve
+            leaves no clear height on one side); failing both, above the panel."""
             x = np.log10(e + 1)
             ln = DashedLine(panel.c2p(x, 0), panel.c2p(x, 1.0), stroke_color=color, stroke_width=2)
             tag = L.label(text, 20, color)
-            right = x < lx[-1] * 0.75
-            tag.next_to(panel.c2p(x, at), RIGHT if right else LEFT, buff=0.12)
-            if not right:
-                # left of the line, the test curve is climbing steeply towards it: keep the tag's
-                # right edge left of where the curve first reaches the tag's bottom
-                bottom = (tag.get_bottom()[1] - panel.c2p(0, 0)[1]) / panel.h
-                climb = np.nonzero(te >= bottom)[0]
-                if len(climb):
-                    xc = panel.c2p(lx[climb[0]], 0)[0]
-                    if tag.get_right()[0] > xc - 0.15:
-                        tag.shift(LEFT * (tag.get_right()[0] - (xc - 0.15)))
+            y_lo, y_hi, prefer = panel.c2p(0, 0.02)[1], panel.c2p(0, 0.98)[1], panel.c2p(0, at)[1]
+            best = None
+            for side in (RIGHT, LEFT):
+                tag.next_to(panel.c2p(x, at), side, buff=0.12)
+                if tag.get_left()[0] < panel.box.get_left()[0] or tag.get_right()[0] > 6.9:
+                    continue
+                yc = L.clear_y(tag.get_left()[0], tag.get_right()[0], tag.height, full, y_lo, y_hi, prefer, strict=True)
+                if yc is not None and (best is None or abs(yc - prefer) < abs(best[1] - prefer)):
+                    best = (side, yc)
+            if best:
+                tag.next_to(panel.c2p(x, at), best[0], buff=0.12).set_y(best[1])
+            else:                     # no clear height beside the line: above the panel, ending at it
+                tag.next_to(panel.c2p(x, 1.0), UP, buff=0.08)
+                tag.shift(RIGHT * (panel.c2p(x, 0)[0] + 0.1 - tag.get_right()[0]))
             return VGroup(ln, tag)
 
         if mem is not None:
             self.play(t.animate.set_value(np.log10(mem + 1)), run_time=3, rate_func=linear)
-            self.play(FadeIn(mark(mem, L.TRAIN, f"train 100 % at epoch {L.fmt_epoch(mem)}\n(memorised)")),
+            self.play(FadeIn(mark(mem, L.TRAIN, f"train 100 %\nat epoch {L.fmt_epoch(mem)}\n(memorised)")),
                       run_time=0.7)
         if grok is not None:
             self.play(t.animate.set_value(np.log10(grok + 1)), run_time=5, rate_func=linear)
@@ -91,7 +100,7 @@ class GrokkingCurve(L.DataScene):
                                  stroke_width=0).set_fill(L.TEST, 0.08)
                 band.move_to((panel.c2p(x0, 0) + panel.c2p(x1, 1)) / 2)
                 # inside the band, under the 100 % line: clear of both curves
-                gap = L.label(f"{grok - mem:,} epochs\nfrom memorising to generalising", 20, L.MUTED)
+                gap = L.label(f"{grok - mem:,} epochs\nfrom memorising to generalising", 18, L.MUTED)
                 if gap.width > band.width - 0.3:
                     gap.scale_to_fit_width(band.width - 0.3)
                 gap.move_to(panel.c2p(x0, 0.87) + RIGHT * 0.15, aligned_edge=LEFT)
