@@ -174,8 +174,8 @@ class TrigIdentity(L.DataScene):
         self.play(FadeIn(trig), FadeIn(why), run_time=0.8)
         corr = pp.trig_corr_sum
         if corr is not None:
-            ev = L.label(f"the sum correlates {corr:.2f} with a wave in x + y, "
-                         f"{pp.trig_corr_diff:.2f} with one in x − y", 16, L.MUTED)
+            ev = L.label(f"the sum correlates {corr:.2f} with a wave in x + y,\n"
+                         f"{pp.trig_corr_diff:.2f} with one in x − y", 18, L.MUTED)
             ev.next_to(why, DOWN, buff=0.3).align_to(ident, LEFT)
             if ev.get_right()[0] > 6.9:
                 ev.scale_to_fit_width(6.9 - X0)
