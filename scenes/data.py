@@ -169,6 +169,15 @@ class SceneData:
     def wave_sweeps(self) -> np.ndarray:
         return self.selection("wave_sweeps")
 
+    @cached_property
+    def wave_fits(self) -> list[dict]:
+        """Each wave neuron's cosine as extraction fitted it (fourier.dominant_frequency: its
+        sweep ≈ mean + amp·cos(2πk·y/p + phase), k its frequency); the constant is the sweep's
+        mean, the DFT's k = 0 term."""
+        ev = self.sel(fmt.WaveNeurons).evidence
+        return [{"k": int(k), "amp": float(a), "phase": float(ph), "mean": float(s.mean())}
+                for k, a, ph, s in zip(self.sel(fmt.WaveNeurons).freqs, ev["amp"], ev["phase"], self.wave_sweeps)]
+
     # ---- probes --------------------------------------------------------------------------------
 
     def probe(self, fn: str, pos: int = 0) -> dict:

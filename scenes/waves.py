@@ -2,7 +2,8 @@
 neuron against neuron they form loops, which dissolve when training is rewound to the
 memorising checkpoint; the DFT of a sweep peaks at a key frequency.
 
-Reads selections.npz (wave_neurons, wave_sweeps), evolution.npz (epoch, wave_sweeps),
+Reads selections.npz (wave_neurons, wave_sweeps), summary.json's wave_neurons (each one's
+frequency, amplitude and phase), evolution.npz (epoch, wave_sweeps),
 curves.npz (accuracy at each checkpoint) and summary.json (milestones)."""
 from __future__ import annotations
 
@@ -15,12 +16,21 @@ from extraction import fourier as fo
 from scenes import look as L
 
 
+def freq_colour(d, k: int) -> str:
+    """A key frequency's colour: the palette's key colours in story order (the story frequency
+    first), muted for a frequency that is not key."""
+    order = list(d.a.story.order or [])
+    return L.KEY[order.index(k) % len(L.KEY)] if k in order else L.MUTED
+
+
 def _y_colors(p: int) -> np.ndarray:
     return L.cmap(np.arange(p), L.SEQ_CMAP, 0, p - 1).astype(float)
 
 
 class NeuronWaves(L.DataScene):
-    """x = 0; y runs 0..p-1; each of seven neurons gets a dot per y: waves. Then colour by y."""
+    """11:10-12:08. x = 0; y runs 0..p-1; each of seven neurons gets a dot per y: waves. Each
+    neuron's fitted cosine (extraction's fit at its frequency) is drawn over its dots, coloured
+    by frequency. Then the dots are coloured by y."""
 
     def construct(self):
         p = self.d.p
@@ -33,8 +43,8 @@ class NeuronWaves(L.DataScene):
         panels, layers, names = [], [], VGroup()
         top = 2.75
         for i, (nid, s) in enumerate(zip(neurons, sweeps)):
-            pan = L.Panel(9.6, ph, (-0.5, p - 0.5), L.auto_lim(s, 0.12))
-            pan.move_to([0.9, top - ph / 2 - i * (ph + gap), 0])
+            pan = L.Panel(9.4, ph, (-0.5, p - 0.5), L.auto_lim(s, 0.12))
+            pan.move_to([0.5, top - ph / 2 - i * (ph + gap), 0])
             panels.append(pan)
             layers.append(pan.dots(radius=0.03))
             names.add(L.label(f"neuron {nid}", 18, L.MUTED).next_to(pan, LEFT, buff=0.2))
@@ -63,6 +73,18 @@ class NeuronWaves(L.DataScene):
         self.add(*layers, readout)
         self.play(shown.animate.set_value(3), run_time=1.5, rate_func=linear)
         self.play(shown.animate.set_value(p), run_time=6, rate_func=linear)
+        # each neuron's fitted cosine over its dots (the video's overlay), coloured by its frequency
+        waves, freqs = [], VGroup()
+        for pan, fit in zip(panels, self.d.wave_fits):
+            k, w = fit["k"], 2 * np.pi * fit["k"] / p
+            col = freq_colour(self.d, k)
+            waves.append(L.wave_overlay(pan, lambda t, f=fit, w=w: f["mean"] + f["amp"] * np.cos(w * t + f["phase"]),
+                                        p, k, col, width=2.5))
+            freqs.add(L.fit_right(L.formula(f"w = {fo.freq_label(k, p)}", size=17, color=col)
+                                  .next_to(pan, RIGHT, buff=0.15)))
+        self.play(*[FadeIn(wv) for wv in waves], FadeIn(freqs), run_time=1.2)
+        self.bring_to_front(*layers)
+        self.wait(1.0)
         # a short bar beside the heading (right of it), above the top panel
         bar = L.colorbar(1.8, 0.16, "0", str(p - 1), caption="colour: y").to_corner(UP + RIGHT, buff=0.2)
         gap = bar.get_bottom()[1] - (panels[0].get_top()[1] + 0.1)      # clear of the top panel
@@ -206,23 +228,26 @@ class FourierPeak(L.DataScene):
         right = L.Panel(5.8, 2.25, (-0.7, K + 0.7), (0, mags.max() * 1.18), frame=False).move_to([3.45, y0 - 0.2, 0])
         base = Line(right.c2p(-0.7, 0), right.c2p(K + 0.7, 0), stroke_color=L.MUTED, stroke_width=1.5)
         k = fit["k"]
-        stems = VGroup(*[Line(right.c2p(j, 0), right.c2p(j, m), stroke_color=L.ACCENT if j == k else L.MUTED,
+        col = freq_colour(self.d, k)
+        stems = VGroup(*[Line(right.c2p(j, 0), right.c2p(j, m), stroke_color=col if j == k else L.MUTED,
                               stroke_width=4 if j == k else 2) for j, m in enumerate(mags)])
         ticks = VGroup(*[L.label(str(j), 15, L.MUTED).next_to(right.c2p(j, 0), DOWN, buff=0.08)
                          for j in range(0, K + 1, max(1, K // 5))])
         rcap = L.label("|DFT| at frequency w = 2πk/p, by k", 18, L.MUTED).next_to(ticks, DOWN, buff=0.1)
-        peak = L.formula(f"w = {fo.freq_label(k, p)}", size=26, color=L.ACCENT)
+        peak = L.formula(f"w = {fo.freq_label(k, p)}", size=26, color=col)
         peak.next_to(right.c2p(k, mags[k]), RIGHT if k < K * 0.6 else LEFT, buff=0.15)
         self.play(Create(left), FadeIn(name), FadeIn(dots), run_time=0.8)
         self.play(Create(base), FadeIn(ticks), FadeIn(rcap),
                   *[Create(st) for st in stems], run_time=1.2)
         self.play(FadeIn(peak), stems[k].animate.set_stroke(width=6), run_time=0.7)
         w = 2 * np.pi * k / p
-        wave = L.wave_overlay(left, lambda t: fit["mean"] + fit["amp"] * np.cos(w * t + fit["phase"]), p, k, L.ACCENT)
+        wave = L.wave_overlay(left, lambda t: fit["mean"] + fit["amp"] * np.cos(w * t + fit["phase"]), p, k, col,
+                              width=2.5)
         sign = "+" if fit["phase"] >= 0 else "−"
         body = fo.wave_label("cos", k, p, "y")[4:-1]          # '8πy/113'
         eq = L.formula(f"{fit['mean']:.2f} + {fit['amp']:.2f}·cos({body} {sign} {abs(fit['phase']):.2f})",
-                       size=20, color=L.ACCENT)
+                       size=20, color=col)
         eq.next_to(left, DOWN, buff=0.12).align_to(left, LEFT)
         fve = L.label(f"(explains {fit['fve']:.0%} of the variance)", 18, L.MUTED).next_to(name, RIGHT, buff=0.3)
         self.play(FadeIn(wave), FadeIn(eq), FadeIn(fve), run_time=1.2)
+        self.bring_to_front(dots)                 # the dots over the wave: the alignment shows

@@ -164,6 +164,7 @@ def make_synthetic_assets(root: Path, run: str = "synth", p: int = 23, key_freqs
         "selections": {
             "wave_neurons": {"found": True, "neurons": wave, "freqs": [int(freq[i]) for i in wave],
                              "labels": [fo.freq_label(int(freq[i]), p) for i in wave], "fve": [0.9] * len(wave),
+                             **{q: [fo.dominant_frequency(surfaces[i][0])[q] for i in wave] for q in ("amp", "phase")},
                              "story_k": k0, "pair_k": k0, "rule": "planted: the story frequency first"},
             "product_pair": {"found": True, "neurons": pair, "k": k0, "label": fo.freq_label(k0, p),
                              "story_k": k0,
