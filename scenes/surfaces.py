@@ -13,7 +13,7 @@ import textwrap
 
 import numpy as np
 from manim import (DOWN, LEFT, RIGHT, UP, UL, UR, BackgroundRectangle, DashedLine, Dot, FadeIn,
-                   FadeOut, ReplacementTransform, ValueTracker, VGroup, Write, linear, smooth)
+                   FadeOut, LaggedStart, ReplacementTransform, ValueTracker, VGroup, Write, linear, smooth)
 
 from common import assets as fmt
 from extraction import fourier as fo
@@ -58,6 +58,30 @@ def shown_terms(dec: dict, min_fve: float = 0.02, at_least: int = 3, at_most: in
     if len(keep) < at_least:
         keep = terms[:at_least]
     return keep[:at_most]
+
+
+def one_frequency(terms: list[dict]) -> int | None:
+    """The frequency k every term's waves share (basis row r is frequency (r + 1) // 2; row 0, the
+    constant, has none), or None when they mix frequencies."""
+    ks = {(r + 1) // 2 for t in terms for r in (t["i"], t["j"]) if r}
+    return ks.pop() if len(ks) == 1 else None
+
+
+def short_terms(terms: list[dict], p: int) -> tuple[list[dict], str]:
+    """The terms with their waves written in w ('cos(wx)·cos(wy)') when they share one frequency,
+    and the legend that defines w ('w = 10π/113'); unchanged, and no legend, when they do not. The
+    video names the terms this way (cosine of x times cosine of y): short enough to read."""
+    k = one_frequency(terms)
+    if k is None:
+        return terms, ""
+    bodies = {fo.wave_label("cos", k, p, v)[4:-1]: f"w{v}" for v in ("x", "y")}     # '10πx/113' -> 'wx'
+    out = []
+    for t in terms:
+        name = t["term"]
+        for long, short in bodies.items():
+            name = name.replace(long, short)
+        out.append({**t, "term": name})
+    return out, f"w = {fo.freq_label(k, p)}"
 
 
 class NeuronSurface(L.DataScene):
@@ -117,8 +141,9 @@ class NeuronSurface(L.DataScene):
 
         # 4. the 2D Fourier transform: the strongest terms
         terms = shown_terms(dec)
+        named, legend = short_terms(terms, p)
         mean = dec["mean"]
-        stage["cap"] = "2D Fourier transform over x and y: the strongest terms"
+        stage["cap"] = "2D Fourier transform over x and y: the strongest terms" + (f", {legend}" if legend else "")
         self.play(FadeOut(axes), FadeOut(bar), run_time=0.5)
         sv.clear_updaters()
         pos, scl = ValueTracker(0.0), ValueTracker(1.0)
@@ -158,26 +183,27 @@ class NeuronSurface(L.DataScene):
         self.play(mix.animate.set_value(1), run_time=2.2)
         labels = VGroup()
         prod = max(range(n), key=lambda i: (terms[i]["i"] > 0 and terms[i]["j"] > 0, terms[i]["fve"]))
-        fs = [L.formula(fo.format_terms([t]), size=18,
+        fs = [L.formula(fo.format_terms([t]), size=26,
                         color=L.ACCENT if i == prod and t["i"] > 0 and t["j"] > 0 else L.TEXT)
-              for i, t in enumerate(terms)]
+              for i, t in enumerate(named)]
         # one size for every term: the widest one sets it
         k_fit = min([1.0] + [slot_w * 0.95 / f.width for f in fs])
         for i, (t, f) in enumerate(zip(terms, fs)):
             f.scale(k_fit).move_to([xs[i], slot_y - 1.15, 0])
-            share = L.label(f"{t['fve']:.0%} of the variance", 15, L.MUTED).next_to(f, DOWN, buff=0.08)
+            share = L.label(f"{t['fve']:.0%} of the variance", 18, L.MUTED).next_to(f, DOWN, buff=0.08)
             labels.add(VGroup(f, share))
         plus = VGroup(*[L.label("+", 30, L.MUTED).move_to([(xs[i] + xs[i + 1]) / 2, slot_y, 0]) for i in range(n - 1)])
         # the formula on screen is exactly the terms pictured (and added back below)
-        fml = fo.format_terms(terms)
+        fml = fo.format_terms(named)
         fml = ("− " + fml[1:]) if fml.startswith("−") else ("+ " + fml)
-        whole = L.formula(f"neuron {nid} ≈ {mean:.2f} {fml}", size=17)
+        whole = L.formula(f"neuron {nid} ≈ {mean:.2f} {fml}", size=24)
         if whole.width > 13.4:
             whole.scale_to_fit_width(13.4)
         whole.move_to([0, 2.5, 0])
         if terms[prod]["i"] > 0 and terms[prod]["j"] > 0:
-            note = L.label("a product: a wave in x times a wave in y", 15, L.ACCENT)
+            note = L.label("a product: a wave in x times a wave in y", 18, L.ACCENT)
             note.next_to(labels[prod], DOWN, buff=0.06)
+            note.shift(RIGHT * max(0.0, -6.9 - note.get_left()[0]) + LEFT * max(0.0, note.get_right()[0] - 6.9))
         else:
             note = VGroup()
         # keep the labels (and the note) clear of the bottom edge
@@ -236,6 +262,11 @@ def crest_caption(info: fmt.Crest) -> str:
     return text + f"\nits crest is made of w = {', '.join(labels)}"
 
 
+def row_maxima(Z) -> list[tuple[int, int]]:
+    """(x, y) of each row's maximum: for every x, the y where the surface is largest."""
+    return [(x, int(y)) for x, y in enumerate(np.argmax(Z, axis=1))]
+
+
 def split_crests(points, T: int, p: int):
     pts = [(int(a), int(b)) for a, b in np.asarray(points).reshape(-1, 2)]
     first = [q for q in pts if q[0] + q[1] == T]
@@ -276,6 +307,17 @@ class Crest(L.DataScene):
         self.play(FadeOut(note), th.animate.set_value(0.0), ph.animate.set_value(np.pi / 2),
                   cx.animate.set_value(-2.9), run_time=2.2)
         self.wait(0.3)
+        # the top of every row: where the output is largest for each x. Other crests come close
+        # in height (the colours alone hardly tell them apart), the row maxima do not: they
+        # trace the crests on x + y ≡ T
+        sv.clear_updaters()
+        tops = row_maxima(Z)
+        top_dots = VGroup(*[Dot(sv.project(a, b), radius=0.03, color=L.TEXT) for a, b in tops])
+        top_cap = L.label("white: for each x, the y where\nthe output is largest", 19, L.TEXT)
+        top_cap.move_to([0.9, 2.1, 0], aligned_edge=LEFT)
+        self.play(LaggedStart(*[FadeIn(t) for t in top_dots], lag_ratio=0.02), FadeIn(top_cap), run_time=2.0)
+        self.wait(1.2)
+        self.play(FadeOut(top_cap), top_dots.animate.set_opacity(0.45), run_time=0.5)
 
         X0 = 0.9
         rows = VGroup()
@@ -330,11 +372,12 @@ class Crest(L.DataScene):
         if ev is not None:
             text = f"for {ev:.0%} of the x values the output peaks at y ≡ {T} − x (mod {p})"
             if rows is not None and info.crest_width > 1:     # a broad crest: its rows' maxima
-                text = (f"for {rows:.0%} of the x values the output peaks on this crest "
+                text = (f"for {rows:.0%} of the x values the output peaks on this crest\n"
                         f"({ev:.0%} exactly at y ≡ {T} − x)")
-            e = L.label(text, 16, L.MUTED)
-            e.move_to([X0, max(y - 0.1, -3.7), 0], aligned_edge=LEFT)
+            e = L.label(text, 18, L.MUTED)
+            e.move_to([X0, y + 0.1, 0], aligned_edge=UP + LEFT)
             L.fit_right(e)
+            e.shift(UP * max(0.0, -3.9 - e.get_bottom()[1]))
             self.play(FadeIn(e), run_time=0.5)
         self.play(FadeOut(walker), run_time=0.3)
         self.wait(1.5)

@@ -178,3 +178,57 @@ def test_manims_own_command_line_renders_a_still_where_render_py_would(synth, tm
     img = np.asarray(Image.open(stills[0]).convert("RGB")).astype(int)
     drawn = (np.abs(img - look.hex_rgb(look.BG).astype(int)).sum(-1) > 60).mean()
     assert img.shape[:2] == (180, 320) and 0.005 < drawn < 0.9
+
+
+# ---- legibility (issue 11): fitted waves, short term names, the crests' row maxima -------------
+
+
+def test_wave_fits_draw_each_neurons_own_wave(synth, monkeypatch):
+    """NeuronWaves' overlay is extraction's fit at the neuron's frequency: it follows the dots it
+    is drawn over (the planted sweeps are ReLU'd cosines of the key frequencies)."""
+    from scenes import data
+    monkeypatch.setenv(data.RUN_ENV, "synth")
+    monkeypatch.setenv(data.ASSETS_ENV, str(synth))
+    d = data.load()
+    p, y = d.p, np.arange(d.p)
+    fits = d.wave_fits
+    assert [f["k"] for f in fits] == d.sel(data.fmt.WaveNeurons).freqs
+    def lstsq(s, k):                # a·cos + b·sin + c at frequency k, fitted to the dots
+        A = np.stack([np.cos(2 * np.pi * k * y / p), np.sin(2 * np.pi * k * y / p), np.ones(p)], 1)
+        return A @ np.linalg.lstsq(A, s, rcond=None)[0]
+    for f, s in zip(fits, d.wave_sweeps):
+        wave = f["mean"] + f["amp"] * np.cos(2 * np.pi * f["k"] * y / p + f["phase"])
+        assert np.allclose(wave, lstsq(s, f["k"]), atol=1e-5 * np.abs(s).max())
+        # and it follows the dots better than the best wave of any other key frequency
+        for other in set(d.summary["key_frequencies"]) - {f["k"]}:
+            assert np.corrcoef(wave, s)[0, 1] > np.corrcoef(lstsq(s, other), s)[0, 1] + 0.3
+
+
+def test_short_terms_name_one_frequency_w():
+    from extraction import fourier as fo
+    from scenes.surfaces import short_terms
+    p = 23
+    x = np.arange(p)
+    X, Y = np.meshgrid(x, x, indexing="ij")
+    w = 2 * np.pi * 5 / p
+    one = fo.decompose(0.8 * np.cos(w * X) * np.cos(w * Y) + 0.3 * np.sin(w * Y), 2)["terms"]
+    named, legend = short_terms(one, p)
+    assert [t["term"] for t in named] == ["cos(wx)·cos(wy)", "sin(wy)"]
+    assert legend == f"w = {fo.freq_label(5, p)}"
+    assert [t["coef"] for t in named] == [t["coef"] for t in one]
+    mixed = fo.decompose(np.cos(w * X) + 0.5 * np.cos(2 * np.pi * 2 * Y / p), 2)["terms"]
+    assert short_terms(mixed, p) == (mixed, "")
+
+
+def test_crest_row_maxima_trace_x_plus_y_T(synth, monkeypatch):
+    """The planted crest (the key frequencies' waves in x + y, peaking together on T): every row's
+    maximum lies on x + y ≡ T (mod p), the first crest for x <= T, the second after."""
+    from scenes import data
+    from scenes.surfaces import row_maxima
+    monkeypatch.setenv(data.RUN_ENV, "synth")
+    monkeypatch.setenv(data.ASSETS_ENV, str(synth))
+    d = data.load()
+    T, p = int(d.sel(data.fmt.Crest).T), d.p
+    tops = row_maxima(d.selection("crest_surface"))
+    assert [a for a, _ in tops] == list(range(p))
+    assert all(a + b == (T if a <= T else T + p) for a, b in tops)
