@@ -275,7 +275,8 @@ def split_crests(points, T: int, p: int):
 
 
 class Crest(L.DataScene):
-    """21:24-23:18. The crest unit's surface: diagonal waves; overhead; walk the first crest
+    """21:24-23:18. The crest unit's surface: diagonal waves; overhead, each row's maximum marked
+    (the video's "top two crests": they lie on x + y = T and x + y = T + p); walk the first crest
     (x + y = T) and then the second (x + y = T + p, ≡ T mod p), marking the data's points."""
 
     def construct(self):
