@@ -190,9 +190,21 @@ class TrainingStory(L.DataScene):
             note = VGroup()
         stop = lx(grok) if grok is not None else lx(E)
         self.play(FadeOut(note), run_time=0.3)
-        plateau = L.label("test accuracy flat, yet the wave and the surface take shape", 18, L.MUTED).to_edge(DOWN, buff=0.2)
+        # the plateau ends where the test loss starts to fall (phases: cleanup_start); a run whose
+        # test accuracy creeps up on the plateau (the smoothness penalty's) keeps its test loss high
+        cs = d.summary.get("phases", {}).get("cleanup_start")
+        split = cs is not None and (mem or 0) < cs < (grok if grok is not None else E)
+        plateau = L.label("test loss still high, yet the wave and the surface take shape", 18, L.MUTED).to_edge(DOWN, buff=0.2)
         self.play(FadeIn(plateau), run_time=0.4)
-        self.play(t.animate.set_value(stop), run_time=8, rate_func=linear)
+        if split:
+            self.play(t.animate.set_value(lx(cs)), run_time=5.5, rate_func=linear)
+            falls = L.label(f"from epoch {cs:,} the test loss falls: the memorised answers are cleaned up",
+                            18, L.MUTED).to_edge(DOWN, buff=0.2)
+            self.play(ReplacementTransform(plateau, falls), run_time=0.5)
+            plateau = falls
+            self.play(t.animate.set_value(stop), run_time=2.5, rate_func=linear)
+        else:
+            self.play(t.animate.set_value(stop), run_time=8, rate_func=linear)
         if grok is not None:
             self.play(FadeIn(mark(grok, L.TEST, f"test ≥ 99 %\nepoch {grok:,}")), FadeOut(plateau), run_time=0.5)
         self.play(t.animate.set_value(lx(E)), run_time=1.5, rate_func=linear)
