@@ -145,7 +145,11 @@ def wave_neurons(post: np.ndarray, p: int, keys: list[int], n: int = 7, min_fve:
     the best fit, then, among its mates with FVE >= 0.8, the one whose phase is closest to a
     quarter turn away (their scatter plot is a round loop). The third has the next frequency in
     story order (FourierPeak's second DFT peak); the rest go round the frequencies in that order,
-    best fit first. Evidence: k, FVE, amplitude, phase per neuron; candidates per frequency."""
+    the first of a frequency its best fit, each later one the clean fit (FVE >= 0.8 where there are
+    such) whose phase is farthest from its frequency's chosen neurons (largest smallest |sin| of
+    the phase difference), so no two same-frequency neurons sweep in step: in NeuronLoops two
+    neurons in step draw a line, a quarter turn apart a round loop. Evidence: k, FVE, amplitude,
+    phase per neuron; candidates per frequency."""
     sweeps = post.reshape(p, p, -1)[0]                                  # [y, neuron]
     fits = [fo.dominant_frequency(sweeps[:, i]) for i in range(sweeps.shape[1])]
     amp = np.array([f["amp"] for f in fits])
@@ -166,11 +170,11 @@ def wave_neurons(post: np.ndarray, p: int, keys: list[int], n: int = 7, min_fve:
     if mates:
         chosen.append(min(mates, key=quarter))
     turn = 1
-    while len(chosen) < n:                         # go round the frequencies, best fit first
+    while len(chosen) < n:                         # go round the frequencies
         for k in order[turn % len(order):] + order[:turn % len(order)]:
             rest = [i for i in by_k[k] if i not in chosen]
             if rest:
-                chosen.append(rest[0])
+                chosen.append(_spread(rest, [i for i in chosen if fits[i]["k"] == k], fits))
                 break
         turn += 1
     return {"found": True, "neurons": [int(i) for i in chosen], "freqs": [fits[i]["k"] for i in chosen],
@@ -180,11 +184,22 @@ def wave_neurons(post: np.ndarray, p: int, keys: list[int], n: int = 7, min_fve:
             "story_k": story[0], "pair_k": int(pair_k),
             "candidates_by_freq": {str(k): len(by_k[k]) for k in story},
             "rule": "first pair: the story frequency (the lowest key frequency unless a setting names "
-                    "another), best fit and its quarter-turn mate; then the other key frequencies, "
-                    "fewest periods first, best fit first"
+                    "another), best fit and its quarter-turn mate; then round the key frequencies, "
+                    "fewest periods first: a frequency's first neuron its best fit, each later one the "
+                    "clean fit whose phase is farthest from those already chosen"
                     + ("" if pair_k == story[0] else
                        f"; the story frequency k={story[0]} has fewer than two clean sweeps, so the pair "
                        f"is k={pair_k}")}
+
+
+def _spread(rest: list[int], same_k: list[int], fits: list[dict]) -> int:
+    """The next neuron of one frequency: its best fit (rest is sorted best first) when none is
+    chosen yet, else the clean fit whose phase is farthest from the chosen ones'."""
+    if not same_k:
+        return rest[0]
+    clean = [i for i in rest if fits[i]["fve"] >= 0.8] or rest
+    apart = lambda i: min(abs(np.sin(fits[i]["phase"] - fits[j]["phase"])) for j in same_k)
+    return max(clean, key=lambda i: (round(apart(i), 6), fits[i]["fve"]))
 
 
 def product_pair(post: np.ndarray, p: int, keys: list[int], freq: np.ndarray, fve: np.ndarray,

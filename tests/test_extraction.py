@@ -185,6 +185,10 @@ def test_wave_neurons_start_with_the_low_frequency():
     assert phases[ix["low_waves"][0]] == pytest.approx(0, abs=1e-9)
     assert phases[ix["low_waves"][2]] == pytest.approx(np.pi / 2)
     assert r["amp"][:2] == [pytest.approx(1.5), pytest.approx(1.5)] and r["fve"][:2] == [pytest.approx(1.0)] * 2
+    # later neurons of a frequency spread their phases (NeuronLoops: in step draws a line): of the
+    # high waves at phases 0, 0.5 ... 2.5, the best fit (0), then the farthest, 1.5, then 2.5
+    high = [i for i, k in zip(r["neurons"], r["freqs"]) if k == HIGH]
+    assert high == [0, 3, 5] and [phases[i] for i in high] == [pytest.approx(v) for v in (0, 1.5, 2.5)]
     # a setting naming the high frequency puts it first
     assert mech.wave_neurons(post, P, [HIGH, LOW], story_k=HIGH)["freqs"][:3] == [HIGH, HIGH, LOW]
 
