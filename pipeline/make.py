@@ -281,17 +281,8 @@ def _make_all(o: Options, log, cfg, run, summary: dict, guard: "Interrupts", t0:
             summary["failed"].append((f"figure {name}", res.failed))
             log(f"[figures] {name}: FAILED: {res.failed}")
             continue
-        entry = {"deps": now.deps(deps), "code": fig_code, "options": {},
-                 "files": [str(f) for f in res.files], "made": time.strftime("%Y-%m-%dT%H:%M:%S")}
-        if res.skipped:
-            entry["skipped"] = res.skipped
-            summary["skipped"].append(f"figure {name}: {res.skipped}")
-            log(f"[figures] {name}: skipped: {res.skipped}")
-        else:
-            summary["figures"].append(name)
-            log(f"[figures] {name}: {', '.join(f.suffix[1:] for f in res.files)} ({res.seconds:.1f}s)")
-        stamps.setdefault("figures", {})[name] = entry
-        st.save(o.stamps_path, stamps)
+        _record(o, stamps, summary, log, "figure", name, now.deps(deps), fig_code, {}, res.files, res.skipped,
+                f"{', '.join(f.suffix[1:] for f in res.files)} ({res.seconds:.1f}s)")
 
     # 4. scenes (a scene whose mechanism the run lacks is skipped with extraction's reason)
     for name in _scene_names(o):
@@ -308,17 +299,8 @@ def _make_all(o: Options, log, cfg, run, summary: dict, guard: "Interrupts", t0:
             log(f"[scenes] {name}: FAILED: {type(e).__name__}: {e}")
             continue
         guard.check()
-        entry = {"deps": now.deps(deps), "code": scene_code, "options": _opts(o, "scene"),
-                 "files": [str(f) for f in files], "made": time.strftime("%Y-%m-%dT%H:%M:%S")}
-        if skipped:
-            entry["skipped"] = skipped
-            summary["skipped"].append(f"scene {name}: {skipped}")
-            log(f"[scenes] {name}: skipped: {skipped}")
-        else:
-            summary["scenes"].append(name)
-            log(f"[scenes] {name}: {files[0]} ({time.perf_counter() - t:.1f}s)")
-        stamps.setdefault("scenes", {})[name] = entry
-        st.save(o.stamps_path, stamps)
+        _record(o, stamps, summary, log, "scene", name, now.deps(deps), scene_code, _opts(o, "scene"), files,
+                skipped, f"{files[0] if files else ''} ({time.perf_counter() - t:.1f}s)")
 
     # 5. gallery
     from .gallery import write_gallery
@@ -327,6 +309,23 @@ def _make_all(o: Options, log, cfg, run, summary: dict, guard: "Interrupts", t0:
     summary["gallery"] = str(index)
     summary["seconds"] = time.perf_counter() - t0
     return summary
+
+
+def _record(o: Options, stamps: dict, summary: dict, log, kind: str, name: str, deps: dict, code: str,
+            options: dict, files, skipped: str | None, made: str):
+    """Stamp one figure or scene (what it read, the code and options it was made with, its files)
+    and save the stamps at once, so an interrupted `all` keeps it; a skip records its reason."""
+    entry = {"deps": deps, "code": code, "options": options, "files": [str(f) for f in files],
+             "made": time.strftime("%Y-%m-%dT%H:%M:%S")}
+    if skipped:
+        entry["skipped"] = skipped
+        summary["skipped"].append(f"{kind} {name}: {skipped}")
+        log(f"[{kind}s] {name}: skipped: {skipped}")
+    else:
+        summary[kind + "s"].append(name)
+        log(f"[{kind}s] {name}: {made}")
+    stamps.setdefault(kind + "s", {})[name] = entry
+    st.save(o.stamps_path, stamps)
 
 
 def final_line(s: dict) -> str:
