@@ -271,8 +271,6 @@ def _train(jobs, device, compile, force, progress, dense, tune_threads=True) -> 
     try:
         for epoch in range(start, end):
             tuner.before(epoch)
-            for j in jobs:
-                j.threads = tuner.describe()
             with_test = epoch in measure_test
             t_step = time.perf_counter()
             logits, loss, lt = backward(P, opt, step_logits, train_ex, ltr, test_ex if with_test else None,
@@ -289,6 +287,8 @@ def _train(jobs, device, compile, force, progress, dense, tune_threads=True) -> 
                     train_lg, test_lg = model.step_logits(P, train_ex, test_ex)
                     _measure(metrics, end, train_lg, ltr, test_lg, lte)
             if epoch + 1 in plan:
+                for j in jobs:            # the thread policy so far, for the manifest
+                    j.threads = tuner.describe()
                 _checkpoint(jobs, P, opt, metrics, epoch + 1, done, resumes)
             if bar is not None:
                 bar.update(1)
@@ -338,10 +338,10 @@ def _measure(metrics, epoch, train_logits, train_labels, test_logits, test_label
 
 def _postfix(metrics, epoch) -> str:
     """Seed-averaged train metrics at `epoch`, and the test split's latest measurement."""
-    m = metrics[:, :, : epoch + 1].mean(axis=0)
-    last = history.first_index(np.isfinite(m[M["test_loss"]])[::-1])
-    t = m[:, epoch - last] if last is not None else np.full(len(METRICS), np.nan)
-    return (f"train {m[M['train_loss'], epoch]:.2e} ({m[M['train_acc'], epoch]:.0%})  "
+    m = metrics[:, :, epoch].mean(axis=0)
+    back = history.first_index(np.isfinite(metrics[0, M["test_loss"], epoch::-1]))   # epochs since it
+    t = metrics[:, :, epoch - back].mean(axis=0) if back is not None else np.full(len(METRICS), np.nan)
+    return (f"train {m[M['train_loss']]:.2e} ({m[M['train_acc']]:.0%})  "
             f"test {t[M['test_loss']]:.2e} ({t[M['test_acc']]:.0%})")
 
 
