@@ -166,18 +166,19 @@ def test_checkpoint_round_trip_and_manifest(runs_dir, tiny_cfg):
 
 @contextlib.contextmanager
 def _interrupted_after(monkeypatch, at: int):
-    """Ctrl-C right after the checkpoint of epoch `at` (expected inside the block)."""
+    """Ctrl-C in the step loop right after the checkpoint of epoch `at` was handed to the
+    background committer (expected inside the block): the commit in flight must still land."""
     import training.train as T
-    real = T._checkpoint
+    real = T._Committer.submit
 
-    def interrupting(jobs, P, opt, metrics, epoch, done, resumes):
-        real(jobs, P, opt, metrics, epoch, done, resumes)
+    def interrupting(self, fn, jobs, snaps, epoch, *rest):
+        real(self, fn, jobs, snaps, epoch, *rest)
         if epoch == at:
             raise KeyboardInterrupt
-    monkeypatch.setattr(T, "_checkpoint", interrupting)
+    monkeypatch.setattr(T._Committer, "submit", interrupting)
     with pytest.raises(KeyboardInterrupt):
         yield
-    monkeypatch.setattr(T, "_checkpoint", real)
+    monkeypatch.setattr(T._Committer, "submit", real)
 
 
 def test_resume_is_bit_identical(runs_dir, tiny_cfg, monkeypatch):
