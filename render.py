@@ -288,15 +288,15 @@ for _cmd in cli.commands.values():
 @click.option("--force", is_flag=True, help="Retrain every point of the grid from scratch.")
 @click.option("--quiet", is_flag=True)
 def sweep(name, grid, preset, runs_dir, threads, ray_address, device, dense, force, quiet, **over):
-    """Train a grid of runs into runs/NAME/<point>/ (ordinary runs: extraction, figures and scenes
-    read them). Running it again finishes what is unfinished; a larger grid adds its new points."""
+    """Train a grid of runs into runs/NAME/<point>/ (ordinary runs, named NAME/<point> for
+    extraction, figures and scenes). Running it again finishes what is unfinished; a larger grid adds its new points."""
     from training.sweep import sweep as run_sweep
     r = run_sweep(name, grid, preset=preset, overrides=over, runs_dir=runs_dir, threads=threads,
                   ray=ray_address, device=device, force=force, dense=_split_names(dense) or (),
                   progress=not quiet, log=lambda line: click.echo(line, err=True))
     if r["trained"]:
         click.echo(f"sweep {name}: {r['trained']} points trained in {r['seconds']:.0f}s; "
-                   f"report: render.py sweep-report {name}")
+                   f"report: render.py sweep-report {name}; one point: render.py all --run {name}/POINT")
 
 
 @cli.command("sweep-report")

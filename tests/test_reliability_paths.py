@@ -52,19 +52,20 @@ def ws(runs_dir, tmp_path):
 
 # ---- item 1: names and confinement -----------------------------------------------------------
 
-@pytest.mark.parametrize("name", ["canonical", "sweep-s3", "a.b_c-1", "A" * 64, "0"])
+@pytest.mark.parametrize("name", ["canonical", "sweep-s3", "a.b_c-1", "A" * 64, "0", "wd/wd1-frac0.3-s0"])
 def test_names_that_are_allowed(name):
     assert paths.check_name(name) == name
 
 
-@pytest.mark.parametrize("name", ["", ".", "..", "../x", "../x/y", "/abs/x", "a/b", ".hidden", "-x",
-                                  "a b", "é", "A" * 65, "a" * 300, "x\n"])
+@pytest.mark.parametrize("name", ["", ".", "..", "../x", "../x/y", "/abs/x", "a/b/c", "a/..", "a/.b", "a//b",
+                                  "a/", "/a", ".hidden", "-x", "a b", "é", "A" * 65, "a/" + "b" * 65, "a" * 300,
+                                  "x\n"])
 def test_names_that_are_refused(name):
     with pytest.raises(ConfigError):
         paths.check_name(name)
 
 
-BAD_NAMES = ["..", ".", "", "../outside", "../x/y", "a/b", "a" * 300, "OUTSIDE"]
+BAD_NAMES = ["..", ".", "", "../outside", "../x/y", "a/b/c", "other/..", "a" * 300, "OUTSIDE"]
 
 
 @pytest.mark.parametrize("name", BAD_NAMES)
@@ -95,6 +96,23 @@ def test_a_link_out_of_runs_is_refused(ws):
     for cmd in (["train", *TINY, "--force"], ["extract", "--force"], ["status"], ["figures"]):
         refused(invoke(*cmd, "--run", "link"), "link")
     assert tree(ws / "outside") == before
+
+
+def test_a_link_on_the_way_to_a_sweep_point_is_refused(ws):
+    (ws / "runs" / "sw").symlink_to(ws / "outside")
+    before = tree(ws / "outside")
+    for cmd in (["train", *TINY, "--force"], ["extract", "--force"], ["status"], ["all"]):
+        refused(invoke(*cmd, "--run", "sw/p"), "link")
+    assert tree(ws / "outside") == before
+
+
+def test_a_point_inside_a_run_is_refused(ws):
+    """SWEEP/POINT names a sweep's point, never a folder inside a single run's history."""
+    assert invoke("train", *TINY, "--run", "t").exit_code == 0
+    before = tree(ws / "runs")
+    for cmd in (["train", *TINY], ["extract"], ["status"]):
+        refused(invoke(*cmd, "--run", "t/p"), "not a sweep")
+    assert tree(ws / "runs") == before
 
 
 def test_force_never_removes_a_folder_training_did_not_write(ws):

@@ -161,6 +161,17 @@ def test_a_point_of_a_sweep_can_be_extracted(tiny_sweep):
     assert s["n_checkpoints"] == len(Run("wd1-s0", tiny_sweep["dir"]).checkpoint_epochs())
 
 
+def test_a_point_is_the_run_sweep_slash_point_for_every_stage(tiny_sweep, monkeypatch):
+    """render.py extract/status --run NAME/POINT: runs/NAME/POINT in, assets/NAME/POINT out."""
+    root = tiny_sweep["root"]
+    r = _cli(["extract", "--run", "tiny/wd0.3-s1", "--quiet"], root, monkeypatch)
+    assert r.exit_code == 0, r.output
+    assert (root / "assets" / "tiny" / "wd0.3-s1" / "summary.json").exists()
+    assert not (root / "assets" / "wd0.3-s1").exists()
+    r = _cli(["status", "--run", "tiny/wd0.3-s1"], root, monkeypatch)
+    assert r.exit_code == 0 and any(line.split()[:3] == ["extract", "up", "to"] for line in r.output.splitlines()), r.output
+
+
 # ---- the report ----------------------------------------------------------------------------
 
 def test_report_table_agrees_with_the_histories(tiny_sweep):
@@ -233,6 +244,7 @@ def _cli(args, tmp_path, monkeypatch):
 @pytest.mark.parametrize("args, says", [
     (["sweep", "x", "--grid", "colour=1"], "not a config field"),
     (["sweep", "../x", "--grid", "seed=0"], "not allowed"),
+    (["sweep", "x/y", "--grid", "seed=0"], "one folder"),
     (["sweep", "x", "--grid", "seed=0", "--threads", "999"], "--threads"),
     (["sweep-report", "nosuch"], "no sweep"),
 ])

@@ -5,10 +5,12 @@ A run name is 1 to 64 characters from A-Z a-z 0-9 . _ -, the first a letter or a
 (`[A-Za-z0-9][A-Za-z0-9._-]{0,63}`). So a name is always exactly one path component: it has
 no separator, is never '.' or '..', and never looks like the hidden temporary names the stages
 use next to it (.<name>.tmp<pid>, .scratch). Batched seeds add '-s<seed>' and must fit too.
+A sweep's point is named SWEEP/POINT, two such names (runs/SWEEP/POINT, assets/SWEEP/POINT,
+media/SWEEP/POINT): points of two sweeps never share a folder.
 
-Every folder made from a name is checked to lie directly inside its root (runs/, assets/,
-media/...) and not to be a symbolic link, and a folder is removed only when the project can
-tell it wrote it (see remove_owned).
+Every folder made from a name is checked to lie exactly there inside its root (runs/,
+assets/, media/...) with no symbolic link on the way, and a folder is removed only when the
+project can tell it wrote it (see remove_owned).
 """
 from __future__ import annotations
 
@@ -24,7 +26,8 @@ from typing import Callable
 from .config import ConfigError
 
 MAX_LEN = 64
-NAME_RULE = "1 to 64 characters from A-Z a-z 0-9 . _ -, starting with a letter or a digit"
+NAME_RULE = ("1 to 64 characters from A-Z a-z 0-9 . _ -, starting with a letter or a digit; "
+             "a sweep's point is SWEEP/POINT")
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 # the stages' temporary file names: .<file>.tmp<pid of the writer>, or .<stem>.tmp<pid>.<ext>
 # for writers that need the extension (matplotlib's animation writers)
@@ -35,29 +38,40 @@ def check_name(name) -> str:
     """The name itself, or ConfigError saying what is wrong with it."""
     if not isinstance(name, str) or not name:
         raise ConfigError(f"a run name cannot be empty; pass e.g. --run demo ({NAME_RULE})")
-    if len(name) > MAX_LEN:
+    parts = name.split("/")
+    if any(len(part) > MAX_LEN for part in parts):
         raise ConfigError(f"run name {name[:24]!r}... is {len(name)} characters long, at most {MAX_LEN} are "
                           f"allowed; pass a shorter --run")
-    if not _NAME.fullmatch(name):
+    if len(parts) > 2 or not all(_NAME.fullmatch(part) for part in parts):
         raise ConfigError(f"run name {name!r} is not allowed: a run name is {NAME_RULE} "
                           f"(it names one folder in runs/, assets/ and media/); pass e.g. --run demo")
     return name
 
 
 def valid(name) -> bool:
-    return isinstance(name, str) and _NAME.fullmatch(name) is not None
+    try:
+        check_name(name)
+    except ConfigError:
+        return False
+    return True
 
 
 def confined(root: Path | str, name: str) -> Path:
-    """root/name for a valid run name, refused unless it lies directly inside root and is not
-    a link (a link would make the stages write or delete somewhere else)."""
-    check_name(name)
-    path = Path(root) / name
-    if path.is_symlink():
-        raise ConfigError(f"{path} is a symbolic link (to {os.readlink(path)}); the stages write only real "
-                          f"folders inside {root}/: replace the link with a folder or use another --run")
-    if path.resolve().parent != Path(root).resolve():      # belt and braces: the rule above ensures it
+    """root/name for a valid run name (root/SWEEP/POINT for a sweep's point), refused unless it
+    lies exactly there with no link on the way (a link would make the stages write or delete
+    somewhere else)."""
+    parts = check_name(name).split("/")
+    path = Path(root)
+    for part in parts:
+        path = path / part
+        if path.is_symlink():
+            raise ConfigError(f"{path} is a symbolic link (to {os.readlink(path)}); the stages write only real "
+                              f"folders inside {root}/: replace the link with a folder or use another --run")
+    if path.resolve() != Path(root).resolve().joinpath(*parts):   # belt and braces: the rule ensures it
         raise ConfigError(f"{path} resolves outside {root}/; use another --run")
+    if len(parts) == 2 and (path.parent / "manifest.json").exists():
+        raise ConfigError(f"{path.parent} is a run, not a sweep: SWEEP/POINT names a point of a sweep; "
+                          f"use another --run")
     return path
 
 

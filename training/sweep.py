@@ -151,6 +151,9 @@ def expand(base: Config, grid: dict[str, list], dense=(), preset: Config | None 
 
 def sweep_dir(name: str, runs_dir: Path | str | None = None) -> Path:
     from . import history
+    if isinstance(name, str) and "/" in name:
+        raise SweepError(f"sweep name {name!r} is not allowed: a sweep is one folder in runs/ (its points are "
+                         f"NAME/POINT); pass e.g. wd")
     return paths.confined(runs_dir or history.RUNS_DIR, name)
 
 
