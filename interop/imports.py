@@ -490,11 +490,12 @@ def write_run(run: history.Run, cfg: Config, epochs: list[int], ws: list[dict], 
     """runs/<run>/ in the history format, written in a temporary folder and renamed into place."""
     root = run.dir.parent
     paths.check_writable(root, "the run's history")
-    for d in root.glob(f".{run.name}.tmp*") if root.is_dir() else ():
-        m = re.fullmatch(rf"\.{re.escape(run.name)}\.tmp(\d+)", d.name)
+    name = run.dir.name                        # the last component (SWEEP/POINT: the point)
+    for d in root.glob(f".{name}.tmp*") if root.is_dir() else ():
+        m = re.fullmatch(rf"\.{re.escape(name)}\.tmp(\d+)", d.name)
         if m and d.is_dir() and not paths.pid_alive(int(m[1])):
             shutil.rmtree(d)                   # what a killed import of this name left
-    tmp = root / f".{run.name}.tmp{os.getpid()}"
+    tmp = root / f".{name}.tmp{os.getpid()}"
     try:
         shutil.rmtree(tmp, ignore_errors=True)
         ckpts = [{"epoch": e, "file": history.ckpt_name(e), "sha256": write_npz(tmp / history.ckpt_name(e), w)}
