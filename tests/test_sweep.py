@@ -70,6 +70,12 @@ def test_plan_batches_what_shares_shapes_and_fills_the_cores(monkeypatch):
             assert procs * threads <= cores and procs <= n_batches and threads >= 1
 
 
+def test_finished_batches_hand_their_cores_to_the_running_ones():
+    assert S.share_of(2, 2, 5) == 1 and S.share_of(2, 2, 2) == 1     # both processes busy
+    assert S.share_of(2, 2, 1) == 2 and S.share_of(4, 2, 1) == 4     # the last batch: every core
+    assert S.share_of(2, 1, 3) == 2 and S.share_of(2, 2, 0) == 2
+
+
 def test_seeds_batch_with_different_weight_decay_only_when_the_trainer_allows():
     from training import train as T
     pts = S.expand(PRESETS["quick"], S.parse_grid("wd=1,2 seed=0,1"))

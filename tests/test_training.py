@@ -306,6 +306,29 @@ def test_test_split_is_measured_at_checkpoints_and_every_test_every(runs_dir, ti
     np.testing.assert_allclose(me["test_loss"][idx], m["test_loss"][idx], rtol=1e-6)
 
 
+def test_thread_tuner_follows_a_sweeps_share_of_the_cores(monkeypatch):
+    """In a sweep's batch process: one thread while the share is one core; when another batch
+    finishes and the share grows, a trial among the share and one at once."""
+    import training.threads as TH
+    monkeypatch.setattr(TH, "cores", lambda: 2)
+    share = [1]
+    t = TH.ThreadTuner(limit=lambda: share[0], period=10_000, trials=1, every_s=1e9)
+    speed = {2: 0.10, 1: 0.15}
+    for e in range(3):
+        t.before(e); t.record(e, speed[torch.get_num_threads()], False)
+        assert torch.get_num_threads() == 1 and t.threads == 1
+    share[0] = 2                          # the other batch finished
+    used = []
+    for e in range(3, 6):
+        t.before(e); used.append(torch.get_num_threads()); t.record(e, speed[torch.get_num_threads()], False)
+    assert used[:2] == [2, 1] and t.threads == 2 and torch.get_num_threads() == 2
+    d = t.describe()
+    assert d["policy"] == "shared" and d["chosen"] == [{"epoch": 0, "threads": 1}, {"epoch": 4, "threads": 2}]
+    share[0] = 5                          # never more than the machine's cores
+    t.before(6)
+    assert t.candidates == [2, 1]
+
+
 def test_thread_tuner_keeps_the_faster_count_and_rounding(runs_dir, tiny_cfg, monkeypatch):
     """The tuner picks the count whose train-only epochs were faster, and switching threads
     mid-run leaves every checkpoint bit-identical to a one-thread run."""

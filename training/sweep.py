@@ -279,9 +279,11 @@ def run_batch(spec: dict) -> dict:
     if spec.get("fault"):
         _die_after_checkpoint([j.run for j in jobs], Path(spec["fault"]["marker"]), spec["fault"]["after_epoch"])
     # the sweep sized this process's threads; the trainer's own tuner may only choose among
-    # counts that fit in them (it tries all cores and 1), so it runs only when given every core
+    # counts that fit in them (it tries all cores and 1), so it runs only when given every core,
+    # or, in a local pool, within the share the driver keeps up to date (_SHARE)
+    limit = (lambda: _SHARE.value) if _SHARE is not None and spec.get("share") else None
     r = train(jobs, device=spec["device"], compile=spec["compile"], progress=False,
-              tune_threads=int(spec["threads"]) >= cores())
+              tune_threads=limit is not None or int(spec["threads"]) >= cores(), thread_limit=limit)
     share = r["seconds"] / len(jobs)
     return {"points": [p["name"] for p in spec["points"]], "seconds": r["seconds"], "share": share,
             "start": r["start"], "end": r["end"], "skipped": r["skipped"], "faulted": bool(spec.get("fault"))}
@@ -303,8 +305,19 @@ def _die_after_checkpoint(runs: list[Run], marker: Path, after_epoch: int):
     threading.Thread(target=watch, daemon=True).start()
 
 
-def _spawn_init():
+_SHARE = None    # in a local pool's worker: the cores each running batch may use now
+
+
+def _spawn_init(share=None):
+    global _SHARE
     os.environ.setdefault("OMP_NUM_THREADS", "1")
+    _SHARE = share
+
+
+def share_of(n_cores: int, procs: int, unfinished: int) -> int:
+    """Threads each running batch may use: the cores over the batches running at once (fewer
+    than the processes once the queue runs dry, so the last batches get the freed cores)."""
+    return max(1, n_cores // max(1, min(procs, unfinished)))
 
 
 # ---- running a sweep --------------------------------------------------------------------
@@ -379,11 +392,15 @@ class Progress:
 
 
 def run_local(specs: list[dict], procs: int, progress: Progress, record) -> list[str]:
-    """Every batch in a pool of `procs` fresh processes (spawned: no inherited torch threads)."""
+    """Every batch in a pool of `procs` fresh processes (spawned: no inherited torch threads).
+    Batches marked `share` (threads chosen by the sweep) take the cores of finished processes:
+    a sweep's batches rarely take equally long (a larger train fraction has more examples)."""
     import multiprocessing as mp
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
     failed = []
-    pool = ProcessPoolExecutor(procs, mp_context=mp.get_context("spawn"), initializer=_spawn_init)
+    ctx = mp.get_context("spawn")
+    share = ctx.Value("i", share_of(cores(), procs, len(specs)))
+    pool = ProcessPoolExecutor(procs, mp_context=ctx, initializer=_spawn_init, initargs=(share,))
     try:
         futs = {pool.submit(run_batch, s): s for s in specs}
         pending = set(futs)
@@ -394,6 +411,7 @@ def run_local(specs: list[dict], procs: int, progress: Progress, record) -> list
                     record(f.result())
                 except (HistoryError, ConfigError, paths.RunBusy) as e:
                     failed.append(f"{', '.join(p['name'] for p in futs[f]['points'])}: {e}")
+            share.value = share_of(cores(), procs, len(pending))
             progress.update({p["name"] for f in pending if f.running() for p in futs[f]["points"]})
     except BaseException:
         pool.shutdown(wait=True, cancel_futures=True)   # workers stop at Ctrl-C with the same signal
@@ -498,6 +516,8 @@ def sweep(name: str, grid_text: str, preset: str = "quick", overrides: dict | No
         for n in redo:          # retrained from scratch: only folders the trainer made (Run.remove checks)
             Run(n, root).remove()
         specs = [batch_spec(b, root, nthreads, device, compile) for b in batches]
+        for spec in specs:     # threads the sweep chose (not --threads) follow the cores freed
+            spec["share"] = threads is None and ray is None and device == "cpu"
         if fault is not None:
             specs[0]["fault"] = fault
         where = f"Ray ({ray})" if ray else f"{procs} process{'es' * (procs > 1)} x {nthreads} thread{'s' * (nthreads > 1)}"

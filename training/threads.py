@@ -7,12 +7,17 @@ region one thread waits, spinning, for a partner the OS has parked behind the ot
 shared machine, so the tuner re-measures: every 30 s (or 500 epochs), and at once when its
 epochs slow down by half, it runs a few epochs at each candidate count and keeps the fastest. The thread count does not change the CPU step's
 rounding (tests/test_training.py checks 1 against 2 bit for bit), so resume stays exact.
+
+A sweep's batch process is given a `limit` instead: the cores it may use now (its share of the
+machine, which grows when the sweep's other processes finish). At a limit of one it runs one
+thread; when the limit changes it re-measures among the limit and one at once.
 """
 from __future__ import annotations
 
 import os
 import statistics
 import time
+from typing import Callable
 
 import torch
 
@@ -32,11 +37,15 @@ class ThreadTuner:
     arrived). Epochs that also measure the test split are compared only with each other."""
 
     def __init__(self, candidates: list[int] | None = None, period: int = 500, trials: int = 3,
-                 enabled: bool = True, every_s: float = 30.0, drift: float = 1.5):
+                 enabled: bool = True, every_s: float = 30.0, drift: float = 1.5,
+                 limit: Callable[[], int] | None = None):
         n = cores()
+        self.limit, self._cap = (limit if enabled else None), None
+        if self.limit is not None:
+            candidates = [self._capped(), 1]
         self.candidates = sorted(set(candidates or [n, 1]), reverse=True)
         self.period, self.trials, self.every_s, self.drift = period, trials, every_s, drift
-        self.enabled = enabled and len(self.candidates) > 1
+        self.enabled = enabled and (len(self.candidates) > 1 or self.limit is not None)
         self.threads = self.candidates[0] if self.enabled else torch.get_num_threads()   # disabled: as set
         self.samples: dict[tuple[int, bool], list[float]] = {}
         self.history: list[tuple[int, int]] = []      # (epoch, threads chosen)
@@ -55,9 +64,22 @@ class ThreadTuner:
                 and statistics.median(self._recent[-5:]) > self.drift * self._baseline)
         return epoch - e0 >= self.period or time.monotonic() - t0 >= self.every_s or slow
 
+    def _capped(self) -> int:
+        return max(1, min(int(self.limit()), cores()))
+
     def before(self, epoch: int):
         """Set the thread count for `epoch` (a trial's, or the chosen one)."""
         if not self.enabled:
+            return
+        if self.limit is not None and self._capped() != self._cap:   # the share changed: re-tune now
+            self._cap = self._capped()
+            self.candidates = sorted({self._cap, 1}, reverse=True)
+            self.threads, self._queue, self._last, self._baseline = self._cap, [], None, None
+            if len(self.candidates) == 1 and (not self.history or self.history[-1][1] != self._cap):
+                self.history.append((epoch, self._cap))
+        if len(self.candidates) == 1:
+            if torch.get_num_threads() != self.threads:
+                torch.set_num_threads(self.threads)
             return
         if not self._queue and self._due(epoch):
             self._queue = [c for c in self.candidates for _ in range(self.trials)]
@@ -68,7 +90,7 @@ class ThreadTuner:
             torch.set_num_threads(want)
 
     def record(self, epoch: int, seconds: float, with_test: bool):
-        if not self.enabled:
+        if not self.enabled or len(self.candidates) == 1:
             return
         if not self._queue:
             if not with_test:
@@ -83,7 +105,7 @@ class ThreadTuner:
                      if (c, kind) in self.samples}
             if len(timed) == len(self.candidates):
                 best = min(timed, key=timed.get)
-                if best != self.threads or not self.history:
+                if not self.history or self.history[-1][1] != best:
                     self.history.append((epoch, best))
                 self.threads = best
                 self._baseline = timed[best] if not kind else None
@@ -91,7 +113,8 @@ class ThreadTuner:
         torch.set_num_threads(self.threads)
 
     def describe(self) -> dict:
-        return {"policy": "tuned" if self.enabled else "fixed", "candidates": self.candidates,
+        return {"policy": ("shared" if self.limit else "tuned") if self.enabled else "fixed",
+                "candidates": self.candidates,
                 "period": self.period, "every_s": self.every_s, "drift": self.drift,
                 "chosen": [{"epoch": e, "threads": t} for e, t in self.history],
                 "threads": self.threads if self.enabled else torch.get_num_threads()}

@@ -244,20 +244,23 @@ def examples(cfgs: list[Config], device, dense: bool | None = None):
 
 def train(jobs: list[Seeded], device: str = "auto", compile: str = "auto",
           force: bool = False, progress: bool = True, dense: bool | None = None,
-          tune_threads: bool = True, background_commits: bool = True) -> dict:
+          tune_threads: bool = True, background_commits: bool = True, thread_limit=None) -> dict:
     """Train every job's seed to its cfg.epochs, batched; resume where the runs stopped.
     dense=True forces the GPU's code path (dense forward) on CPU, for tests; tune_threads=False
     keeps torch's thread count as it is (training/threads.py says why it is tuned);
-    background_commits=False writes each checkpoint before the next step (see _Committer)."""
+    background_commits=False writes each checkpoint before the next step (see _Committer);
+    thread_limit: a callable giving the cores this process may use now (a sweep's share)."""
     with contextlib.ExitStack() as held:
         for j in jobs:     # one trainer per run: two would interleave their commits
             j.run.dir.parent.mkdir(parents=True, exist_ok=True)
             held.enter_context(paths.hold_lock(j.run.dir.parent / f".{j.run.dir.name}.lock",
                                                f"another trainer is writing run {j.run.name!r}"))
-        return _train(jobs, device, compile, force, progress, dense, tune_threads, background_commits)
+        return _train(jobs, device, compile, force, progress, dense, tune_threads, background_commits,
+                      thread_limit)
 
 
-def _train(jobs, device, compile, force, progress, dense, tune_threads=True, background_commits=True) -> dict:
+def _train(jobs, device, compile, force, progress, dense, tune_threads=True, background_commits=True,
+           thread_limit=None) -> dict:
     cfg = jobs[0].cfg
     threads_before = torch.get_num_threads()   # restored on the way out (the tuner changes it)
     keys = {batch_key(j.cfg) for j in jobs}
@@ -310,7 +313,7 @@ def _train(jobs, device, compile, force, progress, dense, tune_threads=True, bac
     commits = _Committer(background_commits)
     bar = _progress(start, end, progress)
     t0 = time.perf_counter()
-    tuner = ThreadTuner(enabled=tune)
+    tuner = ThreadTuner(enabled=tune, limit=thread_limit)
     try:
         if start == 0:
             commits.submit(_commit, jobs, _snapshot(jobs, P, opt, metrics, 0, done), 0, done, resumes)
