@@ -209,6 +209,16 @@ class _SwallowsInterrupt:
 
 
 def test_a_ctrl_c_swallowed_by_a_destructor_still_ends_all_with_130(here, monkeypatch):
+    # as in a terminal: a suite started as a background job (`pytest &`) inherits SIGINT ignored,
+    # which `all` rightly leaves alone
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        _swallowed_ctrl_c_ends_all_with_130(monkeypatch)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _swallowed_ctrl_c_ends_all_with_130(monkeypatch):
     made = []
     real = make._make_figure
 
