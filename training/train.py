@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -37,7 +37,6 @@ class Seeded:
     """One seed of a (possibly batched) training job and its run directory."""
     cfg: Config
     run: Run
-    threads: dict = field(default_factory=dict)   # the CPU thread policy, for the manifest
 
 
 def batch_key(cfg: Config) -> tuple:
@@ -122,17 +121,18 @@ def _snapshot(jobs: list[Seeded], P, opt, metrics, epoch: int, done_epochs: list
         if not all(np.isfinite(v).all() for v in w.values()):
             raise HistoryError(_diverged(j, epoch, done_epochs[s]))
         snaps.append({"weights": w, "adam": {k: np.array(v) for k, v in opt.state_of(s).items()},
-                      "metrics": metrics[s].copy(), "threads": dict(j.threads)})
+                      "metrics": metrics[s].copy()})
     return snaps
 
 
 def _commit(jobs: list[Seeded], snaps: list[dict], epoch: int, done_epochs: list[list[dict]],
-            resumes: list[list[dict]]):
+            resumes: list[list[dict]], threads: dict):
     """Commit every seed's state at `epoch` in three passes: each seed's data files under
     names of their own (checkpoint, metrics, resume state); then each manifest, the commit
     point, naming them and the previous resume state; then remove what no manifest names.
     A kill at any instant leaves every manifest naming files that exist and agree; the seeds'
-    manifests then differ by at most one checkpoint, and prepare() resumes from the older."""
+    manifests then differ by at most one checkpoint, and prepare() resumes from the older.
+    `threads`: the batch's CPU thread policy so far, for the manifests."""
     committed = []
     for s, (j, snap) in enumerate(zip(jobs, snaps)):
         w = snap["weights"]
@@ -152,7 +152,7 @@ def _commit(jobs: list[Seeded], snaps: list[dict], epoch: int, done_epochs: list
         resumes[s] = [r for r in resumes[s] if r["epoch"] < epoch][-1:] + [r_entry]
         committed.append(m_entry)
     for s, (j, snap) in enumerate(zip(jobs, snaps)):
-        _write_manifest(j, epoch, done_epochs[s], committed[s], snap["metrics"], resumes[s], snap["threads"])
+        _write_manifest(j, epoch, done_epochs[s], committed[s], snap["metrics"], resumes[s], threads)
     for j in jobs:
         history.prune(j.run)
 
@@ -316,7 +316,7 @@ def _train(jobs, device, compile, force, progress, dense, tune_threads=True, bac
     tuner = ThreadTuner(enabled=tune, limit=thread_limit)
     try:
         if start == 0:
-            commits.submit(_commit, jobs, _snapshot(jobs, P, opt, metrics, 0, done), 0, done, resumes)
+            commits.submit(_commit, jobs, _snapshot(jobs, P, opt, metrics, 0, done), 0, done, resumes, {})
         for epoch in range(start, end):
             commits.check()
             tuner.before(epoch)
@@ -336,10 +336,8 @@ def _train(jobs, device, compile, force, progress, dense, tune_threads=True, bac
                     train_lg, test_lg = model.step_logits(P, train_ex, test_ex)
                     _measure(metrics, end, train_lg, ltr, test_lg, lte)
             if epoch + 1 in plan:
-                for j in jobs:            # the thread policy so far, for the manifest
-                    j.threads = tuner.describe()
                 snaps = _snapshot(jobs, P, opt, metrics, epoch + 1, done)
-                commits.submit(_commit, jobs, snaps, epoch + 1, done, resumes)
+                commits.submit(_commit, jobs, snaps, epoch + 1, done, resumes, tuner.describe())
             if bar is not None:
                 bar.update(1)
                 if epoch % 10 == 0 or epoch + 1 == end:
