@@ -71,8 +71,9 @@ class ThreadTuner:
         """Set the thread count for `epoch` (a trial's, or the chosen one)."""
         if not self.enabled:
             return
-        if self.limit is not None and self._capped() != self._cap:   # the share changed: re-tune now
-            self._cap = self._capped()
+        cap = self._capped() if self.limit is not None else self._cap
+        if cap != self._cap:                                         # the share changed: re-tune now
+            self._cap = cap
             self.candidates = sorted({self._cap, 1}, reverse=True)
             self.threads, self._queue, self._last, self._baseline = self._cap, [], None, None
             if len(self.candidates) == 1 and (not self.history or self.history[-1][1] != self._cap):
