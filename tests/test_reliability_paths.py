@@ -89,20 +89,13 @@ def test_every_stage_refuses_a_bad_name_itself():
                 make(name)
 
 
-def test_a_link_out_of_runs_is_refused(ws):
-    (ws / "runs" / "link").symlink_to(ws / "outside")
-    (ws / "assets" / "link").symlink_to(ws / "outside")
+@pytest.mark.parametrize("link, run", [("link", "link"), ("sw", "sw/p")])   # the run, or on the way to a point
+def test_a_link_out_of_runs_is_refused(ws, link, run):
+    (ws / "runs" / link).symlink_to(ws / "outside")
+    (ws / "assets" / link).symlink_to(ws / "outside")
     before = tree(ws / "outside")
-    for cmd in (["train", *TINY, "--force"], ["extract", "--force"], ["status"], ["figures"]):
-        refused(invoke(*cmd, "--run", "link"), "link")
-    assert tree(ws / "outside") == before
-
-
-def test_a_link_on_the_way_to_a_sweep_point_is_refused(ws):
-    (ws / "runs" / "sw").symlink_to(ws / "outside")
-    before = tree(ws / "outside")
-    for cmd in (["train", *TINY, "--force"], ["extract", "--force"], ["status"], ["all"]):
-        refused(invoke(*cmd, "--run", "sw/p"), "link")
+    for cmd in (["train", *TINY, "--force"], ["extract", "--force"], ["status"], ["figures"], ["all"]):
+        refused(invoke(*cmd, "--run", run), "link")
     assert tree(ws / "outside") == before
 
 
