@@ -23,6 +23,13 @@ def freq_colour(d, k: int) -> str:
     return L.KEY[order.index(k) % len(L.KEY)] if k in order else L.MUTED
 
 
+def fitted_cosine(fit: dict, p: int):
+    """The wave extraction fitted to a sweep (fourier.dominant_frequency's k, amp, phase and the
+    sweep's mean), as a function of y."""
+    w = 2 * np.pi * fit["k"] / p
+    return lambda t: fit["mean"] + fit["amp"] * np.cos(w * t + fit["phase"])
+
+
 def _y_colors(p: int) -> np.ndarray:
     return L.cmap(np.arange(p), L.SEQ_CMAP, 0, p - 1).astype(float)
 
@@ -76,10 +83,9 @@ class NeuronWaves(L.DataScene):
         # each neuron's fitted cosine over its dots (the video's overlay), coloured by its frequency
         waves, freqs = [], VGroup()
         for pan, fit in zip(panels, self.d.wave_fits):
-            k, w = fit["k"], 2 * np.pi * fit["k"] / p
+            k = fit["k"]
             col = freq_colour(self.d, k)
-            waves.append(L.wave_overlay(pan, lambda t, f=fit, w=w: f["mean"] + f["amp"] * np.cos(w * t + f["phase"]),
-                                        p, k, col, width=2.5))
+            waves.append(L.wave_overlay(pan, fitted_cosine(fit, p), p, k, col, width=2.5))
             freqs.add(L.fit_right(L.formula(f"w = {fo.freq_label(k, p)}", size=17, color=col)
                                   .next_to(pan, RIGHT, buff=0.15)))
         self.play(*[FadeIn(wv) for wv in waves], FadeIn(freqs), run_time=1.2)
@@ -240,9 +246,7 @@ class FourierPeak(L.DataScene):
         self.play(Create(base), FadeIn(ticks), FadeIn(rcap),
                   *[Create(st) for st in stems], run_time=1.2)
         self.play(FadeIn(peak), stems[k].animate.set_stroke(width=6), run_time=0.7)
-        w = 2 * np.pi * k / p
-        wave = L.wave_overlay(left, lambda t: fit["mean"] + fit["amp"] * np.cos(w * t + fit["phase"]), p, k, col,
-                              width=2.5)
+        wave = L.wave_overlay(left, fitted_cosine(fit, p), p, k, col, width=2.5)
         sign = "+" if fit["phase"] >= 0 else "−"
         body = fo.wave_label("cos", k, p, "y")[4:-1]          # '8πy/113'
         eq = L.formula(f"{fit['mean']:.2f} + {fit['amp']:.2f}·cos({body} {sign} {abs(fit['phase']):.2f})",
