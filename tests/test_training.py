@@ -238,6 +238,55 @@ def test_batched_seeds_match_training_alone(runs_dir, tiny_cfg):
     assert not np.allclose(jobs[0].run.load_checkpoint(30)["W_E"], b["W_E"])
 
 
+def test_cross_entropy_is_the_float64_log_softmax_chain():
+    """loss_fn's one-pass forward and backward give autograd's float64 log_softmax numbers,
+    also where the loss is ~1e-9 (float32 would round it to 0: the slingshot regime)."""
+    g = torch.Generator().manual_seed(0)
+    logits = torch.randn(2, 300, 23, generator=g) * 3
+    labels = torch.randint(0, 23, (2, 300), generator=g)
+    logits[1].scatter_(-1, labels[1][:, None], 25.0)          # seed 1: every example far ahead
+    a, b = logits.clone().requires_grad_(True), logits.clone().requires_grad_(True)
+    mine = model.loss_fn(a, labels)
+    textbook = -b.to(torch.float64).log_softmax(-1).gather(-1, labels[..., None])[..., 0].mean(-1)
+    assert mine.dtype == torch.float64 and 0 < mine[1] < 1e-6
+    torch.testing.assert_close(mine, textbook, rtol=1e-8, atol=0)   # logsumexp - logit: 1e-6 off
+    (mine * torch.tensor([1.0, 3.0], dtype=torch.float64)).sum().backward()
+    (textbook * torch.tensor([1.0, 3.0], dtype=torch.float64)).sum().backward()
+    assert a.grad.dtype == torch.float32
+    torch.testing.assert_close(a.grad, b.grad, rtol=1e-6, atol=1e-12)
+
+
+@pytest.mark.parametrize("seeds", [[0], [0, 1, 2]])
+def test_canonical_step_rounds_alike_on_one_and_two_threads(seeds):
+    """The thread tuner switches thread counts mid-run, so a canonical-size step (batched seeds
+    too) must give the same bits on one thread and two: a resume then retraces the run."""
+    from training import train as T
+    from training.optim import SeedAdamW
+    cfgs = [CANONICAL.replace(seed=s) for s in seeds]
+    out = []
+    before = torch.get_num_threads()
+    try:
+        for n in (1, 2):
+            torch.set_num_threads(n)
+            data = T.examples(cfgs, "cpu")
+            (tr, ltr), (te, lte) = data["train"], data["test"]
+            P = {k: v.requires_grad_(True) for k, v in model.init_params(CANONICAL, seeds).items()}
+            opt = SeedAdamW(list(P.values()), [1e-3] * len(seeds), [1.0] * len(seeds), CANONICAL.betas)
+            seen = {}
+            for epoch in range(3):
+                _, seen[f"loss {epoch}"], test_logits = T.backward(P, opt, model.step_logits, tr, ltr,
+                                                                   te if epoch == 1 else None, None, CANONICAL.p)
+                if test_logits is not None:
+                    seen["test"] = test_logits
+                opt.step(1.0)
+            out.append({k: v.detach().clone() for k, v in P.items()} | seen)
+    finally:
+        torch.set_num_threads(before)
+    assert not torch.equal(out[0]["W_E"], model.init_params(CANONICAL, seeds)["W_E"])
+    for k in out[0]:
+        assert torch.equal(out[0][k], out[1][k]), k
+
+
 def test_seed_adamw_is_torch_adamw():
     """With one lr and weight decay, the per-seed AdamW takes torch.optim.AdamW's steps."""
     from training.optim import SeedAdamW
@@ -258,6 +307,29 @@ def test_seed_adamw_is_torch_adamw():
         ref.zero_grad()
     for x, y in zip(a, b):
         np.testing.assert_allclose(x.detach().numpy(), y.detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_seed_adamw_gives_each_seed_its_own_lr_and_weight_decay():
+    """Each seed of the batch takes torch.optim.AdamW's steps with its own lr and weight decay."""
+    from training.optim import SeedAdamW
+    lrs, wds = [1e-2, 3e-3, 3e-2], [1.0, 0.0, 0.3]
+    g = torch.Generator().manual_seed(1)
+    a = [torch.randn(3, 5, 4, generator=g).requires_grad_(True), torch.randn(3, 7, generator=g).requires_grad_(True)]
+    mine = SeedAdamW(a, lrs, wds, betas=(0.9, 0.98))
+    refs = [[t[s].detach().clone().requires_grad_(True) for t in a] for s in range(3)]
+    opts = [torch.optim.AdamW(r, lr=lr, betas=(0.9, 0.98), weight_decay=wd) for r, lr, wd in zip(refs, lrs, wds)]
+    loss = lambda ps: sum((p.sin() * (i + 1)).pow(2).sum() for i, p in enumerate(ps))
+    for step in range(20):
+        loss(a).backward()
+        mine.step()
+        mine.zero_grad()
+        for r, o in zip(refs, opts):
+            loss(r).backward()
+            o.step()
+            o.zero_grad()
+    for s in range(3):
+        for x, y in zip(a, refs[s]):
+            np.testing.assert_allclose(x[s].detach().numpy(), y.detach().numpy(), rtol=1e-5, atol=1e-6)
 
 
 def test_batch_points_with_their_own_lr_and_wd_match_training_alone(runs_dir, tiny_cfg):

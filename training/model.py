@@ -23,6 +23,7 @@ W_in GEMMs, forward and backward; a sparse backward (`_Bag`) keeps the bag's gra
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import warnings
 
@@ -95,8 +96,33 @@ def _pattern(scores, x, y):
     """The last position's attention over [x, y, =] per head, [S, N, H, 3], from the tables."""
     s0, s1, s2 = scores
     S, N = x.shape
-    si = torch.arange(S, device=x.device)[:, None]
-    return torch.stack([s0[si, x], s1[si, y], s2[:, None].expand(S, N, -1)], dim=-1).softmax(dim=-1)
+    return torch.stack([_rows(s0, x), _rows(s1, y), s2[:, None].expand(S, N, -1)], dim=-1).softmax(dim=-1)
+
+
+def _rows(table: torch.Tensor, tok: torch.Tensor) -> torch.Tensor:
+    """table[s, tok[s, n]] for every seed s and example n: [S, N, ...] from [S, V, ...]."""
+    S, V = table.shape[:2]
+    flat = tok + torch.arange(S, device=tok.device)[:, None] * V
+    return _Lookup.apply(table.reshape(S * V, -1), flat).view(*tok.shape, *table.shape[2:])
+
+
+class _Lookup(torch.autograd.Function):
+    """Rows of a table by index, whose backward adds each row's gradients in example order
+    (index_add_): indexing's backward (an accumulating index_put) adds them in an order that
+    depends on the thread count, and the thread tuner needs the rounding not to; the
+    embedding's backward keeps the order but took six times as long."""
+
+    @staticmethod
+    def forward(ctx, table, idx):
+        ctx.save_for_backward(idx)
+        ctx.rows = table.shape[0]
+        return F.embedding(idx, table)
+
+    @staticmethod
+    def backward(ctx, g):
+        idx, = ctx.saved_tensors
+        d = g.new_zeros(ctx.rows, g.shape[-1])
+        return d.index_add_(0, idx.reshape(-1), g.reshape(-1, g.shape[-1])), None
 
 
 def _mlp_unembed(P, resid_mid, pattern, attn_out, cache, mlp_out: bool):
@@ -127,11 +153,9 @@ def forward(P: dict[str, torch.Tensor], x: torch.Tensor, y: torch.Tensor,
     """
     r2, scores, (v0, v1, v2) = _tables(P)
     pattern = _pattern(scores, x, y)
-    S, N = x.shape
-    si = torch.arange(S, device=x.device)[:, None]
     # Weighted sums over heads as broadcasts: einsum would lower these to S*N tiny matmuls.
-    attn_out = ((pattern[..., 0, None] * v0[si, x]).sum(dim=2)
-                + (pattern[..., 1, None] * v1[si, y]).sum(dim=2)
+    attn_out = ((pattern[..., 0, None] * _rows(v0, x)).sum(dim=2)
+                + (pattern[..., 1, None] * _rows(v1, y)).sum(dim=2)
                 + pattern[..., 2] @ v2)
     resid_mid = r2[:, None] + attn_out                 # [S, N, d]
     return _mlp_unembed(P, resid_mid, pattern, attn_out, cache, mlp_out)
@@ -140,7 +164,10 @@ def forward(P: dict[str, torch.Tensor], x: torch.Tensor, y: torch.Tensor,
 class Examples:
     """A training job's fixed examples [S, N] and, on CPU, their layout for the bag forward:
     per example the 13 table rows it sums (4 heads x positions 0, 1, 2, and the constant row),
-    with the sparse structures the backward needs, built once per job rather than per step."""
+    with the sparse structures the backward needs, built once per job rather than per step.
+    A seed's R table rows: x*H + h for position 0, V*H + y*H + h for position 1 (a token's heads
+    side by side: they are read by the same examples, which keeps the sparse backward's reads in
+    cache), then the H rows of '=' and the constant row (the rows every example reads)."""
 
     def __init__(self, x: torch.Tensor, y: torch.Tensor, d_vocab: int, n_heads: int,
                  dense: bool | None = None):
@@ -154,19 +181,23 @@ class Examples:
         R = 2 * V * H + H + 1                # table rows per seed: pos 0, pos 1, '=', constant
         h = torch.arange(H)
         idx = torch.cat([x[..., None] * H + h, V * H + y[..., None] * H + h,
-                         (2 * V * H + h).expand(S, N, H), torch.full((S, N, 1), R - 1)], dim=-1)
+                         (2 * V * H + torch.arange(H)).expand(S, N, H), torch.full((S, N, 1), R - 1)], dim=-1)
         idx = idx + (torch.arange(S) * R)[:, None, None]   # seed s reads its own block of rows
         K = idx.shape[-1]
-        self.shape = (S * N, S * R)
+        self.shape, self.seeds, self.rows, self.shared = (S * N, S * R), S, R, H + 1
         self.idx = idx.reshape(S * N, K)
-        # CSR of the [examples x rows] weight matrix (each row's columns ascend, no repeats) ...
+        # CSR of the [examples x rows] weight matrix (each row's columns ascend, no repeats), for
+        # the weights' gradient ...
         self.crow = torch.arange(0, S * N * K + 1, K)
         self.col = self.idx.reshape(-1)
-        # ... and of its transpose, as a permutation of the same values.
-        self.order = torch.argsort(self.col, stable=True)
+        # ... and the transpose of its position-0 and -1 columns, as a permutation of their
+        # values, for the tables' gradient. The H + 1 rows every example reads are left to a
+        # dense product: as CSR rows with N entries each they made the sparse product 2.5x slower.
+        col = self.idx[:, :K - self.shared].reshape(-1)
+        self.order = torch.argsort(col, stable=True)
         self.crow_t = torch.zeros(S * R + 1, dtype=torch.long)
-        self.crow_t[1:] = torch.cumsum(torch.bincount(self.col, minlength=S * R), 0)
-        self.col_t = torch.arange(S * N).repeat_interleave(K)[self.order]
+        self.crow_t[1:] = torch.cumsum(torch.bincount(col, minlength=S * R), 0)
+        self.col_t = torch.arange(S * N).repeat_interleave(K - self.shared)[self.order]
 
 
 class _Bag(torch.autograd.Function):
@@ -183,14 +214,35 @@ class _Bag(torch.autograd.Function):
     def backward(ctx, d_out):
         T, w = ctx.saved_tensors
         ex, d_out = ctx.ex, d_out.contiguous()
-        flat = w.reshape(-1)
+        n_own = w.shape[1] - ex.shared             # bag entries of the example's own tokens
         with warnings.catch_warnings():      # "sparse CSR support is in beta"
             warnings.simplefilter("ignore")
-            W_t = torch.sparse_csr_tensor(ex.crow_t, ex.col_t, flat[ex.order], size=ex.shape[::-1])
-            pattern = torch.sparse_csr_tensor(ex.crow, ex.col, torch.zeros_like(flat), size=ex.shape)
+            own = w[:, :n_own].reshape(-1)
+            W_t = torch.sparse_csr_tensor(ex.crow_t, ex.col_t, own[ex.order], size=ex.shape[::-1])
+            pattern = torch.sparse_csr_tensor(ex.crow, ex.col, w.new_zeros(w.numel()), size=ex.shape)
             d_T = W_t @ d_out
             d_w = torch.sparse.sampled_addmm(pattern, d_out, T.t(), beta=0.0).values()
+        # The rows every example reads (the last `shared` of each seed's block): a dense product,
+        # on one thread: with a 5-row result MKL splits the sum over examples between threads,
+        # and the thread tuner needs the step's rounding not to depend on the thread count.
+        S = ex.seeds
+        shared = w[:, n_own:].reshape(S, -1, ex.shared).transpose(1, 2)
+        with one_thread():
+            d_shared = torch.bmm(shared, d_out.view(S, -1, d_out.shape[-1]))
+        d_T.view(S, ex.rows, -1)[:, -ex.shared:] += d_shared
         return d_T, d_w.reshape(w.shape), None
+
+
+@contextlib.contextmanager
+def one_thread():
+    n = torch.get_num_threads()
+    if n > 1:
+        torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        if n > 1:
+            torch.set_num_threads(n)
 
 
 @torch.compiler.disable   # sparse autograd stays eager; torch.compile fuses what is around it
@@ -202,14 +254,33 @@ def _bag(T, w, ex):
 
 def _bag_tables(P):
     """Attention scores, and every table row already through [W_in | W_U] (biases folded into
-    the constant row): [S, R, d_mlp + d_vocab_out]; and W_L = W_out W_U."""
-    r2, scores, (v0, v1, v2) = _tables(P)
-    S, V, H, d = v0.shape
-    W_cat = torch.cat([P["W_in"], P["W_U"]], dim=-1)
-    rows = torch.cat([v0.reshape(S, V * H, d), v1.reshape(S, V * H, d), v2], dim=1)
+    the constant row): [S, R, d_mlp + d_vocab_out], rows in Examples' order; and W_L = W_out W_U.
+    A row is a token's value vector (d_head wide) through W_O [W_in | W_U]: pushing the d_head
+    wide values through that [H, d_head, d_mlp + d_vocab_out] product, rather than the OV
+    table's d_model wide rows through [W_in | W_U], is a quarter of the work."""
+    W_E, W_pos = P["W_E"], P["W_pos"]
+    S, V, d = W_E.shape
+    H, d_head = P["W_V"].shape[1], P["W_V"].shape[-1]
+    eq = V - 1
+    # Every product below is a bmm over an explicit seed (or seed x head) axis, so that a seed's
+    # numbers are the same bits whichever batch it trains in (matmul's broadcasting picks its
+    # kernels by the whole batch's shape).
+    resid = torch.cat([W_E + W_pos[:, None, 0], W_E + W_pos[:, None, 1]], dim=1)   # [S, 2V, d]
+    r2 = W_E[:, eq] + W_pos[:, 2]                                                    # [S, d]
+    q = torch.einsum("sd,shde->she", r2, P["W_Q"])
+    qK = torch.einsum("she,shde->shd", q, P["W_K"]) / math.sqrt(d_head)
+    s01 = torch.bmm(resid, qK.transpose(1, 2)).view(S, 2, V, H)
+    scores = (s01[:, 0], s01[:, 1], torch.einsum("sd,shd->sh", r2, qK))
+    W_cat = torch.cat([P["W_in"], P["W_U"]], dim=-1)                                 # [S, d, C]
+    C = W_cat.shape[-1]
+    OW = torch.bmm(P["W_O"].reshape(S, H * d_head, d), W_cat).view(S * H, d_head, C)
+    W_V = P["W_V"].permute(0, 2, 1, 3).reshape(S, d, H * d_head)
+    z = torch.bmm(resid, W_V).view(S, 2 * V, H, d_head).transpose(1, 2)              # [S, H, 2V, e]
+    own = torch.bmm(z.reshape(S * H, 2 * V, d_head), OW).view(S, H, 2, V, C).permute(0, 2, 3, 1, 4)
+    eq_rows = torch.bmm(torch.bmm(r2[:, None], W_V).view(S * H, 1, d_head), OW).view(S, H, C)
     const = torch.bmm(r2[:, None], W_cat) + torch.cat(
         [P["b_in"], torch.bmm(P["b_out"][:, None], P["W_U"])[:, 0]], dim=-1)[:, None]
-    T = torch.cat([torch.bmm(rows, W_cat), const], dim=1)
+    T = torch.cat([own.reshape(S, 2 * V * H, C), eq_rows, const], dim=1)      # own: [S, 2, V, H, C]
     return scores, T, torch.bmm(P["W_out"], P["W_U"])
 
 
@@ -220,10 +291,33 @@ def _bag_logits(tabs, ex: Examples):
     # Bag weights in the rows' order: positions 0, 1, 2 for every head, then 1 for the constant.
     w = torch.cat([pattern.transpose(-1, -2).reshape(S * N, -1), pattern.new_ones(S * N, 1)], dim=-1)
     out = _bag(T.reshape(-1, T.shape[-1]), w, ex).reshape(S, N, -1)
-    # split, not two slices: its backward is one concatenation, where each slice's backward
-    # would fill a zero tensor the size of `out` and the two would then be added
-    pre, direct = out.split([T.shape[-1] - W_L.shape[-1], W_L.shape[-1]], dim=-1)
+    if torch.is_grad_enabled() and (out.requires_grad or W_L.requires_grad):
+        return _Neurons.apply(out, W_L)
+    pre, direct = out.split([out.shape[-1] - W_L.shape[-1], W_L.shape[-1]], dim=-1)
     return torch.baddbmm(direct, torch.relu(pre), W_L)
+
+
+class _Neurons(torch.autograd.Function):
+    """logits = direct + relu(pre) W_L from the bag's out = [pre | direct]. The backward writes
+    the gradient of `out` in place, both halves into one buffer, where autograd's split
+    backward concatenated them afterwards (a copy of the largest tensor of the step)."""
+
+    @staticmethod
+    def forward(ctx, out, W_L):
+        pre, direct = out.split([out.shape[-1] - W_L.shape[-1], W_L.shape[-1]], dim=-1)
+        post = torch.relu(pre)
+        ctx.save_for_backward(post, W_L)
+        return torch.baddbmm(direct, post, W_L)
+
+    @staticmethod
+    def backward(ctx, g):
+        post, W_L = ctx.saved_tensors
+        m = post.shape[-1]
+        d_out = g.new_empty(*g.shape[:-1], m + g.shape[-1])
+        torch.ops.aten.threshold_backward.grad_input(torch.bmm(g, W_L.transpose(1, 2)), post, 0,
+                                                     grad_input=d_out[..., :m])
+        d_out[..., m:] = g
+        return d_out, torch.bmm(post.transpose(1, 2), g)
 
 
 def step_logits(P: dict[str, torch.Tensor], train: Examples, test: Examples | None = None):
@@ -252,8 +346,32 @@ def smoothness(W_E: torch.Tensor, p: int) -> torch.Tensor:
 def loss_fn(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """Mean cross-entropy per seed, [S], with logits cast to float64 before the log-softmax
     (float32 there causes the 'slingshot' spikes once the loss nears 1e-7)."""
-    logp = logits.to(torch.float64).log_softmax(dim=-1)
-    return -logp.gather(-1, labels[..., None])[..., 0].mean(dim=-1)
+    return _CrossEntropy64.apply(logits, labels)
+
+
+class _CrossEntropy64(torch.autograd.Function):
+    """-log_softmax(float64(logits))[label], averaged over examples, with the gradient
+    (softmax - onehot) / N written in one pass: autograd's log_softmax, gather and cast chain
+    took twice as long, for the same numbers (tests/test_training.py compares them)."""
+
+    @staticmethod
+    def forward(ctx, logits, labels):
+        z = logits.to(torch.float64)
+        z = z - z.amax(dim=-1, keepdim=True)     # the label's logit minus the largest: exact
+        e = z.exp()
+        total = e.sum(dim=-1, keepdim=True)
+        ctx.save_for_backward(e, total, labels)
+        ctx.dtype = logits.dtype
+        # log(total) - z[label], not logsumexp - logit: near a loss of 1e-9 the latter
+        # subtracts two numbers ~25 and keeps six digits fewer
+        return (total.log() - z.gather(-1, labels[..., None]))[..., 0].mean(dim=-1)
+
+    @staticmethod
+    def backward(ctx, g):
+        e, total, labels = ctx.saved_tensors
+        p = e / total                            # the softmax
+        p.scatter_add_(-1, labels[..., None], torch.full_like(total, -1.0))
+        return p.mul_((g / e.shape[-2]).view(-1, *(1,) * (e.dim() - 1))).to(ctx.dtype), None
 
 
 def accuracy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
