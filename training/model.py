@@ -23,7 +23,6 @@ W_in GEMMs, forward and backward; a sparse backward (`_Bag`) keeps the bag's gra
 """
 from __future__ import annotations
 
-import contextlib
 import math
 import warnings
 
@@ -222,27 +221,26 @@ class _Bag(torch.autograd.Function):
             pattern = torch.sparse_csr_tensor(ex.crow, ex.col, w.new_zeros(w.numel()), size=ex.shape)
             d_T = W_t @ d_out
             d_w = torch.sparse.sampled_addmm(pattern, d_out, T.t(), beta=0.0).values()
-        # The rows every example reads (the last `shared` of each seed's block): a dense product,
-        # on one thread: with a 5-row result MKL splits the sum over examples between threads,
-        # and the thread tuner needs the step's rounding not to depend on the thread count.
+        # The rows every example reads (the last `shared` of each seed's block): a dense product.
         S = ex.seeds
-        shared = w[:, n_own:].reshape(S, -1, ex.shared).transpose(1, 2)
-        with one_thread():
-            d_shared = torch.bmm(shared, d_out.view(S, -1, d_out.shape[-1]))
-        d_T.view(S, ex.rows, -1)[:, -ex.shared:] += d_shared
+        d_T.view(S, ex.rows, -1)[:, -ex.shared:] += _summed_over_examples(
+            w[:, n_own:].reshape(S, -1, ex.shared), d_out.view(S, -1, d_out.shape[-1]))
         return d_T, d_w.reshape(w.shape), None
 
 
-@contextlib.contextmanager
-def one_thread():
-    n = torch.get_num_threads()
-    if n > 1:
-        torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        if n > 1:
-            torch.set_num_threads(n)
+def _summed_over_examples(a: torch.Tensor, b: torch.Tensor, parts: int = 8) -> torch.Tensor:
+    """a^T b per seed, [S, A, B] from a [S, N, A] and b [S, N, B], as `parts` fixed slices of
+    the examples summed afterwards. With A as small as 5, MKL splits one product's sum over
+    examples between threads, so its rounding followed the thread count (the thread tuner
+    needs it not to); slices batched as one bmm are each summed whole, and run in parallel."""
+    S, N, A = a.shape
+    parts = min(parts, N)
+    n = N // parts * parts
+    out = torch.bmm(a[:, :n].reshape(S * parts, n // parts, A).transpose(1, 2),
+                    b[:, :n].reshape(S * parts, n // parts, -1)).view(S, parts, A, -1).sum(dim=1)
+    if n < N:
+        out += torch.bmm(a[:, n:].transpose(1, 2), b[:, n:])
+    return out
 
 
 @torch.compiler.disable   # sparse autograd stays eager; torch.compile fuses what is around it
