@@ -12,7 +12,7 @@ import importlib
 import click
 
 from extraction.settings import DEFAULT_OUTPUT, DEFAULT_T
-from training.config import DEFAULT_PRESET, DEFAULT_RUN, PRESETS
+from training.config import DEFAULT_PRESET, DEFAULT_RUN, PRESETS, Config
 
 # what to do about the operating system's refusals, by errno
 OS_FIXES = {errno.ENOSPC: "free some disk space, then run the same command again (finished work is kept)",
@@ -114,7 +114,8 @@ def _seeds(seed: int | None, seeds: str | None) -> list[int]:
 @click.option("--d-mlp", type=int)
 @click.option("--stride", type=int, help="Checkpoint every STRIDE epochs after the dense early part.")
 @click.option("--test-every", "test_every", type=int,
-              help="Measure the test split every N epochs as well as at each checkpoint (default 10; 1 = every epoch).")
+              help=f"Measure the test split every N epochs as well as at each checkpoint (default {Config.test_every}; "
+              "1 = every epoch).")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
 @click.option("--compile", "compile_", type=click.Choice(["auto", "on", "off"]), default="auto", show_default=True,
               help="torch.compile the forward (auto: off; on CPU, on fixes the thread count, see training/threads.py).")

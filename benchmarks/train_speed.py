@@ -2,10 +2,12 @@
 
 An epoch is what each trainer does per epoch: forward + backward + AdamW on the train split and
 a forward on the test split. The peers measure the test split every epoch, as the paper's code
-and the TransformerLens demo do; this project measures it every `test_every` epochs and at each
-checkpoint (its curves and milestones are exact at that resolution), so its epoch is timed as
-a cycle of test_every epochs with one test forward, divided by test_every. The row "this
-project, test every epoch" shows what that choice is worth.
+and the TransformerLens demo do; this project measures it at each checkpoint epoch and every
+`test_every` epochs (its curves and milestones are exact at that resolution: README, history
+format). Its two kinds of epoch are timed apart, interleaved, and its row is their mix in the
+preset's own run: (E - n) train-only epochs and n with the test split, over E, where n is the
+number of epochs `training.train.test_epochs` measures. The row "epochs with the test split"
+is what measuring it every epoch would cost.
 
   plain nn.Module      the model as the paper's code writes it: every position, einsum attention
   HookedTransformer    TransformerLens with the Grokking demo's config (when transformer_lens < 4
@@ -141,23 +143,23 @@ def _load_into_hooked(net, W):
 
 # ---- this project -------------------------------------------------------------------------------
 
-def _project_cycle(cfg, seeds, dev, compiled, test_every):
-    """test_every epochs of the trainer's step, the first with a test forward (its schedule)."""
+def _project_epochs(cfg, seeds, dev, compiled, with_test: bool, n: int = 4):
+    """n epochs of the trainer's step, each with a test forward or none (a run has both kinds)."""
     data = train.examples([cfg.replace(seed=s) for s in seeds], dev)
     (tr, ltr), (te, lte) = data["train"], data["test"]
     P = {k: v.requires_grad_(True) for k, v in model.init_params(cfg, seeds, device=dev).items()}
     opt = SeedAdamW(list(P.values()), [cfg.lr] * len(seeds), [cfg.weight_decay] * len(seeds), cfg.betas)
     step_logits = torch.compile(model.step_logits) if compiled else model.step_logits
 
-    def cycle():
-        for i in range(test_every):
-            logits, _, lt = train.backward(P, opt, step_logits, tr, ltr, te if i == 0 else None, None, cfg.p)
+    def epochs():
+        for _ in range(n):
+            logits, _, lt = train.backward(P, opt, step_logits, tr, ltr, te if with_test else None, None, cfg.p)
             with torch.no_grad():
                 model.accuracy(logits, ltr)
                 if lt is not None:
                     model.loss_fn(lt, lte), model.accuracy(lt, lte)
             opt.step(1.0)
-    return cycle
+    return epochs, n
 
 
 # ---- the oracle ---------------------------------------------------------------------------------
@@ -199,10 +201,11 @@ def measure(rows, rounds: int, tune: bool) -> dict[str, float]:
     for _, fn, _ in rows:         # warm-up, compilation
         fn()
     times = {name: [] for name, _, _ in rows}
-    tuner = ThreadTuner(period=1, trials=1, enabled=tune)
+    tuners = {name: ThreadTuner(period=1, trials=1, enabled=tune) for name, _, _ in rows}   # one per kind of epoch
     for r in range(rounds):
         for name, fn, per in rows:
             if name.startswith("this project") and tune:
+                tuner = tuners[name]
                 for c in tuner.candidates:          # the tuner's trial, as in the trainer
                     tuner.before(r)
                     t = time.perf_counter(); fn(); tuner.record(r, time.perf_counter() - t, False)
@@ -219,7 +222,7 @@ def table(med: dict[str, float], peers: list[str]) -> str:
     lines = []
     for name, s in med.items():
         ratios = "   ".join(f"x{med[p] / s:5.1f} vs {p}" for p in peers if p in med and p != name)
-        lines.append(f"{name:>34}: {s * 1e3:8.1f} ms/epoch  {1 / s:6.1f} epochs/s   {ratios}")
+        lines.append(f"{name:>44}: {s * 1e3:8.1f} ms/epoch  {1 / s:6.1f} epochs/s   {ratios}")
     return "\n".join(lines)
 
 
@@ -248,31 +251,42 @@ def main(rounds, preset, under_load, compiled, no_tune):
     if ht is None:
         print("(transformer_lens not installed: no HookedTransformer row; pip install -e '.[lens]')")
     rows = [(n, _module_step(net, cfg, split), 1) for n, net in peers.items()]
-    rows.append((f"this project (test every {cfg.test_every})",
-                 _project_cycle(cfg, [0], dev, False, cfg.test_every), cfg.test_every))
-    rows.append(("this project, test every epoch", _project_cycle(cfg, [0], dev, False, 1), 1))
-    if compiled:
-        rows.append(("this project, compiled", _project_cycle(cfg, [0], dev, True, cfg.test_every), cfg.test_every))
+    kinds = [("", False)] + ([("compiled, ", True)] if compiled else [])
+    for label, comp in kinds:
+        rows.append((f"this project, {label}train-only epochs", *_project_epochs(cfg, [0], dev, comp, False)))
+        rows.append((f"this project, {label}epochs with the test split", *_project_epochs(cfg, [0], dev, comp, True)))
+    n_test = len(train.test_epochs(cfg, cfg.epochs))
+    share = n_test / cfg.epochs
+    run_row = lambda label: f"this project{label}, the run's mix"
+
+    def with_run_rows(med):
+        """The project's epoch as the preset's run has them: a share of them measure the test split."""
+        out = {k: v for k, v in med.items() if not k.startswith("this project")}
+        for label, _ in kinds:
+            out[run_row("" if not label else " compiled")] = \
+                (1 - share) * med[f"this project, {label}train-only epochs"] + share * med[f"this project, {label}epochs with the test split"]
+        out.update({k: v for k, v in med.items() if k.startswith("this project")})
+        return out
     names = list(peers)
-    quiet = measure(rows, rounds, not no_tune)
+    print(f"the run's mix: {n_test:,} of {cfg.epochs:,} epochs ({share:.1%}) measure the test split "
+          f"(test_every = {cfg.test_every}, and every checkpoint epoch)")
+    quiet = with_run_rows(measure(rows, rounds, not no_tune))
     print("\nquiet (medians):\n" + table(quiet, names))
     if under_load:
         busy = mp.get_context("spawn").Process(target=_busy, args=(1800,), daemon=True)  # stopped below
         busy.start()
         try:
             time.sleep(1.0)
-            loaded = measure(rows, rounds, not no_tune)
+            loaded = with_run_rows(measure(rows, rounds, not no_tune))
         finally:
             busy.terminate()
             busy.join()
         print("\nbeside one CPU-bound process (medians):\n" + table(loaded, names))
         print("\nloaded / quiet throughput:")
         for n in quiet:
-            print(f"{n:>34}: {quiet[n] / loaded[n]:5.0%}")
-    project = next(n for n in quiet if n.startswith("this project (test"))
-    print(f"\n20,000 canonical epochs at the project's quiet speed: ~{20000 * quiet[project] / 60:.1f} min "
-          f"(checkpoint writes not included)")
-
+            print(f"{n:>44}: {quiet[n] / loaded[n]:5.0%}")
+    print(f"\n{cfg.epochs:,} {preset} epochs at the project's quiet speed: ~{cfg.epochs * quiet[run_row('')] / 60:.1f} min "
+          f"(checkpoints are written in the background)")
 
 if __name__ == "__main__":
     main()

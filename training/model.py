@@ -251,40 +251,90 @@ def _bag(T, w, ex):
 
 
 def _bag_tables(P):
-    """Attention scores, and every table row already through [W_in | W_U] (biases folded into
-    the constant row): [S, R, d_mlp + d_vocab_out], rows in Examples' order; and W_L = W_out W_U.
-    A row is a token's value vector (d_head wide) through W_O [W_in | W_U]: pushing the d_head
-    wide values through that [H, d_head, d_mlp + d_vocab_out] product, rather than the OV
-    table's d_model wide rows through [W_in | W_U], is a quarter of the work."""
-    W_E, W_pos = P["W_E"], P["W_pos"]
-    S, V, d = W_E.shape
-    H, d_head = P["W_V"].shape[1], P["W_V"].shape[-1]
-    eq = V - 1
-    # Every product below is a bmm over an explicit seed (or seed x head) axis, so that a seed's
-    # numbers are the same bits whichever batch it trains in (matmul's broadcasting picks its
-    # kernels by the whole batch's shape).
-    resid = torch.cat([W_E + W_pos[:, None, 0], W_E + W_pos[:, None, 1]], dim=1)   # [S, 2V, d]
-    r2 = W_E[:, eq] + W_pos[:, 2]                                                    # [S, d]
-    q = torch.einsum("sd,shde->she", r2, P["W_Q"])
-    qK = torch.einsum("she,shde->shd", q, P["W_K"]) / math.sqrt(d_head)
-    s01 = torch.bmm(resid, qK.transpose(1, 2)).view(S, 2, V, H)
-    scores = (s01[:, 0], s01[:, 1], torch.einsum("sd,shd->sh", r2, qK))
-    W_cat = torch.cat([P["W_in"], P["W_U"]], dim=-1)                                 # [S, d, C]
-    C = W_cat.shape[-1]
-    OW = torch.bmm(P["W_O"].reshape(S, H * d_head, d), W_cat).view(S * H, d_head, C)
-    W_V = P["W_V"].permute(0, 2, 1, 3).reshape(S, d, H * d_head)
-    z = torch.bmm(resid, W_V).view(S, 2 * V, H, d_head).transpose(1, 2)              # [S, H, 2V, e]
-    own = torch.bmm(z.reshape(S * H, 2 * V, d_head), OW).view(S, H, 2, V, C).permute(0, 2, 3, 1, 4)
-    eq_rows = torch.bmm(torch.bmm(r2[:, None], W_V).view(S * H, 1, d_head), OW).view(S, H, C)
-    const = torch.bmm(r2[:, None], W_cat) + torch.cat(
-        [P["b_in"], torch.bmm(P["b_out"][:, None], P["W_U"])[:, 0]], dim=-1)[:, None]
-    T = torch.cat([own.reshape(S, 2 * V * H, C), eq_rows, const], dim=1)      # own: [S, 2, V, H, C]
-    return scores, T, torch.bmm(P["W_out"], P["W_U"])
+    """Attention scores [S, 2V + 1, H] (of each token at positions 0 and 1, then of '=' at 2),
+    every table row already through [W_in | W_U] (biases folded into the constant row),
+    [S, R, d_mlp + d_vocab_out] in Examples' row order, and W_L = W_out W_U."""
+    return _Tables.apply(*(P[n] for n in PARAM_NAMES))
+
+
+class _Tables(torch.autograd.Function):
+    """The per-step tables, with a hand-written backward: autograd's graph of these thirty
+    small products and views cost more in bookkeeping than in arithmetic (~2 ms a step).
+
+    X stacks the residual streams a position can hold: each token at positions 0 and 1, and
+    '=' at 2 (r2). A table row is a token's value vector (d_head wide) through W_O [W_in | W_U];
+    pushing values through that [H, d_head, C] product, rather than the OV circuit's d_model
+    wide outputs through [W_in | W_U], is a quarter of the work. Every product is a bmm over
+    an explicit seed (or seed x head) axis, so a seed's numbers are the same bits whichever
+    batch it trains in (matmul's broadcasting picks kernels by the whole batch's shape)."""
+
+    @staticmethod
+    def forward(ctx, W_E, W_pos, W_Q, W_K, W_V, W_O, W_in, b_in, W_out, b_out, W_U):
+        S, V, d = W_E.shape
+        H, e = W_V.shape[1], W_V.shape[-1]
+        r2 = W_E[:, -1] + W_pos[:, 2]                                   # '=' is the last token
+        X = torch.cat([W_E + W_pos[:, None, 0], W_E + W_pos[:, None, 1], r2[:, None]], dim=1)
+        # The one query (at '='), folded into the keys: a score is X W_K^T q / sqrt(d_head).
+        W_Qf = W_Q.permute(0, 2, 1, 3).reshape(S, d, H * e)
+        q = torch.bmm(r2[:, None], W_Qf).view(S * H, e, 1)
+        qK = torch.bmm(W_K.reshape(S * H, d, e), q).view(S, H, d) / math.sqrt(e)
+        scores = torch.bmm(X, qK.transpose(1, 2))                       # [S, 2V + 1, H]
+        W_cat = torch.cat([W_in, W_U], dim=-1)                          # [S, d, C]
+        C = W_cat.shape[-1]
+        OW = torch.bmm(W_O.reshape(S, H * e, d), W_cat).view(S * H, e, C)
+        W_Vf = W_V.permute(0, 2, 1, 3).reshape(S, d, H * e)
+        Z = torch.bmm(X, W_Vf).view(S, 2 * V + 1, H, e).transpose(1, 2).reshape(S * H, 2 * V + 1, e)
+        Y = torch.bmm(Z, OW).view(S, H, 2 * V + 1, C)                   # every value through W_O [W_in | W_U]
+        T = X.new_empty(S, 2 * V * H + H + 1, C)
+        T[:, :2 * V * H].view(S, 2 * V, H, C).copy_(Y[:, :, :2 * V].transpose(1, 2))
+        T[:, 2 * V * H:-1] = Y[:, :, 2 * V]
+        T[:, -1] = torch.bmm(r2[:, None], W_cat)[:, 0] + torch.cat([b_in, torch.bmm(b_out[:, None], W_U)[:, 0]], dim=-1)
+        ctx.save_for_backward(X, q, qK, W_Qf, W_K, W_Vf, W_O, Z, OW, W_cat, W_out, b_out, W_U)
+        ctx.n_pos = W_pos.shape[1]
+        return scores, T, torch.bmm(W_out, W_U)
+
+    @staticmethod
+    def backward(ctx, d_scores, d_T, d_W_L):
+        X, q, qK, W_Qf, W_K, W_Vf, W_O, Z, OW, W_cat, W_out, b_out, W_U = ctx.saved_tensors
+        S, n, d = X.shape
+        V, H, e, C = (n - 1) // 2, qK.shape[1], Z.shape[-1], W_cat.shape[-1]
+        m = C - W_U.shape[-1]
+        r2 = X[:, -1]
+        # T's rows back to the values they came from
+        d_Y = d_T.new_empty(S, H, n, C)
+        d_Y[:, :, :2 * V].copy_(d_T[:, :2 * V * H].view(S, 2 * V, H, C).transpose(1, 2))
+        d_Y[:, :, 2 * V] = d_T[:, 2 * V * H:-1]
+        d_Y = d_Y.view(S * H, n, C)
+        d_const = d_T[:, -1]                                            # [S, C]
+        d_OW = torch.bmm(Z.transpose(1, 2), d_Y).view(S, H * e, C)
+        d_Z = torch.bmm(d_Y, OW.transpose(1, 2)).view(S, H, n, e).transpose(1, 2).reshape(S, n, H * e)
+        d_W_O = torch.bmm(d_OW, W_cat.transpose(1, 2)).view(W_O.shape)
+        d_W_cat = torch.baddbmm(torch.bmm(W_O.reshape(S, H * e, d).transpose(1, 2), d_OW),
+                                r2[:, :, None], d_const[:, None])
+        d_W_V = torch.bmm(X.transpose(1, 2), d_Z).view(S, d, H, e).permute(0, 2, 1, 3)
+        d_X = torch.baddbmm(torch.bmm(d_Z, W_Vf.transpose(1, 2)), d_scores, qK)
+        # the scores' path: the query through W_Q and W_K
+        d_qK = torch.bmm(d_scores.transpose(1, 2), X).view(S * H, d, 1) / math.sqrt(e)
+        d_q = torch.bmm(W_K.reshape(S * H, d, e).transpose(1, 2), d_qK).view(S, 1, H * e)
+        d_W_K = torch.bmm(d_qK, q.transpose(1, 2)).view(W_K.shape)
+        d_W_Q = torch.bmm(r2[:, :, None], d_q).view(S, d, H, e).permute(0, 2, 1, 3)
+        d_r2 = d_X[:, -1] + torch.bmm(d_q, W_Qf.transpose(1, 2))[:, 0] \
+            + torch.bmm(d_const[:, None], W_cat.transpose(1, 2))[:, 0]
+        d_W_E = d_X[:, :V] + d_X[:, V:2 * V]
+        d_W_E[:, -1] += d_r2
+        d_W_pos = torch.stack([d_X[:, :V].sum(dim=1), d_X[:, V:2 * V].sum(dim=1), d_r2]
+                              + [torch.zeros_like(d_r2)] * (ctx.n_pos - 3), dim=1)
+        d_bU = d_const[:, m:]                                           # of b_out W_U
+        d_W_U = d_W_cat[:, :, m:] + torch.bmm(b_out[:, :, None], d_bU[:, None]) \
+            + torch.bmm(W_out.transpose(1, 2), d_W_L)
+        return (d_W_E, d_W_pos, d_W_Q, d_W_K, d_W_V, d_W_O, d_W_cat[:, :, :m], d_const[:, :m],
+                torch.bmm(d_W_L, W_U.transpose(1, 2)), torch.bmm(d_bU[:, None], W_U.transpose(1, 2))[:, 0], d_W_U)
 
 
 def _bag_logits(tabs, ex: Examples):
     scores, T, W_L = tabs
-    pattern = _pattern(scores, ex.x, ex.y)
+    V = (scores.shape[1] - 1) // 2
+    pattern = _pattern((scores[:, :V], scores[:, V:2 * V], scores[:, -1]), ex.x, ex.y)
     S, N = ex.x.shape
     # Bag weights in the rows' order: positions 0, 1, 2 for every head, then 1 for the constant.
     w = torch.cat([pattern.transpose(-1, -2).reshape(S * N, -1), pattern.new_ones(S * N, 1)], dim=-1)
