@@ -197,6 +197,10 @@ class Examples:
         self.crow_t = torch.zeros(S * R + 1, dtype=torch.long)
         self.crow_t[1:] = torch.cumsum(torch.bincount(col, minlength=S * R), 0)
         self.col_t = torch.arange(S * N).repeat_interleave(K - self.shared)[self.order]
+        # Each example's three rows of the step's scores [S * (2V + 1), H]: its x at position 0,
+        # its y at 1, and '=' at 2, as one index per key position, [3, S * N].
+        base = (torch.arange(S) * (2 * V + 1))[:, None]
+        self.score_rows = torch.stack([x + base, V + y + base, (2 * V + base).expand(S, N)]).reshape(3, S * N)
 
 
 class _Bag(torch.autograd.Function):
@@ -333,16 +337,43 @@ class _Tables(torch.autograd.Function):
 
 def _bag_logits(tabs, ex: Examples):
     scores, T, W_L = tabs
-    V = (scores.shape[1] - 1) // 2
-    pattern = _pattern((scores[:, :V], scores[:, V:2 * V], scores[:, -1]), ex.x, ex.y)
     S, N = ex.x.shape
-    # Bag weights in the rows' order: positions 0, 1, 2 for every head, then 1 for the constant.
-    w = torch.cat([pattern.transpose(-1, -2).reshape(S * N, -1), pattern.new_ones(S * N, 1)], dim=-1)
+    w = _Attention.apply(scores.reshape(-1, scores.shape[-1]), ex.score_rows)
     out = _bag(T.reshape(-1, T.shape[-1]), w, ex).reshape(S, N, -1)
     if torch.is_grad_enabled() and (out.requires_grad or W_L.requires_grad):
         return _Neurons.apply(out, W_L)
     pre, direct = out.split([out.shape[-1] - W_L.shape[-1], W_L.shape[-1]], dim=-1)
     return torch.baddbmm(direct, torch.relu(pre), W_L)
+
+
+class _Attention(torch.autograd.Function):
+    """The bag's weights [S * N, 3H + 1]: the last position's attention over its keys x, y and
+    '=' (each head's softmax over three scores), in the rows' order (position 0 for every head,
+    then 1, then 2), then 1 for the constant row. Written out for three keys, where aten's
+    softmax over a last axis of 3, the lookups, the stack and the concatenation were ten graph
+    nodes; the backward adds each score row's gradients in example order (index_add_), so the
+    rounding does not depend on the thread count."""
+
+    @staticmethod
+    def forward(ctx, scores, rows):
+        a = scores[rows.reshape(-1)].view(3, rows.shape[1], -1)         # [key, example, head]
+        e = (a - a.amax(dim=0)).exp_()
+        p = e / e.sum(dim=0)
+        ctx.save_for_backward(p, rows)
+        ctx.n_rows = scores.shape[0]
+        H = a.shape[-1]
+        w = p.new_ones(rows.shape[1], 3 * H + 1)
+        w[:, :3 * H].view(-1, 3, H).copy_(p.transpose(0, 1))
+        return w
+
+    @staticmethod
+    def backward(ctx, d_w):
+        p, rows = ctx.saved_tensors
+        H = p.shape[-1]
+        d_p = d_w[:, :3 * H].view(-1, 3, H).transpose(0, 1)
+        d_a = p * (d_p - (p * d_p).sum(dim=0))                          # softmax's backward
+        d = d_a.new_zeros(ctx.n_rows, H)
+        return d.index_add_(0, rows.reshape(-1), d_a.reshape(-1, H)), None
 
 
 class _Neurons(torch.autograd.Function):
