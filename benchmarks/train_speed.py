@@ -251,22 +251,21 @@ def main(rounds, preset, under_load, compiled, no_tune):
     if ht is None:
         print("(transformer_lens not installed: no HookedTransformer row; pip install -e '.[lens]')")
     rows = [(n, _module_step(net, cfg, split), 1) for n, net in peers.items()]
-    kinds = [("", False)] + ([("compiled, ", True)] if compiled else [])
-    for label, comp in kinds:
-        rows.append((f"this project, {label}train-only epochs", *_project_epochs(cfg, [0], dev, comp, False)))
-        rows.append((f"this project, {label}epochs with the test split", *_project_epochs(cfg, [0], dev, comp, True)))
+    kinds = {"this project": False} | ({"this project, compiled": True} if compiled else {})
+    for kind, comp in kinds.items():
+        rows.append((f"{kind}, train-only epochs", *_project_epochs(cfg, [0], dev, comp, False)))
+        rows.append((f"{kind}, epochs with the test split", *_project_epochs(cfg, [0], dev, comp, True)))
     n_test = len(train.test_epochs(cfg, cfg.epochs))
     share = n_test / cfg.epochs
-    run_row = lambda label: f"this project{label}, the run's mix"
 
     def with_run_rows(med):
-        """The project's epoch as the preset's run has them: a share of them measure the test split."""
+        """Each project row pair's mix as the preset's run has it (a share of epochs measure the
+        test split), listed after the peers and before the pair."""
         out = {k: v for k, v in med.items() if not k.startswith("this project")}
-        for label, _ in kinds:
-            out[run_row("" if not label else " compiled")] = \
-                (1 - share) * med[f"this project, {label}train-only epochs"] + share * med[f"this project, {label}epochs with the test split"]
-        out.update({k: v for k, v in med.items() if k.startswith("this project")})
-        return out
+        for kind in kinds:
+            out[f"{kind}, the run's mix"] = ((1 - share) * med[f"{kind}, train-only epochs"]
+                                             + share * med[f"{kind}, epochs with the test split"])
+        return out | {k: v for k, v in med.items() if k.startswith("this project")}
     names = list(peers)
     print(f"the run's mix: {n_test:,} of {cfg.epochs:,} epochs ({share:.1%}) measure the test split "
           f"(test_every = {cfg.test_every}, and every checkpoint epoch)")
@@ -285,8 +284,10 @@ def main(rounds, preset, under_load, compiled, no_tune):
         print("\nloaded / quiet throughput:")
         for n in quiet:
             print(f"{n:>44}: {quiet[n] / loaded[n]:5.0%}")
-    print(f"\n{cfg.epochs:,} {preset} epochs at the project's quiet speed: ~{cfg.epochs * quiet[run_row('')] / 60:.1f} min "
+    minutes = cfg.epochs * quiet["this project, the run's mix"] / 60
+    print(f"\n{cfg.epochs:,} {preset} epochs at the project's quiet speed: ~{minutes:.1f} min "
           f"(checkpoints are written in the background)")
+
 
 if __name__ == "__main__":
     main()

@@ -120,8 +120,15 @@ class _Lookup(torch.autograd.Function):
     @staticmethod
     def backward(ctx, g):
         idx, = ctx.saved_tensors
-        d = g.new_zeros(ctx.rows, g.shape[-1])
-        return d.index_add_(0, idx.reshape(-1), g.reshape(-1, g.shape[-1])), None
+        return _added_by_row(ctx.rows, idx, g), None
+
+
+def _added_by_row(n_rows: int, idx: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
+    """The backward of a row lookup: [n_rows, ...], each row the sum of the gradients of the
+    examples that read it, added in example order (index_add_ on CPU), so the rounding does
+    not depend on the thread count."""
+    d = g.new_zeros(n_rows, g.shape[-1])
+    return d.index_add_(0, idx.reshape(-1), g.reshape(-1, g.shape[-1]))
 
 
 def _mlp_unembed(P, resid_mid, pattern, attn_out, cache, mlp_out: bool):
@@ -180,7 +187,7 @@ class Examples:
         R = 2 * V * H + H + 1                # table rows per seed: pos 0, pos 1, '=', constant
         h = torch.arange(H)
         idx = torch.cat([x[..., None] * H + h, V * H + y[..., None] * H + h,
-                         (2 * V * H + torch.arange(H)).expand(S, N, H), torch.full((S, N, 1), R - 1)], dim=-1)
+                         (2 * V * H + h).expand(S, N, H), torch.full((S, N, 1), R - 1)], dim=-1)
         idx = idx + (torch.arange(S) * R)[:, None, None]   # seed s reads its own block of rows
         K = idx.shape[-1]
         self.shape, self.seeds, self.rows, self.shared = (S * N, S * R), S, R, H + 1
@@ -351,8 +358,7 @@ class _Attention(torch.autograd.Function):
     '=' (each head's softmax over three scores), in the rows' order (position 0 for every head,
     then 1, then 2), then 1 for the constant row. Written out for three keys, where aten's
     softmax over a last axis of 3, the lookups, the stack and the concatenation were ten graph
-    nodes; the backward adds each score row's gradients in example order (index_add_), so the
-    rounding does not depend on the thread count."""
+    nodes; the backward adds each score row's gradients as _Lookup's does."""
 
     @staticmethod
     def forward(ctx, scores, rows):
@@ -372,8 +378,7 @@ class _Attention(torch.autograd.Function):
         H = p.shape[-1]
         d_p = d_w[:, :3 * H].view(-1, 3, H).transpose(0, 1)
         d_a = p * (d_p - (p * d_p).sum(dim=0))                          # softmax's backward
-        d = d_a.new_zeros(ctx.n_rows, H)
-        return d.index_add_(0, rows.reshape(-1), d_a.reshape(-1, H)), None
+        return _added_by_row(ctx.n_rows, rows, d_a), None
 
 
 class _Neurons(torch.autograd.Function):

