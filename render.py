@@ -110,6 +110,8 @@ def _seeds(seed: int | None, seeds: str | None) -> list[int]:
 @click.option("--weight-decay", "--wd", "weight_decay", type=float)
 @click.option("--smooth", type=float, help="Weight of the embedding smoothness penalty, "
               "smooth * sum_x ||W_E[x] - W_E[x-1]||^2 over digits, circular (video 1e-3; 0 = off).")
+@click.option("--smooth-until", "smooth_until", type=int,
+              help="Switch the smoothness penalty off from this epoch on (0 = keep it on for the whole run).")
 @click.option("--d-model", type=int)
 @click.option("--d-mlp", type=int)
 @click.option("--stride", type=int, help="Checkpoint every STRIDE epochs after the dense early part.")
@@ -179,6 +181,7 @@ def runs():
         c, ms = m["config"], m["milestones"]
         task = f"{c['op']} p={c['p']}" + (f" a={c['a']} b={c['b']}" if c["op"] == "pow" else "")
         task += f" smooth={c['smooth']:g}" if c.get("smooth") else ""
+        task += f" until {c['smooth_until']}" if c.get("smooth") and c.get("smooth_until") else ""
         rows.append((r.name, task, f"{m['epochs_done']}/{c['epochs']}", m["status"],
                      str(ms["train_100"]), str(ms["test_99"]), "yes" if m["grokked"] else "no",
                      f"{r.size_bytes() / 2**20:.0f} MiB"))
@@ -276,6 +279,7 @@ for _cmd in cli.commands.values():
 @click.option("--lr", type=float)
 @click.option("--weight-decay", "--wd", "weight_decay", type=float)
 @click.option("--smooth", type=float)
+@click.option("--smooth-until", "smooth_until", type=int)
 @click.option("--runs-dir", type=click.Path(file_okay=False), default=None,
               help="Folder that holds the sweep's folder (default runs/, or $GROKKING_RUNS); with --ray, a "
                    "path every node sees.")

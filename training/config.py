@@ -43,6 +43,7 @@ class Config:
     betas: tuple[float, float] = (0.9, 0.98)
     warmup: int = 10          # linear warm-up steps, as in the original code
     smooth: float = 0.0       # weight of the embedding smoothness penalty (model.smoothness); 0 = off
+    smooth_until: int = 0     # the penalty applies to epochs < smooth_until only; 0 = the whole run
     epochs: int = 20000
     schedule: Schedule = field(default_factory=Schedule)
     # measurement: train loss/accuracy come free with every step; the test split's forward is
@@ -71,6 +72,9 @@ class Config:
             raise ConfigError(f"frac={self.frac} at p={self.p} leaves an empty train or test set; raise p or change --frac")
         if not (self.smooth >= 0.0 and self.smooth < float("inf")):
             raise ConfigError(f"--smooth must be a finite number >= 0 (got {self.smooth}); pass e.g. --smooth 1e-3")
+        if self.smooth_until < 0:
+            raise ConfigError(f"--smooth-until must be an epoch >= 0 (got {self.smooth_until}); 0 keeps the "
+                              "penalty on for the whole run")
         if self.epochs < 1:
             raise ConfigError(f"epochs must be at least 1 (got {self.epochs})")
         if not 0 <= self.seed < 2**63:     # numpy's and torch's generators take no negative seed
@@ -88,6 +92,10 @@ class Config:
         if s.stride < 1 or s.dense_until < 0 or s.log_until < s.dense_until or s.n_log < 0:
             raise ConfigError(f"bad checkpoint schedule {s}: need stride >= 1 and 0 <= dense_until <= log_until")
         return self
+
+    def smooth_at(self, epoch: int) -> float:
+        """The penalty's weight at `epoch` (a pure function of the step, so resumable)."""
+        return self.smooth if not self.smooth_until or epoch < self.smooth_until else 0.0
 
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)

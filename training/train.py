@@ -23,13 +23,14 @@ METRICS = ("train_loss", "test_loss", "train_acc", "test_acc")
 M = {k: i for i, k in enumerate(METRICS)}      # a metric's row in the [S, METRICS, epoch] array
 # Config fields that may differ between the runs of one batch (the rest fix its shapes and its
 # schedule); a sweep groups its points by batch_key.
-PER_SEED = ("seed", "lr", "weight_decay", "smooth")
+PER_SEED = ("seed", "lr", "weight_decay", "smooth", "smooth_until")
 TEST_NOTE = ("train_loss and train_acc are measured at every epoch; test_loss and test_acc at every "
              "checkpoint epoch, every config.test_every-th epoch and the last, NaN between "
              "(history.filled carries each measurement forward)")
 LOSS_NOTE = ("train_loss and test_loss are the cross-entropy alone; the objective minimised is the "
              "train cross-entropy plus config.smooth * model.smoothness(W_E), "
-             "sum_x ||W_E[x] - W_E[x-1]||^2 over digits, circular")
+             "sum_x ||W_E[x] - W_E[x-1]||^2 over digits, circular, at epochs before config.smooth_until "
+             "(0: every epoch)")
 
 
 @dataclass
@@ -303,8 +304,7 @@ def _train(jobs, device, compile, force, progress, dense, tune_threads=True, bac
         if start > 0 and rec and rec[0] and rec[0].get("policy") == "fixed":
             torch.set_num_threads(int(rec[0]["threads"]))
     step_logits = torch.compile(model.step_logits) if use_compile else model.step_logits
-    smooth = torch.tensor([j.cfg.smooth for j in jobs], device=dev)
-    use_smooth = any(j.cfg.smooth for j in jobs)
+    smooth_weights = _SmoothWeights([j.cfg for j in jobs], dev)
 
     plan = set(schedule_epochs(cfg.schedule, end))
     measure_test = test_epochs(cfg, end)
@@ -323,7 +323,7 @@ def _train(jobs, device, compile, force, progress, dense, tune_threads=True, bac
             with_test = epoch in measure_test
             t_step = time.perf_counter()
             logits, loss, lt = backward(P, opt, step_logits, train_ex, ltr, test_ex if with_test else None,
-                                        smooth if use_smooth else None, cfg.p)
+                                        smooth_weights(epoch), cfg.p)
             with torch.no_grad():
                 _measure(metrics, epoch, logits, ltr, lt, lte, train_loss=loss)
             if not np.isfinite(metrics[:, M["train_loss"], epoch]).all():
@@ -352,6 +352,21 @@ def _train(jobs, device, compile, force, progress, dense, tune_threads=True, bac
     return {"start": start, "end": end, "seconds": secs, "skipped": False,
             "milestones": [history.milestones({k: metrics[s, i] for i, k in enumerate(METRICS)})
                            for s in range(len(jobs))]}
+
+
+class _SmoothWeights:
+    """The penalty's weight per seed at an epoch, [S] on the device, or None when it is off for
+    every seed (no penalty term at all); a tensor is made once per distinct set of weights."""
+    def __init__(self, cfgs: list[Config], dev):
+        self.cfgs, self.dev, self.cache = cfgs, dev, {}
+
+    def __call__(self, epoch: int):
+        w = tuple(c.smooth_at(epoch) for c in self.cfgs)
+        if not any(w):
+            return None
+        if w not in self.cache:
+            self.cache[w] = torch.tensor(w, device=self.dev)
+        return self.cache[w]
 
 
 def warmup(cfg: Config, epoch: int) -> float:
