@@ -218,6 +218,9 @@ def all_(run_name, preset, quality, T, output, story_k, analysis_epoch, only_fig
                 story_k=story_k, analysis_epoch=analysis_epoch, figures=_split_names(only_figures), scenes=_split_names(only_scenes),
                 force=force, progress=not quiet)
     s = make_all(o, log=lambda line: click.echo(line, err=True))
+    from extraction.story_check import lines
+    for line in lines(s["story_check"]):
+        click.echo(line)
     click.echo(f"gallery: {s['gallery']}")
     click.echo(final_line(s))
     if s["failed"]:

@@ -190,7 +190,9 @@ class Crest(Part):
     keys: list | str | None = None
     frequencies: list | None = None
     frequency_labels: list | None = None
+    qualifies: bool | None = None           # False: no candidate met the rule; the one shown is a fallback
     crest_width: int | None = None
+    prominence: float | None = None
     rows_in_crest: float | None = None
     ridge_on_crest: float | None = None
     points: list | None = None
@@ -203,14 +205,39 @@ class Crest(Part):
 
 @dataclass
 class Logit(Part):
-    """The logit of one output over (x, y); its maxima on x + y ≡ output."""
+    """The logit of one output over (x, y); its maxima on x + y ≡ output. And the logit
+    approximation's view of it, which LogitSurface builds up: offset + Σ components = approx_surface,
+    each component α_k cos(w_k(x + y − output)) of one key frequency, largest |α_k| first;
+    rival_after_each[i]: after adding components 0..i, the next-highest diagonal crest as a
+    fraction of the crest on x + y ≡ output (rival_model: the same of the model's own surface)."""
     output: int | None = None
     maxima: list | None = None
     on_line_fraction: float | None = None
+    component_keys: list | None = None
+    component_labels: list | None = None
+    component_alphas: list | None = None
+    offset: float | None = None
+    rival_after_each: list | None = None
+    rival_model: float | None = None
     KEY: ClassVar[str] = "logit"
     ARRAYS: ClassVar = {"logit_surface": ("surface", "[p, p] logits[:, output]"),
-                        "logit_maxima": ("maxima", "[n, 2] (x, y) marked")}
+                        "logit_maxima": ("maxima", "[n, 2] (x, y) marked"),
+                        "logit_components": ("components", "[K, p, p] α_k cos(w_k(x + y − output)), "
+                                                           "largest |α_k| first"),
+                        "logit_approx_surface": ("approx_surface", "[p, p] the logit approximation of "
+                                                                   "logits[:, output]: offset + Σ components")}
     EVOLVES: ClassVar = {"logit_surface": "[C, p, p]"}
+
+
+@dataclass
+class StoryCheck(Part):
+    """Whether the story the scenes tell is true of this run (REFERENCE §8), computed by
+    extraction/story_check.py: `passed` when every criterion passes; `criteria`, one dict each:
+    name, passed, value (the run's number, readable), target, scenes (that depend on it), meaning
+    (what a FAIL means for them) and advice (what to try)."""
+    passed: bool | None = None
+    criteria: list | None = None
+    KEY: ClassVar[str] = "story_check"
 
 
 @dataclass
@@ -452,7 +479,9 @@ def summary_md(s: dict) -> str:
              f"- phases: memorised {ph['memorised']}, memorisation ends {ph['memorisation_end']}, "
              f"clean-up {ph['cleanup_start']}-{ph['cleanup_end']}, grokked {ph['grokked']}",
              f"- key frequencies (analysis epoch {s['analysis_epoch']}): "
-             + (", ".join(f"k={k} ({lab}, {s['key_shares'][str(k)]:.0%} of logit variance)"
+             + (", ".join(f"k={k} ({lab}, {s['key_shares'][str(k)]:.0%} of logit variance"
+                          + (f", a harmonic of k={s['key_harmonics'][str(k)]})" if str(k) in s.get("key_harmonics", {})
+                             else ")")
                           for k, lab in zip(s["key_frequencies"], s["key_labels"])) or "none"),
              "- story frequency: " + (f"k={story.k} ({story.label}): {story.rule}" if story.found
                                       else "none (no key frequencies)"),
@@ -464,7 +493,10 @@ def summary_md(s: dict) -> str:
              f"- W_L effective rank: {s['W_L_rank']}",
              f"- probe k={s['probe']['k']} ({s['probe']['label']}): cos dims {s['probe']['cos']['dims']} "
              f"(R² {s['probe']['cos']['r2']:.3f}), sin dims {s['probe']['sin']['dims']} (R² {s['probe']['sin']['r2']:.3f})",
-             "", "## Selections", ""]
+             "", "## Story check: " + ("PASS" if s["story_check"]["passed"] else "FAIL"), ""]
+    lines += [f"- {'PASS' if c['passed'] else 'FAIL'} {c['name']}: {c['value']} (target: {c['target']})"
+              for c in s["story_check"]["criteria"]]
+    lines += ["", "## Selections", ""]
     for name, v in sel.items():
         if name == NeuronSurfaces.KEY:
             continue
@@ -602,3 +634,7 @@ class Assets:
     @property
     def probe(self) -> Probe:
         return Probe.from_json(self.summary["probe"])
+
+    @property
+    def story_check(self) -> StoryCheck:
+        return StoryCheck.from_json(self.summary["story_check"])

@@ -38,3 +38,6 @@ def extract(run_name, analysis_epoch, T, output, story_k, partial, force, quiet)
                + (f"the story shows k={story.k} ({story.label}); " if story.found else "")
                + f"{s['neurons']['share_clustered']:.0%} of neurons clustered; "
                f"logit approximation explains {s['logit_approx']['explained_variance']:.1%}")
+    from .story_check import lines
+    for line in lines(s["story_check"]):
+        click.echo(line)

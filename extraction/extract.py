@@ -23,7 +23,7 @@ from training.reference import reference_forward
 
 from . import fourier as fo
 from . import mechanism as mech
-from . import phases
+from . import phases, story_check
 from .errors import ExtractionError
 from .probes import r2, sparse_probe
 from .settings import asked, check_values, settings_for
@@ -145,13 +145,17 @@ def analyse_activations(act: dict, W: dict, p: int, labels: np.ndarray, settings
     neu = mech.neuron_fve(post, p)
     W_L = W["W_out"] @ W["W_U"][:, :p]                                  # neuron -> digit logit
     rank, sv = mech.effective_rank(W_L)
+    approx = mech.logit_approximation(Ld, p, keys, labels)
+    fitted = approx.pop("approx")                                       # [p*p, p]: not for the JSON
+    groups = mech.clusters(neu["freq"], neu["fve"], keys, settings["fve_threshold"])
+    harmonic_of = mech.harmonics(keys, groups["clusters"], p)
     S = {"key_frequencies": keys, "key_labels": [fo.freq_label(k, p) for k in keys],
          "key_shares": {str(k): float(shares[k]) for k in keys},
          "key_rule": f"k is key when cos(w_k(x+y)) and sin(w_k(x+y)) carry >= {settings['key_share']:.0%} "
                      "of the centred digit logits' variance at the analysis checkpoint",
          "embedding_frequencies": emb_keys,
-         "neurons": mech.clusters(neu["freq"], neu["fve"], keys, settings["fve_threshold"]),
-         "logit_approx": mech.logit_approximation(Ld, p, keys, labels),
+         "key_harmonics": {str(k): b for k, b in harmonic_of.items()},
+         "neurons": groups, "logit_approx": approx,
          "W_L_rank": rank, "W_L_singular_values": [float(v) for v in sv[:16]]}
     try:                        # the one frequency the story shows wherever it shows one
         story = mech.story_frequency(keys, p, settings.get("story_k"), shares)
@@ -188,10 +192,11 @@ def analyse_activations(act: dict, W: dict, p: int, labels: np.ndarray, settings
     A["probes"] = probe_A
 
     # selections, each with its evidence or the reason none was found (common/assets.py)
-    wave = fmt.WaveNeurons.from_result(mech.wave_neurons(post, p, keys, story_k=story_k))
+    wave = fmt.WaveNeurons.from_result(mech.wave_neurons(post, p, keys, story_k=story_k, neuron_freq=neu["freq"],
+                                                         harmonic_of=harmonic_of))
     pair = fmt.ProductPair.from_result(mech.product_pair(post, p, keys, neu["freq"], neu["fve"], story_k=story_k))
     cr = fmt.Crest.from_result(mech.crest(mlp_out, p, keys, settings["T"], W["W_U"][:, :p]))
-    lg = fmt.Logit.from_result(mech.logit_surface(Ld, p, settings["output"]))
+    lg = fmt.Logit.from_result(mech.logit_surface(Ld, p, settings["output"], approx["alphas"], fitted))
     ns = neuron_surfaces(post, p, wave, pair)
     parts = [wave, pair, cr, lg, ns]
     S["selections"] = fmt.selections_json(parts)
@@ -306,6 +311,36 @@ def over_history(run: Run, cfg, epochs: list[int], S: dict, A: dict, batch: int 
     return cur, {"embed_norms": embed_norms, "probe": probe, "evolution": evo}
 
 
+def checked(cfg, S: dict, restricted_test: float, model_test: float) -> dict:
+    """The story check (extraction/story_check.py) of the analysis summary S, given the restricted
+    and the model's test loss at the analysis checkpoint."""
+    finite = lambda v: float(v) if np.isfinite(v) else None
+    return fmt.StoryCheck.from_json(story_check.story_check(
+        cfg.p, S["story"].get("k"), S["selections"]["wave_neurons"], finite(restricted_test), finite(model_test),
+        S["logit_approx"]["explained_variance"], S["selections"]["logit"], S["selections"]["crest"])).to_json()
+
+
+def check_at(run: Run, epoch: int) -> dict:
+    """The analysis summary of one checkpoint with its story check, without a full extraction (what
+    scripts/recipe_table.py tabulates over sweeps): key frequencies, logit approximation,
+    selections, story_check."""
+    cfg = run.config
+    W = run.load_checkpoint(epoch)
+    S, _ = analyse(W, cfg, settings_for(cfg, epoch, None, None))
+    x, y = tasks.all_pairs(cfg.p)
+    labels = torch.tensor(tasks.answers(cfg.op, x, y, cfg.p, cfg.a, cfg.b))
+    sp = run.split()
+    restricted = np.nan
+    if S["key_frequencies"]:
+        U = torch.tensor(fo.sum_directions(cfg.p, S["key_frequencies"]), dtype=torch.float32)
+        with torch.no_grad():
+            Ld = model.forward(_stack([W]), torch.tensor(x)[None], torch.tensor(y)[None], {}, mlp_out=False)[..., :cfg.p]
+            restricted = float(progress_losses(Ld, U, labels, torch.tensor(sp["train"]),
+                                               torch.tensor(sp["test"]))["restricted_loss_test"][0])
+    S["story_check"] = checked(cfg, S, restricted, filled(run.metrics())["test_loss"][epoch])
+    return S
+
+
 def extract(run_name: str, analysis_epoch: int | None = None, T: int | None = None,
             output: int | None = None, story_k: int | None = None, force: bool = False, partial: bool = False,
             progress: bool = True, runs_root=None, assets_root=None) -> dict:
@@ -343,6 +378,8 @@ def extract(run_name: str, analysis_epoch: int | None = None, T: int | None = No
                 **{f"all_{k}": v for k, v in metrics.items()}})
     ph = phases.locate(metrics["train_acc"], metrics["test_acc"], metrics["test_loss"], ep, cur["excluded_loss"])
     ms = m["milestones"]
+    at = epochs.index(analysis_epoch)
+    S["story_check"] = checked(cfg, S, cur["restricted_loss_test"][at], metrics["test_loss"][analysis_epoch])
     final = {k: float(metrics[k][m["epochs_done"]]) for k in ("train_loss", "test_loss", "train_acc", "test_acc")}
     summary = {
         "run": run_name,

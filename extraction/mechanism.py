@@ -66,9 +66,11 @@ def loss_all(logits: np.ndarray, labels: np.ndarray) -> float:
 
 
 def logit_approximation(logits: np.ndarray, p: int, keys: list[int], labels: np.ndarray) -> dict:
-    """Fit logit(x, y, c) ≈ mean_c + Σ_k α_k cos(w_k(x + y − c)) by least squares (REFERENCE §4)."""
+    """Fit logit(x, y, c) ≈ mean_c + Σ_k α_k cos(w_k(x + y − c)) by least squares (REFERENCE §4).
+    `approx` [p*p, c] is the fitted logits themselves (an array: extraction keeps it out of the JSON)."""
     if not keys:
-        return {"alphas": {}, "explained_variance": 0.0, "loss": None, "model_loss": loss_all(logits, labels)}
+        return {"alphas": {}, "explained_variance": 0.0, "loss": None, "model_loss": loss_all(logits, labels),
+                "approx": np.broadcast_to(logits.mean(axis=0, keepdims=True), logits.shape).copy()}
     x, y = np.divmod(np.arange(p * p), p)
     c = np.arange(p)
     s = (x + y)[:, None] - c[None, :]
@@ -79,7 +81,7 @@ def logit_approximation(logits: np.ndarray, p: int, keys: list[int], labels: np.
     ev = 1 - ((L - approx) ** 2).sum() / (L ** 2).sum()
     full = approx + logits.mean(axis=0, keepdims=True)
     return {"alphas": {str(k): float(a) for k, a in zip(keys, alpha)}, "explained_variance": float(ev),
-            "loss": loss_all(full, labels), "model_loss": loss_all(logits, labels)}
+            "loss": loss_all(full, labels), "model_loss": loss_all(logits, labels), "approx": full}
 
 
 def effective_rank(W: np.ndarray, rel: float = 0.1) -> tuple[int, np.ndarray]:
@@ -94,6 +96,33 @@ def periods(k: int, p: int) -> int:
     are the same wave at the integers (cos(2π(p-k)x/p) = cos(2πkx/p), the sine flips sign), so it
     is min(k mod p, -k mod p); fourier.py indexes k = 1 .. (p-1)//2, where that is k itself."""
     return int(min(k % p, -k % p))
+
+
+# Legibility (REFERENCE §6, §8): a wave of k periods over 0 .. p-1 has p/k samples per period.
+STORY_MIN_SAMPLES = 11    # the story frequency: k <= 10 at p = 113
+WAVE_MIN_SAMPLES = 8      # every wave neuron shown (NeuronWaves, NeuronLoops, FourierPeak): k <= 14
+WAVE_MIN_R2 = 0.8         # a fitted cosine is drawn over a neuron's dots only when it explains this much
+
+
+def samples_per_period(k: int, p: int) -> float:
+    return p / max(periods(k, p), 1)
+
+
+def harmonics(keys: list[int], cluster_sizes: dict, p: int, orders=(2, 3, 4)) -> dict[int, int]:
+    """Key frequencies that are harmonics, k -> its base: k ≡ ±m·base (mod p) for another key
+    frequency base and m in `orders`, and no neuron has k as its own frequency (cluster size 0)
+    while base's cluster has some. A ReLU of a cosine of base has power at 2·base, 3·base, ...;
+    such a k enters the logits through base's neurons and is not a frequency of its own."""
+    out = {}
+    for k in keys:
+        if cluster_sizes.get(str(k), cluster_sizes.get(k, 0)):
+            continue
+        for base in sorted(keys, key=lambda b: periods(b, p)):
+            if base != k and cluster_sizes.get(str(base), cluster_sizes.get(base, 0)) and \
+                    any(periods(m * base, p) == periods(k, p) for m in orders):
+                out[int(k)] = int(base)
+                break
+    return out
 
 
 def story_order(keys: list[int], p: int, story_k: int | None = None) -> list[int]:
@@ -133,7 +162,8 @@ def story_frequency(keys: list[int], p: int, named: int | None = None, shares=No
 
 
 def wave_neurons(post: np.ndarray, p: int, keys: list[int], n: int = 7, min_fve: float = 0.5,
-                 story_k: int | None = None) -> dict:
+                 story_k: int | None = None, neuron_freq: np.ndarray | None = None,
+                 harmonic_of: dict | None = None) -> dict:
     """Neurons whose x = 0 sweep over y is close to a single cosine of a key frequency, chosen
     to tell the video's story (11:10-14:33), the most legible wave first.
 
@@ -149,15 +179,39 @@ def wave_neurons(post: np.ndarray, p: int, keys: list[int], n: int = 7, min_fve:
     such) whose phase is farthest from its frequency's chosen neurons (largest smallest |sin| of
     the phase difference), so no two same-frequency neurons sweep in step: in NeuronLoops two
     neurons in step draw a line, a quarter turn apart a round loop. Evidence: k, FVE, amplitude,
-    phase per neuron; candidates per frequency."""
+    phase per neuron; candidates per frequency.
+
+    Legibility: only key frequencies with >= WAVE_MIN_SAMPLES samples per period are shown; the
+    others are named in `left_out` with the reason (the scenes say so on screen). A harmonic of
+    another key frequency (`harmonic_of`, k -> base) is never shown as a frequency of its own, and a
+    neuron is a candidate only when its sweep's frequency is its own (`neuron_freq`, the 2D
+    frequency of REFERENCE §3): a clipped k wave whose sweep happens to peak at 2k is not a 2k wave."""
     sweeps = post.reshape(p, p, -1)[0]                                  # [y, neuron]
     fits = [fo.dominant_frequency(sweeps[:, i]) for i in range(sweeps.shape[1])]
     amp = np.array([f["amp"] for f in fits])
     if not keys or amp.max() == 0:
         return {"found": False, "reason": "no key frequencies: the model has not learned the mechanism"}
-    ok = [i for i, f in enumerate(fits) if f["k"] in keys and f["fve"] >= min_fve and amp[i] >= 0.2 * amp.max()]
+    harmonic_of = harmonic_of or {}
+    left_out = [{"k": int(k), "label": fo.freq_label(k, p),
+                 "why": (f"a harmonic of {fo.freq_label(harmonic_of[k], p)}" if k in harmonic_of else
+                         f"{samples_per_period(k, p):.1f} samples per period (< {WAVE_MIN_SAMPLES}): draws as "
+                         "scattered dots")}
+                for k in story_order(keys, p)
+                if k in harmonic_of or samples_per_period(k, p) < WAVE_MIN_SAMPLES]
+    own = [k for k in keys if k not in harmonic_of]
+
+    def candidates(ks):
+        return [i for i, f in enumerate(fits) if f["k"] in ks and f["fve"] >= min_fve and amp[i] >= 0.2 * amp.max()
+                and (neuron_freq is None or int(neuron_freq[i]) == f["k"])]
+    shown = [k for k in own if samples_per_period(k, p) >= WAVE_MIN_SAMPLES]
+    ok, legible = candidates(shown), True
+    if len(ok) < n:            # too few legible waves: show every key frequency's, and say so
+        ok, legible = candidates(own), False
+        left_out = [e for e in left_out if e["k"] in harmonic_of]
     if len(ok) < n:
-        return {"found": False, "reason": f"only {len(ok)} neurons sweep as a clean key-frequency wave (need {n})"}
+        return {"found": False, "left_out": left_out,
+                "reason": f"only {len(ok)} neurons sweep as a clean key-frequency wave (need {n})"}
+    keys = shown if legible else own
     by_k = {k: sorted((i for i in ok if fits[i]["k"] == k), key=lambda i: -fits[i]["fve"]) for k in keys}
     story = story_order(keys, p, story_k)
     order = [k for k in story if by_k[k]]
@@ -183,6 +237,9 @@ def wave_neurons(post: np.ndarray, p: int, keys: list[int], n: int = 7, min_fve:
             "phase": [fits[i]["phase"] for i in chosen], "sweeps": sweeps[:, chosen].T,
             "story_k": story[0], "pair_k": int(pair_k),
             "candidates_by_freq": {str(k): len(by_k[k]) for k in story},
+            "left_out": left_out, "fit_threshold": WAVE_MIN_R2, "legible": legible,
+            **({} if legible else {"fallback": f"fewer than {n} clean waves of frequencies with >= "
+                                               f"{WAVE_MIN_SAMPLES} samples per period: every key frequency shown"}),
             "rule": "first pair: the story frequency (the lowest key frequency unless a setting names "
                     "another), best fit and its quarter-turn mate; then round the key frequencies, "
                     "fewest periods first: a frequency's first neuron its best fit, each later one the "
@@ -422,7 +479,7 @@ def crest(mlp_out: np.ndarray, p: int, keys: list[int], T: int, W_U: np.ndarray)
     pts = first + second
     public = lambda c: {k: v for k, v in c.items() if k != "direction"}
     broader = [c for c in sorted(cands, key=rank) if rank(c) < rank(best) and c["why_not"]]
-    return {"found": True, "T": T, "kind": best["kind"], "dimension": d, "description": desc,
+    return {"found": True, "qualifies": bool(good), "T": T, "kind": best["kind"], "dimension": d, "description": desc,
             "keys": best.get("keys"), "frequencies": best["frequencies"], "frequency_labels": labels,
             "frequency_shares": best["frequency_shares"], "k_rms": best["k_rms"],
             "crest_width": best["width"], "prominence": best["prominence"],
@@ -443,8 +500,33 @@ def crest(mlp_out: np.ndarray, p: int, keys: list[int], T: int, W_U: np.ndarray)
             "surface": surface, "direction": direction}
 
 
-def logit_surface(logits: np.ndarray, p: int, output: int) -> dict:
-    """The logit of one output over (x, y); its maxima lie on x + y ≡ output when the model works."""
+def logit_components(alphas: dict, p: int, output: int) -> tuple[list[int], np.ndarray]:
+    """Each key frequency's diagonal pattern in the logit of `output`, α_k cos(w_k(x + y − output))
+    [K, p, p], largest |α_k| first (the order LogitSurface adds them in), with their k."""
+    ks = sorted((int(k) for k in alphas), key=lambda k: -abs(alphas[str(k)]))
+    x, y = np.divmod(np.arange(p * p), p)
+    comps = [alphas[str(k)] * np.cos(2 * np.pi * k * (x + y - output) / p).reshape(p, p) for k in ks]
+    return ks, np.array(comps).reshape(len(ks), p, p)
+
+
+def rival_crest(profile: np.ndarray, c: int) -> float | None:
+    """The highest crest of a line profile g(s) (s = x + y mod p, mean removed) other than the one
+    on s = c, as a fraction of g(c): 1 when another diagonal is as high as the answer's, below 1 when
+    the answer's ridge stands out. A crest is a local maximum (circular); the one on c excluded.
+    None when g(c) is not above the mean (no crest on c at all)."""
+    g = profile - profile.mean()
+    if g[c] <= 1e-12 * max(np.abs(g).max(), 1e-300):
+        return None
+    peaks = [s for s in range(len(g)) if s != c and g[s] >= g[s - 1] and g[s] >= g[(s + 1) % len(g)]]
+    return float(max(0.0, max((g[s] for s in peaks), default=0.0)) / g[c])
+
+
+def logit_surface(logits: np.ndarray, p: int, output: int, alphas: dict, approx: np.ndarray) -> dict:
+    """The logit of one output over (x, y); its maxima lie on x + y ≡ output when the model works.
+    With the logit approximation's `alphas` and its fitted logits `approx` [p*p, c]: the components
+    (`logit_components`) LogitSurface adds one by one, their offset (the output's mean logit), the
+    approximation's surface, and after each partial sum how high the next-highest diagonal crest
+    rises relative to the one on x + y ≡ output (`rival_crest`)."""
     surface = logits[:, output].reshape(p, p)
     x, y = np.divmod(np.arange(p * p), p)
     top = np.argsort(-surface.ravel())[:p]
@@ -452,6 +534,15 @@ def logit_surface(logits: np.ndarray, p: int, output: int) -> dict:
     marks = [(output, 0), (0, output), (output // 2, output - output // 2)]
     marks = list(dict.fromkeys((a % p, b % p) for a, b in marks))
     rank = {tuple(m): int(np.flatnonzero(np.argsort(-surface.ravel()) == m[0] * p + m[1])[0]) for m in marks}
-    return {"found": True, "output": output, "maxima": [list(m) for m in marks],
-            "maxima_rank": [rank[tuple(m)] for m in marks], "on_line_fraction": on_line,
-            "surface": surface}
+    out = {"found": True, "output": output, "maxima": [list(m) for m in marks],
+           "maxima_rank": [rank[tuple(m)] for m in marks], "on_line_fraction": on_line,
+           "surface": surface}
+    ks, comps = logit_components(alphas, p, output)         # the approximation's view, part by part
+    sums = np.cumsum(comps, axis=0)
+    out.update({"component_keys": ks, "component_labels": [fo.freq_label(k, p) for k in ks],
+                "component_alphas": [float(alphas[str(k)]) for k in ks],
+                "offset": float(logits[:, output].mean()),
+                "rival_after_each": [rival_crest(line_profile(sf), output) for sf in sums],
+                "rival_model": rival_crest(line_profile(surface), output),
+                "components": comps, "approx_surface": approx[:, output].reshape(p, p)})
+    return out

@@ -44,6 +44,16 @@ def write_gallery(o, stamps: dict, failed: dict | None = None) -> Path:
              f"<h1>Run {e(o.run)}</h1><table>"]
     parts += [f"<tr><th>{e(str(k))}</th><td>{e(str(v))}</td></tr>" for k, v in rows]
     parts.append("</table><p class='muted'>Phases: " + e(ph.get("rule", "")) + "</p>")
+    chk = a.story_check
+    parts.append(f"<h2>Story check: {'PASS' if chk.passed else 'FAIL'}</h2><p class='muted'>Is the story the "
+                 "scenes tell true of this run? (REFERENCE §8)</p><table>")
+    for c in chk.criteria or []:
+        verdict = "<b style='color:#6c6'>PASS</b>" if c["passed"] else "<b style='color:#f66'>FAIL</b>"
+        more = "" if c["passed"] else (f"<br><span class='muted'>{e(', '.join(c['scenes']))}: {e(c['meaning'])}; "
+                                       f"{e(c['advice'] or '')}</span>")
+        parts.append(f"<tr><td>{verdict}</td><th>{e(c['name'])}</th><td>{e(c['value'])} "
+                     f"<span class='muted'>(target: {e(c['target'])})</span>{more}</td></tr>")
+    parts.append("</table>")
 
     if failed:
         parts.append("<p><b>Failed</b> (run <code>render.py all</code> again after fixing): "

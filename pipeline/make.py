@@ -307,6 +307,7 @@ def _make_all(o: Options, log, cfg, run, summary: dict, guard: "Interrupts", t0:
     index = write_gallery(o, stamps, dict(summary["failed"]))
     guard.check()
     summary["gallery"] = str(index)
+    summary["story_check"] = Assets(o.run, o.assets_root).summary["story_check"]
     summary["seconds"] = time.perf_counter() - t0
     return summary
 

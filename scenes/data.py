@@ -173,10 +173,21 @@ class SceneData:
     def wave_fits(self) -> list[dict]:
         """Each wave neuron's cosine as extraction fitted it (fourier.dominant_frequency: its
         sweep ≈ mean + amp·cos(2πk·y/p + phase), k its frequency); the constant is the sweep's
-        mean, the DFT's k = 0 term."""
+        mean, the DFT's k = 0 term; r2 the fraction of the sweep's variance the cosine explains."""
         ev = self.sel(fmt.WaveNeurons).evidence
-        return [{"k": int(k), "amp": float(a), "phase": float(ph), "mean": float(s.mean())}
-                for k, a, ph, s in zip(self.sel(fmt.WaveNeurons).freqs, ev["amp"], ev["phase"], self.wave_sweeps)]
+        return [{"k": int(k), "amp": float(a), "phase": float(ph), "mean": float(s.mean()), "r2": float(r2)}
+                for k, a, ph, r2, s in zip(self.sel(fmt.WaveNeurons).freqs, ev["amp"], ev["phase"], ev["fve"],
+                                           self.wave_sweeps)]
+
+    @property
+    def wave_fit_threshold(self) -> float:
+        """The R² from which a fitted cosine is drawn as the neuron's wave (extraction's)."""
+        return float(self.sel(fmt.WaveNeurons).evidence.get("fit_threshold", 0.0))
+
+    @property
+    def waves_left_out(self) -> list[dict]:
+        """Key frequencies the wave scenes leave out (illegible or harmonics), with the reason."""
+        return list(self.sel(fmt.WaveNeurons).evidence.get("left_out") or [])
 
     # ---- probes --------------------------------------------------------------------------------
 

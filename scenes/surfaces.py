@@ -256,6 +256,9 @@ def crest_caption(info: fmt.Crest) -> str:
                 f"(the residual stream after the MLP)")
     else:
         text = "\n".join(textwrap.wrap(info.description, 70))
+    if info.qualifies is False:                  # a fallback is shown as one, never as the finding
+        text += (f"\nbest effort: no unit's crest on x + y ≡ {info.T} stands clear of the others "
+                 f"(the next reaches {1 - (info.prominence or 0):.0%} of it)")
     labels = info.frequency_labels               # the frequencies its crest is made of, strongest first
     if not labels or (isinstance(info.keys, list) and set(info.keys) == set(info.frequencies)):
         return text                              # (a direction's description names them already)

@@ -10,8 +10,10 @@ Reads selections.npz (pair_surfaces, trig_coscos, trig_sinsin, trig_sum, logit_s
 logit_maxima) and summary.json (selections.product_pair, selections.logit)."""
 from __future__ import annotations
 
+import textwrap
+
 import numpy as np
-from manim import (DOWN, LEFT, RIGHT, UP, UR, BackgroundRectangle, DashedLine, Dot, FadeIn,
+from manim import (DOWN, DR, LEFT, RIGHT, UP, UR, BackgroundRectangle, DashedLine, Dot, FadeIn,
                    FadeOut, ReplacementTransform, ValueTracker, VGroup, Write, linear)
 
 from common.assets import Logit, NeuronSurfaces, ProductPair
@@ -185,8 +187,11 @@ class TrigIdentity(L.DataScene):
 
 
 class LogitSurface(L.DataScene):
-    """25:26-26:38. The logit of one output (summary selections.logit.output, default 7) over
-    (x, y); overhead, the marked points of x + y ≡ output where it peaks."""
+    """21:24-22:56 and 25:26-26:38. The logit of one output (summary selections.logit.output,
+    default 7) built from the run's own components: each key frequency's diagonal pattern
+    α_k cos(w_k(x + y − output)) (largest |α_k| first) shown on the left and added into the sum
+    on the right, the ridge on x + y ≡ output rising above the other diagonals as they interfere;
+    then the model's own surface, overhead, with the points of x + y ≡ output where it peaks."""
 
     def construct(self):
         d = self.d
@@ -194,23 +199,85 @@ class LogitSurface(L.DataScene):
         info = d.sel(Logit)
         o = int(info.output)
         Z = d.selection("logit_surface")
+        comps = d.selection("logit_components")                   # [K, p, p], largest |α| first
+        ks = [int(k) for k in info.component_keys or []]
+        alphas = info.component_alphas or []
+        rivals = info.rival_after_each or []
+        offset = float(info.offset or 0.0)
+        ev = d.summary["logit_approx"]["explained_variance"]
         maxima = [(int(a), int(b)) for a, b in d.selection("logit_maxima").reshape(-1, 2)]
+        sums = offset + np.cumsum(comps, axis=0) if len(ks) else np.zeros((0, p, p))
+        zlim = (float(min(Z.min(), sums.min() if len(ks) else Z.min())),
+                float(max(Z.max(), sums.max() if len(ks) else Z.max())))
 
         heading = L.title(f"The output logit for {o}, over every (x, y)", 30)
-        sv = L.SurfaceView(Z, 10.0, 6.3, side=4.7, cmap_name=L.SEQ_CMAP, **VIEW).move_to([0, -0.6, 0])
+        self.play(Write(heading), run_time=0.8)
+        right = L.SurfaceView(sums[0] if len(ks) else Z, 7.4, 5.4, side=3.9, zlim=zlim, cmap_name=L.SEQ_CMAP,
+                              **VIEW).move_to([2.6, -0.9, 0])
+        bar = L.colorbar(2.0, 0.14, f"{zlim[0]:.0f}", f"{zlim[1]:.0f}", caption=f"logit of {o}")
+        bar.to_corner(DR, buff=0.3)
+        if ks:
+            # 1. the components, one by one, into the sum
+            amp = max(abs(a) for a in alphas)
+            left = L.SurfaceView(comps[0], 5.0, 3.6, side=2.7, zlim=(-amp, amp), cmap_name=L.DIV_CMAP,
+                                 **VIEW).move_to([-4.3, -0.1, 0])
+            lcap = {"t": ""}
+            rcap = {"t": ""}
+            lhead = L.LiveText(lambda: lcap["t"], [-6.8, 2.55, 0], size=20, color=L.TEXT)
+            rhead = L.LiveText(lambda: "\n".join(textwrap.wrap(rcap["t"], 52)), [-0.6, 2.55, 0], size=19, color=L.TEXT)
+            plus = L.label("+", 40, L.MUTED).move_to([-1.55, -0.1, 0])
+            n = len(ks)
+            fml = L.formula(f"logit {o} ≈ {offset:.1f} + " + " + ".join(
+                f"{a:.1f}·cos(w{i + 1}(x + y − {o}))" for i, a in enumerate(alphas)), size=20, color=L.MUTED)
+            if fml.width > 13.6:
+                fml.scale_to_fit_width(13.6)
+            fml.next_to(heading, DOWN, buff=0.15)
+            self.play(FadeIn(fml), FadeIn(bar), run_time=0.8)
+            self.add(left, right, lhead, rhead, plus)
+            mix = ValueTracker(0.0)
+            for i, (k, a) in enumerate(zip(ks, alphas)):
+                left.setv(Z=comps[i], zkey=("comp", i))
+                harm = d.summary.get("key_harmonics", {}).get(str(k))
+                lcap["t"] = (f"w{i + 1} = {fo.freq_label(k, p)} (k = {k}"
+                             + (f", a harmonic of k = {harm})" if harm else ")")
+                             + f"\n{a:.1f}·cos(w{i + 1}(x + y − {o}))")
+                prev = sums[i - 1] if i else np.full((p, p), offset)
+                mix.set_value(0.0)
+                right.clear_updaters()
+                right.add_updater(lambda m, prev=prev, cur=sums[i]: m.setv(
+                    Z=prev + (cur - prev) * mix.get_value(), zkey=("sum", i, round(mix.get_value(), 3))))
+                self.play(mix.animate.set_value(1.0), run_time=1.6 if i else 1.0)
+                r = rivals[i] if i < len(rivals) else None
+                rcap["t"] = (f"the sum of {i + 1} of {n}" if i else "one key frequency alone") + (
+                    f": the other diagonal crests reach {r:.0%} of the one on x + y ≡ {o}" if r is not None else "")
+                self.wait(1.4)
+            right.clear_updaters()
+            self.wait(0.8)
+            # 2. the model's own logit: the sum was its approximation
+            self.play(FadeOut(left), FadeOut(plus), FadeOut(lhead), FadeOut(fml), run_time=0.6)
+            rcap["t"] = (f"the model's own logit for {o}: the {n} waves explain {ev:.0%} of its variance"
+                         + (f"; its other diagonal crests reach {info.rival_model:.0%} of the one on x + y ≡ {o}"
+                            if info.rival_model is not None else ""))
+            mix.set_value(0.0)
+            right.add_updater(lambda m: m.setv(Z=sums[-1] + (Z - sums[-1]) * mix.get_value(),
+                                               zkey=("model", round(mix.get_value(), 3))))
+            self.play(mix.animate.set_value(1.0), run_time=1.5)
+            self.wait(1.5)
+            self.play(FadeOut(rhead), run_time=0.4)
+            right.clear_updaters()
+        else:
+            self.play(FadeIn(bar), run_time=0.5)
+            self.add(right)
+        sv = right
+        th, ph, cx, sc = ValueTracker(VIEW["theta"]), ValueTracker(VIEW["phi"]), ValueTracker(2.6), ValueTracker(1.0)
+        w0 = sv.width
+        sv.add_updater(lambda m: m.setv(Z=Z, zkey="model", theta=th.get_value(), phi=ph.get_value())
+                       .scale_to_fit_width(w0 * sc.get_value()).move_to([cx.get_value(), -0.6, 0]))
         axes = L.surface_axes(sv, 18)
-        th, ph, cx = ValueTracker(VIEW["theta"]), ValueTracker(VIEW["phi"]), ValueTracker(0.0)
-        base = sv.get_center().copy()
-        sv.add_updater(lambda m: m.setv(theta=th.get_value(), phi=ph.get_value())
-                       .move_to(base + RIGHT * cx.get_value()))
-        lo, hi = sv.zlim
-        bar = L.colorbar(2.4, 0.16, f"{lo:.0f}", f"{hi:.0f}", caption=f"logit of {o}").to_corner(UR, buff=0.35).shift(DOWN * 0.5)
-        self.play(Write(heading), FadeIn(axes), FadeIn(bar), run_time=1)
-        self.add(sv)
-        self.play(th.animate.set_value(-0.4), run_time=2.5, rate_func=linear)
-        # the colour bar stays: overhead, colour is all that says the height
+        self.play(FadeIn(axes), run_time=0.5)
+        # overhead: the colour bar says the height
         self.play(th.animate.set_value(0.0), ph.animate.set_value(np.pi / 2), cx.animate.set_value(-2.9),
-                  run_time=2.0)
+                  sc.animate.set_value(10.0 / 7.4), run_time=2.0)
         sv.clear_updaters()
         axes.update()           # after the surface's last move (a still skips the frames between)
         axes.clear_updaters()
@@ -239,7 +306,7 @@ class LogitSurface(L.DataScene):
             self.play(*anims, run_time=0.6)
         frac = info.on_line_fraction
         if frac is not None:
-            ev = L.label(f"{frac:.0%} of this logit's {p} largest values\nlie on x + y ≡ {o} (mod {p})",
-                         18, L.MUTED).move_to([X0, y - 0.35, 0], aligned_edge=LEFT)
-            self.play(FadeIn(ev), run_time=0.6)
+            ev_t = L.label(f"{frac:.0%} of this logit's {p} largest values\nlie on x + y ≡ {o} (mod {p})",
+                           18, L.MUTED).move_to([X0, y - 0.35, 0], aligned_edge=LEFT)
+            self.play(FadeIn(ev_t), run_time=0.6)
         self.wait(2.0)

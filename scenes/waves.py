@@ -80,14 +80,25 @@ class NeuronWaves(L.DataScene):
         self.add(*layers, readout)
         self.play(shown.animate.set_value(3), run_time=1.5, rate_func=linear)
         self.play(shown.animate.set_value(p), run_time=6, rate_func=linear)
-        # each neuron's fitted cosine over its dots (the video's overlay), coloured by its frequency
+        # each neuron's fitted cosine over its dots (the video's overlay), coloured by its frequency,
+        # with its fit; a poor fit is not drawn as the neuron's wave
         waves, freqs = [], VGroup()
         for pan, fit in zip(panels, self.d.wave_fits):
             k = fit["k"]
             col = freq_colour(self.d, k)
-            waves.append(L.wave_overlay(pan, fitted_cosine(fit, p), p, k, col, width=2.5))
-            freqs.add(L.fit_right(L.formula(f"w = {fo.freq_label(k, p)}", size=17, color=col)
-                                  .next_to(pan, RIGHT, buff=0.15)))
+            clean = fit["r2"] >= self.d.wave_fit_threshold
+            if clean:
+                waves.append(L.wave_overlay(pan, fitted_cosine(fit, p), p, k, col, width=2.5))
+            freqs.add(L.fit_right(L.formula(f"w = {fo.freq_label(k, p)}  R² {fit['r2']:.2f}"
+                                            + ("" if clean else " (no wave drawn)"), size=17,
+                                            color=col if clean else L.MUTED).next_to(pan, RIGHT, buff=0.15)))
+        left_out = self.d.waves_left_out
+        if left_out:
+            lo = L.label("not shown: " + "; ".join(f"w = {e['label']} ({e['why']})" for e in left_out), 16, L.MUTED)
+            lo.next_to(ycap, DOWN, buff=0.05)
+            if lo.width > 13.4:
+                lo.scale_to_fit_width(13.4)
+            freqs.add(lo)
         self.play(*[FadeIn(wv) for wv in waves], FadeIn(freqs), run_time=1.2)
         self.bring_to_front(*layers)
         self.wait(1.0)
@@ -252,6 +263,9 @@ class FourierPeak(L.DataScene):
         eq = L.formula(f"{fit['mean']:.2f} + {fit['amp']:.2f}·cos({body} {sign} {abs(fit['phase']):.2f})",
                        size=20, color=col)
         eq.next_to(left, DOWN, buff=0.12).align_to(left, LEFT)
-        fve = L.label(f"(explains {fit['fve']:.0%} of the variance)", 18, L.MUTED).next_to(name, RIGHT, buff=0.3)
+        fve = L.label(f"(R² {fit['fve']:.2f}: explains {fit['fve']:.0%} of the variance)", 18,
+                      L.MUTED).next_to(name, RIGHT, buff=0.3)
+        if fit["fve"] < self.d.wave_fit_threshold:      # a poor fit is not drawn as the neuron's wave
+            wave = VGroup()
         self.play(FadeIn(wave), FadeIn(eq), FadeIn(fve), run_time=1.2)
         self.bring_to_front(dots)                 # the dots over the wave: the alignment shows

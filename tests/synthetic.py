@@ -17,6 +17,7 @@ import numpy as np
 from common import assets as fmt
 from extraction import fourier as fo
 from extraction import mechanism as mech
+from extraction.story_check import story_check
 
 
 def make_synthetic_assets(root: Path, run: str = "synth", p: int = 23, key_freqs=(5, 2),
@@ -108,6 +109,8 @@ def make_synthetic_assets(root: Path, run: str = "synth", p: int = 23, key_freqs
     crest = sum((2.0 if k == k0 else 1.0) * np.cos(w[k] * (X + Y - T)) for k in key_freqs)
     crest_m = mech.crest_measures(crest, T, fo.sum_directions(p, key_freqs))
     logit = sum(np.cos(w[k] * (X + Y - output)) for k in key_freqs)
+    alphas = {str(k): 1.0 for k in key_freqs}
+    comp_keys, comps = mech.logit_components(alphas, p, output)      # the logit is exactly their sum
     first = [(a, T - a) for a in range(0, T + 1, max(1, T // 4))]
     second = [(a, T + p - a) for a in (T + 1, (T + p) // 2, p - 1)]
     maxima = np.array([(a, (output - a) % p) for a in range(p)])[:3]
@@ -121,6 +124,7 @@ def make_synthetic_assets(root: Path, run: str = "synth", p: int = 23, key_freqs
         "neuron_ids": np.array(neuron_ids), "neuron_surfaces": surfaces[neuron_ids],
         "crest_surface": crest, "crest_direction": rng.normal(size=d_model), "crest_points": np.array(first + second),
         "logit_surface": logit, "logit_maxima": maxima, "attn_eq_pattern": attn,
+        "logit_components": comps, "logit_approx_surface": comps.sum(0),
     }
     evolution = {"epoch": epoch,
                  "wave_sweeps": (grow[:, None, None] * surfaces[wave][None, :, 0, :]).astype(np.float16),
@@ -155,7 +159,7 @@ def make_synthetic_assets(root: Path, run: str = "synth", p: int = 23, key_freqs
                     "share_clustered": float((neurons["fve"] >= 0.85).mean()),
                     "clusters": {str(k): int(((neurons["fve"] >= 0.85) & (neurons["freq"] == k)).sum()) for k in key_freqs}},
         "key_shares": {str(k): 0.4 for k in key_freqs},
-        "logit_approx": {"alphas": {str(k): 1.0 for k in key_freqs}, "explained_variance": 0.95,
+        "logit_approx": {"alphas": alphas, "explained_variance": 0.95,
                          "loss": 1e-3, "model_loss": 2e-3},
         "W_L_rank": 2 * K,
         "probe": fmt.Probe(k=k0, label=fo.freq_label(k0, p), learned=True,
@@ -170,7 +174,7 @@ def make_synthetic_assets(root: Path, run: str = "synth", p: int = 23, key_freqs
                              "story_k": k0,
                              "formulas": fo.product_formulas(k0, p),
                              "trig_corr_sum": 1.0, "trig_corr_diff": 0.0},
-            "crest": {"found": True, "T": T, "kind": "direction", "dimension": None,
+            "crest": {"found": True, "qualifies": True, "T": T, "kind": "direction", "dimension": None,
                       "description": "synthetic crest: the key frequencies' waves in x + y, w = "
                                      + ", ".join(fo.freq_label(k, p) for k in sorted(key_freqs)),
                       "points": first + second,
@@ -179,12 +183,19 @@ def make_synthetic_assets(root: Path, run: str = "synth", p: int = 23, key_freqs
                       **{k: crest_m[k] for k in ("frequencies", "frequency_shares", "prominence", "sum_share",
                                                  "rows_in_crest", "ridge_on_crest")},
                       "rule": "planted: the key frequencies' waves in x + y, the lowest twice as strong"},
-            "logit": {"found": True, "output": output, "maxima": maxima.tolist(), "on_line_fraction": 1.0},
+            "logit": {"found": True, "output": output, "maxima": maxima.tolist(), "on_line_fraction": 1.0,
+                      "component_keys": comp_keys, "component_labels": [fo.freq_label(k, p) for k in comp_keys],
+                      "component_alphas": [1.0] * len(comp_keys), "offset": 0.0,
+                      "rival_after_each": [mech.rival_crest(mech.line_profile(c), output)
+                                           for c in np.cumsum(comps, axis=0)],
+                      "rival_model": mech.rival_crest(mech.line_profile(logit), output)},
             "neuron_surfaces": {"found": True, "neurons": neuron_ids, "featured": pair[0], "decompositions": decomp},
         },
         "final": {"train_loss": float(all_train_loss[-1]), "test_loss": float(all_test_loss[-1]),
                   "train_acc": 1.0, "test_acc": 1.0},
     }
+    summary["story_check"] = story_check(p, k0, summary["selections"]["wave_neurons"], 1e-3, 2e-3, 0.95,
+                                         summary["selections"]["logit"], summary["selections"]["crest"])
     for key, reason in (not_found or {}).items():
         cls = fmt.SELECTIONS[key]
         summary["selections"][key] = {"found": False, "reason": reason}

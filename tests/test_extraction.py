@@ -12,7 +12,7 @@ from extraction import mechanism as mech
 from extraction import phases
 from extraction.extract import extract, progress_losses, status
 from extraction.probes import sparse_probe
-from common.assets import Assets
+from common.assets import Assets, Logit
 
 P = 23
 X, Y = np.meshgrid(np.arange(P), np.arange(P), indexing="ij")
@@ -409,6 +409,19 @@ def test_quick_model_shows_the_mechanism(quick_run):
     assert ev["wave_sweeps"].shape == (len(c["epoch"]), 7, p) and ev["wave_sweeps"].dtype == np.float16
     assert a["probes"]["cos_r2"][-1] > 0.9 > a["probes"]["cos_r2"][0]
     assert (quick_run["assets"] / "summary.md").read_text().startswith("# quick")
+    # LogitSurface's components add up to the stored logit approximation
+    lg = a.selection(Logit)
+    comps, approx = a["selections"]["logit_components"], a["selections"]["logit_approx_surface"]
+    assert [int(k) for k in lg.component_keys] and len(comps) == len(lg.component_keys)
+    np.testing.assert_allclose(lg.offset + comps.sum(0), approx, rtol=1e-9, atol=1e-9)
+    Ld = a["activations"]["logits"][:, :p].astype(np.float64)
+    fit = mech.logit_approximation(Ld, p, s["key_frequencies"], ((np.arange(p * p) // p + np.arange(p * p) % p) % p))
+    np.testing.assert_allclose(approx, fit["approx"][:, lg.output].reshape(p, p), rtol=1e-6, atol=1e-6)
+    # the story check is in the summary, each criterion with a number and a verdict
+    chk = a.story_check
+    assert [c["name"] for c in chk.criteria] == ["legible", "algorithm", "answer singled out", "crest"]
+    assert chk.passed == all(c["passed"] for c in chk.criteria)
+    assert cr["qualifies"] == next(c for c in chk.criteria if c["name"] == "crest")["passed"]
 
 
 def test_unchanged_run_is_not_re_extracted(quick_run):

@@ -547,3 +547,29 @@ def test_smooth_penalty_trains_and_round_trips_through_the_manifest(runs_dir, ti
     del m["config"]["smooth"]
     history.write_json(plain.manifest_path, m)
     assert train([Seeded(cfg.replace(smooth=0.0, epochs=20), Run("plain"))], progress=False)["start"] == 10
+
+
+def test_smooth_until_switches_the_penalty_off_and_resumes_exactly(runs_dir, tiny_cfg, monkeypatch):
+    """smooth_until = E: the penalty shapes epochs before E only. Up to E the run equals the
+    always-penalised one; from E on each step equals a plain step from the same state; a run
+    interrupted before the switch resumes bit for bit; 0 keeps it on (today's runs unchanged)."""
+    cfg = tiny_cfg.replace(smooth=5e-2, epochs=30)
+    assert cfg.smooth_at(29) == 5e-2 and cfg.replace(smooth_until=20).smooth_at(20) == 0.0
+    on, until = Run("on"), Run("until")
+    train([Seeded(cfg, on)], progress=False, compile="off")
+    train([Seeded(cfg.replace(smooth_until=20), until)], progress=False, compile="off")
+    same = lambda a, b: all(np.array_equal(a[k], b[k]) for k in a)
+    assert same(on.load_checkpoint(20), until.load_checkpoint(20))
+    assert not same(on.load_checkpoint(30), until.load_checkpoint(30))
+    part = Run("part")
+    with _interrupted_after(monkeypatch, 10):
+        train([Seeded(cfg.replace(smooth_until=20), part)], progress=False, compile="off")
+    train([Seeded(cfg.replace(smooth_until=20), part)], progress=False, compile="off")
+    assert same(part.load_checkpoint(30), until.load_checkpoint(30))
+    # batched with a seed whose penalty stays on, each seed keeps its own schedule
+    jobs = [Seeded(cfg.replace(smooth_until=20), Run("b0")), Seeded(cfg.replace(seed=1), Run("b1"))]
+    train(jobs, progress=False, compile="off")
+    np.testing.assert_allclose(jobs[0].run.load_checkpoint(30)["W_E"], until.load_checkpoint(30)["W_E"],
+                               rtol=1e-4, atol=1e-5)
+    with pytest.raises(ConfigError, match="smooth-until"):
+        cfg.replace(smooth_until=-1).validate()
