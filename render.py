@@ -76,9 +76,9 @@ def cli():
     """Grokking, explained: train the model, extract what it learned, render figures and scenes."""
 
 
-def _seeds(seed: int | None, seeds: str | None) -> list[int]:
+def _seeds(seed: int | None, seeds: str | None, default: int = 0) -> list[int]:
     if seeds is None:
-        return [seed if seed is not None else 0]
+        return [seed if seed is not None else default]
     if seed is not None:
         raise UserError("pass either --seed or --seeds, not both")
     try:
@@ -136,7 +136,7 @@ def train(run_name, preset, seed, seeds, device, compile_, force, quiet, stride,
     cfg = cfg.replace(**{k: v for k, v in over.items() if v is not None})
     if stride is not None:
         cfg = cfg.replace(schedule=C.Schedule(**{**vars(cfg.schedule), "stride": stride}))
-    seed_list = _seeds(seed, seeds)
+    seed_list = _seeds(seed, seeds, cfg.seed)   # left out: the preset's
     name = preset if run_name is None else run_name
     jobs = []
     for s in seed_list:

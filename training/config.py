@@ -125,12 +125,14 @@ QUICK = Config(
     schedule=Schedule(dense_until=50, log_until=300, n_log=40, stride=10),
 )
 
-# Video: the explainer video's training choice (REFERENCE §6): the canonical run plus the
-# embedding smoothness penalty at 1e-3, which pulls the key frequencies down to slow waves
-# (measured on 3 seeds at p = 113: keys {8, 5}, {16, 3, 1}, {10, 4}; without it {45, 8, 21, 25},
-# {17, 26, 16, 14}, {10, 11, 53, 3, 5}) and groks sooner (test 99 % by epoch 400-3200 instead of
-# 3800-11000), so 10,500 epochs leave a long clean-up. The default of `render.py all`.
-VIDEO = CANONICAL.replace(smooth=1e-3, epochs=10500)
+# Video: the default of `render.py all`, chosen so the story the scenes tell is true of the run
+# (REFERENCE §8, the story check; README "The story check"): the canonical run plus the embedding
+# smoothness penalty at 3e-4 (slow, legible waves), seed 1 (the video's own seed, REFERENCE §6),
+# 10,500 epochs. At 1e-3 (the video's weight) the model leaned on one frequency and its logits
+# showed five equal ridges; 3e-4 keeps several frequencies that single out the answer. Measured
+# here (scripts/recipe_table.py): seed 1 passes every criterion at 10,500 epochs; not every seed
+# does (the table in the README), so the seed is part of the recipe.
+VIDEO = CANONICAL.replace(smooth=3e-4, seed=1, epochs=10500)
 
 PRESETS = {"video": VIDEO, "canonical": CANONICAL, "quick": QUICK}
 DEFAULT_PRESET = "video"
