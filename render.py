@@ -247,6 +247,18 @@ def status(run_name, quality, T, output, story_k, analysis_epoch, verify):
         click.echo(f"{item.ljust(w)}  {state:<10}  {why if why != state else ''}".rstrip())
 
 
+@cli.command()
+@click.option("--run", "run_name", default=DEFAULT_RUN, show_default=True)
+@click.option("--force", is_flag=True, help="Write it even when it is up to date.")
+def explore(run_name, force):
+    """Write media/<run>/explore.html: every checkpoint on one epoch slider (curves, Fourier norms,
+    wave neurons, neuron-pair loops, the crest and logit surfaces, the probes). Opens offline."""
+    from pipeline.make import Options, explore as make_explore
+    r = make_explore(Options(run=run_name, force=force), log=lambda line: click.echo(line, err=True))
+    size = r["path"].stat().st_size / 1e6
+    click.echo(f"explorer: {r['path']} ({size:.1f} MB)" + ("" if r["written"] else ", up to date"))
+
+
 # Stages that live in their own packages register their commands here.
 for _module, _names in (("extraction.cli", ["extract"]), ("figures.cli", ["figures"]),
                         ("scenes.cli", ["scene", "scenes"])):

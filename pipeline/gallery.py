@@ -44,6 +44,12 @@ def write_gallery(o, stamps: dict, failed: dict | None = None) -> Path:
              f"<h1>Run {e(o.run)}</h1><table>"]
     parts += [f"<tr><th>{e(str(k))}</th><td>{e(str(v))}</td></tr>" for k, v in rows]
     parts.append("</table><p class='muted'>Phases: " + e(ph.get("rule", "")) + "</p>")
+    if (out_dir / "explore.html").exists():
+        parts.append("<p><a href='explore.html'><b>Explore training</b></a>: every checkpoint on one slider "
+                     "(curves, Fourier norms, wave neurons, loops, surfaces, probes)</p>")
+    if (out_dir / "story.mp4").exists():
+        parts.append("<p><a href='story.mp4'><b>The story as one film</b></a> (every scene in story order, "
+                     "with chapters)</p>")
 
     if failed:
         parts.append("<p><b>Failed</b> (run <code>render.py all</code> again after fixing): "
