@@ -340,6 +340,9 @@
       if (!cur || x < 0 || y < 0 || x >= P || y >= P) return;
       p.hover.textContent = `epoch ${S.epoch(state.i)}, x ${x}, y ${y}: ${fmt(cur[x * P + y])}`; }, () => p.hover.textContent = " ");
     p.values = i => Array.from(S.values(i));
+    // where on the screen the cell (x, y) is drawn (client coordinates): for pointing at it
+    p.cell = (x, y) => { const r = cv.getBoundingClientRect(), k = r.width / cv.width;
+      return [r.left + (M.l + (x + .5) * px) * k, r.top + (M.t + (P - 1 - y + .5) * px) * k]; };
   }
 
   // ---- panel: the probe's wave against the cosine ----
@@ -405,7 +408,7 @@
     setIndex(0);
     window.explorer = {C, epochs: D.epochs, setIndex, index: () => state.i, lastRedrawMs: () => lastRedrawMs,
                        values: (id, i = state.i) => panels[id] && panels[id].values ? panels[id].values(i) : null,
-                       stride: D.surface_stride, ready: true};
+                       cell: (id, x, y) => panels[id].cell(x, y), stride: D.surface_stride, ready: true};
     document.body.dataset.ready = "1";
   }
   start().catch(err => { document.body.dataset.ready = "error"; console.error(err); throw err; });
