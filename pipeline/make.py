@@ -291,22 +291,7 @@ def _make_all(o: Options, log, cfg, run, summary: dict, guard: "Interrupts", t0:
                 f"{', '.join(f.suffix[1:] for f in res.files)} ({res.seconds:.1f}s)")
 
     # 4. scenes (a scene whose mechanism the run lacks is skipped with extraction's reason)
-    for name in _scene_names(o):
-        scene_code = st.scene_code_hash(name)
-        if not o.force and st.why_stale(stamps.get("scenes", {}).get(name), now, scene_code,
-                                        _opts(o, "scene")) is None:
-            continue
-        t = time.perf_counter()
-        try:
-            files, deps, skipped = _make_scene(o, name)
-        except Exception as e:  # noqa: BLE001  one broken scene must not cost the others
-            guard.check()
-            summary["failed"].append((f"scene {name}", f"{type(e).__name__}: {e}"))
-            log(f"[scenes] {name}: FAILED: {type(e).__name__}: {e}")
-            continue
-        guard.check()
-        _record(o, stamps, summary, log, "scene", name, now.deps(deps), scene_code, _opts(o, "scene"), files,
-                skipped, f"{files[0] if files else ''} ({time.perf_counter() - t:.1f}s)")
+    make_scenes(o, stamps, now, summary, log, guard)
 
     # 5. the explorer (media/<run>/explore.html), after the scenes and figures it links to
     try:
@@ -324,6 +309,27 @@ def _make_all(o: Options, log, cfg, run, summary: dict, guard: "Interrupts", t0:
     summary["gallery"] = str(index)
     summary["seconds"] = time.perf_counter() - t0
     return summary
+
+
+def make_scenes(o: Options, stamps: dict, now: "st.AssetHashes", summary: dict, log, guard: "Interrupts"):
+    """Render every scene of o.scenes that is not up to date (at o.quality), stamping each; a scene
+    that fails is named in summary["failed"] and the others are still made."""
+    for name in _scene_names(o):
+        scene_code = st.scene_code_hash(name)
+        if not o.force and st.why_stale(stamps.get("scenes", {}).get(name), now, scene_code,
+                                        _opts(o, "scene")) is None:
+            continue
+        t = time.perf_counter()
+        try:
+            files, deps, skipped = _make_scene(o, name)
+        except Exception as e:  # noqa: BLE001  one broken scene must not cost the others
+            guard.check()
+            summary["failed"].append((f"scene {name}", f"{type(e).__name__}: {e}"))
+            log(f"[scenes] {name}: FAILED: {type(e).__name__}: {e}")
+            continue
+        guard.check()
+        _record(o, stamps, summary, log, "scene", name, now.deps(deps), scene_code, _opts(o, "scene"), files,
+                skipped, f"{files[0] if files else ''} ({time.perf_counter() - t:.1f}s)")
 
 
 def _record(o: Options, stamps: dict, summary: dict, log, kind: str, name: str, deps: dict, code: str,
