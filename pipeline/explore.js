@@ -167,7 +167,7 @@
     let lo = Infinity, hi = -Infinity;
     for (const [k] of losses) for (const v of S[k]) if (v > 0 && isFinite(v)) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
     lo = Math.pow(10, Math.floor(Math.log10(lo))); hi = Math.pow(10, Math.ceil(Math.log10(hi)));
-    const aL = axes({width: 640, height: 250}, 0, eMax, lo, hi, {l: 50, r: 10, t: 10, b: 8}, true);
+    const aL = axes({width: 640, height: 250}, 0, eMax, lo, hi, {l: 50, r: 10, t: 24, b: 8}, true);
     const aA = axes({width: 640, height: 420}, 0, eMax, 0, 1, {l: 50, r: 10, t: 262, b: 22});
     const bg = offscreen(640, 420), b = bg.getContext("2d");
     for (const ax of [aL, aA]) for (const [n, s, t] of D.spans) {
@@ -186,7 +186,7 @@
     for (const [k, , col, dash] of losses) line(aL, S[k], col, dash);
     line(aA, S.train_acc, COL.train, []); line(aA, S.test_acc, COL.test, []);
     b.font = "11px system-ui"; b.textAlign = "left"; b.textBaseline = "top";
-    losses.forEach(([, name, col], j) => { b.fillStyle = col; b.fillText(name, 60 + j * 112, 12); });
+    losses.forEach(([, name, col], j) => { b.fillStyle = col; b.fillText(name, 60 + j * 112, 6); });
     const show = (c) => `epoch ${E[c]}: loss train ${fmt(S.train_loss[c])}, test ${fmt(S.test_loss[c])}, excluded ${fmt(S.excluded_loss[c])}, ` +
       `restricted train ${fmt(S.restricted_loss_train[c])}, test ${fmt(S.restricted_loss_test[c])}; accuracy train ${pct(S.train_acc[c])}, test ${pct(S.test_acc[c])}`;
     drawers.push(i => {

@@ -222,3 +222,21 @@ def test_explorer_at_the_default_size_redraws_fast(tmp_path):
                                          "redraw_ms_median": statistics.median(redraw),
                                          "redraw_ms_p95": float(np.percentile(redraw, 95))}))
     assert statistics.median(redraw) < 50
+
+
+def test_explorer_of_a_run_without_a_mechanism_says_why(tmp_path):
+    from common.assets import SELECTIONS
+    make_synthetic_assets(tmp_path / "assets", "none", p=23, not_found={k: "planted reason" for k in SELECTIONS})
+    o = Options(run="none", assets_root=tmp_path / "assets", media_root=tmp_path / "media", progress=False)
+    path = explore(o, log=lambda _: None)["path"]
+    with chromium() as browser:
+        page = browser.new_page()
+        problems = watch_console(page)
+        page.goto(path.as_uri())
+        page.wait_for_function("document.body.dataset.ready", timeout=60_000)
+        page.keyboard.press("ArrowRight")
+        assert page.evaluate("explorer.index()") == 1
+        for panel in ("waves", "loops", "crest", "logit"):
+            assert page.inner_text(f"#now-{panel}") == "not shown: planted reason"
+        assert page.inner_text("#now-curves").startswith("epoch ")
+        assert problems == []
