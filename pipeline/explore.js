@@ -22,6 +22,7 @@
   }
   const L_SIGNED = lut(RDBU), L_Y = lut(VIRIDIS);
   const rgb = (l, i) => `rgb(${l[i * 3]},${l[i * 3 + 1]},${l[i * 3 + 2]})`;
+  const yColour = Array.from({length: P}, (_, y) => rgb(L_Y, Math.round(y / Math.max(P - 1, 1) * 255)));
 
   // ---- unpacking (see pipeline/explore.py) ----
   function bytes(b64) {
@@ -254,7 +255,7 @@
         ctx.strokeStyle = "#bbb"; ctx.lineWidth = 1; ctx.beginPath();
         for (let y = 0; y < P; y++) y ? ctx.lineTo(xs(y), sy(v[y])) : ctx.moveTo(xs(y), sy(v[y]));
         ctx.stroke();
-        for (let y = 0; y < P; y++) { ctx.fillStyle = rgb(L_Y, Math.round(y / (P - 1) * 255)); ctx.fillRect(xs(y) - 1.5, sy(v[y]) - 1.5, 3, 3); }
+        for (let y = 0; y < P; y++) { ctx.fillStyle = yColour[y]; ctx.fillRect(xs(y) - 1.5, sy(v[y]) - 1.5, 3, 3); }
       }
       ctx.fillStyle = COL.muted; ctx.textAlign = "center"; ctx.textBaseline = "bottom";
       ctx.fillText(`y = 0 … ${P - 1} (each row scaled to that neuron's range over training)`, 350, cv.height - 2);
@@ -282,13 +283,13 @@
         c2.textAlign = "center"; c2.textBaseline = "top"; c2.fillText(`#${neurons[a]}`, 36 + a * cell + cell / 2, S + 6);
         c2.save(); c2.translate(14, a * cell + cell / 2); c2.rotate(-Math.PI / 2); c2.textBaseline = "middle"; c2.fillText(`#${neurons[a]}`, 0, 0); c2.restore();
       }
-      for (let a = 0; a < n; a++) for (let b = 0; b < n; b++) {
-        const x0 = 36 + b * cell, y0 = a * cell;
-        c2.strokeStyle = COL.grid; c2.strokeRect(x0 + 2, y0 + 2, cell - 4, cell - 4);
-        for (let y = 0; y < P; y++) {
+      c2.strokeStyle = COL.grid;
+      for (let a = 0; a < n; a++) for (let b = 0; b < n; b++) c2.strokeRect(36 + b * cell + 2, a * cell + 2, cell - 4, cell - 4);
+      for (let y = 0; y < P; y++) {                   // one colour (its y) at a time: every cell's dot for y
+        c2.fillStyle = yColour[y];
+        for (let a = 0; a < n; a++) for (let b = 0; b < n; b++) {
           const ux = a === b ? y / (P - 1) : u(b, v[b][y]), uy = u(a, v[a][y]);
-          c2.fillStyle = rgb(L_Y, Math.round(y / (P - 1) * 255));
-          c2.fillRect(x0 + 4 + ux * (cell - 10), y0 + cell - 6 - uy * (cell - 10), 2.4, 2.4);
+          c2.fillRect(36 + b * cell + 4 + ux * (cell - 10), a * cell + cell - 6 - uy * (cell - 10), 2.4, 2.4);
         }
       }
       q.now.textContent = `epoch ${W.epoch(i)}: ${n} × ${n} neuron pairs, ${P} dots each`;

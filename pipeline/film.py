@@ -105,7 +105,7 @@ def join(parts: list[tuple[str, list[tuple[str, Path]]]], out: Path, card_second
         with av.open(str(tmp), "w", format="mp4") as c:
             s = c.add_stream("libx264", rate=fps)
             s.width, s.height, s.pix_fmt = W, H, "yuv420p"
-            s.options = {"crf": "20", "preset": "medium"}
+            s.options = {"crf": "20", "preset": "veryfast"}
             tb = Fraction(1, 1) / fps
             c.set_chapters([{"id": k, "start": ch["start"], "end": ch["end"], "time_base": tb,
                              "metadata": {"title": ch["title"]}} for k, ch in enumerate(chapters)])

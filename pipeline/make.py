@@ -373,7 +373,10 @@ def _explorer_options(o: Options, stamps: dict) -> dict:
 
 def explorer_stale(o: Options, stamps: dict, now: "st.AssetHashes") -> str | None:
     from .explore import code_hash
-    return st.why_stale(stamps.get("pages", {}).get("explore"), now, code_hash(), _explorer_options(o, stamps))
+    why = st.why_stale(stamps.get("pages", {}).get("explore"), now, code_hash(), _explorer_options(o, stamps))
+    if why and why.startswith("stale: options changed"):
+        return "stale: options changed (the scenes and figures it links to)"
+    return why
 
 
 def make_explorer(o: Options, stamps: dict, now: "st.AssetHashes", summary: dict, log=print) -> bool:
