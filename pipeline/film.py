@@ -171,11 +171,16 @@ def make_film(o, log=print) -> dict:
                     st.why_stale(stamp, now, st.scene_code_hash(name), make._opts(o, "scene")) is not None:
                 left_out[name] = stamp.get("skipped") or dict(summary["failed"]).get(f"scene {name}", "not made")
                 continue
-            joined.append((name, video, stamp.get("made")))
+            made = video.stat()
+            # what this render is: its stamp (code, inputs, options) and the file itself (a render
+            # within the same second as the last has the same "made" time, never the same mtime_ns)
+            joined.append((name, video, [stamp.get("code"), stamp.get("deps"), stamp.get("options"),
+                                         made.st_size, made.st_mtime_ns]))
         for name, why in left_out.items():
             log(f"[film] {name}: left out ({why})")
         options = {"quality": o.quality, "width": o.scene_width,
-                   "scenes": hashlib.sha256(json.dumps([(n, str(v), m) for n, v, m in joined]).encode()).hexdigest()[:16]}
+                   "scenes": hashlib.sha256(json.dumps([(n, str(v), m) for n, v, m in joined],
+                                                       sort_keys=True).encode()).hexdigest()[:16]}
         film_code = code_hash()
         old = stamps.get("pages", {}).get("film")
         if not o.force and out.exists() and old and old.get("code") == film_code and old.get("options") == options:
