@@ -250,6 +250,45 @@ def status(run_name, quality, T, output, story_k, analysis_epoch, verify):
         click.echo(f"{item.ljust(w)}  {state:<10}  {why if why != state else ''}".rstrip())
 
 
+@cli.command()
+@click.option("--run", "run_name", default=DEFAULT_RUN, show_default=True)
+@click.option("--force", is_flag=True, help="Write it even when it is up to date.")
+def explore(run_name, force):
+    """Write media/<run>/explore.html: every checkpoint on one epoch slider (curves, Fourier norms,
+    wave neurons, neuron-pair loops, the crest and logit surfaces, the probes). Opens offline."""
+    from pipeline.make import Options, explore as make_explore
+    r = make_explore(Options(run=run_name, force=force), log=lambda line: click.echo(line, err=True))
+    size = r["path"].stat().st_size / 1e6
+    click.echo(f"explorer: {r['path']} ({size:.1f} MB)" + ("" if r["written"] else ", up to date"))
+
+
+@cli.command()
+@click.option("--run", "run_name", default=DEFAULT_RUN, show_default=True)
+@click.option("--quality", type=click.Choice(["low", "medium", "high", "4k"]), default="low", show_default=True,
+              help="Scene quality (scenes not yet rendered at it are rendered first).")
+@click.option("--scenes", "only_scenes", help="Only these scenes (comma-separated), still in story order.")
+@click.option("--force", is_flag=True, help="Render every scene and join them again.")
+@click.option("--quiet", is_flag=True)
+def film(run_name, quality, only_scenes, force, quiet):
+    """Join the scenes in story order into media/<run>/story.mp4: a title card per part, one chapter
+    per scene. Renders only the scenes that are not up to date; rejoins only when one changed."""
+    from pipeline.film import FilmError, make_film
+    from pipeline.make import Options
+    o = Options(run=run_name, quality=quality, scenes=_split_names(only_scenes), force=force, progress=not quiet)
+    try:
+        r = make_film(o, log=lambda line: click.echo(line, err=True))
+    except FilmError as e:
+        raise UserError(str(e))
+    chs = r["chapters"]
+    click.echo(f"film: {r['path']} ({chs[-1]['end']:.0f} s, {len(chs)} chapters"
+               + ("" if r["written"] else ", up to date") + ")")
+    for ch in chs:
+        m, s_ = divmod(ch["start"], 60)
+        click.echo(f"  {int(m)}:{s_:04.1f}  {ch['title']}")
+    if r["failed"]:
+        click.get_current_context().exit(1)
+
+
 # Stages that live in their own packages register their commands here.
 for _module, _names in (("extraction.cli", ["extract"]), ("figures.cli", ["figures"]),
                         ("scenes.cli", ["scene", "scenes"])):

@@ -54,6 +54,12 @@ def write_gallery(o, stamps: dict, failed: dict | None = None) -> Path:
         parts.append(f"<tr><td>{verdict}</td><th>{e(c['name'])}</th><td>{e(c['value'])} "
                      f"<span class='muted'>(target: {e(c['target'])})</span>{more}</td></tr>")
     parts.append("</table>")
+    if (out_dir / "explore.html").exists():
+        parts.append("<p><a href='explore.html'><b>Explore training</b></a>: every checkpoint on one slider "
+                     "(curves, Fourier norms, wave neurons, loops, surfaces, probes)</p>")
+    if (out_dir / "story.mp4").exists():
+        parts.append("<p><a href='story.mp4'><b>The story as one film</b></a> (every scene in story order, "
+                     "with chapters)</p>")
 
     if failed:
         parts.append("<p><b>Failed</b> (run <code>render.py all</code> again after fixing): "

@@ -155,6 +155,12 @@ def status(o: Options) -> list[tuple[str, str, str]]:
                 continue
             rows.append((f"{kind} {name}", "up to date" if why is None else why.split(":")[0].split(" (")[0],
                          "" if why is None else why))
+    if now is None:
+        rows.append(("page explore", "missing" if absent.startswith("needs") else "stale", absent))
+    else:
+        why = explorer_stale(o, stamps, now)
+        rows.append(("page explore", "up to date" if why is None else why.split(":")[0].split(" (")[0],
+                     "" if why is None else why))
     return rows
 
 
@@ -234,7 +240,7 @@ def make_all(o: Options, log=print) -> dict:
     Ctrl-C always ends it with KeyboardInterrupt, even one a library swallowed. A figure or scene
     that fails is reported in summary["failed"] and the others are still made."""
     t0 = time.perf_counter()
-    summary = {"trained": False, "extracted": False, "figures": [], "scenes": [], "skipped": [],
+    summary = {"trained": False, "extracted": False, "figures": [], "scenes": [], "pages": [], "skipped": [],
                "failed": []}
     cfg, run = _config(o)
     from training import budget
@@ -285,6 +291,30 @@ def _make_all(o: Options, log, cfg, run, summary: dict, guard: "Interrupts", t0:
                 f"{', '.join(f.suffix[1:] for f in res.files)} ({res.seconds:.1f}s)")
 
     # 4. scenes (a scene whose mechanism the run lacks is skipped with extraction's reason)
+    make_scenes(o, stamps, now, summary, log, guard)
+
+    # 5. the explorer (media/<run>/explore.html), after the scenes and figures it links to
+    try:
+        make_explorer(o, stamps, now, summary, log)
+    except Exception as e:  # noqa: BLE001  the gallery is still written
+        guard.check()
+        summary["failed"].append(("page explore", f"{type(e).__name__}: {e}"))
+        log(f"[pages] explore: FAILED: {type(e).__name__}: {e}")
+    guard.check()
+
+    # 6. gallery
+    from .gallery import write_gallery
+    index = write_gallery(o, stamps, dict(summary["failed"]))
+    guard.check()
+    summary["gallery"] = str(index)
+    summary["story_check"] = Assets(o.run, o.assets_root).summary["story_check"]
+    summary["seconds"] = time.perf_counter() - t0
+    return summary
+
+
+def make_scenes(o: Options, stamps: dict, now: "st.AssetHashes", summary: dict, log, guard: "Interrupts"):
+    """Render every scene of o.scenes that is not up to date (at o.quality), stamping each; a scene
+    that fails is named in summary["failed"] and the others are still made."""
     for name in _scene_names(o):
         scene_code = st.scene_code_hash(name)
         if not o.force and st.why_stale(stamps.get("scenes", {}).get(name), now, scene_code,
@@ -301,15 +331,6 @@ def _make_all(o: Options, log, cfg, run, summary: dict, guard: "Interrupts", t0:
         guard.check()
         _record(o, stamps, summary, log, "scene", name, now.deps(deps), scene_code, _opts(o, "scene"), files,
                 skipped, f"{files[0] if files else ''} ({time.perf_counter() - t:.1f}s)")
-
-    # 5. gallery
-    from .gallery import write_gallery
-    index = write_gallery(o, stamps, dict(summary["failed"]))
-    guard.check()
-    summary["gallery"] = str(index)
-    summary["story_check"] = Assets(o.run, o.assets_root).summary["story_check"]
-    summary["seconds"] = time.perf_counter() - t0
-    return summary
 
 
 def _record(o: Options, stamps: dict, summary: dict, log, kind: str, name: str, deps: dict, code: str,
@@ -333,11 +354,55 @@ def final_line(s: dict) -> str:
     """`all`'s last words: what was done, and every failure by name."""
     did = (["trained"] if s["trained"] else []) + (["extracted"] if s["extracted"] else [])
     did += [f"{len(s[k])} {k} made" for k in ("figures", "scenes") if s[k]]
+    did += ["explorer written"] if "explore" in s.get("pages", []) else []
     did += [f"{len(s['skipped'])} skipped (data or mechanism absent; reasons in the gallery)"] if s["skipped"] else []
     line = f"done in {s['seconds']:.0f}s: " + (", ".join(did) or "everything was up to date")
     if s["failed"]:
         line += f"; FAILED: {', '.join(name for name, _ in s['failed'])} (errors above)"
     return line
+
+
+def _explorer_options(o: Options, stamps: dict) -> dict:
+    """What the explorer carries besides the assets: its links (a hash of them: a scene or figure
+    made or skipped since changes them)."""
+    import hashlib
+    import json
+    from .explore import panel_links
+    links = panel_links(o, stamps, o.media_dir)
+    return {"links": hashlib.sha256(json.dumps(links, sort_keys=True).encode()).hexdigest()[:16]}
+
+
+def explorer_stale(o: Options, stamps: dict, now: "st.AssetHashes") -> str | None:
+    from .explore import code_hash
+    why = st.why_stale(stamps.get("pages", {}).get("explore"), now, code_hash(), _explorer_options(o, stamps))
+    if why and why.startswith("stale: options changed"):
+        return "stale: options changed (the scenes and figures it links to)"
+    return why
+
+
+def make_explorer(o: Options, stamps: dict, now: "st.AssetHashes", summary: dict, log=print) -> bool:
+    """Write media/<run>/explore.html unless it is up to date (or o.force); stamp it like a figure.
+    Returns whether it was written."""
+    from .explore import code_hash, write_explorer
+    if not o.force and explorer_stale(o, stamps, now) is None:
+        return False
+    t = time.perf_counter()
+    with recording() as reads:
+        path, _ = write_explorer(o, stamps)
+    _record(o, stamps, summary, log, "page", "explore", now.deps(reads), code_hash(), _explorer_options(o, stamps),
+            [path], None, f"{path} ({path.stat().st_size / 1e6:.1f} MB, {time.perf_counter() - t:.1f}s)")
+    return True
+
+
+def explore(o: Options, log=print) -> dict:
+    """`render.py explore`: the explorer alone, from the run's assets as they are (linking the
+    scenes and figures made so far)."""
+    summary = {"pages": [], "skipped": [], "failed": []}
+    with run_lock(o.stamps_path.parent, o.run):
+        now = st.AssetHashes(o.assets_dir)
+        stamps = st.load(o.stamps_path)
+        made = make_explorer(o, stamps, now, summary, log)
+    return {"written": made, "path": o.media_dir / "explore.html"}
 
 
 def _make_figure(o: Options, name: str):

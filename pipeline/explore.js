@@ -1,0 +1,416 @@
+// The explorer's script (pipeline/explore.py inlines it into media/<run>/explore.html).
+// Every number drawn comes from the page's data block, written from assets/<run>/.
+"use strict";
+(function () {
+  const D = JSON.parse(document.getElementById("data").textContent);
+  const C = D.epochs.length, P = D.p;
+  const COL = {train: "#0072B2", test: "#D55E00", excluded: "#CC79A7", restricted: "#009E73",
+               cos: "#56B4E9", sin: "#E69F00", text: "#e6e6e6", muted: "#8b919c", grid: "#3a3f4b",
+               cursor: "#ffdd77", other: "#777"};
+  const KEY = ["#E69F00", "#88CCEE", "#CC6677", "#DDCC77", "#44AA99", "#AA4499", "#999933", "#117733"];
+  const PHASE = {"memorisation": "#999999", "circuit formation": "#56B4E9", "clean-up": "#E69F00"};
+  // matplotlib's RdBu_r and viridis, sampled at 9 stops (interpolated linearly between them)
+  const RDBU = [[5,48,97],[33,102,172],[67,147,195],[146,197,222],[247,247,247],[244,165,130],[214,96,77],[178,24,43],[103,0,31]];
+  const VIRIDIS = [[68,1,84],[71,44,122],[59,81,139],[44,113,142],[33,144,141],[39,173,129],[92,200,99],[170,220,50],[253,231,37]];
+  function lut(stops) {
+    const out = new Uint8ClampedArray(256 * 3);
+    for (let i = 0; i < 256; i++) {
+      const t = i / 255 * (stops.length - 1), j = Math.min(Math.floor(t), stops.length - 2), f = t - j;
+      for (let c = 0; c < 3; c++) out[i * 3 + c] = stops[j][c] * (1 - f) + stops[j + 1][c] * f;
+    }
+    return out;
+  }
+  const L_SIGNED = lut(RDBU), L_Y = lut(VIRIDIS);
+  const rgb = (l, i) => `rgb(${l[i * 3]},${l[i * 3 + 1]},${l[i * 3 + 2]})`;
+  const yColour = Array.from({length: P}, (_, y) => rgb(L_Y, Math.round(y / Math.max(P - 1, 1) * 255)));
+
+  // ---- unpacking (see pipeline/explore.py) ----
+  function bytes(b64) {
+    const s = atob(b64), out = new Uint8Array(s.length);
+    for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
+    return out;
+  }
+  const f4 = o => new Float32Array(bytes(o.f4).buffer);
+  async function q8(o) {
+    const z = bytes(o.q8);
+    const stream = new Blob([z]).stream().pipeThrough(new DecompressionStream("deflate"));
+    const q = new Uint8Array(await new Response(stream).arrayBuffer());
+    const [n, g, m] = o.shape, F = g * m;
+    for (let c = 1; c < n; c++) {                       // undo the differences along checkpoints
+      const a = c * F, b = a - F;
+      for (let j = 0; j < F; j++) q[a + j] = (q[a + j] + q[b + j]) & 255;
+    }
+    const lo = f4(o.lo), hi = f4(o.hi);
+    // frame index for every checkpoint: the stored one at or before it
+    const at = new Int32Array(C);
+    if (o.frames) { let k = 0; for (let c = 0; c < C; c++) { while (k + 1 < o.frames.length && o.frames[k + 1] <= c) k++; at[c] = k; } }
+    else for (let c = 0; c < C; c++) at[c] = c;
+    return {g, m, F, q, lo, hi, at, frames: o.frames,
+      // values of group gi at checkpoint c, dequantised as pipeline/explore.py dequantise()
+      values(c, gi = 0) {
+        const k = at[c], lo_ = lo[k * g + gi], sc = (hi[k * g + gi] - lo_) / 255, out = new Float32Array(m);
+        const base = k * F + gi * m;
+        for (let j = 0; j < m; j++) out[j] = lo_ + q[base + j] * sc;
+        return out;
+      },
+      epoch(c) { return D.epochs[o.frames ? o.frames[at[c]] : c]; }};
+  }
+
+  // ---- helpers ----
+  const fmt = v => (v === null || v === undefined || Number.isNaN(v)) ? "–" :
+    (Math.abs(v) >= 1e4 || (Math.abs(v) < 1e-3 && v !== 0)) ? v.toExponential(3) : v.toPrecision(4);
+  const pct = v => Number.isNaN(v) ? "–" : (100 * v).toFixed(1) + "%";
+  function phaseAt(e) { for (const [n, s, t] of D.spans) if (e >= s && e < t) return n; return ""; }
+  function el(tag, attrs = {}, parent = null, text = "") {
+    const x = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs)) x.setAttribute(k, v);
+    if (text) x.textContent = text;
+    if (parent) parent.appendChild(x);
+    return x;
+  }
+  function canvas(panel, w, h) {
+    const c = el("canvas", {width: w, height: h}, panel.body);
+    c.style.aspectRatio = `${w} / ${h}`;
+    return c;
+  }
+  const panels = {};
+  function panel(id, title) {
+    const box = el("div", {class: "panel", id: "panel-" + id}, document.getElementById("panels"));
+    el("h2", {}, box, title);
+    const body = el("div", {}, box);
+    const now = el("div", {class: "now", id: "now-" + id}, box);
+    const hover = el("div", {class: "hover", id: "hover-" + id}, box, " ");
+    const links = el("div", {class: "links"}, box, "shown in: ");
+    (D.links[id] || []).forEach(([kind, name, href, note], i) => {
+      if (i) links.appendChild(document.createTextNode(" · "));
+      if (href) el("a", {href}, links, `${kind} ${name}`);
+      else el("span", {title: note}, links, `${kind} ${name} (${note})`);
+    });
+    return (panels[id] = {id, box, body, now, hover});
+  }
+  function absent(p, why) { p.now.textContent = "not shown: " + why; }
+
+  // axes: a plotting rectangle inside a canvas with data ranges
+  function axes(cv, x0, x1, y0, y1, m = {l: 46, r: 8, t: 8, b: 22}, logy = false) {
+    const W = cv.width, H = cv.height;
+    const ty = v => logy ? Math.log10(Math.max(v, 1e-300)) : v;
+    const Y0 = ty(y0), Y1 = ty(y1);
+    return {m, W, H, x0, x1, y0, y1, logy,
+      px: x => m.l + (x - x0) / (x1 - x0 || 1) * (W - m.l - m.r),
+      py: y => H - m.b - (ty(y) - Y0) / (Y1 - Y0 || 1) * (H - m.t - m.b),
+      ix: X => x0 + (X - m.l) / (W - m.l - m.r) * (x1 - x0),
+      inside: (X, Y) => X >= m.l && X <= W - m.r && Y >= m.t && Y <= H - m.b};
+  }
+  function frame(ctx, ax, xlabel, ylabel, yticks) {
+    ctx.strokeStyle = COL.grid; ctx.lineWidth = 1;
+    ctx.strokeRect(ax.m.l, ax.m.t, ax.W - ax.m.l - ax.m.r, ax.H - ax.m.t - ax.m.b);
+    ctx.fillStyle = COL.muted; ctx.font = "11px system-ui"; ctx.textAlign = "right"; ctx.textBaseline = "middle";
+    for (const [v, s] of yticks) ctx.fillText(s, ax.m.l - 4, ax.py(v));
+    ctx.textAlign = "center"; ctx.textBaseline = "bottom";
+    if (xlabel) ctx.fillText(xlabel, (ax.m.l + ax.W - ax.m.r) / 2, ax.H - 1);
+    if (ylabel) { ctx.save(); ctx.translate(10, (ax.m.t + ax.H - ax.m.b) / 2); ctx.rotate(-Math.PI / 2); ctx.textBaseline = "middle"; ctx.fillText(ylabel, 0, 0); ctx.restore(); }
+  }
+  function mouse(cv, fn, leave) {
+    cv.addEventListener("mousemove", ev => {
+      const r = cv.getBoundingClientRect();
+      fn((ev.clientX - r.left) * cv.width / r.width, (ev.clientY - r.top) * cv.height / r.height);
+    });
+    cv.addEventListener("mouseleave", leave);
+  }
+  function offscreen(w, h) { const c = document.createElement("canvas"); c.width = w; c.height = h; return c; }
+
+  // ---- the state and the slider ----
+  const state = {i: 0, playing: false};
+  const slider = document.getElementById("slider"), epochLabel = document.getElementById("epoch");
+  slider.max = C - 1;
+  const drawers = [];
+  let lastRedrawMs = 0;
+  function setIndex(i) {
+    i = Math.max(0, Math.min(C - 1, Math.round(i)));
+    state.i = i;
+    slider.value = i;
+    const t0 = performance.now();
+    const e = D.epochs[i], ph = phaseAt(e);
+    epochLabel.textContent = `epoch ${e.toLocaleString("en")} · checkpoint ${i + 1}/${C}` + (ph ? ` · ${ph}` : "");
+    for (const d of drawers) d(i);
+    drawPhaseBar();
+    lastRedrawMs = performance.now() - t0;
+  }
+
+  const phaseBar = document.getElementById("phasebar");
+  function drawPhaseBar() {
+    const cv = phaseBar, W = cv.clientWidth || 800;
+    if (cv.width !== W) cv.width = W;
+    const ctx = cv.getContext("2d"), H = cv.height = 22;
+    ctx.clearRect(0, 0, W, H);
+    // the slider runs over checkpoints: place an epoch at its checkpoint's position
+    const xOf = e => { let k = 0; while (k + 1 < C && D.epochs[k + 1] <= e) k++; return (k / Math.max(C - 1, 1)) * (W - 16) + 8; };
+    for (const [n, s, t] of D.spans) { ctx.fillStyle = PHASE[n] || "#555"; ctx.globalAlpha = .45; ctx.fillRect(xOf(s), 0, Math.max(xOf(t) - xOf(s), 1), 9); }
+    ctx.globalAlpha = 1; ctx.font = "10px system-ui"; ctx.textBaseline = "top";
+    for (const [n, s, t] of D.spans) { ctx.fillStyle = COL.text; ctx.textAlign = "left"; if (xOf(t) - xOf(s) > ctx.measureText(n).width + 4) ctx.fillText(n, xOf(s) + 2, 0); }
+    const marks = [["memorised", D.phases.memorised], ["grokked", D.phases.grokked]];
+    for (const [n, e] of marks) if (e !== null && e !== undefined) {
+      const x = xOf(e); ctx.fillStyle = COL.cursor; ctx.fillRect(x - 1, 9, 2, 6); ctx.textAlign = "center"; ctx.fillText(`${n} ${e}`, Math.min(Math.max(x, 40), W - 40), 12);
+    }
+    ctx.fillStyle = COL.text; ctx.fillRect(state.i / Math.max(C - 1, 1) * (W - 16) + 8 - 1, 0, 2, 9);
+  }
+
+  // ---- panel: loss and accuracy ----
+  function curvesPanel() {
+    const p = panel("curves", "Loss and accuracy (per checkpoint)");
+    const cv = canvas(p, 640, 420), ctx = cv.getContext("2d");
+    const S = Object.fromEntries(Object.entries(D.curves).map(([k, v]) => [k, f4(v)]));
+    const E = D.epochs, eMax = E[C - 1] || 1;
+    const losses = [["train_loss", "train", COL.train, []], ["test_loss", "test", COL.test, []],
+                    ["excluded_loss", "excluded (train)", COL.excluded, []],
+                    ["restricted_loss_train", "restricted (train)", COL.restricted, [5, 3]],
+                    ["restricted_loss_test", "restricted (test)", COL.restricted, []]];
+    let lo = Infinity, hi = -Infinity;
+    for (const [k] of losses) for (const v of S[k]) if (v > 0 && isFinite(v)) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
+    lo = Math.pow(10, Math.floor(Math.log10(lo))); hi = Math.pow(10, Math.ceil(Math.log10(hi)));
+    const aL = axes({width: 640, height: 250}, 0, eMax, lo, hi, {l: 50, r: 10, t: 24, b: 8}, true);
+    const aA = axes({width: 640, height: 420}, 0, eMax, 0, 1, {l: 50, r: 10, t: 262, b: 22});
+    const bg = offscreen(640, 420), b = bg.getContext("2d");
+    for (const ax of [aL, aA]) for (const [n, s, t] of D.spans) {
+      b.fillStyle = PHASE[n] || "#555"; b.globalAlpha = .16; b.fillRect(ax.px(s), ax.m.t, ax.px(Math.min(t, eMax)) - ax.px(s), ax.py(ax.y0) - ax.m.t);
+    }
+    b.globalAlpha = 1;
+    const ticks = []; for (let v = lo; v <= hi * 1.001; v *= 10) ticks.push([v, v.toExponential(0)]);
+    frame(b, aL, "", "loss", ticks);
+    frame(b, aA, "epoch", "accuracy", [[0, "0"], [.5, "50%"], [1, "100%"]]);
+    function line(ax, arr, col, dash) {
+      b.strokeStyle = col; b.setLineDash(dash); b.lineWidth = 1.6; b.beginPath(); let pen = false;
+      for (let c = 0; c < C; c++) { const v = arr[c]; if (!isFinite(v) || (ax.logy && v <= 0)) { pen = false; continue; }
+        const X = ax.px(E[c]), Y = ax.py(v); pen ? b.lineTo(X, Y) : b.moveTo(X, Y); pen = true; }
+      b.stroke(); b.setLineDash([]);
+    }
+    for (const [k, , col, dash] of losses) line(aL, S[k], col, dash);
+    line(aA, S.train_acc, COL.train, []); line(aA, S.test_acc, COL.test, []);
+    b.font = "11px system-ui"; b.textAlign = "left"; b.textBaseline = "top";
+    losses.forEach(([, name, col], j) => { b.fillStyle = col; b.fillText(name, 60 + j * 112, 6); });
+    const show = (c) => `epoch ${E[c]}: loss train ${fmt(S.train_loss[c])}, test ${fmt(S.test_loss[c])}, excluded ${fmt(S.excluded_loss[c])}, ` +
+      `restricted train ${fmt(S.restricted_loss_train[c])}, test ${fmt(S.restricted_loss_test[c])}; accuracy train ${pct(S.train_acc[c])}, test ${pct(S.test_acc[c])}`;
+    drawers.push(i => {
+      ctx.clearRect(0, 0, 640, 420); ctx.drawImage(bg, 0, 0);
+      const X = aL.px(E[i]); ctx.strokeStyle = COL.cursor; ctx.lineWidth = 1.2;
+      ctx.beginPath(); ctx.moveTo(X, aL.m.t); ctx.lineTo(X, aA.py(0)); ctx.stroke();
+      for (const [ax, keys] of [[aL, losses.map(l => [l[0], l[2]])], [aA, [["train_acc", COL.train], ["test_acc", COL.test]]]])
+        for (const [k, col] of keys) { const v = S[k][i]; if (!isFinite(v) || (ax.logy && v <= 0)) continue;
+          ctx.fillStyle = col; ctx.beginPath(); ctx.arc(X, ax.py(v), 3.5, 0, 7); ctx.fill(); }
+      p.now.textContent = show(i);
+    });
+    mouse(cv, (X, Y) => {
+      if (X < aL.m.l || X > 640 - aL.m.r) return;
+      const e = aL.ix(X); let c = 0; while (c + 1 < C && Math.abs(E[c + 1] - e) <= Math.abs(E[c] - e)) c++;
+      p.hover.textContent = show(c);
+    }, () => p.hover.textContent = " ");
+    p.values = i => Object.fromEntries(Object.keys(S).map(k => [k, S[k][i]]));
+  }
+
+  // ---- panel: the embedding's Fourier norms ----
+  function fourierPanel() {
+    const p = panel("fourier", "Embedding W_E: Fourier norms per basis row");
+    const cv = canvas(p, 640, 260), ctx = cv.getContext("2d");
+    const N = f4(D.fourier.norms), labels = D.fourier.labels, n = labels.length;
+    let hi = 0; for (const v of N) hi = Math.max(hi, v);
+    const ax = axes(cv, -0.5, n - 0.5, 0, hi * 1.05);
+    const keyOf = j => { const k = Math.ceil(j / 2); return j > 0 ? D.key_freqs.indexOf(k) : -1; };
+    drawers.push(i => {
+      ctx.clearRect(0, 0, cv.width, cv.height);
+      frame(ctx, ax, "basis row (const, cos 1, sin 1, cos 2, …; the largest over training sets the scale)", "norm", [[0, "0"], [hi, fmt(hi)]]);
+      const w = (ax.px(1) - ax.px(0)) * .8;
+      for (let j = 0; j < n; j++) { const v = N[i * n + j], q = keyOf(j);
+        ctx.fillStyle = q >= 0 ? KEY[q % KEY.length] : COL.other; ctx.fillRect(ax.px(j) - w / 2, ax.py(v), w, ax.py(0) - ax.py(v)); }
+      ctx.font = "11px system-ui"; ctx.textAlign = "left"; ctx.textBaseline = "top";
+      D.key_freqs.forEach((k, q) => { ctx.fillStyle = KEY[q % KEY.length]; ctx.fillText(`k=${k} (${D.key_labels[q]})`, 56 + q * 110, 10); });
+      const row = Array.from(N.subarray(i * n, i * n + n)), top = row.map((v, j) => [v, j]).sort((a, b) => b[0] - a[0]).slice(0, 3);
+      p.now.textContent = `epoch ${D.epochs[i]}: largest ` + top.map(([v, j]) => `${labels[j]} ${fmt(v)}`).join(", ");
+    });
+    mouse(cv, (X) => { const j = Math.round(ax.ix(X)); if (j < 0 || j >= n) return;
+      p.hover.textContent = `epoch ${D.epochs[state.i]}, ${labels[j]}: norm ${fmt(N[state.i * n + j])}`; }, () => p.hover.textContent = " ");
+    p.values = i => Array.from(N.subarray(i * n, i * n + n));
+  }
+
+  // ---- panels: the wave neurons swept over y, and their pair loops ----
+  function wavesPanels(W) {
+    const p = panel("waves", "Wave neurons at x = 0, swept over y");
+    const q = panel("loops", "Neuron against neuron, dots coloured by y (diagonal: the neuron over y)");
+    if (!D.waves.found) { absent(p, D.waves.reason); absent(q, D.waves.reason); return; }
+    const n = W.g, neurons = D.waves.neurons;
+    // each neuron's range over all checkpoints sets its row's scale (the waves grow from nothing)
+    const glo = new Float32Array(n).fill(Infinity), ghi = new Float32Array(n).fill(-Infinity);
+    for (let k = 0; k < W.lo.length / n; k++) for (let g = 0; g < n; g++) { glo[g] = Math.min(glo[g], W.lo[k * n + g]); ghi[g] = Math.max(ghi[g], W.hi[k * n + g]); }
+    const cv = canvas(p, 640, 60 * n + 26), ctx = cv.getContext("2d"), rowH = 60, m = {l: 78, r: 10};
+    const xs = y => m.l + y / (P - 1) * (640 - m.l - m.r);
+    const cur = [];
+    drawers.push(i => {
+      ctx.clearRect(0, 0, cv.width, cv.height); ctx.font = "11px system-ui";
+      cur.length = 0;
+      for (let g = 0; g < n; g++) {
+        const v = W.values(i, g); cur.push(v);
+        const y0 = g * rowH + 4, h = rowH - 8, sy = t => y0 + h - (t - glo[g]) / ((ghi[g] - glo[g]) || 1) * h;
+        ctx.strokeStyle = COL.grid; ctx.strokeRect(m.l, y0, 640 - m.l - m.r, h);
+        ctx.fillStyle = COL.muted; ctx.textAlign = "right"; ctx.textBaseline = "middle";
+        ctx.fillText(`#${neurons[g]} k=${D.waves.freqs[g]}`, m.l - 4, y0 + h / 2);
+        ctx.strokeStyle = "#bbb"; ctx.lineWidth = 1; ctx.beginPath();
+        for (let y = 0; y < P; y++) y ? ctx.lineTo(xs(y), sy(v[y])) : ctx.moveTo(xs(y), sy(v[y]));
+        ctx.stroke();
+        for (let y = 0; y < P; y++) { ctx.fillStyle = yColour[y]; ctx.fillRect(xs(y) - 1.5, sy(v[y]) - 1.5, 3, 3); }
+      }
+      ctx.fillStyle = COL.muted; ctx.textAlign = "center"; ctx.textBaseline = "bottom";
+      ctx.fillText(`y = 0 … ${P - 1} (each row scaled to that neuron's range over training)`, 350, cv.height - 2);
+      p.now.textContent = `epoch ${W.epoch(i)}: ` + cur.map((v, g) => `#${neurons[g]} ${fmt(Math.min(...v))}…${fmt(Math.max(...v))}`).join(", ");
+    });
+    mouse(cv, (X, Y) => { const g = Math.floor((Y - 4) / rowH), y = Math.round((X - m.l) / (640 - m.l - m.r) * (P - 1));
+      if (g < 0 || g >= n || y < 0 || y >= P || !cur[g]) return;
+      p.hover.textContent = `epoch ${W.epoch(state.i)}, neuron ${neurons[g]}, x 0, y ${y}: ${fmt(cur[g][y])}`; }, () => p.hover.textContent = " ");
+    p.values = i => Array.from({length: n}, (_, g) => Array.from(W.values(i, g)));
+
+    // the loop grid: cell (i, j) has neuron j across and neuron i up; each neuron's axis spans
+    // its range at the last checkpoint, widened to the current one's where that is larger (as NeuronLoops)
+    const S = 600, cell = S / n, cv2 = canvas(q, S + 40, S + 24), c2 = cv2.getContext("2d"), last = C - 1;
+    const fin = Array.from({length: n}, (_, g) => W.values(last, g));
+    const finLo = fin.map(v => Math.min(...v)), finHi = fin.map(v => Math.max(...v));
+    let pos = null;
+    drawers.push(i => {
+      c2.clearRect(0, 0, cv2.width, cv2.height);
+      const v = Array.from({length: n}, (_, g) => W.values(i, g));
+      const lo = v.map((a, g) => Math.min(finLo[g], Math.min(...a))), hi = v.map((a, g) => Math.max(finHi[g], Math.max(...a)));
+      const u = (g, t) => (t - lo[g]) / ((hi[g] - lo[g]) || 1);
+      pos = {lo, hi, v};
+      c2.font = "10px system-ui"; c2.fillStyle = COL.muted;
+      for (let a = 0; a < n; a++) {
+        c2.textAlign = "center"; c2.textBaseline = "top"; c2.fillText(`#${neurons[a]}`, 36 + a * cell + cell / 2, S + 6);
+        c2.save(); c2.translate(14, a * cell + cell / 2); c2.rotate(-Math.PI / 2); c2.textBaseline = "middle"; c2.fillText(`#${neurons[a]}`, 0, 0); c2.restore();
+      }
+      c2.strokeStyle = COL.grid;
+      for (let a = 0; a < n; a++) for (let b = 0; b < n; b++) c2.strokeRect(36 + b * cell + 2, a * cell + 2, cell - 4, cell - 4);
+      for (let y = 0; y < P; y++) {                   // one colour (its y) at a time: every cell's dot for y
+        c2.fillStyle = yColour[y];
+        for (let a = 0; a < n; a++) for (let b = 0; b < n; b++) {
+          const ux = a === b ? y / (P - 1) : u(b, v[b][y]), uy = u(a, v[a][y]);
+          c2.fillRect(36 + b * cell + 4 + ux * (cell - 10), a * cell + cell - 6 - uy * (cell - 10), 2.4, 2.4);
+        }
+      }
+      q.now.textContent = `epoch ${W.epoch(i)}: ${n} × ${n} neuron pairs, ${P} dots each`;
+    });
+    mouse(cv2, (X, Y) => { const b = Math.floor((X - 36) / cell), a = Math.floor(Y / cell);
+      if (!pos || a < 0 || b < 0 || a >= n || b >= n) return;
+      // the dot nearest the pointer in that cell
+      const x0 = 36 + b * cell, y0 = a * cell, u = (g, t) => (t - pos.lo[g]) / ((pos.hi[g] - pos.lo[g]) || 1);
+      let best = 0, bd = Infinity;
+      for (let y = 0; y < P; y++) { const ux = a === b ? y / (P - 1) : u(b, pos.v[b][y]), uy = u(a, pos.v[a][y]);
+        const d = (x0 + 4 + ux * (cell - 10) - X) ** 2 + (y0 + cell - 6 - uy * (cell - 10) - Y) ** 2; if (d < bd) { bd = d; best = y; } }
+      q.hover.textContent = `epoch ${W.epoch(state.i)}, x 0, y ${best}: neuron ${neurons[b]} ${fmt(pos.v[b][best])}, neuron ${neurons[a]} ${fmt(pos.v[a][best])}`;
+    }, () => q.hover.textContent = " ");
+  }
+
+  // ---- panels: surfaces over (x, y) as heat maps ----
+  function surfacePanel(id, title, info, S) {
+    const p = panel(id, title);
+    if (!info.found) { absent(p, info.reason); return; }
+    const px = Math.max(2, Math.floor(440 / P)), M = {l: 34, b: 24, t: 6, r: 70};
+    const side = px * P, cv = canvas(p, M.l + side + M.r, M.t + side + M.b), ctx = cv.getContext("2d");
+    const img = offscreen(P, P), ic = img.getContext("2d"), data = ic.createImageData(P, P);
+    let cur = null, vmax = 1;
+    drawers.push(i => {
+      const v = S.values(i); cur = v;
+      vmax = 0; for (const t of v) vmax = Math.max(vmax, Math.abs(t)); vmax = vmax || 1;
+      const d = data.data;
+      // value at (x, y) is v[x * P + y]; the picture has x across and y up (as the figures)
+      for (let x = 0; x < P; x++) for (let y = 0; y < P; y++) {
+        const k = Math.round((v[x * P + y] / vmax + 1) * 127.5), o = ((P - 1 - y) * P + x) * 4;
+        d[o] = L_SIGNED[k * 3]; d[o + 1] = L_SIGNED[k * 3 + 1]; d[o + 2] = L_SIGNED[k * 3 + 2]; d[o + 3] = 255;
+      }
+      ic.putImageData(data, 0, 0);
+      ctx.clearRect(0, 0, cv.width, cv.height); ctx.imageSmoothingEnabled = false;
+      ctx.drawImage(img, M.l, M.t, side, side);
+      ctx.strokeStyle = COL.grid; ctx.strokeRect(M.l, M.t, side, side);
+      ctx.fillStyle = COL.muted; ctx.font = "11px system-ui"; ctx.textAlign = "center"; ctx.textBaseline = "top";
+      ctx.fillText(`x = 0 … ${P - 1}`, M.l + side / 2, M.t + side + 6);
+      ctx.save(); ctx.translate(12, M.t + side / 2); ctx.rotate(-Math.PI / 2); ctx.textBaseline = "middle"; ctx.fillText(`y = 0 … ${P - 1}`, 0, 0); ctx.restore();
+      const bx = M.l + side + 16, bh = side;
+      for (let r = 0; r < bh; r++) { const k = Math.round((1 - r / (bh - 1)) * 255); ctx.fillStyle = rgb(L_SIGNED, k); ctx.fillRect(bx, M.t + r, 12, 1); }
+      ctx.textAlign = "left"; ctx.textBaseline = "middle"; ctx.fillStyle = COL.muted;
+      ctx.fillText(fmt(vmax), bx + 15, M.t + 4); ctx.fillText("0", bx + 15, M.t + bh / 2); ctx.fillText(fmt(-vmax), bx + 15, M.t + bh - 4);
+      let mi = 0; for (let j = 1; j < v.length; j++) if (v[j] > v[mi]) mi = j;
+      const from = S.frames ? ` (surface from checkpoint epoch ${S.epoch(i)}: every ${D.surface_stride}th stored)` : "";
+      p.now.textContent = `epoch ${D.epochs[i]}${from}: max ${fmt(v[mi])} at (x ${Math.floor(mi / P)}, y ${mi % P}), min ${fmt(Math.min(...v))}; colour scale ±${fmt(vmax)}`;
+    });
+    mouse(cv, (X, Y) => { const x = Math.floor((X - M.l) / px), y = P - 1 - Math.floor((Y - M.t) / px);
+      if (!cur || x < 0 || y < 0 || x >= P || y >= P) return;
+      p.hover.textContent = `epoch ${S.epoch(state.i)}, x ${x}, y ${y}: ${fmt(cur[x * P + y])}`; }, () => p.hover.textContent = " ");
+    p.values = i => Array.from(S.values(i));
+    // where on the screen the cell (x, y) is drawn (client coordinates): for pointing at it
+    p.cell = (x, y) => { const r = cv.getBoundingClientRect(), k = r.width / cv.width;
+      return [r.left + (M.l + (x + .5) * px) * k, r.top + (M.t + (P - 1 - y + .5) * px) * k]; };
+  }
+
+  // ---- panel: the probe's wave against the cosine ----
+  function probePanel() {
+    const pr = D.probe, p = panel("probe", `Sparse probes on the embedding: cos and sin of ${pr.label} (k = ${pr.k}) over x`);
+    const cv = canvas(p, 640, 300), ctx = cv.getContext("2d");
+    const A = {cos_out: f4(pr.cos_out), sin_out: f4(pr.sin_out), cos_target: f4(pr.cos_target), sin_target: f4(pr.sin_target),
+               cos_r2: f4(pr.cos_r2), sin_r2: f4(pr.sin_r2)};
+    let lim = 1; for (const k of ["cos_out", "sin_out", "cos_target", "sin_target"]) for (const v of A[k]) if (isFinite(v)) lim = Math.max(lim, Math.abs(v));
+    const ax = axes(cv, 0, P - 1, -lim * 1.05, lim * 1.05, {l: 46, r: 8, t: 22, b: 22});
+    drawers.push(i => {
+      ctx.clearRect(0, 0, cv.width, cv.height);
+      frame(ctx, ax, `x = 0 … ${P - 1} (position 0)`, "probe output", [[-1, "−1"], [0, "0"], [1, "1"], [lim, fmt(lim)]]);
+      for (const [f, col] of [["cos", COL.cos], ["sin", COL.sin]]) {
+        const t = A[f + "_target"], o = A[f + "_out"].subarray(i * P, i * P + P);
+        ctx.strokeStyle = col; ctx.globalAlpha = .55; ctx.lineWidth = 1.2; ctx.beginPath();
+        for (let x = 0; x < P; x++) x ? ctx.lineTo(ax.px(x), ax.py(t[x])) : ctx.moveTo(ax.px(x), ax.py(t[x]));
+        ctx.stroke(); ctx.globalAlpha = 1; ctx.fillStyle = col;
+        for (let x = 0; x < P; x++) { ctx.beginPath(); ctx.arc(ax.px(x), ax.py(o[x]), 2.6, 0, 7); ctx.fill(); }
+      }
+      ctx.font = "11px system-ui"; ctx.textAlign = "left"; ctx.textBaseline = "top";
+      ctx.fillStyle = COL.cos; ctx.fillText("cos probe (dots), cos(wx) (line)", 52, 4);
+      ctx.fillStyle = COL.sin; ctx.fillText("sin probe (dots), sin(wx) (line)", 300, 4);
+      p.now.textContent = `epoch ${D.epochs[i]}: R² cos ${fmt(A.cos_r2[i])}, sin ${fmt(A.sin_r2[i])}`;
+    });
+    mouse(cv, (X) => { const x = Math.round(ax.ix(X)); if (x < 0 || x >= P) return; const i = state.i;
+      p.hover.textContent = `epoch ${D.epochs[i]}, x ${x}: cos probe ${fmt(A.cos_out[i * P + x])} (cos ${fmt(A.cos_target[x])}), ` +
+        `sin probe ${fmt(A.sin_out[i * P + x])} (sin ${fmt(A.sin_target[x])})`; }, () => p.hover.textContent = " ");
+    p.values = i => ({cos: Array.from(A.cos_out.subarray(i * P, i * P + P)), sin: Array.from(A.sin_out.subarray(i * P, i * P + P))});
+  }
+
+  // ---- start ----
+  async function start() {
+    const W = D.waves.found ? await q8(D.waves.sweeps) : null;
+    const SC = D.crest.found ? await q8(D.crest.surface) : null;
+    const SL = D.logit.found ? await q8(D.logit.surface) : null;
+    curvesPanel();
+    fourierPanel();
+    wavesPanels(W);
+    surfacePanel("crest", D.crest.found ? `The crest unit over (x, y): its ridge on x + y ≡ ${D.crest.T} (mod ${P})` : "The crest unit", D.crest, SC);
+    surfacePanel("logit", D.logit.found ? `The logit of output ${D.logit.output} over (x, y)` : "The logit surface", D.logit, SL);
+    probePanel();
+    slider.addEventListener("input", () => setIndex(+slider.value));
+    const play = document.getElementById("play");
+    let timer = null;
+    function toggle() {
+      state.playing = !state.playing; play.textContent = state.playing ? "❚❚ pause" : "▶ play";
+      if (state.playing) {
+        if (state.i >= C - 1) setIndex(0);
+        const step = () => { if (!state.playing) return; if (state.i >= C - 1) { toggle(); return; } setIndex(state.i + 1); timer = setTimeout(step, 60); };
+        step();
+      } else clearTimeout(timer);
+    }
+    play.addEventListener("click", toggle);
+    document.addEventListener("keydown", ev => {
+      if (ev.target === slider && !ev.shiftKey && (ev.key === "ArrowLeft" || ev.key === "ArrowRight")) return;  // the slider moves itself
+      const d = ev.shiftKey ? 10 : 1;
+      if (ev.key === "ArrowRight") { setIndex(state.i + d); ev.preventDefault(); }
+      else if (ev.key === "ArrowLeft") { setIndex(state.i - d); ev.preventDefault(); }
+      else if (ev.key === " " && ev.target.tagName !== "BUTTON") { toggle(); ev.preventDefault(); }
+    });
+    window.addEventListener("resize", drawPhaseBar);
+    setIndex(0);
+    window.explorer = {C, epochs: D.epochs, setIndex, index: () => state.i, lastRedrawMs: () => lastRedrawMs,
+                       values: (id, i = state.i) => panels[id] && panels[id].values ? panels[id].values(i) : null,
+                       cell: (id, x, y) => panels[id].cell(x, y), stride: D.surface_stride, ready: true};
+    document.body.dataset.ready = "1";
+  }
+  start().catch(err => { document.body.dataset.ready = "error"; console.error(err); throw err; });
+})();

@@ -1,0 +1,226 @@
+"""media/<run>/explore.html: the run's checkpoints in the browser, one epoch slider over all of
+them. Opens offline from the file system: the data is embedded in the page (browsers refuse
+file:// fetches), the script is pipeline/explore.js, inlined.
+
+Every number comes from assets/<run>/ (read through common.assets, so the pipeline's stamps know
+exactly what the page depends on). What is made smaller, and how (PACKING in the page says the same):
+  - curves, embedding Fourier norms, probe outputs: float32 (the assets hold float64);
+  - the wave sweeps and the crest and logit surfaces (evolution.npz, float16): 8 bits per value,
+    each checkpoint's (and, for the sweeps, each neuron's) own range mapped onto 0..255, so a
+    value is off by at most (max - min) / 510 of that frame; stored as differences from the
+    previous checkpoint (mod 256) and deflated, which is where most of the saving comes from;
+  - only if all that still exceeds BUDGET_BYTES, the surfaces keep every s-th checkpoint (and the
+    last), s the smallest that fits; the panels then say which checkpoint a surface is from.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import json
+import os
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+from common import code
+from common.assets import Assets, Crest, Logit, WaveNeurons
+from common.io import atomic_write_bytes
+
+HERE = Path(__file__).resolve().parent
+SCRIPT = HERE / "explore.js"
+BUDGET_BYTES = 19_000_000            # the page, all told, stays under 20 MB (the issue's limit)
+PAGE = "explore.html"
+
+# Which scenes and figures show what each panel shows (names of scenes/catalog.py and figures/build.py).
+PANELS = {
+    "curves": (["GrokkingCurve", "ExcludedLoss", "TrainingStory"], ["grokking_curves", "progress_measures"]),
+    "fourier": (["FourierPeak"], ["embedding_fourier", "anim_embedding"]),
+    "waves": (["NeuronWaves", "FourierPeak"], ["neurons"]),
+    "loops": (["NeuronLoops"], ["anim_loops"]),
+    "crest": (["Crest", "NeuronSurface", "TrainingStory"], ["crest", "anim_surfaces"]),
+    "logit": (["LogitSurface", "TrigIdentity"], ["logits", "anim_surfaces"]),
+    "probe": (["EmbeddingProbe", "Clock", "TrainingStory"], ["probe"]),
+}
+
+PACKING = ("Curves, embedding Fourier norms and probe outputs: float32. Wave sweeps, crest and logit "
+           "surfaces: 8 bits per value over each checkpoint's own range (off by at most range/510), "
+           "stored as differences between checkpoints and deflated.")
+
+
+def code_hash() -> str:
+    """This module (and what it imports) plus the page's script."""
+    h = hashlib.sha256(code.code_hash([Path(__file__)]).encode())
+    h.update(SCRIPT.read_bytes())
+    return h.hexdigest()[:16]
+
+
+# ---- packing arrays for the page ------------------------------------------------------------
+
+def _b64(b: bytes) -> str:
+    return base64.b64encode(b).decode("ascii")
+
+
+def f32(a) -> dict:
+    a = np.asarray(a, dtype="<f4")
+    return {"f4": _b64(a.tobytes()), "shape": list(a.shape)}
+
+
+def quantise(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """a [C, G, M] -> (q uint8 [C, G, M], lo [C, G], hi [C, G]): each (checkpoint, group) mapped
+    from its own min..max onto 0..255 (a flat group is all 0 at lo)."""
+    a = np.asarray(a, np.float64)
+    if not np.isfinite(a).all():
+        raise ValueError("non-finite values cannot be packed")
+    lo, hi = a.min(-1), a.max(-1)
+    span = np.where(hi > lo, hi - lo, 1.0)
+    q = np.rint((a - lo[..., None]) / span[..., None] * 255).astype(np.uint8)
+    return q, lo.astype(np.float32), hi.astype(np.float32)
+
+
+def dequantise(q: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """What the page computes: lo + q * (hi - lo) / 255 (in float32, as the page does)."""
+    lo, hi = lo.astype(np.float32), hi.astype(np.float32)
+    return lo[..., None] + q.astype(np.float32) * ((hi - lo) / np.float32(255))[..., None]
+
+
+def q8(a: np.ndarray, frames: np.ndarray | None = None) -> dict:
+    """a [C, G, M] as 8-bit values, differences along C (mod 256), deflated; `frames` names the
+    checkpoints kept (None: all)."""
+    a = np.asarray(a)
+    if frames is not None:
+        a = a[frames]
+    q, lo, hi = quantise(a)
+    d = np.diff(q, axis=0, prepend=np.zeros_like(q[:1]))        # uint8 arithmetic wraps: mod 256
+    return {"q8": _b64(zlib.compress(d.tobytes(), 9)), "lo": f32(lo), "hi": f32(hi), "shape": list(q.shape),
+            "frames": None if frames is None else [int(f) for f in frames]}
+
+
+def strided(C: int, s: int) -> np.ndarray | None:
+    """Every s-th checkpoint and the last (None when s == 1: all of them)."""
+    if s <= 1:
+        return None
+    return np.unique(np.r_[np.arange(0, C, s), C - 1])
+
+
+# ---- the page's data -------------------------------------------------------------------------
+
+def page_data(a: Assets, links: dict, budget: int = BUDGET_BYTES) -> dict:
+    """Everything the page shows, from the assets."""
+    from figures.common import phase_spans
+    s = a.summary
+    p = a.p
+    cv = a["curves"]
+    epochs = np.asarray(cv["epoch"])
+    C = len(epochs)
+    ph = s.get("phases") or {}
+    data = {
+        "run": a.run, "p": p, "task": f"{s['task']['op']} mod {p}", "epochs": [int(e) for e in epochs],
+        "phases": {k: ph.get(k) for k in ("memorised", "memorisation_end", "cleanup_start", "cleanup_end", "grokked")},
+        "spans": [[n, lo, hi] for n, lo, hi in phase_spans(a)],
+        "analysis_epoch": s.get("analysis_epoch"),
+        "key_freqs": [int(k) for k in s["key_frequencies"]], "key_labels": list(s["key_labels"]),
+        "packing": PACKING, "links": links,
+    }
+    data["curves"] = {k: f32(cv[k]) for k in ("train_loss", "test_loss", "train_acc", "test_acc", "excluded_loss",
+                                              "restricted_loss_train", "restricted_loss_test")}
+    fo = a["fourier"]
+    data["fourier"] = {"labels": [str(v) for v in fo["basis_labels"]], "norms": f32(fo["embed_norms"])}
+    pr = a["probes"]
+    probe = a.probe
+    data["probe"] = {"k": probe.k, "label": probe.label,
+                     **{f"{f}_{part}": f32(pr[f"{f}_{part}"]) for f in ("cos", "sin") for part in ("target", "out", "r2")}}
+    ev = a["evolution"]
+    if not np.array_equal(np.asarray(ev["epoch"]), epochs):
+        raise ValueError("evolution.npz and curves.npz have different checkpoints")
+    waves = a.selection(WaveNeurons)
+    data["waves"] = ({"found": True, "neurons": [int(n) for n in waves.neurons], "freqs": [int(k) for k in waves.freqs],
+                      "sweeps": q8(ev["wave_sweeps"])}
+                     if waves.found else {"found": False, "reason": waves.why_not()})
+    crest, logit = a.selection(Crest), a.selection(Logit)
+    surf = {"crest": (crest, "crest_surface", {"T": crest.T, "points": crest.points}),
+            "logit": (logit, "logit_surface", {"output": logit.output, "maxima": logit.maxima})}
+    raw = {name: np.asarray(ev[key])[:, None].reshape(C, 1, p * p)
+           for name, (sel, key, _) in surf.items() if sel.found}
+    rest = len(json.dumps(data))
+    stride = 1
+    while True:
+        frames = strided(C, stride)
+        packed = {name: q8(arr, frames) for name, arr in raw.items()}
+        size = rest + sum(len(json.dumps(v)) for v in packed.values())
+        if size <= budget or (frames is not None and len(frames) <= 2):
+            break
+        stride += 1
+    for name, (sel, _, extra) in surf.items():
+        data[name] = ({"found": True, **extra, "surface": packed[name]} if sel.found
+                      else {"found": False, "reason": sel.why_not()})
+    data["surface_stride"] = stride
+    return data
+
+
+def panel_links(o, stamps: dict, out_dir: Path) -> dict:
+    """panel -> [[kind, name, href or None, note]]: the scenes and figures that show it, linked to
+    their files where they are made (relative to the page, so the links work offline)."""
+    out = {}
+    for panel, (scenes, figures) in PANELS.items():
+        row = []
+        for kind, names in (("scene", scenes), ("figure", figures)):
+            for name in names:
+                st = stamps.get(kind + "s", {}).get(name)
+                files = [Path(f) for f in (st or {}).get("files", []) if Path(f).exists()]
+                want = (".mp4", ".gif") if kind == "scene" else (".png", ".mp4", ".gif")
+                f = next((f for f in files if f.suffix in want), None)
+                if st and st.get("skipped"):
+                    row.append([kind, name, None, f"not drawn: {st['skipped']}"])
+                elif f is None:
+                    cmd = f"render.py scene {name} --run {o.run}" if kind == "scene" else f"render.py figures --run {o.run}"
+                    row.append([kind, name, None, f"not made yet ({cmd})"])
+                else:
+                    row.append([kind, name, Path(os.path.relpath(f, out_dir)).as_posix(), ""])
+        out[panel] = row
+    return out
+
+
+def linked_files(links: dict) -> list[str]:
+    return sorted({href for row in links.values() for _, _, href, _ in row if href})
+
+
+CSS = """body{font-family:system-ui,sans-serif;margin:0 auto;max-width:1500px;padding:0 1em 2em;background:#111;color:#eee}
+a{color:#8cf}h1{font-weight:600;margin:.5em 0 .2em}h2{font-size:1em;margin:.2em 0}
+#bar{position:sticky;top:0;background:#111;padding:.5em 0;z-index:2;border-bottom:1px solid #333}
+#bar .row{display:flex;align-items:center;gap:1em}#slider{flex:1}#play{width:5.5em}
+#epoch{font-variant-numeric:tabular-nums;min-width:15em}#phasebar{width:100%;height:22px;display:block}
+.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(440px,1fr));gap:1em;margin-top:1em}
+.panel{background:#1c1c1c;padding:.6em;border-radius:6px}.panel canvas{width:100%;display:block;background:#0e1117}
+.now,.hover{font-size:.85em;font-variant-numeric:tabular-nums;min-height:1.3em;color:#ccc}.hover{color:#fd7}
+.links{font-size:.8em;color:#999;margin-top:.3em}.muted{color:#999;font-size:.85em}"""
+
+
+def render_page(data: dict) -> bytes:
+    e = html.escape
+    payload = json.dumps(data, separators=(",", ":")).replace("</", "<\\/")
+    return "\n".join([
+        "<!doctype html><html lang='en'><meta charset='utf-8'>",
+        f"<title>{e(data['run'])}: explore training</title><style>{CSS}</style>",
+        f"<h1>Run {e(data['run'])}: {e(data['task'])}, through training</h1>",
+        "<p class='muted'><a href='index.html'>gallery</a> · drag the slider, or use ← → (Shift: 10 steps), "
+        "Space to play; hover a panel to read its values. " + e(data["packing"]) + "</p>",
+        "<div id='bar'><div class='row'><button id='play'>▶ play</button>"
+        "<input id='slider' type='range' min='0' value='0' step='1' aria-label='checkpoint'>"
+        "<span id='epoch'></span></div><canvas id='phasebar'></canvas></div>",
+        "<div class='grid' id='panels'></div>",
+        f"<script id='data' type='application/json'>{payload}</script>",
+        f"<script>{SCRIPT.read_text()}</script>",
+        "</html>"]).encode()
+
+
+def write_explorer(o, stamps: dict, budget: int = BUDGET_BYTES) -> tuple[Path, dict]:
+    """Write media/<run>/explore.html; returns (its path, the links it carries)."""
+    out_dir = Path(o.media_root) / o.run
+    out_dir.mkdir(parents=True, exist_ok=True)
+    links = panel_links(o, stamps, out_dir)
+    data = page_data(Assets(o.run, o.assets_root), links, budget)
+    path = out_dir / PAGE
+    atomic_write_bytes(path, render_page(data))
+    return path, links

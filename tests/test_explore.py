@@ -1,0 +1,242 @@
+"""media/<run>/explore.html: packed faithfully, stamped like a figure, and in a real browser
+(Chromium, see tests/browser.py): the slider moves every panel to the stored values of that
+checkpoint, hovering reads them, no console errors, every link resolves, and a redraw is fast."""
+import base64
+import json
+import re
+import statistics
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from common.assets import Assets
+from pipeline import explore as ex
+from pipeline import stamps as st
+from pipeline.make import Options, explore, make_all
+from tests.browser import chromium, unresolved_links, watch_console
+from tests.synthetic import make_synthetic_assets
+
+
+def _unpack(q: dict) -> np.ndarray:
+    """What the page does with a q8 block, in numpy."""
+    d = np.frombuffer(zlib.decompress(base64.b64decode(q["q8"])), np.uint8).reshape(q["shape"])
+    qq = np.cumsum(d, axis=0, dtype=np.uint64) % 256          # the differences added back, mod 256
+    f4 = lambda o: np.frombuffer(base64.b64decode(o["f4"]), "<f4").reshape(o["shape"])
+    return ex.dequantise(qq.astype(np.uint8), f4(q["lo"]), f4(q["hi"]))
+
+
+def test_packing_keeps_every_value_within_half_a_step():
+    rng = np.random.default_rng(0)
+    a = np.cumsum(rng.normal(size=(30, 3, 50)), axis=0).astype(np.float16)    # drifting, as training does
+    a[5, 1] = 2.0                                                             # a flat group
+    back = _unpack(ex.q8(a))
+    a = a.astype(np.float64)
+    step = (a.max(-1) - a.min(-1))[..., None] / 255
+    assert np.all(np.abs(back - a) <= step / 2 + 1e-5 * np.abs(a).max())
+    assert np.all(back[5, 1] == 2.0)
+
+
+def test_a_small_budget_subsamples_the_surfaces_and_says_so(tmp_path):
+    make_synthetic_assets(tmp_path / "assets", "s", p=23, n_ckpt=40)
+    a = Assets("s", tmp_path / "assets")
+    full = ex.page_data(a, {})
+    assert full["surface_stride"] == 1 and full["crest"]["surface"]["frames"] is None
+    small = ex.page_data(a, {}, budget=len(json.dumps(full)) * 2 // 3)
+    frames = small["crest"]["surface"]["frames"]
+    C = len(full["epochs"])
+    assert small["surface_stride"] > 1 and frames[0] == 0 and frames[-1] == C - 1
+    ev = a["evolution"]["crest_surface"].astype(float).reshape(C, 1, -1)
+    got = _unpack(small["crest"]["surface"])
+    span = ev.max(-1) - ev.min(-1)
+    assert np.all(np.abs(got - ev[frames]) <= span[frames][..., None] / 510 + 1e-3)
+
+
+def test_explorer_is_stamped_like_a_figure(tmp_path):
+    make_synthetic_assets(tmp_path / "assets", "s", p=23, n_ckpt=40)
+    o = Options(run="s", assets_root=tmp_path / "assets", media_root=tmp_path / "media", progress=False)
+    row = lambda: next(r for r in status_rows(o) if r[0] == "page explore")
+    r = explore(o, log=lambda _: None)
+    assert r["written"] and r["path"].stat().st_size > 10_000
+    assert not explore(o, log=lambda _: None)["written"]
+    assert row()[1] == "up to date"
+    stamps = st.load(o.stamps_path)
+    assert any("curves.npz" in k for k in stamps["pages"]["explore"]["deps"])
+    # a scene made since: the links change, so the page is stale and is written again
+    video = o.media_dir.parent / "videos" / "s" / "low" / "Crest.mp4"
+    video.parent.mkdir(parents=True)
+    video.write_bytes(b"not really a video")
+    stamps.setdefault("scenes", {})["Crest"] = {"files": [str(video)]}
+    st.save(o.stamps_path, stamps)
+    assert row()[1] == "stale" and "options changed" in row()[2]
+    assert explore(o, log=lambda _: None)["written"]
+    assert "../videos/s/low/Crest.mp4" in r["path"].read_text()
+
+
+def status_rows(o):
+    """status() needs a run (training's row); the explorer's row alone, from the same code."""
+    from pipeline.make import explorer_stale
+    now = st.AssetHashes(o.assets_dir)
+    why = explorer_stale(o, st.load(o.stamps_path), now)
+    return [("page explore", "up to date" if why is None else why.split(":")[0], why or "")]
+
+
+# ---- in a real browser -------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def site(quick_run, tmp_path_factory):
+    """The quick run's gallery and explorer, with a few figures and one scene (tiny frames)."""
+    media = tmp_path_factory.mktemp("media")
+    root = quick_run["root"]
+    o = Options(run="quick", runs_root=root / "runs", assets_root=root / "assets", media_root=media,
+                figures=["grokking_curves", "crest", "probe"], scenes=["GrokkingCurve"], scene_width=160,
+                progress=False)
+    s = make_all(o, log=lambda _: None)
+    assert not s["failed"], s["failed"]
+    return {"o": o, "gallery": Path(s["gallery"]), "explore": o.media_dir / "explore.html",
+            "assets": Assets("quick", root / "assets")}
+
+
+def _drag(page, to_frac: float):
+    box = page.locator("#slider").bounding_box()
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + 4, y)
+    page.mouse.down()
+    for f in np.linspace(0.0, to_frac, 12)[1:]:
+        page.mouse.move(box["x"] + 4 + f * (box["width"] - 8), y)
+    page.mouse.up()
+
+
+def _check_panels_show(page, a: Assets, i: int):
+    """Every panel's values at checkpoint i are the assets' (packing's tolerance), and each says
+    which epoch it shows."""
+    cv, ev, pr, fo = a["curves"], a["evolution"], a["probes"], a["fourier"]
+    epoch = int(cv["epoch"][i])
+    for k in ("train_loss", "test_loss", "excluded_loss", "restricted_loss_test", "train_acc", "test_acc"):
+        np.testing.assert_allclose(page.evaluate(f"explorer.values('curves')['{k}']"), cv[k][i], rtol=1e-6)
+    np.testing.assert_allclose(page.evaluate("explorer.values('fourier')"), fo["embed_norms"][i], rtol=1e-6)
+    probe = page.evaluate("explorer.values('probe')")
+    for f in ("cos", "sin"):
+        np.testing.assert_allclose(probe[f], pr[f"{f}_out"][i], rtol=1e-5, atol=1e-6)
+    for name, key in (("crest", "crest_surface"), ("logit", "logit_surface"), ("waves", "wave_sweeps")):
+        want = ev[key][i].astype(float)
+        want = want.reshape(want.shape[0], -1) if name == "waves" else want.reshape(1, -1)
+        got = np.asarray(page.evaluate(f"explorer.values('{name}')")).reshape(want.shape)
+        span = want.max(-1, keepdims=True) - want.min(-1, keepdims=True)
+        assert np.all(np.abs(got - want) <= span / 510 + 1e-4 * np.abs(want).max()), name
+    for panel in ("curves", "fourier", "waves", "loops", "crest", "logit", "probe"):
+        assert page.inner_text(f"#now-{panel}").startswith(f"epoch {epoch}"), panel
+    assert page.inner_text("#epoch").startswith(f"epoch {epoch:,}")
+
+
+def test_explorer_in_a_real_browser(site, tmp_path):
+    a = site["assets"]
+    C = len(a["curves"]["epoch"])
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 1500, "height": 1000})
+        problems = watch_console(page)
+
+        # the gallery: every link resolves, and it leads to the explorer
+        page.goto(site["gallery"].as_uri())
+        assert unresolved_links(page, site["gallery"]) == []
+        page.click("text=Explore training")
+        page.wait_for_function("document.body.dataset.ready", timeout=60_000)
+        assert page.evaluate("document.body.dataset.ready") == "1"
+        assert Path(page.url.replace("file://", "")).resolve() == site["explore"].resolve()
+        assert unresolved_links(page, site["explore"]) == []
+        links = page.eval_on_selector_all(".links a", "as => as.map(a => a.getAttribute('href'))")
+        assert any(h.endswith("GrokkingCurve.mp4") for h in links) and any(h.endswith("crest.png") for h in links)
+        assert page.evaluate("explorer.C") == C and page.evaluate("explorer.stride") == 1
+
+        _check_panels_show(page, a, 0)
+        crest0 = page.evaluate("explorer.values('crest')")
+
+        # drag the slider about two thirds along: the panels follow
+        _drag(page, 0.66)
+        i = page.evaluate("explorer.index()")
+        assert 0.5 * (C - 1) < i < 0.85 * (C - 1), i          # the thumb follows the pointer, give or take its width
+        _check_panels_show(page, a, i)
+        assert page.evaluate("explorer.values('crest')") != crest0
+
+        # the arrow keys step one checkpoint (Shift: ten)
+        page.keyboard.press("ArrowRight")
+        page.keyboard.press("ArrowRight")
+        assert page.evaluate("explorer.index()") == i + 2
+        page.keyboard.press("Shift+ArrowLeft")
+        assert page.evaluate("explorer.index()") == max(i + 2 - 10, 0)
+        i = page.evaluate("explorer.index()")
+        _check_panels_show(page, a, i)
+
+        # hovering a cell reads epoch, x, y and the value stored there
+        x, y = 7, 3
+        page.locator("#panel-crest canvas").scroll_into_view_if_needed()
+        page.mouse.move(*page.evaluate(f"explorer.cell('crest', {x}, {y})"))
+        text = page.inner_text("#hover-crest")
+        m = re.fullmatch(r"epoch (\d+), x (\d+), y (\d+): (\S+)", text.strip())
+        assert m, text
+        want = a["evolution"]["crest_surface"][i].astype(float)
+        assert (int(m[1]), int(m[2]), int(m[3])) == (int(a["curves"]["epoch"][i]), x, y)
+        assert abs(float(m[4]) - want[x, y]) <= (want.max() - want.min()) / 510 + 1e-3 * abs(want[x, y]) + 1e-3
+
+        # play runs forward on its own; pause stops it
+        page.evaluate("explorer.setIndex(0)")
+        page.click("#play")
+        page.wait_for_function("explorer.index() > 3")
+        page.click("#play")
+        stopped = page.evaluate("explorer.index()")
+        page.wait_for_timeout(300)
+        assert page.evaluate("explorer.index()") == stopped
+
+        # speed: every checkpoint redrawn in turn, and a drag's steps to the next painted frame
+        redraw = page.evaluate("""() => { const t = [];
+            for (let i = 0; i < explorer.C; i++) { explorer.setIndex(i); t.push(explorer.lastRedrawMs()); } return t; }""")
+        frames = page.evaluate("""async () => { const s = document.getElementById('slider'), t = [];
+            const next = () => new Promise(r => requestAnimationFrame(() => r()));
+            for (let i = 0; i < Math.min(explorer.C, 120); i++) { await next(); const t0 = performance.now();
+              s.value = i; s.dispatchEvent(new Event('input')); await next(); t.push(performance.now() - t0); }
+            return t; }""")
+        page.screenshot(path=str(tmp_path / "explore.png"), full_page=True)
+        assert problems == []
+    report = {"checkpoints": C, "p": a.p, "bytes": site["explore"].stat().st_size,
+              "redraw_ms_median": statistics.median(redraw), "redraw_ms_p95": float(np.percentile(redraw, 95)),
+              "redraw_ms_max": max(redraw), "step_to_frame_ms_median": statistics.median(frames)}
+    print("explorer", json.dumps(report))
+    assert report["redraw_ms_median"] < 50, report
+
+
+def test_explorer_at_the_default_size_redraws_fast(tmp_path):
+    """p = 113 (the default run's modulus), synthetic assets: a redraw of every panel under 50 ms."""
+    make_synthetic_assets(tmp_path / "assets", "big", p=113, n_ckpt=200)
+    o = Options(run="big", assets_root=tmp_path / "assets", media_root=tmp_path / "media", progress=False)
+    path = explore(o, log=lambda _: None)["path"]
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 1500, "height": 1000})
+        problems = watch_console(page)
+        page.goto(path.as_uri())
+        page.wait_for_function("document.body.dataset.ready", timeout=60_000)
+        redraw = page.evaluate("""() => { const t = [];
+            for (let i = 0; i < explorer.C; i++) { explorer.setIndex(i); t.push(explorer.lastRedrawMs()); } return t; }""")
+        assert problems == []
+    print("explorer p=113", json.dumps({"checkpoints": len(redraw), "bytes": path.stat().st_size,
+                                         "redraw_ms_median": statistics.median(redraw),
+                                         "redraw_ms_p95": float(np.percentile(redraw, 95))}))
+    assert statistics.median(redraw) < 50
+
+
+def test_explorer_of_a_run_without_a_mechanism_says_why(tmp_path):
+    from common.assets import SELECTIONS
+    make_synthetic_assets(tmp_path / "assets", "none", p=23, not_found={k: "planted reason" for k in SELECTIONS})
+    o = Options(run="none", assets_root=tmp_path / "assets", media_root=tmp_path / "media", progress=False)
+    path = explore(o, log=lambda _: None)["path"]
+    with chromium() as browser:
+        page = browser.new_page()
+        problems = watch_console(page)
+        page.goto(path.as_uri())
+        page.wait_for_function("document.body.dataset.ready", timeout=60_000)
+        page.keyboard.press("ArrowRight")
+        assert page.evaluate("explorer.index()") == 1
+        for panel in ("waves", "loops", "crest", "logit"):
+            assert page.inner_text(f"#now-{panel}") == "not shown: planted reason"
+        assert page.inner_text("#now-curves").startswith("epoch ")
+        assert problems == []
