@@ -142,6 +142,11 @@ def train(run_name, preset, seed, seeds, device, compile_, force, quiet, stride,
     for s in seed_list:
         c = cfg.replace(seed=s).validate()
         jobs.append(Seeded(c, Run(name if len(seed_list) == 1 else f"{name}-s{s}")))
+    if "/" in name:                     # runs/SWEEP/POINT: the sweep trains its points, with its own config
+        run = jobs[0].run
+        raise UserError("render.py train does not train a sweep's points (their sweep holds their config); "
+                        + (run.missing() if not run.exists() else
+                           f"{name} is trained: render.py all --run {name} renders it"))
     for j in jobs:                      # a damaged run is named before anything starts
         if j.run.exists() and not force:
             j.run.manifest

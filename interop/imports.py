@@ -347,6 +347,9 @@ def import_history(source: Path, run_name: str, fmt: str = "auto", trust_pickle:
                    runs_root: Path | None = None, progress: bool = True, log=print) -> dict:
     """Read `source`, check it, and write runs/<run>/ whole (a temporary folder renamed into place)."""
     run = history.Run(run_name, runs_root)
+    if "/" in run_name:
+        raise InteropError(f"{run_name} names a point of a sweep, which its sweep trains; import into a plain "
+                           f"--run (e.g. --run {run_name.replace('/', '-')})")
     if run.dir.exists() and not force:
         raise InteropError(f"run {run_name!r} exists; choose another --run, or pass --force to replace it")
     if (frac is None) != (seed is None):

@@ -101,6 +101,9 @@ def _config(o: Options):
     from training import config as C
     from training.history import Run
     run = Run(o.run, o.runs_root)
+    if "/" in o.run and not run.exists():      # a sweep's point: only its sweep trains it, with its config
+        from training.history import HistoryError
+        raise HistoryError(run.missing())
     if run.exists() and o.preset is None:
         return run.config, run
     return C.PRESETS[o.preset or C.DEFAULT_PRESET], run

@@ -34,7 +34,7 @@ from .config import PRESETS, Config, ConfigError, Schedule
 from .history import HistoryError, Run, write_json
 
 FORMAT = "grokking-sweep/1"
-MANIFEST = "sweep.json"
+MANIFEST = paths.SWEEP_MANIFEST      # "sweep.json"
 N_CHECKPOINTS = 100                      # compact schedule: about this many checkpoints per point
 ALIASES = {"wd": "weight_decay", "s": "seed"}
 SHORT = {"weight_decay": "wd", "seed": "s", "op": "", "smooth_until": "until"}     # prefixes in point names (op: the value alone)
@@ -154,7 +154,54 @@ def sweep_dir(name: str, runs_dir: Path | str | None = None) -> Path:
     if isinstance(name, str) and "/" in name:
         raise SweepError(f"sweep name {name!r} is not allowed: a sweep is one folder in runs/ (its points are "
                          f"NAME/POINT); pass e.g. wd")
-    return paths.confined(runs_dir or history.RUNS_DIR, name)
+    root = paths.confined(runs_dir or history.RUNS_DIR, name)
+    if paths.is_run(root) and not paths.is_sweep(root):
+        raise SweepError(f"{root} is a run, not a sweep (a sweep's --force or a run's would delete the other); "
+                         f"choose another sweep name")
+    return root
+
+
+# the sweep's options (render.py sweep) that set the base config, by field
+BASE_OPTIONS = {"p": "--p", "op": "--op", "a": "--a", "b": "--b", "frac": "--frac", "epochs": "--epochs",
+                "lr": "--lr", "weight_decay": "--wd", "smooth": "--smooth", "smooth_until": "--smooth-until"}
+
+
+def command(m: dict, runs_dir: Path | str | None = None, grid: str | None = None) -> str:
+    """The command that (re)creates a sweep's manifest `m`: its preset, base options and grid."""
+    import shlex
+    base, preset = m.get("base", {}), PRESETS.get(m.get("preset"), PRESETS["quick"]).to_dict()
+    opts = [f"{flag} {_fmt(base[k])}" for k, flag in BASE_OPTIONS.items() if k in base and base[k] != preset.get(k)]
+    where = [f"--runs-dir {shlex.quote(str(runs_dir))}"] if runs_dir is not None else []
+    return " ".join(["render.py sweep", m.get("sweep", "NAME"), "--preset", str(m.get("preset")), *opts,
+                     "--grid", shlex.quote(grid if grid is not None else m.get("grid", "")), *where])
+
+
+def point_advice(folder: Path, name: str) -> str:
+    """Why the point `name` (SWEEP/POINT) of the sweep in `folder` has no history, and the next step."""
+    sweep_name, point = name.split("/")
+    m = read_manifest(folder)
+    if m is None:
+        return f"there is no sweep {sweep_name!r} in {folder.parent}/; start it with render.py sweep {sweep_name} --grid ..."
+    names = [p["name"] for p in m["points"]]
+    if point not in names:
+        return (f"sweep {sweep_name!r} has no point {point!r}; its points are {', '.join(names[:6])}"
+                + (f" and {len(names) - 6} more" if len(names) > 6 else ""))
+    grid = next((g for g in reversed(m.get("grids", [])) if point in {q.name for q in _points_of(m, g)}),
+                m.get("grid"))
+    return (f"point {point!r} of sweep {sweep_name!r} is not trained yet; train it with its sweep: "
+            f"{command(m, None if _default_root(folder.parent) else folder.parent, grid)}")
+
+
+def _default_root(root: Path) -> bool:
+    from . import history
+    return Path(root).resolve() == Path(history.RUNS_DIR).resolve()
+
+
+def _points_of(m: dict, grid_text: str) -> list[Point]:
+    try:
+        return expand(Config.from_dict(m["base"]), parse_grid(grid_text))
+    except ConfigError:
+        return []
 
 
 def read_manifest(folder: Path) -> dict | None:
