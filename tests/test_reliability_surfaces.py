@@ -63,3 +63,100 @@ def test_a_sweep_inside_a_run_and_a_run_over_a_sweep_are_refused(runs_dir):
     from interop import open_run
     with pytest.raises(ConfigError, match="is a sweep"):
         open_run("sw")
+
+
+# ---- items 2 and 7: import refuses non-finite weights and malformed files ------------------------
+
+@pytest.fixture(scope="module")
+def foreign(tmp_path_factory):
+    """A tiny run, and the TransformerLens demo's file made from it (test_interop.demo_file)."""
+    torch = pytest.importorskip("torch")
+    from test_interop import demo_file
+    from training.config import Config, Schedule
+    from training.history import Run
+    from training.train import Seeded, train
+    d = tmp_path_factory.mktemp("foreign")
+    cfg = Config(p=11, frac=0.5, d_model=16, n_heads=2, d_head=8, d_mlp=32, epochs=40,
+                 schedule=Schedule(dense_until=5, log_until=20, n_log=4, stride=5))
+    run = Run("tiny", d / "src")
+    train([Seeded(cfg, run)], progress=False)
+    return {"dir": d, "good": demo_file(run, d / "good.pth"), "torch": torch}
+
+
+def _import(src, run, cwd, *more):
+    return subprocess.run([sys.executable, str(ROOT / "render.py"), "import", str(src), "--run", run, "--quiet",
+                           *more], cwd=cwd, capture_output=True, text=True,
+                          env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": "1"})
+
+
+def _variant(foreign, name, change):
+    torch = foreign["torch"]
+    obj = torch.load(foreign["good"], weights_only=True)
+    change(obj, torch)
+    torch.save(obj, foreign["dir"] / name)
+    return foreign["dir"] / name
+
+
+def _nan_in_W_E(obj, torch):
+    obj["checkpoints"][7]["embed.W_E"][3, 2] = float("nan")
+
+
+def _other_d_mlp(obj, torch):
+    sd = obj["checkpoints"][4]
+    sd["blocks.0.mlp.W_in"] = torch.zeros(16, 48)
+    sd["blocks.0.mlp.b_in"] = torch.zeros(48)
+    sd["blocks.0.mlp.W_out"] = torch.zeros(48, 16)
+
+
+def _transposed_W_E(obj, torch):
+    obj["checkpoints"][2]["embed.W_E"] = obj["checkpoints"][2]["embed.W_E"].T.contiguous()
+
+
+def _text_losses(obj, torch):
+    obj["train_losses"] = ["low"] * len(obj["train_losses"])
+
+
+def _five(obj, torch):
+    obj["checkpoints"] = 5
+
+
+def _huge_vocab(obj, torch):
+    """A consistent model of p = 100,000: small on disk, 10^10 input pairs to check."""
+    obj["checkpoints"], obj["checkpoint_epochs"] = obj["checkpoints"][:2], obj["checkpoint_epochs"][:2]
+    for sd in obj["checkpoints"] + [obj["model"]]:
+        sd["embed.W_E"] = torch.zeros(100_001, 16)
+        sd["unembed.W_U"] = torch.zeros(16, 100_001)
+        sd["unembed.b_U"] = torch.zeros(100_001)
+
+
+@pytest.mark.parametrize("make, says", [
+    ("empty", "empty"), ("text", "not a file torch.save wrote"),
+    (_nan_in_W_E, "checkpoint 13: W_E holds 1 non-finite value"),
+    (_other_d_mlp, "checkpoint 4: W_in has shape (16, 48)"),
+    (_transposed_W_E, "checkpoint 2: W_E has shape (16, 12)"),
+    (_text_losses, "train_losses is not a list of numbers"), (_five, "checkpoints is a int, not a list"),
+    (_huge_vocab, "of memory"),
+])
+def test_import_refuses_a_malformed_or_diverged_history_in_one_line_writing_nothing(foreign, make, says):
+    d = foreign["dir"]
+    if make == "empty":
+        src = d / "empty.pth"
+        src.write_bytes(b"")
+    elif make == "text":
+        src = d / "text.pth"
+        src.write_text("a text file, not a checkpoint history\n")
+    else:
+        src = _variant(foreign, f"{make.__name__}.pth", make)
+    (d / "runs").mkdir(exist_ok=True)
+    before = tree(d / "runs")
+    r = _import(src, "imp", d)
+    assert r.returncode == 2, r.stderr[-2000:]
+    assert len(r.stderr.strip().splitlines()) == 1 and says in r.stderr, r.stderr
+    assert tree(d / "runs") == before
+
+
+def test_a_sound_file_still_imports(foreign):
+    d = foreign["dir"]
+    r = _import(foreign["good"], "ok", d)
+    assert r.returncode == 0, r.stderr
+    assert (d / "runs" / "ok" / "manifest.json").exists()
