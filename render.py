@@ -134,6 +134,7 @@ def train(run_name, preset, seed, seeds, device, compile_, force, quiet, stride,
     from training.train import Seeded, train as train_runs
     cfg = C.PRESETS[preset]
     cfg = cfg.replace(**{k: v for k, v in over.items() if v is not None})
+    C.check_exponents({cfg.op}, {k for k in ("a", "b") if over[k] is not None})
     if stride is not None:
         cfg = cfg.replace(schedule=C.Schedule(**{**vars(cfg.schedule), "stride": stride}))
     seed_list = _seeds(seed, seeds)

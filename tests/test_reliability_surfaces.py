@@ -160,3 +160,24 @@ def test_a_sound_file_still_imports(foreign):
     r = _import(foreign["good"], "ok", d)
     assert r.returncode == 0, r.stderr
     assert (d / "runs" / "ok" / "manifest.json").exists()
+
+
+# ---- item 3: op pow needs its exponents --------------------------------------------------------
+
+@pytest.mark.parametrize("cmd", [
+    ["train", *TINY, "--run", "pw", "--op", "pow"],
+    ["train", *TINY, "--run", "pw", "--op", "pow", "--a", "2"],
+    ["sweep", "pw", *SWEEP_OPTS, "--grid", "op=add,pow seed=0"],
+    ["sweep", "pw", *SWEEP_OPTS, "--op", "pow", "--grid", "a=2,3"],
+])
+def test_pow_without_its_exponents_is_refused(runs_dir, cmd):
+    refused(invoke(*cmd), "op pow needs its exponents", "--a")
+    assert tree(runs_dir) == {}
+
+
+def test_pow_with_its_exponents_is_not_addition(runs_dir):
+    r = invoke("sweep", "pw", *SWEEP_OPTS, "--op", "pow", "--grid", "a=1,2 b=1")
+    assert r.exit_code == 0, r.output
+    from training.history import Run
+    assert Run("pw/a2-b1").config.a == 2 and Run("pw/a1-b1").config.a == 1
+    assert invoke("train", *TINY, "--run", "pw2", "--op", "pow", "--a", "2", "--b", "1").exit_code == 0

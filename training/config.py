@@ -137,6 +137,16 @@ DEFAULT_PRESET = "video"
 DEFAULT_RUN = DEFAULT_PRESET     # a run trained from a preset is named after it
 
 
+def check_exponents(ops, given) -> None:
+    """op pow has no default exponents: a = b = 1 would silently be addition. ConfigError unless
+    both exponents were given (`given`: the fields set explicitly) wherever `ops` has pow."""
+    lacks = [k for k in ("a", "b") if k not in given]
+    if "pow" in ops and lacks:
+        raise ConfigError(f"op pow needs its exponents, (x^a + y^b) mod p: pass --a and --b (in a sweep, or "
+                          f"a grid's a=... b=...), e.g. --a 2 --b 1; {' and '.join(lacks)} missing "
+                          f"(a = b = 1 would be addition)")
+
+
 def schedule_epochs(s: Schedule, epochs: int) -> list[int]:
     """The sorted checkpoint epochs for a run of `epochs` optimiser steps (0 = the init)."""
     import math

@@ -524,6 +524,9 @@ def sweep(name: str, grid_text: str, preset: str = "quick", overrides: dict | No
         raise SweepError("fault injection is for Ray runs only")
     grid = parse_grid(grid_text)
     base = PRESETS[preset].replace(**{k: v for k, v in (overrides or {}).items() if v is not None})
+    from .config import check_exponents
+    check_exponents(set(grid.get("op", [base.op])),
+                    {k for k in ("a", "b") if k in grid or (overrides or {}).get(k) is not None})
     root = sweep_dir(name, runs_dir)
     paths.check_writable(root.parent, "the sweep")
     old = read_manifest(root)
