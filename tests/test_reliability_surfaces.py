@@ -181,3 +181,40 @@ def test_pow_with_its_exponents_is_not_addition(runs_dir):
     from training.history import Run
     assert Run("pw/a2-b1").config.a == 2 and Run("pw/a1-b1").config.a == 1
     assert invoke("train", *TINY, "--run", "pw2", "--op", "pow", "--a", "2", "--b", "1").exit_code == 0
+
+
+# ---- item 4: a refused sweep writes nothing; its advice works -------------------------------------
+
+def _tiny_point_bytes():
+    from training import budget
+    from training.config import PRESETS
+    cfg = PRESETS["quick"].replace(**SWEEP_TINY)
+    return budget.memory_bytes(cfg, 1) - budget.PROCESS_BYTES
+
+
+def test_a_sweep_refused_for_memory_or_disk_writes_nothing(runs_dir, monkeypatch):
+    from training import budget
+    assert invoke("sweep", "sw", *SWEEP_OPTS, "--grid", "seed=0").exit_code == 0
+    before = tree(runs_dir)
+    with monkeypatch.context() as m:
+        m.setattr(budget, "physical_memory", lambda: 1000)        # not even one point fits
+        refused(invoke("sweep", "sw", *SWEEP_OPTS, "--grid", "seed=0,1,2,3"), "alone needs", "lower its p")
+        refused(invoke("sweep", "new", *SWEEP_OPTS, "--grid", "seed=0,1"), "alone needs")
+    with monkeypatch.context() as m:
+        m.setattr(budget, "free_disk", lambda path: 1000)
+        refused(invoke("sweep", "sw", *SWEEP_OPTS, "--grid", "seed=0,1,2,3"), "sweep fewer values")
+    assert tree(runs_dir) == before
+    r = invoke("sweep-report", "sw", "--quiet")
+    assert r.exit_code == 0, r.output
+    rows = (runs_dir.parent / "media" / "sw" / "sweep-report" / "table.csv").read_text().splitlines()
+    assert len(rows) == 2                           # the one point trained; the refused grids added none
+
+
+def test_a_grid_too_large_for_memory_at_once_trains_in_smaller_batches(runs_dir, monkeypatch):
+    """What used to be refused ('pass --threads 2', refused the same way) now fits: the batches
+    are split to what memory holds."""
+    from training import budget
+    monkeypatch.setattr(S, "cores", lambda: 2)
+    monkeypatch.setattr(budget, "physical_memory", lambda: 2 * (budget.PROCESS_BYTES + 2 * _tiny_point_bytes()))
+    r = S.sweep("big", "seed=0,1,2,3,4,5", preset="quick", overrides=SWEEP_TINY, progress=False, log=lambda l: None)
+    assert r["trained"] == 6 and max(len(x["points"]) for x in r["results"]) <= 2

@@ -383,18 +383,42 @@ def check_points(points: list[Point], root: Path, force=()):
                              "choose another sweep name, or pass --force to retrain the sweep")
 
 
+def fit_memory(batches: list[list[Point]], procs: int) -> list[list[Point]]:
+    """Batches split so that `procs` of them running at once fit in this machine's memory (a
+    batch's memory grows with its points: a grid of thousands of seeds is trained a few hundred
+    at a time rather than refused)."""
+    ram = budget.physical_memory()
+    if ram is None:
+        return batches
+    out = []
+    for b in batches:
+        per_point = budget.memory_bytes(b[0].cfg, 1) - budget.PROCESS_BYTES
+        cap = max(1, int((ram / procs - budget.PROCESS_BYTES) // per_point))
+        out += [b[i: i + cap] for i in range(0, len(b), cap)]
+    return sorted(out, key=lambda b: -sum(cost(p.cfg) for p in b))
+
+
 def check_resources(batches: list[list[Point]], procs: int, root: Path):
-    """Memory of the `procs` largest batches running at once, and disk for every point."""
+    """Memory of the `procs` largest batches running at once, and disk for every point; refused
+    before anything is written, with advice that works."""
     mem = sorted((budget.memory_bytes(b[0].cfg, len(b)) for b in batches), reverse=True)[:procs]
     ram = budget.physical_memory()
     if ram is not None and sum(mem) > ram:
-        raise SweepError(f"{procs} batches at once would need about {budget._size(sum(mem))} of memory, this "
-                         f"machine has {budget._size(ram)}: pass --threads {cores()} (one batch at a time)")
-    disk = sum(budget.disk_bytes(p.cfg) - (Run(p.name, root).size_bytes() if (root / p.name).is_dir() else 0)
-               for b in batches for p in b)
-    if disk > budget.free_disk(root):
-        raise SweepError(f"the sweep would write about {budget._size(disk)} to {root}/, only "
-                         f"{budget._size(budget.free_disk(root))} is free: free some space or sweep fewer points")
+        big = max((p for b in batches for p in b), key=lambda p: budget.memory_bytes(p.cfg, 1))
+        one = budget.memory_bytes(big.cfg, 1)
+        raise SweepError(f"{procs} batches at once would need about {budget._size(sum(mem))} of memory, this machine "
+                         f"has {budget._size(ram)}; " + (
+                             f"point {big.name} alone needs {budget._size(one)}: lower its p or model size"
+                             if one > ram else f"pass --threads {cores()} (one batch at a time)"))
+    per_point = [budget.disk_bytes(p.cfg) - (Run(p.name, root).size_bytes() if (root / p.name).is_dir() else 0)
+                 for b in batches for p in b]
+    disk, free = sum(per_point), budget.free_disk(root)
+    if disk > free:
+        fit = int(free // max(1, max(per_point)))
+        raise SweepError(f"the sweep would write about {budget._size(disk)} to {root}/ for its {len(per_point)} points "
+                         f"to train, only {budget._size(free)} is free (about {fit} point{'s' * (fit != 1)}' worth): "
+                         f"free some space, or sweep fewer values now (a grid may grow later: the same sweep with "
+                         f"more values adds only its new points)")
 
 
 def state_of(points: list[Point], root: Path) -> dict[str, int]:
@@ -552,17 +576,19 @@ def sweep(name: str, grid_text: str, preset: str = "quick", overrides: dict | No
     if ray is None:
         batches = plan(todo, cores()) if todo else []
         procs, nthreads = processes_and_threads(len(batches), cores(), threads)
+        batches = fit_memory(batches, procs)
     else:                   # connected before anything is written: says how to install Ray
         nthreads = threads or 1
         batches = plan(todo, max(1, int(connect_ray(ray).cluster_resources().get("CPU", 1)) // nthreads)) if todo else []
         procs = len(batches)
+    if batches:                 # refused before anything is written (a refused sweep leaves no trace)
+        check_resources(batches, procs, root)
     root.mkdir(parents=True, exist_ok=True)
     with paths.hold_lock(root / ".sweep.lock", f"another sweep is writing {name!r}"):
         write_json(root / MANIFEST, manifest)
         if not batches:
             log(f"sweep {name}: all {len(points)} points are trained; nothing to do")
             return {"points": len(points), "trained": 0, "seconds": 0.0, "failed": [], "dir": str(root)}
-        check_resources(batches, procs, root)
         for n in redo:          # retrained from scratch: only folders the trainer made (Run.remove checks)
             Run(n, root).remove()
         specs = [batch_spec(b, root, nthreads, device, compile) for b in batches]
