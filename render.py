@@ -134,7 +134,6 @@ def train(run_name, preset, seed, seeds, device, compile_, force, quiet, stride,
     from training.train import Seeded, train as train_runs
     cfg = C.PRESETS[preset]
     cfg = cfg.replace(**{k: v for k, v in over.items() if v is not None})
-    C.check_exponents({cfg.op}, {k for k in ("a", "b") if over[k] is not None})
     if stride is not None:
         cfg = cfg.replace(schedule=C.Schedule(**{**vars(cfg.schedule), "stride": stride}))
     seed_list = _seeds(seed, seeds)
@@ -143,6 +142,7 @@ def train(run_name, preset, seed, seeds, device, compile_, force, quiet, stride,
     for s in seed_list:
         c = cfg.replace(seed=s).validate()
         jobs.append(Seeded(c, Run(name if len(seed_list) == 1 else f"{name}-s{s}")))
+    C.check_exponents({cfg.op}, {k for k in ("a", "b") if over[k] is not None})     # after the values' own checks
     if "/" in name:                     # runs/SWEEP/POINT: the sweep trains its points, with its own config
         run = jobs[0].run
         raise UserError("render.py train does not train a sweep's points (their sweep holds their config); "

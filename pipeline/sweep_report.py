@@ -59,6 +59,8 @@ def point_row(point, root: Path, entry: dict) -> tuple[dict, dict | None]:
                 "final_train_acc": None, "final_test_acc": None, "checkpoints": 0, "disk_MiB": 0.0}, None
     m = run.manifest
     met = run.metrics()
+    if m.get("train_seconds") is not None:        # every session's, up to the last commit (the trainer's)
+        row["seconds"] = round(float(m["train_seconds"]), 2)
     done, ms = m["epochs_done"], m["milestones"]
     complete = m["status"] == "complete"
     grokked = ms["test_99"] if ms["test_99"] is not None else ("never" if complete else "not yet")

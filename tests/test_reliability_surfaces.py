@@ -218,3 +218,113 @@ def test_a_grid_too_large_for_memory_at_once_trains_in_smaller_batches(runs_dir,
     monkeypatch.setattr(budget, "physical_memory", lambda: 2 * (budget.PROCESS_BYTES + 2 * _tiny_point_bytes()))
     r = S.sweep("big", "seed=0,1,2,3,4,5", preset="quick", overrides=SWEEP_TINY, progress=False, log=lambda l: None)
     assert r["trained"] == 6 and max(len(x["points"]) for x in r["results"]) <= 2
+
+
+# ---- item 5: training seconds accumulate over sessions --------------------------------------------
+
+def _render(*args, cwd, **kw):
+    return subprocess.Popen([sys.executable, str(ROOT / "render.py"), *map(str, args)], cwd=cwd,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": "1"}, **kw)
+
+
+def _wait_for(cond, timeout=120.0):
+    t = time.time()
+    while time.time() - t < timeout:
+        if cond():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def _epochs_done(manifest: Path) -> int:
+    try:
+        return json.loads(manifest.read_text())["epochs_done"]
+    except (OSError, ValueError, KeyError):
+        return -1
+
+
+def test_a_killed_run_keeps_its_training_seconds_and_the_resume_adds_to_them(tmp_path):
+    args = ["train", "--run", "k", *TINY[:6], "--epochs", "1500", *TINY[8:]]
+    proc = _render(*args, cwd=tmp_path)
+    man = tmp_path / "runs" / "k" / "manifest.json"
+    try:
+        assert _wait_for(lambda: _epochs_done(man) >= 300)
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    first = json.loads(man.read_text())
+    assert first["status"] == "training" and first["train_seconds"] > 0
+    assert _render(*args, cwd=tmp_path).wait() == 0
+    last = json.loads(man.read_text())
+    assert last["status"] == "complete" and last["train_seconds"] > first["train_seconds"]
+
+
+def test_sweep_seconds_come_from_the_histories_after_a_lost_session(runs_dir):
+    r = S.sweep("t", "seed=0,1", preset="quick", overrides=SWEEP_TINY, progress=False, log=lambda l: None)
+    assert r["trained"] == 2
+    root = runs_dir / "t"
+    m = json.loads((root / "sweep.json").read_text())
+    for p in m["points"]:                   # what a driver killed before its batches reported leaves
+        p["seconds"] = 0.0
+    (root / "sweep.json").write_text(json.dumps(m))
+    assert S.sweep("t", "seed=0,1", preset="quick", overrides=SWEEP_TINY, progress=False,
+                   log=lambda l: None)["trained"] == 0
+    m = json.loads((root / "sweep.json").read_text())
+    for p in m["points"]:
+        secs = json.loads((root / p["name"] / "manifest.json").read_text())["train_seconds"]
+        assert p["seconds"] == round(secs, 2) > 0
+    from pipeline.sweep_report import report
+    rows = report("t", media_root=runs_dir.parent / "media", progress=False)["rows"]
+    assert all(row["seconds"] > 0 for row in rows)
+
+
+# ---- item 6: a killed driver's workers exit --------------------------------------------------------
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                stat = (d / "stat").read_text()
+                cmd = (d / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid and b"resource_tracker" not in cmd:
+                out.append(int(d.name))
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc")
+def test_workers_exit_when_the_sweep_driver_is_killed(tmp_path):
+    """A real kill -9 of `render.py sweep`: its workers (long points) stop within seconds instead of
+    training to the end and then waiting forever; what they leave are committed checkpoints."""
+    proc = _render("sweep", "k", "--preset", "quick", "--p", "11", "--frac", "0.5", "--epochs", "30000",
+                   "--grid", "d_model=16 d_mlp=32 seed=0,1", "--quiet", cwd=tmp_path)
+    root = tmp_path / "runs" / "k"
+    workers = []
+    try:
+        assert _wait_for(lambda: any(_epochs_done(m) >= 20 for m in root.glob("*/manifest.json")))
+        workers = _children(proc.pid)
+        assert workers
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        assert _wait_for(lambda: not any(_alive(w) for w in workers), timeout=10), "orphaned workers"
+    finally:
+        for w in workers:                   # only the processes this test started
+            if _alive(w):
+                os.kill(w, signal.SIGKILL)
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGKILL)
+    from training.history import Run
+    for m in root.glob("*/manifest.json"):
+        run = Run(m.parent.name, root)
+        assert run.verify() == [] and run.manifest["status"] == "training"
+        assert run.manifest["train_seconds"] > 0

@@ -24,6 +24,7 @@ import dataclasses
 import itertools
 import math
 import os
+import signal
 import threading
 import time
 from dataclasses import dataclass
@@ -355,10 +356,35 @@ def _die_after_checkpoint(runs: list[Run], marker: Path, after_epoch: int):
 _SHARE = None    # in a local pool's worker: the cores each running batch may use now
 
 
-def _spawn_init(share=None):
+def _spawn_init(share=None, driver: int | None = None):
     global _SHARE
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     _SHARE = share
+    if driver is not None:
+        exit_with(driver)
+
+
+def exit_with(driver: int, every: float = 0.2):
+    """End this worker when the driver process dies (kill -9 included), rather than training on
+    and then waiting forever to hand back a result nobody reads: the kernel's parent-death
+    signal where there is one (Linux), and a watch on the parent pid in any case. A kill at any
+    instant leaves only committed checkpoints (every write is atomic; the next run removes the
+    temporary files)."""
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)          # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+    def watch():
+        while True:
+            if os.getppid() != driver:
+                os.kill(os.getpid(), signal.SIGKILL)
+            time.sleep(every)
+    if os.getppid() != driver:                           # it died before the signal was asked for
+        os.kill(os.getpid(), signal.SIGKILL)
+    threading.Thread(target=watch, daemon=True, name="driver-watch").start()
 
 
 def share_of(n_cores: int, procs: int, unfinished: int) -> int:
@@ -471,7 +497,7 @@ def run_local(specs: list[dict], procs: int, progress: Progress, record) -> list
     failed = []
     ctx = mp.get_context("spawn")
     share = ctx.Value("i", share_of(cores(), procs, len(specs)))
-    pool = ProcessPoolExecutor(procs, mp_context=ctx, initializer=_spawn_init, initargs=(share,))
+    pool = ProcessPoolExecutor(procs, mp_context=ctx, initializer=_spawn_init, initargs=(share, os.getpid()))
     try:
         futs = {pool.submit(run_batch, s): s for s in specs}
         pending = set(futs)
@@ -587,6 +613,7 @@ def sweep(name: str, grid_text: str, preset: str = "quick", overrides: dict | No
     with paths.hold_lock(root / ".sweep.lock", f"another sweep is writing {name!r}"):
         write_json(root / MANIFEST, manifest)
         if not batches:
+            _record_seconds(root)
             log(f"sweep {name}: all {len(points)} points are trained; nothing to do")
             return {"points": len(points), "trained": 0, "seconds": 0.0, "failed": [], "dir": str(root)}
         for n in redo:          # retrained from scratch: only folders the trainer made (Run.remove checks)
@@ -604,13 +631,14 @@ def sweep(name: str, grid_text: str, preset: str = "quick", overrides: dict | No
 
         def record(r):
             results.append(r)
-            _record_seconds(root, r)
+            _record_seconds(root, r["points"], len(r["points"]))
         t0 = time.perf_counter()
         try:
             failed = (run_ray(specs, ray, gpus, bar, record) if ray is not None
                       else run_local(specs, procs, bar, record))
         finally:
             bar.close()
+            _record_seconds(root)       # also after Ctrl-C: the time of every commit so far
         secs = time.perf_counter() - t0
     if failed:
         raise SweepError(f"{len(failed)} of {len(batches)} batches failed (the others are trained; fix and run "
@@ -619,14 +647,22 @@ def sweep(name: str, grid_text: str, preset: str = "quick", overrides: dict | No
             "results": results, "failed": failed, "dir": str(root)}
 
 
-def _record_seconds(root: Path, r: dict):
-    """Add a finished batch's training time, shared equally among its points, to the manifest
-    (the driver is its one writer)."""
+def _record_seconds(root: Path, names=None, batched_with: int | None = None):
+    """Copy each point's training seconds from its history (the trainer's train_seconds: every
+    session's time, shared among the points it was batched with, up to its last commit) into the
+    sweep's manifest, for the points `names` (None: all). The driver is the manifest's one writer."""
     m = read_manifest(root)
-    by_name = {p["name"]: p for p in m["points"]}
-    for n in r["points"]:
-        if n in by_name:
-            by_name[n]["seconds"] = round(by_name[n].get("seconds", 0.0) + r["share"], 2)
-            by_name[n]["batched_with"] = len(r["points"])
+    for p in m["points"]:
+        if names is not None and p["name"] not in names:
+            continue
+        try:
+            run = Run(p["name"], root)
+            secs = run.manifest.get("train_seconds") if run.exists() else None
+        except (HistoryError, ConfigError):
+            secs = None
+        if secs is not None:
+            p["seconds"] = round(float(secs), 2)
+        if batched_with is not None:
+            p["batched_with"] = batched_with
     m["updated"] = time.strftime("%Y-%m-%dT%H:%M:%S")
     write_json(root / MANIFEST, m)
