@@ -328,3 +328,20 @@ def test_workers_exit_when_the_sweep_driver_is_killed(tmp_path):
         run = Run(m.parent.name, root)
         assert run.verify() == [] and run.manifest["status"] == "training"
         assert run.manifest["train_seconds"] > 0
+
+
+# ---- item 8: --ray addresses ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("address, says", [
+    ("garbage", "give the head's port"), ("", "is not a Ray address"), ("a b:1", "is not a Ray address"),
+    ("host:99999", "not between 1 and 65535"), ("ray://host", "pip install 'ray[client]'"),
+    ("127.0.0.1:1", "cannot reach 127.0.0.1:1"),
+])
+def test_a_bad_or_unreachable_ray_address_is_one_line_and_bounded(runs_dir, monkeypatch, address, says):
+    import importlib.util
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda n, *a: None if n == "grpc" else real(n, *a))
+    t = time.perf_counter()
+    refused(invoke("sweep", "r", *SWEEP_OPTS, "--grid", "seed=0", "--ray", address), says)
+    assert time.perf_counter() - t < S.RAY_CONNECT_TIMEOUT + 20
+    assert tree(runs_dir) == {}

@@ -24,6 +24,7 @@ import dataclasses
 import itertools
 import math
 import os
+import re
 import signal
 import threading
 import time
@@ -517,6 +518,12 @@ def run_local(specs: list[dict], procs: int, progress: Progress, record) -> list
     return failed
 
 
+def _ray_running() -> bool:
+    """This process already joined a Ray instance (then --ray's address is not used)."""
+    import sys
+    return "ray" in sys.modules and sys.modules["ray"] is not None and sys.modules["ray"].is_initialized()
+
+
 def import_ray():
     try:
         import ray
@@ -525,16 +532,69 @@ def import_ray():
     return ray
 
 
+RAY_FORMS = ("auto (the cluster this node belongs to), local (start one here), HOST:PORT (a cluster's head, "
+             "e.g. 10.0.0.5:6379) or ray://HOST[:PORT] (Ray Client, port 10001 by default)")
+_RAY_ADDRESS = re.compile(r"(ray://)?(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)(?::(\d{1,5}))?")
+RAY_CONNECT_TIMEOUT = 5.0          # seconds to reach the address before Ray is asked to connect
+
+
+def ray_address(address: str) -> tuple[str, int, bool] | None:
+    """(host, port, Ray Client?) of a --ray address, None for auto and local; SweepError for
+    anything else, before Ray is imported."""
+    if address in ("auto", "local"):
+        return None
+    m = _RAY_ADDRESS.fullmatch(address or "")
+    if m is None:
+        raise SweepError(f"--ray {address!r} is not a Ray address; pass {RAY_FORMS}")
+    client = bool(m[1])
+    port = int(m[3]) if m[3] else (10001 if client else None)
+    if port is None:
+        raise SweepError(f"--ray {address}: give the head's port, e.g. --ray {address}:6379 (what 'ray start --head' "
+                         f"prints), or --ray ray://{address}:10001 for Ray Client")
+    if not 1 <= port <= 65535:
+        raise SweepError(f"--ray {address}: port {port} is not between 1 and 65535; pass {RAY_FORMS}")
+    return m[2].strip("[]"), port, client
+
+
+def reach_ray(address: str) -> tuple[str, int, bool] | None:
+    """ray_address, and the address reached within RAY_CONNECT_TIMEOUT (a TCP connection), with
+    Ray Client's extra present for ray://: checked before Ray (or torch) is imported."""
+    where = ray_address(address)
+    if where is None:
+        return None
+    import importlib.util
+    import socket
+    host, port, client = where
+    if client and importlib.util.find_spec("grpc") is None:
+        raise SweepError(f"--ray {address}: a ray:// address uses Ray Client, which needs its extra: "
+                         f"pip install 'ray[client]' (or, on a node of the cluster, pass --ray auto)")
+    try:
+        socket.create_connection((host, port), timeout=RAY_CONNECT_TIMEOUT).close()
+    except OSError as e:
+        raise SweepError(f"--ray {address}: cannot reach {host}:{port} ({e.strerror or e or 'timed out'}, "
+                         f"{RAY_CONNECT_TIMEOUT:g} s); start the cluster there ('ray start --head'), check the "
+                         f"address, or pass --ray local") from None
+    return where
+
+
 def connect_ray(address: str):
     """The Ray module, connected: the instance this process already runs, else `address`
-    ('auto': the cluster on this node; 'local': start one here)."""
+    ('auto': the cluster on this node; 'local': start one here). The address is checked and
+    reached (within RAY_CONNECT_TIMEOUT) before Ray tries: Ray itself retries an unreachable
+    address for minutes, printing warnings."""
     ray = import_ray()
-    if not ray.is_initialized():
-        try:
-            ray.init(address=None if address == "local" else address, log_to_driver=False)
-        except ConnectionError as e:
-            raise SweepError(f"--ray {address}: cannot connect ({str(e).splitlines()[0]}); start a cluster with "
-                             "'ray start --head', or pass --ray local") from None
+    if ray.is_initialized():
+        return ray
+    where = reach_ray(address)
+    if where is not None:
+        host, port, client = where
+        address = f"ray://{host}:{port}" if client else f"{host}:{port}"
+    try:
+        ray.init(address=None if address == "local" else address, log_to_driver=False)
+    except (ConnectionError, ValueError, RuntimeError, TimeoutError) as e:
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0][:160]
+        raise SweepError(f"--ray {address}: cannot connect ({first}); start a cluster with 'ray start --head', "
+                         "or pass --ray local") from None
     return ray
 
 
@@ -572,6 +632,8 @@ def sweep(name: str, grid_text: str, preset: str = "quick", overrides: dict | No
         raise SweepError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
     if ray is None and fault is not None:
         raise SweepError("fault injection is for Ray runs only")
+    if ray is not None and not _ray_running():
+        reach_ray(ray)                  # a malformed or unreachable address: refused before anything else
     grid = parse_grid(grid_text)
     base = PRESETS[preset].replace(**{k: v for k, v in (overrides or {}).items() if v is not None})
     from .config import check_exponents
