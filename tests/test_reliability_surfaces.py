@@ -345,3 +345,45 @@ def test_a_bad_or_unreachable_ray_address_is_one_line_and_bounded(runs_dir, monk
     refused(invoke("sweep", "r", *SWEEP_OPTS, "--grid", "seed=0", "--ray", address), says)
     assert time.perf_counter() - t < S.RAY_CONNECT_TIMEOUT + 20
     assert tree(runs_dir) == {}
+
+
+# ---- item 9: Manim's own command line ----------------------------------------------------------
+
+def _manim(tmp_path, monkeypatch, run=None):
+    """`manim -ql -s scenes/waves.py NeuronWaves` (Manim's own command line, in this process)."""
+    pytest.importorskip("manim")
+    from manim.__main__ import main
+    from common import assets
+    from scenes import data
+    from training import history
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(history, "RUNS_DIR", Path("runs"))
+    monkeypatch.setattr(assets, "ASSETS_DIR", Path("assets"))
+    monkeypatch.delenv(data.ASSETS_ENV, raising=False)
+    if run is None:
+        monkeypatch.delenv(data.RUN_ENV, raising=False)
+    else:
+        monkeypatch.setenv(data.RUN_ENV, run)
+    return CliRunner().invoke(main, ["render", "-ql", "-s", "--media_dir", str(tmp_path / "media"),
+                                     str(ROOT / "scenes" / "waves.py"), "NeuronWaves"])
+
+
+def test_manims_command_line_says_what_to_do_in_one_line(tmp_path, monkeypatch):
+    from tests.synthetic import make_synthetic_assets
+    cases = []
+    cases.append((None, "run 'video'", "render.py all --run video"))                  # no default run
+    cases.append(("nosuch", "run 'nosuch'", "render.py all --run nosuch"))            # a missing run
+    (tmp_path / "runs").mkdir()
+    monkeypatch.chdir(tmp_path)
+    from training import history
+    monkeypatch.setattr(history, "RUNS_DIR", Path("runs"))
+    assert invoke("train", *TINY, "--run", "trained").exit_code == 0
+    cases.append(("trained", "run 'trained'", "render.py extract --run trained"))      # no assets yet
+    make_synthetic_assets(tmp_path / "assets", run="flat", not_found={"wave_neurons": "no neuron is periodic"})
+    cases.append(("flat", "no neuron is periodic", "render it from a run that has it"))   # no mechanism
+    for run, names, does in cases:
+        r = _manim(tmp_path, monkeypatch, run)
+        lines = r.stderr.strip().splitlines()
+        assert r.exit_code == 2 and len(lines) == 1, (run, r.stderr)
+        assert lines[0].startswith("cannot render NeuronWaves") and names in lines[0] and does in lines[0], lines
+        assert "Traceback" not in r.output + r.stderr
