@@ -512,6 +512,11 @@ def import_history(source: Path, run_name: str, fmt: str = "auto", trust_pickle:
         tried = [(mismatch(ce, epochs_for(o), split, tr, te), o) for o in f["offsets"]]
         (worst, first), offset = min(tried, key=lambda t: t[0][0])
         if first is not None:
+            if f["split"] is not None:      # --frac/--seed would not change it: the file's own split is used
+                raise InteropError(f"the file's own split (train_indices, test_indices) and its checkpoints do not "
+                                   f"reproduce its recorded losses under either reading of the checkpoint labels "
+                                   f"(saved before or after their step): {first}; the file's labels, losses or "
+                                   f"indices do not belong to its weights, so it cannot be imported as it is")
             raise InteropError(f"the split ({how.split(' by ')[0]}) and checkpoints do not reproduce the file's "
                                f"losses: {first}; pass the --frac and --seed it was trained with")
         checked = f"reproduces every recorded loss at the checkpoints (worst relative error {worst:.1e})"

@@ -287,23 +287,19 @@ def _make_all(o: Options, log, cfg, run, summary: dict, guard: "Interrupts", t0:
         _record(o, stamps, summary, log, "figure", name, now.deps(deps), fig_code, {}, res.files, res.skipped,
                 f"{', '.join(f.suffix[1:] for f in res.files)} ({res.seconds:.1f}s)")
 
-    # 4. scenes (a scene whose mechanism the run lacks is skipped with extraction's reason)
-    for name in _scene_names(o):
-        scene_code = st.scene_code_hash(name)
-        if not o.force and st.why_stale(stamps.get("scenes", {}).get(name), now, scene_code,
-                                        _opts(o, "scene")) is None:
-            continue
-        t = time.perf_counter()
-        try:
-            files, deps, skipped = _make_scene(o, name)
-        except Exception as e:  # noqa: BLE001  one broken scene must not cost the others
-            guard.check()
-            summary["failed"].append((f"scene {name}", f"{type(e).__name__}: {e}"))
-            log(f"[scenes] {name}: FAILED: {type(e).__name__}: {e}")
-            continue
-        guard.check()
-        _record(o, stamps, summary, log, "scene", name, now.deps(deps), scene_code, _opts(o, "scene"), files,
-                skipped, f"{files[0] if files else ''} ({time.perf_counter() - t:.1f}s)")
+    # 4. scenes (a scene whose mechanism the run lacks is skipped with extraction's reason); one
+    # bar for the stage, not Manim's bar for every animation of every scene
+    todo = [n for n in _scene_names(o) if o.force or st.why_stale(stamps.get("scenes", {}).get(n), now,
+                                                                   st.scene_code_hash(n), _opts(o, "scene")) is not None]
+    bar = None
+    if o.progress and todo:
+        from tqdm.auto import tqdm
+        bar = tqdm(total=len(todo), desc="scenes", unit="scene", mininterval=0.5, leave=False)
+    try:
+        _make_scenes(o, todo, stamps, summary, log, now, guard, bar)
+    finally:
+        if bar is not None:
+            bar.close()
 
     # 5. gallery
     from .gallery import write_gallery
@@ -312,6 +308,28 @@ def _make_all(o: Options, log, cfg, run, summary: dict, guard: "Interrupts", t0:
     summary["gallery"] = str(index)
     summary["seconds"] = time.perf_counter() - t0
     return summary
+
+
+def _make_scenes(o: Options, todo: list[str], stamps: dict, summary: dict, log, now, guard, bar):
+    for name in todo:
+        scene_code = st.scene_code_hash(name)
+        if bar is not None:
+            bar.set_postfix_str(name, refresh=True)
+        t = time.perf_counter()
+        try:
+            files, deps, skipped = _make_scene(o, name)
+        except Exception as e:  # noqa: BLE001  one broken scene must not cost the others
+            guard.check()
+            summary["failed"].append((f"scene {name}", f"{type(e).__name__}: {e}"))
+            log(f"[scenes] {name}: FAILED: {type(e).__name__}: {e}")
+            if bar is not None:
+                bar.update(1)
+            continue
+        guard.check()
+        _record(o, stamps, summary, log, "scene", name, now.deps(deps), scene_code, _opts(o, "scene"), files,
+                skipped, f"{files[0] if files else ''} ({time.perf_counter() - t:.1f}s)")
+        if bar is not None:
+            bar.update(1)
 
 
 def _record(o: Options, stamps: dict, summary: dict, log, kind: str, name: str, deps: dict, code: str,
@@ -366,7 +384,7 @@ def _make_scene(o: Options, name: str) -> tuple[list[Path], set, str | None]:
         with recording() as reads:
             try:
                 video = render(name, o.run, o.quality, "mp4", media_dir=scratch, root=o.assets_root,
-                               pixel_width=o.scene_width, progress=o.progress)
+                               pixel_width=o.scene_width, progress=False)     # `all` shows its own bar
             except NotFound as e:
                 return [], reads, e.reason
         o.scene_dir.mkdir(parents=True, exist_ok=True)

@@ -255,6 +255,11 @@ def test_a_killed_run_keeps_its_training_seconds_and_the_resume_adds_to_them(tmp
         proc.wait()
     first = json.loads(man.read_text())
     assert first["status"] == "training" and first["train_seconds"] > 0
+    # item 12: what a reader sees of a run in training is measured at its last checkpoint
+    from training.history import Run
+    m = Run("k", tmp_path / "runs").metrics()
+    e = first["epochs_done"]
+    assert np.isfinite([m[k][e] for k in ("train_loss", "test_loss", "train_acc", "test_acc")]).all()
     assert _render(*args, cwd=tmp_path).wait() == 0
     last = json.loads(man.read_text())
     assert last["status"] == "complete" and last["train_seconds"] > first["train_seconds"]
@@ -387,3 +392,108 @@ def test_manims_command_line_says_what_to_do_in_one_line(tmp_path, monkeypatch):
         assert r.exit_code == 2 and len(lines) == 1, (run, r.stderr)
         assert lines[0].startswith("cannot render NeuronWaves") and names in lines[0] and does in lines[0], lines
         assert "Traceback" not in r.output + r.stderr
+
+
+# ---- item 10: nothing accepted silently ------------------------------------------------------------
+
+@pytest.mark.parametrize("grid, says", [("wd=1,,2", "empty value"), ("wd=1,2,", "empty value"),
+                                        ("n_ctx=4", "n_ctx must be 3")])
+def test_grid_values_that_would_be_dropped_or_meaningless_are_refused(runs_dir, grid, says):
+    refused(invoke("sweep", "g", *SWEEP_OPTS, "--grid", grid), says)
+    assert tree(runs_dir) == {}
+
+
+def test_report_refuses_one_axis_twice_and_says_what_a_cell_pools(runs_dir):
+    kw = dict(preset="quick", overrides=SWEEP_TINY, progress=False, log=lambda l: None)
+    S.sweep("g", "wd=1 seed=0", **kw)
+    S.sweep("g", "op=sub lr=0.01 seed=0", **kw)           # grown on other fields
+    refused(invoke("sweep-report", "g", "--axes", "wd,wd", "--quiet"), "names weight_decay twice")
+    r = invoke("sweep-report", "g", "--quiet")
+    assert r.exit_code == 0, r.output
+    assert "pool points that differ in lr (0.003, 0.01)" in r.output
+    r = invoke("sweep-report", "g", "--axes", "op,lr", "--quiet")
+    assert r.exit_code == 0 and "weight_decay (1, 2)" in r.output and "pool" in r.output
+
+
+# ---- item 11: messages that lead to the right next step --------------------------------------------
+
+def test_an_unstarted_point_names_its_sweeps_command_which_works(runs_dir):
+    assert invoke("sweep", "sw", *SWEEP_OPTS, "--grid", "seed=0,1").exit_code == 0
+    from training.history import Run
+    Run("s1", runs_dir / "sw").remove()                      # as an interrupted sweep leaves it
+    before = tree(runs_dir)
+    for cmd in (["export", str(runs_dir.parent / "out")], ["all", "--quiet"], ["train", *TINY]):
+        line = refused(invoke(*cmd, "--run", "sw/s1"), "render.py sweep sw --preset quick")
+        assert "render.py train" not in line.replace("render.py train does not", "")
+    assert tree(runs_dir) == before and not (runs_dir.parent / "out").exists()
+    import shlex
+    advice = line[line.index("render.py sweep"):]
+    assert invoke(*shlex.split(advice)[2:], "--quiet").exit_code == 0
+    assert Run("sw/s1").manifest["status"] == "complete"
+
+
+def test_a_point_of_a_sweep_that_does_not_exist_is_refused_everywhere(runs_dir):
+    for cmd in (["all", "--quiet"], ["train", *TINY], ["status"], ["extract", "--quiet"],
+                ["export", str(runs_dir.parent / "out")]):
+        refused(invoke(*cmd, "--run", "nosw/p"), "there is no sweep 'nosw'")
+    assert not runs_dir.exists() or tree(runs_dir) == {}
+
+
+def test_sweep_in_another_runs_dir_prints_next_steps_that_name_it(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    r = invoke("sweep", "sw", *SWEEP_OPTS[:-1], "--grid", "seed=0", "--runs-dir", "elsewhere")
+    assert r.exit_code == 0, r.output
+    assert "render.py sweep-report sw --runs-dir elsewhere" in r.output
+    assert "GROKKING_RUNS=elsewhere render.py all --run sw/POINT" in r.output
+
+
+def test_import_with_its_own_split_never_asks_for_frac_and_seed(foreign):
+    torch = foreign["torch"]
+    src = _variant(foreign, "shifted.pth", lambda obj, t: obj.update(
+        checkpoint_epochs=[e + 3 for e in obj["checkpoint_epochs"]]))
+    r = _import(src, "shifted", foreign["dir"])
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert "own split" in r.stderr and "--frac" not in r.stderr
+
+
+# ---- item 12: what the commands print ----------------------------------------------------------
+
+def test_train_and_runs_never_print_none_and_runs_lists_sweeps_with_their_points(runs_dir):
+    r = invoke("train", *TINY[:6], "--epochs", "1", *TINY[8:], "--run", "short")
+    assert r.exit_code == 0 and "None" not in r.output and "train acc never 100%" in r.output, r.output
+    assert invoke("sweep", "sw", *SWEEP_OPTS, "--grid", "seed=0,1").exit_code == 0
+    from training.history import Run
+    Run("s1", runs_dir / "sw").remove()
+    r = invoke("runs")
+    assert r.exit_code == 0 and "None" not in r.output, r.output
+    lines = r.output.splitlines()
+    assert any(line.startswith("sw/") and "1/2 points done" in line for line in lines), r.output
+    assert any("sw/s0" in line and "complete" in line for line in lines)
+    assert any("sw/s1" in line and "not started" in line for line in lines)
+    assert any(line.startswith("short ") and "never" in line for line in lines)
+
+
+def test_an_open_run_view_follows_the_run_as_it_trains_on(runs_dir, tiny_cfg):
+    from interop import open_run
+    from training.history import Run
+    from training.train import Seeded, train
+    run = Run("grow")
+    train([Seeded(tiny_cfg.replace(epochs=20), run)], progress=False)
+    view = open_run("grow")
+    assert len(view.metrics["train_loss"]) == 21
+    train([Seeded(tiny_cfg, run)], progress=False)                     # trained on to 40 epochs
+    assert view.epochs[-1] == 40 and len(view.metrics["train_loss"]) == 41
+
+
+def test_all_turns_manims_per_animation_bars_off(tmp_path, monkeypatch):
+    from pipeline import make
+    from scenes import cli, data
+    seen = {}
+
+    def fake_render(name, run, quality, fmt, **kw):
+        seen.update(kw)
+        raise data.NotFound("not drawn", reason="testing")
+    monkeypatch.setattr(cli, "render", fake_render)
+    o = make.Options(run="r", media_root=tmp_path / "media", progress=True)
+    assert make._make_scene(o, "NeuronWaves")[2] == "testing"
+    assert seen["progress"] is False

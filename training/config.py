@@ -84,6 +84,8 @@ class Config:
             raise ConfigError(f"--lr must be a finite number > 0 (got {self.lr}); pass e.g. --lr 1e-3")
         if not 0.0 <= self.weight_decay < float("inf"):
             raise ConfigError(f"--wd must be a finite number >= 0 (got {self.weight_decay}); pass e.g. --wd 1.0")
+        if self.n_ctx != 3:
+            raise ConfigError(f"n_ctx must be 3 (got {self.n_ctx}): every input is the three tokens [x, y, =]")
         if min(self.n_heads, self.d_head, self.d_model, self.d_mlp) <= 0:
             raise ConfigError("model sizes must be positive")
         if self.test_every < 1:

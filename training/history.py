@@ -314,6 +314,29 @@ def list_runs(root: Path | None = None) -> list[Run]:
             and not paths.is_sweep(d)]
 
 
+def list_sweeps(root: Path | None = None) -> list[tuple[str, list[tuple[str, "Run | None"]]]]:
+    """Every sweep in runs/ with its points, in its manifest's order: (sweep, [(point, Run or
+    None when its name is unusable)])."""
+    import json
+    root = Path(root or RUNS_DIR)
+    out = []
+    for d in sorted(root.iterdir()) if root.is_dir() else ():
+        if not paths.valid(d.name) or d.is_symlink() or not paths.is_sweep(d):
+            continue
+        try:
+            names = [p["name"] for p in json.loads((d / paths.SWEEP_MANIFEST).read_text())["points"]]
+        except (OSError, ValueError, KeyError, TypeError):
+            names = []
+        points = []
+        for n in names:
+            try:
+                points.append((n, Run(n, d)))
+            except ValueError:
+                points.append((n, None))
+        out.append((d.name, points))
+    return out
+
+
 def first_index(mask) -> int | None:
     """The first index where `mask` holds (an epoch, for per-epoch arrays), or None."""
     idx = np.flatnonzero(mask)

@@ -88,7 +88,10 @@ def parse_grid(text: str) -> dict[str, list]:
             raise SweepError(f"--grid: {key!r} is not a config field; choose from wd, {', '.join(kinds)}")
         if field in grid:
             raise SweepError(f"--grid names {key} twice; give all its values once, e.g. {key}=1,2")
-        values = [_parse_value(key, kinds[field], v) for v in vals.split(",") if v]
+        if "" in vals.split(","):
+            raise SweepError(f"--grid: {item!r} has an empty value; separate values by single commas, e.g. "
+                             f"{key}=1,2")
+        values = [_parse_value(key, kinds[field], v) for v in vals.split(",")]
         dup = [v for i, v in enumerate(values) if v in values[:i]]
         if dup:
             raise SweepError(f"--grid: {key} lists {dup[0]} twice; list each value once")
