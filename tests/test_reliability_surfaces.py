@@ -3,7 +3,6 @@ never lose or fake data. One test (or more) per item, each able to fail: the fau
 from __future__ import annotations
 
 import json
-import math
 import os
 import signal
 import subprocess
@@ -18,26 +17,11 @@ from click.testing import CliRunner
 from training import sweep as S
 from training.config import ConfigError
 
+from test_reliability_paths import TINY, invoke, refused      # noqa: F401  (TINY: a few thousand parameters)
+
 ROOT = Path(__file__).resolve().parents[1]
-# a few thousand parameters: ten epochs take well under a second
-TINY = ["--preset", "quick", "--p", "5", "--frac", "0.5", "--epochs", "10", "--d-model", "16",
-        "--d-mlp", "32", "--quiet", "--compile", "off"]
 SWEEP_TINY = dict(p=5, frac=0.5, epochs=10, d_model=16, n_heads=2, d_head=8, d_mlp=32)
 SWEEP_OPTS = ["--preset", "quick", "--p", "5", "--frac", "0.5", "--epochs", "10", "--quiet"]
-
-
-def invoke(*args):
-    from render import cli
-    return CliRunner().invoke(cli, [str(a) for a in args])
-
-
-def refused(r, *words):
-    lines = r.output.strip().splitlines()
-    assert r.exit_code == 2, r.output
-    assert len(lines) == 1 and lines[0].startswith("Error: "), r.output
-    for w in words:
-        assert w in lines[0], (w, lines[0])
-    return lines[0]
 
 
 def tree(root: Path) -> dict:
@@ -228,7 +212,7 @@ def _render(*args, cwd, **kw):
                             env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": "1"}, **kw)
 
 
-def _wait_for(cond, timeout=120.0):
+def _wait_for(cond, timeout=600.0):         # generous: a loaded machine starts Python slowly
     t = time.time()
     while time.time() - t < timeout:
         if cond():
@@ -249,7 +233,7 @@ def test_a_killed_run_keeps_its_training_seconds_and_the_resume_adds_to_them(tmp
     proc = _render(*args, cwd=tmp_path)
     man = tmp_path / "runs" / "k" / "manifest.json"
     try:
-        assert _wait_for(lambda: _epochs_done(man) >= 300)
+        assert _wait_for(lambda: _epochs_done(man) >= 50)
     finally:
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
@@ -428,7 +412,8 @@ def test_an_unstarted_point_names_its_sweeps_command_which_works(runs_dir):
     assert tree(runs_dir) == before and not (runs_dir.parent / "out").exists()
     import shlex
     advice = line[line.index("render.py sweep"):]
-    assert invoke(*shlex.split(advice)[2:], "--quiet").exit_code == 0
+    r = invoke(*shlex.split(advice)[1:], "--quiet")
+    assert r.exit_code == 0, (advice, r.output)
     assert Run("sw/s1").manifest["status"] == "complete"
 
 

@@ -128,14 +128,14 @@ def _snapshot(jobs: list[Seeded], P, opt, metrics, epoch: int, done_epochs: list
 
 
 def _commit(jobs: list[Seeded], snaps: list[dict], epoch: int, done_epochs: list[list[dict]],
-            resumes: list[list[dict]], threads: dict, seconds: float | None = None):
+            resumes: list[list[dict]], threads: dict, timed: bool = False):
     """Commit every seed's state at `epoch` in three passes: each seed's data files under
     names of their own (checkpoint, metrics, resume state); then each manifest, the commit
     point, naming them and the previous resume state; then remove what no manifest names.
     A kill at any instant leaves every manifest naming files that exist and agree; the seeds'
     manifests then differ by at most one checkpoint, and prepare() resumes from the older.
-    `threads`: the batch's CPU thread policy so far, for the manifests; `seconds`: each seed's
-    training seconds up to this state, over every session (the manifests' train_seconds)."""
+    `threads`: the batch's CPU thread policy so far, for the manifests; `timed`: the snapshots
+    carry each seed's training seconds over every session (the manifests' train_seconds)."""
     committed = []
     for s, (j, snap) in enumerate(zip(jobs, snaps)):
         w = snap["weights"]
@@ -156,7 +156,7 @@ def _commit(jobs: list[Seeded], snaps: list[dict], epoch: int, done_epochs: list
         committed.append(m_entry)
     for s, (j, snap) in enumerate(zip(jobs, snaps)):
         _write_manifest(j, epoch, done_epochs[s], committed[s], snap["metrics"], resumes[s], threads,
-                        None if seconds is None else snap["seconds"])
+                        snap["seconds"] if timed else None)
     for j in jobs:
         history.prune(j.run)
 
