@@ -142,6 +142,12 @@ def train(run_name, preset, seed, seeds, device, compile_, force, quiet, stride,
     for s in seed_list:
         c = cfg.replace(seed=s).validate()
         jobs.append(Seeded(c, Run(name if len(seed_list) == 1 else f"{name}-s{s}")))
+    C.check_exponents({cfg.op}, {k for k in ("a", "b") if over[k] is not None})     # after the values' own checks
+    if "/" in name:                     # runs/SWEEP/POINT: the sweep trains its points, with its own config
+        run = jobs[0].run
+        raise UserError("render.py train does not train a sweep's points (their sweep holds their config); "
+                        + (run.missing() if not run.exists() else
+                           f"{name} is trained: render.py all --run {name} renders it"))
     for j in jobs:                      # a damaged run is named before anything starts
         if j.run.exists() and not force:
             j.run.manifest
@@ -159,35 +165,59 @@ def train(run_name, preset, seed, seeds, device, compile_, force, quiet, stride,
         return
     for j, ms in zip(jobs, r["milestones"]):
         click.echo(f"{j.run.name}: epochs {r['start']}->{r['end']} in {r['seconds']:.0f}s; "
-                   f"train acc 100% at epoch {ms['train_100']}, test acc >= 99% at epoch {ms['test_99']}"
-                   + ("" if ms["test_99"] is not None else " (not grokked)"))
+                   + (f"train acc 100% at epoch {ms['train_100']}" if ms["train_100"] is not None
+                      else "train acc never 100%")
+                   + (f", test acc >= 99% at epoch {ms['test_99']}" if ms["test_99"] is not None
+                      else ", test acc never >= 99% (not grokked)"))
 
 
 @cli.command()
 def runs():
     """List the runs in runs/ with their status."""
-    from training.history import list_runs
-    rs = list_runs()
-    if not rs:
+    from training.history import list_runs, list_sweeps
+    rs, sweeps = list_runs(), list_sweeps()
+    if not rs and not sweeps:
         click.echo("no runs yet: train one with  render.py train --preset quick")
         return
     rows = [("run", "task", "epochs", "status", "train 100%", "test 99%", "grokked", "size")]
     for r in rs:
-        try:
-            m = r.manifest
-        except Exception as e:  # one broken run must not hide the others
-            rows.append((r.name, "?", "?", f"unreadable: {e}", "", "", "", ""))
-            continue
-        c, ms = m["config"], m["milestones"]
-        task = f"{c['op']} p={c['p']}" + (f" a={c['a']} b={c['b']}" if c["op"] == "pow" else "")
-        task += f" smooth={c['smooth']:g}" if c.get("smooth") else ""
-        task += f" until {c['smooth_until']}" if c.get("smooth") and c.get("smooth_until") else ""
-        rows.append((r.name, task, f"{m['epochs_done']}/{c['epochs']}", m["status"],
-                     str(ms["train_100"]), str(ms["test_99"]), "yes" if m["grokked"] else "no",
-                     f"{r.size_bytes() / 2**20:.0f} MiB"))
+        rows.append(_run_row(r.name, r))
+    for name, points in sweeps:
+        done = sum(1 for _, r in points if r is not None and _complete(r))
+        size = sum(r.size_bytes() for _, r in points if r is not None and r.dir.is_dir())
+        rows.append((f"{name}/", "sweep", "", f"{done}/{len(points)} points done", "", "", "",
+                     f"{size / 2**20:.0f} MiB"))
+        for point, r in points:
+            rows.append(_run_row(f"  {name}/{point}", r))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         click.echo("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip())
+
+
+def _complete(run) -> bool:
+    try:
+        return run.exists() and run.manifest["status"] == "complete"
+    except Exception:  # noqa: BLE001  a damaged point is not done
+        return False
+
+
+def _run_row(label: str, r) -> tuple:
+    """One row of `render.py runs`: milestones never reached say so ('never', or '-' while training)."""
+    if r is None or not r.exists():
+        return (label, "", "", "not started", "", "", "", "")
+    try:
+        m = r.manifest
+    except Exception as e:  # noqa: BLE001  one broken run must not hide the others
+        return (label, "?", "?", f"unreadable: {e}", "", "", "", "")
+    c, ms = m["config"], m["milestones"]
+    task = f"{c['op']} p={c['p']}" + (f" a={c['a']} b={c['b']}" if c["op"] == "pow" else "")
+    task += f" smooth={c['smooth']:g}" if c.get("smooth") else ""
+    task += f" until {c['smooth_until']}" if c.get("smooth") and c.get("smooth_until") else ""
+    unreached = "never" if m["status"] == "complete" else "-"
+    return (label, task, f"{m['epochs_done']}/{c['epochs']}", m["status"],
+            unreached if ms["train_100"] is None else str(ms["train_100"]),
+            unreached if ms["test_99"] is None else str(ms["test_99"]), "yes" if m["grokked"] else "no",
+            f"{r.size_bytes() / 2**20:.0f} MiB")
 
 
 @cli.command("all")
@@ -342,8 +372,11 @@ def sweep(name, grid, preset, runs_dir, threads, ray_address, device, dense, for
                   ray=ray_address, device=device, force=force, dense=_split_names(dense) or (),
                   progress=not quiet, log=lambda line: click.echo(line, err=True))
     if r["trained"]:
+        import shlex
+        where = "" if runs_dir is None else f" --runs-dir {shlex.quote(runs_dir)}"
+        env = "" if runs_dir is None else f"GROKKING_RUNS={shlex.quote(runs_dir)} "
         click.echo(f"sweep {name}: {r['trained']} points trained in {r['seconds']:.0f}s; "
-                   f"report: render.py sweep-report {name}; one point: render.py all --run {name}/POINT")
+                   f"report: render.py sweep-report {name}{where}; one point: {env}render.py all --run {name}/POINT")
 
 
 @cli.command("sweep-report")
@@ -358,6 +391,11 @@ def sweep_report(name, runs_dir, axes, quiet):
     from pipeline.sweep_report import report
     out = report(name, runs_dir=runs_dir, axes=_split_names(axes), progress=not quiet)
     click.echo(f"sweep report: {out['dir']} ({', '.join(sorted(out['files']))})")
+    if out["pooled"]:
+        fields = ", ".join(f"{f} ({', '.join(v)})" for f, v in out["pooled"].items())
+        click.echo(f"note: the phase diagram's cells pool points that differ in {fields}; pass --axes with "
+                   f"{'that field' if len(out['pooled']) == 1 else 'those fields'} to separate them, or read table.md",
+                   err=True)
 
 
 @cli.command("export")

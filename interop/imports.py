@@ -75,6 +75,7 @@ def load(source: Path, trust_pickle: bool = False):
     source = Path(source)
     if not source.is_file():
         raise InteropError(f"{source} is not a file; pass the .pth file the foreign code saved")
+    _check_size(source)
     if trust_pickle:
         return torch.load(source, map_location="cpu", weights_only=False, pickle_module=_LENIENT)
     try:
@@ -84,8 +85,23 @@ def load(source: Path, trust_pickle: bool = False):
         what = m[1] if m else str(e).splitlines()[0][:120]
         raise InteropError(f"{source} needs unpickling to read {what} (a Python object, and unpickling can run "
                            f"code); if you trust the file, pass --trust-pickle") from None
-    except (RuntimeError, EOFError, OSError) as e:
-        raise InteropError(f"{source} is not a file torch.save wrote ({str(e).splitlines()[0][:100]})") from None
+    except MemoryError:
+        raise InteropError(f"{source} does not fit in this machine's memory; import it on a larger machine") from None
+    except Exception as e:  # noqa: BLE001  an empty, text or torn file fails anywhere inside unpickling
+        why = (str(e).strip().splitlines() or [type(e).__name__])[0][:100]
+        raise InteropError(f"{source} is not a file torch.save wrote ({type(e).__name__}: {why}); pass the .pth "
+                           f"file the foreign code saved") from None
+
+
+def _check_size(source: Path):
+    """Refused before loading: a file that, read into memory, would not fit (torch.load holds it all)."""
+    from training import budget
+    size, ram = source.stat().st_size, budget.physical_memory()
+    if size == 0:
+        raise InteropError(f"{source} is empty; pass the .pth file the foreign code saved")
+    if ram is not None and 2 * size > ram:
+        raise InteropError(f"{source} is {budget._size(size)}; loading it would need about {budget._size(2 * size)} "
+                           f"of memory, this machine has {budget._size(ram)}: import it on a larger machine")
 
 
 class _Stub:
@@ -118,7 +134,7 @@ def detect(obj) -> str:
         return "transformer-lens-demo"
     if isinstance(obj, dict) and "state_dicts" in obj and "epochs" in obj:
         return "paper"
-    keys = sorted(obj)[:8] if isinstance(obj, dict) else type(obj).__name__
+    keys = sorted(map(str, obj))[:8] if isinstance(obj, dict) else type(obj).__name__
     raise InteropError(f"not a checkpoint history this project reads (found {keys}); it reads the TransformerLens "
                        f"Grokking demo's file (checkpoints, checkpoint_epochs, ...) and the paper's full_run_data.pth "
                        f"(state_dicts, epochs, ...)")
@@ -158,7 +174,101 @@ def _attrs(obj) -> dict:
     return dict(obj) if isinstance(obj, dict) else dict(getattr(obj, "__dict__", {}))
 
 
-def parse(obj, fmt: str) -> dict:
+def parse(obj, fmt: str, source="the file") -> dict:
+    """parse_history, with a malformed entry (a number where a list belongs, text where a loss
+    does) refused in one line naming it rather than failing somewhere inside."""
+    try:
+        f = parse_history(obj, fmt)
+    except InteropError:
+        raise
+    except (TypeError, ValueError, KeyError, IndexError, AttributeError) as e:
+        raise InteropError(f"{source} is a malformed {fmt} file ({_malformed(obj, fmt) or type(e).__name__ + ': ' + str(e)[:100]}); "
+                           f"it cannot be imported") from None
+    check_checkpoints(f, source)
+    return f
+
+
+def _malformed(obj, fmt: str) -> str | None:
+    """The first entry of a foreign history that is not of its documented kind, or None."""
+    lists = ("checkpoints", "checkpoint_epochs") if fmt == "transformer-lens-demo" else ("state_dicts", "epochs")
+    for k in lists:
+        if not isinstance(obj.get(k), (list, tuple)):
+            return f"{k} is a {type(obj.get(k)).__name__}, not a list"
+    for k in ("train_losses", "test_losses"):
+        v = obj.get(k)
+        if v is None:
+            continue
+        try:
+            np.asarray(v, np.float64)
+        except (TypeError, ValueError):
+            return f"{k} is not a list of numbers"
+    sds = obj[lists[0]]
+    bad = next((i for i, sd in enumerate(sds) if not isinstance(sd, dict)), None)
+    if bad is not None:
+        return f"{lists[0]}[{bad}] is a {type(sds[bad]).__name__}, not a state dict"
+    return None
+
+
+def check_checkpoints(f: dict, source) -> None:
+    """Every checkpoint one model of this task, finite: the same shapes as the last checkpoint's,
+    which must themselves fit together (W_E [d_vocab, d_model], W_pos [3, d_model], ...); refused
+    naming the checkpoint and the tensor."""
+    items = list(f["ckpts"]) + ([("model", f["final"])] if f["final"] is not None else [])
+    if not items:
+        raise InteropError(f"{source} holds no checkpoints")
+    W = items[-1][1]
+    try:
+        d_vocab, d_model = W["W_E"].shape
+        H, _, d_head = W["W_Q"].shape
+        d_mlp, d_out = W["W_in"].shape[1], W["W_U"].shape[1]
+    except ValueError:
+        raise InteropError(f"{source}: {_where(items[-1][0])}: W_E or W_Q has the wrong number of dimensions "
+                           f"({W['W_E'].shape}, {W['W_Q'].shape}); not this project's one-layer model") from None
+    if d_out not in (d_vocab - 1, d_vocab):
+        raise InteropError(f"{source}: {_where(items[-1][0])}: W_U has {d_out} outputs and W_E {d_vocab} tokens; "
+                           f"this project reads models of p digits and '=' with p or p + 1 outputs")
+    want = {"W_E": (d_vocab, d_model), "W_pos": (3, d_model), "W_Q": (H, d_model, d_head),
+            "W_K": (H, d_model, d_head), "W_V": (H, d_model, d_head), "W_O": (H, d_head, d_model),
+            "W_in": (d_model, d_mlp), "b_in": (d_mlp,), "W_out": (d_mlp, d_model), "b_out": (d_model,),
+            "W_U": (d_model, d_out)}
+    for lab, w in items:
+        where = _where(lab)
+        for k, shape in want.items():
+            got = tuple(w[k].shape)
+            if got != shape:
+                raise InteropError(f"{source}: {where}: {k} has shape {got}, expected {shape} (d_vocab {d_vocab}, "
+                                   f"d_model {d_model}, {H} heads of {d_head}, d_mlp {d_mlp}, 3 positions, as "
+                                   f"{_where(items[-1][0])}); every checkpoint must be one model of this task, "
+                                   f"in its documented layout")
+            if not np.isfinite(w[k]).all():
+                bad = int((~np.isfinite(w[k])).sum())
+                raise InteropError(f"{source}: {where}: {k} holds {bad} non-finite value{'s' * (bad > 1)} (NaN or "
+                                   f"infinity); a history with a diverged checkpoint cannot be imported (drop that "
+                                   f"checkpoint from the file, or import an earlier save)")
+
+
+def _where(label) -> str:
+    return f"checkpoint {label}" if label != "model" else "its final 'model'"
+
+
+def check_memory(W: dict, n_ckpts: int, source):
+    """Refused before the checkpoints are evaluated over every input pair when that would not fit
+    in memory (as `train` refuses: budget.py): the labels and pairs, per-example losses of every
+    checkpoint, and a batch's activations."""
+    from training import budget
+    p = W["W_E"].shape[0] - 1
+    d_out, d_mlp, d_model = W["W_U"].shape[1], W["W_in"].shape[1], W["W_E"].shape[1]
+    pairs = p * p
+    batch = min(8, n_ckpts)
+    need = pairs * (3 * 8 + n_ckpts * 9 + batch * (4 * 3 * d_out + 8 * 2 * d_out + 4 * (2 * d_mlp + 6 * d_model)))
+    ram = budget.physical_memory()
+    if ram is not None and need > ram:
+        raise InteropError(f"{source}: checking its {n_ckpts} checkpoints of p = {p} ({pairs:,} input pairs) against "
+                           f"its losses would need about {budget._size(need)} of memory, this machine has "
+                           f"{budget._size(ram)}; import it on a larger machine")
+
+
+def parse_history(obj, fmt: str) -> dict:
     """A foreign history in the project's terms: labelled checkpoints (project arrays), recorded
     losses per epoch (train[k], test[k] measured on the weights after k steps, NaN unknown), the
     split if stored, the config entries the file has, and what each checkpoint label means."""
@@ -347,6 +457,9 @@ def import_history(source: Path, run_name: str, fmt: str = "auto", trust_pickle:
                    runs_root: Path | None = None, progress: bool = True, log=print) -> dict:
     """Read `source`, check it, and write runs/<run>/ whole (a temporary folder renamed into place)."""
     run = history.Run(run_name, runs_root)
+    if "/" in run_name:
+        raise InteropError(f"{run_name} names a point of a sweep, which its sweep trains; import into a plain "
+                           f"--run (e.g. --run {run_name.replace('/', '-')})")
     if run.dir.exists() and not force:
         raise InteropError(f"run {run_name!r} exists; choose another --run, or pass --force to replace it")
     if (frac is None) != (seed is None):
@@ -356,10 +469,9 @@ def import_history(source: Path, run_name: str, fmt: str = "auto", trust_pickle:
     if fmt != "auto" and fmt != found:
         raise InteropError(f"{source} looks like the {found} format, not {fmt}; pass --format {found} or auto")
     fmt = found
-    f = parse(obj, fmt)
-    if not f["ckpts"]:
-        raise InteropError(f"{source} holds no checkpoints")
+    f = parse(obj, fmt, source)
     W0 = f["ckpts"][-1][1]
+    check_memory(W0, len(f["ckpts"]) + (f["final"] is not None), source)
     p = W0["W_E"].shape[0] - 1
     x, y = tasks.all_pairs(p)
     op = {"add": "add", "subtract": "sub"}.get(str(f["config"].get("fn_name", "add")), "add")
@@ -400,6 +512,11 @@ def import_history(source: Path, run_name: str, fmt: str = "auto", trust_pickle:
         tried = [(mismatch(ce, epochs_for(o), split, tr, te), o) for o in f["offsets"]]
         (worst, first), offset = min(tried, key=lambda t: t[0][0])
         if first is not None:
+            if f["split"] is not None:      # --frac/--seed would not change it: the file's own split is used
+                raise InteropError(f"the file's own split (train_indices, test_indices) and its checkpoints do not "
+                                   f"reproduce its recorded losses under either reading of the checkpoint labels "
+                                   f"(saved before or after their step): {first}; the file's labels, losses or "
+                                   f"indices do not belong to its weights, so it cannot be imported as it is")
             raise InteropError(f"the split ({how.split(' by ')[0]}) and checkpoints do not reproduce the file's "
                                f"losses: {first}; pass the --frac and --seed it was trained with")
         checked = f"reproduces every recorded loss at the checkpoints (worst relative error {worst:.1e})"

@@ -52,12 +52,16 @@ class RunView:
     def epochs(self) -> np.ndarray:
         return np.array(self.history.checkpoint_epochs())
 
-    @cached_property
+    @property
     def metrics(self) -> dict[str, np.ndarray]:
-        """train_loss, test_loss, train_acc, test_acc [E+1] and epoch [E+1]."""
-        m = dict(self.history.metrics())
-        m["epoch"] = np.arange(len(m["train_loss"]))
-        return m
+        """train_loss, test_loss, train_acc, test_acc [E+1] and epoch [E+1]: the history's latest
+        commit (reread when the manifest names another metrics file, as it does while training)."""
+        entry = self.history.manifest["metrics"]
+        if getattr(self, "_metrics", (None,))[0] != entry["sha256"]:
+            m = dict(self.history.metrics())
+            m["epoch"] = np.arange(len(m["train_loss"]))
+            self._metrics = (entry["sha256"], m)
+        return self._metrics[1]
 
     @cached_property
     def split(self) -> dict[str, np.ndarray]:

@@ -101,6 +101,9 @@ def _config(o: Options):
     from training import config as C
     from training.history import Run
     run = Run(o.run, o.runs_root)
+    if "/" in o.run and not run.exists():      # a sweep's point: only its sweep trains it, with its config
+        from training.history import HistoryError
+        raise HistoryError(run.missing())
     if run.exists() and o.preset is None:
         return run.config, run
     return C.PRESETS[o.preset or C.DEFAULT_PRESET], run
@@ -314,12 +317,26 @@ def _make_all(o: Options, log, cfg, run, summary: dict, guard: "Interrupts", t0:
 
 def make_scenes(o: Options, stamps: dict, now: "st.AssetHashes", summary: dict, log, guard: "Interrupts"):
     """Render every scene of o.scenes that is not up to date (at o.quality), stamping each; a scene
-    that fails is named in summary["failed"] and the others are still made."""
-    for name in _scene_names(o):
+    that fails is named in summary["failed"] and the others are still made. One bar for the stage,
+    not Manim's bar for every animation of every scene."""
+    todo = [n for n in _scene_names(o) if o.force or st.why_stale(stamps.get("scenes", {}).get(n), now,
+                                                                   st.scene_code_hash(n), _opts(o, "scene")) is not None]
+    bar = None
+    if o.progress and todo:
+        from tqdm.auto import tqdm
+        bar = tqdm(total=len(todo), desc="scenes", unit="scene", mininterval=0.5, leave=False)
+    try:
+        _make_scenes(o, todo, stamps, summary, log, now, guard, bar)
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def _make_scenes(o: Options, todo: list[str], stamps: dict, summary: dict, log, now, guard, bar):
+    for name in todo:
         scene_code = st.scene_code_hash(name)
-        if not o.force and st.why_stale(stamps.get("scenes", {}).get(name), now, scene_code,
-                                        _opts(o, "scene")) is None:
-            continue
+        if bar is not None:
+            bar.set_postfix_str(name, refresh=True)
         t = time.perf_counter()
         try:
             files, deps, skipped = _make_scene(o, name)
@@ -327,10 +344,14 @@ def make_scenes(o: Options, stamps: dict, now: "st.AssetHashes", summary: dict, 
             guard.check()
             summary["failed"].append((f"scene {name}", f"{type(e).__name__}: {e}"))
             log(f"[scenes] {name}: FAILED: {type(e).__name__}: {e}")
+            if bar is not None:
+                bar.update(1)
             continue
         guard.check()
         _record(o, stamps, summary, log, "scene", name, now.deps(deps), scene_code, _opts(o, "scene"), files,
                 skipped, f"{files[0] if files else ''} ({time.perf_counter() - t:.1f}s)")
+        if bar is not None:
+            bar.update(1)
 
 
 def _record(o: Options, stamps: dict, summary: dict, log, kind: str, name: str, deps: dict, code: str,
@@ -429,7 +450,7 @@ def _make_scene(o: Options, name: str) -> tuple[list[Path], set, str | None]:
         with recording() as reads:
             try:
                 video = render(name, o.run, o.quality, "mp4", media_dir=scratch, root=o.assets_root,
-                               pixel_width=o.scene_width, progress=o.progress)
+                               pixel_width=o.scene_width, progress=False)     # `all` shows its own bar
             except NotFound as e:
                 return [], reads, e.reason
         o.scene_dir.mkdir(parents=True, exist_ok=True)

@@ -59,6 +59,8 @@ def point_row(point, root: Path, entry: dict) -> tuple[dict, dict | None]:
                 "final_train_acc": None, "final_test_acc": None, "checkpoints": 0, "disk_MiB": 0.0}, None
     m = run.manifest
     met = run.metrics()
+    if m.get("train_seconds") is not None:        # every session's, up to the last commit (the trainer's)
+        row["seconds"] = round(float(m["train_seconds"]), 2)
     done, ms = m["epochs_done"], m["milestones"]
     complete = m["status"] == "complete"
     grokked = ms["test_99"] if ms["test_99"] is not None else ("never" if complete else "not yet")
@@ -110,7 +112,12 @@ def diagram_axes(rows: list[dict], fields: list[str], asked: list[str] | None) -
     """The phase diagram's (x, y) fields: those asked for, else the first two varying fields that
     are not the seed (the seeds are pooled), else the seed."""
     if asked:
+        from training.sweep import ALIASES
+        asked = [ALIASES.get(a, a) for a in asked]
         bad = [a for a in asked if a not in fields]
+        if len(asked) == 2 and asked[0] == asked[1]:
+            raise SweepError(f"--axes names {asked[0]} twice; name two different grid fields, or one "
+                             f"({', '.join(fields)})")
         if bad or not 1 <= len(asked) <= 2:
             raise SweepError(f"--axes {','.join(asked)}: name one or two of the grid's fields ({', '.join(fields)})")
         return asked[0], (asked[1] if len(asked) > 1 else None)
@@ -170,10 +177,15 @@ def report(name: str, runs_dir=None, media_root=None, axes: list[str] | None = N
     if bar is not None:
         bar.close()
     xf, yf = diagram_axes(rows, fields, axes)
+    # fields that vary but are neither axis (nor the seed, pooled by design): their points share
+    # a cell, which the diagram's title and the command's output say
+    pooled = {f: sorted({_cell(r[f]) for r in rows}) for f in varying(rows, fields) if f not in (xf, yf, "seed")}
+    note = "; ".join(f"{f} ({', '.join(v)})" for f, v in pooled.items())
     out = report_dir(name, media_root)
     csv_text, md = table(rows, fields)
+    title = f"Sweep {name}: grokking epoch" + (f"\ncells pool points of different {note}" if pooled else "")
     files = {"table.csv": csv_text.encode(), "table.md": (f"# Sweep {name}\n\n" + md).encode(),
-             "phase_diagram.png": _png(F.phase_diagram(rows, xf, yf, f"Sweep {name}: grokking epoch"))}
+             "phase_diagram.png": _png(F.phase_diagram(rows, xf, yf, title))}
     if series:
         files["curves.png"] = _png(F.curves(series, varying(rows, fields) or fields))
     if any(r["key_frequencies"] is not None for r in rows):
@@ -183,4 +195,4 @@ def report(name: str, runs_dir=None, media_root=None, axes: list[str] | None = N
         files["label_balance.png"] = _png(F.label_balance(pw))
     for fname, data in files.items():
         atomic_write_bytes(out / fname, data)
-    return {"dir": str(out), "files": list(files), "rows": rows}
+    return {"dir": str(out), "files": list(files), "rows": rows, "axes": (xf, yf), "pooled": pooled}

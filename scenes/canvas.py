@@ -97,7 +97,19 @@ class _Data:
 
     def setup(self):
         _bg(self)
-        self.d = data.load()
+        if not data.standalone():
+            self.d = data.load()
+            return
+        # Manim's own command line: one line saying what to do, not a traceback from inside the scene
+        name = type(self).__name__
+        try:
+            self.d = data.load()
+            data.check()
+            why = data.absent(name)
+        except (data.AssetsError, ValueError) as e:     # missing or corrupt assets; a bad GROKKING_RUN
+            data.refuse(name, str(e))
+        if why is not None:
+            data.refuse(name, f"{why}; this scene draws that mechanism, so render it from a run that has it")
 
     def tear_down(self):
         # a still (last frame) skips animations, and skipped plays do not run updaters: run them

@@ -47,13 +47,16 @@ def assets_root() -> Path | None:
 def using(run: str, root: Path | str | None = None):
     """Scenes constructed inside the block draw assets/<run>/ (under `root`): sets the settings
     above, and restores them after."""
+    global _EMBEDDED
     saved = {k: os.environ.get(k) for k in (RUN_ENV, ASSETS_ENV)}
     os.environ[RUN_ENV] = run
     if root is not None:
         os.environ[ASSETS_ENV] = str(root)
+    _EMBEDDED += 1
     try:
         yield
     finally:
+        _EMBEDDED -= 1
         for k, v in saved.items():
             if v is None:
                 os.environ.pop(k, None)
@@ -64,9 +67,56 @@ def using(run: str, root: Path | str | None = None):
 def load(run: str | None = None) -> "SceneData":
     a = Assets(run or current_run(), assets_root())
     if not a.exists():
-        raise AssetsError(f"no extracted data for run {a.run!r} ({a.dir} missing); make it with: "
-                          f"render.py extract --run {a.run}")
+        raise AssetsError(f"no extracted data for run {a.run!r} ({a.dir} missing); {next_step(a.run)}")
     return SceneData(a)
+
+
+def next_step(run: str) -> str:
+    """What makes a run's assets: extraction when it has a history, else training first (a
+    sweep's point: its sweep)."""
+    from training.history import HistoryError, Run
+    try:
+        h = Run(run)
+        if h.exists():
+            return f"make it with: render.py extract --run {run}"
+        why = h.missing()
+    except (HistoryError, ValueError) as e:        # ConfigError is a ValueError
+        return str(e)
+    if "/" in run:
+        return why
+    return (f"it is not trained either: render.py all --run {run} trains, extracts and renders it "
+            f"(render.py train --run {run} --preset quick, then render.py extract --run {run}, for a quick one)")
+
+
+_EMBEDDED = 0        # > 0 while render.py renders (data.using): errors go to its own handling
+
+
+def standalone() -> bool:
+    """Whether a scene is being rendered by Manim's own command line (not by render.py)."""
+    return _EMBEDDED == 0
+
+
+def refuse(scene: str, why: str):
+    """End Manim's own command line with one line on stderr saying what is wrong and what to do
+    (instead of Manim's many-line traceback of the error inside the scene)."""
+    import sys
+    others = [a.run for a in _runs_with_assets()]
+    hint = (f"; runs with assets here: {', '.join(others[:8])} (GROKKING_RUN=<run> manim ...)" if others else "")
+    print(f"cannot render {scene}: {why}{hint}", file=sys.stderr, flush=True)
+    raise SystemExit(2)
+
+
+def _runs_with_assets() -> list[Assets]:
+    root = assets_root() or fmt.ASSETS_DIR
+    out = []
+    for d in sorted(Path(root).iterdir()) if Path(root).is_dir() else ():
+        try:
+            a = Assets(d.name, assets_root())
+        except (ValueError, AssetsError):
+            continue
+        if a.exists() and a.run != current_run():
+            out.append(a)
+    return out
 
 
 def check(run: str | None = None) -> None:

@@ -38,7 +38,10 @@ def memory_bytes(cfg: Config, seeds: int = 1) -> int:
     [seeds, 4, epochs+1] float64 and the copies a checkpoint makes of it."""
     per_example = 4 * (4 * cfg.d_vocab_out + 4 * cfg.d_mlp + 6 * cfg.d_model + 4 * cfg.n_heads * cfg.n_ctx) + 48
     metrics = 4 * (cfg.epochs + 1) * 8
-    return seeds * (cfg.p * cfg.p * per_example + 3 * metrics + 4 * 4 * n_params(cfg)) + 500 * 2 ** 20
+    return seeds * (cfg.p * cfg.p * per_example + 3 * metrics + 4 * 4 * n_params(cfg)) + PROCESS_BYTES
+
+
+PROCESS_BYTES = 500 * 2 ** 20      # a training process before its first seed: Python, torch, buffers
 
 
 def disk_bytes(cfg: Config, seeds: int = 1) -> int:

@@ -84,6 +84,8 @@ class Config:
             raise ConfigError(f"--lr must be a finite number > 0 (got {self.lr}); pass e.g. --lr 1e-3")
         if not 0.0 <= self.weight_decay < float("inf"):
             raise ConfigError(f"--wd must be a finite number >= 0 (got {self.weight_decay}); pass e.g. --wd 1.0")
+        if self.n_ctx != 3:
+            raise ConfigError(f"n_ctx must be 3 (got {self.n_ctx}): every input is the three tokens [x, y, =]")
         if min(self.n_heads, self.d_head, self.d_model, self.d_mlp) <= 0:
             raise ConfigError("model sizes must be positive")
         if self.test_every < 1:
@@ -137,6 +139,16 @@ VIDEO = CANONICAL.replace(smooth=3e-4, seed=1, epochs=10500)
 PRESETS = {"video": VIDEO, "canonical": CANONICAL, "quick": QUICK}
 DEFAULT_PRESET = "video"
 DEFAULT_RUN = DEFAULT_PRESET     # a run trained from a preset is named after it
+
+
+def check_exponents(ops, given) -> None:
+    """op pow has no default exponents: a = b = 1 would silently be addition. ConfigError unless
+    both exponents were given (`given`: the fields set explicitly) wherever `ops` has pow."""
+    lacks = [k for k in ("a", "b") if k not in given]
+    if "pow" in ops and lacks:
+        raise ConfigError(f"op pow needs its exponents, (x^a + y^b) mod p: pass --a and --b (in a sweep, or "
+                          f"a grid's a=... b=...), e.g. --a 2 --b 1; {' and '.join(lacks)} missing "
+                          f"(a = b = 1 would be addition)")
 
 
 def schedule_epochs(s: Schedule, epochs: int) -> list[int]:

@@ -162,6 +162,7 @@ class Run:
     def __init__(self, name: str, root: Path | None = None):
         self.name = name
         self.dir = paths.confined(root or RUNS_DIR, name)      # a valid name, inside runs/
+        paths.check_run_folder(self.dir, name)                  # not a sweep; a point of one that exists
         self.manifest_path = self.dir / "manifest.json"
         self._manifest: tuple[int, dict] | None = None      # (mtime_ns, parsed), reread on change
 
@@ -171,8 +172,7 @@ class Run:
     @property
     def manifest(self) -> dict:
         if not self.exists():
-            raise HistoryError(f"no run named {self.name!r} in {self.dir.parent}/; "
-                               f"train it with: render.py train --run {self.name}")
+            raise HistoryError(self.missing())
         stamp = self.manifest_path.stat().st_mtime_ns
         if self._manifest is not None and self._manifest[0] == stamp:
             return self._manifest[1]
@@ -191,6 +191,13 @@ class Run:
                                + f"; retrain it with 'render.py train --run {self.name} --force'")
         self._manifest = (stamp, m)
         return m
+
+    def missing(self) -> str:
+        """Why there is no history here and the next step: a sweep's point is trained by its sweep."""
+        if "/" in self.name:
+            from .sweep import point_advice
+            return point_advice(self.dir.parent, self.name)
+        return f"no run named {self.name!r} in {self.dir.parent}/; train it with: render.py train --run {self.name}"
 
     def _ours(self) -> bool:
         """Whether the folder holds a manifest the trainer wrote (readable or not, any content)."""
@@ -303,7 +310,31 @@ def list_runs(root: Path | None = None) -> list[Run]:
     if not root.is_dir():
         return []
     return [Run(d.name, root) for d in sorted(root.iterdir())
-            if paths.valid(d.name) and not d.is_symlink() and (d / "manifest.json").exists()]
+            if paths.valid(d.name) and not d.is_symlink() and (d / "manifest.json").exists()
+            and not paths.is_sweep(d)]
+
+
+def list_sweeps(root: Path | None = None) -> list[tuple[str, list[tuple[str, "Run | None"]]]]:
+    """Every sweep in runs/ with its points, in its manifest's order: (sweep, [(point, Run or
+    None when its name is unusable)])."""
+    import json
+    root = Path(root or RUNS_DIR)
+    out = []
+    for d in sorted(root.iterdir()) if root.is_dir() else ():
+        if not paths.valid(d.name) or d.is_symlink() or not paths.is_sweep(d):
+            continue
+        try:
+            names = [p["name"] for p in json.loads((d / paths.SWEEP_MANIFEST).read_text())["points"]]
+        except (OSError, ValueError, KeyError, TypeError):
+            names = []
+        points = []
+        for n in names:
+            try:
+                points.append((n, Run(n, d)))
+            except ValueError:
+                points.append((n, None))
+        out.append((d.name, points))
+    return out
 
 
 def first_index(mask) -> int | None:

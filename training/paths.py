@@ -32,6 +32,7 @@ _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 # the stages' temporary file names: .<file>.tmp<pid of the writer>, or .<stem>.tmp<pid>.<ext>
 # for writers that need the extension (matplotlib's animation writers)
 _TEMP = re.compile(r"\..+\.tmp(\d+)(\.[A-Za-z0-9]+)?")
+SWEEP_MANIFEST = "sweep.json"      # what makes a folder of runs/ a sweep (training/sweep.py)
 
 
 def check_name(name) -> str:
@@ -73,6 +74,28 @@ def confined(root: Path | str, name: str) -> Path:
         raise ConfigError(f"{path.parent} is a run, not a sweep: SWEEP/POINT names a point of a sweep; "
                           f"use another --run")
     return path
+
+
+def is_sweep(folder: Path) -> bool:
+    return (Path(folder) / SWEEP_MANIFEST).exists()
+
+
+def is_run(folder: Path) -> bool:
+    """A folder holding a single run's history (or what a crash before its first manifest left)."""
+    folder = Path(folder)
+    return any((folder / f).exists() for f in ("manifest.json", "split.npz", "checkpoints", "resume"))
+
+
+def check_run_folder(path: Path, name: str):
+    """ConfigError unless `path` (runs/<name>) may be a run: a plain name that is a sweep is not
+    one (its points are), and SWEEP/POINT needs SWEEP to be a sweep."""
+    parts = name.split("/")
+    if len(parts) == 1 and is_sweep(path):
+        raise ConfigError(f"{name!r} is a sweep ({path}/{SWEEP_MANIFEST}), not a run: name one of its points, "
+                          f"--run {name}/POINT (render.py runs lists them), or pass another --run")
+    if len(parts) == 2 and not is_sweep(path.parent):
+        raise ConfigError(f"there is no sweep {parts[0]!r} in {path.parent.parent}/ (SWEEP/POINT names a point of "
+                          f"a sweep): start it with render.py sweep {parts[0]} --grid ..., or pass a plain --run")
 
 
 def stranger(path: Path, owned: Callable[[str], bool]) -> str | None:

@@ -24,6 +24,8 @@ import dataclasses
 import itertools
 import math
 import os
+import re
+import signal
 import threading
 import time
 from dataclasses import dataclass
@@ -34,7 +36,7 @@ from .config import PRESETS, Config, ConfigError, Schedule
 from .history import HistoryError, Run, write_json
 
 FORMAT = "grokking-sweep/1"
-MANIFEST = "sweep.json"
+MANIFEST = paths.SWEEP_MANIFEST      # "sweep.json"
 N_CHECKPOINTS = 100                      # compact schedule: about this many checkpoints per point
 ALIASES = {"wd": "weight_decay", "s": "seed"}
 SHORT = {"weight_decay": "wd", "seed": "s", "op": "", "smooth_until": "until"}     # prefixes in point names (op: the value alone)
@@ -86,7 +88,10 @@ def parse_grid(text: str) -> dict[str, list]:
             raise SweepError(f"--grid: {key!r} is not a config field; choose from wd, {', '.join(kinds)}")
         if field in grid:
             raise SweepError(f"--grid names {key} twice; give all its values once, e.g. {key}=1,2")
-        values = [_parse_value(key, kinds[field], v) for v in vals.split(",") if v]
+        if "" in vals.split(","):
+            raise SweepError(f"--grid: {item!r} has an empty value; separate values by single commas, e.g. "
+                             f"{key}=1,2")
+        values = [_parse_value(key, kinds[field], v) for v in vals.split(",")]
         dup = [v for i, v in enumerate(values) if v in values[:i]]
         if dup:
             raise SweepError(f"--grid: {key} lists {dup[0]} twice; list each value once")
@@ -154,7 +159,54 @@ def sweep_dir(name: str, runs_dir: Path | str | None = None) -> Path:
     if isinstance(name, str) and "/" in name:
         raise SweepError(f"sweep name {name!r} is not allowed: a sweep is one folder in runs/ (its points are "
                          f"NAME/POINT); pass e.g. wd")
-    return paths.confined(runs_dir or history.RUNS_DIR, name)
+    root = paths.confined(runs_dir or history.RUNS_DIR, name)
+    if paths.is_run(root) and not paths.is_sweep(root):
+        raise SweepError(f"{root} is a run, not a sweep (a sweep's --force or a run's would delete the other); "
+                         f"choose another sweep name")
+    return root
+
+
+# the sweep's options (render.py sweep) that set the base config, by field
+BASE_OPTIONS = {"p": "--p", "op": "--op", "a": "--a", "b": "--b", "frac": "--frac", "epochs": "--epochs",
+                "lr": "--lr", "weight_decay": "--wd", "smooth": "--smooth", "smooth_until": "--smooth-until"}
+
+
+def command(m: dict, runs_dir: Path | str | None = None, grid: str | None = None) -> str:
+    """The command that (re)creates a sweep's manifest `m`: its preset, base options and grid."""
+    import shlex
+    base, preset = m.get("base", {}), PRESETS.get(m.get("preset"), PRESETS["quick"]).to_dict()
+    opts = [f"{flag} {_fmt(base[k])}" for k, flag in BASE_OPTIONS.items() if k in base and base[k] != preset.get(k)]
+    where = [f"--runs-dir {shlex.quote(str(runs_dir))}"] if runs_dir is not None else []
+    return " ".join(["render.py sweep", m.get("sweep", "NAME"), "--preset", str(m.get("preset")), *opts,
+                     "--grid", shlex.quote(grid if grid is not None else m.get("grid", "")), *where])
+
+
+def point_advice(folder: Path, name: str) -> str:
+    """Why the point `name` (SWEEP/POINT) of the sweep in `folder` has no history, and the next step."""
+    sweep_name, point = name.split("/")
+    m = read_manifest(folder)
+    if m is None:
+        return f"there is no sweep {sweep_name!r} in {folder.parent}/; start it with render.py sweep {sweep_name} --grid ..."
+    names = [p["name"] for p in m["points"]]
+    if point not in names:
+        return (f"sweep {sweep_name!r} has no point {point!r}; its points are {', '.join(names[:6])}"
+                + (f" and {len(names) - 6} more" if len(names) > 6 else ""))
+    grid = next((g for g in reversed(m.get("grids", [])) if point in {q.name for q in _points_of(m, g)}),
+                m.get("grid"))
+    return (f"point {point!r} of sweep {sweep_name!r} is not trained yet; train it with its sweep: "
+            f"{command(m, None if _default_root(folder.parent) else folder.parent, grid)}")
+
+
+def _default_root(root: Path) -> bool:
+    from . import history
+    return Path(root).resolve() == Path(history.RUNS_DIR).resolve()
+
+
+def _points_of(m: dict, grid_text: str) -> list[Point]:
+    try:
+        return expand(Config.from_dict(m["base"]), parse_grid(grid_text))
+    except ConfigError:
+        return []
 
 
 def read_manifest(folder: Path) -> dict | None:
@@ -308,10 +360,35 @@ def _die_after_checkpoint(runs: list[Run], marker: Path, after_epoch: int):
 _SHARE = None    # in a local pool's worker: the cores each running batch may use now
 
 
-def _spawn_init(share=None):
+def _spawn_init(share=None, driver: int | None = None):
     global _SHARE
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     _SHARE = share
+    if driver is not None:
+        exit_with(driver)
+
+
+def exit_with(driver: int, every: float = 0.2):
+    """End this worker when the driver process dies (kill -9 included), rather than training on
+    and then waiting forever to hand back a result nobody reads: the kernel's parent-death
+    signal where there is one (Linux), and a watch on the parent pid in any case. A kill at any
+    instant leaves only committed checkpoints (every write is atomic; the next run removes the
+    temporary files)."""
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)          # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+    def watch():
+        while True:
+            if os.getppid() != driver:
+                os.kill(os.getpid(), signal.SIGKILL)
+            time.sleep(every)
+    if os.getppid() != driver:                           # it died before the signal was asked for
+        os.kill(os.getpid(), signal.SIGKILL)
+    threading.Thread(target=watch, daemon=True, name="driver-watch").start()
 
 
 def share_of(n_cores: int, procs: int, unfinished: int) -> int:
@@ -336,18 +413,42 @@ def check_points(points: list[Point], root: Path, force=()):
                              "choose another sweep name, or pass --force to retrain the sweep")
 
 
+def fit_memory(batches: list[list[Point]], procs: int) -> list[list[Point]]:
+    """Batches split so that `procs` of them running at once fit in this machine's memory (a
+    batch's memory grows with its points: a grid of thousands of seeds is trained a few hundred
+    at a time rather than refused)."""
+    ram = budget.physical_memory()
+    if ram is None:
+        return batches
+    out = []
+    for b in batches:
+        per_point = budget.memory_bytes(b[0].cfg, 1) - budget.PROCESS_BYTES
+        cap = max(1, int((ram / procs - budget.PROCESS_BYTES) // per_point))
+        out += [b[i: i + cap] for i in range(0, len(b), cap)]
+    return sorted(out, key=lambda b: -sum(cost(p.cfg) for p in b))
+
+
 def check_resources(batches: list[list[Point]], procs: int, root: Path):
-    """Memory of the `procs` largest batches running at once, and disk for every point."""
+    """Memory of the `procs` largest batches running at once, and disk for every point; refused
+    before anything is written, with advice that works."""
     mem = sorted((budget.memory_bytes(b[0].cfg, len(b)) for b in batches), reverse=True)[:procs]
     ram = budget.physical_memory()
     if ram is not None and sum(mem) > ram:
-        raise SweepError(f"{procs} batches at once would need about {budget._size(sum(mem))} of memory, this "
-                         f"machine has {budget._size(ram)}: pass --threads {cores()} (one batch at a time)")
-    disk = sum(budget.disk_bytes(p.cfg) - (Run(p.name, root).size_bytes() if (root / p.name).is_dir() else 0)
-               for b in batches for p in b)
-    if disk > budget.free_disk(root):
-        raise SweepError(f"the sweep would write about {budget._size(disk)} to {root}/, only "
-                         f"{budget._size(budget.free_disk(root))} is free: free some space or sweep fewer points")
+        big = max((p for b in batches for p in b), key=lambda p: budget.memory_bytes(p.cfg, 1))
+        one = budget.memory_bytes(big.cfg, 1)
+        raise SweepError(f"{procs} batches at once would need about {budget._size(sum(mem))} of memory, this machine "
+                         f"has {budget._size(ram)}; " + (
+                             f"point {big.name} alone needs {budget._size(one)}: lower its p or model size"
+                             if one > ram else f"pass --threads {cores()} (one batch at a time)"))
+    per_point = [budget.disk_bytes(p.cfg) - (Run(p.name, root).size_bytes() if (root / p.name).is_dir() else 0)
+                 for b in batches for p in b]
+    disk, free = sum(per_point), budget.free_disk(root)
+    if disk > free:
+        fit = int(free // max(1, max(per_point)))
+        raise SweepError(f"the sweep would write about {budget._size(disk)} to {root}/ for its {len(per_point)} points "
+                         f"to train, only {budget._size(free)} is free (about {fit} point{'s' * (fit != 1)}' worth): "
+                         f"free some space, or sweep fewer values now (a grid may grow later: the same sweep with "
+                         f"more values adds only its new points)")
 
 
 def state_of(points: list[Point], root: Path) -> dict[str, int]:
@@ -400,7 +501,7 @@ def run_local(specs: list[dict], procs: int, progress: Progress, record) -> list
     failed = []
     ctx = mp.get_context("spawn")
     share = ctx.Value("i", share_of(cores(), procs, len(specs)))
-    pool = ProcessPoolExecutor(procs, mp_context=ctx, initializer=_spawn_init, initargs=(share,))
+    pool = ProcessPoolExecutor(procs, mp_context=ctx, initializer=_spawn_init, initargs=(share, os.getpid()))
     try:
         futs = {pool.submit(run_batch, s): s for s in specs}
         pending = set(futs)
@@ -420,6 +521,12 @@ def run_local(specs: list[dict], procs: int, progress: Progress, record) -> list
     return failed
 
 
+def _ray_running() -> bool:
+    """This process already joined a Ray instance (then --ray's address is not used)."""
+    import sys
+    return "ray" in sys.modules and sys.modules["ray"] is not None and sys.modules["ray"].is_initialized()
+
+
 def import_ray():
     try:
         import ray
@@ -428,16 +535,69 @@ def import_ray():
     return ray
 
 
+RAY_FORMS = ("auto (the cluster this node belongs to), local (start one here), HOST:PORT (a cluster's head, "
+             "e.g. 10.0.0.5:6379) or ray://HOST[:PORT] (Ray Client, port 10001 by default)")
+_RAY_ADDRESS = re.compile(r"(ray://)?(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)(?::(\d{1,5}))?")
+RAY_CONNECT_TIMEOUT = 5.0          # seconds to reach the address before Ray is asked to connect
+
+
+def ray_address(address: str) -> tuple[str, int, bool] | None:
+    """(host, port, Ray Client?) of a --ray address, None for auto and local; SweepError for
+    anything else, before Ray is imported."""
+    if address in ("auto", "local"):
+        return None
+    m = _RAY_ADDRESS.fullmatch(address or "")
+    if m is None:
+        raise SweepError(f"--ray {address!r} is not a Ray address; pass {RAY_FORMS}")
+    client = bool(m[1])
+    port = int(m[3]) if m[3] else (10001 if client else None)
+    if port is None:
+        raise SweepError(f"--ray {address}: give the head's port, e.g. --ray {address}:6379 (what 'ray start --head' "
+                         f"prints), or --ray ray://{address}:10001 for Ray Client")
+    if not 1 <= port <= 65535:
+        raise SweepError(f"--ray {address}: port {port} is not between 1 and 65535; pass {RAY_FORMS}")
+    return m[2].strip("[]"), port, client
+
+
+def reach_ray(address: str) -> tuple[str, int, bool] | None:
+    """ray_address, and the address reached within RAY_CONNECT_TIMEOUT (a TCP connection), with
+    Ray Client's extra present for ray://: checked before Ray (or torch) is imported."""
+    where = ray_address(address)
+    if where is None:
+        return None
+    import importlib.util
+    import socket
+    host, port, client = where
+    if client and importlib.util.find_spec("grpc") is None:
+        raise SweepError(f"--ray {address}: a ray:// address uses Ray Client, which needs its extra: "
+                         f"pip install 'ray[client]' (or, on a node of the cluster, pass --ray auto)")
+    try:
+        socket.create_connection((host, port), timeout=RAY_CONNECT_TIMEOUT).close()
+    except OSError as e:
+        raise SweepError(f"--ray {address}: cannot reach {host}:{port} ({e.strerror or e or 'timed out'}, "
+                         f"{RAY_CONNECT_TIMEOUT:g} s); start the cluster there ('ray start --head'), check the "
+                         f"address, or pass --ray local") from None
+    return where
+
+
 def connect_ray(address: str):
     """The Ray module, connected: the instance this process already runs, else `address`
-    ('auto': the cluster on this node; 'local': start one here)."""
+    ('auto': the cluster on this node; 'local': start one here). The address is checked and
+    reached (within RAY_CONNECT_TIMEOUT) before Ray tries: Ray itself retries an unreachable
+    address for minutes, printing warnings."""
     ray = import_ray()
-    if not ray.is_initialized():
-        try:
-            ray.init(address=None if address == "local" else address, log_to_driver=False)
-        except ConnectionError as e:
-            raise SweepError(f"--ray {address}: cannot connect ({str(e).splitlines()[0]}); start a cluster with "
-                             "'ray start --head', or pass --ray local") from None
+    if ray.is_initialized():
+        return ray
+    where = reach_ray(address)
+    if where is not None:
+        host, port, client = where
+        address = f"ray://{host}:{port}" if client else f"{host}:{port}"
+    try:
+        ray.init(address=None if address == "local" else address, log_to_driver=False)
+    except (ConnectionError, ValueError, RuntimeError, TimeoutError) as e:
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0][:160]
+        raise SweepError(f"--ray {address}: cannot connect ({first}); start a cluster with 'ray start --head', "
+                         "or pass --ray local") from None
     return ray
 
 
@@ -475,8 +635,13 @@ def sweep(name: str, grid_text: str, preset: str = "quick", overrides: dict | No
         raise SweepError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
     if ray is None and fault is not None:
         raise SweepError("fault injection is for Ray runs only")
+    if ray is not None and not _ray_running():
+        reach_ray(ray)                  # a malformed or unreachable address: refused before anything else
     grid = parse_grid(grid_text)
     base = PRESETS[preset].replace(**{k: v for k, v in (overrides or {}).items() if v is not None})
+    from .config import check_exponents
+    check_exponents(set(grid.get("op", [base.op])),
+                    {k for k in ("a", "b") if k in grid or (overrides or {}).get(k) is not None})
     root = sweep_dir(name, runs_dir)
     paths.check_writable(root.parent, "the sweep")
     old = read_manifest(root)
@@ -502,17 +667,20 @@ def sweep(name: str, grid_text: str, preset: str = "quick", overrides: dict | No
     if ray is None:
         batches = plan(todo, cores()) if todo else []
         procs, nthreads = processes_and_threads(len(batches), cores(), threads)
+        batches = fit_memory(batches, procs)
     else:                   # connected before anything is written: says how to install Ray
         nthreads = threads or 1
         batches = plan(todo, max(1, int(connect_ray(ray).cluster_resources().get("CPU", 1)) // nthreads)) if todo else []
         procs = len(batches)
+    if batches:                 # refused before anything is written (a refused sweep leaves no trace)
+        check_resources(batches, procs, root)
     root.mkdir(parents=True, exist_ok=True)
     with paths.hold_lock(root / ".sweep.lock", f"another sweep is writing {name!r}"):
         write_json(root / MANIFEST, manifest)
         if not batches:
+            _record_seconds(root)
             log(f"sweep {name}: all {len(points)} points are trained; nothing to do")
             return {"points": len(points), "trained": 0, "seconds": 0.0, "failed": [], "dir": str(root)}
-        check_resources(batches, procs, root)
         for n in redo:          # retrained from scratch: only folders the trainer made (Run.remove checks)
             Run(n, root).remove()
         specs = [batch_spec(b, root, nthreads, device, compile) for b in batches]
@@ -528,13 +696,14 @@ def sweep(name: str, grid_text: str, preset: str = "quick", overrides: dict | No
 
         def record(r):
             results.append(r)
-            _record_seconds(root, r)
+            _record_seconds(root, r["points"], len(r["points"]))
         t0 = time.perf_counter()
         try:
             failed = (run_ray(specs, ray, gpus, bar, record) if ray is not None
                       else run_local(specs, procs, bar, record))
         finally:
             bar.close()
+            _record_seconds(root)       # also after Ctrl-C: the time of every commit so far
         secs = time.perf_counter() - t0
     if failed:
         raise SweepError(f"{len(failed)} of {len(batches)} batches failed (the others are trained; fix and run "
@@ -543,14 +712,22 @@ def sweep(name: str, grid_text: str, preset: str = "quick", overrides: dict | No
             "results": results, "failed": failed, "dir": str(root)}
 
 
-def _record_seconds(root: Path, r: dict):
-    """Add a finished batch's training time, shared equally among its points, to the manifest
-    (the driver is its one writer)."""
+def _record_seconds(root: Path, names=None, batched_with: int | None = None):
+    """Copy each point's training seconds from its history (the trainer's train_seconds: every
+    session's time, shared among the points it was batched with, up to its last commit) into the
+    sweep's manifest, for the points `names` (None: all). The driver is the manifest's one writer."""
     m = read_manifest(root)
-    by_name = {p["name"]: p for p in m["points"]}
-    for n in r["points"]:
-        if n in by_name:
-            by_name[n]["seconds"] = round(by_name[n].get("seconds", 0.0) + r["share"], 2)
-            by_name[n]["batched_with"] = len(r["points"])
+    for p in m["points"]:
+        if names is not None and p["name"] not in names:
+            continue
+        try:
+            run = Run(p["name"], root)
+            secs = run.manifest.get("train_seconds") if run.exists() else None
+        except (HistoryError, ConfigError):
+            secs = None
+        if secs is not None:
+            p["seconds"] = round(float(secs), 2)
+        if batched_with is not None:
+            p["batched_with"] = batched_with
     m["updated"] = time.strftime("%Y-%m-%dT%H:%M:%S")
     write_json(root / MANIFEST, m)

@@ -113,7 +113,8 @@ def _stack_resume(jobs: list[Seeded], epoch: int, device) -> tuple[dict, list[di
     return P, states, metrics, entries
 
 
-def _snapshot(jobs: list[Seeded], P, opt, metrics, epoch: int, done_epochs: list[list[dict]]) -> list[dict]:
+def _snapshot(jobs: list[Seeded], P, opt, metrics, epoch: int, done_epochs: list[list[dict]],
+              seconds: list[float] | None = None) -> list[dict]:
     """Every seed's state at `epoch` as host copies (the step goes on changing P and the
     optimiser's moments in place while a commit writes them); refused if any is not finite."""
     snaps = []
@@ -122,18 +123,19 @@ def _snapshot(jobs: list[Seeded], P, opt, metrics, epoch: int, done_epochs: list
         if not all(np.isfinite(v).all() for v in w.values()):
             raise HistoryError(_diverged(j, epoch, done_epochs[s]))
         snaps.append({"weights": w, "adam": {k: np.array(v) for k, v in opt.state_of(s).items()},
-                      "metrics": metrics[s].copy()})
+                      "metrics": metrics[s].copy(), "seconds": None if seconds is None else seconds[s]})
     return snaps
 
 
 def _commit(jobs: list[Seeded], snaps: list[dict], epoch: int, done_epochs: list[list[dict]],
-            resumes: list[list[dict]], threads: dict):
+            resumes: list[list[dict]], threads: dict, timed: bool = False):
     """Commit every seed's state at `epoch` in three passes: each seed's data files under
     names of their own (checkpoint, metrics, resume state); then each manifest, the commit
     point, naming them and the previous resume state; then remove what no manifest names.
     A kill at any instant leaves every manifest naming files that exist and agree; the seeds'
     manifests then differ by at most one checkpoint, and prepare() resumes from the older.
-    `threads`: the batch's CPU thread policy so far, for the manifests."""
+    `threads`: the batch's CPU thread policy so far, for the manifests; `timed`: the snapshots
+    carry each seed's training seconds over every session (the manifests' train_seconds)."""
     committed = []
     for s, (j, snap) in enumerate(zip(jobs, snaps)):
         w = snap["weights"]
@@ -153,7 +155,8 @@ def _commit(jobs: list[Seeded], snaps: list[dict], epoch: int, done_epochs: list
         resumes[s] = [r for r in resumes[s] if r["epoch"] < epoch][-1:] + [r_entry]
         committed.append(m_entry)
     for s, (j, snap) in enumerate(zip(jobs, snaps)):
-        _write_manifest(j, epoch, done_epochs[s], committed[s], snap["metrics"], resumes[s], threads)
+        _write_manifest(j, epoch, done_epochs[s], committed[s], snap["metrics"], resumes[s], threads,
+                        snap["seconds"] if timed else None)
     for j in jobs:
         history.prune(j.run)
 
@@ -200,8 +203,9 @@ def _diverged(j: Seeded, epoch: int, ckpts: list[dict]) -> str:
 
 
 def _write_manifest(j: Seeded, epoch: int, ckpts: list[dict], metrics_entry: dict, metrics_s,
-                    resumes: list[dict], threads: dict):
+                    resumes: list[dict], threads: dict, seconds: float | None = None):
     old = j.run.manifest if j.run.exists() else {}
+    seconds = old.get("train_seconds", 0.0) if seconds is None else seconds
     ms = history.milestones({k: metrics_s[i] for i, k in enumerate(METRICS)})
     history.write_json(j.run.manifest_path, {
         "format": history.FORMAT,
@@ -217,6 +221,7 @@ def _write_manifest(j: Seeded, epoch: int, ckpts: list[dict], metrics_entry: dic
         "metrics": metrics_entry,
         "resume": resumes,
         "threads": threads or old.get("threads"),
+        "train_seconds": round(float(seconds), 3),
         "loss": LOSS_NOTE,
         "measured": TEST_NOTE,
         "milestones": ms,
@@ -313,10 +318,15 @@ def _train(jobs, device, compile, force, progress, dense, tune_threads=True, bac
     commits = _Committer(background_commits)
     bar = _progress(start, end, progress)
     t0 = time.perf_counter()
+    # training seconds per seed over every session: what the manifests at `start` recorded, plus
+    # this session's time shared among the batch's seeds (a killed session's time up to its
+    # last commit is kept; the epochs after it are retrained and counted when they commit)
+    before = [j.run.manifest.get("train_seconds", 0.0) if start > 0 and j.run.exists() else 0.0 for j in jobs]
+
+    def spent():
+        return [b + (time.perf_counter() - t0) / len(jobs) for b in before]
     tuner = ThreadTuner(enabled=tune, limit=thread_limit)
     try:
-        if start == 0:
-            commits.submit(_commit, jobs, _snapshot(jobs, P, opt, metrics, 0, done), 0, done, resumes, {})
         for epoch in range(start, end):
             commits.check()
             tuner.before(epoch)
@@ -329,15 +339,22 @@ def _train(jobs, device, compile, force, progress, dense, tune_threads=True, bac
             if not np.isfinite(metrics[:, M["train_loss"], epoch]).all():
                 bad = int(np.flatnonzero(~np.isfinite(metrics[:, M["train_loss"], epoch]))[0])
                 raise HistoryError(_diverged(jobs[bad], epoch, done[bad]))
+            t_snap = time.perf_counter()
+            if epoch in plan and (epoch > start or start == 0):
+                # committed once its own metrics are measured (this epoch's forward ran on these
+                # weights; the step has not changed them yet): a reader during training sees the
+                # last checkpoint's train and test metrics, not NaN
+                snaps = _snapshot(jobs, P, opt, metrics, epoch, done, spent())
+                commits.submit(_commit, jobs, snaps, epoch, done, resumes, tuner.describe() if epoch else {}, True)
+            t_snap = time.perf_counter() - t_snap
             opt.step(warmup(cfg, epoch))
-            tuner.record(epoch, time.perf_counter() - t_step, with_test)
+            tuner.record(epoch, time.perf_counter() - t_step - t_snap, with_test)
             if epoch + 1 == end:          # the final weights' own measurements
                 with torch.no_grad():
                     train_lg, test_lg = model.step_logits(P, train_ex, test_ex)
                     _measure(metrics, end, train_lg, ltr, test_lg, lte)
-            if epoch + 1 in plan:
-                snaps = _snapshot(jobs, P, opt, metrics, epoch + 1, done)
-                commits.submit(_commit, jobs, snaps, epoch + 1, done, resumes, tuner.describe())
+                snaps = _snapshot(jobs, P, opt, metrics, end, done, spent())
+                commits.submit(_commit, jobs, snaps, end, done, resumes, tuner.describe(), True)
             if bar is not None:
                 bar.update(1)
                 if epoch % 10 == 0 or epoch + 1 == end:
@@ -349,7 +366,7 @@ def _train(jobs, device, compile, force, progress, dense, tune_threads=True, bac
         if bar is not None:
             bar.close()
     secs = time.perf_counter() - t0
-    return {"start": start, "end": end, "seconds": secs, "skipped": False,
+    return {"start": start, "end": end, "seconds": secs, "skipped": False, "train_seconds": spent(),
             "milestones": [history.milestones({k: metrics[s, i] for i, k in enumerate(METRICS)})
                            for s in range(len(jobs))]}
 
