@@ -265,6 +265,16 @@ def crest_caption(info: fmt.Crest) -> str:
     return text + f"\nits crest is made of w = {', '.join(labels)}"
 
 
+def tallest_ridges(Z, n: int = 2) -> list[int]:
+    """The sums s (0 .. 2p − 2, not reduced mod p) of the n lines x + y = s whose highest point is
+    highest: what a viewer looking along the crests sees as the tallest ridges."""
+    p = Z.shape[0]
+    x, y = np.divmod(np.arange(p * p), p)
+    top = np.full(2 * p - 1, -np.inf)
+    np.maximum.at(top, x + y, Z.ravel())
+    return [int(s) for s in np.argsort(-top)[:n]]
+
+
 def row_maxima(Z) -> list[tuple[int, int]]:
     """(x, y) of each row's maximum: for every x, the y where the surface is largest."""
     return [(x, int(y)) for x, y in enumerate(np.argmax(Z, axis=1))]
@@ -307,6 +317,24 @@ class Crest(L.DataScene):
                        20, L.TEXT).next_to(cap, DOWN, buff=0.2)
         self.play(FadeIn(note), run_time=0.6)
         self.wait(0.8)
+        # low, looking along the crests (theta = -π/4: depth along x − y, across the screen x + y):
+        # every line x + y = s stands as one ridge, so the skyline is the profile along x + y and
+        # the two ridges on x + y ≡ T are the tallest
+        tall = tallest_ridges(Z, 2)
+        said = (f"the two tallest ridges are x + y = {T} and x + y = {T + p}" if set(tall) == {T, T + p}
+                else f"the tallest ridges: x + y = {tall[0]} and x + y = {tall[1]}")
+        along = L.label(f"looking along the crests: {said}", 20, L.ACCENT).next_to(cap, DOWN, buff=0.2)
+        L.fit_right(along)
+        self.play(FadeOut(note), th.animate.set_value(-np.pi / 4), ph.animate.set_value(0.16), run_time=2.0)
+        sv.update()
+        tops = VGroup()
+        for r in tall:
+            a = int(np.argmax([Z[x, r - x] if 0 <= r - x < p else -np.inf for x in range(p)]))
+            tops.add(L.label(f"x + y = {r}", 16, L.ACCENT).next_to(sv.project(a, r - a), UP, buff=0.08))
+        self.play(FadeIn(along), FadeIn(tops), run_time=0.5)
+        self.wait(1.6)
+        self.play(FadeOut(tops), run_time=0.3)
+        note = along
         # overhead: x across, y up
         self.play(FadeOut(note), th.animate.set_value(0.0), ph.animate.set_value(np.pi / 2),
                   cx.animate.set_value(-2.9), run_time=2.2)

@@ -232,3 +232,14 @@ def test_crest_row_maxima_trace_x_plus_y_T(synth, monkeypatch):
     tops = row_maxima(d.selection("crest_surface"))
     assert [a for a, _ in tops] == list(range(p))
     assert all(a + b == (T if a <= T else T + p) for a, b in tops)
+
+
+def test_tallest_ridges_seen_along_the_crests_are_x_plus_y_T():
+    """Crest's low view along the crests names the two tallest ridges from the data: on a planted
+    crest they are x + y = T and x + y = T + p; on a crest moved to T + 3 the caption follows it."""
+    from scenes.surfaces import tallest_ridges
+    p, T = 23, 9
+    X, Y = np.meshgrid(np.arange(p), np.arange(p), indexing="ij")
+    Z = np.cos(2 * np.pi * (X + Y - T) / p) + 0.3 * np.cos(2 * np.pi * 4 * (X + Y - T) / p)
+    assert sorted(tallest_ridges(Z)) == [T, T + p]
+    assert sorted(tallest_ridges(np.roll(Z, 3, axis=0))) == [T + 3, T + 3 + p]
