@@ -325,21 +325,22 @@ def check_at(run: Run, epoch: int) -> dict:
     scripts/recipe_table.py tabulates over sweeps): key frequencies, logit approximation,
     selections, story_check."""
     cfg = run.config
-    W = run.load_checkpoint(epoch)
-    S, _ = analyse(W, cfg, settings_for(cfg, epoch, None, None))
-    x, y = tasks.all_pairs(cfg.p)
-    labels = torch.tensor(tasks.answers(cfg.op, x, y, cfg.p, cfg.a, cfg.b))
-    sp = run.split()
-    te = torch.tensor(sp["test"])
+    S, A = analyse(run.load_checkpoint(epoch), cfg, settings_for(cfg, epoch, None, None))
+    logits, sp = A["activations"]["logits"][:, :cfg.p], run.split()      # analyse's forward, not another
+    labels = tasks.answers(cfg.op, *tasks.all_pairs(cfg.p), cfg.p, cfg.a, cfg.b)
     restricted = np.nan
-    with torch.no_grad():       # the model's own test loss from its logits (a running history lags one epoch)
-        Ld = model.forward(_stack([W]), torch.tensor(x)[None], torch.tensor(y)[None], {}, mlp_out=False)[..., :cfg.p]
-        model_test = float(_ce(Ld[:, te], labels[te])[0])
-        if S["key_frequencies"]:
-            U = torch.tensor(fo.sum_directions(cfg.p, S["key_frequencies"]), dtype=torch.float32)
-            restricted = float(progress_losses(Ld, U, labels, torch.tensor(sp["train"]), te)["restricted_loss_test"][0])
-    S["story_check"] = checked(cfg, S, restricted, model_test)
+    if S["key_frequencies"]:
+        U = torch.tensor(fo.sum_directions(cfg.p, S["key_frequencies"]), dtype=torch.float32)
+        restricted = float(progress_losses(torch.tensor(logits)[None], U, torch.tensor(labels), torch.tensor(sp["train"]),
+                                           torch.tensor(sp["test"]))["restricted_loss_test"][0])
+    S["story_check"] = checked(cfg, S, restricted, model_test_loss(logits, labels, sp["test"]))
     return S
+
+
+def model_test_loss(logits: np.ndarray, labels: np.ndarray, test: np.ndarray) -> float:
+    """The model's own test loss from the analysis checkpoint's digit logits (float64), for the
+    story check: a running history's metric at its last checkpoint lags one epoch."""
+    return mech.loss_all(logits[test].astype(np.float64), labels[test])
 
 
 def extract(run_name: str, analysis_epoch: int | None = None, T: int | None = None,
@@ -380,10 +381,9 @@ def extract(run_name: str, analysis_epoch: int | None = None, T: int | None = No
     ph = phases.locate(metrics["train_acc"], metrics["test_acc"], metrics["test_loss"], ep, cur["excluded_loss"])
     ms = m["milestones"]
     at = epochs.index(analysis_epoch)
-    te = run.split()["test"]          # the model's own test loss from its logits (a running history lags)
     labels = tasks.answers(cfg.op, *tasks.all_pairs(cfg.p), cfg.p, cfg.a, cfg.b)
-    model_test = mech.loss_all(A["activations"]["logits"][te, :cfg.p].astype(np.float64), labels[te])
-    S["story_check"] = checked(cfg, S, cur["restricted_loss_test"][at], model_test)
+    S["story_check"] = checked(cfg, S, cur["restricted_loss_test"][at],
+                               model_test_loss(A["activations"]["logits"][:, :cfg.p], labels, run.split()["test"]))
     final = {k: float(metrics[k][m["epochs_done"]]) for k in ("train_loss", "test_loss", "train_acc", "test_acc")}
     summary = {
         "run": run_name,

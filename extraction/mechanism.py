@@ -112,14 +112,15 @@ def harmonics(keys: list[int], cluster_sizes: dict, p: int, orders=(2, 3, 4)) ->
     """Key frequencies that are harmonics, k -> its base: k ≡ ±m·base (mod p) for another key
     frequency base and m in `orders`, and no neuron has k as its own frequency (cluster size 0)
     while base's cluster has some. A ReLU of a cosine of base has power at 2·base, 3·base, ...;
-    such a k enters the logits through base's neurons and is not a frequency of its own."""
+    such a k enters the logits through base's neurons and is not a frequency of its own.
+    `cluster_sizes`: clusters()'s {"k": size}."""
+    size = lambda k: cluster_sizes.get(str(k), 0)
     out = {}
     for k in keys:
-        if cluster_sizes.get(str(k), cluster_sizes.get(k, 0)):
+        if size(k):
             continue
         for base in sorted(keys, key=lambda b: periods(b, p)):
-            if base != k and cluster_sizes.get(str(base), cluster_sizes.get(base, 0)) and \
-                    any(periods(m * base, p) == periods(k, p) for m in orders):
+            if base != k and size(base) and any(periods(m * base, p) == periods(k, p) for m in orders):
                 out[int(k)] = int(base)
                 break
     return out
@@ -534,15 +535,13 @@ def logit_surface(logits: np.ndarray, p: int, output: int, alphas: dict, approx:
     marks = [(output, 0), (0, output), (output // 2, output - output // 2)]
     marks = list(dict.fromkeys((a % p, b % p) for a, b in marks))
     rank = {tuple(m): int(np.flatnonzero(np.argsort(-surface.ravel()) == m[0] * p + m[1])[0]) for m in marks}
-    out = {"found": True, "output": output, "maxima": [list(m) for m in marks],
-           "maxima_rank": [rank[tuple(m)] for m in marks], "on_line_fraction": on_line,
-           "surface": surface}
     ks, comps = logit_components(alphas, p, output)         # the approximation's view, part by part
-    sums = np.cumsum(comps, axis=0)
-    out.update({"component_keys": ks, "component_labels": [fo.freq_label(k, p) for k in ks],
-                "component_alphas": [float(alphas[str(k)]) for k in ks],
-                "offset": float(logits[:, output].mean()),
-                "rival_after_each": [rival_crest(line_profile(sf), output) for sf in sums],
-                "rival_model": rival_crest(line_profile(surface), output),
-                "components": comps, "approx_surface": approx[:, output].reshape(p, p)})
-    return out
+    return {"found": True, "output": output, "maxima": [list(m) for m in marks],
+            "maxima_rank": [rank[tuple(m)] for m in marks], "on_line_fraction": on_line,
+            "surface": surface,
+            "component_keys": ks, "component_labels": [fo.freq_label(k, p) for k in ks],
+            "component_alphas": [float(alphas[str(k)]) for k in ks],
+            "offset": float(logits[:, output].mean()),
+            "rival_after_each": [rival_crest(line_profile(sf), output) for sf in np.cumsum(comps, axis=0)],
+            "rival_model": rival_crest(line_profile(surface), output),
+            "components": comps, "approx_surface": approx[:, output].reshape(p, p)}

@@ -206,9 +206,9 @@ class LogitSurface(L.DataScene):
         offset = float(info.offset or 0.0)
         ev = d.summary["logit_approx"]["explained_variance"]
         maxima = [(int(a), int(b)) for a, b in d.selection("logit_maxima").reshape(-1, 2)]
-        sums = offset + np.cumsum(comps, axis=0) if len(ks) else np.zeros((0, p, p))
-        zlim = (float(min(Z.min(), sums.min() if len(ks) else Z.min())),
-                float(max(Z.max(), sums.max() if len(ks) else Z.max())))
+        sums = offset + np.cumsum(comps, axis=0)                  # [K, p, p]; empty without key frequencies
+        every = np.concatenate([Z[None], sums])                   # one colour scale for sums and model
+        zlim = (float(every.min()), float(every.max()))
 
         heading = L.title(f"The output logit for {o}, over every (x, y)", 30)
         self.play(Write(heading), run_time=0.8)
@@ -235,7 +235,7 @@ class LogitSurface(L.DataScene):
             self.play(FadeIn(fml), FadeIn(bar), run_time=0.8)
             self.add(left, right, lhead, rhead, plus)
             mix = ValueTracker(0.0)
-            for i, (k, a) in enumerate(zip(ks, alphas)):
+            for i, (k, a, r) in enumerate(zip(ks, alphas, rivals)):
                 left.setv(Z=comps[i], zkey=("comp", i))
                 harm = d.summary.get("key_harmonics", {}).get(str(k))
                 lcap["t"] = (f"w{i + 1} = {fo.freq_label(k, p)} (k = {k}"
@@ -247,7 +247,6 @@ class LogitSurface(L.DataScene):
                 right.add_updater(lambda m, prev=prev, cur=sums[i]: m.setv(
                     Z=prev + (cur - prev) * mix.get_value(), zkey=("sum", i, round(mix.get_value(), 3))))
                 self.play(mix.animate.set_value(1.0), run_time=1.6 if i else 1.0)
-                r = rivals[i] if i < len(rivals) else None
                 rcap["t"] = (f"the sum of {i + 1} of {n}" if i else "one key frequency alone") + (
                     f": the other diagonal crests reach {r:.0%} of the one on x + y ≡ {o}" if r is not None else "")
                 self.wait(1.4)

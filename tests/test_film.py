@@ -92,3 +92,30 @@ def test_film_renders_only_what_is_stale(tmp_path, monkeypatch):
 def test_join_refuses_nothing(tmp_path, bad):
     with pytest.raises(ValueError):
         film.join(bad, tmp_path / "x.mp4")
+
+
+def test_a_failed_join_removes_only_its_own_temporary_file(tmp_path, monkeypatch):
+    """join() removes one file: the temporary it wrote beside the film. A join that fails half-way
+    keeps the previous film, a stranger's file beside it and anything outside media/<run>/."""
+    run_dir = tmp_path / "media" / "r"
+    run_dir.mkdir(parents=True)
+    out = run_dir / "story.mp4"
+    out.write_bytes(b"the previous film")
+    beside, outside = run_dir / "notes.txt", tmp_path / "sentinel.txt"
+    beside.write_text("mine")
+    outside.write_text("mine")
+    a = clip(tmp_path / "a.mp4", 1.0, 40)
+    real, seen = film.card, []
+
+    def card_then_fail(*args):          # the second part's card fails, mid-write of the temporary
+        seen.append(sorted(p.name for p in run_dir.iterdir()))
+        if len(seen) == 2:
+            raise RuntimeError("injected")
+        return real(*args)
+    monkeypatch.setattr(film, "card", card_then_fail)
+    with pytest.raises(RuntimeError, match="injected"):
+        film.join([("One", [("Alpha", a)]), ("Two", [("Beta", a)])], out, card_seconds=0.5)
+    assert any(n.startswith(".story.tmp") for n in seen[1])            # the temporary existed
+    assert out.read_bytes() == b"the previous film"
+    assert beside.read_text() == outside.read_text() == "mine"
+    assert sorted(p.name for p in run_dir.iterdir()) == ["notes.txt", "story.mp4"]
