@@ -99,7 +99,7 @@ def _seeds(seed: int | None, seeds: str | None, default: int = 0) -> list[int]:
               help="video: the canonical run plus the smoothness penalty (slow waves); canonical: the paper's; "
                    "quick: p = 53 in seconds.")
 @click.option("--p", type=int, help="Modulus (default 113; the quick preset uses 53).")
-@click.option("--op", type=str, help="Operation: add, sub or pow ((x^a + y^b) mod p).")
+@click.option("--op", type=str, help="Operation: add, sub, mul, div (x / y, y != 0) or pow ((x^a + y^b) mod p).")
 @click.option("--a", type=int, help="Exponent of x for --op pow.")
 @click.option("--b", type=int, help="Exponent of y for --op pow.")
 @click.option("--frac", type=float, help="Fraction of pairs used for training (default 0.3).")
@@ -112,6 +112,18 @@ def _seeds(seed: int | None, seeds: str | None, default: int = 0) -> list[int]:
               "smooth * sum_x ||W_E[x] - W_E[x-1]||^2 over digits, circular (video 1e-3; 0 = off).")
 @click.option("--smooth-until", "smooth_until", type=int,
               help="Switch the smoothness penalty off from this epoch on (0 = keep it on for the whole run).")
+@click.option("--optimizer", type=click.Choice(["adamw", "orthoadamw"]),
+              help="orthoadamw: ⊥Grad (each tensor's gradient made orthogonal to it, same norm) before AdamW.")
+@click.option("--grokfast", type=click.Choice(["none", "ema", "ma"]),
+              help="Grokfast: add lamb x a low-pass of the gradient (ema: alpha; ma: window) before the step.")
+@click.option("--grokfast-alpha", "grokfast_alpha", type=float, help="Grokfast-EMA's decay (default 0.98).")
+@click.option("--grokfast-lamb", "grokfast_lamb", type=float, help="Grokfast's amplification (default 2; the authors' MA used 5).")
+@click.option("--grokfast-window", "grokfast_window", type=int, help="Grokfast-MA's window in steps (default 100).")
+@click.option("--loss", type=click.Choice(["softmax", "stablemax"]), help="The cross-entropy's normaliser (stablemax: "
+              "s(z) = z + 1 for z >= 0, 1 / (1 - z) below, in place of exp).")
+@click.option("--precision", type=click.Choice(["float64", "float32"]), help="The dtype the loss is computed in.")
+@click.option("--init-scale", "init_scale", type=float, help="Multiply every initial weight by this (Omnigrok's alpha).")
+@click.option("--warmup", type=int, help="Linear learning-rate warm-up, in steps (default 10; 0 = none).")
 @click.option("--d-model", type=int)
 @click.option("--d-mlp", type=int)
 @click.option("--stride", type=int, help="Checkpoint every STRIDE epochs after the dense early part.")
@@ -203,6 +215,7 @@ def _complete(run) -> bool:
 
 def _run_row(label: str, r) -> tuple:
     """One row of `render.py runs`: milestones never reached say so ('never', or '-' while training)."""
+    from training.config import recipe_label
     if r is None or not r.exists():
         return (label, "", "", "not started", "", "", "", "")
     try:
@@ -213,6 +226,7 @@ def _run_row(label: str, r) -> tuple:
     task = f"{c['op']} p={c['p']}" + (f" a={c['a']} b={c['b']}" if c["op"] == "pow" else "")
     task += f" smooth={c['smooth']:g}" if c.get("smooth") else ""
     task += f" until {c['smooth_until']}" if c.get("smooth") and c.get("smooth_until") else ""
+    task += "" if recipe_label(c) == "adamw" else f" ({recipe_label(c)})"
     unreached = "never" if m["status"] == "complete" else "-"
     return (label, task, f"{m['epochs_done']}/{c['epochs']}", m["status"],
             unreached if ms["train_100"] is None else str(ms["train_100"]),

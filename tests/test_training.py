@@ -137,7 +137,7 @@ def test_schedule_is_dense_early_and_complete():
 
 
 def test_bad_configs_raise():
-    for bad in (dict(p=1), dict(frac=0.0), dict(frac=1.0), dict(op="mul"), dict(a=0), dict(p=2, frac=0.1)):
+    for bad in (dict(p=1), dict(frac=0.0), dict(frac=1.0), dict(op="mod"), dict(a=0), dict(p=2, frac=0.1)):
         with pytest.raises(ConfigError):
             CANONICAL.replace(**bad).validate()
 
@@ -274,8 +274,8 @@ def test_canonical_step_rounds_alike_on_one_and_two_threads(seeds):
             opt = SeedAdamW(list(P.values()), [1e-3] * len(seeds), [1.0] * len(seeds), CANONICAL.betas)
             seen = {}
             for epoch in range(3):
-                _, seen[f"loss {epoch}"], test_logits = T.backward(P, opt, model.step_logits, tr, ltr,
-                                                                   te if epoch == 1 else None, None, CANONICAL.p)
+                _, seen[f"loss {epoch}"], test_logits, _ = T.backward(P, opt, model.step_logits, tr, ltr,
+                                                                      te if epoch == 1 else None, None, CANONICAL)
                 if test_logits is not None:
                     seen["test"] = test_logits
                 opt.step(1.0)
@@ -464,7 +464,7 @@ def _cli(args):
 @pytest.mark.parametrize("args, words", [
     (["--p", "1"], "p must be at least 2"),
     (["--frac", "1.5"], "strictly between 0 and 1"),
-    (["--op", "mul"], "unknown operation"),
+    (["--op", "mod"], "unknown operation"),
     (["--op", "pow", "--a", "0"], "exponents must be >= 1"),
     (["--seeds", "0,x"], "comma-separated"),
 ])

@@ -4,7 +4,13 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-OPS = ("add", "sub", "pow")
+OPS = ("add", "sub", "pow", "mul", "div")
+# The grokking lab's recipes (README "The grokking lab"): each a config field, recorded in the
+# manifest, resumable and gridable; the defaults train exactly as before they existed.
+GROKFAST = ("none", "ema", "ma")          # slow-gradient amplifiers of Lee et al. 2024
+OPTIMIZERS = ("adamw", "orthoadamw")      # orthoadamw: ⊥Grad (Prieto et al. 2025) before AdamW
+LOSSES = ("softmax", "stablemax")         # stablemax: s(x) in place of exp (Prieto et al. 2025)
+PRECISIONS = ("float64", "float32")       # the dtype the loss is computed in
 
 
 class ConfigError(ValueError):
@@ -42,6 +48,14 @@ class Config:
     weight_decay: float = 1.0
     betas: tuple[float, float] = (0.9, 0.98)
     warmup: int = 10          # linear warm-up steps, as in the original code
+    optimizer: str = "adamw"  # or "orthoadamw": each tensor's gradient made orthogonal to it first
+    grokfast: str = "none"    # "ema" / "ma": add lamb x a low-pass of the gradient before the step
+    grokfast_alpha: float = 0.98    # ema: the filter's decay
+    grokfast_lamb: float = 2.0      # both: the amplification (Grokfast's defaults: ema 2, ma 5)
+    grokfast_window: int = 100      # ma: the moving average's window, in steps
+    loss: str = "softmax"     # or "stablemax"
+    precision: str = "float64"      # the loss's dtype (float32: softmax collapse comes sooner)
+    init_scale: float = 1.0   # every initial weight times this (Omnigrok's alpha)
     smooth: float = 0.0       # weight of the embedding smoothness penalty (model.smoothness); 0 = off
     smooth_until: int = 0     # the penalty applies to epochs < smooth_until only; 0 = the whole run
     epochs: int = 20000
@@ -84,6 +98,23 @@ class Config:
             raise ConfigError(f"--lr must be a finite number > 0 (got {self.lr}); pass e.g. --lr 1e-3")
         if not 0.0 <= self.weight_decay < float("inf"):
             raise ConfigError(f"--wd must be a finite number >= 0 (got {self.weight_decay}); pass e.g. --wd 1.0")
+        for name, value, allowed in (("optimizer", self.optimizer, OPTIMIZERS),
+                                     ("grokfast", self.grokfast, GROKFAST), ("loss", self.loss, LOSSES),
+                                     ("precision", self.precision, PRECISIONS)):
+            if value not in allowed:
+                raise ConfigError(f"unknown {name} {value!r}; choose one of {', '.join(allowed)}")
+        if not 0.0 <= self.grokfast_alpha < 1.0:
+            raise ConfigError(f"--grokfast-alpha must be in [0, 1) (got {self.grokfast_alpha}); pass e.g. 0.98")
+        if not 0.0 <= self.grokfast_lamb < float("inf"):
+            raise ConfigError(f"--grokfast-lamb must be a finite number >= 0 (got {self.grokfast_lamb}); pass e.g. 2")
+        if self.grokfast_window < 1:
+            raise ConfigError(f"--grokfast-window must be at least 1 (got {self.grokfast_window}); pass e.g. 100")
+        if not 0.0 < self.init_scale < float("inf"):
+            raise ConfigError(f"--init-scale must be a finite number > 0 (got {self.init_scale}); pass e.g. 1")
+        if self.warmup < 0:
+            raise ConfigError(f"--warmup must be a number of steps >= 0 (got {self.warmup}); 0 = none")
+        if self.op == "div" and self.frac * self.p * (self.p - 1) < 1:
+            raise ConfigError(f"frac={self.frac} at p={self.p} leaves no train pair for div; raise p or --frac")
         if self.n_ctx != 3:
             raise ConfigError(f"n_ctx must be 3 (got {self.n_ctx}): every input is the three tokens [x, y, =]")
         if min(self.n_heads, self.d_head, self.d_model, self.d_mlp) <= 0:
@@ -165,3 +196,23 @@ def schedule_epochs(s: Schedule, epochs: int) -> list[int]:
     keep.update(range(start - start % s.stride, epochs + 1, s.stride))
     keep.add(epochs)
     return sorted(e for e in keep if 0 <= e <= epochs)
+
+
+def recipe_label(c: dict) -> str:
+    """A run's training recipe in a few words, from its config dict (manifest or Config.to_dict):
+    the lab's fields that differ from plain AdamW with softmax in float64."""
+    d = {**Config().to_dict(), **c}
+    parts = []
+    if d["grokfast"] == "ema":
+        parts.append(f"grokfast-ema a={d['grokfast_alpha']:g} l={d['grokfast_lamb']:g}")
+    elif d["grokfast"] == "ma":
+        parts.append(f"grokfast-ma w={d['grokfast_window']} l={d['grokfast_lamb']:g}")
+    if d["optimizer"] == "orthoadamw":
+        parts.append("⊥AdamW")
+    if d["loss"] == "stablemax":
+        parts.append("stablemax")
+    if d["precision"] != "float64":
+        parts.append(f"{d['precision']} loss")
+    if d["init_scale"] != 1.0:
+        parts.append(f"init x{d['init_scale']:g}")
+    return ", ".join(parts) or "adamw"

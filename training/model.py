@@ -51,7 +51,8 @@ def n_params(cfg: Config) -> int:
 
 def init_params(cfg: Config, seeds: list[int], device="cpu") -> dict[str, torch.Tensor]:
     """Seeded init, one generator per seed, so a seed's weights do not depend on its batch.
-    Weights ~ N(0, 1/d_model), W_U ~ N(0, 1/d_vocab), biases 0 (REFERENCE §1)."""
+    Weights ~ N(0, 1/d_model), W_U ~ N(0, 1/d_vocab), biases 0 (REFERENCE §1), every weight
+    times cfg.init_scale (Omnigrok's initial weight norm; 1 leaves the draw untouched)."""
     shapes = param_shapes(cfg)
     per_seed = []
     for seed in seeds:
@@ -63,6 +64,8 @@ def init_params(cfg: Config, seeds: list[int], device="cpu") -> dict[str, torch.
             else:
                 std = 1 / math.sqrt(cfg.d_vocab if name == "W_U" else cfg.d_model)
                 w[name] = torch.randn(shape, generator=g) * std
+                if cfg.init_scale != 1.0:
+                    w[name] = w[name] * cfg.init_scale
         per_seed.append(w)
     return {n: torch.stack([w[n] for w in per_seed]).to(device) for n in shapes}
 
@@ -427,20 +430,38 @@ def smoothness(W_E: torch.Tensor, p: int) -> torch.Tensor:
     return (digits - digits.roll(1, dims=1)).pow(2).sum(dim=(1, 2))
 
 
-def loss_fn(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """Mean cross-entropy per seed, [S], with logits cast to float64 before the log-softmax
-    (float32 there causes the 'slingshot' spikes once the loss nears 1e-7)."""
-    return _CrossEntropy64.apply(logits, labels)
+DTYPES = {"float64": torch.float64, "float32": torch.float32}
 
 
-class _CrossEntropy64(torch.autograd.Function):
-    """-log_softmax(float64(logits))[label], averaged over examples, with the gradient
-    (softmax - onehot) / N written in one pass: autograd's log_softmax, gather and cast chain
-    took twice as long, for the same numbers (tests/test_training.py compares them)."""
+def example_losses(logits: torch.Tensor, labels: torch.Tensor, loss: str = "softmax",
+                   precision: str = "float64") -> torch.Tensor:
+    """Cross-entropy per example, [S, N], computed in `precision` (float64 by default: float32
+    there causes the 'slingshot' spikes once the loss nears 1e-7). loss "softmax": -log of
+    exp(z_label) / sum exp(z); "stablemax" (Prieto et al. 2025): the same with s(z) = z + 1 for
+    z >= 0 and 1 / (1 - z) for z < 0 in place of exp, which cannot underflow to an exact 0."""
+    if loss == "softmax":
+        return _SoftmaxCE.apply(logits, labels, DTYPES[precision])
+    z = logits.to(DTYPES[precision])
+    # each branch on its own half-line: where() differentiates both, and 1 / (1 - z) at z >= 1
+    # would put an inf into the unused branch's gradient
+    s = torch.where(z >= 0, z.clamp(min=0) + 1, 1 / (1 - z.clamp(max=0)))
+    return s.sum(dim=-1).log() - s.gather(-1, labels[..., None])[..., 0].log()
+
+
+def loss_fn(logits: torch.Tensor, labels: torch.Tensor, loss: str = "softmax",
+            precision: str = "float64") -> torch.Tensor:
+    """Mean cross-entropy per seed, [S] (example_losses averaged over examples)."""
+    return example_losses(logits, labels, loss, precision).mean(dim=-1)
+
+
+class _SoftmaxCE(torch.autograd.Function):
+    """-log_softmax(logits in dtype)[label] per example, with the gradient softmax - onehot
+    written in one pass: autograd's log_softmax, gather and cast chain took twice as long, for
+    the same numbers (tests/test_training.py compares them)."""
 
     @staticmethod
-    def forward(ctx, logits, labels):
-        z = logits.to(torch.float64)
+    def forward(ctx, logits, labels, dtype):
+        z = logits.to(dtype)
         z = z - z.amax(dim=-1, keepdim=True)     # the label's logit minus the largest: exact
         e = z.exp()
         total = e.sum(dim=-1, keepdim=True)
@@ -448,14 +469,14 @@ class _CrossEntropy64(torch.autograd.Function):
         ctx.dtype = logits.dtype
         # log(total) - z[label], not logsumexp - logit: near a loss of 1e-9 the latter
         # subtracts two numbers ~25 and keeps six digits fewer
-        return (total.log() - z.gather(-1, labels[..., None]))[..., 0].mean(dim=-1)
+        return (total.log() - z.gather(-1, labels[..., None]))[..., 0]
 
     @staticmethod
     def backward(ctx, g):
         e, total, labels = ctx.saved_tensors
         p = e / total                            # the softmax
         p.scatter_add_(-1, labels[..., None], torch.full_like(total, -1.0))
-        return p.mul_((g / e.shape[-2]).view(-1, *(1,) * (e.dim() - 1))).to(ctx.dtype), None
+        return p.mul_(g[..., None].to(p.dtype)).to(ctx.dtype), None, None
 
 
 def accuracy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:

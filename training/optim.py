@@ -69,3 +69,109 @@ class SeedAdamW:
         for i in range(len(self.params)):
             self.exp_avg[i] = torch.tensor(np.stack([s[f"adam_{i}_exp_avg"] for s in states]), device=dev)
             self.exp_avg_sq[i] = torch.tensor(np.stack([s[f"adam_{i}_exp_avg_sq"] for s in states]), device=dev)
+
+
+# ---- the grokking lab's gradient transforms (README "The grokking lab") --------------------
+# Each works on stacked seeds [S, ...] and keeps every seed's numbers apart, so a seed trained
+# in a batch takes the same path as alone. The trainer applies them between the backward and
+# the step, in this order: Grokfast's filter, then ⊥Grad (its projection is AdamW's input).
+
+def tensor_dots(params: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Per tensor and seed, g·g, g·w and w·w of each parameter w and its gradient g: three
+    [n_tensors, S] float64 arrays (the diagnostics' and ⊥Grad's shared reductions)."""
+    gg, gw, ww = [], [], []
+    for w in params:
+        g, w = w.grad.flatten(1), w.detach().flatten(1)
+        gg.append((g * g).sum(1, dtype=torch.float64))
+        gw.append((g * w).sum(1, dtype=torch.float64))
+        ww.append((w * w).sum(1, dtype=torch.float64))
+    return torch.stack(gg), torch.stack(gw), torch.stack(ww)
+
+
+def grad_diagnostics(dots) -> tuple[torch.Tensor, torch.Tensor]:
+    """The gradient's norm and its cosine with the weights, over all parameters as one vector,
+    per seed [S] (Prieto et al.'s naive-loss-minimisation direction: a cosine near -1 means the
+    step mostly scales the weights up)."""
+    gg, gw, ww = (d.sum(0) for d in dots)
+    return gg.sqrt(), gw / (gg.sqrt() * ww.sqrt()).clamp_min(1e-300)
+
+
+@torch.no_grad()
+def orthogonalize_(params: list[torch.Tensor], dots=None):
+    """⊥Grad (Prieto et al. 2025, the authors' orthograd.py): each tensor's gradient, per seed
+    and flattened, loses its component along the tensor, g - (w·g / (w·w + 1e-30)) w, and is
+    rescaled to its former norm, ||g|| / (||g_perp|| + 1e-30), as the authors' code does."""
+    gg, gw, ww = dots if dots is not None else tensor_dots(params)
+    for i, w in enumerate(params):
+        shape = (-1,) + (1,) * (w.dim() - 1)
+        g = w.grad
+        g.sub_(w * (gw[i] / (ww[i] + 1e-30)).to(g.dtype).view(shape))
+        norm = g.flatten(1).norm(dim=1)
+        g.mul_((gg[i].sqrt().to(g.dtype) / (norm + 1e-30)).view(shape))
+
+
+class GradFilter:
+    """Grokfast (Lee et al. 2024): the gradient plus lamb x a low-pass of its history.
+    ema: h <- alpha h + (1 - alpha) g (h starts at the first gradient), g <- g + lamb h;
+    ma:  the mean of the last `window` gradients, added as lamb x mean once the window is full
+    (the authors' warm-up: until then the gradient passes unchanged). One buffer per parameter
+    (ma: `window` of them, in a ring, and their float64 running sum so the mean costs one
+    update a step instead of `window` additions). Its state is part of a seed's resume state."""
+
+    def __init__(self, kind: str, params: list[torch.Tensor], alpha: float, lamb: float, window: int):
+        self.kind, self.params, self.alpha, self.lamb, self.window = kind, list(params), alpha, lamb, window
+        self.count = 0                      # gradients seen
+        self.ema = self.ring = self.total = None
+
+    @torch.no_grad()
+    def __call__(self):
+        if self.kind == "none":
+            return
+        grads = [w.grad for w in self.params]
+        if self.kind == "ema":
+            if self.ema is None:
+                self.ema = [g.clone() for g in grads]
+            for h, g in zip(self.ema, grads):
+                h.mul_(self.alpha).add_(g * (1 - self.alpha))
+                g.add_(h * self.lamb)
+        else:
+            if self.ring is None:
+                self.ring = [g.new_zeros((g.shape[0], self.window) + g.shape[1:]) for g in grads]
+                self.total = [torch.zeros_like(g, dtype=torch.float64) for g in grads]
+            slot = self.count % self.window
+            for r, t, g in zip(self.ring, self.total, grads):
+                if self.count >= self.window:
+                    t.sub_(r[:, slot])
+                r[:, slot] = g
+                t.add_(g)
+            if self.count + 1 >= self.window:
+                for t, g in zip(self.total, grads):
+                    g.add_((t / self.window).to(g.dtype) * self.lamb)
+        self.count += 1
+
+    # The resume state, per seed, beside the optimiser's (names gf_<i>_... in the resume file)
+    def state_of(self, s: int) -> dict:
+        if self.kind == "none" or self.count == 0:
+            return {}
+        out = {"gf_count": torch.tensor(self.count).numpy()}
+        for i in range(len(self.params)):
+            if self.kind == "ema":
+                out[f"gf_{i}_ema"] = self.ema[i][s].cpu().numpy()
+            else:
+                out[f"gf_{i}_ring"] = self.ring[i][s].cpu().numpy()
+                out[f"gf_{i}_sum"] = self.total[i][s].cpu().numpy()
+        return out
+
+    def load(self, states: list[dict]):
+        if self.kind == "none" or not states or "gf_count" not in states[0]:
+            return
+        import numpy as np
+        dev = self.params[0].device
+        stack = lambda key: torch.tensor(np.stack([s[key] for s in states]), device=dev)
+        self.count = int(states[0]["gf_count"])
+        n = len(self.params)
+        if self.kind == "ema":
+            self.ema = [stack(f"gf_{i}_ema") for i in range(n)]
+        else:
+            self.ring = [stack(f"gf_{i}_ring") for i in range(n)]
+            self.total = [stack(f"gf_{i}_sum") for i in range(n)]

@@ -39,7 +39,9 @@ FORMAT = "grokking-sweep/1"
 MANIFEST = paths.SWEEP_MANIFEST      # "sweep.json"
 N_CHECKPOINTS = 100                      # compact schedule: about this many checkpoints per point
 ALIASES = {"wd": "weight_decay", "s": "seed"}
-SHORT = {"weight_decay": "wd", "seed": "s", "op": "", "smooth_until": "until"}     # prefixes in point names (op: the value alone)
+SHORT = {"weight_decay": "wd", "seed": "s", "op": "", "smooth_until": "until", "optimizer": "", "loss": "",
+         "precision": "", "grokfast": "gf-", "grokfast_alpha": "alpha", "grokfast_lamb": "lamb",
+         "grokfast_window": "win", "init_scale": "init"}     # prefixes in point names (op: the value alone)
 NOT_GRIDDED = ("schedule", "betas")      # structured fields; the schedule is the sweep's own choice
 RAY_INSTALL = "Ray is not installed: pip install '.[cluster]' (or pip install 'ray>=2.9'), then run this again"
 

@@ -14,12 +14,17 @@ import numpy as np
 import torch
 
 from . import history, model, paths, tasks
-from .optim import SeedAdamW
+from .optim import GradFilter, SeedAdamW, grad_diagnostics, orthogonalize_, tensor_dots
 from .threads import ThreadTuner
 from .config import Config, schedule_epochs
 from .history import HistoryError, Run
 
-METRICS = ("train_loss", "test_loss", "train_acc", "test_acc")
+# The diagnostics (the last three) are measured on the train split at every step, on the raw
+# gradient of the objective before any filter or projection (Prieto et al. 2025): the share of
+# train examples whose loss is exactly 0 in the run's precision (softmax collapse: their
+# gradient vanishes), the gradient's cosine with the weights and its norm, over all parameters.
+METRICS = ("train_loss", "test_loss", "train_acc", "test_acc", "collapse_share", "grad_weight_cos", "grad_norm")
+DIAGNOSTICS = METRICS[4:]
 M = {k: i for i, k in enumerate(METRICS)}      # a metric's row in the [S, METRICS, epoch] array
 # Config fields that may differ between the runs of one batch (the rest fix its shapes and its
 # schedule); a sweep groups its points by batch_key.
@@ -27,10 +32,13 @@ PER_SEED = ("seed", "lr", "weight_decay", "smooth", "smooth_until")
 TEST_NOTE = ("train_loss and train_acc are measured at every epoch; test_loss and test_acc at every "
              "checkpoint epoch, every config.test_every-th epoch and the last, NaN between "
              "(history.filled carries each measurement forward)")
-LOSS_NOTE = ("train_loss and test_loss are the cross-entropy alone; the objective minimised is the "
+LOSS_NOTE = ("train_loss and test_loss are the cross-entropy alone (config.loss: softmax, or stablemax's "
+             "s(z) in place of exp; computed in config.precision); the objective minimised is the "
              "train cross-entropy plus config.smooth * model.smoothness(W_E), "
              "sum_x ||W_E[x] - W_E[x-1]||^2 over digits, circular, at epochs before config.smooth_until "
-             "(0: every epoch)")
+             "(0: every epoch). collapse_share, grad_weight_cos and grad_norm are measured at every step "
+             "from the train split and the objective's raw gradient (before config.grokfast's filter and "
+             "config.optimizer's projection); the last epoch's too (its gradient, no step)")
 
 
 @dataclass
@@ -49,6 +57,17 @@ def test_epochs(cfg: Config, end: int) -> set[int]:
     """The epochs whose weights get a test-split measurement: every checkpoint epoch, every
     cfg.test_every-th epoch and the last; train metrics are measured at every epoch."""
     return set(schedule_epochs(cfg.schedule, end)) | set(range(0, end + 1, cfg.test_every)) | {end}
+
+
+# Grokfast-MA's resume state holds its whole window (100 gradients: ~90 MB a canonical seed),
+# too much to write at every checkpoint; its runs keep one every MA_RESUME_EVERY epochs (and at
+# the end), so a kill retrains at most that many epochs.
+MA_RESUME_EVERY = 500
+
+
+def resume_due(cfg: Config, epoch: int, end: int) -> bool:
+    """Whether the checkpoint at `epoch` also writes a resume state."""
+    return cfg.grokfast != "ma" or epoch % MA_RESUME_EVERY == 0 or epoch == end
 
 
 def pick_device(device: str) -> torch.device:
@@ -109,20 +128,26 @@ def _stack_resume(jobs: list[Seeded], epoch: int, device) -> tuple[dict, list[di
         states.append(st)
         entries.append(e)
     P = {n: torch.tensor(np.stack([s[n] for s in states]), device=device) for n in model.PARAM_NAMES}
-    metrics = np.stack([np.stack([s["m_" + k] for k in METRICS]) for s in states])  # [S, 4, E]
+    # a history made before the diagnostics existed has none: NaN (not measured) in their rows
+    n = len(states[0]["m_train_loss"])
+    metrics = np.stack([np.stack([s["m_" + k] if "m_" + k in s else np.full(n, np.nan) for k in METRICS])
+                        for s in states])  # [S, METRICS, E]
     return P, states, metrics, entries
 
 
 def _snapshot(jobs: list[Seeded], P, opt, metrics, epoch: int, done_epochs: list[list[dict]],
-              seconds: list[float] | None = None) -> list[dict]:
+              seconds: list[float] | None = None, filt: GradFilter | None = None,
+              resume: bool = True) -> list[dict]:
     """Every seed's state at `epoch` as host copies (the step goes on changing P and the
-    optimiser's moments in place while a commit writes them); refused if any is not finite."""
+    optimiser's moments in place while a commit writes them); refused if any is not finite.
+    resume=False: a checkpoint without a resume state (no optimiser or filter copies)."""
     snaps = []
     for s, j in enumerate(jobs):
         w = {n: P[n][s].detach().cpu().numpy().copy() for n in model.PARAM_NAMES}
         if not all(np.isfinite(v).all() for v in w.values()):
             raise HistoryError(_diverged(j, epoch, done_epochs[s]))
-        snaps.append({"weights": w, "adam": {k: np.array(v) for k, v in opt.state_of(s).items()},
+        state = {**opt.state_of(s), **(filt.state_of(s) if filt is not None else {})} if resume else None
+        snaps.append({"weights": w, "adam": None if state is None else {k: np.array(v) for k, v in state.items()},
                       "metrics": metrics[s].copy(), "seconds": None if seconds is None else seconds[s]})
     return snaps
 
@@ -145,14 +170,15 @@ def _commit(jobs: list[Seeded], snaps: list[dict], epoch: int, done_epochs: list
         m = {k: snap["metrics"][i] for i, k in enumerate(METRICS)}
         m_entry = {"file": history.metrics_name(epoch), "epoch": epoch,
                    "sha256": history.write_npz(j.run.dir / history.metrics_name(epoch), m)}
-        state = dict(w)
-        state["epoch"] = np.array(epoch)
-        state["run_id"] = np.array(history.run_id(j.run))
-        state.update(snap["adam"])
-        state.update({"m_" + k: v for k, v in m.items()})
-        r_entry = {"file": history.resume_name(epoch), "epoch": epoch,
-                   "sha256": history.write_npz(j.run.dir / history.resume_name(epoch), state)}
-        resumes[s] = [r for r in resumes[s] if r["epoch"] < epoch][-1:] + [r_entry]
+        if snap["adam"] is not None:      # None: no resume state at this checkpoint (resume_due)
+            state = dict(w)
+            state["epoch"] = np.array(epoch)
+            state["run_id"] = np.array(history.run_id(j.run))
+            state.update(snap["adam"])
+            state.update({"m_" + k: v for k, v in m.items()})
+            r_entry = {"file": history.resume_name(epoch), "epoch": epoch,
+                       "sha256": history.write_npz(j.run.dir / history.resume_name(epoch), state)}
+            resumes[s] = [r for r in resumes[s] if r["epoch"] < epoch][-1:] + [r_entry]
         committed.append(m_entry)
     for s, (j, snap) in enumerate(zip(jobs, snaps)):
         _write_manifest(j, epoch, done_epochs[s], committed[s], snap["metrics"], resumes[s], threads,
@@ -233,10 +259,11 @@ def _write_manifest(j: Seeded, epoch: int, ckpts: list[dict], metrics_entry: dic
 
 
 def _split_entry(j: Seeded) -> dict:
-    train, test = tasks.split(j.cfg.p, j.cfg.frac, j.cfg.seed)
+    train, test = tasks.split(j.cfg.p, j.cfg.frac, j.cfg.seed, j.cfg.op)
     sha = history.write_npz(j.run.dir / "split.npz", {"train": train, "test": test})
     return {"file": "split.npz", "sha256": sha, "n_train": int(train.size), "n_test": int(test.size),
-            "rule": "PCG64(seed).permutation(p*p); the first floor(frac*p*p) are train; sorted"}
+            "rule": "PCG64(seed).permutation(n) over the task's n pairs (p*p; div: y != 0); the first "
+                     "floor(frac*n) are train; sorted"}
 
 
 def examples(cfgs: list[Config], device, dense: bool | None = None):
@@ -296,6 +323,8 @@ def _train(jobs, device, compile, force, progress, dense, tune_threads=True, bac
     opt = SeedAdamW(list(P.values()), [j.cfg.lr for j in jobs], [j.cfg.weight_decay for j in jobs],
                     betas=cfg.betas)
     opt.load(states or [])
+    filt = GradFilter(cfg.grokfast, list(P.values()), cfg.grokfast_alpha, cfg.grokfast_lamb, cfg.grokfast_window)
+    filt.load(states or [])
 
     data = examples([j.cfg for j in jobs], dev, dense)
     (train_ex, ltr), (test_ex, lte) = data["train"], data["test"]
@@ -332,10 +361,10 @@ def _train(jobs, device, compile, force, progress, dense, tune_threads=True, bac
             tuner.before(epoch)
             with_test = epoch in measure_test
             t_step = time.perf_counter()
-            logits, loss, lt = backward(P, opt, step_logits, train_ex, ltr, test_ex if with_test else None,
-                                        smooth_weights(epoch), cfg.p)
+            logits, loss, lt, diag = backward(P, opt, step_logits, train_ex, ltr, test_ex if with_test else None,
+                                              smooth_weights(epoch), cfg)
             with torch.no_grad():
-                _measure(metrics, epoch, logits, ltr, lt, lte, train_loss=loss)
+                _measure(metrics, epoch, logits, ltr, lt, lte, cfg, train_loss=loss, diag=diag)
             if not np.isfinite(metrics[:, M["train_loss"], epoch]).all():
                 bad = int(np.flatnonzero(~np.isfinite(metrics[:, M["train_loss"], epoch]))[0])
                 raise HistoryError(_diverged(jobs[bad], epoch, done[bad]))
@@ -344,16 +373,21 @@ def _train(jobs, device, compile, force, progress, dense, tune_threads=True, bac
                 # committed once its own metrics are measured (this epoch's forward ran on these
                 # weights; the step has not changed them yet): a reader during training sees the
                 # last checkpoint's train and test metrics, not NaN
-                snaps = _snapshot(jobs, P, opt, metrics, epoch, done, spent())
+                snaps = _snapshot(jobs, P, opt, metrics, epoch, done, spent(), filt, resume_due(cfg, epoch, end))
                 commits.submit(_commit, jobs, snaps, epoch, done, resumes, tuner.describe() if epoch else {}, True)
             t_snap = time.perf_counter() - t_snap
+            filt()                            # Grokfast's filter, then ⊥Grad: the step's input
+            if cfg.optimizer == "orthoadamw":
+                orthogonalize_(opt.params, diag[1])
             opt.step(warmup(cfg, epoch))
             tuner.record(epoch, time.perf_counter() - t_step - t_snap, with_test)
-            if epoch + 1 == end:          # the final weights' own measurements
+            if epoch + 1 == end:          # the final weights' own measurements (a gradient, no step)
+                train_lg, train_l, test_lg, diag = backward(P, opt, step_logits, train_ex, ltr, test_ex,
+                                                            smooth_weights(end), cfg)
+                opt.zero_grad()
                 with torch.no_grad():
-                    train_lg, test_lg = model.step_logits(P, train_ex, test_ex)
-                    _measure(metrics, end, train_lg, ltr, test_lg, lte)
-                snaps = _snapshot(jobs, P, opt, metrics, end, done, spent())
+                    _measure(metrics, end, train_lg, ltr, test_lg, lte, cfg, train_loss=train_l, diag=diag)
+                snaps = _snapshot(jobs, P, opt, metrics, end, done, spent(), filt)
                 commits.submit(_commit, jobs, snaps, end, done, resumes, tuner.describe(), True)
             if bar is not None:
                 bar.update(1)
@@ -391,30 +425,43 @@ def warmup(cfg: Config, epoch: int) -> float:
     return min(epoch / cfg.warmup, 1.0) if cfg.warmup else 1.0
 
 
-def backward(P, opt, step_logits, train_ex, train_labels, test_ex, smooth, p: int):
+def backward(P, opt, step_logits, train_ex, train_labels, test_ex, smooth, cfg: Config):
     """One epoch's forward and backward: train logits with grad (and test logits, no grad, when
-    test_ex is given); the objective is the train cross-entropy plus smooth * smoothness(W_E)
-    when smooth (per seed, [S]) is given. Leaves the gradients for opt.step; returns the train
-    logits, the train cross-entropy per seed and the test logits (or None)."""
+    test_ex is given); the objective is the train cross-entropy (cfg.loss in cfg.precision) plus
+    smooth * smoothness(W_E) when smooth (per seed, [S]) is given. Leaves the raw gradients for
+    the filter and opt.step; returns the train logits, the train cross-entropy per seed, the
+    test logits (or None) and the diagnostics: ([S, 3] rows of DIAGNOSTICS, the per-tensor
+    dot products tensor_dots gave, which ⊥Grad reuses)."""
     opt.zero_grad()
     logits, test_logits = step_logits(P, train_ex, test_ex)
-    loss = model.loss_fn(logits, train_labels)
-    objective = loss + smooth * model.smoothness(P["W_E"], p) if smooth is not None else loss
+    per_example = model.example_losses(logits, train_labels, cfg.loss, cfg.precision)
+    loss = per_example.mean(dim=-1)
+    objective = loss + smooth * model.smoothness(P["W_E"], cfg.p) if smooth is not None else loss
     objective.sum().backward()
-    return logits, loss.detach(), test_logits
+    with torch.no_grad():
+        dots = tensor_dots(opt.params)
+        norm, cos = grad_diagnostics(dots)
+        collapse = (per_example == 0).to(torch.float64).mean(dim=-1)
+    return logits, loss.detach(), test_logits, (torch.stack([collapse, cos, norm], dim=1), dots)
 
 
-def _measure(metrics, epoch, train_logits, train_labels, test_logits, test_labels, train_loss=None):
+def _measure(metrics, epoch, train_logits, train_labels, test_logits, test_labels, cfg: Config,
+             train_loss=None, diag=None):
     """Loss and accuracy of both splits at `epoch`, per seed, into metrics[:, METRICS, epoch];
     test_logits None: the test split was not measured at this epoch (left NaN); train_loss:
-    the step's own cross-entropy, when it has one (the same number, not computed twice)."""
+    the step's own cross-entropy, when it has one (the same number, not computed twice);
+    diag: the step's diagnostics (backward's), copied to the host in the same transfer."""
     rows, values = [], []
     for part, lg, lab in (("train", train_logits, train_labels), ("test", test_logits, test_labels)):
         if lg is None:
             continue
-        loss = train_loss if part == "train" and train_loss is not None else model.loss_fn(lg, lab)
+        loss = train_loss if part == "train" and train_loss is not None else \
+            model.loss_fn(lg, lab, cfg.loss, cfg.precision)
         rows += [M[f"{part}_loss"], M[f"{part}_acc"]]
-        values += [loss.detach(), model.accuracy(lg, lab)]
+        values += [loss.detach().to(torch.float64), model.accuracy(lg, lab)]
+    if diag is not None:
+        rows += [M[k] for k in DIAGNOSTICS]
+        values += list(diag[0].unbind(dim=1))
     metrics[:, rows, epoch] = torch.stack(values, dim=1).cpu().numpy()   # one copy to the host (a GPU sync)
 
 
