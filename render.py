@@ -353,7 +353,8 @@ for _cmd in cli.commands.values():
 @cli.command()
 @click.argument("name")
 @click.option("--grid", required=True, help="Config fields and their values, e.g. \"wd=0.3,1,3 frac=0.3,0.5 "
-              "seed=0,1,2\" (any scalar field: seed, weight_decay/wd, frac, lr, p, op, a, b, epochs, smooth ...).")
+              "seed=0,1,2\" (any scalar field: seed, weight_decay/wd, frac, lr, p, op, a, b, epochs, smooth, "
+              "and the lab's recipes: grokfast, grokfast_lamb, optimizer, loss, precision, init_scale, warmup ...).")
 @click.option("--preset", type=click.Choice(list(PRESETS)), default=DEFAULT_PRESET, show_default=True,
               help="The base config every point starts from.")
 @click.option("--p", type=int)

@@ -200,3 +200,19 @@ def test_a_recipe_resumes_bit_identically(runs_dir, tiny_cfg, recipe, monkeypatc
     assert all(np.array_equal(a[k], b[k]) for k in a)
     fm, pm = full.metrics(), part.metrics()     # (the test split was measured at 23 in part only)
     assert all(np.array_equal(fm[k], pm[k], equal_nan=True) for k in fm if not k.startswith("test"))
+
+
+def test_recipes_on_the_gpu_code_path(runs_dir, tiny_cfg):
+    """The trainer's CUDA path (dense forward, forced on CPU) trains every recipe to the bag
+    path's model: the filters and the projection act on gradients, not on the forward."""
+    cfg = tiny_cfg.replace(p=13, epochs=25, grokfast="ema", optimizer="orthoadamw", loss="stablemax",
+                           init_scale=0.8)
+    dense, bag = Run("dense"), Run("bag")
+    train([Seeded(cfg, dense)], progress=False, dense=True)
+    train([Seeded(cfg, bag)], progress=False, dense=False)
+    a, b = dense.load_checkpoint(25), bag.load_checkpoint(25)
+    for k in a:
+        np.testing.assert_allclose(a[k], b[k], atol=1e-4, rtol=1e-3, err_msg=k)
+    ma = Run("dense-ma")
+    train([Seeded(cfg.replace(grokfast="ma", grokfast_window=3, optimizer="adamw"), ma)], progress=False, dense=True)
+    assert np.isfinite(ma.metrics()["grad_norm"]).all()
