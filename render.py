@@ -395,15 +395,32 @@ def sweep(name, grid, preset, runs_dir, threads, ray_address, device, dense, for
 
 
 @cli.command("sweep-report")
-@click.argument("name")
+@click.argument("names", nargs=-1, required=True, metavar="NAME [NAME ...]")
 @click.option("--runs-dir", type=click.Path(file_okay=False), default=None,
-              help="Folder that holds the sweep's folder (default runs/, or $GROKKING_RUNS).")
+              help="Folder that holds the sweeps' folders (default runs/, or $GROKKING_RUNS).")
 @click.option("--axes", help="The phase diagram's two grid fields, e.g. weight_decay,frac (default: the first "
-                             "two that vary, seeds pooled).")
+                             "two that vary, seeds pooled); one sweep only.")
 @click.option("--quiet", is_flag=True)
-def sweep_report(name, runs_dir, axes, quiet):
-    """Table (CSV, Markdown) and figures of a sweep, in media/NAME/sweep-report/."""
-    from pipeline.sweep_report import report
+def sweep_report(names, runs_dir, axes, quiet):
+    """One sweep: its table (CSV, Markdown) and figures, and the race of its recipes, in
+    media/NAME/sweep-report/. Several sweeps: the race of all their recipes, in media/race-report/.
+
+    The race groups points by recipe (the config minus the seed) and writes race.md, race.csv,
+    race.json and race.png: per recipe the seeds, the median and range of the epoch of 99 % test
+    accuracy, never-grokked and still-training counts, the wall time to it, the speed-up against
+    the baseline (adamw at the preset's lr) and the lr-matched control (the adamw lr that groks
+    first), the final restricted vs the model's test loss, the key frequencies per seed."""
+    from pipeline.sweep_report import race_report, report
+    if len(names) > 1:
+        if axes:
+            raise UserError("--axes is for one sweep's phase diagram; the race of several sweeps has no axes")
+        out = race_report(list(names), runs_dir=runs_dir, progress=not quiet)
+        click.echo(f"race of {', '.join(names)}: {out['dir']} ({', '.join(sorted(out['files']))})")
+        if len(out["presets"]) > 1:
+            click.echo(f"note: the sweeps have different presets ({', '.join(map(str, out['presets']))}); the "
+                       f"baseline is adamw at {out['presets'][0]}'s lr", err=True)
+        return
+    name = names[0]
     out = report(name, runs_dir=runs_dir, axes=_split_names(axes), progress=not quiet)
     click.echo(f"sweep report: {out['dir']} ({', '.join(sorted(out['files']))})")
     if out["pooled"]:

@@ -1,4 +1,5 @@
-"""`render.py sweep-report NAME`: a sweep's table and figures, in media/<sweep>/sweep-report/.
+"""`render.py sweep-report NAME`: a sweep's table, figures and race, in media/<sweep>/sweep-report/;
+`render.py sweep-report NAME NAME ...`: the race of several sweeps, in media/race-report/.
 
     table.csv, table.md   per point: its grid values, status, epoch of 100 % train accuracy
                           (memorised), epoch of >= 99 % test accuracy (grokked, or "never"),
@@ -7,6 +8,13 @@
     curves.png            test accuracy of every point, per varying axis
     key_frequencies.png   (add tasks) key frequencies of every point, by seed
     label_balance.png     (pow tasks) the label distribution beside whether the task grokked
+    race.md, race.csv     per recipe (a point's config minus its seed; recipe_label, lr and whatever
+                          else tells recipes apart): seeds, median and range of the grokking epoch,
+                          never-grokked and still-training counts, wall time to it, speed-up against
+                          the baseline (adamw at the preset's lr) and the lr-matched control, final
+                          restricted vs model test loss, key frequencies per seed (the notes say how)
+    race.json             the same with every number and every seed
+    race.png              test accuracy per recipe (median and range over seeds), grokking epoch per seed
 
 Key frequencies are extraction's rule (extraction/mechanism.key_frequencies) at a point's last
 checkpoint; it describes (x + y) mod p, so only add tasks get them. Every file is written under
@@ -35,24 +43,51 @@ def report_dir(name: str, media_root: Path | str | None = None) -> Path:
     return paths.confined(media_root or MEDIA, name) / FOLDER
 
 
-def key_frequencies_at(W: dict, cfg) -> tuple[list[int], list[float]]:
-    """Extraction's key frequencies of the weights W, with their shares of the logits' variance."""
+def digit_logits(W: dict, cfg) -> np.ndarray:
+    """The model's digit logits [p*p, p] (x-major, float32) at the weights W: analyse's forward."""
     import torch
-    from extraction.mechanism import key_frequencies
     from training import model
     x, y = tasks.all_pairs(cfg.p)
     P = {n: torch.tensor(W[n])[None] for n in model.PARAM_NAMES}
     with torch.no_grad():
         logits = model.forward(P, torch.tensor(x)[None], torch.tensor(y)[None], mlp_out=False)
-    ks, shares = key_frequencies(logits[0, :, :cfg.p].double().numpy(), cfg.p)
+    return logits[0, :, :cfg.p].numpy()
+
+
+def key_frequencies_at(W: dict, cfg) -> tuple[list[int], list[float]]:
+    """Extraction's key frequencies of the weights W, with their shares of the logits' variance."""
+    from extraction.mechanism import key_frequencies
+    ks, shares = key_frequencies(digit_logits(W, cfg).astype(np.float64), cfg.p)
     return ks, [float(shares[k]) for k in ks]
+
+
+def mechanism_at(W: dict, cfg, split: dict) -> dict:
+    """What extraction's story check compares at a checkpoint (extraction/extract.py check_at),
+    without its probes and selections: the key frequencies with their shares, the restricted test
+    loss (REFERENCE §3: the logits' projection on the key frequencies' sum directions; None without
+    a key frequency) and the model's own test loss. Add tasks only."""
+    import torch
+    from extraction import fourier as fo
+    from extraction.extract import model_test_loss, progress_losses
+    from extraction.mechanism import key_frequencies
+    logits = digit_logits(W, cfg)
+    ks, shares = key_frequencies(logits.astype(np.float64), cfg.p)
+    labels = tasks.answers(cfg.op, *tasks.all_pairs(cfg.p), cfg.p, cfg.a, cfg.b)
+    restricted = None
+    if ks:
+        U = torch.tensor(fo.sum_directions(cfg.p, ks), dtype=torch.float32)
+        restricted = float(progress_losses(torch.tensor(logits)[None], U, torch.tensor(labels),
+                                           torch.tensor(split["train"]), torch.tensor(split["test"]))
+                           ["restricted_loss_test"][0])
+    return {"key_frequencies": ks, "key_shares": [float(shares[k]) for k in ks], "restricted_loss": restricted,
+            "model_loss": float(model_test_loss(logits, labels, split["test"]))}
 
 
 def point_row(point, root: Path, entry: dict) -> tuple[dict, dict | None]:
     """The table row of one point and its curves (None when it has no history yet)."""
     row = {"point": point.name, **dict(point.values), "seed": point.cfg.seed, "p": point.cfg.p,
            "epochs": point.cfg.epochs, "seconds": entry.get("seconds"), "key_frequencies": None,
-           "key_shares": None, "grokked_flag": False}
+           "key_shares": None, "restricted_loss": None, "model_loss": None, "grokked_flag": False}
     run = Run(point.name, root)
     if not run.exists():
         return {**row, "status": "not started", "epochs_done": 0, "memorised": None, "grokked": "not yet",
@@ -70,8 +105,8 @@ def point_row(point, root: Path, entry: dict) -> tuple[dict, dict | None]:
                 "final_train_acc": float(met["train_acc"][done]), "final_test_acc": float(met["test_acc"][done]),
                 "checkpoints": len(m["checkpoints"]), "disk_MiB": run.size_bytes() / 2 ** 20})
     if point.cfg.op == "add":
-        last = run.checkpoint_epochs()[-1]
-        row["key_frequencies"], row["key_shares"] = key_frequencies_at(run.load_checkpoint(last), point.cfg)
+        mech = mechanism_at(run.load_checkpoint(run.checkpoint_epochs()[-1]), point.cfg, run.split())
+        row.update(mech)
     curve = {"values": dict(point.values), "epoch": np.arange(len(met["test_acc"])),
              "test_acc": np.asarray(met["test_acc"], float), "train_acc": np.asarray(met["train_acc"], float)}
     return row, curve
@@ -154,21 +189,24 @@ def _png(fig) -> bytes:
     return buf.getvalue()
 
 
-def report(name: str, runs_dir=None, media_root=None, axes: list[str] | None = None, progress: bool = True) -> dict:
-    from figures import sweep as F
+def collect(name: str, runs_dir=None, progress: bool = True) -> dict:
+    """A sweep's points read back: their rows (point_row, with the sweep's name and the point's
+    config), the curves of those with a history, and the grid's fields."""
     root = sweep_dir(name, runs_dir)
     points = load_points(root)
-    entries = {p["name"]: p for p in read_manifest(root)["points"]}
+    m = read_manifest(root)
+    entries = {p["name"]: p for p in m["points"]}
     fields = list(dict.fromkeys(k for p in points for k, _ in p.values))
     rows, series = [], []
     bar = None
     if progress:
         from tqdm.auto import tqdm
-        bar = tqdm(total=len(points), desc="sweep-report", unit="point", mininterval=0.5)
+        bar = tqdm(total=len(points), desc=f"sweep-report {name}", unit="point", mininterval=0.5)
     for p in points:
         row, curve = point_row(p, root, entries.get(p.name, {}))
         for f in fields:                         # a field absent from a point's grid: the base value
             row.setdefault(f, getattr(p.cfg, f))
+        row.update({"sweep": name, "config": p.cfg.to_dict(), "curve": curve})
         rows.append(row)
         if curve is not None:
             series.append({**curve, "values": {f: row[f] for f in fields}})
@@ -176,6 +214,15 @@ def report(name: str, runs_dir=None, media_root=None, axes: list[str] | None = N
             bar.update(1)
     if bar is not None:
         bar.close()
+    return {"name": name, "points": points, "rows": rows, "series": series, "fields": fields,
+            "preset": m.get("preset")}
+
+
+def report(name: str, runs_dir=None, media_root=None, axes: list[str] | None = None, progress: bool = True) -> dict:
+    """The sweep's table and figures, and the race of its recipes (race.md, .csv, .json, .png)."""
+    from figures import sweep as F
+    got = collect(name, runs_dir, progress)
+    points, rows, series, fields = got["points"], got["rows"], got["series"], got["fields"]
     xf, yf = diagram_axes(rows, fields, axes)
     # fields that vary but are neither axis (nor the seed, pooled by design): their points share
     # a cell, which the diagram's title and the command's output say
@@ -193,6 +240,338 @@ def report(name: str, runs_dir=None, media_root=None, axes: list[str] | None = N
     pw = pow_tasks(rows, points)
     if pw:
         files["label_balance.png"] = _png(F.label_balance(pw))
+    files.update(race_files(race(rows, got["preset"]), [name]))
     for fname, data in files.items():
         atomic_write_bytes(out / fname, data)
     return {"dir": str(out), "files": list(files), "rows": rows, "axes": (xf, yf), "pooled": pooled}
+
+
+# ---- the race (issue 24): recipes against each other, seeds pooled -----------------------
+
+RACE_DIR = "race-report"      # media/race-report/: the race of several sweeps
+INF = float("inf")
+# the config fields recipe_label names (training/config.py)
+LAB_FIELDS = ("grokfast", "grokfast_alpha", "grokfast_lamb", "grokfast_window", "optimizer", "loss", "precision",
+              "init_scale")
+NAMED = {"lr": "lr", "weight_decay": "wd"}
+
+
+def race_dir(media_root: Path | str | None = None) -> Path:
+    return paths.confined(media_root or MEDIA, RACE_DIR)
+
+
+def recipe_key(cfg: dict) -> str:
+    """A recipe: the config minus its seed (and the checkpoint schedule, the sweep's choice)."""
+    import json
+    return json.dumps({k: v for k, v in cfg.items() if k not in ("seed", "schedule")}, sort_keys=True)
+
+
+def recipe_names(cfgs: list[dict]) -> list[str]:
+    """Each recipe's name: recipe_label, its lr, then every other field that tells two recipes
+    apart where the recipe's value is not the most common one, e.g. "adamw lr=0.003",
+    "grokfast-ema a=0.98 l=2 lr=0.001", "adamw lr=0.001 wd=0.3", "adamw lr=0.001 op=mul"."""
+    from training.config import recipe_label
+    keys = [k for k in cfgs[0] if k not in ("seed", "schedule", "lr")] if cfgs else []
+    differ = [k for k in keys if len({repr(c.get(k)) for c in cfgs}) > 1]
+    mode = {k: max((repr(c.get(k)) for c in cfgs), key=[repr(c.get(k)) for c in cfgs].count) for k in differ}
+
+    def name(c, fields):
+        shown = [k for k in fields if repr(c.get(k)) != mode[k]]
+        return " ".join([recipe_label(c), f"lr={_fmt(c['lr'])}"] + [f"{NAMED.get(k, k)}={_fmt(c.get(k))}" for k in shown])
+    names = [name(c, [k for k in differ if k not in LAB_FIELDS]) for c in cfgs]
+    if len(set(names)) < len(names):             # the label hides a difference (e.g. alpha without ema)
+        names = [name(c, differ) for c in cfgs]
+    return names
+
+
+def _fmt(v) -> str:
+    return f"{v:g}" if isinstance(v, float) else str(v)
+
+
+def grok_interval(grokked, cap: int) -> tuple[float, float] | None:
+    """The grokking epoch as an interval [lo, hi]: exact when the seed grokked, [cap, inf) when it
+    finished without grokking (it would take more than the cap), None while it trains."""
+    if isinstance(grokked, (int, np.integer)) and not isinstance(grokked, bool):
+        return float(grokked), float(grokked)
+    return (float(cap), INF) if grokked == "never" else None
+
+
+def ratio_intervals(ref_lo, ref_hi, lo, hi) -> tuple[np.ndarray, np.ndarray]:
+    """Per seed, the speed-up ref / new as an interval, from the two grokking-epoch intervals:
+    [ref_lo / hi, ref_hi / lo] (a seed the reference never grokked gives >= cap / epoch)."""
+    ref_lo, ref_hi, lo, hi = (np.asarray(a, float) for a in (ref_lo, ref_hi, lo, hi))
+    return ref_lo / hi, ref_hi / np.maximum(lo, 1.0)
+
+
+def bound(lo: float, hi: float, fmt=lambda v: f"{v:.3g}") -> dict:
+    """An interval as JSON (hi None: unbounded) and as text: "350", ">= 3.2", "<= 0.5", "2-4"."""
+    lo, hi = float(lo), float(hi)
+    if lo == hi:
+        text = fmt(lo)
+    elif hi == INF:
+        text = f">= {fmt(lo)}" if lo > 0 else "unknown"
+    elif lo == 0:
+        text = f"<= {fmt(hi)}"
+    else:
+        text = f"{fmt(lo)}-{fmt(hi)}"
+    return {"lo": lo, "hi": None if hi == INF else hi, "text": text}
+
+
+def interval_stats(lo, hi, fmt=lambda v: f"{v:.3g}") -> dict | None:
+    """Median, min and max of quantities known as intervals [lo, hi] (each a monotone function of
+    its values, so its bounds are the bounds' statistic); None for no values."""
+    lo, hi = np.asarray(lo, float), np.asarray(hi, float)
+    if not lo.size:
+        return None
+    return {k: bound(f(lo), f(hi), fmt) for k, f in (("median", np.median), ("min", np.min), ("max", np.max))}
+
+
+def seconds_text(v: float) -> str:
+    return f"{v:.0f} s" if v < 120 else f"{v / 60:.3g} min" if v < 7200 else f"{v / 3600:.3g} h"
+
+
+def seed_entry(r: dict) -> dict:
+    """One seed of a recipe: its state, grokking epoch interval, seconds per epoch, mechanism."""
+    iv = grok_interval(r["grokked"], r["epochs"])
+    done = r.get("epochs_done") or 0
+    spe = r["seconds"] / done if r.get("seconds") and done else None
+    return {"seed": r["seed"], "point": f"{r['sweep']}/{r['point']}", "cap": r["epochs"], "epochs_done": done,
+            "state": "grokked" if r["grokked_flag"] else r["grokked"], "grokked": r["grokked"],
+            "interval": iv, "seconds_per_epoch": spe, "complete": r.get("status") == "complete",
+            "key_frequencies": r.get("key_frequencies"), "key_shares": r.get("key_shares"),
+            "restricted_loss": r.get("restricted_loss"), "model_loss": r.get("model_loss")}
+
+
+def loss_summary(op: str, seeds: list[dict]) -> dict:
+    """The final restricted test loss against the model's own, median over the complete seeds, and
+    how many have restricted < model; "n/a (...)" where it does not apply."""
+    if op != "add":
+        why = f"n/a (op {op}: the restricted loss keeps cos/sin(w_k(x+y)), which describe (x + y) mod p only)"
+        return {"text": why, "below": why, "restricted": None, "model": None, "n_below": None, "n": 0}
+    have = [s for s in seeds if s["complete"] and s["restricted_loss"] is not None and s["model_loss"] is not None]
+    if not have:
+        why = ("n/a (no complete seed)" if not any(s["complete"] for s in seeds)
+               else "n/a (no key frequency at the last checkpoint)")
+        return {"text": why, "below": why, "restricted": None, "model": None, "n_below": None, "n": 0}
+    rl = float(np.median([s["restricted_loss"] for s in have]))
+    ml = float(np.median([s["model_loss"] for s in have]))
+    n_below = sum(s["restricted_loss"] < s["model_loss"] for s in have)
+    return {"text": f"{rl:.3g} / {ml:.3g}", "below": f"{n_below}/{len(have)}", "restricted": rl, "model": ml,
+            "n_below": n_below, "n": len(have)}
+
+
+def keys_text(seeds: list[dict], op: str) -> str:
+    """Each complete seed's key frequencies at its last checkpoint, with their shares."""
+    if op != "add":
+        return f"n/a (op {op}: key frequencies describe (x + y) mod p)"
+    parts = []
+    for s in seeds:
+        ks = s["key_frequencies"]
+        if ks is None or not s["complete"]:
+            continue
+        inner = ", ".join(f"{k} ({sh:.0%})" for k, sh in zip(ks, s["key_shares"])) if ks else "none"
+        parts.append(f"s{s['seed']}: {inner}")
+    return "; ".join(parts) or "n/a (no complete seed)"
+
+
+def recipe_summary(name: str, rows: list[dict]) -> dict:
+    """One recipe's line of the race, from its seeds' rows."""
+    from training.config import recipe_label
+    seeds = sorted((seed_entry(r) for r in rows), key=lambda s: s["seed"])
+    cfg = {k: v for k, v in rows[0]["config"].items() if k not in ("seed", "schedule")}
+    known = [s for s in seeds if s["interval"] is not None]
+    lo, hi = np.array([s["interval"] for s in known], float).reshape(-1, 2).T
+    timed = [s for s in known if s["seconds_per_epoch"] is not None]
+    t_lo = [s["interval"][0] * s["seconds_per_epoch"] for s in timed]
+    t_hi = [s["interval"][1] * s["seconds_per_epoch"] for s in timed]
+    return {"recipe": name, "label": recipe_label(cfg), "config": cfg, "op": cfg["op"],
+            "sweeps": sorted({r["sweep"] for r in rows}), "n_seeds": len(seeds),
+            "caps": sorted({s["cap"] for s in seeds}),
+            "n_grokked": sum(s["state"] == "grokked" for s in seeds),
+            "n_never": sum(s["state"] == "never" for s in seeds),
+            "n_not_yet": sum(s["state"] == "not yet" for s in seeds),
+            "grok": interval_stats(lo, hi, lambda v: f"{v:.0f}"),
+            "wall": interval_stats(t_lo, t_hi, seconds_text),
+            "losses": loss_summary(cfg["op"], seeds), "keys": keys_text(seeds, cfg["op"]),
+            "seeds": seeds, "role": []}
+
+
+def _rank(r: dict) -> tuple[float, float]:
+    """The order of "lowest median grokking epoch": its lower bound, then its upper (unbounded last);
+    a recipe with no finished seed last."""
+    g = r["grok"]
+    if g is None:
+        return INF, INF
+    m = g["median"]
+    return m["lo"], INF if m["hi"] is None else m["hi"]
+
+
+def baseline_index(recipes: list[dict], preset: dict) -> int | None:
+    """The baseline: plain adamw at the preset's lr; where several, the one with the most other
+    fields as the preset has them (wd, op, p, ...), then the first."""
+    at = [i for i, r in enumerate(recipes) if r["label"] == "adamw" and r["config"]["lr"] == preset["lr"]]
+    alike = lambda i: sum(recipes[i]["config"].get(k) == v for k, v in preset.items())
+    return max(at, key=lambda i: (alike(i), -i)) if at else None
+
+
+def control_index(recipes: list[dict], baseline: int | None) -> int | None:
+    """The lr-matched control: among the adamw recipes that differ from the baseline only in lr
+    (without a baseline: the largest such family), the lowest median grokking epoch."""
+    def family(r):
+        return recipe_key({**r["config"], "lr": None})
+    adam = [i for i, r in enumerate(recipes) if r["label"] == "adamw"]
+    if not adam:
+        return None
+    if baseline is not None:
+        fam = family(recipes[baseline])
+    else:
+        counts = {}
+        for i in adam:
+            counts[family(recipes[i])] = counts.get(family(recipes[i]), 0) + 1
+        fam = max(counts, key=counts.get)
+    members = [i for i in adam if family(recipes[i]) == fam]
+    return min(members, key=lambda i: _rank(recipes[i]))
+
+
+def speedup(ref: dict, new: dict) -> dict | None:
+    """The reference's grokking epoch over the recipe's, per seed both have finished (paired by
+    seed): median and min of the per-seed ratios, bounds where a seed never grokked within the cap."""
+    a = {s["seed"]: s["interval"] for s in ref["seeds"] if s["interval"] is not None}
+    b = {s["seed"]: s["interval"] for s in new["seeds"] if s["interval"] is not None}
+    common = sorted(set(a) & set(b))
+    if not common:
+        return None
+    lo, hi = ratio_intervals([a[s][0] for s in common], [a[s][1] for s in common],
+                             [b[s][0] for s in common], [b[s][1] for s in common])
+    fmt = lambda v: f"{v:.2f}x"
+    st = interval_stats(lo, hi, fmt)
+    return {"seeds": common, "per_seed": {str(s): bound(l, h, fmt) for s, l, h in zip(common, lo, hi)},
+            "median": st["median"], "min": st["min"],
+            "text": f"{st['median']['text']} (min {st['min']['text']}, {len(common)} seeds)"}
+
+
+def race(rows: list[dict], preset: str | None) -> dict:
+    """The race: the rows (point_row, with config and sweep) grouped into recipes, each summarised,
+    the baseline and the lr-matched control marked, every recipe's speed-up against both."""
+    from training.config import PRESETS
+    groups: dict[str, list[dict]] = {}
+    for r in rows:
+        groups.setdefault(recipe_key(r["config"]), []).append(r)
+    names = recipe_names([g[0]["config"] for g in groups.values()])
+    recipes = [recipe_summary(n, g) for n, g in zip(names, groups.values())]
+    base_cfg = PRESETS.get(preset or "", PRESETS["canonical"]).to_dict()
+    b = baseline_index(recipes, base_cfg)
+    c = control_index(recipes, b)
+    if b is not None:
+        recipes[b]["role"].append("baseline")
+    if c is not None:
+        recipes[c]["role"].append("control (best lr)")
+    for r in recipes:
+        r["vs_baseline"] = speedup(recipes[b], r) if b is not None else None
+        r["vs_control"] = speedup(recipes[c], r) if c is not None else None
+    return {"preset": preset, "preset_lr": base_cfg["lr"], "baseline": None if b is None else recipes[b]["recipe"],
+            "control": None if c is None else recipes[c]["recipe"], "recipes": recipes,
+            "curves": [[r["curve"] for r in g if r.get("curve") is not None] for g in groups.values()]}
+
+
+RACE_COLUMNS = ("recipe", "role", "seeds", "grokked at (median)", "range", "never", "not yet",
+                "wall time to grok (median)", "speed-up vs baseline", "speed-up vs control",
+                "restricted / model test loss (median)", "restricted < model", "key frequencies (share)")
+
+
+def race_rows(rc: dict) -> list[list[str]]:
+    """The race table's cells, one list per recipe, in RACE_COLUMNS' order."""
+    out = []
+    for r in rc["recipes"]:
+        g, w = r["grok"], r["wall"]
+        vs = [("itself" if role in r["role"] else (r[k]["text"] if r[k] else "n/a (no seed finished in both)"))
+              if rc[ref] is not None else f"n/a (no {ref})"
+              for k, ref, role in (("vs_baseline", "baseline", "baseline"),
+                                   ("vs_control", "control", "control (best lr)"))]
+        out.append([r["recipe"], ", ".join(r["role"]), str(r["n_seeds"]),
+                    g["median"]["text"] if g else "n/a (no seed finished)",
+                    f"{g['min']['text']} - {g['max']['text']}" if g else "",
+                    str(r["n_never"]), str(r["n_not_yet"]), w["median"]["text"] if w else "n/a (no timing)", *vs,
+                    r["losses"]["text"], r["losses"]["below"], r["keys"]])
+    return out
+
+
+def race_notes(rc: dict, names: list[str]) -> list[str]:
+    caps = sorted({c for r in rc["recipes"] for c in r["caps"]})
+    return [
+        f"Sweeps: {', '.join(names)}. A recipe is a point's config minus its seed; its seeds are pooled.",
+        f"grokked at: the first epoch with test accuracy >= 99 % (the run's milestone test_99; the test split is "
+        f"measured every test_every epochs). The cap is each run's epochs ({', '.join(map(str, caps))}); a seed that "
+        f"finished without grokking is 'never' and counts as >= cap in the median and range. 'not yet': still "
+        f"training, left out of every statistic.",
+        f"baseline: adamw at the preset's lr ({_fmt(rc['preset_lr'])}, preset {rc['preset']}): "
+        f"{rc['baseline'] or 'none in this race'}. control (best lr): among the adamw recipes that differ from "
+        f"it only in lr, the lowest median grokking epoch: {rc['control'] or 'none in this race'}.",
+        "speed-up: the reference's grokking epoch over the recipe's, per seed (paired by seed, over the seeds "
+        "finished in both); the median and the min of those ratios. A seed the reference never grokked within "
+        "its cap gives a lower bound (>= cap / epoch), one the recipe never grokked an upper bound.",
+        "wall time: the point's training seconds (its manifest's train_seconds) per epoch trained, times the "
+        "grokking epoch. Seeds trained as one batched model share the batch's wall time equally "
+        "(training/train.py); sweeps trained at the same time shared the cores, so compare times only between "
+        "recipes trained alike.",
+        "restricted / model test loss: at each complete seed's last checkpoint, the restricted loss (REFERENCE §3: "
+        "the logits' projection on the key frequencies' sum directions) against the model's own test loss, as "
+        "extraction's story check computes them; 'restricted < model' counts the seeds where the key "
+        "frequencies alone do better. Key frequencies: extraction's rule at each seed's last checkpoint, with "
+        "their shares of the logits' variance.",
+    ]
+
+
+def race_table(rc: dict, names: list[str]) -> tuple[str, str]:
+    """(CSV, Markdown) of the race: one row per recipe, then the notes (Markdown only)."""
+    cells = race_rows(rc)
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(RACE_COLUMNS)
+    w.writerows(cells)
+    esc = lambda t: t.replace("|", "\\|")
+    md = [f"# The race: {', '.join(names)}", "", "| " + " | ".join(RACE_COLUMNS) + " |",
+          "|" + "---|" * len(RACE_COLUMNS)]
+    md += ["| " + " | ".join(esc(c) for c in row) + " |" for row in cells]
+    md += ["", *[f"- {n}" for n in race_notes(rc, names)]]
+    return buf.getvalue(), "\n".join(md) + "\n"
+
+
+def race_files(rc: dict, names: list[str]) -> dict[str, bytes]:
+    """race.md, race.csv, race.json (every number, per seed) and race.png."""
+    import json
+    from figures import race as FR
+    csv_text, md = race_table(rc, names)
+    data = {"sweeps": names, **{k: v for k, v in rc.items() if k != "curves"}, "notes": race_notes(rc, names)}
+    return {"race.csv": csv_text.encode(), "race.md": md.encode(),
+            "race.json": (json.dumps(plain(data), indent=1, allow_nan=False) + "\n").encode(),
+            "race.png": _png(FR.race(rc))}
+
+
+def plain(v):
+    """v as strict JSON values: numpy scalars as Python's, tuples as lists, inf and NaN as None (an
+    unbounded interval's end; the text beside it says what it means)."""
+    if isinstance(v, dict):
+        return {str(k): plain(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [plain(x) for x in v]
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, float) and not np.isfinite(v):
+        return None
+    return v
+
+
+def race_report(names: list[str], runs_dir=None, media_root=None, progress: bool = True) -> dict:
+    """The race of several sweeps' recipes, into media/race-report/. Every sweep is found before
+    anything is read or written."""
+    for n in names:
+        load_points(sweep_dir(n, runs_dir))
+    got = [collect(n, runs_dir, progress) for n in names]
+    presets = list(dict.fromkeys(g["preset"] for g in got))
+    rc = race([r for g in got for r in g["rows"]], presets[0])
+    files = race_files(rc, list(names))
+    out = race_dir(media_root)
+    for fname, data in files.items():
+        atomic_write_bytes(out / fname, data)
+    return {"dir": str(out), "files": list(files), "race": rc, "presets": presets}
