@@ -97,9 +97,12 @@ def point_row(point, root: Path, entry: dict) -> tuple[dict, dict | None]:
     if m.get("train_seconds") is not None:        # every session's, up to the last commit (the trainer's)
         row["seconds"] = round(float(m["train_seconds"]), 2)
     done, ms = m["epochs_done"], m["milestones"]
+    # a point extended past its sweep's epochs (training.train on the run, e.g. only the seeds
+    # that had not grokked) trains to its own manifest's epochs: that is its cap
+    row["epochs"] = int(m["config"].get("epochs", point.cfg.epochs))
     complete = m["status"] == "complete"
     grokked = ms["test_99"] if ms["test_99"] is not None else ("never" if complete else "not yet")
-    row.update({"status": m["status"] if complete else f"training {done}/{point.cfg.epochs}",
+    row.update({"status": m["status"] if complete else f"training {done}/{row['epochs']}",
                 "epochs_done": done, "memorised": ms["train_100"], "grokked": grokked,
                 "grokked_flag": ms["test_99"] is not None,
                 "final_train_acc": float(met["train_acc"][done]), "final_test_acc": float(met["test_acc"][done]),
