@@ -1,30 +1,37 @@
 """Training speed against the peers a user would otherwise train with, side by side in one run.
 
-An epoch is what each trainer does per epoch: forward + backward + AdamW on the train split and
-a forward on the test split. The peers measure the test split every epoch, as the paper's code
-and the TransformerLens demo do; this project measures it at each checkpoint epoch and every
-`test_every` epochs (its curves and milestones are exact at that resolution: README, history
-format). Its two kinds of epoch are timed apart, interleaved, and its row is their mix in the
-preset's own run: (E - n) train-only epochs and n with the test split, over E, where n is the
-number of epochs `training.train.test_epochs` measures. The row "epochs with the test split"
-is what measuring it every epoch would cost.
+An epoch is what each trainer does per epoch: forward + backward + AdamW on the train split, the
+train loss and accuracy, and at some epochs the test split's loss and accuracy. This project
+measures the test split at each checkpoint epoch and every `test_every` epochs (its curves and
+milestones are exact at that resolution: README, history format). Every implementation's two
+kinds of epoch are timed apart, interleaved, and each row "the run's mix" is the same mix for all:
+(E - n) train-only epochs and n with the test split, over E, where n is the number of epochs
+`training.train.test_epochs` measures in the preset's run. Those rows are equal work, and the
+headline ratio is theirs. A peer's row "epochs with the test split" is the peer measuring the
+test split every epoch, as the paper's code and the TransformerLens demo do: against the
+project's run mix that is unequal work, printed as such.
 
   plain nn.Module      the model as the paper's code writes it: every position, einsum attention
+                       (benchmarks/plain_train.py)
   HookedTransformer    TransformerLens with the Grokking demo's config (when transformer_lens < 4
                        is installed: pip install -e ".[lens]")
   this project         the trainer's own step (training/train.py: backward, SeedAdamW)
 
 Every implementation is first checked against training/reference.py, the correctness oracle:
 the same weights give the same logits. Implementations run interleaved, round by round, so
-machine noise hits them alike; medians are printed with the ratio against each peer.
+machine noise hits them alike; each row prints the median and range over the rounds, each ratio
+the median and range of the round-by-round ratios.
 --under-load repeats the measurement beside a bounded busy process (one CPU-bound competitor)
 and prints quiet and loaded medians side by side; the project uses the trainer's thread tuner.
+--whole-process also times whole processes at equal work (benchmarks/train_process.py: the
+project's `render.py train` extending a run against benchmarks/plain_train.py) and prints the
+per-epoch and whole-process ratios side by side.
 
     python benchmarks/train_speed.py [--rounds 20] [--preset canonical] [--under-load]
+                                     [--whole-process [--repeats 3] [--base-epochs 1000] [--extend 600]]
 """
 from __future__ import annotations
 
-import math
 import multiprocessing as mp
 import statistics
 import sys
@@ -34,84 +41,23 @@ from pathlib import Path
 import click
 import numpy as np
 import torch
-import torch.nn as nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 from training import model, reference, tasks, train  # noqa: E402
 from training.config import PRESETS  # noqa: E402
 from training.optim import SeedAdamW  # noqa: E402
 from training.threads import ThreadTuner, cores  # noqa: E402
+from plain_train import PlainTransformer, epoch_fn, optimiser, split_tensors  # noqa: E402
 
 
-# ---- peer 1: a plain nn.Module in the style of the paper's code --------------------------------
+# ---- peer 1: a plain nn.Module in the style of the paper's code (benchmarks/plain_train.py) ----
 
-class PlainTransformer(nn.Module):
-    """One attention layer and one MLP over all positions, weights laid out as in the paper's
-    code (W_E [d_model, d_vocab], W_O [d_model, H * d_head], W_in [d_mlp, d_model] ...)."""
-
-    def __init__(self, cfg):
-        super().__init__()
-        d, H, dh, m, V = cfg.d_model, cfg.n_heads, cfg.d_head, cfg.d_mlp, cfg.d_vocab
-        p = lambda *s: nn.Parameter(torch.randn(*s) / math.sqrt(d))
-        self.W_E, self.W_pos = p(d, V), p(cfg.n_ctx, d)
-        self.W_Q, self.W_K, self.W_V = p(H, dh, d), p(H, dh, d), p(H, dh, d)
-        self.W_O = p(d, H * dh)
-        self.W_in, self.b_in = p(m, d), nn.Parameter(torch.zeros(m))
-        self.W_out, self.b_out = p(d, m), nn.Parameter(torch.zeros(d))
-        self.W_U = p(d, cfg.d_vocab_out)
-        self.register_buffer("mask", torch.tril(torch.ones(cfg.n_ctx, cfg.n_ctx)))
-        self.d_head = dh
-
-    def forward(self, tokens):
-        x = torch.einsum("dbp->bpd", self.W_E[:, tokens]) + self.W_pos[: tokens.shape[1]]
-        k = torch.einsum("ihd,bpd->biph", self.W_K, x)
-        q = torch.einsum("ihd,bpd->biph", self.W_Q, x)
-        v = torch.einsum("ihd,bpd->biph", self.W_V, x)
-        scores = torch.einsum("biph,biqh->biqp", k, q)
-        n = tokens.shape[1]
-        scores = torch.tril(scores) - 1e10 * (1 - self.mask[:n, :n])
-        attn = torch.softmax(scores / math.sqrt(self.d_head), dim=-1)
-        z = torch.einsum("biph,biqp->biqh", v, attn)
-        z = z.permute(0, 2, 1, 3).reshape(z.shape[0], n, -1)
-        x = x + torch.einsum("df,bqf->bqd", self.W_O, z)
-        pre = torch.einsum("md,bpd->bpm", self.W_in, x) + self.b_in
-        x = x + torch.einsum("dm,bpm->bpd", self.W_out, torch.relu(pre)) + self.b_out
-        return x @ self.W_U
-
-    def load_project(self, W: dict[str, torch.Tensor]):
-        H, d, dh = W["W_Q"].shape
-        with torch.no_grad():
-            self.W_E.copy_(W["W_E"].T)
-            self.W_pos.copy_(W["W_pos"])
-            for name in ("W_Q", "W_K", "W_V"):
-                getattr(self, name).copy_(W[name].transpose(1, 2))
-            self.W_O.copy_(W["W_O"].reshape(H * dh, d).T)
-            self.W_in.copy_(W["W_in"].T)
-            self.b_in.copy_(W["b_in"])
-            self.W_out.copy_(W["W_out"].T)
-            self.b_out.copy_(W["b_out"])
-            self.W_U.copy_(W["W_U"])
-        return self
-
-
-def high_precision_loss(logits, labels):
-    """The paper's cross_entropy_high_precision: log-softmax in float64."""
-    return -logits.to(torch.float64).log_softmax(-1).gather(-1, labels[:, None]).mean()
-
-
-def _module_step(net, cfg, data):
-    """An epoch as the paper's training loop runs it: full-batch train step, test loss."""
-    opt = torch.optim.AdamW([p for p in net.parameters() if p.requires_grad], lr=cfg.lr,
-                            betas=cfg.betas, weight_decay=cfg.weight_decay)
-    (tr, ltr), (te, lte) = data
-
-    def epoch():
-        opt.zero_grad(set_to_none=True)
-        high_precision_loss(net(tr)[:, -1], ltr).backward()
-        opt.step()
-        with torch.no_grad():
-            high_precision_loss(net(te)[:, -1], lte)
-    return epoch
+def _module_epochs(net, cfg, data, with_test: bool):
+    """An epoch as the paper's training loop runs it (plain_train.epoch_fn: the full-batch train
+    step, its loss and accuracy), with the test split's loss and accuracy or without."""
+    epoch = epoch_fn(net, *optimiser(net, cfg), data)
+    return lambda: epoch(with_test)
 
 
 # ---- peer 2: TransformerLens with the Grokking demo's config ----------------------------------
@@ -187,6 +133,10 @@ def check_against_reference(cfg, peers: dict) -> float:
 
 # ---- timing -------------------------------------------------------------------------------------
 
+TRAIN_ONLY, WITH_TEST, MIX = "train-only epochs", "epochs with the test split", "the run's mix"
+EVERY_EPOCH = "peer measuring the test split every epoch"
+
+
 def _busy(seconds: float):
     """One CPU-bound competitor (pure Python: one core), bounded in time."""
     end = time.time() + seconds
@@ -195,9 +145,10 @@ def _busy(seconds: float):
         x += 1
 
 
-def measure(rows, rounds: int, tune: bool) -> dict[str, float]:
-    """Median seconds per epoch of each row, interleaved round by round. The project's rows run
-    under the trainer's thread tuner (re-tuned at the start of each round) when tune is set."""
+def measure(rows, rounds: int, tune: bool) -> dict[str, list[float]]:
+    """Seconds per epoch of each row in each round, interleaved round by round. The project's
+    rows run under the trainer's thread tuner (re-tuned at the start of each round) when tune is
+    set."""
     for _, fn, _ in rows:         # warm-up, compilation
         fn()
     times = {name: [] for name, _, _ in rows}
@@ -215,14 +166,44 @@ def measure(rows, rounds: int, tune: bool) -> dict[str, float]:
             fn()
             times[name].append((time.perf_counter() - t) / per)
         torch.set_num_threads(cores())
-    return {k: statistics.median(v) for k, v in times.items()}
+    return times
 
 
-def table(med: dict[str, float], peers: list[str]) -> str:
+def with_mix(times: dict[str, list[float]], kinds: list[str], share: float) -> dict[str, list[float]]:
+    """Each kind's "the run's mix" row, round by round: (1 - share) of its train-only epochs and
+    share of its epochs with the test split, the same mix for every kind (equal work)."""
+    out = dict(times)
+    for k in kinds:
+        out[f"{k}, {MIX}"] = [(1 - share) * a + share * b
+                              for a, b in zip(times[f"{k}, {TRAIN_ONLY}"], times[f"{k}, {WITH_TEST}"])]
+    return out
+
+
+def spread(xs) -> str:
+    return f"{statistics.median(xs):5.1f} [{min(xs):.1f}-{max(xs):.1f}]"
+
+
+def ratios(times: dict[str, list[float]], peers: list[str], ours: str) -> dict[str, dict[str, list[float]]]:
+    """Round-by-round speed-ups of `ours` (a project kind's run mix) over each peer: at equal work
+    (the peer's run mix) and against the peer measuring the test split every epoch."""
+    mine = times[f"{ours}, {MIX}"]
+    per = lambda row: [a / b for a, b in zip(times[row], mine)]
+    return {"equal work (the run's mix)": {p: per(f"{p}, {MIX}") for p in peers},
+            EVERY_EPOCH: {p: per(f"{p}, {WITH_TEST}") for p in peers}}
+
+
+def table(times: dict[str, list[float]], kinds: list[str], peers: list[str]) -> str:
+    """Milliseconds per epoch (median [range over rounds]) of every row, each kind's run mix
+    first, and the project's speed-ups (median [range] of the per-round ratios)."""
     lines = []
-    for name, s in med.items():
-        ratios = "   ".join(f"x{med[p] / s:5.1f} vs {p}" for p in peers if p in med and p != name)
-        lines.append(f"{name:>44}: {s * 1e3:8.1f} ms/epoch  {1 / s:6.1f} epochs/s   {ratios}")
+    for k in kinds:
+        for what in (MIX, TRAIN_ONLY, WITH_TEST):
+            ms = [t * 1e3 for t in times[f"{k}, {what}"]]
+            note = f"  (= {EVERY_EPOCH})" if what == WITH_TEST and k in peers else ""
+            lines.append(f"{k + ', ' + what:>58}: {spread(ms)} ms/epoch{note}")
+    for ours in (k for k in kinds if k not in peers):
+        for label, by_peer in ratios(times, peers, ours).items():
+            lines.append(f"{ours} vs {label}: " + "   ".join(f"x{spread(r)} vs {p}" for p, r in by_peer.items()))
     return "\n".join(lines)
 
 
@@ -232,61 +213,67 @@ def table(med: dict[str, float], peers: list[str]) -> str:
 @click.option("--under-load", is_flag=True, help="Also measure beside one CPU-bound competing process.")
 @click.option("--compile", "compiled", is_flag=True, help="Also time the project's step under torch.compile.")
 @click.option("--no-tune", is_flag=True, help="Fixed threads (all cores) instead of the trainer's tuner.")
-def main(rounds, preset, under_load, compiled, no_tune):
+@click.option("--whole-process", "whole", is_flag=True,
+              help="Also time whole processes at equal work (benchmarks/train_process.py) and print every ratio side by side.")
+@click.option("--repeats", default=3, show_default=True, help="With --whole-process: pairs of processes.")
+@click.option("--base-epochs", default=1000, show_default=True, help="With --whole-process: the run's length before the extension.")
+@click.option("--extend", default=600, show_default=True, help="With --whole-process: epochs each process trains.")
+def main(rounds, preset, under_load, compiled, no_tune, whole, repeats, base_epochs, extend):
     cfg = PRESETS[preset].replace(smooth=0.0)
     dev = torch.device("cpu")
     torch.set_num_threads(cores())
-    data = tasks.dataset(cfg)
-    tok = {part: torch.tensor(tasks.tokens(data["x"][data[part]], data["y"][data[part]], cfg.p))
-           for part in ("train", "test")}
-    lab = {part: torch.tensor(data["label"][data[part]]) for part in ("train", "test")}
-    split = ((tok["train"], lab["train"]), (tok["test"], lab["test"]))
+    split = split_tensors(cfg)
     peers = {"plain nn.Module": PlainTransformer(cfg)}
     ht = hooked_transformer(cfg)
     if ht is not None:
         peers["HookedTransformer"] = ht
     err = check_against_reference(cfg, peers)
-    print(f"{preset}: p={cfg.p}, d_model={cfg.d_model}, {len(tok['train'])} train / {len(tok['test'])} test, "
+    print(f"{preset}: p={cfg.p}, d_model={cfg.d_model}, {len(split[0][1])} train / {len(split[1][1])} test, "
           f"{cores()} cores, torch {torch.__version__}; oracle: max |logit - reference| = {err:.1e}")
     if ht is None:
         print("(transformer_lens not installed: no HookedTransformer row; pip install -e '.[lens]')")
-    rows = [(n, _module_step(net, cfg, split), 1) for n, net in peers.items()]
-    kinds = {"this project": False} | ({"this project, compiled": True} if compiled else {})
-    for kind, comp in kinds.items():
-        rows.append((f"{kind}, train-only epochs", *_project_epochs(cfg, [0], dev, comp, False)))
-        rows.append((f"{kind}, epochs with the test split", *_project_epochs(cfg, [0], dev, comp, True)))
+    rows = []
+    for n, net in peers.items():
+        rows.append((f"{n}, {TRAIN_ONLY}", _module_epochs(net, cfg, split, False), 1))
+        rows.append((f"{n}, {WITH_TEST}", _module_epochs(net, cfg, split, True), 1))
+    ours = {"this project": False} | ({"this project, compiled": True} if compiled else {})
+    for kind, comp in ours.items():
+        rows.append((f"{kind}, {TRAIN_ONLY}", *_project_epochs(cfg, [0], dev, comp, False)))
+        rows.append((f"{kind}, {WITH_TEST}", *_project_epochs(cfg, [0], dev, comp, True)))
     n_test = len(train.test_epochs(cfg, cfg.epochs))
     share = n_test / cfg.epochs
-
-    def with_run_rows(med):
-        """Each project row pair's mix as the preset's run has it (a share of epochs measure the
-        test split), listed after the peers and before the pair."""
-        out = {k: v for k, v in med.items() if not k.startswith("this project")}
-        for kind in kinds:
-            out[f"{kind}, the run's mix"] = ((1 - share) * med[f"{kind}, train-only epochs"]
-                                             + share * med[f"{kind}, epochs with the test split"])
-        return out | {k: v for k, v in med.items() if k.startswith("this project")}
-    names = list(peers)
-    print(f"the run's mix: {n_test:,} of {cfg.epochs:,} epochs ({share:.1%}) measure the test split "
-          f"(test_every = {cfg.test_every}, and every checkpoint epoch)")
-    quiet = with_run_rows(measure(rows, rounds, not no_tune))
-    print("\nquiet (medians):\n" + table(quiet, names))
+    kinds, names = list(peers) + list(ours), list(peers)
+    print(f"the run's mix, every row alike (equal work): {n_test:,} of {cfg.epochs:,} epochs ({share:.1%}) "
+          f"measure the test split (test_every = {cfg.test_every}, and every checkpoint epoch); "
+          f"'epochs with the test split' of a peer is the peer measuring it every epoch (unequal work)")
+    quiet = with_mix(measure(rows, rounds, not no_tune), kinds, share)
+    print(f"\nquiet, ms per epoch: median [range] of {rounds} interleaved rounds\n" + table(quiet, kinds, names))
     if under_load:
         busy = mp.get_context("spawn").Process(target=_busy, args=(1800,), daemon=True)  # stopped below
         busy.start()
         try:
             time.sleep(1.0)
-            loaded = with_run_rows(measure(rows, rounds, not no_tune))
+            loaded = with_mix(measure(rows, rounds, not no_tune), kinds, share)
         finally:
             busy.terminate()
             busy.join()
-        print("\nbeside one CPU-bound process (medians):\n" + table(loaded, names))
-        print("\nloaded / quiet throughput:")
+        print("\nbeside one CPU-bound process:\n" + table(loaded, kinds, names))
+        print("\nloaded / quiet throughput (medians):")
         for n in quiet:
-            print(f"{n:>44}: {quiet[n] / loaded[n]:5.0%}")
-    minutes = cfg.epochs * quiet["this project, the run's mix"] / 60
+            print(f"{n:>58}: {statistics.median(quiet[n]) / statistics.median(loaded[n]):5.0%}")
+    minutes = cfg.epochs * statistics.median(quiet[f"this project, {MIX}"]) / 60
     print(f"\n{cfg.epochs:,} {preset} epochs at the project's quiet speed: ~{minutes:.1f} min "
           f"(checkpoints are written in the background)")
+    if whole:
+        import train_process
+        proc = train_process.measure(preset, base_epochs, extend, repeats)
+        print("\n" + train_process.report(proc))
+        per_epoch = ratios(quiet, names, "this project")
+        print("\nside by side, this project's speed-up over the plain nn.Module (median [range]):")
+        for label, by_peer in per_epoch.items():
+            print(f"{'per epoch, ' + label:>62}: x{spread(by_peer['plain nn.Module'])}  ({rounds} rounds)")
+        print(f"{'whole processes, equal work (' + str(extend) + ' epochs from ' + str(base_epochs) + ')':>62}: "
+              f"x{spread(proc['ratio'])}  ({repeats} pairs)")
 
 
 if __name__ == "__main__":
