@@ -46,7 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from training import model, reference, tasks, train  # noqa: E402
 from training.config import PRESETS  # noqa: E402
-from training.optim import SeedAdamW  # noqa: E402
+from training.optim import GradFilter, SeedAdamW, orthogonalize_  # noqa: E402
 from training.threads import ThreadTuner, cores  # noqa: E402
 from plain_train import PlainTransformer, epoch_fn, optimiser, split_tensors  # noqa: E402
 
@@ -95,15 +95,19 @@ def _project_epochs(cfg, seeds, dev, compiled, with_test: bool, n: int = 4):
     (tr, ltr), (te, lte) = data["train"], data["test"]
     P = {k: v.requires_grad_(True) for k, v in model.init_params(cfg, seeds, device=dev).items()}
     opt = SeedAdamW(list(P.values()), [cfg.lr] * len(seeds), [cfg.weight_decay] * len(seeds), cfg.betas)
+    filt = GradFilter(cfg.grokfast, opt.params, cfg.grokfast_alpha, cfg.grokfast_lamb, cfg.grokfast_window)
     step_logits = torch.compile(model.step_logits) if compiled else model.step_logits
 
-    def epochs():
+    def epochs():      # the trainer's epoch (training/train.py): diagnostics, filter, projection, step
         for _ in range(n):
-            logits, _, lt = train.backward(P, opt, step_logits, tr, ltr, te if with_test else None, None, cfg.p)
+            logits, _, lt, diag = train.backward(P, opt, step_logits, tr, ltr, te if with_test else None, None, cfg)
             with torch.no_grad():
                 model.accuracy(logits, ltr)
                 if lt is not None:
-                    model.loss_fn(lt, lte), model.accuracy(lt, lte)
+                    model.loss_fn(lt, lte, cfg.loss, cfg.precision), model.accuracy(lt, lte)
+            filt()
+            if cfg.optimizer == "orthoadamw":
+                orthogonalize_(opt.params, diag[1])
             opt.step(1.0)
     return epochs, n
 
@@ -207,6 +211,32 @@ def table(times: dict[str, list[float]], kinds: list[str], peers: list[str]) -> 
     return "\n".join(lines)
 
 
+RECIPES = {"adamw": {}, "grokfast-ema (a 0.98, l 2)": dict(grokfast="ema"),
+           "grokfast-ma (window 100, l 5)": dict(grokfast="ma", grokfast_lamb=5.0),
+           "⊥AdamW": dict(optimizer="orthoadamw"), "stablemax": dict(loss="stablemax"),
+           "⊥AdamW + stablemax": dict(optimizer="orthoadamw", loss="stablemax")}
+
+
+def recipe_overhead(cfg, dev, rounds: int, tune: bool):
+    """Each recipe's epoch (the trainer's: diagnostics, filter, projection, AdamW) at the run's
+    mix of train-only and test epochs, and its cost over plain AdamW: median [range] of the
+    per-round ratios (the issue's bound: a filter may not slow the canonical step by > 15 %)."""
+    rows = []
+    for name, kw in RECIPES.items():
+        c = cfg.replace(**kw)
+        rows.append((f"{name}, {TRAIN_ONLY}", *_project_epochs(c, [0], dev, False, False)))
+        rows.append((f"{name}, {WITH_TEST}", *_project_epochs(c, [0], dev, False, True)))
+    share = len(train.test_epochs(cfg, cfg.epochs)) / cfg.epochs
+    times = with_mix(measure(rows, rounds, tune), list(RECIPES), share)
+    base = times[f"adamw, {MIX}"]
+    print(f"the project's epoch per recipe, ms at the run's mix ({share:.1%} with the test split): median "
+          f"[range] of {rounds} interleaved rounds; overhead = per-round ratio to adamw")
+    for name in RECIPES:
+        mine = times[f"{name}, {MIX}"]
+        over = [100 * (a / b - 1) for a, b in zip(mine, base)]
+        print(f"{name:>32}: {spread([t * 1e3 for t in mine])} ms/epoch   overhead {spread(over)} %")
+
+
 @click.command()
 @click.option("--rounds", default=15, show_default=True, help="Timed rounds (each runs every implementation).")
 @click.option("--preset", type=click.Choice(list(PRESETS)), default="canonical", show_default=True)
@@ -218,10 +248,14 @@ def table(times: dict[str, list[float]], kinds: list[str], peers: list[str]) -> 
 @click.option("--repeats", default=3, show_default=True, help="With --whole-process: pairs of processes.")
 @click.option("--base-epochs", default=1000, show_default=True, help="With --whole-process: the run's length before the extension.")
 @click.option("--extend", default=600, show_default=True, help="With --whole-process: epochs each process trains.")
-def main(rounds, preset, under_load, compiled, no_tune, whole, repeats, base_epochs, extend):
+@click.option("--recipes", is_flag=True, help="Instead: the project's epoch under each of the lab's recipes against "
+              "plain AdamW (the filters' and the projection's CPU overhead), interleaved, at the run's mix.")
+def main(rounds, preset, under_load, compiled, no_tune, whole, repeats, base_epochs, extend, recipes):
     cfg = PRESETS[preset].replace(smooth=0.0)
     dev = torch.device("cpu")
     torch.set_num_threads(cores())
+    if recipes:
+        return recipe_overhead(cfg, dev, rounds, not no_tune)
     split = split_tensors(cfg)
     peers = {"plain nn.Module": PlainTransformer(cfg)}
     ht = hooked_transformer(cfg)
