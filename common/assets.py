@@ -8,8 +8,8 @@ the one `write()` extraction and the test fixtures call, and the typed readers.
                       left out); a hash of the extraction code; versions; one sha256 per file below
                       and one per array
       summary.json    every headline number and every selection with its evidence (see summary.md);
-                      the parts below (Story, Probe, each selection) carry `found` and, when not
-                      found, `reason`
+                      the parts below (Story, Probe, Additive, Diagnostics, each selection) carry
+                      `found` and, when not found, `reason`
       summary.md      the same, readable
       curves.npz      per checkpoint, C of them (ascending `epoch` [C]):
                         train_loss, test_loss, train_acc, test_acc          [C]
@@ -19,8 +19,14 @@ the one `write()` extraction and the test fixtures call, and the typed readers.
                         sum_sq_weights [C], sum_sq_by_matrix [C, M], matrix_names [M]
                         gini_W_E, gini_W_L [C]
                         attn_eq_to_x, attn_eq_to_y, attn_eq_to_eq [C, H] (mean attention from '=')
+                        collapse_share, grad_weight_cos, grad_norm [C] (DIAGNOSTICS: NaN where the
+                          history did not measure them; summary "diagnostics" says whether it did)
                       and per epoch (E+1 entries, from the run's metrics):
-                        all_epoch, all_train_loss, all_test_loss, all_train_acc, all_test_acc
+                        all_epoch, all_train_loss, all_test_loss, all_train_acc, all_test_acc,
+                        all_collapse_share, all_grad_weight_cos, all_grad_norm
+                      CURVES below lists every member; write() refuses one missing or undeclared.
+                      restricted_* and excluded_* are NaN where there are no key frequencies (a
+                      run that never grokked, or summary "additive" not found: op mul or div)
       fourier.npz     basis [p, p] (rows: const, cos 1, sin 1, cos 2, ...), basis_labels [p]
                       embed_norms [C, p]: Fourier norms of W_E (digits) per basis row, per checkpoint
                       W_L_norms [p], logit_norms_2d [p, p] (analysis checkpoint)
@@ -37,6 +43,8 @@ the one `write()` extraction and the test fixtures call, and the typed readers.
       toy.npz         the p = 5 table of the intro: x, y, sum, is_test [25], vocab [6]
 
 Surfaces are [p, p] with x the row index and y the column. No pickle: np.load(allow_pickle=False).
+For op div the pairs with y = 0 are not examples (training/tasks.py valid): surfaces and
+activations still cover all p*p inputs, but every loss over "all pairs" is over the valid ones.
 """
 from __future__ import annotations
 
@@ -72,6 +80,24 @@ ACTIVATIONS = {
     "mlp.hook_post": ("[N, d_mlp]", "blocks.0.mlp.hook_post[:, -1]"),
     "hook_mlp_out": ("[N, d_model]", "blocks.0.hook_mlp_out[:, -1]"),
     "logits": ("[N, d_vocab_out]", "the model's output logits[:, -1]"),
+}
+# The trainer's per-epoch diagnostics (training/train.py DIAGNOSTICS, measured on the train split
+# from the objective's raw gradient); histories made before them, and imported ones, lack them.
+DIAGNOSTICS = {
+    "collapse_share": "share of train examples whose loss is exactly 0 in the run's precision (softmax collapse)",
+    "grad_weight_cos": "cosine between the full gradient and the weights, over all parameters",
+    "grad_norm": "norm of the full gradient, over all parameters",
+}
+METRICS = ("train_loss", "test_loss", "train_acc", "test_acc", *DIAGNOSTICS)
+# curves.npz: member -> axes (C checkpoints, K key frequencies, M matrices, H heads, E + 1 epochs)
+CURVES = {
+    "epoch": "[C]", **{k: "[C]" for k in METRICS},
+    "restricted_loss_train": "[C]", "restricted_loss_test": "[C]", "excluded_loss": "[C]",
+    "excluded_loss_by_freq": "[C, K]", "key_freqs": "[K]",
+    "sum_sq_weights": "[C]", "sum_sq_by_matrix": "[C, M]", "matrix_names": "[M]",
+    "gini_W_E": "[C]", "gini_W_L": "[C]",
+    **{f"attn_eq_to_{t}": "[C, H]" for t in ("x", "y", "eq")},
+    "all_epoch": "[E+1]", **{f"all_{k}": "[E+1]" for k in METRICS},
 }
 # selections.npz arrays that belong to no selection (always written)
 ALWAYS_SELECTED = {"attn_eq_pattern": "[H, p, p] attn.hook_pattern[x*p + y, h, -1, 0]: '=' attending to x"}
@@ -251,6 +277,27 @@ class NeuronSurfaces(Part):
                         "neuron_surfaces": ("surfaces", "[n, p, p] mlp.hook_post over (x, y)")}
 
 
+@dataclass
+class Additive(Part):
+    """Whether the measures along x + y apply to the run's op: the sum directions cos/sin(w(x + y)),
+    key frequencies, restricted and excluded losses, the logit approximation, the story frequency,
+    every selection and the story check. Not found (op mul, div): each of those is not found with
+    this reason, and the curves' restricted and excluded losses are NaN."""
+    op: str | None = None
+    KEY: ClassVar[str] = "additive"
+
+
+@dataclass
+class Diagnostics(Part):
+    """Whether the history measured DIAGNOSTICS (found) or not (made before them, or imported:
+    their curves are NaN); `final`: each at the last epoch; `first_collapse`: the first epoch with
+    collapse_share > 0 (None: never)."""
+    measured_epochs: int | None = None
+    final: dict | None = None
+    first_collapse: int | None = None
+    KEY: ClassVar[str] = "diagnostics"
+
+
 # summary.json "selections": key -> its part, in the order summary.md lists them
 SELECTIONS: dict[str, type[Part]] = {c.KEY: c for c in (WaveNeurons, ProductPair, Crest, Logit, NeuronSurfaces)}
 
@@ -409,6 +456,10 @@ def check_files(files: dict[str, dict], summary: dict) -> None:
     extra = set(sel) - {n for c in SELECTIONS.values() for n in c.ARRAYS} - set(ALWAYS_SELECTED)
     if extra:
         raise ValueError(f"selections.npz members {sorted(extra)} belong to no selection of common/assets.py")
+    cur = set(files["curves"])
+    if cur != set(CURVES):
+        raise ValueError(f"curves.npz members {sorted(cur - set(CURVES))} are not documented in common/assets.py"
+                         if cur - set(CURVES) else f"curves.npz lacks {sorted(set(CURVES) - cur)}")
     acts = set(files["activations"]) - set(ACTIVATIONS)
     if acts:
         raise ValueError(f"activations.npz members {sorted(acts)} are not documented in common/assets.py")
@@ -473,6 +524,8 @@ def summary_md(s: dict) -> str:
     la = s["logit_approx"]
     ph = s["phases"]
     story = Story.from_json(s["story"])
+    add = Additive.from_json(s.get(Additive.KEY) or {"found": True})
+    diag = Diagnostics.from_json(s.get(Diagnostics.KEY) or {"found": False, "reason": "not recorded"})
     lines = [f"# {s['run']}: {t['op']} mod {t['p']}, seed {t['seed']}, {s['epochs_done']} epochs",
              "", f"- grokked: {'yes' if s['grokked'] else 'no'} (train 100% at epoch {s['milestones']['train_100']}, "
              f"test >= 99% at epoch {s['milestones']['test_99']})",
@@ -483,16 +536,21 @@ def summary_md(s: dict) -> str:
                           + (f", a harmonic of k={s['key_harmonics'][str(k)]})" if str(k) in s.get("key_harmonics", {})
                              else ")")
                           for k, lab in zip(s["key_frequencies"], s["key_labels"])) or "none"),
+             *([] if add.found else [f"- measures along x + y: none ({add.why_not()})"]),
              "- story frequency: " + (f"k={story.k} ({story.label}): {story.rule}" if story.found
-                                      else "none (no key frequencies)"),
+                                      else f"none ({story.why_not()})"),
              f"- embedding frequencies: {s['embedding_frequencies']}",
              f"- neurons with FVE >= {n['fve_threshold']}: {n['n_clustered']} of {n['n']} ({n['share_clustered']:.0%}); "
              f"clusters {n['clusters']}",
-             f"- logit approximation: explains {la['explained_variance']:.1%} of the logit variance; loss "
-             f"{la['loss']} vs the model's {la['model_loss']:.3g}",
+             (f"- logit approximation: explains {la['explained_variance']:.1%} of the logit variance; loss "
+              f"{la['loss']} vs the model's {la['model_loss']:.3g}" if la.get("found", True) else
+              f"- logit approximation: none ({la['reason']}); the model's loss {la['model_loss']:.3g}"),
              f"- W_L effective rank: {s['W_L_rank']}",
              f"- probe k={s['probe']['k']} ({s['probe']['label']}): cos dims {s['probe']['cos']['dims']} "
              f"(R² {s['probe']['cos']['r2']:.3f}), sin dims {s['probe']['sin']['dims']} (R² {s['probe']['sin']['r2']:.3f})",
+             "- training diagnostics: " + (f"measured at {diag.measured_epochs} epochs; last epoch "
+                                           + ", ".join(f"{k} {v:.3g}" for k, v in diag.final.items() if v is not None)
+                                           if diag.found else f"not measured ({diag.why_not()})"),
              "", "## Story check: " + ("PASS" if s["story_check"]["passed"] else "FAIL"), ""]
     lines += [f"- {'PASS' if c['passed'] else 'FAIL'} {c['name']}: {c['value']} (target: {c['target']})"
               for c in s["story_check"]["criteria"]]
@@ -638,3 +696,16 @@ class Assets:
     @property
     def story_check(self) -> StoryCheck:
         return StoryCheck.from_json(self.summary["story_check"])
+
+    @property
+    def diagnostics(self) -> Diagnostics:
+        """Whether curves' DIAGNOSTICS were measured (assets older than them: not found)."""
+        d = self.summary.get(Diagnostics.KEY)
+        return Diagnostics.from_json(d) if d else Diagnostics(found=False, reason="extracted before the "
+                                                                             "diagnostics existed")
+
+    @property
+    def additive(self) -> Additive:
+        """Whether the measures along x + y apply (assets older than this part: they did)."""
+        d = self.summary.get(Additive.KEY)
+        return Additive.from_json(d) if d else Additive(op=self.summary["task"].get("op"))

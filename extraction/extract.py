@@ -130,23 +130,30 @@ def analyse(W: dict, cfg, settings: dict) -> tuple[dict, dict]:
                           torch.tensor(tasks.tokens(x, y, p)), full)
     act = {k: v[0].numpy() for k, v in cache.items()}
     act["attn.hook_pattern"] = full["attn.hook_pattern"].numpy()          # [N, H, query, key]
-    return analyse_activations(act, W, p, labels, settings)
+    return analyse_activations(act, W, p, labels, settings, cfg.op, tasks.valid(cfg.op, p))
 
 
-def analyse_activations(act: dict, W: dict, p: int, labels: np.ndarray, settings: dict) -> tuple[dict, dict]:
+def analyse_activations(act: dict, W: dict, p: int, labels: np.ndarray, settings: dict, op: str = "add",
+                        valid: np.ndarray | None = None) -> tuple[dict, dict]:
     """analyse() from the analysis checkpoint's activations (common/assets.py ACTIVATIONS: the
     TransformerLens names and axes, x-major) and weights W: numpy only. Returns (summary parts,
-    arrays)."""
+    arrays). For an op that is not addition (mechanism.not_addition) nothing is measured along
+    x + y: no key frequencies, and the story and every selection not found with its reason;
+    `valid`: the task's pairs (tasks.valid), over which losses are taken."""
     Ld = act["logits"][:, :p].astype(np.float64)
     post, mlp_out = act["mlp.hook_post"].astype(np.float64), act["hook_mlp_out"].astype(np.float64)
 
-    keys, shares = mech.key_frequencies(Ld, p, settings["key_share"])
+    off = mech.not_addition(op)
+    keys, shares = (([], np.zeros(fo.n_freqs(p) + 1)) if off else
+                    mech.key_frequencies(Ld, p, settings["key_share"]))
     emb_keys, emb_power = mech.embedding_frequencies(W["W_E"][:p])
     neu = mech.neuron_fve(post, p)
     W_L = W["W_out"] @ W["W_U"][:, :p]                                  # neuron -> digit logit
     rank, sv = mech.effective_rank(W_L)
-    approx = mech.logit_approximation(Ld, p, keys, labels)
+    approx = mech.logit_approximation(Ld, p, keys, labels, valid)
     fitted = approx.pop("approx")                                       # [p*p, p]: not for the JSON
+    if off:
+        approx.update(found=False, reason=off)
     groups = mech.clusters(neu["freq"], neu["fve"], keys, settings["fve_threshold"])
     harmonic_of = mech.harmonics(keys, groups["clusters"], p)
     S = {"key_frequencies": keys, "key_labels": [fo.freq_label(k, p) for k in keys],
@@ -155,6 +162,7 @@ def analyse_activations(act: dict, W: dict, p: int, labels: np.ndarray, settings
                      "of the centred digit logits' variance at the analysis checkpoint",
          "embedding_frequencies": emb_keys,
          "key_harmonics": {str(k): b for k, b in harmonic_of.items()},
+         "additive": fmt.Additive(found=off is None, reason=off, op=op).to_json(),
          "neurons": groups, "logit_approx": approx,
          "W_L_rank": rank, "W_L_singular_values": [float(v) for v in sv[:16]]}
     try:                        # the one frequency the story shows wherever it shows one
@@ -162,7 +170,7 @@ def analyse_activations(act: dict, W: dict, p: int, labels: np.ndarray, settings
     except ValueError as e:
         raise ExtractionError(f"--story-k {settings.get('story_k')}: {e} at the analysis epoch; pass one of "
                               "them, or leave --story-k out for the lowest") from None
-    story = fmt.Story.from_json({**story, "found": story["k"] is not None})
+    story = fmt.Story.from_json({**story, "found": story["k"] is not None, **({"reason": off} if off else {})})
     S["story"] = story.to_json()
     story_k = story.k
     A = {"neurons": neu,
@@ -192,11 +200,15 @@ def analyse_activations(act: dict, W: dict, p: int, labels: np.ndarray, settings
     A["probes"] = probe_A
 
     # selections, each with its evidence or the reason none was found (common/assets.py)
-    wave = fmt.WaveNeurons.from_result(mech.wave_neurons(post, p, keys, story_k=story_k, neuron_freq=neu["freq"],
-                                                         harmonic_of=harmonic_of))
-    pair = fmt.ProductPair.from_result(mech.product_pair(post, p, keys, neu["freq"], neu["fve"], story_k=story_k))
-    cr = fmt.Crest.from_result(mech.crest(mlp_out, p, keys, settings["T"], W["W_U"][:, :p]))
-    lg = fmt.Logit.from_result(mech.logit_surface(Ld, p, settings["output"], approx["alphas"], fitted))
+    if off:
+        wave, pair, cr, lg = (cls(found=False, reason=off)
+                              for cls in (fmt.WaveNeurons, fmt.ProductPair, fmt.Crest, fmt.Logit))
+    else:
+        wave = fmt.WaveNeurons.from_result(mech.wave_neurons(post, p, keys, story_k=story_k, neuron_freq=neu["freq"],
+                                                             harmonic_of=harmonic_of))
+        pair = fmt.ProductPair.from_result(mech.product_pair(post, p, keys, neu["freq"], neu["fve"], story_k=story_k))
+        cr = fmt.Crest.from_result(mech.crest(mlp_out, p, keys, settings["T"], W["W_U"][:, :p]))
+        lg = fmt.Logit.from_result(mech.logit_surface(Ld, p, settings["output"], approx["alphas"], fitted))
     ns = neuron_surfaces(post, p, wave, pair)
     parts = [wave, pair, cr, lg, ns]
     S["selections"] = fmt.selections_json(parts)
@@ -238,7 +250,7 @@ def over_history(run: Run, cfg, epochs: list[int], S: dict, A: dict, batch: int 
     wave_ids = sel.get("wave_neurons")
     pair_ids = sel.get("pair_neurons")
     crest_dir = torch.tensor(sel["crest_direction"], dtype=torch.float32) if "crest_direction" in sel else None
-    output = S["selections"]["logit"]["output"]
+    output = S["selections"]["logit"]["output"] if S["selections"]["logit"]["found"] else None
     pr = A["probes"]
     C, K = len(epochs), len(keys)
     nan = lambda *shape: np.full(shape, np.nan)
@@ -258,7 +270,8 @@ def over_history(run: Run, cfg, epochs: list[int], S: dict, A: dict, batch: int 
         evo["pair_surfaces"] = np.zeros((C, 2, p, p), np.float16)
     if crest_dir is not None:
         evo["crest_surface"] = np.zeros((C, p, p), np.float16)
-    evo["logit_surface"] = np.zeros((C, p, p), np.float16)
+    if output is not None:
+        evo["logit_surface"] = np.zeros((C, p, p), np.float16)
 
     bar = None
     if progress:
@@ -289,7 +302,8 @@ def over_history(run: Run, cfg, epochs: list[int], S: dict, A: dict, batch: int 
                 w_d = P["W_out"] @ crest_dir
                 b_d = P["b_out"] @ crest_dir
                 evo["crest_surface"][idx] = (torch.einsum("bnm,bm->bn", post, w_d) + b_d[:, None]).reshape(B, p, p).numpy()
-            evo["logit_surface"][idx] = Ld[..., output].reshape(B, p, p).numpy()
+            if output is not None:
+                evo["logit_surface"][idx] = Ld[..., output].reshape(B, p, p).numpy()
         for i, w in zip(idx, ws):
             sq = [float((w[n].astype(np.float64) ** 2).sum()) for n in model.PARAM_NAMES]
             cur["sum_sq_by_matrix"][i] = sq
@@ -311,10 +325,36 @@ def over_history(run: Run, cfg, epochs: list[int], S: dict, A: dict, batch: int 
     return cur, {"embed_norms": embed_norms, "probe": probe, "evolution": evo}
 
 
+DIAGNOSTICS_RULE = ("measured by the trainer at every epoch on the train split, from the objective's raw "
+                    "gradient (before Grokfast's filter and ⊥Grad's projection); entry e: the weights after e steps")
+
+
+def diagnostic_curves(metrics: dict, ep: np.ndarray, last: int) -> tuple[dict, fmt.Diagnostics]:
+    """curves.npz's DIAGNOSTICS at the checkpoints `ep` and at every epoch (all_*), and the summary
+    part saying whether the history measured them; NaN where it did not (histories made before
+    the trainer measured them, and imported ones, have none). `last`: the last epoch trained."""
+    n = len(metrics["train_loss"])
+    missing = [k for k in fmt.DIAGNOSTICS if k not in metrics]
+    v = {k: np.full(n, np.nan) if k in missing else np.asarray(metrics[k], float) for k in fmt.DIAGNOSTICS}
+    cur = {**{k: a[ep] for k, a in v.items()}, **{f"all_{k}": a for k, a in v.items()}}
+    measured = np.isfinite(np.asarray(metrics["train_loss"], float)) & np.all([np.isfinite(a) for a in v.values()], 0)
+    if not measured.any():
+        why = (f"this history has no {', '.join(missing)}: it was made before the trainer measured them, or "
+               "imported" if missing else "this history's diagnostics are NaN at every epoch")
+        return cur, fmt.Diagnostics(found=False, reason=why)
+    finite = lambda x: float(x) if np.isfinite(x) else None
+    hit = np.flatnonzero(measured & (v["collapse_share"] > 0))
+    return cur, fmt.Diagnostics(measured_epochs=int(measured.sum()), final={k: finite(a[last]) for k, a in v.items()},
+                                first_collapse=int(hit[0]) if hit.size else None,
+                                evidence={"rule": DIAGNOSTICS_RULE, "definitions": dict(fmt.DIAGNOSTICS)})
+
+
 def checked(cfg, S: dict, restricted_test: float, model_test: float) -> dict:
     """The story check (extraction/story_check.py) of the analysis summary S, given the restricted
-    and the model's test loss at the analysis checkpoint."""
+    and the model's test loss at the analysis checkpoint; not found when the op is not addition."""
     finite = lambda v: float(v) if np.isfinite(v) else None
+    if not S["additive"]["found"]:
+        return fmt.StoryCheck.from_json(story_check.not_measured(cfg.p, S["additive"]["reason"])).to_json()
     return fmt.StoryCheck.from_json(story_check.story_check(
         cfg.p, S["story"].get("k"), S["selections"]["wave_neurons"], finite(restricted_test), finite(model_test),
         S["logit_approx"]["explained_variance"], S["selections"]["logit"], S["selections"]["crest"])).to_json()
@@ -375,9 +415,10 @@ def extract(run_name: str, analysis_epoch: int | None = None, T: int | None = No
 
     metrics = filled(run.metrics())   # test gaps carry the latest measurement
     ep = np.array(epochs)
-    cur.update({"epoch": ep, **{k: metrics[k][ep] for k in ("train_loss", "test_loss", "train_acc", "test_acc")},
-                "all_epoch": np.arange(len(metrics["train_loss"])),
-                **{f"all_{k}": v for k, v in metrics.items()}})
+    base = ("train_loss", "test_loss", "train_acc", "test_acc")
+    diag_cur, diag = diagnostic_curves(metrics, ep, m["epochs_done"])
+    cur.update({"epoch": ep, **{k: metrics[k][ep] for k in base}, "all_epoch": np.arange(len(metrics["train_loss"])),
+                **{f"all_{k}": metrics[k] for k in base}, **diag_cur})
     ph = phases.locate(metrics["train_acc"], metrics["test_acc"], metrics["test_loss"], ep, cur["excluded_loss"])
     ms = m["milestones"]
     at = epochs.index(analysis_epoch)
@@ -391,10 +432,10 @@ def extract(run_name: str, analysis_epoch: int | None = None, T: int | None = No
                                               "d_model", "d_mlp", "n_heads")},
         "epochs_done": m["epochs_done"], "n_checkpoints": len(epochs),
         "analysis_epoch": analysis_epoch, "grokked": m["grokked"], "milestones": ms,
-        "phases": ph, **S, "final": final,
+        "phases": ph, **S, "final": final, "diagnostics": diag.to_json(),
     }
     notes = ([f"the sum directions, crest and logit maxima describe (x + y) mod p; for op {cfg.op!r} they "
-               "need not apply"] if cfg.op != "add" else []) \
+               "need not apply"] if cfg.op != "add" and S["additive"]["found"] else []) \
         + ([] if m["grokked"] else ["this run never reached 99% test accuracy (not grokked)"])
     if notes:
         summary["note"] = "; ".join(notes)

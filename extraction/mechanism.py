@@ -16,6 +16,22 @@ KEY_SHARE = 0.01       # a frequency is key when its sum directions carry >= 1 %
 FVE_CLUSTER = 0.85     # REFERENCE §3: a neuron belongs to a cluster at FVE >= 0.85
 
 
+# Ops whose answer is a product in the multiplicative group mod p: their Fourier structure runs
+# over discrete logarithms, not residues, so nothing measured along x + y describes them. (sub
+# and pow are sums of a function of x and one of y: measured along x + y with a note.)
+NOT_ADDITION = {"mul": "x·y", "div": "x·y⁻¹"}
+
+
+def not_addition(op: str) -> str | None:
+    """Why the measures along x + y (sum directions, key frequencies, restricted and excluded
+    losses, the logit approximation, crest, logit maxima, the story) do not apply to `op`, or
+    None when they do."""
+    if op not in NOT_ADDITION:
+        return None
+    return (f"op {op} is not addition: ({NOT_ADDITION[op]}) mod p is a product, not a function of x + y, "
+            "so nothing measured along x + y describes it")
+
+
 def centred(A: np.ndarray) -> np.ndarray:
     return A - A.mean(axis=0, keepdims=True)
 
@@ -59,17 +75,22 @@ def clusters(freq: np.ndarray, fve: np.ndarray, keys: list[int], threshold: floa
             "clustered_off_key": int((member & ~np.isin(freq, keys)).sum())}
 
 
-def loss_all(logits: np.ndarray, labels: np.ndarray) -> float:
+def loss_all(logits: np.ndarray, labels: np.ndarray, valid: np.ndarray | None = None) -> float:
+    """Mean cross-entropy over the rows `valid` marks (None: every row; op div's y = 0 are not examples)."""
+    if valid is not None:
+        logits, labels = logits[valid], labels[valid]
     z = logits - logits.max(axis=1, keepdims=True)
     logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
     return float(-logp[np.arange(len(labels)), labels].mean())
 
 
-def logit_approximation(logits: np.ndarray, p: int, keys: list[int], labels: np.ndarray) -> dict:
+def logit_approximation(logits: np.ndarray, p: int, keys: list[int], labels: np.ndarray,
+                        valid: np.ndarray | None = None) -> dict:
     """Fit logit(x, y, c) ≈ mean_c + Σ_k α_k cos(w_k(x + y − c)) by least squares (REFERENCE §4).
-    `approx` [p*p, c] is the fitted logits themselves (an array: extraction keeps it out of the JSON)."""
+    `approx` [p*p, c] is the fitted logits themselves (an array: extraction keeps it out of the JSON).
+    Losses are over the task's pairs (`valid`, tasks.valid; None: all p*p)."""
     if not keys:
-        return {"alphas": {}, "explained_variance": 0.0, "loss": None, "model_loss": loss_all(logits, labels),
+        return {"alphas": {}, "explained_variance": 0.0, "loss": None, "model_loss": loss_all(logits, labels, valid),
                 "approx": np.broadcast_to(logits.mean(axis=0, keepdims=True), logits.shape).copy()}
     x, y = np.divmod(np.arange(p * p), p)
     c = np.arange(p)
@@ -81,7 +102,7 @@ def logit_approximation(logits: np.ndarray, p: int, keys: list[int], labels: np.
     ev = 1 - ((L - approx) ** 2).sum() / (L ** 2).sum()
     full = approx + logits.mean(axis=0, keepdims=True)
     return {"alphas": {str(k): float(a) for k, a in zip(keys, alpha)}, "explained_variance": float(ev),
-            "loss": loss_all(full, labels), "model_loss": loss_all(logits, labels), "approx": full}
+            "loss": loss_all(full, labels, valid), "model_loss": loss_all(logits, labels, valid), "approx": full}
 
 
 def effective_rank(W: np.ndarray, rel: float = 0.1) -> tuple[int, np.ndarray]:

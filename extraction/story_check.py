@@ -93,6 +93,16 @@ def story_check(p: int, story_k: int | None, wave: dict, restricted_test: float 
     return {"found": True, "passed": all(c["passed"] for c in crit), "criteria": crit}
 
 
+def not_measured(p: int, reason: str) -> dict:
+    """The check of a run whose op is not addition (mechanism.not_addition): not found, every
+    criterion FAIL with the reason as its value (its target and scenes as always)."""
+    crit = [legible(None, [], [], p), algorithm(None, None, 0.0), singled_out(0.0, 0), crest({"found": False})]
+    for c in crit:
+        c.update(value=f"not measured: {reason}", passed=False, meaning="they show the x + y mechanism: not drawn",
+                 advice="the story is of (x + y) mod p: train an add run (render.py train --op add)")
+    return {"found": False, "reason": reason, "passed": False, "criteria": crit}
+
+
 def lines(check: dict) -> list[str]:
     """The check as printed at the end of `extract` and `all`: one line per criterion, and for
     each FAIL what it means for its scenes and what to try."""

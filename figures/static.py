@@ -75,14 +75,17 @@ def _phase_legend(fig, spans, unnamed, handles=()):
 # ---- 2. progress measures ------------------------------------------------------------------
 
 def progress_measures(a):
-    """Excluded and restricted loss against train and test loss; weight norm; sparsity."""
+    """Excluded and restricted loss against train and test loss; weight norm; sparsity; and
+    below, the trainer's diagnostics: softmax collapse, gradient-weight cosine, gradient norm."""
     c = a["curves"]
     ep, trl, tel, exc, rtr, rte, ssw, gE, gL = _positive(*need(
         a, "curves", "epoch", "train_loss", "test_loss", "excluded_loss", "restricted_loss_train",
         "restricted_loss_test", "sum_sq_weights", "gini_W_E", "gini_W_L"))
     spans = phase_spans(a)
-    fig = _figure(style.DOUBLE, 2.8)
-    ax_l, ax_w, ax_g = fig.subplots(1, 3)
+    measured = a.diagnostics.found        # else one short row says they were not measured
+    fig = _figure(style.DOUBLE, 5.0 if measured else 3.6)
+    gs = fig.add_gridspec(2, 3, height_ratios=[1, 0.85 if measured else 0.25])
+    ax_l, ax_w, ax_g = (fig.add_subplot(gs[0, j]) for j in range(3))
     ax_l.plot(ep, trl, color=style.ROLE["train"], label="train")
     ax_l.plot(ep, tel, color=style.ROLE["test"], label="test")
     ax_l.plot(ep, exc, color=style.ROLE["excluded"], label="excluded (train; all keys removed)", lw=1.4)
@@ -108,18 +111,57 @@ def progress_measures(a):
     ax_g.set_ylabel("Gini coefficient of Fourier norms")
     ax_g.set_title("(c) Fourier sparsity", loc="left")
     ax_g.legend(loc="center left")
+    if not a.additive.found:              # op mul, div: no restricted or excluded loss to draw
+        ax_l.text(0.03, 0.04, "\n".join(textwrap.wrap(f"no excluded or restricted loss: {a.additive.why_not()}", 40)),
+                  transform=ax_l.transAxes, fontsize=style.FONT_SIZE - 2.5, color="#444444", gid="not-additive")
+    below = _diagnostics(a, fig, gs[1, :])
     unnamed = set()
-    for ax in (ax_l, ax_w, ax_g):
+    for ax in (ax_l, ax_w, ax_g, *below):
         ax.set_xscale("log")
         ax.set_xlim(ep[0], ep[-1])
         ax.set_xlabel("epoch")
-        if ax is not ax_g:
+        if ax not in (ax_g, below[0] if below else None):
             headroom(ax)
     fig.draw_without_rendering()          # the final axes widths decide which phase names fit
-    for ax in (ax_l, ax_w, ax_g):
+    for ax in (ax_l, ax_w, ax_g, *below):
         unnamed |= set(shade_phases(ax, spans))
     _phase_legend(fig, spans, unnamed, ax_l.get_legend_handles_labels()[0])
     return fig
+
+
+def _diagnostics(a, fig, where) -> list:
+    """Panels (d)-(f) in `where` (a gridspec row of fig): the trainer's diagnostics at every epoch (curves' all_*; log x),
+    or, when the history did not measure them, one panel that says so. Returns the axes drawn."""
+    diag = a.diagnostics
+    if not diag.found:
+        ax = fig.add_subplot(where)
+        ax.set_axis_off()
+        ax.text(0.5, 0.7, "(d) softmax collapse, gradient-weight cosine, gradient norm: not measured in this "
+                "history", ha="center", va="center", fontsize=style.FONT_SIZE, color="#444444",
+                transform=ax.transAxes, gid="diagnostics-not-measured")
+        ax.text(0.5, 0.2, "\n".join(textwrap.wrap(diag.why_not(), 120)), ha="center", va="center",
+                fontsize=style.FONT_SIZE - 1.5, color="#777777", transform=ax.transAxes)
+        return []
+    ep, share, cos, norm = _positive(*need(a, "curves", "all_epoch", "all_collapse_share",
+                                            "all_grad_weight_cos", "all_grad_norm"))
+    ax_c, ax_a, ax_n = (fig.add_subplot(g) for g in where.subgridspec(1, 3))
+    ax_c.plot(ep, 100 * share, color=style.ROLE["diagnostic"], gid="collapse-share")
+    ax_c.set_ylim(-3, 112)
+    ax_c.set_ylabel("train examples with loss = 0 (%)")
+    ax_c.set_title("(d) softmax collapse", loc="left")
+    if diag.first_collapse is None:
+        ax_c.text(0.5, 0.45, "none at any epoch", transform=ax_c.transAxes, ha="center",
+                  fontsize=style.FONT_SIZE - 1, color="#444444")
+    ax_a.axhline(0, color="#999999", lw=0.5)
+    ax_a.plot(ep, cos, color=style.ROLE["diagnostic"], lw=0.8, gid="grad-weight-cos")
+    ax_a.set_ylim(-1.05, 1.05)
+    ax_a.set_ylabel("cos(gradient, weights)")
+    ax_a.set_title("(e) gradient-weight cosine", loc="left")
+    ax_n.plot(ep, norm, color=style.ROLE["diagnostic"], lw=0.8, gid="grad-norm")
+    ax_n.set_yscale("log")
+    ax_n.set_ylabel("gradient norm")
+    ax_n.set_title("(f) gradient norm", loc="left")
+    return [ax_c, ax_a, ax_n]
 
 
 # ---- 3. embedding in the Fourier basis -----------------------------------------------------
@@ -457,7 +499,8 @@ def attention(a):
 
 STATIC = {
     "grokking_curves": (grokking_curves, "1. train and test loss and accuracy, phases shaded"),
-    "progress_measures": (progress_measures, "2. excluded and restricted loss, weight norm, Gini sparsity"),
+    "progress_measures": (progress_measures, "2. excluded and restricted loss, weight norm, Gini sparsity; "
+                                             "softmax collapse, gradient-weight cosine, gradient norm"),
     "embedding_fourier": (embedding_fourier, "3. W_E Fourier norms at the analysis checkpoint and across training"),
     "neurons": (neurons, "4. FVE histogram, cluster sizes, neuron surfaces and 2D spectra"),
     "logits": (logits, "5. logit 2D Fourier norms; the chosen output's surface and maxima"),

@@ -12,6 +12,9 @@ from common.palette import (BACKGROUND, BACKGROUND_DARK, CMAP_BY_INPUT, CMAP_CYC
                             CMAP_MAGNITUDE, CMAP_SIGNED, KEY_FREQ, OKABE_ITO, PHASE, PHASE_ALPHA, ROLE,
                             TEXT_DARK, key_color, key_colors)
 
+# The trainer's diagnostics (figure 2's lower row; print only, no scene draws them)
+ROLE = {**ROLE, "diagnostic": "#333333"}
+
 # Widths in inches: a journal's single and double column (about 88 mm and 182 mm).
 SINGLE = 3.46
 DOUBLE = 7.16

@@ -22,9 +22,11 @@ from extraction.story_check import story_check
 
 def make_synthetic_assets(root: Path, run: str = "synth", p: int = 23, key_freqs=(5, 2),
                           n_ckpt: int = 40, d_model: int = 16, d_mlp: int = 48, n_heads: int = 4,
-                          T: int = 9, output: int = 7, seed: int = 0, not_found: dict | None = None) -> Path:
+                          T: int = 9, output: int = 7, seed: int = 0, not_found: dict | None = None,
+                          diagnostics: bool = True) -> Path:
     """Write assets/<run>/ under root; `not_found` ({selection key: reason}) makes those
-    selections not found, as extraction writes one (no arrays, the reason in the summary)."""
+    selections not found, as extraction writes one (no arrays, the reason in the summary);
+    diagnostics=False: a history that did not measure them (NaN curves, as extraction writes)."""
     rng = np.random.default_rng(seed)
     out = Path(root) / run
     x = np.arange(p)
@@ -55,6 +57,13 @@ def make_synthetic_assets(root: Path, run: str = "synth", p: int = 23, key_freqs
         "all_epoch": all_epoch, "all_train_loss": all_train_loss, "all_test_loss": all_test_loss,
         "all_train_acc": np.minimum(1, (1 - np.exp(-all_epoch / 10)) * 1.1), "all_test_acc": 0.05 + 0.95 * g_all,
     }
+    # diagnostics: collapse sets in once memorised, the gradient turns against the weights while
+    # they shrink, its norm falls with the train loss
+    diag = {"collapse_share": np.clip((all_epoch - 60) / 100, 0, 0.9), "grad_weight_cos": -0.6 * g_all,
+            "grad_norm": 0.5 * np.exp(-all_epoch / 40) + 1e-3}
+    if not diagnostics:
+        diag = {k: np.full(E + 1, np.nan) for k in diag}
+    curves.update({**{k: v[epoch] for k, v in diag.items()}, **{f"all_{k}": v for k, v in diag.items()}})
     F = fo.basis(p)
     W_E = rng.normal(0, 0.1, (p, d_model))
     for i, k in enumerate(key_freqs):
@@ -193,6 +202,11 @@ def make_synthetic_assets(root: Path, run: str = "synth", p: int = 23, key_freqs
         },
         "final": {"train_loss": float(all_train_loss[-1]), "test_loss": float(all_test_loss[-1]),
                   "train_acc": 1.0, "test_acc": 1.0},
+        "additive": fmt.Additive(op="add"),
+        "diagnostics": (fmt.Diagnostics(measured_epochs=E + 1, first_collapse=61,
+                                        final={k: float(v[-1]) for k, v in diag.items()}) if diagnostics else
+                        fmt.Diagnostics(found=False, reason="this history has no collapse_share, grad_weight_cos, "
+                                                            "grad_norm (synthetic)")),
     }
     summary["story_check"] = story_check(p, k0, summary["selections"]["wave_neurons"], 1e-3, 2e-3, 0.95,
                                          summary["selections"]["logit"], summary["selections"]["crest"])

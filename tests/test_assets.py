@@ -32,6 +32,8 @@ def _contents(folder):
     ("an array of no selection", "belong to no selection"),
     ("an undocumented activation", "not documented"),
     ("a file short", "assets need the files"),
+    ("a curve short", "curves.npz lacks \\['all_grad_norm'\\]"),
+    ("an undeclared curve", "curves.npz members \\['mystery'\\] are not documented"),
 ])
 def test_write_refuses_what_the_format_does_not_say(synth, tmp_path, fault, message):
     files, summary = _contents(synth)
@@ -44,6 +46,10 @@ def test_write_refuses_what_the_format_does_not_say(synth, tmp_path, fault, mess
         files["selections"]["mystery"] = np.zeros(3)
     elif fault == "an undocumented activation":
         files["activations"]["hook_attn_out"] = np.zeros((3, 2))
+    elif fault == "a curve short":
+        files["curves"].pop("all_grad_norm")
+    elif fault == "an undeclared curve":
+        files["curves"]["mystery"] = np.zeros(3)
     else:
         files.pop("toy")
     out = tmp_path / "synth"
@@ -144,3 +150,19 @@ def test_extractions_code_hash_covers_what_it_imports():
     assert {"extraction/mechanism.py", "extraction/settings.py", "common/assets.py", "training/model.py",
             "training/tasks.py", "training/reference.py"} <= used
     assert "figures/static.py" not in used and "scenes/data.py" not in used
+
+
+def test_the_diagnostics_declared_are_the_trainers():
+    from training import train
+    assert fmt.METRICS == train.METRICS and tuple(fmt.DIAGNOSTICS) == train.DIAGNOSTICS
+
+
+def test_older_assets_read_as_additive_and_not_measured(synth, tmp_path):
+    """Assets written before the additive and diagnostics parts: the readers say what they meant."""
+    files, summary = _contents(synth)
+    del summary["additive"], summary["diagnostics"]
+    fmt.write(tmp_path / "old", files, summary, {"run": "old"})
+    a = fmt.Assets("old", tmp_path)
+    assert a.additive.found and a.additive.op == "add"
+    assert not a.diagnostics.found and "before the diagnostics existed" in a.diagnostics.why_not()
+    assert "training diagnostics: not measured" in (tmp_path / "old" / "summary.md").read_text()

@@ -478,3 +478,63 @@ def test_run_that_never_grokked_still_extracts(runs_dir, tiny_cfg):
     assert status("young")[0] == "stale"
     code, out = _cli(["extract", "--run", "young", "--quiet"])
     assert code == 0 and "wrote" in out
+
+
+# ---- the trainer's diagnostics; ops that are not addition --------------------------------------
+
+def test_diagnostic_curves_read_nan_and_not_measured_for_a_history_without_them():
+    from extraction.extract import diagnostic_curves
+    n, ep = 6, np.array([0, 2, 5])
+    base = {"train_loss": np.linspace(2, 1, n), "test_loss": np.full(n, np.nan)}
+    cur, part = diagnostic_curves(base, ep, 5)                 # made before the trainer measured them
+    assert not part.found and "made before the trainer measured them" in part.why_not()
+    assert cur["collapse_share"].shape == (3,) and np.isnan(cur["all_grad_norm"]).all()
+    measured = {**base, "collapse_share": np.array([0, 0, 0, .5, 1, 1.]), "grad_weight_cos": np.full(n, -.5),
+                "grad_norm": np.arange(n) + 1.0}
+    cur, part = diagnostic_curves(measured, ep, 5)
+    assert part.found and part.first_collapse == 3 and part.measured_epochs == n
+    assert part.final == {"collapse_share": 1.0, "grad_weight_cos": -0.5, "grad_norm": 6.0}
+    assert list(cur["grad_norm"]) == [1.0, 3.0, 6.0] and list(cur["all_collapse_share"]) == list(measured["collapse_share"])
+
+
+def _non_finite(o, path=()):
+    """Every path in a JSON value to a number that is not finite (NaN or ±Infinity)."""
+    if isinstance(o, float):
+        return [] if np.isfinite(o) else [path]
+    if isinstance(o, dict):
+        return [b for k, v in o.items() for b in _non_finite(v, path + (k,))]
+    if isinstance(o, list):
+        return [b for i, v in enumerate(o) for b in _non_finite(v, path + (i,))]
+    return []
+
+
+@pytest.mark.parametrize("op", ["mul", "div"])
+def test_an_op_that_is_not_addition_extracts_with_the_sum_measures_not_found(runs_dir, tiny_cfg, tmp_path, op):
+    from training import tasks
+    from training.history import Run
+    from training.train import Seeded, train
+    from figures.build import build
+    train([Seeded(tiny_cfg.replace(op=op), Run(op))], progress=False)
+    assert _cli(["extract", "--run", op, "--quiet"])[0] == 0
+    text = (runs_dir.parent / "assets" / op / "summary.json").read_text()
+    s = json.loads(text)
+    assert _non_finite(s) == [] and "NaN" not in text and "Infinity" not in text
+    why = s["additive"]["reason"]
+    assert s["additive"]["found"] is False and why.startswith(f"op {op} is not addition")
+    for part in (s["story"], s["story_check"], s["logit_approx"], *s["selections"].values()):
+        assert part["found"] is False and part["reason"] == why
+    assert s["key_frequencies"] == [] and not s["story_check"]["passed"]
+    assert all(c["value"] == f"not measured: {why}" for c in s["story_check"]["criteria"])
+    a = Assets(op)
+    assert np.isnan(a["curves"]["excluded_loss"]).all() and "logit_surface" not in a["evolution"]
+    assert a.diagnostics.found and np.isfinite(a["curves"]["all_grad_norm"]).all()
+    # losses over "all pairs" are over the task's pairs: for div, y = 0 is not one
+    valid = tasks.valid(op, tiny_cfg.p)
+    labels = tasks.answers(op, *tasks.all_pairs(tiny_cfg.p), tiny_cfg.p)
+    logits = a["activations"]["logits"][:, :tiny_cfg.p].astype(np.float64)
+    assert s["logit_approx"]["model_loss"] == pytest.approx(mech.loss_all(logits[valid], labels[valid]))
+    assert (op == "div") == (not valid.all())
+    # the figures stage reads such assets: each figure drawn or skipped with a reason, none fails
+    results = build(op, outdir=tmp_path / "fig", formats=("png",), frames=4)
+    assert not [r for r in results if r.failed], [(r.name, r.failed) for r in results if r.failed]
+    assert {r.name for r in results if not r.skipped} >= {"grokking_curves", "progress_measures"}

@@ -187,6 +187,25 @@ def test_phases_are_shaded_and_named(assets):
     _close(fig)
 
 
+def test_progress_measures_draws_the_diagnostics_or_says_they_were_not_measured(assets, tmp_path):
+    from figures.static import progress_measures
+    fig = progress_measures(assets)
+    gids = {line.get_gid() for ax in fig.axes for line in ax.lines}
+    assert {"collapse-share", "grad-weight-cos", "grad-norm"} <= gids
+    ep = assets["curves"]["all_epoch"]
+    drawn = next(line for ax in fig.axes for line in ax.lines if line.get_gid() == "collapse-share")
+    assert np.allclose(drawn.get_ydata(), 100 * assets["curves"]["all_collapse_share"][ep > 0])
+    shaded = [ax for ax in fig.axes if ax.get_title(loc="left").startswith(("(d)", "(e)", "(f)"))]
+    assert len(shaded) == 3 and all(ax.get_xscale() == "log" and ax.patches for ax in shaded)   # phases tinted
+    _close(fig)
+    make_synthetic_assets(tmp_path, run="old", diagnostics=False)
+    fig = progress_measures(Assets("old", tmp_path))
+    texts = {t.get_gid(): t.get_text() for ax in fig.axes for t in ax.texts}
+    assert "not measured in this history" in texts["diagnostics-not-measured"]
+    assert not {line.get_gid() for ax in fig.axes for line in ax.lines} & {"collapse-share", "grad-norm"}
+    _close(fig)
+
+
 # ---- missing data, the command line --------------------------------------------------------
 
 def test_missing_product_pair_is_skipped_with_a_reason(tmp_path):
