@@ -30,6 +30,11 @@ NEEDS: dict[str, tuple[type[fmt.Part], ...]] = {
     "NeuronSurface": (fmt.NeuronSurfaces,), "Crest": (fmt.Crest,), "TrigIdentity": (fmt.ProductPair,),
     "LogitSurface": (fmt.Logit,),
 }
+# The scenes that draw the mechanism of (x + y) mod p (waves, probes, the clock, surfaces, the
+# trig identity, the replay): not drawn for a run whose op is not addition (mul, div), whose
+# summary marks the measures along x + y not found.
+ALONG_SUM = ("NeuronWaves", "NeuronLoops", "FourierPeak", "EmbeddingProbe", "Clock", "NeuronSurface", "Crest",
+             "TrigIdentity", "LogitSurface", "TrainingStory")
 # selections.npz member -> the selection it belongs to
 _OWNER = {name: cls for cls in fmt.SELECTIONS.values() for name in cls.ARRAYS}
 
@@ -127,6 +132,9 @@ def check(run: str | None = None) -> None:
 def absent(scene: str, run: str | None = None) -> str | None:
     """Why `scene` cannot be drawn from this run (a selection it needs was not found), or None."""
     d = load(run)
+    add = d.a.additive
+    if scene in ALONG_SUM and not add.found:
+        return f"run {d.run!r}: {add.why_not()}"
     for cls in NEEDS.get(scene, ()):
         sel = d.a.selection(cls)
         if not sel.found:

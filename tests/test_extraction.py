@@ -538,3 +538,11 @@ def test_an_op_that_is_not_addition_extracts_with_the_sum_measures_not_found(run
     results = build(op, outdir=tmp_path / "fig", formats=("png",), frames=4)
     assert not [r for r in results if r.failed], [(r.name, r.failed) for r in results if r.failed]
     assert {r.name for r in results if not r.skipped} >= {"grokking_curves", "progress_measures"}
+    # and the scenes: every one that draws the mechanism of x + y is not drawn, saying why
+    from scenes import data as scene_data
+    from scenes.catalog import SCENES
+    with scene_data.using(op, runs_dir.parent / "assets"):
+        for name in SCENES:
+            why = scene_data.absent(name)
+            assert (why is not None) == (name in scene_data.ALONG_SUM), name
+            assert why is None or f"op {op} is not addition" in why
