@@ -4,7 +4,7 @@
 (render.py sweep-report A B ...) then reads each seed's cap from its own manifest.
 
     python scripts/extend_ungrokked.py race-ema race-adamw --epochs 4000 [--runs-dir DIR]
-    [--only-lr 0.001] [--deadline 20:25]
+    [--points "lr0.001-*"] [--deadline 20:25]
 
 Trains nothing past --deadline (HH:MM, local time) is reached before a batch starts; a batch in
 flight can be interrupted and resumed like any training (the same command).
@@ -25,7 +25,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 @click.option("--epochs", type=int, required=True)
 @click.option("--runs-dir", default=None)
 @click.option("--deadline", default=None, help="HH:MM: start no batch after it.")
-def main(sweeps, epochs, runs_dir, deadline):
+@click.option("--points", default="*", show_default=True, help="Only the points whose names match this glob.")
+def main(sweeps, epochs, runs_dir, deadline, points):
+    import fnmatch
     from training.history import Run
     from training.sweep import load_points, sweep_dir
     from training.train import Seeded, batch_key, train
@@ -34,7 +36,7 @@ def main(sweeps, epochs, runs_dir, deadline):
         root = sweep_dir(name, runs_dir)
         for p in load_points(root):
             run = Run(p.name, root)
-            if not run.exists():
+            if not run.exists() or not fnmatch.fnmatch(p.name, points):
                 continue
             m = run.manifest
             if m["status"] != "complete" or m["milestones"]["test_99"] is not None or m["epochs_done"] >= epochs:
