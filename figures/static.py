@@ -146,7 +146,9 @@ def _diagnostics(a, fig, where) -> list:
                                             "all_grad_weight_cos", "all_grad_norm"))
     ax_c, ax_a, ax_n = (fig.add_subplot(g) for g in where.subgridspec(1, 3))
     ax_c.plot(ep, 100 * share, color=style.ROLE["diagnostic"], gid="collapse-share")
-    ax_c.set_ylim(-3, 112)
+    # the scale of the largest share (at least 10 %): a few percent collapsing must show, not sit on 0
+    top = max(10.0, 1.15 * float(np.nanmax(100 * share, initial=0.0)))
+    ax_c.set_ylim(-0.03 * top, min(top, 112.0))
     ax_c.set_ylabel("train examples with loss = 0 (%)")
     ax_c.set_title("(d) softmax collapse", loc="left")
     if diag.first_collapse is None:
