@@ -46,7 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from training import model, reference, tasks, train  # noqa: E402
 from training.config import PRESETS  # noqa: E402
-from training.optim import GradFilter, SeedAdamW, orthogonalize_  # noqa: E402
+from training.optim import GradFilter, SeedAdamW, grad_diagnostics, orthogonalize_, tensor_dots  # noqa: E402
 from training.threads import ThreadTuner, cores  # noqa: E402
 from plain_train import PlainTransformer, epoch_fn, optimiser, split_tensors  # noqa: E402
 
@@ -235,6 +235,23 @@ def recipe_overhead(cfg, dev, rounds: int, tune: bool):
         mine = times[f"{name}, {MIX}"]
         over = [100 * (a / b - 1) for a, b in zip(mine, base)]
         print(f"{name:>32}: {spread([t * 1e3 for t in mine])} ms/epoch   overhead {spread(over)} %")
+    # The transforms alone, each timed over the same canonical gradients: short calls, so far less
+    # exposed to a busy machine than the whole epochs above.
+    step = statistics.median(base)
+    P = {k: v.requires_grad_(True) for k, v in model.init_params(cfg, [0], device=dev).items()}
+    params = list(P.values())
+    for w in params:
+        w.grad = torch.randn_like(w) * 1e-3
+    transforms = {"diagnostics (every recipe)": lambda: grad_diagnostics(tensor_dots(params)),
+                  "grokfast-ema filter": GradFilter("ema", params, 0.98, 2.0, 100),
+                  "grokfast-ma filter": GradFilter("ma", params, 0.98, 5.0, 100),
+                  "⊥Grad projection": lambda: orthogonalize_(params)}
+    print(f"\nthe transforms alone, median of 50 calls, against the adamw epoch's median ({step * 1e3:.1f} ms):")
+    for name, fn in transforms.items():
+        t = []
+        for _ in range(50):
+            t0 = time.perf_counter(); fn(); t.append(time.perf_counter() - t0)
+        print(f"{name:>32}: {statistics.median(t) * 1e3:6.2f} ms  ({100 * statistics.median(t) / step:.1f} % of the epoch)")
 
 
 @click.command()
