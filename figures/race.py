@@ -38,13 +38,14 @@ def held(v: np.ndarray) -> np.ndarray:
 
 
 def band(curves: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(median, min, max) over the curves at each epoch, among those that reach it (NaN where none
-    does); each curve's gaps are held first."""
+    """(median, min, max) over the curves at each epoch that every curve reaches (NaN after the
+    shortest ends: a median over the seeds still running past the others' cap, say the one seed
+    extended because it had not grokked, would drop to that seed's curve); gaps are held first."""
     n = max((len(c) for c in curves), default=0)
     A = np.full((len(curves), n), np.nan)
     for i, c in enumerate(curves):
         A[i, :len(c)] = held(c)
-    some = np.isfinite(A).any(0)
+    some = np.isfinite(A).all(0)
     med, lo, hi = (np.full(n, np.nan) for _ in range(3))
     if some.any():
         med[some] = np.nanmedian(A[:, some], 0)

@@ -167,7 +167,15 @@ QUICK = Config(
 # does (the table in the README), so the seed is part of the recipe.
 VIDEO = CANONICAL.replace(smooth=3e-4, seed=1, epochs=10500)
 
-PRESETS = {"video": VIDEO, "canonical": CANONICAL, "quick": QUICK}
+# Fast: the canonical model and task for quick iterations at p = 113, from the lab's race (README
+# "The grokking lab"): AdamW at lr 1e-2 grokked at epoch 338-560 on 5 of 5 seeds, at least 10x
+# sooner than the canonical lr 1e-3 (3,720 on one seed, not by 6,000 on the others), with the
+# mechanism intact at 2,000 (the key frequencies alone beat the model's test loss on every seed).
+# It was the race's lr-matched control and beat every recipe from the literature (⊥AdamW with
+# stablemax, also >= 5x on 4 of 5 seeds, grokked about twice as late).
+FAST = CANONICAL.replace(lr=1e-2, epochs=2000)
+
+PRESETS = {"video": VIDEO, "canonical": CANONICAL, "quick": QUICK, "fast": FAST}
 DEFAULT_PRESET = "video"
 DEFAULT_RUN = DEFAULT_PRESET     # a run trained from a preset is named after it
 
