@@ -95,20 +95,17 @@ def _project_epochs(cfg, seeds, dev, compiled, with_test: bool, n: int = 4):
     (tr, ltr), (te, lte) = data["train"], data["test"]
     P = {k: v.requires_grad_(True) for k, v in model.init_params(cfg, seeds, device=dev).items()}
     opt = SeedAdamW(list(P.values()), [cfg.lr] * len(seeds), [cfg.weight_decay] * len(seeds), cfg.betas)
-    filt = GradFilter(cfg.grokfast, opt.params, cfg.grokfast_alpha, cfg.grokfast_lamb, cfg.grokfast_window)
+    filt = GradFilter.of(cfg, opt.params)
     step_logits = torch.compile(model.step_logits) if compiled else model.step_logits
 
-    def epochs():      # the trainer's epoch (training/train.py): diagnostics, filter, projection, step
+    def epochs():      # the trainer's epoch (training/train.py backward and step)
         for _ in range(n):
             logits, _, lt, diag = train.backward(P, opt, step_logits, tr, ltr, te if with_test else None, None, cfg)
             with torch.no_grad():
                 model.accuracy(logits, ltr)
                 if lt is not None:
                     model.loss_fn(lt, lte, cfg.loss, cfg.precision), model.accuracy(lt, lte)
-            filt()
-            if cfg.optimizer == "orthoadamw":
-                orthogonalize_(opt.params, diag[1])
-            opt.step(1.0)
+            train.step(cfg, opt, filt, diag[1], 1.0)
     return epochs, n
 
 

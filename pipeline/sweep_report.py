@@ -54,11 +54,16 @@ def digit_logits(W: dict, cfg) -> np.ndarray:
     return logits[0, :, :cfg.p].numpy()
 
 
+def keys_of(logits: np.ndarray, p: int) -> tuple[list[int], list[float]]:
+    """Extraction's key frequencies of digit logits [p*p, p], with their shares of the variance."""
+    from extraction.mechanism import key_frequencies
+    ks, shares = key_frequencies(logits.astype(np.float64), p)
+    return ks, [float(shares[k]) for k in ks]
+
+
 def key_frequencies_at(W: dict, cfg) -> tuple[list[int], list[float]]:
     """Extraction's key frequencies of the weights W, with their shares of the logits' variance."""
-    from extraction.mechanism import key_frequencies
-    ks, shares = key_frequencies(digit_logits(W, cfg).astype(np.float64), cfg.p)
-    return ks, [float(shares[k]) for k in ks]
+    return keys_of(digit_logits(W, cfg), cfg.p)
 
 
 def mechanism_at(W: dict, cfg, split: dict) -> dict:
@@ -69,9 +74,8 @@ def mechanism_at(W: dict, cfg, split: dict) -> dict:
     import torch
     from extraction import fourier as fo
     from extraction.extract import model_test_loss, progress_losses
-    from extraction.mechanism import key_frequencies
     logits = digit_logits(W, cfg)
-    ks, shares = key_frequencies(logits.astype(np.float64), cfg.p)
+    ks, key_shares = keys_of(logits, cfg.p)
     labels = tasks.answers(cfg.op, *tasks.all_pairs(cfg.p), cfg.p, cfg.a, cfg.b)
     restricted = None
     if ks:
@@ -79,7 +83,7 @@ def mechanism_at(W: dict, cfg, split: dict) -> dict:
         restricted = float(progress_losses(torch.tensor(logits)[None], U, torch.tensor(labels),
                                            torch.tensor(split["train"]), torch.tensor(split["test"]))
                            ["restricted_loss_test"][0])
-    return {"key_frequencies": ks, "key_shares": [float(shares[k]) for k in ks], "restricted_loss": restricted,
+    return {"key_frequencies": ks, "key_shares": key_shares, "restricted_loss": restricted,
             "model_loss": float(model_test_loss(logits, labels, split["test"]))}
 
 

@@ -123,6 +123,11 @@ class GradFilter:
         self.count = 0                      # gradients seen
         self.ema = self.ring = self.total = None
 
+    @classmethod
+    def of(cls, cfg, params: list[torch.Tensor]) -> "GradFilter":
+        """The filter a run's config (training.config.Config) asks for."""
+        return cls(cfg.grokfast, params, cfg.grokfast_alpha, cfg.grokfast_lamb, cfg.grokfast_window)
+
     @torch.no_grad()
     def __call__(self):
         if self.kind == "none":

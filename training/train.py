@@ -147,7 +147,7 @@ def _snapshot(jobs: list[Seeded], P, opt, metrics, epoch: int, done_epochs: list
         if not all(np.isfinite(v).all() for v in w.values()):
             raise HistoryError(_diverged(j, epoch, done_epochs[s]))
         state = {**opt.state_of(s), **(filt.state_of(s) if filt is not None else {})} if resume else None
-        snaps.append({"weights": w, "adam": None if state is None else {k: np.array(v) for k, v in state.items()},
+        snaps.append({"weights": w, "optim": None if state is None else {k: np.array(v) for k, v in state.items()},
                       "metrics": metrics[s].copy(), "seconds": None if seconds is None else seconds[s]})
     return snaps
 
@@ -170,11 +170,11 @@ def _commit(jobs: list[Seeded], snaps: list[dict], epoch: int, done_epochs: list
         m = {k: snap["metrics"][i] for i, k in enumerate(METRICS)}
         m_entry = {"file": history.metrics_name(epoch), "epoch": epoch,
                    "sha256": history.write_npz(j.run.dir / history.metrics_name(epoch), m)}
-        if snap["adam"] is not None:      # None: no resume state at this checkpoint (resume_due)
+        if snap["optim"] is not None:     # None: no resume state at this checkpoint (resume_due)
             state = dict(w)
             state["epoch"] = np.array(epoch)
             state["run_id"] = np.array(history.run_id(j.run))
-            state.update(snap["adam"])
+            state.update(snap["optim"])      # AdamW's moments and the Grokfast filter's state
             state.update({"m_" + k: v for k, v in m.items()})
             r_entry = {"file": history.resume_name(epoch), "epoch": epoch,
                        "sha256": history.write_npz(j.run.dir / history.resume_name(epoch), state)}
@@ -323,7 +323,7 @@ def _train(jobs, device, compile, force, progress, dense, tune_threads=True, bac
     opt = SeedAdamW(list(P.values()), [j.cfg.lr for j in jobs], [j.cfg.weight_decay for j in jobs],
                     betas=cfg.betas)
     opt.load(states or [])
-    filt = GradFilter(cfg.grokfast, list(P.values()), cfg.grokfast_alpha, cfg.grokfast_lamb, cfg.grokfast_window)
+    filt = GradFilter.of(cfg, list(P.values()))
     filt.load(states or [])
 
     data = examples([j.cfg for j in jobs], dev, dense)
@@ -376,10 +376,7 @@ def _train(jobs, device, compile, force, progress, dense, tune_threads=True, bac
                 snaps = _snapshot(jobs, P, opt, metrics, epoch, done, spent(), filt, resume_due(cfg, epoch, end))
                 commits.submit(_commit, jobs, snaps, epoch, done, resumes, tuner.describe() if epoch else {}, True)
             t_snap = time.perf_counter() - t_snap
-            filt()                            # Grokfast's filter, then ⊥Grad: the step's input
-            if cfg.optimizer == "orthoadamw":
-                orthogonalize_(opt.params, diag[1])
-            opt.step(warmup(cfg, epoch))
+            step(cfg, opt, filt, diag[1], warmup(cfg, epoch))
             tuner.record(epoch, time.perf_counter() - t_step - t_snap, with_test)
             if epoch + 1 == end:          # the final weights' own measurements (a gradient, no step)
                 train_lg, train_l, test_lg, diag = backward(P, opt, step_logits, train_ex, ltr, test_ex,
@@ -425,12 +422,22 @@ def warmup(cfg: Config, epoch: int) -> float:
     return min(epoch / cfg.warmup, 1.0) if cfg.warmup else 1.0
 
 
+def step(cfg: Config, opt: SeedAdamW, filt: GradFilter, dots, scale: float):
+    """The update from backward's raw gradients: Grokfast's filter, then ⊥Grad (its projection is
+    AdamW's input; `dots`: backward's per-tensor dot products), then AdamW with every seed's lr
+    times `scale` (the warm-up)."""
+    filt()
+    if cfg.optimizer == "orthoadamw":
+        orthogonalize_(opt.params, dots)
+    opt.step(scale)
+
+
 def backward(P, opt, step_logits, train_ex, train_labels, test_ex, smooth, cfg: Config):
     """One epoch's forward and backward: train logits with grad (and test logits, no grad, when
     test_ex is given); the objective is the train cross-entropy (cfg.loss in cfg.precision) plus
     smooth * smoothness(W_E) when smooth (per seed, [S]) is given. Leaves the raw gradients for
     the filter and opt.step; returns the train logits, the train cross-entropy per seed, the
-    test logits (or None) and the diagnostics: ([S, 3] rows of DIAGNOSTICS, the per-tensor
+    test logits (or None) and the diagnostics: (DIAGNOSTICS' values, each [S]; the per-tensor
     dot products tensor_dots gave, which ⊥Grad reuses)."""
     opt.zero_grad()
     logits, test_logits = step_logits(P, train_ex, test_ex)
@@ -442,7 +449,7 @@ def backward(P, opt, step_logits, train_ex, train_labels, test_ex, smooth, cfg: 
         dots = tensor_dots(opt.params)
         norm, cos = grad_diagnostics(dots)
         collapse = (per_example == 0).to(torch.float64).mean(dim=-1)
-    return logits, loss.detach(), test_logits, (torch.stack([collapse, cos, norm], dim=1), dots)
+    return logits, loss.detach(), test_logits, ((collapse, cos, norm), dots)
 
 
 def _measure(metrics, epoch, train_logits, train_labels, test_logits, test_labels, cfg: Config,
@@ -461,7 +468,7 @@ def _measure(metrics, epoch, train_logits, train_labels, test_logits, test_label
         values += [loss.detach().to(torch.float64), model.accuracy(lg, lab)]
     if diag is not None:
         rows += [M[k] for k in DIAGNOSTICS]
-        values += list(diag[0].unbind(dim=1))
+        values += list(diag[0])
     metrics[:, rows, epoch] = torch.stack(values, dim=1).cpu().numpy()   # one copy to the host (a GPU sync)
 
 
