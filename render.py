@@ -124,6 +124,9 @@ def _seeds(seed: int | None, seeds: str | None, default: int = 0) -> list[int]:
 @click.option("--precision", type=click.Choice(["float64", "float32"]), help="The dtype the loss is computed in.")
 @click.option("--init-scale", "init_scale", type=float, help="Multiply every initial weight by this (Omnigrok's alpha).")
 @click.option("--warmup", type=int, help="Linear learning-rate warm-up, in steps (default 10; 0 = none).")
+@click.option("--cooldown-from", "cooldown_from", type=int,
+              help="From this epoch the lr halves every --cooldown-half-life epochs (default 0: never).")
+@click.option("--cooldown-half-life", "cooldown_half_life", type=int, help="The cool-down's half-life in epochs (default 250).")
 @click.option("--d-model", type=int)
 @click.option("--d-mlp", type=int)
 @click.option("--stride", type=int, help="Checkpoint every STRIDE epochs after the dense early part.")
@@ -367,6 +370,7 @@ for _cmd in cli.commands.values():
 @click.option("--weight-decay", "--wd", "weight_decay", type=float)
 @click.option("--smooth", type=float)
 @click.option("--smooth-until", "smooth_until", type=int)
+@click.option("--cooldown-from", "cooldown_from", type=int)
 @click.option("--runs-dir", type=click.Path(file_okay=False), default=None,
               help="Folder that holds the sweep's folder (default runs/, or $GROKKING_RUNS); with --ray, a "
                    "path every node sees.")

@@ -267,6 +267,28 @@ class StoryCheck(Part):
 
 
 @dataclass
+class SeedChoice(Part):
+    """How the run's seed was chosen (pipeline/choose.py, the run manifest's `chosen`): found when
+    the main job tried the default preset's seeds in order and kept the first whose story check
+    passed (`passed` false: none did, the first was kept); `tried`, one dict per seed tried:
+    seed, passed, failed (criteria), train_seconds; `seconds`: the whole choice, checks included.
+    Not found: the run was trained directly, at the seed it was given."""
+    seed: int | None = None
+    passed: bool | None = None
+    seeds: list | None = None
+    tried: list | None = None
+    seconds: float | None = None
+    KEY: ClassVar[str] = "seed_choice"
+
+    @classmethod
+    def of_manifest(cls, m: dict) -> "SeedChoice":
+        chosen = m.get("chosen")
+        if not chosen:
+            return cls(found=False, reason="trained directly at its seed (not chosen among seeds by the main job)")
+        return cls.from_json({"found": True, **chosen})
+
+
+@dataclass
 class NeuronSurfaces(Part):
     """The wave neurons' and the product pair's surfaces with their 2D Fourier decompositions."""
     neurons: list | None = None
@@ -517,6 +539,16 @@ def write(out: Path, files: dict[str, dict], summary: dict, manifest: dict,
     paths.remove_owned(old, owned(old), error, fix)
 
 
+def seed_choice_line(c: SeedChoice) -> str:
+    """One line for the gallery and summary.md: which seeds were tried, what each failed, the cost."""
+    if not c.found:
+        return c.why_not()
+    tried = "; ".join(f"{t['seed']} " + ("PASS" if t["passed"] else "FAIL (" + ", ".join(t["failed"]) + ")")
+                      for t in c.tried)
+    return (f"{c.seed}, chosen by the story check among seeds {', '.join(map(str, c.seeds))}: tried {tried}; "
+            f"{c.seconds / 60:.1f} min" + ("" if c.passed else "; none passed, the first kept"))
+
+
 def summary_md(s: dict) -> str:
     t = s["task"]
     sel = s["selections"]
@@ -526,6 +558,7 @@ def summary_md(s: dict) -> str:
     story = Story.from_json(s["story"])
     add = Additive.from_json(s.get(Additive.KEY) or {"found": True})
     diag = Diagnostics.from_json(s.get(Diagnostics.KEY) or {"found": False, "reason": "not recorded"})
+    choice = SeedChoice.from_json(s.get(SeedChoice.KEY) or {"found": False, "reason": "not recorded"})
     lines = [f"# {s['run']}: {t['op']} mod {t['p']}, seed {t['seed']}, {s['epochs_done']} epochs",
              "", f"- grokked: {'yes' if s['grokked'] else 'no'} (train 100% at epoch {s['milestones']['train_100']}, "
              f"test >= 99% at epoch {s['milestones']['test_99']})",
@@ -546,6 +579,7 @@ def summary_md(s: dict) -> str:
               f"{la['loss']} vs the model's {la['model_loss']:.3g}" if la.get("found", True) else
               f"- logit approximation: none ({la['reason']}); the model's loss {la['model_loss']:.3g}"),
              f"- W_L effective rank: {s['W_L_rank']}",
+             f"- seed: {seed_choice_line(choice)}",
              f"- probe k={s['probe']['k']} ({s['probe']['label']}): cos dims {s['probe']['cos']['dims']} "
              f"(R² {s['probe']['cos']['r2']:.3f}), sin dims {s['probe']['sin']['dims']} (R² {s['probe']['sin']['r2']:.3f})",
              "- training diagnostics: " + (f"measured at {diag.measured_epochs} epochs; last epoch "
@@ -703,6 +737,13 @@ class Assets:
         d = self.summary.get(Diagnostics.KEY)
         return Diagnostics.from_json(d) if d else Diagnostics(found=False, reason="extracted before the "
                                                                              "diagnostics existed")
+
+    @property
+    def seed_choice(self) -> SeedChoice:
+        """How the run's seed was chosen (assets older than this part: not recorded)."""
+        d = self.summary.get(SeedChoice.KEY)
+        return SeedChoice.from_json(d) if d else SeedChoice(found=False, reason="extracted before seed choices "
+                                                                                "were recorded")
 
     @property
     def additive(self) -> Additive:

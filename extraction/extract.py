@@ -433,6 +433,7 @@ def extract(run_name: str, analysis_epoch: int | None = None, T: int | None = No
         "epochs_done": m["epochs_done"], "n_checkpoints": len(epochs),
         "analysis_epoch": analysis_epoch, "grokked": m["grokked"], "milestones": ms,
         "phases": ph, **S, "final": final, "diagnostics": diag.to_json(),
+        fmt.SeedChoice.KEY: fmt.SeedChoice.of_manifest(m).to_json(),
     }
     notes = ([f"the sum directions, crest and logit maxima describe (x + y) mod p; for op {cfg.op!r} they "
                "need not apply"] if cfg.op != "add" and S["additive"]["found"] else []) \

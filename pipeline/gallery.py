@@ -6,7 +6,7 @@ import html
 import os
 from pathlib import Path
 
-from common.assets import Assets, Crest, Story
+from common.assets import Assets, Crest, Story, seed_choice_line
 from common.io import atomic_write_bytes
 
 CSS = """body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1200px;background:#111;color:#eee}
@@ -32,6 +32,7 @@ def write_gallery(o, stamps: dict, failed: dict | None = None) -> Path:
     ph = s.get("phases", {})
     rows = [("task", f"{s['task']['op']} mod {s['task']['p']}, train fraction {s['task']['frac']}, seed {s['task']['seed']}"
                      + (f", smoothness penalty {s['task']['smooth']:g}" if s["task"].get("smooth") else "")),
+            ("seed", seed_choice_line(a.seed_choice)),
             ("grokked", "yes" if s.get("grokked") else "no"),
             ("memorised (100% train)", ph.get("memorised")), ("circuit formation from", ph.get("memorisation_end")),
             ("clean-up", f"{ph.get('cleanup_start')} to {ph.get('cleanup_end')}"), ("grokked (99% test)", ph.get("grokked")),

@@ -29,8 +29,12 @@ def row(run, epoch: int, seconds: float | None) -> dict:
     alg = crit["algorithm"]
     m = run.manifest
     cfg = run.config
-    return {"run": run.name, "recipe": f"smooth {cfg.smooth:g}" + (f" until {cfg.smooth_until}" if cfg.smooth_until else "")
-            + (f", frac {cfg.frac:g}" if cfg.frac != 0.3 else "") + (f", wd {cfg.weight_decay:g}" if cfg.weight_decay != 1 else ""),
+    from training.config import recipe_label
+    lab = recipe_label(cfg.to_dict())
+    return {"run": run.name, "recipe": (f"lr {cfg.lr:g}, " if cfg.lr != 1e-3 else "") + f"smooth {cfg.smooth:g}"
+            + (f" until {cfg.smooth_until}" if cfg.smooth_until else "")
+            + (f", frac {cfg.frac:g}" if cfg.frac != 0.3 else "") + (f", wd {cfg.weight_decay:g}" if cfg.weight_decay != 1 else "")
+            + ("" if lab == "adamw" else f", {lab}"),
             "seed": cfg.seed, "epoch": epoch, "story_k": S["story"].get("k"),
             "keys": {int(k): round(S["key_shares"][str(k)], 3) for k in S["key_frequencies"]},
             "harmonics": S.get("key_harmonics", {}),

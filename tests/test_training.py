@@ -573,3 +573,32 @@ def test_smooth_until_switches_the_penalty_off_and_resumes_exactly(runs_dir, tin
                                rtol=1e-4, atol=1e-5)
     with pytest.raises(ConfigError, match="smooth-until"):
         cfg.replace(smooth_until=-1).validate()
+
+
+def test_cooldown_halves_the_lr_from_its_epoch_and_resumes_exactly(runs_dir, tiny_cfg, monkeypatch):
+    """cooldown_from = F: the lr's factor is the warm-up's until F, then halves every half-life;
+    it does not depend on `epochs` (an extended run keeps its path); a run interrupted inside the
+    cool-down resumes bit for bit; 0 keeps the lr (today's runs unchanged)."""
+    cfg = tiny_cfg.replace(epochs=30, warmup=4)
+    cool = cfg.replace(cooldown_from=10, cooldown_half_life=5)
+    assert [cfg.lr_scale(e) for e in (0, 2, 4, 29)] == [0.0, 0.5, 1.0, 1.0]
+    assert cool.lr_scale(10) == 1.0 and cool.lr_scale(15) == 0.5 and cool.lr_scale(20) == 0.25
+    assert cool.replace(epochs=1000).lr_scale(20) == cool.lr_scale(20)
+    plain, cooled = Run("plain"), Run("cooled")
+    train([Seeded(cfg, plain)], progress=False, compile="off")
+    train([Seeded(cool, cooled)], progress=False, compile="off")
+    same = lambda a, b: all(np.array_equal(a[k], b[k]) for k in a)
+    assert same(plain.load_checkpoint(10), cooled.load_checkpoint(10))
+    assert not same(plain.load_checkpoint(30), cooled.load_checkpoint(30))
+    # the cool-down's steps are smaller: the weights move less over the last 10 epochs
+    moved = lambda r: sum(np.abs(r.load_checkpoint(30)[k] - r.load_checkpoint(20)[k]).sum()
+                          for k in r.load_checkpoint(30))
+    assert moved(cooled) < 0.6 * moved(plain)
+    part = Run("part")
+    with _interrupted_after(monkeypatch, 14):
+        train([Seeded(cool, part)], progress=False, compile="off")
+    train([Seeded(cool, part)], progress=False, compile="off")
+    assert same(part.load_checkpoint(30), cooled.load_checkpoint(30))
+    for bad in ({"cooldown_from": -1}, {"cooldown_half_life": 0}):
+        with pytest.raises(ConfigError, match="cooldown"):
+            cfg.replace(**bad).validate()

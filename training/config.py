@@ -48,6 +48,8 @@ class Config:
     weight_decay: float = 1.0
     betas: tuple[float, float] = (0.9, 0.98)
     warmup: int = 10          # linear warm-up steps, as in the original code
+    cooldown_from: int = 0    # from this epoch the lr halves every cooldown_half_life epochs; 0 = never
+    cooldown_half_life: int = 250
     optimizer: str = "adamw"  # or "orthoadamw": each tensor's gradient made orthogonal to it first
     grokfast: str = "none"    # "ema" / "ma": add lamb x a low-pass of the gradient before the step
     grokfast_alpha: float = 0.98    # ema: the filter's decay
@@ -113,6 +115,11 @@ class Config:
             raise ConfigError(f"--init-scale must be a finite number > 0 (got {self.init_scale}); pass e.g. 1")
         if self.warmup < 0:
             raise ConfigError(f"--warmup must be a number of steps >= 0 (got {self.warmup}); 0 = none")
+        if self.cooldown_from < 0:
+            raise ConfigError(f"--cooldown-from must be an epoch >= 0 (got {self.cooldown_from}); 0 keeps the lr")
+        if self.cooldown_half_life < 1:
+            raise ConfigError(f"--cooldown-half-life must be at least 1 epoch (got {self.cooldown_half_life}); "
+                              f"pass e.g. 250")
         if self.op == "div" and self.frac * self.p * (self.p - 1) < 1:
             raise ConfigError(f"frac={self.frac} at p={self.p} leaves no train pair for div; raise p or --frac")
         if self.n_ctx != 3:
@@ -125,6 +132,15 @@ class Config:
         if s.stride < 1 or s.dense_until < 0 or s.log_until < s.dense_until or s.n_log < 0:
             raise ConfigError(f"bad checkpoint schedule {s}: need stride >= 1 and 0 <= dense_until <= log_until")
         return self
+
+    def lr_scale(self, epoch: int) -> float:
+        """The lr's factor at `epoch`: the linear warm-up, then from cooldown_from a halving every
+        cooldown_half_life epochs (a pure function of the step, so resumable; it does not depend
+        on `epochs`, so an extended run keeps its path)."""
+        f = min(epoch / self.warmup, 1.0) if self.warmup else 1.0
+        if self.cooldown_from and epoch > self.cooldown_from:
+            f *= 0.5 ** ((epoch - self.cooldown_from) / self.cooldown_half_life)
+        return f
 
     def smooth_at(self, epoch: int) -> float:
         """The penalty's weight at `epoch` (a pure function of the step, so resumable)."""
@@ -159,13 +175,14 @@ QUICK = Config(
 )
 
 # Video: the default of `render.py all`, chosen so the story the scenes tell is true of the run
-# (REFERENCE §8, the story check; README "The story check"): the canonical run plus the embedding
-# smoothness penalty at 3e-4 (slow, legible waves), seed 1 (the video's own seed, REFERENCE §6),
-# 10,500 epochs. At 1e-3 (the video's weight) the model leaned on one frequency and its logits
-# showed five equal ridges; 3e-4 keeps several frequencies that single out the answer. Measured
-# here (scripts/recipe_table.py): seed 1 passes every criterion at 10,500 epochs; not every seed
-# does (the table in the README), so the seed is part of the recipe.
-VIDEO = CANONICAL.replace(smooth=3e-4, seed=1, epochs=10500)
+# (REFERENCE §8, the story check; README "The story check"): the canonical model and task at lr
+# 1e-2 (the lab's race: groks in a few hundred epochs), the embedding smoothness penalty at 1e-4
+# until epoch 1,000 (slow, legible waves form; off for the clean-up, so the frequencies that
+# single out the answer stay), then the lr halving every 250 epochs from 1,250 (lr 1e-2 alone
+# ends on a loss spike as often as not), 2,000 epochs. Measured here (scripts/recipe_table.py):
+# seeds 0, 1 and 3 of 0-4 pass every criterion; seeds 2 and 4 lean on one frequency under every
+# penalty tried, so the main job tries seeds (MAIN_JOB_SEEDS) until one passes.
+VIDEO = CANONICAL.replace(lr=1e-2, smooth=1e-4, smooth_until=1000, cooldown_from=1250, seed=1, epochs=2000)
 
 # Fast: the canonical model and task for quick iterations at p = 113, from the lab's race (README
 # "The grokking lab"): AdamW at lr 1e-2 grokked at epoch 338-560 on 5 of 5 seeds, at least 10x
@@ -174,6 +191,10 @@ VIDEO = CANONICAL.replace(smooth=3e-4, seed=1, epochs=10500)
 # It was the race's lr-matched control and beat every recipe from the literature (⊥AdamW with
 # stablemax, also >= 5x on 4 of 5 seeds, grokked about twice as late).
 FAST = CANONICAL.replace(lr=1e-2, epochs=2000)
+
+# The main job (`render.py all` on a new run of the default preset, pipeline/choose.py) tries these
+# seeds in order and keeps the first whose story check passes: no recipe passes on every seed.
+MAIN_JOB_SEEDS = (VIDEO.seed, 0, 3)
 
 PRESETS = {"video": VIDEO, "canonical": CANONICAL, "quick": QUICK, "fast": FAST}
 DEFAULT_PRESET = "video"
@@ -223,4 +244,6 @@ def recipe_label(c: dict) -> str:
         parts.append(f"{d['precision']} loss")
     if d["init_scale"] != 1.0:
         parts.append(f"init x{d['init_scale']:g}")
+    if d["cooldown_from"]:
+        parts.append(f"lr halving every {d['cooldown_half_life']} from {d['cooldown_from']}")
     return ", ".join(parts) or "adamw"

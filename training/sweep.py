@@ -41,7 +41,8 @@ N_CHECKPOINTS = 100                      # compact schedule: about this many che
 ALIASES = {"wd": "weight_decay", "s": "seed"}
 SHORT = {"weight_decay": "wd", "seed": "s", "op": "", "smooth_until": "until", "optimizer": "", "loss": "",
          "precision": "", "grokfast": "gf-", "grokfast_alpha": "alpha", "grokfast_lamb": "lamb",
-         "grokfast_window": "win", "init_scale": "init"}     # prefixes in point names (op: the value alone)
+         "grokfast_window": "win", "init_scale": "init", "cooldown_from": "cool",
+         "cooldown_half_life": "half"}     # prefixes in point names (op: the value alone)
 NOT_GRIDDED = ("schedule", "betas")      # structured fields; the schedule is the sweep's own choice
 RAY_INSTALL = "Ray is not installed: pip install '.[cluster]' (or pip install 'ray>=2.9'), then run this again"
 
@@ -170,7 +171,8 @@ def sweep_dir(name: str, runs_dir: Path | str | None = None) -> Path:
 
 # the sweep's options (render.py sweep) that set the base config, by field
 BASE_OPTIONS = {"p": "--p", "op": "--op", "a": "--a", "b": "--b", "frac": "--frac", "epochs": "--epochs",
-                "lr": "--lr", "weight_decay": "--wd", "smooth": "--smooth", "smooth_until": "--smooth-until"}
+                "lr": "--lr", "weight_decay": "--wd", "smooth": "--smooth", "smooth_until": "--smooth-until",
+                "cooldown_from": "--cooldown-from"}
 
 
 def command(m: dict, runs_dir: Path | str | None = None, grid: str | None = None) -> str:

@@ -255,6 +255,8 @@ def _write_manifest(j: Seeded, epoch: int, ckpts: list[dict], metrics_entry: dic
         "versions": history.versions(),
         "created": old.get("created", time.strftime("%Y-%m-%dT%H:%M:%S")),
         "updated": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        # how the main job chose this seed (pipeline/choose.py); kept when the run is extended
+        **({"chosen": old["chosen"]} if "chosen" in old else {}),
     })
 
 
@@ -376,7 +378,7 @@ def _train(jobs, device, compile, force, progress, dense, tune_threads=True, bac
                 snaps = _snapshot(jobs, P, opt, metrics, epoch, done, spent(), filt, resume_due(cfg, epoch, end))
                 commits.submit(_commit, jobs, snaps, epoch, done, resumes, tuner.describe() if epoch else {}, True)
             t_snap = time.perf_counter() - t_snap
-            step(cfg, opt, filt, diag[1], warmup(cfg, epoch))
+            step(cfg, opt, filt, diag[1], cfg.lr_scale(epoch))
             tuner.record(epoch, time.perf_counter() - t_step - t_snap, with_test)
             if epoch + 1 == end:          # the final weights' own measurements (a gradient, no step)
                 train_lg, train_l, test_lg, diag = backward(P, opt, step_logits, train_ex, ltr, test_ex,
@@ -417,15 +419,10 @@ class _SmoothWeights:
         return self.cache[w]
 
 
-def warmup(cfg: Config, epoch: int) -> float:
-    """The lr's factor at `epoch`: a linear warm-up, a pure function of the step (resumable)."""
-    return min(epoch / cfg.warmup, 1.0) if cfg.warmup else 1.0
-
-
 def step(cfg: Config, opt: SeedAdamW, filt: GradFilter, dots, scale: float):
     """The update from backward's raw gradients: Grokfast's filter, then ⊥Grad (its projection is
     AdamW's input; `dots`: backward's per-tensor dot products), then AdamW with every seed's lr
-    times `scale` (the warm-up)."""
+    times `scale` (Config.lr_scale: the warm-up and cool-down)."""
     filt()
     if cfg.optimizer == "orthoadamw":
         orthogonalize_(opt.params, dots)
