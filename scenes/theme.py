@@ -40,6 +40,34 @@ def label(s: str, size: float = 24, color: str = TEXT, **kw) -> Text:
     return Text(str(s), font=FONT, font_size=size, color=color, **kw)
 
 
+def left_out_note(entries: list[dict], size: float = 16, width: float = 13.4):
+    """The key frequencies a wave scene leaves out, one line each with extraction's reason
+    ("not shown: w = 34π/113 (6.6 samples per period (< 8): draws as scattered dots)"), no wider
+    than `width`; None when there are none."""
+    if not entries:
+        return None
+    from manim import DOWN, RIGHT, VGroup
+    note = VGroup(*[label(("not shown: " if i == 0 else "") + f"w = {e['label']} ({e['why']})", size, MUTED)
+                    for i, e in enumerate(entries)]).arrange(DOWN, aligned_edge=RIGHT, buff=0.06)
+    if note.width > width:
+        note.scale_to_fit_width(width)
+    return note
+
+
+def left_out_brief(entries: list[dict], size: float = 16):
+    """The same in two short lines, for a corner: "not shown: w = 34π/113, 42π/113" and the
+    reasons without the per-frequency numbers ("fewer than 8 samples per period: scattered
+    dots"); None when there are none."""
+    if not entries:
+        return None
+    import re
+    from manim import DOWN, RIGHT, VGroup
+    why = dict.fromkeys(re.sub(r"^[\d.]+ samples per period \(< (\d+)\): draws as", r"fewer than \1 samples per period:",
+                               e["why"]) for e in entries)
+    return VGroup(label("not shown: w = " + ", ".join(e["label"] for e in entries), size, MUTED),
+                  label("(" + "; ".join(why) + ")", size * 0.85, MUTED)).arrange(DOWN, aligned_edge=RIGHT, buff=0.06)
+
+
 def formula(plain: str, tex: str | None = None, size: float = 28, color: str = TEXT):
     """Math: MathTex when LaTeX is installed and a TeX form is given, else Text (Unicode)."""
     if HAS_LATEX and tex:

@@ -46,7 +46,9 @@ class NeuronWaves(L.DataScene):
         heading = L.title(f"{n} hidden neurons, x = 0, y = 0 … {p - 1}", 30)
         self.play(Write(heading), run_time=0.7)
 
-        ph, gap = min(0.82, 6.2 / n - 0.1), 0.1
+        left_out = self.d.waves_left_out
+        room = 0.28 * len(left_out)       # the note's lines under the axis, inside the frame
+        ph, gap = min(0.82, (6.2 - room) / n - 0.1), 0.1
         panels, layers, names = [], [], VGroup()
         top = 2.75
         for i, (nid, s) in enumerate(zip(neurons, sweeps)):
@@ -92,13 +94,8 @@ class NeuronWaves(L.DataScene):
             freqs.add(L.fit_right(L.formula(f"w = {fo.freq_label(k, p)}  R² {fit['r2']:.2f}"
                                             + ("" if clean else " (no wave drawn)"), size=17,
                                             color=col if clean else L.MUTED).next_to(pan, RIGHT, buff=0.15)))
-        left_out = self.d.waves_left_out
         if left_out:
-            lo = L.label("not shown: " + "; ".join(f"w = {e['label']} ({e['why']})" for e in left_out), 16, L.MUTED)
-            lo.next_to(ycap, DOWN, buff=0.05)
-            if lo.width > 13.4:
-                lo.scale_to_fit_width(13.4)
-            freqs.add(lo)
+            freqs.add(L.left_out_note(left_out).next_to(ycap, DOWN, buff=0.05))
         self.play(*[FadeIn(wv) for wv in waves], FadeIn(freqs), run_time=1.2)
         self.bring_to_front(*layers)
         self.wait(1.0)
@@ -181,6 +178,9 @@ class NeuronLoops(L.DataScene):
         layer.add_updater(redraw)
         self.play(Write(heading), Create(frames), FadeIn(tops), FadeIn(lefts), run_time=1)
         bar = L.colorbar(2.6, 0.16, "y = 0", f"y = {p - 1}").move_to([4.4, 2.6, 0])
+        note = L.left_out_brief(self.d.waves_left_out, size=18)
+        if note is not None:          # the key frequencies no loop here shows, and why (right column)
+            self.add(note.to_corner(DOWN + RIGHT, buff=0.15))
         self.add(layer)
         self.play(FadeIn(bar), shown.animate.set_value(p), run_time=4, rate_func=linear)
         self.wait(1)
@@ -230,6 +230,9 @@ class FourierPeak(L.DataScene):
         other = next((i for i, f in enumerate(fits) if f["k"] != fits[first]["k"]), min(2, len(neurons) - 1))
         heading = L.title("Which frequency is each wave?  The discrete Fourier transform", 30)
         self.play(Write(heading), run_time=0.7)
+        note = L.left_out_brief(self.d.waves_left_out, size=14)
+        if note is not None:          # the key frequencies no wave here shows, and why (top right)
+            self.add(note.next_to(heading, DOWN, buff=0.04).to_edge(RIGHT, buff=0.2))
         for row, i in enumerate(dict.fromkeys([first, other])):
             self._one(neurons[i], sweeps[i], fits[i], y0=1.55 - row * 3.4)
         self.wait(1.5)

@@ -109,3 +109,11 @@ def test_harmonics_and_illegible_keys_are_left_out_of_the_waves():
     assert 18 not in r["neurons"]                                        # the clipped wave
     assert {e["k"] for e in r["left_out"]} == {10, 51}
     assert any("harmonic" in e["why"] for e in r["left_out"])
+    # what the wave scenes put on screen for them: every label, each reason once, in short
+    from scenes import look as L
+    brief = L.left_out_brief(r["left_out"])
+    text = " ".join(t.text for t in brief)
+    assert all(e["label"].replace(" ", "") in text.replace(" ", "") for e in r["left_out"])
+    assert "fewerthan8samplesperperiod" in text.replace(" ", "") and "harmonic" in text
+    assert L.left_out_brief([]) is None and L.left_out_note([]) is None
+    assert len(L.left_out_note(r["left_out"])) == 2                      # one line each
