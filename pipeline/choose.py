@@ -32,15 +32,16 @@ def first_passing(tries: list[dict]) -> int:
 
 
 def train_first_passing(run: Run, cfg: C.Config, seeds: tuple[int, ...], force: bool = False,
-                        progress: bool = True, device: str = "auto", log=print) -> dict:
+                        progress: bool = True, device: str = "auto", log=print, batched: bool | None = None) -> dict:
     """Train `cfg` at each of `seeds` until one passes the story check; keep it as `run`.
     Returns the `chosen` record written into its manifest. A try already trained (an earlier,
-    interrupted main job) is resumed or reused, not retrained."""
+    interrupted main job) is resumed or reused, not retrained. batched: every seed as one batch
+    first (None: on a GPU)."""
     from extraction.extract import check_at
     from training.train import Seeded, pick_device, train
     t0 = time.perf_counter()
     cands = candidates(run, cfg, seeds)
-    batched = pick_device(device).type == "cuda"
+    batched = pick_device(device).type == "cuda" if batched is None else batched
     if batched:
         train([Seeded(c, r) for c, r in cands], device=device, force=force, progress=progress)
     tries = []

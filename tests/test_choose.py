@@ -93,3 +93,12 @@ def test_only_the_default_preset_tries_seeds():
     assert _tries_seeds(Options(run="video")) and _tries_seeds(Options(run="mine", preset="video"))
     assert not _tries_seeds(Options(run="q", preset="quick"))
     assert not _tries_seeds(Options(run="sweep/point"))
+
+
+def test_batched_tries_train_every_seed_at_once_and_keep_the_first_passing(tries, runs_dir):
+    """The GPU's way (forced here on the CPU): every seed trained as one batch, then checked in order."""
+    from training.history import Run
+    chosen = tries(passing={3, 8}, batched=True)
+    assert chosen["batched"] and chosen["seed"] == 3 and [t["seed"] for t in chosen["tried"]] == [5, 3]
+    assert Run("video", runs_dir).config.seed == 3
+    assert Run("video-s8", runs_dir).exists()            # trained in the batch, never needed
