@@ -240,7 +240,7 @@ def _run_row(label: str, r) -> tuple:
 @cli.command("all")
 @click.option("--run", "run_name", default=None, help=f"Run name (default: the preset's name, {DEFAULT_RUN}).")
 @click.option("--preset", type=click.Choice(list(PRESETS)), default=None,
-              help="Configuration for a new run (default canonical; an existing run keeps its own).")
+              help=f"Configuration for a new run (default {DEFAULT_PRESET}; an existing run keeps its own).")
 @click.option("--quality", type=click.Choice(["low", "medium", "high", "4k"]), default="low", show_default=True,
               help="Scene quality.")
 @click.option("--T", "T", type=int, help=f"Crest target sum, mod p (left out: as last extracted, else {DEFAULT_T}).")
@@ -254,7 +254,9 @@ def _run_row(label: str, r) -> tuple:
 @click.option("--quiet", is_flag=True)
 def all_(run_name, preset, quality, T, output, story_k, analysis_epoch, only_figures, only_scenes, force, quiet):
     """Train (if needed), extract, draw every figure, render every scene, write the gallery:
-    only what is out of date. Interrupt at any time; run it again to finish.
+    only what is out of date. Interrupt at any time; run it again to finish. A new run of the
+    default preset tries its seeds (training/config.py MAIN_JOB_SEEDS) in order and keeps the
+    first whose story check passes.
 
     Exit status: 0 when everything was made (or skipped because the run lacks that mechanism),
     1 when a figure or scene failed (named in the last line; the others are made), 2 when
