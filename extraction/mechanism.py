@@ -183,6 +183,17 @@ def story_frequency(keys: list[int], p: int, named: int | None = None, shares=No
             "order": story_order(keys, p, k), "candidates": cands}
 
 
+def left_out_entry(k: int, p: int, harmonic_of: int | None) -> dict:
+    """A key frequency the wave scenes leave out: `why`, the reason with its own number; `brief`,
+    the same reason for any frequency (a scene names several left out with one)."""
+    if harmonic_of is not None:
+        why = brief = f"a harmonic of {fo.freq_label(harmonic_of, p)}"
+    else:
+        why = f"{samples_per_period(k, p):.1f} samples per period (< {WAVE_MIN_SAMPLES}): draws as scattered dots"
+        brief = f"fewer than {WAVE_MIN_SAMPLES} samples per period: scattered dots"
+    return {"k": int(k), "label": fo.freq_label(k, p), "why": why, "brief": brief}
+
+
 def wave_neurons(post: np.ndarray, p: int, keys: list[int], n: int = 7, min_fve: float = 0.5,
                  story_k: int | None = None, neuron_freq: np.ndarray | None = None,
                  harmonic_of: dict | None = None) -> dict:
@@ -214,11 +225,7 @@ def wave_neurons(post: np.ndarray, p: int, keys: list[int], n: int = 7, min_fve:
     if not keys or amp.max() == 0:
         return {"found": False, "reason": "no key frequencies: the model has not learned the mechanism"}
     harmonic_of = harmonic_of or {}
-    left_out = [{"k": int(k), "label": fo.freq_label(k, p),
-                 "why": (f"a harmonic of {fo.freq_label(harmonic_of[k], p)}" if k in harmonic_of else
-                         f"{samples_per_period(k, p):.1f} samples per period (< {WAVE_MIN_SAMPLES}): draws as "
-                         "scattered dots")}
-                for k in story_order(keys, p)
+    left_out = [left_out_entry(k, p, harmonic_of.get(k)) for k in story_order(keys, p)
                 if k in harmonic_of or samples_per_period(k, p) < WAVE_MIN_SAMPLES]
     own = [k for k in keys if k not in harmonic_of]
 

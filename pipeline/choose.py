@@ -4,8 +4,8 @@ seed is chosen by the check the scenes depend on, and the run says how it was ch
 
 Each try is an ordinary run, <run>-s<seed>; the kept one is renamed to <run>, its manifest's
 `chosen` says which seeds were tried, what each failed and what they cost. On a CPU the tries
-train one after another, stopping at the first that passes (a batch here costs the sum of its
-seeds); on a GPU they train as one batch."""
+train one after another, stopping at the first that passes (a 3-seed batch here costs about as
+much as three tries, more than the one or two usually needed); on a GPU they train as one batch."""
 from __future__ import annotations
 
 import os
@@ -40,6 +40,9 @@ def train_first_passing(run: Run, cfg: C.Config, seeds: tuple[int, ...], force: 
     from extraction.extract import check_at
     from training.train import Seeded, pick_device, train
     t0 = time.perf_counter()
+    # a --force'd run, or what a crash before its manifest left: only the trainer's own files go
+    # (Run.remove refuses a folder holding anything else, before any try is trained)
+    run.remove()
     cands = candidates(run, cfg, seeds)
     batched = pick_device(device).type == "cuda" if batched is None else batched
     if batched:

@@ -182,11 +182,11 @@ def _check(o: Options, cfg, run):
         check_values(o.run, cfg.p, planned, o.analysis_epoch, o.T, o.output)
 
 
-def _tries_seeds(o: Options) -> bool:
-    """Whether `all` trains this new run by trying the default preset's seeds (pipeline/choose.py):
-    the default preset, by name or left out, on a run that is not a sweep's point."""
+def _chooses_seed(o: Options, run) -> bool:
+    """Whether `all` trains `run` by trying the default preset's seeds (pipeline/choose.py): a new
+    (or --force'd) run of the default preset, by name or left out, that is not a sweep's point."""
     from training import config as C
-    return (o.preset or C.DEFAULT_PRESET) == C.DEFAULT_PRESET and "/" not in o.run
+    return (o.force or not run.exists()) and (o.preset or C.DEFAULT_PRESET) == C.DEFAULT_PRESET and "/" not in o.run
 
 
 def _clean_leftovers(o: Options, run):
@@ -259,7 +259,7 @@ def make_all(o: Options, log=print) -> dict:
                        (o.media_root, "figures and scenes")):
         paths.check_writable(root, what)
     from training.config import MAIN_JOB_SEEDS
-    tries = len(MAIN_JOB_SEEDS) if (o.force or not run.exists()) and _tries_seeds(o) else 1   # each try a run
+    tries = len(MAIN_JOB_SEEDS) if _chooses_seed(o, run) else 1     # each try is a run of its own
     budget.check(cfg, tries, run.dir.parent, run.size_bytes() if run.dir.is_dir() else 0)
     with run_lock(o.stamps_path.parent, o.run), Interrupts() as guard:
         return _make_all(o, log, cfg, run, summary, guard, t0)
@@ -270,15 +270,13 @@ def _make_all(o: Options, log, cfg, run, summary: dict, guard: "Interrupts", t0:
 
     # 1. train (resumes an interrupted run; refuses a name taken by another config)
     from training.train import Seeded, train
-    if (o.force or not run.exists()) and _tries_seeds(o):
+    if _chooses_seed(o, run):
         # the default preset: its seeds in order, the first whose story check passes kept
         from training import config as C
         from .choose import train_first_passing
-        if run.exists():
-            run.remove()
         log(f"[train] {o.run}: {cfg.op} mod {cfg.p}, {cfg.epochs} epochs; seeds {', '.join(map(str, C.MAIN_JOB_SEEDS))} "
             f"tried in order until one passes the story check")
-        summary["chosen"] = train_first_passing(run, cfg, C.MAIN_JOB_SEEDS, force=o.force, progress=o.progress, log=log)
+        train_first_passing(run, cfg, C.MAIN_JOB_SEEDS, force=o.force, progress=o.progress, log=log)
         summary["trained"] = True
     elif o.force or not run.exists() or run.manifest["epochs_done"] < cfg.epochs:
         log(f"[train] {o.run}: {cfg.op} mod {cfg.p}, {cfg.epochs} epochs")

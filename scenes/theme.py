@@ -55,15 +55,14 @@ def left_out_note(entries: list[dict], size: float = 16, width: float = 13.4):
 
 
 def left_out_brief(entries: list[dict], size: float = 16):
-    """The same in two short lines, for a corner: "not shown: w = 34π/113, 42π/113" and the
-    reasons without the per-frequency numbers ("fewer than 8 samples per period: scattered
-    dots"); None when there are none."""
+    """The same in two short lines, for a corner: "not shown: w = 34π/113, 42π/113" and each
+    distinct reason once, without the per-frequency numbers (extraction's `brief`: "fewer than 8
+    samples per period: scattered dots"; assets extracted before it: the full reason); None when
+    there are none."""
     if not entries:
         return None
-    import re
     from manim import DOWN, RIGHT, VGroup
-    why = dict.fromkeys(re.sub(r"^[\d.]+ samples per period \(< (\d+)\): draws as", r"fewer than \1 samples per period:",
-                               e["why"]) for e in entries)
+    why = dict.fromkeys(e.get("brief", e["why"]) for e in entries)
     return VGroup(label("not shown: w = " + ", ".join(e["label"] for e in entries), size, MUTED),
                   label("(" + "; ".join(why) + ")", size * 0.85, MUTED)).arrange(DOWN, aligned_edge=RIGHT, buff=0.06)
 

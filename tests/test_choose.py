@@ -88,11 +88,38 @@ def test_a_run_trained_directly_says_it_was_not_chosen(quick_run):
     assert not c.found and "trained directly" in c.why_not()
 
 
-def test_only_the_default_preset_tries_seeds():
-    from pipeline.make import Options, _tries_seeds
-    assert _tries_seeds(Options(run="video")) and _tries_seeds(Options(run="mine", preset="video"))
-    assert not _tries_seeds(Options(run="q", preset="quick"))
-    assert not _tries_seeds(Options(run="sweep/point"))
+def test_only_a_new_or_forced_run_of_the_default_preset_tries_seeds(runs_dir, tries):
+    from pipeline.make import Options, _chooses_seed
+    from training.history import Run
+    new = Run("mine", runs_dir)
+    assert _chooses_seed(Options(run="mine"), new) and _chooses_seed(Options(run="mine", preset="video"), new)
+    assert not _chooses_seed(Options(run="mine", preset="quick"), new)
+    assert not _chooses_seed(Options(run="sweep/point"), new)
+    tries(passing={3})
+    trained = Run("video", runs_dir)
+    assert not _chooses_seed(Options(run="video"), trained) and _chooses_seed(Options(run="video", force=True), trained)
+
+
+def test_a_stranger_in_the_runs_folder_is_refused_before_any_try_and_left_alone(tries, runs_dir):
+    """runs/video/ without a manifest but with a file the trainer did not write: refused with
+    the way out, nothing trained, the file untouched; a folder outside runs/ is never reached."""
+    from training.history import HistoryError
+    (runs_dir / "video").mkdir(parents=True)
+    sentinel = runs_dir / "video" / "notes.txt"
+    sentinel.write_text("mine")
+    outside = runs_dir.parent / "outside.txt"
+    outside.write_text("mine too")
+    with pytest.raises(HistoryError, match="notes.txt"):
+        tries(passing={3})
+    assert sentinel.read_text() == "mine" and outside.read_text() == "mine too"
+    assert not (runs_dir / "video-s5").exists()
+
+
+def test_a_forced_main_job_replaces_the_kept_run(tries, runs_dir):
+    from training.history import Run
+    tries(passing={3})
+    chosen = tries(passing={5}, force=True)
+    assert chosen["seed"] == 5 and Run("video", runs_dir).config.seed == 5
 
 
 def test_batched_tries_train_every_seed_at_once_and_keep_the_first_passing(tries, runs_dir):
