@@ -23,7 +23,7 @@ from common.palette import BACKGROUND_DARK, MUTED_DARK, TEXT_DARK
 
 # scenes/<module>.py -> the title of that part of the story, in story order
 PARTS = {
-    "intro": "The task: adding modulo p",
+    "intro": "The task: {task}",          # the run's own, theme.task_name: "(x · y) mod 113"
     "grokking": "Grokking: memorise first, generalise later",
     "waves": "Waves inside the network",
     "probes": "Reading the waves out of the embedding",
@@ -44,16 +44,24 @@ def code_hash() -> str:
     return code.code_hash([Path(__file__)])
 
 
-def story(names: list[str]) -> list[tuple[str, str, list[str]]]:
-    """(module, part title, its scenes) in catalogue order, for the scenes named."""
+def task_name(task: dict) -> str:
+    """The run's task as every text names it (scenes/theme.py): "(x · y) mod 113"."""
+    from scenes.theme import task_name as named
+    return named(task) if task.get("p") is not None else "?"
+
+
+def story(names: list[str], task: dict | None = None) -> list[tuple[str, str, list[str]]]:
+    """(module, part title, its scenes) in catalogue order, for the scenes named; `task` (the
+    summary's) names the run's task in the titles (addition mod 113 when None)."""
     from scenes.catalog import SCENES
+    named = task_name(task or {"op": "add", "p": 113})
     parts: list[tuple[str, str, list[str]]] = []
     for name in SCENES:
         if name not in names:
             continue
         module = SCENES[name][0]
         if not parts or parts[-1][0] != module:
-            parts.append((module, PARTS.get(module, module), []))
+            parts.append((module, PARTS.get(module, module).format(task=named), []))
         parts[-1][2].append(name)
     return parts
 
@@ -178,7 +186,8 @@ def make_film(o, log=print) -> dict:
                                          made.st_size, made.st_mtime_ns]))
         for name, why in left_out.items():
             log(f"[film] {name}: left out ({why})")
-        options = {"quality": o.quality, "width": o.scene_width,
+        task = now.summary.get("task") or {}
+        options = {"quality": o.quality, "width": o.scene_width, "task": task_name(task),
                    "scenes": hashlib.sha256(json.dumps([(n, str(v), m) for n, v, m in joined],
                                                        sort_keys=True).encode()).hexdigest()[:16]}
         film_code = code_hash()
@@ -190,7 +199,7 @@ def make_film(o, log=print) -> dict:
         if not joined:
             raise FilmError("no scene to join: " + "; ".join(f"{n}: {w}" for n, w in left_out.items()))
         videos = {n: v for n, v, _ in joined}
-        parts = [(title, [(n, videos[n]) for n in names]) for _, title, names in story(list(videos))]
+        parts = [(title, [(n, videos[n]) for n in names]) for _, title, names in story(list(videos), task)]
         chs = join(parts, out)
         guard.check()
         make._record(o, stamps, summary, log, "page", "film", {}, film_code, options, [out], None,

@@ -26,8 +26,9 @@ class GrokkingCurve(L.DataScene):
                               [e for e in (mem, grok) if e is not None]]).astype(int)
         idx = idx[(idx >= 0) & (idx <= E)]
 
-        heading = L.title(f"Training on {self.d.summary['task'].get('frac', 0.3):.0%} of the pairs "
-                          f"(x + y) mod {self.d.p}", 30)
+        task = self.d.summary['task']
+        heading = L.title(f"Training on {task.get('frac', 0.3):.0%} of the pairs "
+                          f"{L.task_name(task, self.d.p)}", 30)
         panel = L.Panel(10.6, 4.8, (0, lx[-1]), (0, 1.0), frame=False).move_to([0.4, -0.45, 0])
         axes = VGroup(Line(panel.c2p(0, 0), panel.c2p(lx[-1], 0), stroke_color=L.MUTED, stroke_width=2),
                       Line(panel.c2p(0, 0), panel.c2p(0, 1), stroke_color=L.MUTED, stroke_width=2))

@@ -19,6 +19,21 @@ def _toy(d):
     return x, y, s, np.asarray(t["is_test"]).astype(bool), vocab, m
 
 
+def _problem(task, a: int, b: int, eq: str) -> tuple[str, str, str, str]:
+    """The four tokens of the problem as shown, in the run's operation: ("1", "·", "2", "=")."""
+    if task.get("op", "add") == "pow":
+        ea, eb = L.task_expr(task, "", "").split(" + ")
+        return f"{a}{ea}", "+", f"{b}{eb}", eq
+    return str(a), L.OP_SYMBOL.get(task.get("op", "add"), "+"), str(b), eq
+
+
+def _answer(task, a: int, b: int, p: int) -> int:
+    """The run's operation on (a, b) mod p, as training labels it."""
+    from training.tasks import answers
+    return int(answers(task.get("op", "add"), np.array([a]), np.array([b]), p,
+                       int(task.get("a", 1) or 1), int(task.get("b", 1) or 1))[0])
+
+
 class ModularTable(L.DataScene):
     """x as columns, y as rows; each cell x + y, wrapping at the modulus; a test set set aside."""
 
@@ -26,6 +41,11 @@ class ModularTable(L.DataScene):
         x, y, s, is_test, vocab, m = _toy(self.d)
         cell = 0.78
         heading = L.label(f"x + y  (mod {m})", 36).to_edge(UP, buff=0.3)
+        task = self.d.summary["task"]
+        if task.get("op", "add") != "add":        # the toy is addition: say what this run learns
+            heading = VGroup(heading, L.label(f"modular arithmetic, shown with addition; this run learns "
+                                              f"{L.task_name(task, self.d.p)}", 20, L.MUTED)
+                             ).arrange(DOWN, buff=0.1).to_edge(UP, buff=0.2)
         self.play(Write(heading), run_time=0.8)
 
         origin = np.array([-5.6, 2.0, 0])          # the '+' corner
@@ -101,11 +121,12 @@ class OneHot(L.DataScene):
     def construct(self):
         x, y, s, _, vocab, m = _toy(self.d)
         a, b = 1, 2
-        ans = int(s[(x == a) & (y == b)][0])
+        task = self.d.summary["task"]
+        ans = _answer(task, a, b, m)
         n = len(vocab)
         cell = 0.55
 
-        problem = VGroup(*[L.label(t, 40) for t in (str(a), "+", str(b), vocab[-1])]).arrange(RIGHT, buff=0.3)
+        problem = VGroup(*[L.label(t, 40) for t in _problem(task, a, b, vocab[-1])]).arrange(RIGHT, buff=0.3)
         problem.to_edge(UP, buff=0.35)
         self.play(Write(problem), run_time=0.8)
 
@@ -152,7 +173,8 @@ class OneHot(L.DataScene):
         p = self.d.p
         N = p + 1
         self.play(*[FadeOut(mob) for mob in self.mobjects], run_time=0.6)
-        probP = VGroup(*[L.label(t, 40) for t in (str(a), "+", str(b), "=")]).arrange(RIGHT, buff=0.3)
+        probP = VGroup(*[L.label(t, 40) for t in _problem(task, a, b, "=")]).arrange(RIGHT, buff=0.3)
+        ansP = _answer(task, a, b, p)
         probP.to_edge(UP, buff=0.35)
         big_in = np.zeros((N, 5, 3), np.uint8)
         big_in[:] = L.hex_rgb(L.GRID).astype(np.uint8) // 2
@@ -163,7 +185,7 @@ class OneHot(L.DataScene):
         img_in = L.image(big_in, width=1.6, height=H).move_to([-3.2, -0.7, 0])
         big_out = np.zeros((N, 1, 3), np.uint8)
         big_out[:] = L.hex_rgb(L.GRID).astype(np.uint8) // 2
-        big_out[(a + b) % p, 0] = L.hex_rgb(L.TEST).astype(np.uint8)
+        big_out[ansP, 0] = L.hex_rgb(L.TEST).astype(np.uint8)
         img_out = L.image(big_out, width=0.45, height=H).move_to([4.0, -0.7, 0])
 
         def row_y(r):
@@ -189,8 +211,8 @@ class OneHot(L.DataScene):
         ml2 = L.label("model", 24).move_to(model2)
         ar1 = Arrow(img_in.get_right(), model2.get_left(), buff=0.2, color=L.MUTED)
         ar2 = Arrow(model2.get_right(), img_out.get_left(), buff=0.2, color=L.MUTED)
-        ans_lab = L.label(f"{(a + b) % p}", 18, L.TEST).next_to(img_out, RIGHT, buff=0.15)
-        ans_lab.set_y(row_y((a + b) % p))
+        ans_lab = L.label(f"{ansP}", 18, L.TEST).next_to(img_out, RIGHT, buff=0.15)
+        ans_lab.set_y(row_y(ansP))
         odims = L.label(f"{N}", 26, L.TEST).next_to(img_out, UP, buff=0.15)
         self.play(Write(probP), FadeIn(img_in), FadeIn(ticks), FadeIn(ons), FadeIn(dims), FadeIn(cap), run_time=1)
         self.play(Create(model2), FadeIn(ml2), Create(ar1), Create(ar2), FadeIn(img_out), FadeIn(ans_lab),

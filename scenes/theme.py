@@ -40,6 +40,25 @@ def label(s: str, size: float = 24, color: str = TEXT, **kw) -> Text:
     return Text(str(s), font=FONT, font_size=size, color=color, **kw)
 
 
+OP_SYMBOL = {"add": "+", "sub": "−", "mul": "·", "div": "/"}
+_SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+
+
+def task_expr(task: dict, x="x", y="y") -> str:
+    """The run's operation on x and y, as summary.json's task names it: "x + y", "x · y",
+    "x − y", "x / y", "x³ + y²" (pow)."""
+    op = task.get("op", "add")
+    if op == "pow":
+        a, b = (str(int(task.get(k, 1))).translate(_SUPERSCRIPT) for k in ("a", "b"))
+        return f"{x}{a} + {y}{b}"
+    return f"{x} {OP_SYMBOL.get(op, op)} {y}"
+
+
+def task_name(task: dict, p: int | None = None) -> str:
+    """Every text that names the run's task: "(x + y) mod 113", "(x · y) mod 113", ..."""
+    return f"({task_expr(task)}) mod {p if p is not None else task['p']}"
+
+
 def left_out_note(entries: list[dict], size: float = 16, width: float = 13.4):
     """The key frequencies a wave scene leaves out, one line each with extraction's reason
     ("not shown: w = 34π/113 (6.6 samples per period (< 8): draws as scattered dots)"), no wider
