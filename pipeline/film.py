@@ -168,7 +168,7 @@ def make_film(o, log=print) -> dict:
     summary = {"scenes": [], "pages": [], "skipped": [], "failed": []}
     out = o.media_dir / FILM
     with make.run_lock(o.stamps_path.parent, o.run), make.Interrupts() as guard:
-        now = st.AssetHashes(o.assets_dir)
+        now = st.AssetHashes(o.assets_dir, o.run)
         stamps = st.load(o.stamps_path)
         make.make_scenes(o, stamps, now, summary, log, guard)
         joined, left_out = [], {}

@@ -140,7 +140,7 @@ def status(o: Options) -> list[tuple[str, str, str]]:
     now, absent = None, "needs extracted assets"
     if (o.assets_dir / "manifest.json").exists():
         try:
-            now = st.AssetHashes(o.assets_dir)
+            now = st.AssetHashes(o.assets_dir, o.run)
         except AssetsError as e:               # corrupt: `all` re-extracts, then redraws what read it
             absent = f"{getattr(e, 'short', e)}; `render.py all` rebuilds it"
     fig_code = st.figure_code_hash()
@@ -294,7 +294,7 @@ def _make_all(o: Options, log, cfg, run, summary: dict, guard: "Interrupts", t0:
     log(f"[extract] {o.run}: " + ("up to date" if r["skipped"] else f"wrote {r['dir']}"))
     guard.check()
 
-    now = st.AssetHashes(o.assets_dir)
+    now = st.AssetHashes(o.assets_dir, o.run)
     stamps = st.load(o.stamps_path)
     # 3. figures
     fig_code = st.figure_code_hash()
@@ -437,7 +437,7 @@ def explore(o: Options, log=print) -> dict:
     scenes and figures made so far)."""
     summary = {"pages": [], "skipped": [], "failed": []}
     with run_lock(o.stamps_path.parent, o.run):
-        now = st.AssetHashes(o.assets_dir)
+        now = st.AssetHashes(o.assets_dir, o.run)
         stamps = st.load(o.stamps_path)
         made = make_explorer(o, stamps, now, summary, log)
     return {"written": made, "path": o.media_dir / "explore.html"}

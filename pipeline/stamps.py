@@ -60,10 +60,16 @@ def _walk(obj, path):
 class AssetHashes:
     """Hashes of what a run's assets hold now (read once: manifest and summary are small)."""
 
-    def __init__(self, assets_dir: Path):
+    def __init__(self, assets_dir: Path, run: str | None = None):
+        """`run`: the run's name (SWEEP/POINT for a sweep's point, whose assets_dir is
+        assets/SWEEP/POINT), so that an error names the run as the commands take it."""
         from common.assets import Assets
         self.dir = Path(assets_dir)
-        a = Assets(self.dir.name, self.dir.parent)
+        run = run or self.dir.name
+        root = self.dir
+        for _ in run.split("/"):
+            root = root.parent
+        a = Assets(run, root)
         self.manifest = a.verify()           # AssetsError naming the file when one is corrupt
         self.summary = a._json("summary.json")
 

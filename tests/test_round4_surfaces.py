@@ -98,3 +98,17 @@ def test_film_card_of_a_mul_run_says_its_task(tmp_path, monkeypatch):
     monkeypatch.setattr(film, "card", lambda w, h, title, *a: titles.append(title) or real(w, h, title, *a))
     film.make_film(o, log=lambda _: None)
     assert titles[0] == "The task: (x · y) mod 23", titles
+
+
+# ---- 11. an unextracted sweep point: the advice names SWEEP/POINT -------------------------------
+
+@pytest.mark.parametrize("command", [["explore"], ["film"], ["figures"]])
+def test_unextracted_sweep_point_is_advised_by_its_full_name(command, runs_dir):
+    from render import cli
+    point = runs_dir / "sw" / "s0"
+    point.mkdir(parents=True)
+    (runs_dir / "sw" / "sweep.json").write_text("{}")
+    r = CliRunner().invoke(cli, command + ["--run", "sw/s0"])
+    assert r.exit_code == 2, r.output
+    assert "extract --run sw/s0" in r.output and "'sw/s0'" in r.output, r.output
+    assert "--run s0" not in r.output
