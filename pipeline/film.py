@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import time
 from fractions import Fraction
 from pathlib import Path
@@ -108,7 +109,7 @@ def join(parts: list[tuple[str, list[tuple[str, Path]]]], out: Path, card_second
             n = _probe(video)[3] + (n_card if j == 0 else 0)
             chapters.append({"title": scene, "start": t, "end": t + n})
             t += n
-    tmp = out.with_name(f".{out.stem}.tmp{os.getpid()}{out.suffix}")
+    tmp = _temporary(out)
     try:
         with av.open(str(tmp), "w", format="mp4") as c:
             s = c.add_stream("libx264", rate=fps)
@@ -144,6 +145,27 @@ def join(parts: list[tuple[str, list[tuple[str, Path]]]], out: Path, card_second
     return [{"title": ch["title"], "start": float(ch["start"] / fps), "end": float(ch["end"] / fps)} for ch in chapters]
 
 
+def _temporary(out: Path, pid: int | None = None) -> Path:
+    """join()'s temporary file beside `out`: .story.tmp<pid>.mp4."""
+    return out.with_name(f".{out.stem}.tmp{os.getpid() if pid is None else pid}{out.suffix}")
+
+
+def clean_leftovers(out: Path) -> list[Path]:
+    """Remove the temporaries of joins killed before they could (kill -9, a power cut): only
+    files named as join() names them beside `out`, whose process is gone; a live join's file
+    and every other file are kept."""
+    from training.paths import pid_alive
+    pattern = re.compile(re.escape(f".{out.stem}.tmp") + r"(\d+)" + re.escape(out.suffix))
+    gone = []
+    if out.parent.is_dir() and not out.parent.is_symlink():
+        for f in sorted(out.parent.iterdir()):
+            m = pattern.fullmatch(f.name)
+            if m and f.is_file() and not f.is_symlink() and not pid_alive(int(m[1])):
+                f.unlink(missing_ok=True)
+                gone.append(f)
+    return gone
+
+
 def chapters(path: Path) -> list[dict]:
     """The chapters of a video as a player sees them: {title, start, end} in seconds."""
     import av
@@ -168,16 +190,22 @@ def make_film(o, log=print) -> dict:
     summary = {"scenes": [], "pages": [], "skipped": [], "failed": []}
     out = o.media_dir / FILM
     with make.run_lock(o.stamps_path.parent, o.run), make.Interrupts() as guard:
+        clean_leftovers(out)                   # safe: no other film of this run is joining
         now = st.AssetHashes(o.assets_dir, o.run)
         stamps = st.load(o.stamps_path)
         make.make_scenes(o, stamps, now, summary, log, guard)
         joined, left_out = [], {}
+        failed = dict(summary["failed"])
         for name in make._scene_names(o):
             stamp = stamps.get("scenes", {}).get(name) or {}
             video = next((Path(f) for f in stamp.get("files", []) if f.endswith(".mp4")), None)
+            if f"scene {name}" in failed:      # never an older render in place of one that just failed
+                left_out[name] = f"its render failed: {failed[f'scene {name}']}" + (
+                    "; the older render is not joined" if video is not None and video.exists() else "")
+                continue
             if stamp.get("skipped") or video is None or not video.exists() or \
                     st.why_stale(stamp, now, st.scene_code_hash(name), make._opts(o, "scene")) is not None:
-                left_out[name] = stamp.get("skipped") or dict(summary["failed"]).get(f"scene {name}", "not made")
+                left_out[name] = stamp.get("skipped") or "not made"
                 continue
             made = video.stat()
             # what this render is: its stamp (code, inputs, options) and the file itself (a render

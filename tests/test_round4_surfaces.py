@@ -94,6 +94,7 @@ def test_film_card_of_a_mul_run_says_its_task(tmp_path, monkeypatch):
                 scenes=["ModularTable", "GrokkingCurve"], progress=False)
     monkeypatch.setattr(make, "_make_scene", lambda opts, name: (
         [clip(opts.scene_dir / f"{name}.mp4", 0.2, 80)], {("summary", "task")}, None))
+    monkeypatch.setattr(make.paths, "cores", lambda: 1, raising=False)
     titles, real = [], film.card
     monkeypatch.setattr(film, "card", lambda w, h, title, *a: titles.append(title) or real(w, h, title, *a))
     film.make_film(o, log=lambda _: None)
@@ -112,3 +113,113 @@ def test_unextracted_sweep_point_is_advised_by_its_full_name(command, runs_dir):
     assert r.exit_code == 2, r.output
     assert "extract --run sw/s0" in r.output and "'sw/s0'" in r.output, r.output
     assert "--run s0" not in r.output
+
+
+# ---- 14. a join killed by kill -9: its temporary goes at the next film run ------------------------
+
+def _film_options(tmp_path, scenes=("ModularTable", "GrokkingCurve"), **kw):
+    from pipeline.make import Options
+    if not (tmp_path / "assets" / "f").exists():
+        make_synthetic_assets(tmp_path / "assets", "f", p=23)
+    return Options(run="f", assets_root=tmp_path / "assets", media_root=tmp_path / "media",
+                   scenes=list(scenes), progress=False, **kw)
+
+
+def _fake_scenes(monkeypatch, fail=()):
+    from pipeline import make
+    from tests.test_film import clip
+    made = []
+
+    def fake_scene(opts, name):
+        if name in fail:
+            raise RuntimeError(f"injected failure of {name}")
+        made.append((name, opts.quality))
+        return [clip(opts.scene_dir / f"{name}.mp4", 0.2, 60 + 40 * len(made))], {("summary", "task")}, None
+    monkeypatch.setattr(make, "_make_scene", fake_scene)
+    monkeypatch.setattr(make.paths, "cores", lambda: 1, raising=False)    # in this process, where the fake is
+    return made
+
+
+KILLED_JOIN = """
+import sys, time
+sys.path.insert(0, {root!r})
+from pathlib import Path
+from pipeline import film
+real, calls = film.card, []
+def slow_card(*a):
+    calls.append(1)
+    if len(calls) == 2:                  # the second part's card: the temporary is half-written
+        print("joining", flush=True)
+        time.sleep(120)
+    return real(*a)
+film.card = slow_card
+clip = Path({clip!r})
+film.join([("One", [("A", clip)]), ("Two", [("B", clip)])], Path({out!r}), card_seconds=0.2)
+"""
+
+
+def test_a_join_killed_by_sigkill_leaves_a_temporary_the_next_film_removes(tmp_path, monkeypatch):
+    from pipeline import film
+    from tests.test_film import clip
+    o = _film_options(tmp_path)
+    out = o.media_dir / film.FILM
+    out.parent.mkdir(parents=True)
+    a = clip(tmp_path / "a.mp4", 4.0, 90, size=(32, 32))     # past the encoder's look-ahead: bytes written
+    child = subprocess.Popen([sys.executable, "-c", KILLED_JOIN.format(root=str(ROOT), clip=str(a), out=str(out))],
+                             stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline().strip() == "joining"
+        leftover = o.media_dir / f".story.tmp{child.pid}.mp4"
+        assert leftover.exists()
+    finally:
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait()
+    assert leftover.exists()                                  # kill -9: nothing ran to remove it
+    # strangers beside it: a live process's join, other names, a link
+    sleeper = subprocess.Popen(["sleep", "60"])               # a join still running elsewhere
+    live = o.media_dir / f".story.tmp{sleeper.pid}.mp4"
+    strangers = [live, o.media_dir / ".notes.tmp999999.txt", o.media_dir / ".story.tmp999999.mov",
+                 o.media_dir / "story.tmp999999.mp4", o.media_dir / ".story.tmpx.mp4"]
+    for f in strangers:
+        f.write_text("mine")
+    (o.media_dir / ".story.tmp999998.mp4").symlink_to(tmp_path / "a.mp4")
+    _fake_scenes(monkeypatch)
+    try:
+        r = film.make_film(o, log=lambda _: None)
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    assert r["written"] and out.exists()
+    assert not leftover.exists()
+    assert all(f.read_text() == "mine" for f in strangers)
+    assert (o.media_dir / ".story.tmp999998.mp4").is_symlink() and a.exists()
+
+
+# ---- 16. film --force whose re-render fails: the older render is not joined -----------------------
+
+def test_forced_film_whose_rerender_fails_does_not_join_the_older_render(tmp_path, monkeypatch):
+    from pipeline import film
+    o = _film_options(tmp_path)
+    _fake_scenes(monkeypatch)
+    first = film.make_film(o, log=lambda _: None)
+    assert [c["title"] for c in first["chapters"]] == ["ModularTable", "GrokkingCurve"]
+    _fake_scenes(monkeypatch, fail={"GrokkingCurve"})
+    lines = []
+    forced = film.make_film(_film_options(tmp_path, force=True), log=lines.append)
+    assert forced["failed"] and forced["failed"][0][0] == "scene GrokkingCurve", lines     # render.py film: exit 1
+    assert [c["title"] for c in film.chapters(forced["path"])] == ["ModularTable"]
+    said = [ln for ln in lines if ln.startswith("[film] GrokkingCurve: left out")]
+    assert said and "injected failure" in said[0] and "older render is not joined" in said[0], lines
+
+
+def test_forced_film_cli_exits_1_when_a_rerender_fails(tmp_path, monkeypatch):
+    from pipeline import film
+    from render import cli
+    o = _film_options(tmp_path)
+    _fake_scenes(monkeypatch)
+    film.make_film(o, log=lambda _: None)
+    _fake_scenes(monkeypatch, fail={"GrokkingCurve"})
+    monkeypatch.chdir(tmp_path)                         # assets/ and media/ are relative to it
+    r = CliRunner().invoke(cli, ["film", "--run", "f", "--scenes", "ModularTable,GrokkingCurve", "--force", "--quiet"])
+    assert r.exit_code == 1, r.output
+    assert "older render is not joined" in r.output
