@@ -136,7 +136,7 @@ def status(o: Options) -> list[tuple[str, str, str]]:
         state, why = extract_status(o.run, o.runs_root, o.assets_root, analysis_epoch=o.analysis_epoch,
                                     T=o.T, output=o.output, story_k=o.story_k)
         rows.append(("extract", state, why))
-    stamps = st.load(o.stamps_path)
+    stamps = st.at_quality(st.load(o.stamps_path), o.quality)
     now, absent = None, "needs extracted assets"
     if (o.assets_dir / "manifest.json").exists():
         try:
@@ -336,6 +336,7 @@ def make_scenes(o: Options, stamps: dict, now: "st.AssetHashes", summary: dict, 
     """Render every scene of o.scenes that is not up to date (at o.quality), stamping each; a scene
     that fails is named in summary["failed"] and the others are still made. One bar for the stage,
     not Manim's bar for every animation of every scene."""
+    st.at_quality(stamps, o.quality)          # each quality's renders kept and reused
     todo = [n for n in _scene_names(o) if o.force or st.why_stale(stamps.get("scenes", {}).get(n), now,
                                                                    st.scene_code_hash(n), _opts(o, "scene")) is not None]
     bar = None

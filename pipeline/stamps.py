@@ -102,6 +102,26 @@ def save(path: Path, stamps: dict):
     write_json(Path(path), stamps)
 
 
+BY_QUALITY = "scenes_by_quality"
+
+
+def at_quality(stamps: dict, quality: str) -> dict:
+    """Make stamps["scenes"] (what status, the film, the gallery and the explorer read) the stamps
+    of the renders at `quality`, keeping every quality's: a scene's stamp is filed under the
+    quality it was rendered at (stamps["scenes_by_quality"][quality][name]), so rendering at
+    another quality and back finds the first render up to date (its video lives in
+    media/videos/<run>/<quality>/) instead of rendering it again. A scene never rendered at
+    `quality` keeps its other quality's stamp, stale by its options, until it is. Returns stamps."""
+    current = stamps.setdefault("scenes", {})
+    kept = stamps.setdefault(BY_QUALITY, {})
+    for name, stamp in current.items():           # the latest of each quality first (a render since)
+        q = (stamp.get("options") or {}).get("quality")
+        if q is not None:
+            kept.setdefault(q, {})[name] = stamp
+    current.update(kept.get(quality, {}))
+    return stamps
+
+
 def why_stale(stamp: dict | None, now: AssetHashes, code: str,
               options: dict | None = None) -> str | None:
     """None when up to date, else the reason."""

@@ -134,7 +134,7 @@ def _fake_scenes(monkeypatch, fail=()):
         if name in fail:
             raise RuntimeError(f"injected failure of {name}")
         made.append((name, opts.quality))
-        return [clip(opts.scene_dir / f"{name}.mp4", 0.2, 60 + 40 * len(made))], {("summary", "task")}, None
+        return [clip(opts.scene_dir / f"{name}.mp4", 0.2, (60 + 40 * len(made)) % 250)], {("summary", "task")}, None
     monkeypatch.setattr(make, "_make_scene", fake_scene)
     monkeypatch.setattr(make.paths, "cores", lambda: 1, raising=False)    # in this process, where the fake is
     return made
@@ -223,3 +223,25 @@ def test_forced_film_cli_exits_1_when_a_rerender_fails(tmp_path, monkeypatch):
     r = CliRunner().invoke(cli, ["film", "--run", "f", "--scenes", "ModularTable,GrokkingCurve", "--force", "--quiet"])
     assert r.exit_code == 1, r.output
     assert "older render is not joined" in r.output
+
+
+# ---- 15. scene stamps per quality: alternating --quality reuses each quality's renders -----------
+
+def test_alternating_quality_reuses_each_qualitys_renders(tmp_path, monkeypatch):
+    from pipeline import film, make
+    made = _fake_scenes(monkeypatch)
+    for q in ("low", "medium", "low", "medium"):
+        film.make_film(_film_options(tmp_path, quality=q), log=lambda _: None)
+    assert made == [("ModularTable", "low"), ("GrokkingCurve", "low"),
+                    ("ModularTable", "medium"), ("GrokkingCurve", "medium")]
+    for q in ("low", "medium"):                 # status agrees: both qualities are up to date
+        rows = {r[0]: r for r in make.status(_film_options(tmp_path, quality=q))}
+        assert rows["scene ModularTable"][1] == "up to date" and rows["scene GrokkingCurve"][1] == "up to date"
+    high = {r[0]: r for r in make.status(_film_options(tmp_path, quality="high"))}
+    assert high["scene ModularTable"][1] != "up to date"                  # never rendered at high
+    # what the film, the gallery and the explorer read is the quality asked for
+    from pipeline import stamps as st
+    o = _film_options(tmp_path, quality="low")
+    film.make_film(o, log=lambda _: None)
+    files = st.load(o.stamps_path)["scenes"]["GrokkingCurve"]["files"]
+    assert Path(files[0]).parent.name == "low" and len(made) == 4
