@@ -166,6 +166,8 @@ def train(run_name, preset, seed, seeds, device, compile_, force, quiet, stride,
     for j in jobs:                      # a damaged run is named before anything starts
         if j.run.exists() and not force:
             j.run.manifest
+        elif force:                     # and what --force would refuse to delete (a user's file, a sweep)
+            j.run.check_removable()
     paths.check_writable(jobs[0].run.dir.parent, "the run's history")
     # refused with the numbers before any folder is made, rather than MemoryError half-way
     budget.check(jobs[0].cfg, len(jobs), jobs[0].run.dir.parent,

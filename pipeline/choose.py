@@ -12,7 +12,53 @@ import os
 import time
 
 from training import config as C
-from training.history import Run, write_json
+from training import paths
+from training.history import HistoryError, Run, write_json
+
+
+def applies(run: Run, preset: str | None, force: bool, name: str | None = None) -> bool:
+    """Whether `all` trains `run` by this seed choice: a run of the default preset (by name, or
+    --preset left out) that is not a sweep's point, and either new or itself made by the seed
+    choice (its manifest's `chosen`). A --force'd re-run of a run trained otherwise (its own
+    --seed, another preset) keeps its own config, seed included: it is not re-chosen. `name`: the
+    run's name as asked (default run.name)."""
+    if "/" in (name or run.name) or (preset or C.DEFAULT_PRESET) != C.DEFAULT_PRESET:
+        return False
+    if not run.exists():
+        return True
+    if not force:
+        return False
+    if preset is not None:              # --preset video --force: a new run of the preset, asked for
+        return True
+    try:
+        return "chosen" in run.manifest
+    except HistoryError:                # unreadable: not known to be the seed choice's
+        return False
+
+
+def lock(run: Run):
+    """The trainer's own lock of `run` (training/train.py): a `render.py train` of the same run
+    cannot write it while the seed choice renames a try into its place, nor the other way round."""
+    run.dir.parent.mkdir(parents=True, exist_ok=True)
+    return paths.hold_lock(run.dir.parent / f".{run.dir.name}.lock", f"another trainer is writing run {run.name!r}")
+
+
+def check_names(run: Run, cands: list[tuple[C.Config, Run]]):
+    """Refuse, before any try is trained, a name the choice would write that holds something it
+    did not make: the run's folder or a try's with files the trainer does not write, or a try's
+    name taken by a run of another config (which neither resuming nor --force may touch)."""
+    from training.train import _config_diff
+    run.check_removable()
+    for cfg, r in cands:
+        r.check_removable()
+        if not r.exists():
+            continue
+        diff = _config_diff(r.manifest["config"], cfg.to_dict())
+        if diff:
+            raise HistoryError(
+                f"run {r.name!r} exists with another config ({', '.join(diff)} differ), and the seed choice for "
+                f"{run.name!r} would try seed {cfg.seed} under that name: rename or move {r.dir}/ (it is kept, even "
+                f"with --force), or pass another --run")
 
 
 def candidates(run: Run, cfg: C.Config, seeds: tuple[int, ...]) -> list[tuple[C.Config, Run]]:
@@ -37,13 +83,19 @@ def train_first_passing(run: Run, cfg: C.Config, seeds: tuple[int, ...], force: 
     Returns the `chosen` record written into its manifest. A try already trained (an earlier,
     interrupted main job) is resumed or reused, not retrained. batched: every seed as one batch
     first (None: on a GPU)."""
+    with lock(run):
+        return _train_first_passing(run, cfg, seeds, force, progress, device, log, batched)
+
+
+def _train_first_passing(run, cfg, seeds, force, progress, device, log, batched) -> dict:
     from extraction.extract import check_at
     from training.train import Seeded, pick_device, train
     t0 = time.perf_counter()
+    cands = candidates(run, cfg, seeds)
+    check_names(run, cands)             # every name the tries will use, before the first try
     # a --force'd run, or what a crash before its manifest left: only the trainer's own files go
     # (Run.remove refuses a folder holding anything else, before any try is trained)
     run.remove()
-    cands = candidates(run, cfg, seeds)
     batched = pick_device(device).type == "cuda" if batched is None else batched
     if batched:
         train([Seeded(c, r) for c, r in cands], device=device, force=force, progress=progress)

@@ -183,10 +183,10 @@ def _check(o: Options, cfg, run):
 
 
 def _chooses_seed(o: Options, run) -> bool:
-    """Whether `all` trains `run` by trying the default preset's seeds (pipeline/choose.py): a new
-    (or --force'd) run of the default preset, by name or left out, that is not a sweep's point."""
-    from training import config as C
-    return (o.force or not run.exists()) and (o.preset or C.DEFAULT_PRESET) == C.DEFAULT_PRESET and "/" not in o.run
+    """Whether `all` trains `run` by trying the default preset's seeds (pipeline/choose.py applies:
+    a new run of the default preset, or a --force'd one the seed choice made, never a sweep's point)."""
+    from .choose import applies
+    return applies(run, o.preset, o.force, o.run)
 
 
 def _clean_leftovers(o: Options, run):

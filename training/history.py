@@ -49,9 +49,11 @@ class HistoryError(RuntimeError):
 # what every reader takes from a manifest, with its JSON type
 MANIFEST_KEYS = {"config": dict, "checkpoints": list, "metrics": dict, "split": dict,
                  "epochs_done": int, "status": str, "milestones": dict}
-# the file names the trainer writes in runs/<run>/ (and its temporary names, .<file>.tmp<pid>)
-OWN_FILE = re.compile(r"manifest\.json|split\.npz|metrics\.npz|resume\.npz|(checkpoints|metrics|resume)/e\d{6,}\.npz"
-                      r"|([^/]+/)?\.[^/]+\.tmp\d+")
+# the file names the trainer writes in runs/<run>/ (and their temporary names, .<file>.tmp<pid>):
+# everything `--force` may delete; anything else in the folder (a user's file, a sweep) is refused
+_OWN = r"(manifest\.json|split\.npz|metrics\.npz|resume\.npz|(checkpoints|metrics|resume)/e\d{6,}\.npz)"
+OWN_FILE = re.compile(rf"{_OWN}|(?:(checkpoints|metrics|resume)/)?\.(manifest\.json|split\.npz|metrics\.npz"
+                      rf"|resume\.npz|e\d{{6,}}\.npz)\.tmp\d+")
 
 
 # ---- atomic writes: common/io.py (re-exported: training writes its history through them) ----
@@ -199,21 +201,20 @@ class Run:
             return point_advice(self.dir.parent, self.name)
         return f"no run named {self.name!r} in {self.dir.parent}/; train it with: render.py train --run {self.name}"
 
-    def _ours(self) -> bool:
-        """Whether the folder holds a manifest the trainer wrote (readable or not, any content)."""
-        try:
-            m = json.loads(self.manifest_path.read_text())
-        except (OSError, ValueError):
-            return False
-        return isinstance(m, dict) and m.get("format") == FORMAT
-
     def remove(self):
-        """Delete the run's folder, only when the trainer made it: it holds this format's manifest,
-        or nothing but the trainer's own file names (what a crash before the first manifest leaves)."""
-        ours = self._ours()
-        paths.remove_owned(self.dir, lambda rel: ours or OWN_FILE.fullmatch(rel) is not None, HistoryError,
-                           f"Move what you keep out of {self.dir}/, or choose another --run name.")
+        """Delete the run's folder, only when it holds nothing but what the trainer writes (OWN_FILE:
+        manifest, split, checkpoints, metrics, resume states and their temporaries), whether or not
+        a manifest is there; anything else (a user's file, a sweep put inside) is named and refused."""
+        paths.remove_owned(self.dir, *self._owned())
         self._manifest = None
+
+    def check_removable(self):
+        """HistoryError naming what in the folder the trainer did not write (what remove() refuses)."""
+        paths.check_owned(self.dir, *self._owned())
+
+    def _owned(self):
+        return (lambda rel: OWN_FILE.fullmatch(rel) is not None, HistoryError,
+                f"Move what you keep out of {self.dir}/, or choose another --run name.")
 
     @property
     def config(self) -> Config:

@@ -101,27 +101,78 @@ def check_run_folder(path: Path, name: str):
 def stranger(path: Path, owned: Callable[[str], bool]) -> str | None:
     """The first file (or link) in the folder `path` that `owned(relative posix path)` does not
     recognise as the project's, or None; a link as `path` itself is a stranger too."""
+    found = strangers(path, owned, 1)
+    return found[0] if found else None
+
+
+def strangers(path: Path, owned: Callable[[str], bool], limit: int | None = None) -> list[str]:
+    """Every file (or link) in the folder `path` that `owned(relative posix path)` does not
+    recognise as the project's (at most `limit`); a link as `path` itself is one too."""
     path = Path(path)
     if path.is_symlink() or (path.exists() and not path.is_dir()):
-        return "(the folder itself is a link or a file)"
+        return ["(the folder itself is a link or a file)"]
+    out = []
     for f in walk(path):
         rel = f.relative_to(path).as_posix()
         if not owned(rel):
-            return rel
-    return None
+            out.append(rel)
+            if limit is not None and len(out) >= limit:
+                break
+    return out
+
+
+def strangers_text(found: list[str], shown: int = 4) -> str:
+    """'notes.txt, inner/ (12 files)': the strangers, several in one subfolder named by it."""
+    groups: dict[str, list[str]] = {}
+    for rel in found:
+        top, sep, _ = rel.partition("/")
+        groups.setdefault(top + sep if sep and not rel.startswith("(") else rel, []).append(rel)
+    names = [g[0] if len(g) == 1 else f"{k} ({len(g)} files)" for k, g in groups.items()]
+    return ", ".join(names[:shown]) + (f" and {len(names) - shown} more" if len(names) > shown else "")
+
+
+def check_owned(path: Path, owned: Callable[[str], bool], error: type[Exception], fix: str):
+    """Raise `error` naming the strangers in the folder `path` (see strangers) and `fix`, if any."""
+    bad = strangers(path, owned) if Path(path).exists() or Path(path).is_symlink() else []
+    if bad:
+        raise error(f"{path} holds {strangers_text(bad)}, which the project did not write; not removing it. {fix}")
 
 
 def remove_owned(path: Path, owned: Callable[[str], bool], error: type[Exception], fix: str):
     """Delete the folder `path` only when `owned(relative posix path)` holds for every file in it
-    (the project's own file names); otherwise raise `error` naming the first stranger and `fix`.
+    (the project's own file names); otherwise raise `error` naming the strangers and `fix`.
     A link is never followed."""
     path = Path(path)
     if not path.exists() and not path.is_symlink():
         return
-    bad = stranger(path, owned)
-    if bad is not None:
-        raise error(f"{path} holds {bad}, which the project did not write; not removing it. {fix}")
+    check_owned(path, owned, error, fix)
     shutil.rmtree(path)
+
+
+def run_holding(folder: Path | str) -> Path | None:
+    """The run folder (one holding a history manifest) that `folder` is, or lies inside, or None:
+    a runs folder there would put runs inside a run, which its --force would delete."""
+    import json
+    p = Path(folder).absolute()
+    for d in (p, *p.parents):
+        m = d / "manifest.json"
+        if m.is_file():
+            try:
+                fmt = json.loads(m.read_text()).get("format")
+            except (OSError, ValueError, AttributeError):
+                continue
+            if isinstance(fmt, str) and fmt.startswith("grokking-history/"):
+                return d
+    return None
+
+
+def check_runs_root(root: Path | str, option: str = "--runs-dir"):
+    """ConfigError when the folder of runs `root` is a run's folder or inside one."""
+    run = run_holding(root)
+    if run is not None:
+        where = "is the folder of" if run == Path(root).absolute() else "lies inside"
+        raise ConfigError(f"{option} {root} {where} the run {run} (a run's folder holds only its history, and "
+                          f"its --force deletes only that): pass a folder outside every run, e.g. runs/")
 
 
 def walk(folder: Path):

@@ -162,6 +162,7 @@ def sweep_dir(name: str, runs_dir: Path | str | None = None) -> Path:
     if isinstance(name, str) and "/" in name:
         raise SweepError(f"sweep name {name!r} is not allowed: a sweep is one folder in runs/ (its points are "
                          f"NAME/POINT); pass e.g. wd")
+    paths.check_runs_root(runs_dir or history.RUNS_DIR, "--runs-dir" if runs_dir is not None else "the runs folder")
     root = paths.confined(runs_dir or history.RUNS_DIR, name)
     if paths.is_run(root) and not paths.is_sweep(root):
         raise SweepError(f"{root} is a run, not a sweep (a sweep's --force or a run's would delete the other); "
