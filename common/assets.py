@@ -33,8 +33,11 @@ the one `write()` extraction and the test fixtures call, and the typed readers.
       neurons.npz     freq [d_mlp] (k of the best frequency), fve [d_mlp], fve_by_freq [d_mlp, n_freq+1]
                       (column k = fraction of variance in the {0, 2k-1, 2k}^2 block; column 0 unused)
       probes.npz      for f in (cos, sin): {f}_weights [d_model], {f}_bias [], {f}_dims [m],
-                      {f}_target [p], {f}_out [C, p] (position 0, every checkpoint),
-                      {f}_out_pos1 [C, p], {f}_r2 [C]; resid_pos0, resid_pos1 [p, d_model] (analysis)
+                      {f}_target [p], {f}_out [C, p] (position 0, every checkpoint: the probe
+                      refitted at that checkpoint), {f}_out_pos1 [C, p] (the same probe at
+                      position 1), {f}_r2 [C] (its R²), {f}_r2_fixed [C] (the analysis
+                      checkpoint's probe held fixed: what a replay without refitting shows);
+                      resid_pos0, resid_pos1 [p, d_model] (analysis)
       selections.npz  each selection's arrays (SELECTIONS below: present exactly when it was found)
                       and attn_eq_pattern [H, p, p] (attention from '=' to x, over (x, y))
       evolution.npz   float16, every checkpoint: epoch [C] and each found selection's EVOLVES
@@ -182,7 +185,8 @@ class WaveNeurons(Part):
     KEY: ClassVar[str] = "wave_neurons"
     ARRAYS: ClassVar = {"wave_neurons": ("neurons", "[n] neuron ids"),
                         "wave_sweeps": ("sweeps", "[n, p] mlp.hook_post at x = 0, y swept")}
-    EVOLVES: ClassVar = {"wave_sweeps": "[C, n, p]"}
+    EVOLVES: ClassVar = {"wave_sweeps": "[C, n, p]",
+                         "wave_fit": "[C, n] each sweep's R² at its own frequency, at that checkpoint"}
 
 
 @dataclass
@@ -226,7 +230,8 @@ class Crest(Part):
     ARRAYS: ClassVar = {"crest_surface": ("surface", "[p, p] hook_mlp_out @ crest_direction"),
                         "crest_direction": ("direction", "[d_model] unit vector"),
                         "crest_points": ("points", "[n, 2] (x, y) on x + y = T and x + y = T + p")}
-    EVOLVES: ClassVar = {"crest_surface": "[C, p, p]"}
+    EVOLVES: ClassVar = {"crest_surface": "[C, p, p]",
+                         "crest_rows_on_line": "[C] share of rows x peaking within Replay.crest_tol sums of x + y ≡ T"}
 
 
 @dataclass
@@ -252,18 +257,68 @@ class Logit(Part):
                                                            "largest |α_k| first"),
                         "logit_approx_surface": ("approx_surface", "[p, p] the logit approximation of "
                                                                    "logits[:, output]: offset + Σ components")}
-    EVOLVES: ClassVar = {"logit_surface": "[C, p, p]"}
+    EVOLVES: ClassVar = {"logit_surface": "[C, p, p]",
+                         "logit_rows_on_line": "[C] share of rows x peaking on x + y ≡ output"}
 
 
 @dataclass
 class StoryCheck(Part):
     """Whether the story the scenes tell is true of this run (REFERENCE §8), computed by
-    extraction/story_check.py: `passed` when every criterion passes; `criteria`, one dict each:
-    name, passed, value (the run's number, readable), target, scenes (that depend on it), meaning
-    (what a FAIL means for them) and advice (what to try)."""
+    extraction/story_check.py: `passed` when every criterion passes; `criteria`, one dict per row
+    of ROWS in that order, each with ROW_KEYS: name, passed, value (the run's number, readable),
+    target, scenes (that depend on it), meaning (what a FAIL means for them) and advice (what to
+    try, None on a PASS). The rows in time carry their numbers too (TIME_KEYS): delay the epochs of
+    fitting and grokking, their ratio and the test accuracy at 5x fitting; steady the grokking epoch
+    and the lowest train and test accuracy after it ({epoch, acc}); replay its claims (Replay)."""
     passed: bool | None = None
     criteria: list | None = None
     KEY: ClassVar[str] = "story_check"
+    FINAL_ROWS: ClassVar = ("legible", "algorithm", "answer singled out", "crest")     # the final model
+    TIME_ROWS: ClassVar = ("delay", "steady", "replay")                                # training, in time
+    ROWS: ClassVar = FINAL_ROWS + TIME_ROWS
+    ROW_KEYS: ClassVar = ("name", "passed", "value", "target", "scenes", "meaning", "advice")
+    TIME_KEYS: ClassVar = {"delay": ("fit_epoch", "grok_epoch", "ratio", "early_epoch", "test_at_early"),
+                           "steady": ("grok_epoch", "worst_train", "worst_test"), "replay": ("claims",)}
+
+    def row(self, name: str) -> dict:
+        """One criterion by its name (KeyError for a name not in ROWS)."""
+        if name not in self.ROWS:
+            raise KeyError(f"{name!r} is not a story-check row ({', '.join(self.ROWS)})")
+        return next(c for c in self.criteria or [] if c["name"] == name)
+
+    def problems(self) -> list[str]:
+        """Where the check breaks this schema (empty when it keeps it)."""
+        names = [c.get("name") for c in self.criteria or []]
+        if tuple(names) != self.ROWS:
+            return [f"story_check rows {names}, expected {list(self.ROWS)}"]
+        out = []
+        for c in self.criteria:
+            need = self.ROW_KEYS + self.TIME_KEYS.get(c["name"], ())
+            out += [f"story_check row {c['name']!r} lacks {k!r}" for k in need if k not in c]
+        if self.passed != all(c["passed"] for c in self.criteria):
+            out.append("story_check passed disagrees with its rows")
+        return out
+
+
+@dataclass
+class Replay(Part):
+    """What the replays show at each checkpoint, measured there (extraction/replay.py): the probe
+    refitted at every checkpoint (probes.npz {f}_out, {f}_r2; {f}_r2_fixed the analysis probe held
+    fixed, for comparison), each wave neuron's fit at its own frequency (evolution wave_fit), the
+    share of rows peaking on the crest's and the logit's line (evolution crest_rows_on_line,
+    logit_rows_on_line; the crest's within `crest_tol` sums). `thresholds`: name -> value the
+    captions are chosen by; `claims`: what each replay caption claims, one dict each: name, scene,
+    when, epoch (its checkpoint), caption, measure, what, value, op, threshold, holds; `epochs`:
+    memorised_epoch, rise_epoch and the checkpoints the claims are measured at."""
+    per_checkpoint: bool | None = None
+    thresholds: dict | None = None
+    claims: list | None = None
+    epochs: dict | None = None
+    crest_tol: int | None = None
+    KEY: ClassVar[str] = "replay"
+
+    def claim(self, name: str) -> dict | None:
+        return next((c for c in self.claims or [] if c["name"] == name), None)
 
 
 @dataclass
@@ -465,9 +520,13 @@ def jsonable(o):
 
 def check_files(files: dict[str, dict], summary: dict) -> None:
     """The contract, checked before anything is written: every file of FILES; each selection's
-    arrays present exactly when it was found; activations under their documented names."""
+    arrays present exactly when it was found; activations under their documented names; the story
+    check's rows as StoryCheck has them."""
     if set(files) != set(FILES):
         raise ValueError(f"assets need the files {FILES}, got {sorted(files)}")
+    bad = StoryCheck.from_json(summary["story_check"]).problems() if "story_check" in summary else []
+    if bad:
+        raise ValueError(bad[0])
     sel = files["selections"]
     for key, cls in SELECTIONS.items():
         found = bool(summary["selections"][key].get("found"))
@@ -730,6 +789,13 @@ class Assets:
     @property
     def story_check(self) -> StoryCheck:
         return StoryCheck.from_json(self.summary["story_check"])
+
+    @property
+    def replay(self) -> Replay:
+        """What the replays show, measured per checkpoint (assets older than this part: not)."""
+        d = self.summary.get(Replay.KEY)
+        return Replay.from_json(d) if d else Replay(found=False, reason="extracted before replays were measured "
+                                                                        "per checkpoint")
 
     @property
     def diagnostics(self) -> Diagnostics:

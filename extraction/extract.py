@@ -24,9 +24,10 @@ from training.reference import reference_forward
 from . import fourier as fo
 from . import mechanism as mech
 from . import phases, story_check
+from . import replay as rp
 from .errors import ExtractionError
 from .probes import r2, sparse_probe
-from .settings import asked, check_values, settings_for
+from .settings import PROBE_MAX_DIMS, asked, check_values, settings_for
 
 
 def code_version() -> str:
@@ -234,10 +235,19 @@ def neuron_surfaces(post: np.ndarray, p: int, wave: fmt.Part, pair: fmt.Part) ->
                                            "decompositions": decomps, "ids": np.array(ids), "surfaces": surf})
 
 
+def crest_tolerance(crest: dict) -> int:
+    """How many sums either side of x + y ≡ T a row's maximum may lie and still count as on the
+    crest's line: half the crest's width at the analysis checkpoint (a broad crest's rows may peak
+    a few sums off it, mechanism.crest)."""
+    return int(crest.get("crest_width") or 1) // 2 if crest.get("found") else 0
+
+
 def over_history(run: Run, cfg, epochs: list[int], S: dict, A: dict, batch: int = 8,
-                 progress: bool = True) -> tuple[dict, dict]:
-    """Every measure at every checkpoint, batched through the fast model. The checkpoints are
-    read without checksums: the caller verifies the history once (Run.verify)."""
+                 progress: bool = True, max_dims: int | None = None) -> tuple[dict, dict]:
+    """Every measure at every checkpoint, batched through the fast model; what the replays show
+    measured at each checkpoint (extraction/replay.py: the probe refitted there, with at most
+    `max_dims` dimensions, default the analysis probe's setting). The checkpoints are read
+    without checksums: the caller verifies the history once (Run.verify)."""
     p = cfg.p
     x, y = tasks.all_pairs(p)
     labels = torch.tensor(tasks.answers(cfg.op, x, y, p, cfg.a, cfg.b))
@@ -252,6 +262,7 @@ def over_history(run: Run, cfg, epochs: list[int], S: dict, A: dict, batch: int 
     crest_dir = torch.tensor(sel["crest_direction"], dtype=torch.float32) if "crest_direction" in sel else None
     output = S["selections"]["logit"]["output"] if S["selections"]["logit"]["found"] else None
     pr = A["probes"]
+    max_dims = PROBE_MAX_DIMS if max_dims is None else max_dims
     C, K = len(epochs), len(keys)
     nan = lambda *shape: np.full(shape, np.nan)
     cur = {k: nan(C) for k in ("restricted_loss_train", "restricted_loss_test", "excluded_loss",
@@ -262,16 +273,22 @@ def over_history(run: Run, cfg, epochs: list[int], S: dict, A: dict, batch: int 
         cur[k] = nan(C, cfg.n_heads)
     embed_norms = nan(C, p)
     probe = {f"{f}_{s}": nan(C, p) for f in ("cos", "sin") for s in ("out", "out_pos1")}
-    probe.update({f"{f}_r2": nan(C) for f in ("cos", "sin")})
+    probe.update({f"{f}_{s}": nan(C) for f in ("cos", "sin") for s in ("r2", "r2_fixed")})
     evo = {"epoch": np.array(epochs)}
+    T = S["selections"]["crest"].get("T")
+    crest_tol = crest_tolerance(S["selections"]["crest"])
     if wave_ids is not None:
+        wave_freqs = S["selections"]["wave_neurons"]["freqs"]
         evo["wave_sweeps"] = np.zeros((C, len(wave_ids), p), np.float16)
+        evo["wave_fit"] = np.zeros((C, len(wave_ids)), np.float16)
     if pair_ids is not None:
         evo["pair_surfaces"] = np.zeros((C, 2, p, p), np.float16)
     if crest_dir is not None:
         evo["crest_surface"] = np.zeros((C, p, p), np.float16)
+        evo["crest_rows_on_line"] = np.zeros(C, np.float16)
     if output is not None:
         evo["logit_surface"] = np.zeros((C, p, p), np.float16)
+        evo["logit_rows_on_line"] = np.zeros(C, np.float16)
 
     bar = None
     if progress:
@@ -294,16 +311,23 @@ def over_history(run: Run, cfg, epochs: list[int], S: dict, A: dict, batch: int 
             cur["attn_eq_to_x"][idx], cur["attn_eq_to_y"][idx], cur["attn_eq_to_eq"][idx] = (
                 pat[..., 0], pat[..., 1], pat[..., 2])
             post = cache["mlp.hook_post"]
+            # each checkpoint's own numbers (extraction/replay.py), from the float32 values
             if wave_ids is not None:
-                evo["wave_sweeps"][idx] = post[:, :p, wave_ids].transpose(1, 2).numpy()
+                sw = post[:, :p, wave_ids].transpose(1, 2).numpy()
+                evo["wave_sweeps"][idx] = sw
+                evo["wave_fit"][idx] = [rp.sweep_fit(s_, wave_freqs) for s_ in sw]
             if pair_ids is not None:
                 evo["pair_surfaces"][idx] = post[:, :, pair_ids].transpose(1, 2).reshape(B, 2, p, p).numpy()
             if crest_dir is not None:   # hook_mlp_out along one direction: post @ (W_out d) + b_out·d
                 w_d = P["W_out"] @ crest_dir
                 b_d = P["b_out"] @ crest_dir
-                evo["crest_surface"][idx] = (torch.einsum("bnm,bm->bn", post, w_d) + b_d[:, None]).reshape(B, p, p).numpy()
+                cs = (torch.einsum("bnm,bm->bn", post, w_d) + b_d[:, None]).reshape(B, p, p).numpy()
+                evo["crest_surface"][idx] = cs
+                evo["crest_rows_on_line"][idx] = [rp.rows_on_line(c_, T, crest_tol) for c_ in cs]
             if output is not None:
-                evo["logit_surface"][idx] = Ld[..., output].reshape(B, p, p).numpy()
+                ls = Ld[..., output].reshape(B, p, p).numpy()
+                evo["logit_surface"][idx] = ls
+                evo["logit_rows_on_line"][idx] = [rp.rows_on_line(l_, output) for l_ in ls]
         for i, w in zip(idx, ws):
             sq = [float((w[n].astype(np.float64) ** 2).sum()) for n in model.PARAM_NAMES]
             cur["sum_sq_by_matrix"][i] = sq
@@ -312,10 +336,12 @@ def over_history(run: Run, cfg, epochs: list[int], S: dict, A: dict, batch: int 
             embed_norms[i] = fo.norms_1d(w64["W_E"][:p], F)
             cur["gini_W_E"][i] = phases.gini(embed_norms[i])
             cur["gini_W_L"][i] = phases.gini(fo.norms_1d((w64["W_out"] @ w64["W_U"][:, :p]).T, F))
+            R0, R1 = (w["W_E"][:p] + w["W_pos"][pos] for pos in (0, 1))
             for f in ("cos", "sin"):
-                for pos, key in ((0, "out"), (1, "out_pos1")):
-                    probe[f"{f}_{key}"][i] = (w["W_E"][:p] + w["W_pos"][pos]) @ pr[f"{f}_weights"] + pr[f"{f}_bias"]
-                probe[f"{f}_r2"][i] = r2(probe[f"{f}_out"][i], pr[f"{f}_target"])
+                # refitted here: a probe fitted at the end reads the end's basis, not this checkpoint's
+                at = rp.probe_at(R0, R1, pr[f"{f}_target"], max_dims, pr[f"{f}_dims"])
+                probe[f"{f}_out"][i], probe[f"{f}_out_pos1"][i], probe[f"{f}_r2"][i] = at["out"], at["out_pos1"], at["r2"]
+                probe[f"{f}_r2_fixed"][i] = r2(R0 @ pr[f"{f}_weights"] + pr[f"{f}_bias"], pr[f"{f}_target"])
         if bar is not None:
             bar.update(B)
     if bar is not None:
@@ -349,23 +375,63 @@ def diagnostic_curves(metrics: dict, ep: np.ndarray, last: int) -> tuple[dict, f
                                 evidence={"rule": DIAGNOSTICS_RULE, "definitions": dict(fmt.DIAGNOSTICS)})
 
 
-def checked(cfg, S: dict, restricted_test: float, model_test: float) -> dict:
+def checked(cfg, S: dict, restricted_test: float, model_test: float, time_rows: list[dict] | None = None) -> dict:
     """The story check (extraction/story_check.py) of the analysis summary S, given the restricted
-    and the model's test loss at the analysis checkpoint; not found when the op is not addition."""
+    and the model's test loss at the analysis checkpoint and the rows in time (time_rows()); not
+    found when the op is not addition."""
     finite = lambda v: float(v) if np.isfinite(v) else None
     if not S["additive"]["found"]:
-        return fmt.StoryCheck.from_json(story_check.not_measured(cfg.p, S["additive"]["reason"])).to_json()
+        return fmt.StoryCheck.from_json(story_check.not_measured(cfg.p, S["additive"]["reason"], time_rows)).to_json()
     return fmt.StoryCheck.from_json(story_check.story_check(
         cfg.p, S["story"].get("k"), S["selections"]["wave_neurons"], finite(restricted_test), finite(model_test),
-        S["logit_approx"]["explained_variance"], S["selections"]["logit"], S["selections"]["crest"])).to_json()
+        S["logit_approx"]["explained_variance"], S["selections"]["logit"], S["selections"]["crest"],
+        time_rows)).to_json()
+
+
+def replay_measures(hist: dict) -> dict:
+    """over_history's per-checkpoint numbers the replay claims are about (extraction/replay.py
+    CLAIMS): the cos probe's R² refitted at each checkpoint, the wave neurons' mean fit at their own
+    frequencies, the share of rows on the line of the surface TrainingStory shows (the crest's,
+    else the logit's)."""
+    ev = hist["evolution"]
+    m = {"probe_r2": hist["probe"]["cos_r2"]}
+    if "wave_fit" in ev:
+        m["wave_fit"] = np.asarray(ev["wave_fit"], float).mean(1)
+    surf = "crest_rows_on_line" if "crest_rows_on_line" in ev else "logit_rows_on_line"
+    if surf in ev:
+        m["surface_rows"] = np.asarray(ev[surf], float)
+    return m
+
+
+def replay_part(at: dict, epochs: list[int], hist: dict, S: dict) -> fmt.Replay:
+    """summary.json's replay: the claims measured at their checkpoints (`hist`: over_history's
+    second result over `epochs`) and the thresholds they are chosen by."""
+    return fmt.Replay(per_checkpoint=True, claims=rp.claims(at, epochs, replay_measures(hist)), epochs=at,
+                      crest_tol=crest_tolerance(S["selections"]["crest"]),
+                      thresholds={"shape_r2": rp.SHAPE_R2, "loops_r2": rp.LOOPS_R2, "ridge_rows": rp.RIDGE_ROWS,
+                                  "rise_acc": rp.RISE_ACC},
+                      evidence={"rule": "the probe refitted on every checkpoint's embedding (same target, at most "
+                                        "the analysis probe's dimensions); wave neurons, crest direction and logit "
+                                        "output chosen at the analysis checkpoint and measured at every checkpoint"})
+
+
+def history_upto(metrics: dict, epoch: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(train accuracy, test accuracy with its gaps filled, which test entries were measured) for
+    epochs 0..epoch of a run's metrics."""
+    f = filled(metrics)
+    n = epoch + 1
+    return (np.asarray(f["train_acc"], float)[:n], np.asarray(f["test_acc"], float)[:n],
+            np.isfinite(np.asarray(metrics["test_acc"], float))[:n])
 
 
 def check_at(run: Run, epoch: int) -> dict:
     """The analysis summary of one checkpoint with its story check, without a full extraction (what
-    scripts/recipe_table.py tabulates over sweeps): key frequencies, logit approximation,
-    selections, story_check."""
+    the main job's seed choice, pipeline/choose.py, and scripts/recipe_table.py use): key
+    frequencies, logit approximation, selections, replay, story_check. The rows in time read the
+    history up to `epoch`; the replay's claims are measured at their own checkpoints only."""
     cfg = run.config
-    S, A = analyse(run.load_checkpoint(epoch), cfg, settings_for(cfg, epoch, None, None))
+    settings = settings_for(cfg, epoch, None, None)
+    S, A = analyse(run.load_checkpoint(epoch), cfg, settings)
     logits, sp = A["activations"]["logits"][:, :cfg.p], run.split()      # analyse's forward, not another
     labels = tasks.answers(cfg.op, *tasks.all_pairs(cfg.p), cfg.p, cfg.a, cfg.b)
     restricted = np.nan
@@ -373,7 +439,14 @@ def check_at(run: Run, epoch: int) -> dict:
         U = torch.tensor(fo.sum_directions(cfg.p, S["key_frequencies"]), dtype=torch.float32)
         restricted = float(progress_losses(torch.tensor(logits)[None], U, torch.tensor(labels), torch.tensor(sp["train"]),
                                            torch.tensor(sp["test"]))["restricted_loss_test"][0])
-    S["story_check"] = checked(cfg, S, restricted, model_test_loss(logits, labels, sp["test"]))
+    tr, te, measured = history_upto(run.metrics(), epoch)
+    at = rp.claim_epochs(tr, te, run.checkpoint_epochs(), upto=epoch)
+    needed = sorted({e for e in (at["memorised"], at["before the rise"]) if e is not None})
+    hist = (over_history(run, cfg, needed, S, A, progress=False, max_dims=settings["probe_max_dims"])[1] if needed
+            else {"probe": {"cos_r2": np.zeros(0)}, "evolution": {}})
+    S["replay"] = replay_part(at, needed, hist, S).to_json()
+    S["story_check"] = checked(cfg, S, restricted, model_test_loss(logits, labels, sp["test"]),
+                               story_check.in_time(tr, te, measured, S["replay"]["claims"]))
     return S
 
 
@@ -411,7 +484,7 @@ def extract(run_name: str, analysis_epoch: int | None = None, T: int | None = No
                               + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else "")
                               + f"; retrain it with 'render.py train --run {run_name} --force'")
     S, A = analyse(run.load_checkpoint(analysis_epoch, verify=False), cfg, settings)
-    cur, hist = over_history(run, cfg, epochs, S, A, progress=progress)
+    cur, hist = over_history(run, cfg, epochs, S, A, progress=progress, max_dims=settings["probe_max_dims"])
 
     metrics = filled(run.metrics())   # test gaps carry the latest measurement
     ep = np.array(epochs)
@@ -423,8 +496,11 @@ def extract(run_name: str, analysis_epoch: int | None = None, T: int | None = No
     ms = m["milestones"]
     at = epochs.index(analysis_epoch)
     labels = tasks.answers(cfg.op, *tasks.all_pairs(cfg.p), cfg.p, cfg.a, cfg.b)
+    tr, te, measured = history_upto(run.metrics(), m["epochs_done"])
+    S["replay"] = replay_part(rp.claim_epochs(tr, te, epochs), epochs, hist, S).to_json()
     S["story_check"] = checked(cfg, S, cur["restricted_loss_test"][at],
-                               model_test_loss(A["activations"]["logits"][:, :cfg.p], labels, run.split()["test"]))
+                               model_test_loss(A["activations"]["logits"][:, :cfg.p], labels, run.split()["test"]),
+                               story_check.in_time(tr, te, measured, S["replay"]["claims"]))
     final = {k: float(metrics[k][m["epochs_done"]]) for k in ("train_loss", "test_loss", "train_acc", "test_acc")}
     summary = {
         "run": run_name,

@@ -12,6 +12,7 @@ from manim import (DOWN, LEFT, RIGHT, UP, Create, DashedLine, FadeIn, FadeOut, L
                    ReplacementTransform, ValueTracker, VGroup, Write, always_redraw, linear)
 
 from common import assets as fmt
+from extraction import replay as rpl
 
 from scenes import look as L
 
@@ -87,6 +88,28 @@ def loss_ylim(*arrays):
     return float(np.floor(v.min())), float(np.ceil(v.max()) + 0.2)
 
 
+def surface_frame(Z, final, line: int) -> dict:
+    """One checkpoint's surface for SurfaceView: scaled from its own range onto the final one's
+    (the pattern forming shows even while it is small), with dots along x + y ≡ line."""
+    Z = np.asarray(Z, float)
+    lo, hi, flo, fhi = Z.min(), Z.max(), final.min(), final.max()
+    Zs = flo + (Z - lo) / ((hi - lo) or 1.0) * (fhi - flo)
+    p = Z.shape[0]
+    xs = np.arange(0, p, max(1, p // 28))
+    ys = (line - xs) % p
+    return {"Z": Zs, "points": [(int(x), int(y), float(Zs[x, y]), "#ffdd77", 2.2) for x, y in zip(xs, ys)]}
+
+
+def caption_line(text: str) -> VGroup:
+    """A caption at the bottom of the frame, on at most two lines, inside the frame."""
+    lab = L.label(text, 18, L.MUTED)
+    if lab.width > 13.4 and "; " in text:
+        lab = L.label(text.replace("; ", ";\n", 1), 18, L.MUTED)
+    if lab.width > 13.4:
+        lab.scale_to_fit_width(13.4)
+    return lab.to_edge(DOWN, buff=0.2)
+
+
 class TrainingStory(L.DataScene):
     """26:46-27:38."""
 
@@ -118,9 +141,14 @@ class TrainingStory(L.DataScene):
         pr_e = np.asarray(c["epoch"], float)
         skey = "crest_surface" if "crest_surface" in ev else "logit_surface"
         surfs = ev[skey]
-        sname = ("the crest unit (x + y ≡ %d)" % d.sel(fmt.Crest).T if skey == "crest_surface"
-                 else "the logit of %d" % d.sel(fmt.Logit).output)
-        lim = 1.25 * max(1.0, np.abs(cos_out[-1]).max(), np.abs(target).max())
+        crest = skey == "crest_surface"
+        line = d.sel(fmt.Crest).T if crest else d.sel(fmt.Logit).output
+        sname = "the crest unit" if crest else "the logit of %d" % line
+        replay = d.a.replay
+        rows_key = skey.replace("surface", "rows_on_line")
+        rows = np.asarray(ev[rows_key], float) if rows_key in ev else None
+        tol = int(replay.crest_tol or 0) if crest else 0
+        lim = 1.25 * max(1.0, np.abs(cos_out).max(), np.abs(target).max())
         pp = L.Panel(5.6, 2.0, (-0.5, p - 0.5), (-lim, lim)).move_to([3.75, 1.55, 0])
         pcap = L.label(f"cos probe on the embedding of x, against {d.wave_label('cos')}", 15, L.MUTED)
         pcap.next_to(pp, UP, buff=0.08)
@@ -129,7 +157,9 @@ class TrainingStory(L.DataScene):
         final = np.asarray(surfs[-1], float)
         sv = L.SurfaceView(final, 5.6, 3.3, side=2.6, theta=-0.7, phi=0.62, hscale=0.4)
         sv.move_to([3.75, -1.75, 0])
-        scap = L.label(f"surface: {sname}", 15, L.MUTED).next_to(sv, UP, buff=-0.15)
+        scap = L.label(f"surface: {sname} (each epoch on its own scale); dots: x + y ≡ {line}", 15,
+                       L.MUTED).next_to(sv, UP, buff=-0.15)
+        L.fit_right(scap)
 
         t = ValueTracker(0.0)                                   # log10(epoch + 1)
 
@@ -148,7 +178,7 @@ class TrainingStory(L.DataScene):
                                             cp.panel.c2p(t.get_value(), cp.panel.ylim[1]),
                                             stroke_color=L.TEXT, stroke_width=1.5))
         dots.add_updater(lambda m: m.draw(np.arange(p), cos_out[ck(pr_e)], L.TEXT))
-        sv.add_updater(lambda m: m.setv(Z=np.asarray(surfs[ck(ev_e)], float), zkey=ck(ev_e)))
+        sv.add_updater(lambda m: m.setv(**surface_frame(surfs[ck(ev_e)], final, line), zkey=ck(ev_e)))
         X0 = -6.8
         # each counter starts after the widest text the one before it can show
         x_tr = X0 + L.label(f"epoch {E:,}", 22).width + 0.3
@@ -158,11 +188,22 @@ class TrainingStory(L.DataScene):
             L.LiveText(lambda: f"train accuracy {tra[min(epoch(), E)]:.0%}", [x_tr, 2.85, 0], size=16, color=L.TRAIN),
             L.LiveText(lambda: f"test accuracy {tea[min(epoch(), E)]:.0%}", [x_te, 2.85, 0], size=16, color=L.TEST))
         # under the probe's panel, not on its dots
+        # under the probe's panel, not on its dots: the probe refitted at this epoch, its R²
+        shape = (replay.thresholds or {}).get("shape_r2")
         r2txt = L.LiveText(lambda: f"R² {r2[ck(pr_e)]:.2f}" if r2 is not None else "",
                            pp.get_corner(DOWN + RIGHT) + DOWN * 0.17, edge=RIGHT, size=16, color=L.COS)
+        r2cap = L.label("refitted at each epoch" + (f"; a wave from R² {shape:.2f}" if shape else ""),
+                        14, L.MUTED).move_to(pp.get_corner(DOWN + LEFT) + DOWN * 0.17, aligned_edge=LEFT)
+        # under the surface: the share of rows peaking on its line at this epoch
+        ridge = (replay.thresholds or {}).get("ridge_rows")
+        on = f"x + y ≡ {line}" + (f" (±{tol})" if tol else "")
+        rowtxt = L.LiveText(lambda: (f"{rows[ck(ev_e)]:.0%} of rows peak on {on}" + (f"; a ridge from {ridge:.0%}" if ridge
+                                                                                     else "")) if rows is not None else "",
+                            [scap.get_right()[0], scap.get_bottom()[1] - 0.2, 0], edge=RIGHT, size=15,
+                            color=L.MUTED)
         self.play(Write(heading), FadeIn(cp), FadeIn(legend), Create(pp), FadeIn(pcap), FadeIn(tgt),
-                  FadeIn(scap), run_time=1.0)
-        self.add(trc, tec, cursor, dots, sv, info, r2txt)
+                  FadeIn(scap), FadeIn(r2cap), run_time=1.0)
+        self.add(trc, tec, cursor, dots, sv, info, r2txt, rowtxt)
 
         full = [cp.curve(idx, tr[idx], L.TRAIN), cp.curve(idx, te[idx], L.TEST)]     # where the curves end up
 
@@ -180,31 +221,35 @@ class TrainingStory(L.DataScene):
             tag.set_y(yc)
             return VGroup(ln, tag)
 
-        if mem is not None:
-            self.play(t.animate.set_value(lx(mem)), run_time=2.5, rate_func=linear)
+        # the captions say what the numbers measured at their checkpoints say (extraction/replay.py)
+        no_wave, wave, surface = (replay.claim(n) for n in ("no wave yet", "the wave takes shape",
+                                                            "the surface takes shape"))
+        note = VGroup()
+        at_mem = (no_wave or {}).get("epoch") if mem is not None else None
+        if at_mem is not None:
+            self.play(t.animate.set_value(lx(at_mem)), run_time=2.5, rate_func=linear)
             self.play(FadeIn(mark(mem, L.TRAIN, f"train 100 %\nepoch {mem:,}")), run_time=0.5)
-            note = L.label("training data fitted; no waves yet", 18, L.MUTED).to_edge(DOWN, buff=0.2)
+            note = caption_line("training data fitted; " + rpl.caption(no_wave))
             self.play(FadeIn(note), run_time=0.4)
-            self.wait(0.6)
-        else:
-            note = VGroup()
+            self.wait(0.8)
         stop = lx(grok) if grok is not None else lx(E)
-        self.play(FadeOut(note), run_time=0.3)
         # the plateau ends where the test loss starts to fall (phases: cleanup_start); a run whose
         # test accuracy creeps up on the plateau (the smoothness penalty's) keeps its test loss high
         cs = d.summary.get("phases", {}).get("cleanup_start")
-        split = cs is not None and (mem or 0) < cs < (grok if grok is not None else E)
-        plateau = L.label("test loss still high, yet the wave and the surface take shape", 18, L.MUTED).to_edge(DOWN, buff=0.2)
-        self.play(FadeIn(plateau), run_time=0.4)
-        if split:
-            self.play(t.animate.set_value(lx(cs)), run_time=5.5, rate_func=linear)
-            falls = L.label(f"from epoch {cs:,} the test loss falls: the memorised answers are cleaned up",
-                            18, L.MUTED).to_edge(DOWN, buff=0.2)
-            self.play(ReplacementTransform(plateau, falls), run_time=0.5)
-            plateau = falls
-            self.play(t.animate.set_value(stop), run_time=2.5, rate_func=linear)
-        else:
-            self.play(t.animate.set_value(stop), run_time=8, rate_func=linear)
+        at_rise = (wave or {}).get("epoch")
+        if at_rise is not None and (at_mem is None or at_rise > at_mem) and lx(at_rise) < stop:
+            self.play(FadeOut(note), t.animate.set_value(lx(at_rise)), run_time=5.0, rate_func=linear)
+            rise = (replay.thresholds or {}).get("rise_acc", 0.5)
+            note = caption_line(f"epoch {at_rise:,}, test accuracy still below {rise:.0%}: "
+                                + "; ".join(rpl.caption(c) for c in (wave, surface) if c))
+            self.play(FadeIn(note), run_time=0.4)
+            self.wait(1.5)
+        if cs is not None and lx(cs) > t.get_value() + 1e-9 and lx(cs) < stop:
+            self.play(FadeOut(note), t.animate.set_value(lx(cs)), run_time=2.5, rate_func=linear)
+            note = caption_line(f"from epoch {cs:,} the test loss falls: the memorised answers are cleaned up")
+            self.play(FadeIn(note), run_time=0.5)
+        self.play(t.animate.set_value(stop), run_time=2.5, rate_func=linear)
+        plateau = note
         if grok is not None:
             self.play(FadeIn(mark(grok, L.TEST, f"test ≥ 99 %\nepoch {grok:,}")), FadeOut(plateau), run_time=0.5)
         self.play(t.animate.set_value(lx(E)), run_time=1.5, rate_func=linear)

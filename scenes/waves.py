@@ -12,6 +12,7 @@ from manim import (DOWN, LEFT, RIGHT, UP, Create, FadeIn, FadeOut, Line, Square,
                    VGroup, Write, linear)
 
 from extraction import fourier as fo
+from extraction import replay as rpl
 
 from scenes import look as L
 
@@ -146,13 +147,11 @@ class NeuronLoops(L.DataScene):
 
         state = {"k": float(last)}
 
-        final = ev_sweeps[last].astype(float)
-
         def points(sw):
             """Grid coordinates of every dot for sweeps sw [n, p] (cell (i, j): neuron j across,
             neuron i up; the diagonal: y across, neuron i up). Each neuron's axis spans its range
-            at the analysis checkpoint, widened to the current one's where that is larger."""
-            lo, hi = np.minimum(sw.min(1), final.min(1)), np.maximum(sw.max(1), final.max(1))
+            at this checkpoint: a loop forming shows while it is still small."""
+            lo, hi = sw.min(1), sw.max(1)
             span = np.where(hi - lo > 1e-9, hi - lo, 1.0)
             u = (sw - lo[:, None]) / span[:, None]                     # [n, p] in 0..1
             uy = y_idx / max(p - 1, 1)
@@ -193,10 +192,14 @@ class NeuronLoops(L.DataScene):
             return e, int(np.clip(np.searchsorted(c_epoch, e), 0, len(c_epoch) - 1))
 
         x0 = bar.get_left()[0]
+        fit = np.asarray(ev["wave_fit"], float).mean(1) if "wave_fit" in ev else None    # [C], at each checkpoint
         info = VGroup(L.LiveText(lambda: f"epoch {ck()[0]:,}", [x0, 1.0, 0], size=32),
                       L.LiveText(lambda: f"train {curves['train_acc'][ck()[1]]:.0%}", [x0, 0.4, 0], size=24, color=L.TRAIN),
-                      L.LiveText(lambda: f"test {curves['test_acc'][ck()[1]]:.0%}", [x0, -0.05, 0], size=24, color=L.TEST))
-        cap = L.label("training, rewound", 22, L.MUTED).next_to(info, UP, buff=0.3).align_to(info, LEFT)
+                      L.LiveText(lambda: f"test {curves['test_acc'][ck()[1]]:.0%}", [x0, -0.05, 0], size=24, color=L.TEST),
+                      L.LiveText(lambda: f"wave fit R² {fit[int(round(k_tr.get_value()))]:.2f}" if fit is not None else "",
+                                 [x0, -0.5, 0], size=20, color=L.MUTED))
+        cap = L.label("training, rewound\n(each neuron scaled to its\nrange at that checkpoint)", 18,
+                      L.MUTED).next_to(info, UP, buff=0.3).align_to(info, LEFT)
         self.add(info)
 
         def follow(_=None):
@@ -205,12 +208,16 @@ class NeuronLoops(L.DataScene):
         self.play(FadeIn(cap), run_time=0.5)
         self.play(k_tr.animate.set_value(float(stop)), run_time=8, rate_func=lambda t: t ** 0.6)
         e_stop = int(ev_epoch[stop])
+        # what the rewind ends on is what the fit measured there says (extraction/replay.py)
+        claim = self.d.a.replay.claim("no loops")
+        said = rpl.caption(claim).replace(" (", "\n(", 1) if claim and claim.get("epoch") == e_stop else \
+            f"wave fit R² {fit[stop]:.2f}" if fit is not None else ""
         if mem is None or e_stop == mem:
-            txt = f"the memorising checkpoint\n(train 100 % at epoch {L.fmt_epoch(mem)}):\nno waves, no loops"
+            txt = f"the memorising checkpoint\n(train 100 % at epoch {L.fmt_epoch(mem)}):\n{said}"
         else:
             # the counter above shows the checkpoint's own epoch: say which one it is
             txt = (f"epoch {e_stop:,}: the first\ncheckpoint after memorising\n"
-                   f"(train 100 % at epoch {L.fmt_epoch(mem)}):\nno waves, no loops")
+                   f"(train 100 % at epoch {L.fmt_epoch(mem)}):\n{said}")
         note = L.label(txt, 20, L.TRAIN)
         note.next_to(info, DOWN, buff=0.5).align_to(info, LEFT)
         L.fit_right(note)

@@ -17,7 +17,8 @@ import numpy as np
 from common import assets as fmt
 from extraction import fourier as fo
 from extraction import mechanism as mech
-from extraction.story_check import story_check
+from extraction import replay as rp
+from extraction.story_check import in_time, story_check
 
 
 def make_synthetic_assets(root: Path, run: str = "synth", p: int = 23, key_freqs=(5, 2),
@@ -102,7 +103,8 @@ def make_synthetic_assets(root: Path, run: str = "synth", p: int = 23, key_freqs
         wts[dim[f]] = 1.0
         probes.update({f"{f}_weights": wts, f"{f}_bias": np.array(0.0), f"{f}_dims": np.array([dim[f]]),
                        f"{f}_target": target[f], f"{f}_out": grow[:, None] * target[f][None],
-                       f"{f}_out_pos1": grow[:, None] * target[f][None], f"{f}_r2": grow})
+                       f"{f}_out_pos1": grow[:, None] * target[f][None], f"{f}_r2": grow,
+                       f"{f}_r2_fixed": grow ** 2})
 
     # the first pair of wave neurons has the story frequency, then the others take turns
     by_k = {k: [int(i) for i in np.flatnonzero(freq == k)] for k in key_freqs}
@@ -140,6 +142,9 @@ def make_synthetic_assets(root: Path, run: str = "synth", p: int = 23, key_freqs
                  "pair_surfaces": (grow[:, None, None, None] * pair_sur[None]).astype(np.float16),
                  "crest_surface": (grow[:, None, None] * crest[None]).astype(np.float16),
                  "logit_surface": (grow[:, None, None] * logit[None]).astype(np.float16)}
+    # what the replays measure at each checkpoint: the waves, the crest and the logit's line form with the circuit
+    evolution.update({"wave_fit": np.repeat(grow[:, None], len(wave), 1).astype(np.float16),
+                      "crest_rows_on_line": grow.astype(np.float16), "logit_rows_on_line": grow.astype(np.float16)})
     n = p * p
     causal = np.tril(np.ones((3, 3))) / np.arange(1, 4)[:, None]          # uniform over the keys a query sees
     activations = {"attn.hook_pattern": np.broadcast_to(causal, (n, n_heads, 3, 3)).astype(np.float32),
@@ -208,8 +213,15 @@ def make_synthetic_assets(root: Path, run: str = "synth", p: int = 23, key_freqs
                         fmt.Diagnostics(found=False, reason="this history has no collapse_share, grad_weight_cos, "
                                                             "grad_norm (synthetic)")),
     }
+    tr, te = curves["all_train_acc"], curves["all_test_acc"]
+    at = rp.claim_epochs(tr, te, epoch)
+    claims = rp.claims(at, epoch, {"probe_r2": grow, "wave_fit": grow, "surface_rows": grow})
+    summary["replay"] = fmt.Replay(per_checkpoint=True, claims=claims, epochs=at, crest_tol=0,
+                                   thresholds={"shape_r2": rp.SHAPE_R2, "loops_r2": rp.LOOPS_R2,
+                                               "ridge_rows": rp.RIDGE_ROWS, "rise_acc": rp.RISE_ACC})
     summary["story_check"] = story_check(p, k0, summary["selections"]["wave_neurons"], 1e-3, 2e-3, 0.95,
-                                         summary["selections"]["logit"], summary["selections"]["crest"])
+                                         summary["selections"]["logit"], summary["selections"]["crest"],
+                                         in_time(tr, te, np.ones(E + 1, bool), claims))
     for key, reason in (not_found or {}).items():
         cls = fmt.SELECTIONS[key]
         summary["selections"][key] = {"found": False, "reason": reason}
@@ -219,3 +231,24 @@ def make_synthetic_assets(root: Path, run: str = "synth", p: int = 23, key_freqs
             evolution.pop(name)
     fmt.write(out, files, summary, {"run": run, "synthetic": True, "analysis_epoch": int(epoch[-1])})
     return out
+
+
+def planted_history(fit: int = 100, grok: int = 3000, E: int = 5000, rise_from: int | None = None,
+                    collapse: tuple[int, int] | None = None, test_every: int = 10):
+    """A per-epoch accuracy history (entry e after e steps), as training.history writes it and
+    filled() reads it: train accuracy climbs to 100 % at `fit`; test accuracy sits at 1 % until
+    `rise_from` (default grok / 2), then climbs (linearly in log epoch) to 100 % at `grok`; test
+    measured every `test_every` epochs (NaN between). `collapse` (start, end): both fall there,
+    train to 21 % and test to 65 % (an un-grokking). Returns (train_acc, raw test_acc, filled test_acc)."""
+    from training.history import filled
+    e = np.arange(E + 1, dtype=float)
+    train = np.clip(0.01 + 0.99 * e / fit, 0, 1)
+    start = rise_from or grok // 2
+    test = 0.01 + 0.99 * np.clip(np.log(np.maximum(e, 1) / start) / np.log(grok / start), 0, 1)
+    if collapse:
+        train[collapse[0]:collapse[1]] = 0.21
+        test[collapse[0]:collapse[1]] = 0.65
+    raw = np.where(e % test_every == 0, test, np.nan)
+    raw[grok] = test[grok]                                  # the grokking epoch is measured
+    f = filled({"train_loss": 1 - train, "test_loss": 1 - raw, "train_acc": train, "test_acc": raw})
+    return train, raw, f["test_acc"]

@@ -40,7 +40,19 @@ def _check(L: np.ndarray) -> dict:
     crest = {"found": True, "qualifies": True, "T": 65, "description": "planted", "prominence": 0.5,
              "rows_in_crest": 1.0}
     return sc.story_check(P, story["k"], wave, float(r["restricted_loss_test"][0]), model_test,
-                          la["explained_variance"], logit, crest)
+                          la["explained_variance"], logit, crest, _in_time())
+
+
+def _in_time():
+    """The rows in time of a planted history that tells the story (tests/test_story_time.py varies it)."""
+    from tests.synthetic import planted_history
+    from extraction import replay as rp
+    train, raw, test = planted_history()
+    ck = [0, 100, 1000, 1400, 3000, 5000]
+    claims = rp.claims(rp.claim_epochs(train, test, ck), ck, {"probe_r2": [0.3, 0.3, 0.6, 0.9, 0.95, 0.97],
+                                                             "wave_fit": [0.1, 0.1, 0.5, 0.9, 0.95, 0.97],
+                                                             "surface_rows": [0.0, 0.01, 0.3, 0.7, 1.0, 1.0]})
+    return sc.in_time(train, test, np.isfinite(raw), claims)
 
 
 def _verdicts(chk):
