@@ -153,6 +153,9 @@ def train(run_name, preset, seed, seeds, device, compile_, force, quiet, stride,
         cfg = cfg.replace(schedule=C.Schedule(**{**vars(cfg.schedule), "stride": stride}))
     seed_list = _seeds(seed, seeds, cfg.seed)   # left out: the preset's
     name = preset if run_name is None else run_name
+    if len(seed_list) > 1:              # each seed's run is <run>-s<seed>
+        from pipeline.make import check_suffixed
+        check_suffixed(name, [f"-s{s}" for s in seed_list], "--seeds")
     jobs = []
     for s in seed_list:
         c = cfg.replace(seed=s).validate()

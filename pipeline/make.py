@@ -182,6 +182,21 @@ def _check(o: Options, cfg, run):
         check_values(o.run, cfg.p, planned, o.analysis_epoch, o.T, o.output)
 
 
+def check_suffixed(name: str, suffixes: list[str], who: str):
+    """ConfigError, before anything is written, when `name` with a suffix a command adds to it
+    (the seed choice's and --seeds' -s<seed>) is too long for a run name: the message names the
+    suffix and the longest --run that fits, not only the length of a name the user never typed."""
+    from training.config import ConfigError
+    from training.paths import MAX_LEN
+    last = name.split("/")[-1]
+    longest = max(suffixes, key=len)
+    if len(last) + len(longest) > MAX_LEN:
+        raise ConfigError(
+            f"run name {name[:24]!r}... is {len(last)} characters; {who} adds {longest} to it "
+            f"({', '.join(suffixes)}), which makes {len(last) + len(longest)}, and at most {MAX_LEN} are allowed: "
+            f"pass a --run of at most {MAX_LEN - len(longest)} characters")
+
+
 def _chooses_seed(o: Options, run) -> bool:
     """Whether `all` trains `run` by trying the default preset's seeds (pipeline/choose.py applies:
     a new run of the default preset, or a --force'd one the seed choice made, never a sweep's point)."""
@@ -255,6 +270,9 @@ def make_all(o: Options, log=print) -> dict:
     cfg, run = _config(o)
     from training import budget
     _check(o, cfg, run)
+    if _chooses_seed(o, run):              # each try is a run of its own, <run>-s<seed>
+        from training.config import MAIN_JOB_SEEDS
+        check_suffixed(o.run, [f"-s{s}" for s in MAIN_JOB_SEEDS], "the seed choice, keeping each seed's try as a run,")
     for root, what in ((run.dir.parent, "the run's history"), (o.assets_dir.parent, "extracted assets"),
                        (o.media_root, "figures and scenes")):
         paths.check_writable(root, what)

@@ -245,3 +245,21 @@ def test_alternating_quality_reuses_each_qualitys_renders(tmp_path, monkeypatch)
     film.make_film(o, log=lambda _: None)
     files = st.load(o.stamps_path)["scenes"]["GrokkingCurve"]["files"]
     assert Path(files[0]).parent.name == "low" and len(made) == 4
+
+
+# ---- 20. a --run too long for the suffix a command adds: named, and nothing written -------------
+
+@pytest.mark.parametrize("args, suffix", [
+    (["all", "--quiet"], "-s1"),
+    (["train", "--preset", "quick", "--seeds", "0,1", "--quiet"], "-s0"),
+])
+def test_a_run_name_too_long_for_its_suffix_names_it_and_writes_nothing(args, suffix, runs_dir):
+    from render import cli
+    name = "a" * 63
+    r = CliRunner().invoke(cli, args + ["--run", name])
+    assert r.exit_code == 2, r.output
+    assert suffix in r.output and "63 characters" in r.output and "at most 61" in r.output, r.output
+    assert "66 characters long" not in r.output
+    assert sorted(p.name for p in runs_dir.parent.iterdir()) == [], "wrote something"
+    ok = CliRunner().invoke(cli, ["status", "--run", "a" * 61])          # 61 + -s1 fits: not refused as too long
+    assert "characters" not in ok.output
