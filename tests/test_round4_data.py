@@ -189,3 +189,179 @@ def test_the_seed_choice_waits_for_no_one_a_running_trainer_is_named_up_front(ch
     finally:
         holder.kill()
         holder.wait()
+
+
+# ---- item 4: ops are what they say -------------------------------------------------------------
+
+def test_div_needs_a_prime_p():
+    from training.config import QUICK, ConfigError
+    from training.tasks import answers
+    import numpy as np
+    assert answers("div", np.array([2]), np.array([2]), 12)[0] == 8          # what p = 12 would train: not 1
+    for p in (12, 9, 4, 1_000_000):
+        with pytest.raises(ConfigError, match=rf"op div needs a prime p.*p={p} is not"):
+            QUICK.replace(op="div", p=p).validate()
+    for p in (2, 5, 53, 113):
+        QUICK.replace(op="div", p=p, frac=0.9).validate()
+    QUICK.replace(op="mul", p=12).validate()                 # x * y mod 12 is multiplication: allowed
+
+
+@pytest.mark.parametrize("cmd", [
+    ["train", *TINY, "--run", "d", "--op", "div", "--p", "12"],
+    ["sweep", "d", *SWEEP_OPTS, "--op", "div", "--grid", "p=12,13"],
+    ["sweep", "d", *SWEEP_OPTS, "--grid", "op=add,div p=12"],
+])
+def test_div_with_a_composite_p_is_refused_in_one_line(runs_dir, cmd):
+    refused(invoke(*cmd), "op div needs a prime p", "p=12 is not (2 x 6)")
+    assert not runs_dir.exists() or not any(runs_dir.iterdir())
+
+
+@pytest.mark.parametrize("cmd, words", [
+    (["train", *TINY, "--run", "x", "--a", "2"], ("--a and --b are the exponents of op pow", "op add")),
+    (["train", *TINY, "--run", "x", "--op", "mul", "--b", "3"], ("op mul has none",)),
+    (["train", *TINY, "--run", "x", "--op", "sub", "--a", "1"], ("--a is an exponent of op pow", "op sub")),
+    (["train", *TINY, "--run", "x", "--a", "1", "--b", "1"], ("--a and --b are the exponents of op pow", "op add")),
+    (["sweep", "x", *SWEEP_OPTS, "--a", "2", "--grid", "seed=0"], ("op pow", "op add")),
+    (["sweep", "x", *SWEEP_OPTS, "--op", "div", "--p", "7", "--grid", "a=2,3"], ("op pow", "op div")),
+])
+def test_exponents_for_an_op_without_them_are_refused(runs_dir, cmd, words):
+    refused(invoke(*cmd), *words)
+    assert not runs_dir.exists() or not any(runs_dir.iterdir())
+
+
+def test_pow_keeps_its_exponents(runs_dir):
+    assert invoke("train", *TINY, "--run", "pw", "--op", "pow", "--a", "2", "--b", "1").exit_code == 0
+
+
+# ---- item 7: a sweep named twice in a race ------------------------------------------------------
+
+SWEEP_TINY = dict(p=5, frac=0.5, epochs=10, d_model=16, n_heads=2, d_head=8, d_mlp=32)
+
+
+@pytest.fixture(scope="module")
+def tiny_sweep(tmp_path_factory):
+    """A sweep of two seeds that never grok (ten epochs), in a fresh working directory."""
+    from training import sweep as S
+    root = tmp_path_factory.mktemp("round4")
+    S.sweep("ra", "seed=0,1", preset="quick", overrides=SWEEP_TINY, runs_dir=root / "runs", progress=False,
+            log=lambda line: None)
+    return root
+
+
+def test_a_race_naming_a_sweep_twice_is_refused(tiny_sweep, monkeypatch):
+    monkeypatch.chdir(tiny_sweep)
+    before = tree(tiny_sweep)
+    for names in (["ra", "ra"], ["ra", "ra", "ra"]):
+        refused(invoke("sweep-report", *names, "--runs-dir", "runs", "--quiet"), "sweep 'ra' is named twice",
+                "count each of its seeds twice")
+        assert tree(tiny_sweep) == before
+    from pipeline.sweep_report import race_report
+    from training.sweep import SweepError
+    with pytest.raises(SweepError, match="named twice"):
+        race_report(["ra", "ra"], runs_dir=tiny_sweep / "runs", media_root=tiny_sweep / "media", progress=False)
+    assert not (tiny_sweep / "media").exists()
+
+
+# ---- item 8: Grokfast-MA's window in the memory and disk budget ---------------------------------
+
+def test_the_budget_counts_grokfast_mas_window(tmp_path):
+    from training import budget
+    from training.config import QUICK, ConfigError
+    small, big = QUICK.replace(grokfast="ma", grokfast_window=100), QUICK.replace(grokfast="ma", grokfast_window=10**6)
+    n = budget.n_params(QUICK)
+    assert budget.memory_bytes(big) - budget.memory_bytes(small) >= (10**6 - 100) * 4 * n
+    assert budget.disk_bytes(big) - budget.disk_bytes(small) >= 2 * (10**6 - 100) * 4 * n      # two resume states
+    with pytest.raises(ConfigError, match=r"Grokfast-MA window 1000000 .* lower --grokfast-window") as e:
+        budget.check(big, 1, tmp_path)
+    assert "\n" not in str(e.value)
+    budget.check(small, 1, tmp_path)
+
+
+def test_a_window_too_big_for_memory_is_refused_up_front_in_one_line(runs_dir, monkeypatch):
+    from training import budget
+    monkeypatch.setattr(budget, "physical_memory", lambda: 2**30)         # 1 GiB: TINY alone needs ~0.5
+    r = invoke("train", *TINY, "--run", "gf", "--grokfast", "ma", "--grokfast-window", "20000")
+    refused(r, "Grokfast-MA window 20000", "of memory", "lower --grokfast-window")
+    assert not (runs_dir / "gf").exists()
+    assert invoke("train", *TINY, "--run", "gf", "--grokfast", "ma", "--grokfast-window", "5").exit_code == 0
+
+
+def test_a_window_too_big_for_the_disk_is_refused_up_front_in_one_line(runs_dir, monkeypatch):
+    from training import budget
+    monkeypatch.setattr(budget, "free_disk", lambda path: 50 * 2**20)     # 50 MiB free
+    r = invoke("train", *TINY, "--run", "gf", "--grokfast", "ma", "--grokfast-window", "2000")
+    refused(r, "Grokfast-MA window 2000", "would write about", "lower --grokfast-window")
+    assert not (runs_dir / "gf").exists()
+
+
+def test_the_disk_estimate_bounds_a_grokfast_ma_runs_resume_files(runs_dir):
+    """The window's gradients are in each resume state kept: a real run stays under the estimate."""
+    from training import budget
+    run = _tiny_run(runs_dir, "gf", grokfast="ma", grokfast_window=2000)
+    assert run.size_bytes() > 2000 * 4 * budget.n_params(run.config)            # the window is on disk
+    assert run.size_bytes() <= budget.disk_bytes(run.config)
+
+
+# ---- item 13: scripts/extend_ungrokked.py refuses in one line -----------------------------------
+
+def _extend_cli():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("extend_ungrokked", ROOT / "scripts" / "extend_ungrokked.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod.main
+
+
+def _extend(*args):
+    from click.testing import CliRunner
+    return CliRunner().invoke(_extend_cli(), [str(a) for a in args])
+
+
+@pytest.mark.parametrize("args, words", [
+    (["nosuch", "--epochs", "20"], ("no sweep in runs/nosuch",)),
+    (["host", "--epochs", "20"], ("is a run, not a sweep",)),
+    (["ra/seed0", "--epochs", "20"], ("is not allowed",)),
+    (["ra", "nosuch", "--epochs", "20"], ("no sweep in runs/nosuch",)),
+    (["ra", "--epochs", "20", "--points", "zz*"], ("--points 'zz*' matches no point of sweep 'ra'", "s0")),
+    (["ra", "--epochs", "20", "--deadline", "abc"], ("--deadline 'abc' is not a time of day HH:MM",)),
+    (["ra", "--epochs", "20", "--deadline", "25:00"], ("--deadline '25:00'",)),
+    (["ra", "--epochs", "-5"], ("--epochs must be at least 1 (got -5)",)),
+    (["ra", "--epochs", "0"], ("--epochs must be at least 1",)),
+    (["ra", "--epochs", "20", "--runs-dir", "runs/host"], ("--runs-dir runs/host is the folder of the run",)),
+])
+def test_extend_ungrokked_refuses_bad_input_in_one_line_and_writes_nothing(tiny_sweep, monkeypatch, args, words):
+    monkeypatch.chdir(tiny_sweep)
+    if not (tiny_sweep / "runs" / "host").exists():
+        _tiny_run(tiny_sweep / "runs", "host")
+    before = tree(tiny_sweep)
+    refused(_extend(*args), *words)
+    assert tree(tiny_sweep) == before
+
+
+def test_extend_ungrokked_refuses_a_job_over_the_budget(tiny_sweep, monkeypatch):
+    monkeypatch.chdir(tiny_sweep)
+    before = tree(tiny_sweep)
+    refused(_extend("ra", "--epochs", 10**12), "10000000000", "epochs", "would")
+    assert tree(tiny_sweep) == before
+
+
+def test_extend_ungrokked_says_when_there_is_nothing_to_do_and_extends_what_matches(tiny_sweep, tmp_path,
+                                                                                   monkeypatch):
+    import shutil
+    from training.history import Run
+    shutil.copytree(tiny_sweep / "runs" / "ra", tmp_path / "runs" / "ra")
+    monkeypatch.chdir(tmp_path)
+    r = _extend("ra", "--epochs", "10")
+    assert r.exit_code == 0 and "nothing to extend to 10 epochs" in r.output and "2 at 10 epochs or more" in r.output
+    r = _extend("ra", "--epochs", "12", "--points", "s1")
+    assert r.exit_code == 0, r.output
+    assert Run("s1", tmp_path / "runs" / "ra").manifest["epochs_done"] == 12
+    assert Run("s0", tmp_path / "runs" / "ra").manifest["epochs_done"] == 10
+
+
+def test_extend_ungrokked_as_a_process_exits_2_without_a_traceback(tiny_sweep):
+    r = subprocess.run([sys.executable, str(ROOT / "scripts" / "extend_ungrokked.py"), "nosuch", "--epochs", "20"],
+                       cwd=tiny_sweep, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert r.stderr.strip().splitlines() == [f"Error: no sweep in runs/nosuch/; start one with: render.py sweep "
+                                             f"nosuch --grid ..."]

@@ -32,13 +32,24 @@ def n_checkpoints(cfg: Config) -> int:
     return min(s.dense_until, e) + 1 + s.n_log + 1 + strided + 2
 
 
+def filter_bytes(cfg: Config) -> int:
+    """One seed's Grokfast state (training/optim.py GradFilter): ma keeps its last `window`
+    gradients (float32) and their float64 sum, ema one float32 average; none nothing. It is part
+    of every resume state, so it is on disk twice (the two states kept) as well as in memory."""
+    if cfg.grokfast == "ma":
+        return (4 * cfg.grokfast_window + 8) * n_params(cfg)
+    return 4 * n_params(cfg) if cfg.grokfast == "ema" else 0
+
+
 def memory_bytes(cfg: Config, seeds: int = 1) -> int:
     """Peak memory of training: per example of the p*p grid, the logits, MLP and residual
     activations (a few copies each for the backward) and its indices; plus the metrics array
-    [seeds, 4, epochs+1] float64 and the copies a checkpoint makes of it."""
+    [seeds, 4, epochs+1] float64 and the copies a checkpoint makes of it; plus the Grokfast
+    state and the copies a resume state makes of it (the snapshot, the npz's buffer and its bytes)."""
     per_example = 4 * (4 * cfg.d_vocab_out + 4 * cfg.d_mlp + 6 * cfg.d_model + 4 * cfg.n_heads * cfg.n_ctx) + 48
     metrics = 4 * (cfg.epochs + 1) * 8
-    return seeds * (cfg.p * cfg.p * per_example + 3 * metrics + 4 * 4 * n_params(cfg)) + PROCESS_BYTES
+    return (seeds * (cfg.p * cfg.p * per_example + 3 * metrics + 4 * 4 * n_params(cfg) + 4 * filter_bytes(cfg))
+            + PROCESS_BYTES)
 
 
 PROCESS_BYTES = 500 * 2 ** 20      # a training process before its first seed: Python, torch, buffers
@@ -48,7 +59,7 @@ def disk_bytes(cfg: Config, seeds: int = 1) -> int:
     """A finished run on disk: every checkpoint, and the few metrics and resume files kept."""
     ckpt = 4 * n_params(cfg) + 4096
     metrics = 4 * (cfg.epochs + 1) * 8 + 1024
-    resume = 3 * 4 * n_params(cfg) + metrics
+    resume = 3 * 4 * n_params(cfg) + metrics + filter_bytes(cfg)
     split = 8 * cfg.p * cfg.p + 1024
     return seeds * (n_checkpoints(cfg) * ckpt + 3 * metrics + 2 * resume + split)
 
@@ -74,12 +85,18 @@ def check(cfg: Config, seeds: int, runs_root: Path, have_bytes: int = 0):
     mem, ram = memory_bytes(cfg, seeds), physical_memory()
     disk, free = disk_bytes(cfg, seeds) - have_bytes, free_disk(runs_root)
     what = f"p={cfg.p}, {cfg.epochs} epochs, {seeds} seed{'s' * (seeds > 1)}"
+    # Grokfast-MA's window, when its state is most of it, is what to lower
+    window = cfg.grokfast == "ma" and 2 * filter_bytes(cfg) > 4 * n_params(cfg) * n_checkpoints(cfg)
+    if window:
+        what += f", Grokfast-MA window {cfg.grokfast_window} ({_size(filter_bytes(cfg))} a seed)"
     if ram is not None and mem > ram:
+        fix = "lower --grokfast-window" if 4 * filter_bytes(cfg) * seeds > mem / 2 else "lower --p or --epochs"
         raise ConfigError(f"training {what} would need about {_size(mem)} of memory; this machine has "
-                          f"{_size(ram)}: lower --p or --epochs (or train fewer --seeds at once)")
+                          f"{_size(ram)}: {fix} (or train fewer --seeds at once)")
     if disk > free:
+        fix = "lower --grokfast-window" if window else "lower --epochs or raise --stride"
         raise ConfigError(f"training {what} would write about {_size(disk)} to {runs_root}/; only "
-                          f"{_size(free)} is free: free some space, or lower --epochs or raise --stride")
+                          f"{_size(free)} is free: free some space, or {fix}")
 
 
 def _size(n: int) -> str:

@@ -82,6 +82,14 @@ class Config:
             raise ConfigError(f"unknown operation {self.op!r}; choose one of {', '.join(OPS)}")
         if self.a < 1 or self.b < 1:
             raise ConfigError(f"exponents must be >= 1 (got a={self.a}, b={self.b}); pass e.g. --a 2 --b 1")
+        if self.op != "pow" and (self.a, self.b) != (1, 1):
+            raise ConfigError(f"--a and --b are the exponents of op pow, (x^a + y^b) mod p; op {self.op} has none "
+                              f"(got a={self.a}, b={self.b}): leave them out, or pass --op pow")
+        if self.op == "div" and _factor(self.p):
+            f = _factor(self.p)
+            raise ConfigError(f"op div needs a prime p: x / y mod p is x times the inverse of y, which every y != 0 "
+                              f"has only when p is prime, and p={self.p} is not"
+                              + (f" ({f} x {self.p // f})" if f > 1 else "") + "; pass a prime --p, e.g. 113 or 53")
         if not 0.0 < self.frac < 1.0:
             raise ConfigError(f"train fraction must be strictly between 0 and 1 (got {self.frac}); pass e.g. --frac 0.3")
         if not 1 <= int(self.frac * self.p * self.p) < self.p * self.p:
@@ -201,9 +209,38 @@ DEFAULT_PRESET = "video"
 DEFAULT_RUN = DEFAULT_PRESET     # a run trained from a preset is named after it
 
 
+def _factor(p: int) -> int:
+    """0 when p (>= 2) is prime, else a factor of it other than 1 (its smallest), or 1 for a
+    composite too large to factor by trial division (Miller-Rabin, exact below 3.3e24)."""
+    small = next((f for f in range(2, min(int(p ** 0.5), 10 ** 5) + 1) if p % f == 0), 0)
+    if small or p <= 10 ** 10:
+        return small
+    d, r = p - 1, 0
+    while d % 2 == 0:
+        d, r = d // 2, r + 1
+    for a in (2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41):
+        x = pow(a, d, p)
+        if x in (1, p - 1):
+            continue
+        for _ in range(r - 1):
+            x = x * x % p
+            if x == p - 1:
+                break
+        else:
+            return 1
+    return 0
+
+
 def check_exponents(ops, given) -> None:
     """op pow has no default exponents: a = b = 1 would silently be addition. ConfigError unless
-    both exponents were given (`given`: the fields set explicitly) wherever `ops` has pow."""
+    both exponents were given (`given`: the fields set explicitly) wherever `ops` has pow, and
+    when they were given where no op has them."""
+    named = [k for k in ("a", "b") if k in given]
+    if named and "pow" not in ops:
+        two = len(named) > 1
+        raise ConfigError(f"--{' and --'.join(named)} {'are the exponents' if two else 'is an exponent'} of op "
+                          f"pow, (x^a + y^b) mod p; op {', '.join(sorted(ops))} has none: leave "
+                          f"{'them' if two else 'it'} out, or pass --op pow")
     lacks = [k for k in ("a", "b") if k not in given]
     if "pow" in ops and lacks:
         raise ConfigError(f"op pow needs its exponents, (x^a + y^b) mod p: pass --a and --b (in a sweep, or "
