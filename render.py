@@ -401,7 +401,7 @@ def sweep(name, grid, preset, runs_dir, threads, ray_address, device, dense, for
         import shlex
         where = "" if runs_dir is None else f" --runs-dir {shlex.quote(runs_dir)}"
         env = "" if runs_dir is None else f"GROKKING_RUNS={shlex.quote(runs_dir)} "
-        click.echo(f"sweep {name}: {r['trained']} points trained in {r['seconds']:.0f}s; "
+        click.echo(f"sweep {name}: {r['trained']} point{'s' * (r['trained'] != 1)} trained in {r['seconds']:.0f}s; "
                    f"report: render.py sweep-report {name}{where}; one point: {env}render.py all --run {name}/POINT")
 
 

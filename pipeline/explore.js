@@ -60,6 +60,8 @@
   const fmt = v => (v === null || v === undefined || Number.isNaN(v)) ? "–" :
     (Math.abs(v) >= 1e4 || (Math.abs(v) < 1e-3 && v !== 0)) ? v.toExponential(3) : v.toPrecision(4);
   const pct = v => Number.isNaN(v) ? "–" : (100 * v).toFixed(1) + "%";
+  // 1st, 2nd, 3rd, 4th, 11th, 12th, 13th, 21st, ...
+  const ordinal = n => n + ((n % 100 >= 11 && n % 100 <= 13) ? "th" : ({1: "st", 2: "nd", 3: "rd"}[n % 10] || "th"));
   function phaseAt(e) { for (const [n, s, t] of D.spans) if (e >= s && e < t) return n; return ""; }
   function el(tag, attrs = {}, parent = null, text = "") {
     const x = document.createElement(tag);
@@ -334,7 +336,7 @@
       ctx.textAlign = "left"; ctx.textBaseline = "middle"; ctx.fillStyle = COL.muted;
       ctx.fillText(fmt(vmax), bx + 15, M.t + 4); ctx.fillText("0", bx + 15, M.t + bh / 2); ctx.fillText(fmt(-vmax), bx + 15, M.t + bh - 4);
       let mi = 0; for (let j = 1; j < v.length; j++) if (v[j] > v[mi]) mi = j;
-      const from = S.frames ? ` (surface from checkpoint epoch ${S.epoch(i)}: every ${D.surface_stride}th stored)` : "";
+      const from = S.frames ? ` (surface from checkpoint epoch ${S.epoch(i)}: every ${ordinal(D.surface_stride)} stored)` : "";
       p.now.textContent = `epoch ${D.epochs[i]}${from}: max ${fmt(v[mi])} at (x ${Math.floor(mi / P)}, y ${mi % P}), min ${fmt(Math.min(...v))}; colour scale ±${fmt(vmax)}`;
     });
     mouse(cv, (X, Y) => { const x = Math.floor((X - M.l) / px), y = P - 1 - Math.floor((Y - M.t) / px);

@@ -187,6 +187,9 @@ def make_film(o, log=print) -> dict:
     (None: all); scenes the run lacks the mechanism for are left out, with their reason logged."""
     from . import make
     from . import stamps as st
+    if o.scenes is not None and not o.scenes:        # --scenes "": a film of nothing
+        raise FilmError("no scene to join: --scenes names none; name one or more (render.py scene --list "
+                        "lists them), or leave --scenes out for every scene")
     summary = {"scenes": [], "pages": [], "skipped": [], "failed": []}
     out = o.media_dir / FILM
     with make.run_lock(o.stamps_path.parent, o.run), make.Interrupts() as guard:

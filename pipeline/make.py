@@ -291,11 +291,15 @@ def _make_all(o: Options, log, cfg, run, summary: dict, guard: "Interrupts", t0:
     if _chooses_seed(o, run):
         # the default preset: its seeds in order, the first whose story check passes kept
         from training import config as C
-        from .choose import train_first_passing
+        from .choose import candidates, train_first_passing
         log(f"[train] {o.run}: {cfg.op} mod {cfg.p}, {cfg.epochs} epochs; seeds {', '.join(map(str, C.MAIN_JOB_SEEDS))} "
             f"tried in order until one passes the story check")
-        train_first_passing(run, cfg, C.MAIN_JOB_SEEDS, force=o.force, progress=o.progress, log=log)
-        summary["trained"] = True
+        done_before = {c.seed: _trained(r, c) for c, r in candidates(run, cfg, C.MAIN_JOB_SEEDS)}
+        chosen = train_first_passing(run, cfg, C.MAIN_JOB_SEEDS, force=o.force, progress=o.progress, log=log)
+        # every try found trained (an earlier main job's): reused, not trained (--force retrains them)
+        reused = not o.force and all(done_before.get(t["seed"]) for t in chosen["tried"])
+        summary["trained"] = not reused
+        summary["reused"] = len(chosen["tried"]) if reused else 0
     elif o.force or not run.exists() or run.manifest["epochs_done"] < cfg.epochs:
         log(f"[train] {o.run}: {cfg.op} mod {cfg.p}, {cfg.epochs} epochs")
         r = train([Seeded(cfg, run)], force=o.force, progress=o.progress)
@@ -407,9 +411,21 @@ def _record(o: Options, stamps: dict, summary: dict, log, kind: str, name: str, 
     st.save(o.stamps_path, stamps)
 
 
+def _trained(run, cfg) -> bool:
+    """Whether `run` is trained to the end of `cfg` already (the trainer would skip it)."""
+    try:
+        m = run.manifest if run.exists() else None
+    except Exception:  # noqa: BLE001  unreadable: not known to be trained
+        return False
+    return bool(m) and m.get("status") == "complete" and m.get("epochs_done", -1) >= cfg.epochs
+
+
 def final_line(s: dict) -> str:
     """`all`'s last words: what was done, and every failure by name."""
-    did = (["trained"] if s["trained"] else []) + (["extracted"] if s["extracted"] else [])
+    n = s.get("reused", 0)
+    did = (["trained"] if s["trained"] else [f"reused the seed choice's {n} tr{'y' if n == 1 else 'ies'} (trained "
+                                               f"before, none trained now)"] if n else [])
+    did += ["extracted"] if s["extracted"] else []
     did += [f"{len(s[k])} {k} made" for k in ("figures", "scenes") if s[k]]
     did += ["explorer written"] if "explore" in s.get("pages", []) else []
     did += [f"{len(s['skipped'])} skipped (data or mechanism absent; reasons in the gallery)"] if s["skipped"] else []

@@ -273,17 +273,18 @@ def recipe_key(cfg: dict) -> str:
     return json.dumps({k: v for k, v in cfg.items() if k not in ("seed", "schedule")}, sort_keys=True)
 
 
-def recipe_names(cfgs: list[dict]) -> list[str]:
-    """Each recipe's name: recipe_label, its lr, then every other field that tells two recipes
-    apart where the recipe's value is not the most common one, e.g. "adamw lr=0.003",
-    "grokfast-ema a=0.98 l=2 lr=0.001", "adamw lr=0.001 wd=0.3", "adamw lr=0.001 op=mul"."""
+def recipe_names(cfgs: list[dict], reference: dict | None = None) -> list[str]:
+    """Each recipe's name: recipe_label, its lr, then every other field that tells two of the
+    raced recipes apart, with this recipe's value, e.g. "adamw lr=0.003", "grokfast-ema a=0.98
+    l=2 lr=0.001", "adamw lr=0.001 wd=0.3", "adamw lr=0.001 op=mul". `reference` (the preset's
+    config, the baseline's): a field where the recipe has the reference's value is left out, so
+    a name without wd= has the preset's wd; None: every such field on every recipe."""
     from training.config import recipe_label
     keys = [k for k in cfgs[0] if k not in ("seed", "schedule", "lr")] if cfgs else []
     differ = [k for k in keys if len({repr(c.get(k)) for c in cfgs}) > 1]
-    mode = {k: max((repr(c.get(k)) for c in cfgs), key=[repr(c.get(k)) for c in cfgs].count) for k in differ}
 
     def name(c, fields):
-        shown = [k for k in fields if repr(c.get(k)) != mode[k]]
+        shown = [k for k in fields if reference is None or _fmt(c.get(k)) != _fmt(reference.get(k))]
         return " ".join([recipe_label(c), f"lr={_fmt(c['lr'])}"] + [f"{NAMED.get(k, k)}={_fmt(c.get(k))}" for k in shown])
     names = [name(c, [k for k in differ if k not in LAB_FIELDS]) for c in cfgs]
     if len(set(names)) < len(names):             # the label hides a difference (e.g. alpha without ema)
@@ -464,9 +465,9 @@ def race(rows: list[dict], preset: str | None) -> dict:
     groups: dict[str, list[dict]] = {}
     for r in rows:
         groups.setdefault(recipe_key(r["config"]), []).append(r)
-    names = recipe_names([g[0]["config"] for g in groups.values()])
-    recipes = [recipe_summary(n, g) for n, g in zip(names, groups.values())]
     base_cfg = PRESETS.get(preset or "", PRESETS["canonical"]).to_dict()
+    names = recipe_names([g[0]["config"] for g in groups.values()], base_cfg)
+    recipes = [recipe_summary(n, g) for n, g in zip(names, groups.values())]
     b = baseline_index(recipes, base_cfg)
     c = control_index(recipes, b)
     if b is not None:
@@ -506,7 +507,9 @@ def race_rows(rc: dict) -> list[list[str]]:
 def race_notes(rc: dict, names: list[str]) -> list[str]:
     caps = sorted({c for r in rc["recipes"] for c in r["caps"]})
     return [
-        f"Sweeps: {', '.join(names)}. A recipe is a point's config minus its seed; its seeds are pooled.",
+        f"Sweeps: {', '.join(names)}. A recipe is a point's config minus its seed; its seeds are pooled. A "
+        f"recipe's name gives its lr and every field on which the raced recipes differ, except where it has the "
+        f"preset's value (a name without wd= has the preset's weight decay).",
         f"grokked at: the first epoch with test accuracy >= 99 % (the run's milestone test_99; the test split is "
         f"measured every test_every epochs). The cap is each run's epochs ({', '.join(map(str, caps))}); a seed that "
         f"finished without grokking is 'never' and counts as >= cap in the median and range. 'not yet': still "

@@ -263,3 +263,81 @@ def test_a_run_name_too_long_for_its_suffix_names_it_and_writes_nothing(args, su
     assert sorted(p.name for p in runs_dir.parent.iterdir()) == [], "wrote something"
     ok = CliRunner().invoke(cli, ["status", "--run", "a" * 61])          # 61 + -s1 fits: not refused as too long
     assert "characters" not in ok.output
+
+
+# ---- 22. cosmetics --------------------------------------------------------------------------------
+
+def test_ordinals_in_the_explorer(tmp_path):
+    import shutil
+    node = shutil.which("node") or shutil.which("nodejs")
+    if node is None:
+        pytest.skip("node is not installed")
+    js = (ROOT / "pipeline" / "explore.js").read_text()
+    assert "}th stored" not in js
+    line = next(ln for ln in js.splitlines() if ln.strip().startswith("const ordinal"))
+    script = line + "\nconsole.log([1, 2, 3, 4, 11, 12, 13, 21, 22, 23, 101, 111, 112].map(ordinal).join(' '));"
+    out = subprocess.run([node, "-e", script], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "23rd", "101st", "111th", "112th"]
+
+
+def test_a_one_point_sweep_says_one_batch_one_point(tmp_path, monkeypatch):
+    from training import sweep as S
+    monkeypatch.setattr(S, "run_local", lambda specs, procs, bar, record: [])     # the log, not the training
+    lines = []
+    S.sweep("one", "seed=0", preset="quick", overrides={"p": 11, "epochs": 20}, runs_dir=tmp_path, progress=False,
+            log=lines.append)
+    said = next(ln for ln in lines if "to train in" in ln)
+    assert "1 of 1 point to train in 1 batch (1 point)" in said, said
+    assert "batches" not in said and "points" not in said
+
+
+def test_film_of_no_scene_says_none_was_named(tmp_path, monkeypatch):
+    from render import cli
+    monkeypatch.chdir(tmp_path)
+    r = CliRunner().invoke(cli, ["film", "--run", "f", "--scenes", ""])
+    assert r.exit_code == 2
+    assert "--scenes names none" in r.output and not r.output.rstrip().endswith("no scene to join:"), r.output
+
+
+def test_all_whose_tries_were_all_reused_says_reused_not_trained(tmp_path, monkeypatch):
+    from pipeline import make
+    from pipeline.make import Options, final_line, make_all
+    from training import config as C
+    from training.history import Run
+    from training.train import Seeded, train
+    tiny = C.Config(p=23, frac=0.5, d_model=16, n_heads=2, d_head=8, d_mlp=32, epochs=30,
+                    schedule=C.Schedule(dense_until=5, log_until=20, n_log=4, stride=5))
+    monkeypatch.setitem(C.PRESETS, C.DEFAULT_PRESET, tiny)
+    monkeypatch.setattr(C, "MAIN_JOB_SEEDS", (1, 0))
+    monkeypatch.setattr(make, "make_explorer", lambda *a, **k: False)      # not what this is about
+    runs = tmp_path / "runs"
+    train([Seeded(tiny.replace(seed=s), Run(f"x-s{s}", runs)) for s in (1, 0)], progress=False)   # an earlier job's
+    o = Options(run="x", runs_root=runs, assets_root=tmp_path / "assets", media_root=tmp_path / "media",
+                figures=[], scenes=[], progress=False)
+    s = make_all(o, log=lambda _: None)
+    assert not s["trained"] and s["reused"] in (1, 2)
+    line = final_line(s)
+    assert "reused" in line and ": trained" not in line, line
+    assert final_line({**s, "trained": True, "reused": 0}).startswith(f"done in {s['seconds']:.0f}s: trained")
+
+
+def test_race_names_a_recipe_by_every_field_that_differs_from_the_baselines():
+    """A wd=1 recipe beside the wd=2 baseline (the quick preset's wd), most recipes at wd=1: the
+    wd=1 ones say wd=1, and no recipe's name reads like the baseline's."""
+    from pipeline import sweep_report as R
+    from tests.test_race import row
+    from training.config import PRESETS
+    q = PRESETS["quick"]
+    assert q.weight_decay == 2.0
+    rows = []
+    for s in range(2):
+        rows += [row("base", s, 300, cap=q.epochs, **{k: getattr(q, k) for k in ("p", "lr", "weight_decay")}),
+                 row("wd1", s, 200, cap=q.epochs, **{k: getattr(q, k) for k in ("p", "lr")}, weight_decay=1.0),
+                 row("ema", s, 100, cap=q.epochs, **{k: getattr(q, k) for k in ("p", "lr")}, weight_decay=1.0,
+                     grokfast="ema")]
+    rc = R.race(rows, "quick")
+    by = {(r["config"]["weight_decay"], r["config"]["grokfast"]): r["recipe"] for r in rc["recipes"]}
+    base, wd1, ema = by[(2.0, "none")], by[(1.0, "none")], by[(1.0, "ema")]
+    assert rc["baseline"] == base and "wd=" not in base
+    assert "wd=1" in wd1 and "wd=1" in ema and wd1 != base, by
+    assert "a name without wd= has the preset's weight decay" in " ".join(R.race_notes(rc, ["base", "wd1", "ema"]))

@@ -684,7 +684,8 @@ def sweep(name: str, grid_text: str, preset: str = "quick", overrides: dict | No
         write_json(root / MANIFEST, manifest)
         if not batches:
             _record_seconds(root)
-            log(f"sweep {name}: all {len(points)} points are trained; nothing to do")
+            log(f"sweep {name}: {'all ' * (len(points) != 1)}{_count(len(points), 'point')} "
+                f"{'are' if len(points) != 1 else 'is'} trained; nothing to do")
             return {"points": len(points), "trained": 0, "seconds": 0.0, "failed": [], "dir": str(root)}
         for n in redo:          # retrained from scratch: only folders the trainer made (Run.remove checks)
             Run(n, root).remove()
@@ -694,8 +695,9 @@ def sweep(name: str, grid_text: str, preset: str = "quick", overrides: dict | No
         if fault is not None:
             specs[0]["fault"] = fault
         where = f"Ray ({ray})" if ray else f"{procs} process{'es' * (procs > 1)} x {nthreads} thread{'s' * (nthreads > 1)}"
-        log(f"sweep {name}: {len(todo)} of {len(points)} points to train in {len(batches)} batches "
-            f"({', '.join(str(len(b)) for b in batches)} points) on {where}; histories in {root}/")
+        log(f"sweep {name}: {len(todo)} of {_count(len(points), 'point')} to train in {_count(len(batches), 'batch')} "
+            f"({', '.join(str(len(b)) for b in batches)} point{'s' * (len(todo) != 1)}) on {where}; "
+            f"histories in {root}/")
         bar = Progress(points, root, progress)
         results = []
 
@@ -715,6 +717,11 @@ def sweep(name: str, grid_text: str, preset: str = "quick", overrides: dict | No
                          f"the same command again): {failed[0]}")
     return {"points": len(points), "trained": len(todo), "batches": len(batches), "seconds": secs,
             "results": results, "failed": failed, "dir": str(root)}
+
+
+def _count(n: int, noun: str) -> str:
+    """'1 point', '2 points', '1 batch', '3 batches'."""
+    return f"{n} {noun}" + ("" if n == 1 else "es" if noun.endswith(("s", "sh", "ch", "x")) else "s")
 
 
 def _record_seconds(root: Path, names=None, batched_with: int | None = None):
