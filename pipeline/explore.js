@@ -239,9 +239,10 @@
     const q = panel("loops", "Neuron against neuron, dots coloured by y (diagonal: the neuron over y)");
     if (!D.waves.found) { absent(p, D.waves.reason); absent(q, D.waves.reason); return; }
     const n = W.g, neurons = D.waves.neurons;
-    // each neuron's range over all checkpoints sets its row's scale (the waves grow from nothing)
-    const glo = new Float32Array(n).fill(Infinity), ghi = new Float32Array(n).fill(-Infinity);
-    for (let k = 0; k < W.lo.length / n; k++) for (let g = 0; g < n; g++) { glo[g] = Math.min(glo[g], W.lo[k * n + g]); ghi[g] = Math.max(ghi[g], W.hi[k * n + g]); }
+    // each neuron's row spans its range at this checkpoint (a wave forming shows while it is small);
+    // its fit at its own frequency, measured at this checkpoint, says how much of it is the wave
+    const fit = D.waves.fit ? f4(D.waves.fit) : null, loopsAt = (D.replay.thresholds || {}).loops_r2;
+    const fitOf = (i, g) => fit ? fit[i * n + g] : NaN;
     const cv = canvas(p, 640, 60 * n + 26), ctx = cv.getContext("2d"), rowH = 60, m = {l: 78, r: 10};
     const xs = y => m.l + y / (P - 1) * (640 - m.l - m.r);
     const cur = [];
@@ -250,18 +251,21 @@
       cur.length = 0;
       for (let g = 0; g < n; g++) {
         const v = W.values(i, g); cur.push(v);
-        const y0 = g * rowH + 4, h = rowH - 8, sy = t => y0 + h - (t - glo[g]) / ((ghi[g] - glo[g]) || 1) * h;
+        const k = W.at[i], lo = W.lo[k * n + g], hi = W.hi[k * n + g];
+        const y0 = g * rowH + 4, h = rowH - 8, sy = t => y0 + h - (t - lo) / ((hi - lo) || 1) * h;
         ctx.strokeStyle = COL.grid; ctx.strokeRect(m.l, y0, 640 - m.l - m.r, h);
         ctx.fillStyle = COL.muted; ctx.textAlign = "right"; ctx.textBaseline = "middle";
-        ctx.fillText(`#${neurons[g]} k=${D.waves.freqs[g]}`, m.l - 4, y0 + h / 2);
+        ctx.fillText(`#${neurons[g]} k=${D.waves.freqs[g]}`, m.l - 4, y0 + h / 2 - 7);
+        if (fit) ctx.fillText(`R² ${fitOf(i, g).toFixed(2)}`, m.l - 4, y0 + h / 2 + 7);
         ctx.strokeStyle = "#bbb"; ctx.lineWidth = 1; ctx.beginPath();
         for (let y = 0; y < P; y++) y ? ctx.lineTo(xs(y), sy(v[y])) : ctx.moveTo(xs(y), sy(v[y]));
         ctx.stroke();
         for (let y = 0; y < P; y++) { ctx.fillStyle = yColour[y]; ctx.fillRect(xs(y) - 1.5, sy(v[y]) - 1.5, 3, 3); }
       }
       ctx.fillStyle = COL.muted; ctx.textAlign = "center"; ctx.textBaseline = "bottom";
-      ctx.fillText(`y = 0 … ${P - 1} (each row scaled to that neuron's range over training)`, 350, cv.height - 2);
-      p.now.textContent = `epoch ${W.epoch(i)}: ` + cur.map((v, g) => `#${neurons[g]} ${fmt(Math.min(...v))}…${fmt(Math.max(...v))}`).join(", ");
+      ctx.fillText(`y = 0 … ${P - 1} (each row scaled to that neuron's range at this checkpoint; R²: its fit at its own frequency)`, 350, cv.height - 2);
+      p.now.textContent = `epoch ${W.epoch(i)}: ` + cur.map((v, g) => `#${neurons[g]} ${fmt(Math.min(...v))}…${fmt(Math.max(...v))}` +
+        (fit ? ` (R² ${fitOf(i, g).toFixed(2)})` : "")).join(", ");
     });
     mouse(cv, (X, Y) => { const g = Math.floor((Y - 4) / rowH), y = Math.round((X - m.l) / (640 - m.l - m.r) * (P - 1));
       if (g < 0 || g >= n || y < 0 || y >= P || !cur[g]) return;
@@ -269,15 +273,13 @@
     p.values = i => Array.from({length: n}, (_, g) => Array.from(W.values(i, g)));
 
     // the loop grid: cell (i, j) has neuron j across and neuron i up; each neuron's axis spans
-    // its range at the last checkpoint, widened to the current one's where that is larger (as NeuronLoops)
-    const S = 600, cell = S / n, cv2 = canvas(q, S + 40, S + 24), c2 = cv2.getContext("2d"), last = C - 1;
-    const fin = Array.from({length: n}, (_, g) => W.values(last, g));
-    const finLo = fin.map(v => Math.min(...v)), finHi = fin.map(v => Math.max(...v));
+    // its range at this checkpoint (as NeuronLoops): a loop forming shows while it is small
+    const S = 600, cell = S / n, cv2 = canvas(q, S + 40, S + 24), c2 = cv2.getContext("2d");
     let pos = null;
     drawers.push(i => {
       c2.clearRect(0, 0, cv2.width, cv2.height);
       const v = Array.from({length: n}, (_, g) => W.values(i, g));
-      const lo = v.map((a, g) => Math.min(finLo[g], Math.min(...a))), hi = v.map((a, g) => Math.max(finHi[g], Math.max(...a)));
+      const lo = v.map(a => Math.min(...a)), hi = v.map(a => Math.max(...a));
       const u = (g, t) => (t - lo[g]) / ((hi[g] - lo[g]) || 1);
       pos = {lo, hi, v};
       c2.font = "10px system-ui"; c2.fillStyle = COL.muted;
@@ -294,7 +296,13 @@
           c2.fillRect(36 + b * cell + 4 + ux * (cell - 10), a * cell + cell - 6 - uy * (cell - 10), 2.4, 2.4);
         }
       }
-      q.now.textContent = `epoch ${W.epoch(i)}: ${n} × ${n} neuron pairs, ${P} dots each`;
+      let said = "";
+      if (fit) {      // the caption is chosen by the fit measured here, its threshold beside it
+        let mean = 0; for (let g = 0; g < n; g++) mean += fitOf(i, g) / n;
+        said = `; mean fit R² ${mean.toFixed(2)}` + (loopsAt === undefined ? "" : mean >= loopsAt ?
+          `: waves, so loops (≥ ${loopsAt.toFixed(2)})` : `: no clean waves, no loops yet (< ${loopsAt.toFixed(2)})`);
+      }
+      q.now.textContent = `epoch ${W.epoch(i)}: ${n} × ${n} neuron pairs, ${P} dots each, each neuron on its range at this checkpoint${said}`;
     });
     mouse(cv2, (X, Y) => { const b = Math.floor((X - 36) / cell), a = Math.floor(Y / cell);
       if (!pos || a < 0 || b < 0 || a >= n || b >= n) return;
@@ -315,6 +323,15 @@
     const side = px * P, cv = canvas(p, M.l + side + M.r, M.t + side + M.b), ctx = cv.getContext("2d");
     const img = offscreen(P, P), ic = img.getContext("2d"), data = ic.createImageData(P, P);
     let cur = null, vmax = 1;
+    // the share of rows peaking on the line at this checkpoint (measured on the unpacked surface by
+    // extraction); "a ridge" only from the threshold up, stated beside it
+    const rows = info.rows ? f4(info.rows) : null, ridge = (D.replay.thresholds || {}).ridge_rows;
+    const onLine = i => {
+      if (!rows) return "";
+      const r = rows[i], on = `x + y ≡ ${info.line}` + (info.tol ? ` (±${info.tol})` : "");
+      return `${pct(r)} of rows peak on ${on}` + (ridge === undefined ? "" : r >= ridge ?
+        ` (a ridge: ≥ ${pct(ridge)})` : ` (no ridge yet: < ${pct(ridge)})`) + "; ";
+    };
     drawers.push(i => {
       const v = S.values(i); cur = v;
       vmax = 0; for (const t of v) vmax = Math.max(vmax, Math.abs(t)); vmax = vmax || 1;
@@ -328,6 +345,13 @@
       ctx.clearRect(0, 0, cv.width, cv.height); ctx.imageSmoothingEnabled = false;
       ctx.drawImage(img, M.l, M.t, side, side);
       ctx.strokeStyle = COL.grid; ctx.strokeRect(M.l, M.t, side, side);
+      if (info.line !== undefined && info.line !== null) {      // the line x + y ≡ line (two segments), dashed
+        const c = info.line, cx = x => M.l + (x + .5) * px, cy = y => M.t + (P - 1 - y + .5) * px;
+        ctx.save(); ctx.setLineDash([4, 4]); ctx.strokeStyle = COL.cursor; ctx.lineWidth = 1; ctx.beginPath();
+        ctx.moveTo(cx(0), cy(c)); ctx.lineTo(cx(c), cy(0));
+        if (c < P - 1) { ctx.moveTo(cx(c + 1), cy(P - 1)); ctx.lineTo(cx(P - 1), cy(c + 1)); }
+        ctx.stroke(); ctx.restore();
+      }
       ctx.fillStyle = COL.muted; ctx.font = "11px system-ui"; ctx.textAlign = "center"; ctx.textBaseline = "top";
       ctx.fillText(`x = 0 … ${P - 1}`, M.l + side / 2, M.t + side + 6);
       ctx.save(); ctx.translate(12, M.t + side / 2); ctx.rotate(-Math.PI / 2); ctx.textBaseline = "middle"; ctx.fillText(`y = 0 … ${P - 1}`, 0, 0); ctx.restore();
@@ -337,7 +361,7 @@
       ctx.fillText(fmt(vmax), bx + 15, M.t + 4); ctx.fillText("0", bx + 15, M.t + bh / 2); ctx.fillText(fmt(-vmax), bx + 15, M.t + bh - 4);
       let mi = 0; for (let j = 1; j < v.length; j++) if (v[j] > v[mi]) mi = j;
       const from = S.frames ? ` (surface from checkpoint epoch ${S.epoch(i)}: every ${ordinal(D.surface_stride)} stored)` : "";
-      p.now.textContent = `epoch ${D.epochs[i]}${from}: max ${fmt(v[mi])} at (x ${Math.floor(mi / P)}, y ${mi % P}), min ${fmt(Math.min(...v))}; colour scale ±${fmt(vmax)}`;
+      p.now.textContent = `epoch ${D.epochs[i]}${from}: ${onLine(i)}max ${fmt(v[mi])} at (x ${Math.floor(mi / P)}, y ${mi % P}), min ${fmt(Math.min(...v))}; colour scale ±${fmt(vmax)}`;
     });
     mouse(cv, (X, Y) => { const x = Math.floor((X - M.l) / px), y = P - 1 - Math.floor((Y - M.t) / px);
       if (!cur || x < 0 || y < 0 || x >= P || y >= P) return;
@@ -350,10 +374,13 @@
 
   // ---- panel: the probe's wave against the cosine ----
   function probePanel() {
-    const pr = D.probe, p = panel("probe", `Sparse probes on the embedding: cos and sin of ${pr.label} (k = ${pr.k}) over x`);
+    const pr = D.probe, p = panel("probe", `Sparse probes on the embedding: cos and sin of ${pr.label} (k = ${pr.k}) over x` +
+      (pr.refitted ? ", refitted at each checkpoint" : ", fitted at the analysis checkpoint"));
     const cv = canvas(p, 640, 300), ctx = cv.getContext("2d");
     const A = {cos_out: f4(pr.cos_out), sin_out: f4(pr.sin_out), cos_target: f4(pr.cos_target), sin_target: f4(pr.sin_target),
                cos_r2: f4(pr.cos_r2), sin_r2: f4(pr.sin_r2)};
+    const fixed = pr.cos_r2_fixed ? {cos: f4(pr.cos_r2_fixed), sin: f4(pr.sin_r2_fixed)} : null;
+    const shape = (D.replay.thresholds || {}).shape_r2;
     let lim = 1; for (const k of ["cos_out", "sin_out", "cos_target", "sin_target"]) for (const v of A[k]) if (isFinite(v)) lim = Math.max(lim, Math.abs(v));
     const ax = axes(cv, 0, P - 1, -lim * 1.05, lim * 1.05, {l: 46, r: 8, t: 22, b: 22});
     drawers.push(i => {
@@ -369,7 +396,10 @@
       ctx.font = "11px system-ui"; ctx.textAlign = "left"; ctx.textBaseline = "top";
       ctx.fillStyle = COL.cos; ctx.fillText("cos probe (dots), cos(wx) (line)", 52, 4);
       ctx.fillStyle = COL.sin; ctx.fillText("sin probe (dots), sin(wx) (line)", 300, 4);
-      p.now.textContent = `epoch ${D.epochs[i]}: R² cos ${fmt(A.cos_r2[i])}, sin ${fmt(A.sin_r2[i])}`;
+      const c = A.cos_r2[i];
+      p.now.textContent = `epoch ${D.epochs[i]}: R² cos ${fmt(c)}, sin ${fmt(A.sin_r2[i])}` +
+        (shape === undefined ? "" : c >= shape ? ` (a wave: ≥ ${shape.toFixed(2)})` : ` (no wave yet: < ${shape.toFixed(2)})`) +
+        (fixed ? `; the analysis checkpoint's probe held fixed would show R² cos ${fmt(fixed.cos[i])}, sin ${fmt(fixed.sin[i])}` : "");
     });
     mouse(cv, (X) => { const x = Math.round(ax.ix(X)); if (x < 0 || x >= P) return; const i = state.i;
       p.hover.textContent = `epoch ${D.epochs[i]}, x ${x}: cos probe ${fmt(A.cos_out[i * P + x])} (cos ${fmt(A.cos_target[x])}), ` +
@@ -385,8 +415,8 @@
     curvesPanel();
     fourierPanel();
     wavesPanels(W);
-    surfacePanel("crest", D.crest.found ? `The crest unit over (x, y): its ridge on x + y ≡ ${D.crest.T} (mod ${P})` : "The crest unit", D.crest, SC);
-    surfacePanel("logit", D.logit.found ? `The logit of output ${D.logit.output} over (x, y)` : "The logit surface", D.logit, SL);
+    surfacePanel("crest", D.crest.found ? `The crest unit over (x, y), the line x + y ≡ ${D.crest.T} (mod ${P}) dashed` : "The crest unit", D.crest, SC);
+    surfacePanel("logit", D.logit.found ? `The logit of output ${D.logit.output} over (x, y), the line x + y ≡ ${D.logit.output} dashed` : "The logit surface", D.logit, SL);
     probePanel();
     slider.addEventListener("input", () => setIndex(+slider.value));
     const play = document.getElementById("play");

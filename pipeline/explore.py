@@ -3,7 +3,12 @@ them. Opens offline from the file system: the data is embedded in the page (brow
 file:// fetches), the script is pipeline/explore.js, inlined.
 
 Every number comes from assets/<run>/ (read through common.assets, so the pipeline's stamps know
-exactly what the page depends on). What is made smaller, and how (PACKING in the page says the same):
+exactly what the page depends on), and every number a panel shows at an epoch is measured at that
+epoch (extraction/replay.py): the probe refitted there, the sweeps and the loop grid scaled to
+that checkpoint's range with each neuron's fit, the crest and logit panels marking their line
+x + y ≡ T with the share of rows peaking on it; a caption that claims something (a ridge, a
+wave) is chosen by that number and its threshold, stated beside it. The header shows the story
+check. What is made smaller, and how (PACKING in the page says the same):
   - curves, embedding Fourier norms, probe outputs: float32 (the assets hold float64);
   - the wave sweeps and the crest and logit surfaces (evolution.npz, float16): 8 bits per value,
     each checkpoint's (and, for the sweeps, each neuron's) own range mapped onto 0..255, so a
@@ -129,18 +134,27 @@ def page_data(a: Assets, links: dict, budget: int = BUDGET_BYTES) -> dict:
     data["fourier"] = {"labels": [str(v) for v in fo["basis_labels"]], "norms": f32(fo["embed_norms"])}
     pr = a["probes"]
     probe = a.probe
-    data["probe"] = {"k": probe.k, "label": probe.label,
-                     **{f"{f}_{part}": f32(pr[f"{f}_{part}"]) for f in ("cos", "sin") for part in ("target", "out", "r2")}}
+    replay = a.replay
+    # what the replays show at each checkpoint, measured there, and the thresholds its captions are chosen by
+    data["replay"] = {"found": replay.found, "reason": replay.reason, "thresholds": replay.thresholds or {},
+                      "crest_tol": replay.crest_tol or 0}
+    data["check"] = check_rows(a)
+    parts = ("target", "out", "r2") + (("r2_fixed",) if "cos_r2_fixed" in pr else ())
+    data["probe"] = {"k": probe.k, "label": probe.label, "refitted": replay.found,
+                     **{f"{f}_{part}": f32(pr[f"{f}_{part}"]) for f in ("cos", "sin") for part in parts}}
     ev = a["evolution"]
     if not np.array_equal(np.asarray(ev["epoch"]), epochs):
         raise ValueError("evolution.npz and curves.npz have different checkpoints")
+    measured = lambda key: f32(ev[key]) if key in ev else None
     waves = a.selection(WaveNeurons)
     data["waves"] = ({"found": True, "neurons": [int(n) for n in waves.neurons], "freqs": [int(k) for k in waves.freqs],
-                      "sweeps": q8(ev["wave_sweeps"])}
+                      "sweeps": q8(ev["wave_sweeps"]), "fit": measured("wave_fit")}
                      if waves.found else {"found": False, "reason": waves.why_not()})
     crest, logit = a.selection(Crest), a.selection(Logit)
-    surf = {"crest": (crest, "crest_surface", {"T": crest.T, "points": crest.points}),
-            "logit": (logit, "logit_surface", {"output": logit.output, "maxima": logit.maxima})}
+    surf = {"crest": (crest, "crest_surface", {"T": crest.T, "points": crest.points, "line": crest.T,
+                                               "tol": replay.crest_tol or 0, "rows": measured("crest_rows_on_line")}),
+            "logit": (logit, "logit_surface", {"output": logit.output, "maxima": logit.maxima, "line": logit.output,
+                                               "tol": 0, "rows": measured("logit_rows_on_line")})}
     raw = {name: np.asarray(ev[key])[:, None].reshape(C, 1, p * p)
            for name, (sel, key, _) in surf.items() if sel.found}
     rest = len(json.dumps(data))
@@ -157,6 +171,29 @@ def page_data(a: Assets, links: dict, budget: int = BUDGET_BYTES) -> dict:
                       else {"found": False, "reason": sel.why_not()})
     data["surface_stride"] = stride
     return data
+
+
+def check_rows(a: Assets) -> dict:
+    """The story check as the page's header shows it: each row's verdict, number and target."""
+    chk = a.story_check
+    return {"passed": bool(chk.passed), "time_rows": list(chk.TIME_ROWS),
+            "rows": [{k: c.get(k) for k in ("name", "passed", "value", "target")} for c in chk.criteria or []]}
+
+
+def check_html(check: dict) -> str:
+    """The header's story-check table: the final model's rows, then those in time."""
+    e = html.escape
+    out = [f"<details class='check'{'' if check['passed'] else ' open'}><summary><b>Story check: "
+           f"{'PASS' if check['passed'] else 'FAIL'}</b> <span class='muted'>(is the story the scenes tell true of this "
+           "run? REFERENCE §8; the rows in time say whether each replay caption's number says what it claims)"
+           "</span></summary><table>"]
+    for c in check["rows"]:
+        if c["name"] == (check["time_rows"] or [None])[0]:
+            out.append("<tr><td></td><th colspan='2' class='muted'>in time</th></tr>")
+        v = "<b class='pass'>PASS</b>" if c["passed"] else "<b class='fail'>FAIL</b>"
+        out.append(f"<tr><td>{v}</td><th>{e(c['name'])}</th><td>{e(c['value'])} "
+                   f"<span class='muted'>(target: {e(c['target'])})</span></td></tr>")
+    return "".join(out) + "</table></details>"
 
 
 def panel_links(o, stamps: dict, out_dir: Path) -> dict:
@@ -194,7 +231,9 @@ a{color:#8cf}h1{font-weight:600;margin:.5em 0 .2em}h2{font-size:1em;margin:.2em 
 .grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(440px,1fr));gap:1em;margin-top:1em}
 .panel{background:#1c1c1c;padding:.6em;border-radius:6px}.panel canvas{width:100%;display:block;background:#0e1117}
 .now,.hover{font-size:.85em;font-variant-numeric:tabular-nums;min-height:1.3em;color:#ccc}.hover{color:#fd7}
-.links{font-size:.8em;color:#999;margin-top:.3em}.muted{color:#999;font-size:.85em}"""
+.links{font-size:.8em;color:#999;margin-top:.3em}.muted{color:#999;font-size:.85em}
+.check{font-size:.85em;margin:.3em 0}.check td,.check th{padding:.1em .6em;text-align:left;vertical-align:top}
+.pass{color:#6c6}.fail{color:#f66}"""
 
 
 def render_page(data: dict) -> bytes:
@@ -206,6 +245,7 @@ def render_page(data: dict) -> bytes:
         f"<h1>Run {e(data['run'])}: {e(data['task'])}, through training</h1>",
         "<p class='muted'><a href='index.html'>gallery</a> · drag the slider, or use ← → (Shift: 10 steps), "
         "Space to play; hover a panel to read its values. " + e(data["packing"]) + "</p>",
+        check_html(data["check"]),
         "<div id='bar'><div class='row'><button id='play'>▶ play</button>"
         "<input id='slider' type='range' min='0' value='0' step='1' aria-label='checkpoint'>"
         "<span id='epoch'></span></div><canvas id='phasebar'></canvas></div>",

@@ -49,6 +49,9 @@ def write_gallery(o, stamps: dict, failed: dict | None = None) -> Path:
     parts.append(f"<h2>Story check: {'PASS' if chk.passed else 'FAIL'}</h2><p class='muted'>Is the story the "
                  "scenes tell true of this run? (REFERENCE §8)</p><table>")
     for c in chk.criteria or []:
+        if c["name"] == chk.TIME_ROWS[0]:
+            parts.append("<tr><td></td><th colspan='2' class='muted'>in time: the plateau, after grokking, "
+                         "and what the replays say at each epoch</th></tr>")
         verdict = "<b style='color:#6c6'>PASS</b>" if c["passed"] else "<b style='color:#f66'>FAIL</b>"
         more = "" if c["passed"] else (f"<br><span class='muted'>{e(', '.join(c['scenes']))}: {e(c['meaning'])}; "
                                        f"{e(c['advice'] or '')}</span>")

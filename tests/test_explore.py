@@ -128,6 +128,22 @@ def _check_panels_show(page, a: Assets, i: int):
     for panel in ("curves", "fourier", "waves", "loops", "crest", "logit", "probe"):
         assert page.inner_text(f"#now-{panel}").startswith(f"epoch {epoch}"), panel
     assert page.inner_text("#epoch").startswith(f"epoch {epoch:,}")
+    _check_said_by_numbers(page, a, i)
+
+
+def _check_said_by_numbers(page, a: Assets, i: int):
+    """What the crest, logit and probe panels say at checkpoint i is what was measured there: the
+    share of rows on the line, the refitted probe's R², each with the caption its threshold picks."""
+    from common.assets import Crest, Logit
+    from extraction import replay as rp
+    ev, pr = a["evolution"], a["probes"]
+    for name, key, line in (("crest", "crest_rows_on_line", a.selection(Crest).T),
+                            ("logit", "logit_rows_on_line", a.selection(Logit).output)):
+        now, rows = page.inner_text(f"#now-{name}"), float(ev[key][i])
+        assert f"{100 * rows:.1f}% of rows peak on x + y ≡ {line}" in now, now
+        assert ("(a ridge:" in now) == (rows >= rp.RIDGE_ROWS) and ("no ridge yet" in now) == (rows < rp.RIDGE_ROWS), now
+    now, r2 = page.inner_text("#now-probe"), float(pr["cos_r2"][i])
+    assert ("(a wave:" in now) == (r2 >= rp.SHAPE_R2) and "held fixed would show" in now, now
 
 
 def test_explorer_in_a_real_browser(site, tmp_path):
@@ -148,6 +164,9 @@ def test_explorer_in_a_real_browser(site, tmp_path):
         links = page.eval_on_selector_all(".links a", "as => as.map(a => a.getAttribute('href'))")
         assert any(h.endswith("GrokkingCurve.mp4") for h in links) and any(h.endswith("crest.png") for h in links)
         assert page.evaluate("explorer.C") == C and page.evaluate("explorer.stride") == 1
+        # the header: the story check, every row, those in time included
+        head = page.inner_text(".check")
+        assert all(n in head for n in a.story_check.ROWS) and "in time" in head
 
         _check_panels_show(page, a, 0)
         crest0 = page.evaluate("explorer.values('crest')")
