@@ -249,6 +249,7 @@ def planted_history(fit: int = 100, grok: int = 3000, E: int = 5000, rise_from: 
         train[collapse[0]:collapse[1]] = 0.21
         test[collapse[0]:collapse[1]] = 0.65
     raw = np.where(e % test_every == 0, test, np.nan)
-    raw[grok] = test[grok]                                  # the grokking epoch is measured
+    if grok <= E:
+        raw[grok] = test[grok]                              # the grokking epoch is measured
     f = filled({"train_loss": 1 - train, "test_loss": 1 - raw, "train_acc": train, "test_acc": raw})
     return train, raw, f["test_acc"]
