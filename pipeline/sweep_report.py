@@ -574,9 +574,16 @@ def plain(v):
 
 def race_report(names: list[str], runs_dir=None, media_root=None, progress: bool = True) -> dict:
     """The race of several sweeps' recipes, into media/race-report/. Every sweep is found before
-    anything is read or written."""
+    anything is read or written; a sweep named twice is refused (its seeds would count twice)."""
+    seen: dict = {}
     for n in names:
-        load_points(sweep_dir(n, runs_dir))
+        root = sweep_dir(n, runs_dir)
+        key = root.resolve()
+        if key in seen:
+            raise SweepError(f"sweep {n!r} is named twice" + (f" (as {seen[key]!r} too)" if seen[key] != n else "")
+                             + ": the race would count each of its seeds twice; name each sweep once")
+        seen[key] = n
+        load_points(root)
     got = [collect(n, runs_dir, progress) for n in names]
     presets = list(dict.fromkeys(g["preset"] for g in got))
     rc = race([r for g in got for r in g["rows"]], presets[0])
