@@ -428,9 +428,31 @@ def probe(a):
     ax["clock"].set_aspect("equal")
     ax["clock"].set_xlabel("cos probe")
     ax["clock"].set_ylabel("sin probe")
+    # short lines: the clock's panel is narrow (its aspect is equal) and its title starts at its left
     ax["clock"].set_title(f"(d) the clock: w = {fo.freq_label(k, p)}"
-                          + ("\n(not a learned key frequency)" if pr.learned is False else ""), loc="left")
+                          + ("\n(not a key frequency)" if pr.learned is False else ""), loc="left")
+    _fit_left_title(fig, ax["clock"])
     return fig
+
+
+def _fit_left_title(fig, ax, smallest: float = 0.6):
+    """Shrink `ax`'s left title where it would run off the figure's right edge (it starts at the
+    axes' left edge; a long frequency label at a large p did), down to `smallest` of its size."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    t = ax._left_title
+    size, dpi = t.get_fontsize(), fig.dpi
+    fig.set_dpi(style.DPI)                    # measured as saved: text does not scale exactly with dpi
+    try:
+        for _ in range(4):
+            canvas = FigureCanvasAgg(fig)
+            canvas.draw()
+            b = t.get_window_extent(canvas.get_renderer())
+            over = b.x1 - 0.99 * fig.bbox.width
+            if over <= 0 or t.get_fontsize() <= smallest * size:
+                return
+            t.set_fontsize(max(smallest * size, t.get_fontsize() * (b.width - over) / b.width))
+    finally:
+        fig.set_dpi(dpi)
 
 
 # ---- 8. the trig identity ------------------------------------------------------------------

@@ -341,3 +341,52 @@ def test_race_names_a_recipe_by_every_field_that_differs_from_the_baselines():
     assert rc["baseline"] == base and "wd=" not in base
     assert "wd=1" in wd1 and "wd=1" in ema and wd1 != base, by
     assert "a name without wd= has the preset's weight decay" in " ".join(R.race_notes(rc, ["base", "wd1", "ema"]))
+
+
+def _texts_outside(fig) -> list[str]:
+    """The titles, axis labels and legend texts of a figure drawn (partly) outside it: clipped in
+    every file saved from it."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from figures import style
+    fig.set_dpi(style.DPI)                       # as saved
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    r = canvas.get_renderer()
+    W, H = fig.bbox.width, fig.bbox.height
+    texts = list(fig.texts)
+    for ax in fig.axes:
+        texts += [ax.title, ax._left_title, ax._right_title, ax.xaxis.label, ax.yaxis.label]
+        if ax.get_legend() is not None:
+            texts += list(ax.get_legend().get_texts()) + [ax.get_legend().get_title()]
+    out = []
+    for t in texts:
+        if not t.get_visible() or not t.get_text().strip():
+            continue
+        b = t.get_window_extent(r)
+        if b.x0 < -1 or b.y0 < -1 or b.x1 > W + 1 or b.y1 > H + 1:
+            out.append(t.get_text())
+    return out
+
+
+@pytest.mark.parametrize("learned, k, label", [(True, 2, None), (False, 34, None), (False, 56, None),
+                                               (False, 56, "1006π/1009")])
+def test_probe_figure_titles_stay_inside_it(learned, k, label, tmp_path, monkeypatch):
+    """The clock panel's title, '(d) the clock: w = 68π/113 (not a learned key frequency)', ran
+    off the figure's right edge."""
+    import matplotlib
+    matplotlib.use("Agg")
+    from common import assets as A
+    from figures import static, style
+    style.apply()
+    make_synthetic_assets(tmp_path, "pr", p=113)
+    real = A.Assets.probe
+
+    def probe(self):
+        pr = real.fget(self)
+        pr.learned, pr.k = learned, k
+        return pr
+    monkeypatch.setattr(A.Assets, "probe", property(probe))
+    if label:                                   # a large p's longest frequency label
+        monkeypatch.setattr(static.fo, "freq_label", lambda k_, p_: label)
+    fig = static.probe(A.Assets("pr", tmp_path))
+    assert _texts_outside(fig) == []
