@@ -419,8 +419,17 @@ def test_quick_model_shows_the_mechanism(quick_run):
     np.testing.assert_allclose(approx, fit["approx"][:, lg.output].reshape(p, p), rtol=1e-6, atol=1e-6)
     # the story check is in the summary, each criterion with a number and a verdict
     chk = a.story_check
-    assert [c["name"] for c in chk.criteria] == ["legible", "algorithm", "answer singled out", "crest"]
-    assert chk.passed == all(c["passed"] for c in chk.criteria)
+    assert [c["name"] for c in chk.criteria] == ["legible", "algorithm", "answer singled out", "crest",
+                                                 "delay", "steady", "replay"]
+    assert chk.passed == all(c["passed"] for c in chk.criteria) and chk.problems() == []
+    # the replay claims are measured at their checkpoints: the numbers are the per-checkpoint arrays'
+    rep = a.replay
+    ck = [int(e) for e in c["epoch"]]
+    for cl in rep.claims:
+        arr = {"probe_r2": a["probes"]["cos_r2"], "wave_fit": np.asarray(ev["wave_fit"], float).mean(1),
+               "surface_rows": ev["crest_rows_on_line"] if "crest_rows_on_line" in ev else ev["logit_rows_on_line"]}
+        assert cl["value"] == pytest.approx(float(arr[cl["measure"]][ck.index(cl["epoch"])]), rel=1e-6)
+    assert chk.row("replay")["claims"] == rep.claims
     assert cr["qualifies"] == next(c for c in chk.criteria if c["name"] == "crest")["passed"]
 
 
@@ -524,7 +533,12 @@ def test_an_op_that_is_not_addition_extracts_with_the_sum_measures_not_found(run
     for part in (s["story"], s["story_check"], s["logit_approx"], *s["selections"].values()):
         assert part["found"] is False and part["reason"] == why
     assert s["key_frequencies"] == [] and not s["story_check"]["passed"]
-    assert all(c["value"] == f"not measured: {why}" for c in s["story_check"]["criteria"])
+    # the rows of the x + y mechanism (and its replay) are not measured; the plateau and its
+    # steadiness are any run's, measured from its history
+    crit = {c["name"]: c for c in s["story_check"]["criteria"]}
+    assert all(crit[n]["value"] == f"not measured: {why}" for n in ("legible", "algorithm", "answer singled out",
+                                                                    "crest", "replay"))
+    assert not crit["delay"]["value"].startswith("not measured") and not crit["delay"]["passed"]
     a = Assets(op)
     assert np.isnan(a["curves"]["excluded_loss"]).all() and "logit_surface" not in a["evolution"]
     assert a.diagnostics.found and np.isfinite(a["curves"]["all_grad_norm"]).all()
