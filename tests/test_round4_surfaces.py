@@ -289,6 +289,10 @@ def test_a_one_point_sweep_says_one_batch_one_point(tmp_path, monkeypatch):
     said = next(ln for ln in lines if "to train in" in ln)
     assert "1 of 1 point to train in 1 batch (1 point)" in said, said
     assert "batches" not in said and "points" not in said
+    monkeypatch.setattr(S, "run_local", lambda specs, procs, bar, record: ["injected"])
+    with pytest.raises(S.SweepError, match=r"^1 of 1 batch failed"):
+        S.sweep("two", "seed=0", preset="quick", overrides={"p": 11, "epochs": 20}, runs_dir=tmp_path,
+                progress=False, log=lines.append)
 
 
 def test_film_of_no_scene_says_none_was_named(tmp_path, monkeypatch):

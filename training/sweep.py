@@ -713,7 +713,7 @@ def sweep(name: str, grid_text: str, preset: str = "quick", overrides: dict | No
             _record_seconds(root)       # also after Ctrl-C: the time of every commit so far
         secs = time.perf_counter() - t0
     if failed:
-        raise SweepError(f"{len(failed)} of {len(batches)} batches failed (the others are trained; fix and run "
+        raise SweepError(f"{len(failed)} of {_count(len(batches), 'batch')} failed (the others are trained; fix and run "
                          f"the same command again): {failed[0]}")
     return {"points": len(points), "trained": len(todo), "batches": len(batches), "seconds": secs,
             "results": results, "failed": failed, "dir": str(root)}
