@@ -124,14 +124,17 @@ def anim_surfaces(a, frames: int = 150) -> Animation:
         raise Missing("evolution.npz has no epoch")
     epochs = np.asarray(ev["epoch"])
     pp, crest, logit = a.selection(ProductPair), a.selection(Crest), a.selection(Logit)
-    panels = []                       # (title, [C, p, p] array)
+    panels = []                       # (title, [C, p, p] array, (its line, [C] share of rows on it) or None)
+    tol = a.replay.crest_tol or 0
     if pp.found:
         for j, (i, f) in enumerate(zip(pp.neurons, pp.formulas)):
-            panels.append((f"neuron #{i}\n≈ {f}", ev["pair_surfaces"][:, j]))
+            panels.append((f"neuron #{i}\n≈ {f}", ev["pair_surfaces"][:, j], None))
     if crest.found:
-        panels.append((f"crest unit\nx + y ≡ {crest.T} (mod {a.p})", ev["crest_surface"]))
+        panels.append((f"crest unit, x + y ≡ {crest.T} dashed", ev["crest_surface"],
+                       (crest.T, ev.get("crest_rows_on_line"), tol)))
     if logit.found:
-        panels.append((f"logit of output {logit.output}", ev["logit_surface"]))
+        panels.append((f"logit of output {logit.output}\nx + y ≡ {logit.output} dashed", ev["logit_surface"],
+                       (logit.output, ev.get("logit_rows_on_line"), 0)))
     if not panels:
         raise Missing("evolution.npz has no selected surfaces")
     idx = frame_indices(epochs, frames)
@@ -139,26 +142,39 @@ def anim_surfaces(a, frames: int = 150) -> Animation:
     fig = _figure(720, 320)
     sub_s, sub_l = fig.subfigures(2, 1, height_ratios=[3.2, 1])
     axes = np.atleast_1d(sub_s.subplots(1, len(panels)))
-    images = []
-    for ax, (title, arr) in zip(axes, panels):
+    images, shares, lines = [], [], []
+    for ax, (title, arr, on) in zip(axes, panels):
         im = ax.imshow(_unit(arr[idx[0]]).T, origin="lower", cmap=style.CMAP_SIGNED, vmin=-1, vmax=1,
                        extent=(-0.5, p - 0.5, -0.5, p - 0.5), interpolation="nearest")
         ax.set_title(title, fontsize=7)
+        if on is not None:           # the line, and what share of rows peak on it at each checkpoint
+            c, rows, w = on
+            lines += ax.plot([0, c], [c, 0], [c + 1, p - 1], [p - 1, c + 1], color="#e6a800", lw=1.0,
+                             ls=(0, (3, 2)))      # blitted after its map, which is redrawn every frame
+            if rows is not None:     # said under the map, in the room of its x label (kept blank)
+                ax.set_xlabel(" ", fontsize=7, labelpad=1)
+                said = ax.text(0.5, -0.01, "", transform=ax.transAxes, ha="center", va="top", fontsize=6.5)
+                shares.append((said, np.asarray(rows, float), c, w))
         ax.set_xticks([])
         ax.set_yticks([])
-        ax.set_xlabel("x", fontsize=7, labelpad=1)
+        ax.set_xlim(-0.5, p - 0.5)
+        ax.set_ylim(-0.5, p - 0.5)
+        if not (on is not None and on[1] is not None):
+            ax.set_xlabel("x", fontsize=7, labelpad=1)
         ax.set_ylabel("y", fontsize=7, labelpad=1)
         images.append(im)
     marker = _loss_strip(sub_l.subplots(), a)
     txt, set_epoch = _counter(fig, a, epochs)
 
     def update(i):
-        for im, (_, arr) in zip(images, panels):
+        for im, (_, arr, _) in zip(images, panels):
             im.set_data(_unit(arr[i]).T)
+        for said, rows, c, w in shares:
+            said.set_text(f"x; {rows[i]:.0%} of rows peak on the line" + (f" (±{w})" if w else ""))
         marker.set_xdata([epochs[i]] * 2)
         set_epoch(i)
     _note(fig, "each map scaled to its own range in every frame")
-    return Animation(fig, [*images, marker, txt], update, idx)
+    return Animation(fig, [*images, *lines, *(said for said, *_ in shares), marker, txt], update, idx)
 
 
 def anim_loops(a, frames: int = 150) -> Animation:
