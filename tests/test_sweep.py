@@ -107,6 +107,13 @@ def test_every_point_is_an_ordinary_complete_run(tiny_sweep):
         assert p["seconds"] > 0
 
 
+def test_sweep_workers_flush_subnormals_on_every_thread(tiny_sweep):
+    """Each batch process measured flush-to-zero on all of torch's threads (training/threads.py)."""
+    for d in (tiny_sweep["dir"]).iterdir():
+        if (d / "manifest.json").exists():
+            assert json.loads((d / "manifest.json").read_text())["threads"]["subnormals"] == "flushed", d.name
+
+
 def test_a_point_equals_the_same_config_trained_alone(tiny_sweep, tmp_path):
     """Batching, per-seed hyper-parameters and the process pool change nothing: a point's
     history is the one its config gives trained alone."""

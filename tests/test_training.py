@@ -256,35 +256,98 @@ def test_cross_entropy_is_the_float64_log_softmax_chain():
     torch.testing.assert_close(a.grad, b.grad, rtol=1e-6, atol=1e-12)
 
 
-@pytest.mark.parametrize("seeds", [[0], [0, 1, 2]])
-def test_canonical_step_rounds_alike_on_one_and_two_threads(seeds):
-    """The thread tuner switches thread counts mid-run, so a canonical-size step (batched seeds
-    too) must give the same bits on one thread and two: a resume then retraces the run."""
-    from training import train as T
-    from training.optim import SeedAdamW
-    cfgs = [CANONICAL.replace(seed=s) for s in seeds]
-    out = []
+def test_rounds_alike_tells_a_thread_dependent_step_from_a_pure_one():
+    from training.threads import rounds_alike
+    x = torch.arange(10, dtype=torch.float32)
+    assert rounds_alike(lambda: [x * 2], [2, 1])
+    assert not rounds_alike(lambda: [x + torch.get_num_threads()], [2, 1])
+
+
+def _canonical_small(seed=0, epochs=8):
+    """The canonical model and task (its GEMMs are the size whose sums some CPUs split by
+    thread), a few epochs with a checkpoint at each."""
+    from training.config import Schedule
+    return CANONICAL.replace(seed=seed, epochs=epochs, lr=1e-2, test_every=3,
+                             schedule=Schedule(dense_until=epochs, log_until=epochs, n_log=0, stride=1))
+
+
+@pytest.mark.parametrize("seeds", [[0], [0, 1]])
+def test_canonical_resume_retraces_the_run_whatever_the_thread_counts(runs_dir, monkeypatch, seeds):
+    """On any CPU (on some, the thread count changes a canonical step's rounding, and the
+    trainer then runs every step on one thread): a run whose tuner switches thread counts every
+    few epochs, killed and resumed by a session that starts on another count, has every
+    checkpoint and metric bit for bit of a run trained straight on one thread."""
+    import functools
+    import training.train as T
+    from training.threads import ThreadTuner
     before = torch.get_num_threads()
     try:
-        for n in (1, 2):
-            torch.set_num_threads(n)
-            data = T.examples(cfgs, "cpu")
-            (tr, ltr), (te, lte) = data["train"], data["test"]
-            P = {k: v.requires_grad_(True) for k, v in model.init_params(CANONICAL, seeds).items()}
-            opt = SeedAdamW(list(P.values()), [1e-3] * len(seeds), [1.0] * len(seeds), CANONICAL.betas)
-            seen = {}
-            for epoch in range(3):
-                _, seen[f"loss {epoch}"], test_logits, _ = T.backward(P, opt, model.step_logits, tr, ltr,
-                                                                      te if epoch == 1 else None, None, CANONICAL)
-                if test_logits is not None:
-                    seen["test"] = test_logits
-                opt.step(1.0)
-            out.append({k: v.detach().clone() for k, v in P.items()} | seen)
+        torch.set_num_threads(1)
+        straight = [Seeded(_canonical_small(s), Run(f"straight{s}")) for s in seeds]
+        train(straight, progress=False, compile="off", tune_threads=False)
+        monkeypatch.setattr(T, "ThreadTuner", functools.partial(ThreadTuner, candidates=[2, 1], period=2, trials=1))
+        torch.set_num_threads(2)
+        part = [Seeded(_canonical_small(s), Run(f"part{s}")) for s in seeds]
+        with _interrupted_after(monkeypatch, 4):
+            train(part, progress=False, compile="off")
+        torch.set_num_threads(1)                  # the next session starts on another count
+        assert train(part, progress=False, compile="off")["start"] == 4
     finally:
         torch.set_num_threads(before)
-    assert not torch.equal(out[0]["W_E"], model.init_params(CANONICAL, seeds)["W_E"])
-    for k in out[0]:
-        assert torch.equal(out[0][k], out[1][k]), k
+    for a, b in zip(straight, part):
+        for e in a.run.checkpoint_epochs():
+            wa, wb = a.run.load_checkpoint(e), b.run.load_checkpoint(e)
+            assert all(np.array_equal(wa[k], wb[k]) for k in wa), (e, a.cfg.seed)
+        ma, mb = a.run.metrics(), b.run.metrics()
+        assert all(np.array_equal(ma[k], mb[k], equal_nan=True) for k in ("train_loss", "test_loss")), a.cfg.seed
+        assert b.run.manifest["threads"]["subnormals"] == "flushed"
+
+
+def test_a_cpu_that_rounds_by_thread_count_trains_on_one_thread(runs_dir, tiny_cfg, monkeypatch):
+    """Where the probe step's bits differ between thread counts, every step runs on one thread
+    (never the tuner's trials on two) and the manifest says why."""
+    import training.threads as TH
+    import training.train as T
+    monkeypatch.setattr(TH, "rounds_alike", lambda step, counts: False)
+    monkeypatch.setattr(TH, "cores", lambda: 2)
+    seen = []
+    real = T.backward
+    monkeypatch.setattr(T, "backward", lambda *a, **k: seen.append(torch.get_num_threads()) or real(*a, **k))
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        run = Run("pinned")
+        train([Seeded(tiny_cfg, run)], progress=False, compile="off")
+    finally:
+        torch.set_num_threads(before)
+    assert set(seen) == {1}
+    t = run.manifest["threads"]
+    assert t["policy"] == "one thread" and t["threads"] == 1 and "rounds the step differently" in t["why"]
+
+
+def test_subnormals_are_flushed_in_every_thread_of_a_training_process(tmp_path):
+    """The trainer's process flushes subnormals on all of torch's threads (set at import, before
+    the pool starts): measured, not assumed, in a fresh process as `render.py train` runs."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[1]
+    code = ("import torch, training.train as T; from training import threads; torch.set_num_threads(2); "
+            "print(threads.subnormals_flushed())")
+    out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "True"
+    # and without the project's flush, the same check sees subnormals (the check can fail)
+    code = ("import torch, numpy as np; torch.set_num_threads(2); n = 2 * 65536; "
+            "x = torch.from_numpy(np.full(n, 1e-39, dtype=np.float32)); "
+            "print(bool((torch.mul(x, 1.0).numpy().view(np.uint32) & 0x7FFFFFFF).any()))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "True"
+    r = subprocess.run([sys.executable, str(root / "render.py"), "train", "--run", "flush", "--preset", "quick",
+                        "--epochs", "3", "--p", "11", "--quiet"] , cwd=tmp_path, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    m = json.loads((tmp_path / "runs" / "flush" / "manifest.json").read_text())
+    assert m["threads"]["subnormals"] == "flushed"
 
 
 def test_seed_adamw_is_torch_adamw():
@@ -602,3 +665,39 @@ def test_cooldown_halves_the_lr_from_its_epoch_and_resumes_exactly(runs_dir, tin
     for bad in ({"cooldown_from": -1}, {"cooldown_half_life": 0}):
         with pytest.raises(ConfigError, match="cooldown"):
             cfg.replace(**bad).validate()
+
+
+TINY_CLI = ["--preset", "quick", "--quiet", "--epochs", "6", "--p", "11"]
+
+
+def test_a_grokfast_amplification_past_float32_stops_as_diverged_naming_it(runs_dir):
+    """--grokfast-lamb 1e30 overflows AdamW's second moment (every step then 0: the weights only
+    decay); the run stops as diverged, naming the setting, instead of finishing having learned
+    nothing."""
+    code, out = _cli(["train", "--run", "gl", *TINY_CLI, "--grokfast", "ema", "--grokfast-lamb", "1e30"])
+    assert code == 2 and "diverged" in out and "--grokfast-lamb (now 1e+30)" in out and "second moment" in out
+    assert "Traceback" not in out and len([ln for ln in out.splitlines() if "diverged" in ln]) == 1
+
+
+def test_an_initialisation_that_overflows_names_init_scale_and_leaves_no_folder(runs_dir):
+    code, out = _cli(["train", "--run", "big", *TINY_CLI, "--init-scale", "1e30"])
+    assert code == 2 and "--init-scale (now 1e+30)" in out and "None" not in out
+    assert "no checkpoint was written" in out and "Traceback" not in out
+    assert not (runs_dir / "big").exists()
+
+
+def test_a_resume_names_only_fields_the_run_uses_and_the_preset_it_was_trained_with(runs_dir):
+    """grokfast_alpha differing while grokfast is none changes nothing (accepted); a real
+    difference names the fields and the preset the run was trained with."""
+    from training.train import _config_diff, trained_with
+    base = QUICK.to_dict()
+    assert _config_diff(base, QUICK.replace(grokfast_alpha=0.5, a=3, cooldown_half_life=9).to_dict()) == []
+    assert _config_diff(base, QUICK.replace(grokfast="ema", grokfast_alpha=0.5).to_dict()) == \
+        ["grokfast", "grokfast_alpha"]
+    assert trained_with(QUICK.replace(seed=4, epochs=99).to_dict()) == "--preset quick"
+    assert trained_with(QUICK.replace(p=11).to_dict()) == "--preset quick with p=11"
+    assert trained_with(QUICK.replace(p=7, lr=0.5, frac=0.9, d_mlp=8, d_model=8).to_dict()) is None
+    args = ["train", "--run", "r", *TINY_CLI]
+    assert _cli(args)[0] == 0
+    code, out = _cli(["train", "--run", "r", "--preset", "canonical", "--quiet", "--epochs", "6", "--p", "11"])
+    assert code == 2 and "it was trained as --preset quick with p=11" in out and "grokfast_alpha" not in out

@@ -47,6 +47,10 @@ class SeedAdamW:
                                 [], [self._step] * len(live), lr=lr * scale, beta1=b1, beta2=b2,
                                 weight_decay=wd, eps=self.eps, amsgrad=False, maximize=False)
 
+    def finite(self, s: int) -> bool:
+        """Whether seed s's moments are finite (an overflowed second moment makes every step 0)."""
+        return all(bool(torch.isfinite(v[s]).all()) for v in self.exp_avg + self.exp_avg_sq)
+
     # The resume state: the names and layout torch.optim.AdamW's state had in this project's
     # resume files (adam_<i>_exp_avg, adam_<i>_exp_avg_sq [S, ...], adam_<i>_step), per seed.
     def state_of(self, s: int) -> dict:

@@ -261,3 +261,11 @@ def _holder(path: Path) -> str:
             return text
         time.sleep(0.05)
     return "unknown"
+
+
+def cores() -> int:
+    """CPUs this process may run on (a container's or taskset's limit, not the host's)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:
+        return max(1, os.cpu_count() or 1)

@@ -5,8 +5,20 @@ browser, a renderer, another run), two threads are the slowest choice: at every 
 region one thread waits, spinning, for a partner the OS has parked behind the other process
 (measured: 35 % of quiet speed, against 67 % for one thread). No fixed choice is right on a
 shared machine, so the tuner re-measures: every 30 s (or 500 epochs), and at once when its
-epochs slow down by half, it runs a few epochs at each candidate count and keeps the fastest. The thread count does not change the CPU step's
-rounding (tests/test_training.py checks 1 against 2 bit for bit), so resume stays exact.
+epochs slow down by half, it runs a few epochs at each candidate count and keeps the fastest.
+
+That is safe only where the thread count does not change the CPU step's rounding. On some CPUs it
+does (an Intel Xeon's GEMMs split their sums by thread: the first backward's W_out differed by
+7e-10 between 1 and 2 threads, and a resumed run drifted away from a straight one). So the
+trainer first runs one step of the run's own model at each candidate count (`rounds_alike`);
+where the bits differ, every step runs on one thread, the only count every process, sweep worker
+and machine can always have, and the manifest says so. Resume then retraces the run on any CPU.
+
+Subnormal float32 values (probabilities, gradients and Adam's second moments once the loss is
+~1e-6) take a slow path on some CPUs (ten-fold on an Intel Xeon). `flush_subnormals` sets
+flush-to-zero; torch's worker threads inherit it only if it is set before they start, so this
+module sets it when imported (the trainer imports it first) and `subnormals_flushed` checks
+every thread. Flushing changes nothing where no subnormal occurs.
 
 A sweep's batch process is given a `limit` instead: the cores it may use now (its share of the
 machine, which grows when the sweep's other processes finish). At a limit of one it runs one
@@ -19,15 +31,48 @@ import statistics
 import time
 from typing import Callable
 
+import numpy as np
 import torch
+
+from . import paths
+
+
+def flush_subnormals() -> None:
+    """Flush subnormal floats to zero on this thread (and the threads it starts from now on)."""
+    torch.set_flush_denormal(True)
+
+
+flush_subnormals()      # at import: before torch's thread pool exists, so its threads inherit it
+
+
+def subnormals_flushed() -> bool:
+    """Whether every thread of torch's pool flushes: a subnormal times 1 over a tensor long enough
+    to be split among them comes back zero everywhere (read as integers: a flushing thread's
+    own comparison would call a subnormal zero)."""
+    n = max(torch.get_num_threads(), 1)
+    x = torch.from_numpy(np.full(n * 65536, 1e-39, dtype=np.float32))
+    return not (torch.mul(x, 1.0).numpy().view(np.uint32) & 0x7FFFFFFF).any()
+
+
+def rounds_alike(step: Callable[[], list[torch.Tensor]], counts: list[int]) -> bool:
+    """Whether `step` (a pure computation returning tensors) gives the same bits at every thread
+    count in `counts`."""
+    before = torch.get_num_threads()
+    outs = []
+    try:
+        for n in counts:
+            torch.set_num_threads(n)
+            outs.append([t.detach().clone() for t in step()])
+    finally:
+        torch.set_num_threads(before)
+    return all(torch.equal(a, b) for o in outs[1:] for a, b in zip(outs[0], o))
+
+
+ONE_THREAD = "this CPU rounds the step differently at {counts} threads: every step on one thread, so resume retraces the run"
 
 
 def cores() -> int:
-    """CPUs this process may run on (a container's or taskset's limit, not the host's)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:
-        return max(1, os.cpu_count() or 1)
+    return paths.cores()
 
 
 class ThreadTuner:
@@ -38,7 +83,12 @@ class ThreadTuner:
 
     def __init__(self, candidates: list[int] | None = None, period: int = 500, trials: int = 3,
                  enabled: bool = True, every_s: float = 30.0, drift: float = 1.5,
-                 limit: Callable[[], int] | None = None):
+                 limit: Callable[[], int] | None = None, pinned: str | None = None):
+        """pinned: why every step must run on one thread (rounds_alike failed); the tuner is off."""
+        self.pinned = pinned
+        if pinned:
+            enabled, limit = False, None
+            torch.set_num_threads(1)
         n = cores()
         self.limit, self._cap = (limit if enabled else None), None
         if self.limit is not None:
@@ -114,6 +164,8 @@ class ThreadTuner:
         torch.set_num_threads(self.threads)
 
     def describe(self) -> dict:
+        if self.pinned:
+            return {"policy": "one thread", "why": self.pinned, "threads": 1, "chosen": []}
         return {"policy": ("shared" if self.limit else "tuned") if self.enabled else "fixed",
                 "candidates": self.candidates,
                 "period": self.period, "every_s": self.every_s, "drift": self.drift,

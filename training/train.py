@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from . import threads  # first: it sets flush-to-zero before torch's thread pool starts
 from . import history, model, paths, tasks
 from .optim import GradFilter, SeedAdamW, grad_diagnostics, orthogonalize_, tensor_dots
 from .threads import ThreadTuner
@@ -83,9 +84,43 @@ def pick_device(device: str) -> torch.device:
 RESUMABLE = ("epochs", "schedule", "test_every")
 
 
+def _unused(c: dict) -> set[str]:
+    """Config fields that change nothing in a run with these settings (a filter's knobs when it is
+    off, pow's exponents for other ops, ...): a difference there is no difference."""
+    off = set()
+    if c.get("grokfast") != "ema":
+        off.add("grokfast_alpha")
+    if c.get("grokfast") != "ma":
+        off.add("grokfast_window")
+    if c.get("grokfast") == "none":
+        off.add("grokfast_lamb")
+    if c.get("op") != "pow":
+        off |= {"a", "b"}
+    if not c.get("cooldown_from"):
+        off.add("cooldown_half_life")
+    if not c.get("smooth"):
+        off.add("smooth_until")
+    return off
+
+
 def _config_diff(old: dict, new: dict) -> list[str]:
     old = Config.from_dict(old).to_dict()     # fields added since the run was made take defaults
-    return [k for k in sorted(set(old) | set(new)) if k not in RESUMABLE and old.get(k) != new.get(k)]
+    new = Config.from_dict(new).to_dict()
+    skip = set(RESUMABLE) | (_unused(old) & _unused(new))
+    return [k for k in sorted(set(old) | set(new)) if k not in skip and old.get(k) != new.get(k)]
+
+
+def trained_with(old: dict) -> str | None:
+    """The preset a run's config is nearest to (fewest fields apart, its seed and the resumable
+    fields aside), with the fields it changed: "--preset quick with p=11", or None."""
+    from .config import PRESETS
+    best = min(((len(d), name, d) for name, preset in PRESETS.items()
+                for d in [_config_diff(preset.replace(seed=int(old.get("seed", 0))).to_dict(), old)]))
+    n, name, diff = best
+    if n > 4:
+        return None
+    full = Config.from_dict(old).to_dict()
+    return f"--preset {name}" + (" with " + ", ".join(f"{k}={full[k]}" for k in diff) if diff else "")
 
 
 def prepare(jobs: list[Seeded], force: bool) -> int:
@@ -104,8 +139,10 @@ def prepare(jobs: list[Seeded], force: bool) -> int:
         m = j.run.manifest
         diff = _config_diff(m["config"], j.cfg.to_dict())
         if diff:
+            was = trained_with(m["config"])
+            hint = f"; it was trained as {was}" if was else ""
             raise HistoryError(
-                f"run {j.run.name!r} exists with a different config ({', '.join(diff)} differ); "
+                f"run {j.run.name!r} exists with a different config ({', '.join(diff)} differ{hint}); "
                 f"choose another --run name, or pass --force to retrain it from scratch")
         have.append({r["epoch"] for r in history.resume_entries(m)})
     common = set.intersection(*have)
@@ -146,6 +183,8 @@ def _snapshot(jobs: list[Seeded], P, opt, metrics, epoch: int, done_epochs: list
         w = {n: P[n][s].detach().cpu().numpy().copy() for n in model.PARAM_NAMES}
         if not all(np.isfinite(v).all() for v in w.values()):
             raise HistoryError(_diverged(j, epoch, done_epochs[s]))
+        if not opt.finite(s):       # an infinite second moment freezes the weights: AdamW's step is 0
+            raise HistoryError(_diverged(j, epoch, done_epochs[s], "AdamW's second moment (the squared gradient)"))
         state = {**opt.state_of(s), **(filt.state_of(s) if filt is not None else {})} if resume else None
         snaps.append({"weights": w, "optim": None if state is None else {k: np.array(v) for k, v in state.items()},
                       "metrics": metrics[s].copy(), "seconds": None if seconds is None else seconds[s]})
@@ -221,11 +260,20 @@ class _Committer:
             self.pool.shutdown(wait=True)
 
 
-def _diverged(j: Seeded, epoch: int, ckpts: list[dict]) -> str:
+def _diverged(j: Seeded, epoch: int, ckpts: list[dict], what: str = "its loss or weights") -> str:
+    """Why a run stopped as diverged, naming the setting most likely at fault."""
     last = max((c["epoch"] for c in ckpts), default=None)
-    return (f"run {j.run.name!r} diverged: its loss or weights became infinite or NaN by epoch {epoch}; "
-            f"the last good checkpoint (epoch {last}) is kept. Lower --lr (now {j.cfg.lr:g}) and retrain "
-            f"with --force")
+    kept = f"the last good checkpoint (epoch {last}) is kept" if last is not None else "no checkpoint was written"
+    c = j.cfg
+    if epoch == 0 and c.init_scale != 1.0:
+        fix = f"its initial weights are too large: lower --init-scale (now {c.init_scale:g})"
+    elif "second moment" in what and c.grokfast != "none":
+        fix = (f"Grokfast's amplified gradient is too large to square in float32: lower --grokfast-lamb "
+               f"(now {c.grokfast_lamb:g})")
+    else:
+        fix = f"lower --lr (now {c.lr:g})"
+    return (f"run {j.run.name!r} diverged: {what} became infinite or NaN at epoch {epoch}; {kept}. "
+            f"{fix[0].upper() + fix[1:]} and retrain with --force")
 
 
 def _write_manifest(j: Seeded, epoch: int, ckpts: list[dict], metrics_entry: dict, metrics_s,
@@ -356,7 +404,19 @@ def _train(jobs, device, compile, force, progress, dense, tune_threads=True, bac
 
     def spent():
         return [b + (time.perf_counter() - t0) / len(jobs) for b in before]
-    tuner = ThreadTuner(enabled=tune, limit=thread_limit)
+    pinned = None
+    if dev.type == "cpu":
+        threads.flush_subnormals()
+        if not use_compile:
+            counts = sorted({threads.cores(), 1, torch.get_num_threads()}
+                            | ({int(thread_limit())} if thread_limit else set()), reverse=True)
+            probe = lambda: _probe_step(P, [j.cfg for j in jobs], step_logits, train_ex, ltr, test_ex,
+                                        smooth_weights(start), cfg)
+            if len(counts) > 1 and not threads.rounds_alike(probe, counts):
+                pinned = threads.ONE_THREAD.format(counts=" and ".join(map(str, counts)))
+    tuner = ThreadTuner(enabled=tune, limit=thread_limit, pinned=pinned)
+    cpu = {"subnormals": "flushed" if dev.type == "cpu" and threads.subnormals_flushed() else
+           "not flushed" if dev.type == "cpu" else "n/a (GPU)"}
     try:
         for epoch in range(start, end):
             commits.check()
@@ -376,7 +436,7 @@ def _train(jobs, device, compile, force, progress, dense, tune_threads=True, bac
                 # weights; the step has not changed them yet): a reader during training sees the
                 # last checkpoint's train and test metrics, not NaN
                 snaps = _snapshot(jobs, P, opt, metrics, epoch, done, spent(), filt, resume_due(cfg, epoch, end))
-                commits.submit(_commit, jobs, snaps, epoch, done, resumes, tuner.describe() if epoch else {}, True)
+                commits.submit(_commit, jobs, snaps, epoch, done, resumes, tuner.describe() | cpu, True)
             t_snap = time.perf_counter() - t_snap
             step(cfg, opt, filt, diag[1], cfg.lr_scale(epoch))
             tuner.record(epoch, time.perf_counter() - t_step - t_snap, with_test)
@@ -387,12 +447,18 @@ def _train(jobs, device, compile, force, progress, dense, tune_threads=True, bac
                 with torch.no_grad():
                     _measure(metrics, end, train_lg, ltr, test_lg, lte, cfg, train_loss=train_l, diag=diag)
                 snaps = _snapshot(jobs, P, opt, metrics, end, done, spent(), filt)
-                commits.submit(_commit, jobs, snaps, end, done, resumes, tuner.describe(), True)
+                commits.submit(_commit, jobs, snaps, end, done, resumes, tuner.describe() | cpu, True)
             if bar is not None:
                 bar.update(1)
                 if epoch % 10 == 0 or epoch + 1 == end:
                     bar.set_postfix_str(_postfix(metrics, epoch), refresh=False)
         commits.wait()
+    except BaseException:
+        commits.close()
+        for j in jobs:          # stopped before its first commit: leave no empty run folder
+            if not j.run.exists() and j.run.dir.exists():
+                j.run.remove()
+        raise
     finally:
         commits.close()         # after an error or Ctrl-C the commit in flight still finishes
         torch.set_num_threads(threads_before)
@@ -402,6 +468,21 @@ def _train(jobs, device, compile, force, progress, dense, tune_threads=True, bac
     return {"start": start, "end": end, "seconds": secs, "skipped": False, "train_seconds": spent(),
             "milestones": [history.milestones({k: metrics[s, i] for i, k in enumerate(METRICS)})
                            for s in range(len(jobs))]}
+
+
+def _probe_step(P, cfgs: list[Config], step_logits, train_ex, train_labels, test_ex, smooth, cfg: Config):
+    """One training step on copies of the weights, with a fresh optimiser: everything whose
+    rounding could depend on the thread count (logits, losses, gradients, their dot products,
+    ⊥Grad's projection, AdamW's update). Pure: P and the real optimiser are untouched."""
+    Q = {k: v.detach().clone().requires_grad_(True) for k, v in P.items()}
+    opt = SeedAdamW(list(Q.values()), [c.lr for c in cfgs], [c.weight_decay for c in cfgs], betas=cfg.betas)
+    logits, loss, test_logits, (diag, dots) = backward(Q, opt, step_logits, train_ex, train_labels, test_ex,
+                                                       smooth, cfg)
+    grads = [q.grad.clone() for q in opt.params]
+    if cfg.optimizer == "orthoadamw":
+        orthogonalize_(opt.params, dots)
+    opt.step(1.0)
+    return [logits, loss, test_logits, *diag, *dots, *grads, *opt.params]
 
 
 class _SmoothWeights:
