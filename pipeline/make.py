@@ -286,6 +286,7 @@ def make_all(o: Options, log=print) -> dict:
 def _make_all(o: Options, log, cfg, run, summary: dict, guard: "Interrupts", t0: float) -> dict:
     _clean_leftovers(o, run)                   # safe: no other `all` of this run is running
 
+    stage = _StageClock(summary)
     # 1. train (resumes an interrupted run; refuses a name taken by another config)
     from training.train import Seeded, train
     if _chooses_seed(o, run):
@@ -307,6 +308,7 @@ def _make_all(o: Options, log, cfg, run, summary: dict, guard: "Interrupts", t0:
     else:
         log(f"[train] {o.run}: up to date")
     guard.check()
+    stage("train")
 
     # 2. extract (skips itself when up to date)
     from extraction.extract import extract
@@ -315,6 +317,7 @@ def _make_all(o: Options, log, cfg, run, summary: dict, guard: "Interrupts", t0:
     summary["extracted"] = not r["skipped"]
     log(f"[extract] {o.run}: " + ("up to date" if r["skipped"] else f"wrote {r['dir']}"))
     guard.check()
+    stage("extract")
 
     now = st.AssetHashes(o.assets_dir, o.run)
     stamps = st.load(o.stamps_path)
@@ -332,8 +335,10 @@ def _make_all(o: Options, log, cfg, run, summary: dict, guard: "Interrupts", t0:
         _record(o, stamps, summary, log, "figure", name, now.deps(deps), fig_code, {}, res.files, res.skipped,
                 f"{', '.join(f.suffix[1:] for f in res.files)} ({res.seconds:.1f}s)")
 
+    stage("figures")
     # 4. scenes (a scene whose mechanism the run lacks is skipped with extraction's reason)
     make_scenes(o, stamps, now, summary, log, guard)
+    stage("scenes")
 
     # 5. the explorer (media/<run>/explore.html), after the scenes and figures it links to
     try:
@@ -350,8 +355,19 @@ def _make_all(o: Options, log, cfg, run, summary: dict, guard: "Interrupts", t0:
     guard.check()
     summary["gallery"] = str(index)
     summary["story_check"] = Assets(o.run, o.assets_root).summary["story_check"]
+    stage("explorer and gallery")
     summary["seconds"] = time.perf_counter() - t0
     return summary
+
+
+class _StageClock:
+    """Seconds of each stage of `all`, in order, into summary["stages"] (the final line shows them)."""
+    def __init__(self, summary: dict):
+        self.stages, self.t = summary.setdefault("stages", {}), time.perf_counter()
+
+    def __call__(self, name: str):
+        now = time.perf_counter()
+        self.stages[name], self.t = now - self.t, now
 
 
 def make_scenes(o: Options, stamps: dict, now: "st.AssetHashes", summary: dict, log, guard: "Interrupts"):
@@ -372,7 +388,23 @@ def make_scenes(o: Options, stamps: dict, now: "st.AssetHashes", summary: dict, 
             bar.close()
 
 
+def _scene_job(o: Options, name: str) -> dict:
+    """One scene in a worker process: its files, the assets it read, a skip reason or an error."""
+    t = time.perf_counter()
+    try:
+        files, deps, skipped = _make_scene(o, name)
+    except Exception as e:  # noqa: BLE001  reported by the parent, which goes on with the others
+        return {"name": name, "error": f"{type(e).__name__}: {e}"}
+    return {"name": name, "files": files, "deps": deps, "skipped": skipped, "seconds": time.perf_counter() - t,
+            "pid": os.getpid()}
+
+
 def _make_scenes(o: Options, todo: list[str], stamps: dict, summary: dict, log, now, guard, bar):
+    """Scenes are independent Manim renders, each in one process that a single core keeps busy:
+    on a machine with several cores they render side by side, one worker per core."""
+    workers = min(paths.cores(), len(todo))
+    if workers > 1:
+        return _make_scenes_parallel(o, todo, stamps, summary, log, now, guard, bar, workers)
     for name in todo:
         scene_code = st.scene_code_hash(name)
         if bar is not None:
@@ -392,6 +424,41 @@ def _make_scenes(o: Options, todo: list[str], stamps: dict, summary: dict, log, 
                 skipped, f"{files[0] if files else ''} ({time.perf_counter() - t:.1f}s)")
         if bar is not None:
             bar.update(1)
+
+
+def _make_scenes_parallel(o: Options, todo: list[str], stamps: dict, summary: dict, log, now, guard, bar,
+                          workers: int):
+    """The scenes on `workers` processes; each is stamped here as it finishes (an interrupted
+    `all` keeps the finished ones). Ctrl-C stops the pool: its workers' scratch folders are the
+    pipeline's own and go at the next run."""
+    import multiprocessing as mp
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    pool = ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"))
+    try:
+        pending = {pool.submit(_scene_job, o, name) for name in todo}
+        while pending:
+            done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+            guard.check()
+            for f in done:
+                r = f.result()
+                name = r["name"]
+                if "error" in r:
+                    summary["failed"].append((f"scene {name}", r["error"]))
+                    log(f"[scenes] {name}: FAILED: {r['error']}")
+                else:
+                    files = r["files"]
+                    summary.setdefault("scene_workers", set()).add(r["pid"])
+                    _record(o, stamps, summary, log, "scene", name, now.deps(r["deps"]), st.scene_code_hash(name),
+                            _opts(o, "scene"), files, r["skipped"],
+                            f"{files[0] if files else ''} ({r['seconds']:.1f}s)")
+                if bar is not None:
+                    bar.update(1)
+    except BaseException:
+        for proc in list(getattr(pool, "_processes", {}).values()):   # Ctrl-C: stop the renders now
+            proc.terminate()
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
 
 
 def _record(o: Options, stamps: dict, summary: dict, log, kind: str, name: str, deps: dict, code: str,
@@ -430,9 +497,16 @@ def final_line(s: dict) -> str:
     did += ["explorer written"] if "explore" in s.get("pages", []) else []
     did += [f"{len(s['skipped'])} skipped (data or mechanism absent; reasons in the gallery)"] if s["skipped"] else []
     line = f"done in {s['seconds']:.0f}s: " + (", ".join(did) or "everything was up to date")
+    if s.get("stages"):
+        line += " (" + ", ".join(f"{k} {_duration(v)}" for k, v in s["stages"].items()) + ")"
     if s["failed"]:
         line += f"; FAILED: {', '.join(name for name, _ in s['failed'])} (errors above)"
     return line
+
+
+def _duration(seconds: float) -> str:
+    m, sec = divmod(round(seconds), 60)
+    return f"{m} min {sec} s" if m else f"{sec} s"
 
 
 def _explorer_options(o: Options, stamps: dict) -> dict:

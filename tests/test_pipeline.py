@@ -110,3 +110,19 @@ def test_gallery_lists_every_output(workspace):
     for link in links:
         assert (Path(s["gallery"]).parent / link).exists(), link
     assert "key frequencies" in page and s is not None
+
+
+def test_scenes_render_side_by_side_on_every_core_and_each_is_stamped(workspace, monkeypatch):
+    """On two cores the scenes render in two worker processes (not this one), each stamped as it
+    finishes; `all` reports every stage's seconds in its final line."""
+    import os
+    monkeypatch.setattr(make.paths, "cores", lambda: 2)
+    o = _opts(workspace, figures=["grokking_curves"], scenes=["ModularTable", "OneHot"])
+    s = make_all(o, log=lambda _: None)
+    assert sorted(s["scenes"]) == ["ModularTable", "OneHot"] and not s["failed"]
+    # worker processes, not this one (two tasks may both land on the first worker to start)
+    assert 1 <= len(s["scene_workers"]) <= 2 and os.getpid() not in s["scene_workers"]
+    assert list(s["stages"]) == ["train", "extract", "figures", "scenes", "explorer and gallery"]
+    assert re.search(r"\(train \d+ s, extract \d+ s, figures \d+ s, scenes \d+ s", make.final_line(s))
+    assert set(stamps.load(o.stamps_path)["scenes"]) == {"ModularTable", "OneHot"}
+    assert _states(o)["scene OneHot"] == _states(o)["scene ModularTable"] == "up to date"
