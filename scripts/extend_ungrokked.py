@@ -49,14 +49,17 @@ def plan(sweeps, epochs: int, runs_dir, points: str) -> tuple[list[list], list[s
     groups: dict = {}
     roots = [(name, sweep_dir(name, runs_dir)) for name in dict.fromkeys(sweeps)]
     loaded = [(name, root, load_points(root)) for name, root in roots]      # every sweep found first
+    if not any(fnmatch.fnmatch(p.name, points) for _, _, pts in loaded for p in pts):
+        names = [p.name for _, _, pts in loaded for p in pts]
+        raise SweepError(f"--points {points!r} matches no point of {', '.join(repr(n) for n, _, _ in loaded)}; "
+                         f"their points are {', '.join(names[:6]) or '(none)'}"
+                         + (f" and {len(names) - 6} more" if len(names) > 6 else ""))
     notes = []
     for name, root, pts in loaded:
         matched = [p for p in pts if fnmatch.fnmatch(p.name, points)]
         if not matched:
-            names = [p.name for p in pts]
-            raise SweepError(f"--points {points!r} matches no point of sweep {name!r}; its points are "
-                             f"{', '.join(names[:6]) or '(none)'}" + (f" and {len(names) - 6} more" if len(names) > 6
-                                                                      else ""))
+            notes.append(f"{name}: no point matches --points {points!r}")
+            continue
         left = {"not trained": 0, "still training": 0, "grokked": 0, f"at {epochs} epochs or more": 0}
         for p in matched:
             run = Run(p.name, root)

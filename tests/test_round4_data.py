@@ -322,7 +322,7 @@ def _extend(*args):
     (["host", "--epochs", "20"], ("is a run, not a sweep",)),
     (["ra/seed0", "--epochs", "20"], ("is not allowed",)),
     (["ra", "nosuch", "--epochs", "20"], ("no sweep in runs/nosuch",)),
-    (["ra", "--epochs", "20", "--points", "zz*"], ("--points 'zz*' matches no point of sweep 'ra'", "s0")),
+    (["ra", "--epochs", "20", "--points", "zz*"], ("--points 'zz*' matches no point of 'ra'", "s0, s1")),
     (["ra", "--epochs", "20", "--deadline", "abc"], ("--deadline 'abc' is not a time of day HH:MM",)),
     (["ra", "--epochs", "20", "--deadline", "25:00"], ("--deadline '25:00'",)),
     (["ra", "--epochs", "-5"], ("--epochs must be at least 1 (got -5)",)),
