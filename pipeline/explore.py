@@ -15,7 +15,8 @@ check. What is made smaller, and how (PACKING in the page says the same):
     value is off by at most (max - min) / 510 of that frame; stored as differences from the
     previous checkpoint (mod 256) and deflated, which is where most of the saving comes from;
   - only if all that still exceeds BUDGET_BYTES, the surfaces keep every s-th checkpoint (and the
-    last), s the smallest that fits; the panels then say which checkpoint a surface is from.
+    last), s the smallest that fits; the panels then say which checkpoint a surface is from; and
+    if even the fewest do not fit (the rest alone too large), the page says so at its top.
 """
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from common import code
-from common.assets import Assets, Crest, Logit, WaveNeurons
+from common.assets import Assets, Crest, Logit, ProductPair, WaveNeurons
 from common.io import atomic_write_bytes
 
 HERE = Path(__file__).resolve().parent
@@ -163,14 +164,28 @@ def page_data(a: Assets, links: dict, budget: int = BUDGET_BYTES) -> dict:
         frames = strided(C, stride)
         packed = {name: q8(arr, frames) for name, arr in raw.items()}
         size = rest + sum(len(json.dumps(v)) for v in packed.values())
-        if size <= budget or (frames is not None and len(frames) <= 2):
+        if size <= budget or (frames is not None and len(frames) <= 2) or not raw:
             break
         stride += 1
     for name, (sel, _, extra) in surf.items():
         data[name] = ({"found": True, **extra, "surface": packed[name]} if sel.found
                       else {"found": False, "reason": sel.why_not()})
     data["surface_stride"] = stride
+    data["over_budget"] = over_budget(size, rest, budget, C, stride)
     return data
+
+
+def over_budget(size: int, rest: int, budget: int, C: int, stride: int) -> str | None:
+    """What the page says when it is over its budget even with the surfaces at their fewest
+    checkpoints (the data besides them alone too large: many checkpoints, a large p); None
+    when it fits."""
+    if size <= budget:
+        return None
+    mb = lambda n: f"{n / 1e6:.1f} MB" if n >= 100_000 else f"{n / 1e3:.0f} kB"
+    return (f"this page's data is {mb(size)}, over its {mb(budget)} budget: the curves, Fourier norms, probes and "
+            f"wave sweeps of {C} checkpoints alone take {mb(rest)}"
+            + (f", and the surfaces keep only every {stride}th checkpoint" if stride > 1 else "")
+            + "; a browser may be slow to open it")
 
 
 def check_rows(a: Assets) -> dict:
@@ -196,25 +211,59 @@ def check_html(check: dict) -> str:
     return "".join(out) + "</table></details>"
 
 
+# The figures a run may lack the data for (figures/static.py and animations.py skip them): name ->
+# the selections it needs, all of them ("all") or any one ("any"). Scenes say it themselves (scenes/data.py).
+FIGURE_NEEDS = {"crest": ("all", (Crest,)), "logits": ("all", (Logit,)), "anim_loops": ("all", (WaveNeurons,)),
+                "anim_surfaces": ("any", (ProductPair, Crest, Logit))}
+
+
+def never_made(o, kind: str, name: str) -> str | None:
+    """Why a scene or figure will never be made for this run (its mechanism was not found), or None."""
+    a = Assets(o.run, o.assets_root)
+    if kind == "scene":
+        from scenes.data import absent, using
+        with using(o.run, o.assets_root):
+            return absent(name, o.run)
+    how, needs = FIGURE_NEEDS.get(name, ("all", ()))
+    lacking = [a.selection(c) for c in needs if not a.selection(c).found]
+    if needs and (lacking if how == "all" else len(lacking) == len(needs)):
+        return "; ".join(dict.fromkeys(f"no {c.KEY.replace('_', ' ')}: none found ({c.why_not()})" for c in lacking))
+    return None
+
+
+def made_file(o, kind: str, name: str, stamp: dict | None) -> Path | None:
+    """The file that shows a scene or figure: the one its stamp names, else the one a command
+    outside the main job (render.py scene, render.py figures) left where it writes it."""
+    want = (".mp4", ".gif") if kind == "scene" else (".png", ".mp4", ".gif")
+    files = [Path(f) for f in (stamp or {}).get("files", [])]
+    if kind == "scene":              # the main job's quality first, then what `render.py scene` made at any
+        files += [Path(o.scene_dir) / f"{name}{ext}" for ext in want]
+        files += sorted((Path(o.media_root) / "videos" / o.run).glob(f"*/{name}.mp4"))
+    else:
+        files += [Path(o.figure_dir) / f"{name}{ext}" for ext in want]
+    return next((f for f in files if f.suffix in want and f.exists()), None)
+
+
 def panel_links(o, stamps: dict, out_dir: Path) -> dict:
     """panel -> [[kind, name, href or None, note]]: the scenes and figures that show it, linked to
-    their files where they are made (relative to the page, so the links work offline)."""
+    their files where they are made (relative to the page, so the links work offline); one the run
+    cannot have says why, one not made yet the command that makes it."""
     out = {}
     for panel, (scenes, figures) in PANELS.items():
         row = []
         for kind, names in (("scene", scenes), ("figure", figures)):
             for name in names:
                 st = stamps.get(kind + "s", {}).get(name)
-                files = [Path(f) for f in (st or {}).get("files", []) if Path(f).exists()]
-                want = (".mp4", ".gif") if kind == "scene" else (".png", ".mp4", ".gif")
-                f = next((f for f in files if f.suffix in want), None)
+                f = made_file(o, kind, name, st)
                 if st and st.get("skipped"):
                     row.append([kind, name, None, f"not drawn: {st['skipped']}"])
-                elif f is None:
+                elif f is not None:
+                    row.append([kind, name, Path(os.path.relpath(f, out_dir)).as_posix(), ""])
+                elif (why := never_made(o, kind, name)) is not None:
+                    row.append([kind, name, None, f"not drawn for this run: {why}"])
+                else:
                     cmd = f"render.py scene {name} --run {o.run}" if kind == "scene" else f"render.py figures --run {o.run}"
                     row.append([kind, name, None, f"not made yet ({cmd})"])
-                else:
-                    row.append([kind, name, Path(os.path.relpath(f, out_dir)).as_posix(), ""])
         out[panel] = row
     return out
 
@@ -245,6 +294,7 @@ def render_page(data: dict) -> bytes:
         f"<h1>Run {e(data['run'])}: {e(data['task'])}, through training</h1>",
         "<p class='muted'><a href='index.html'>gallery</a> · drag the slider, or use ← → (Shift: 10 steps), "
         "Space to play; hover a panel to read its values. " + e(data["packing"]) + "</p>",
+        f"<p class='fail' id='budget'>{e(data['over_budget'])}</p>" if data.get("over_budget") else "",
         check_html(data["check"]),
         "<div id='bar'><div class='row'><button id='play'>▶ play</button>"
         "<input id='slider' type='range' min='0' value='0' step='1' aria-label='checkpoint'>"

@@ -53,6 +53,42 @@ def test_a_small_budget_subsamples_the_surfaces_and_says_so(tmp_path):
     assert np.all(np.abs(got - ev[frames]) <= span[frames][..., None] / 510 + 1e-3)
 
 
+def test_a_page_over_budget_even_at_the_fewest_surfaces_says_so(tmp_path):
+    """Issue 31 item 10: the data besides the surfaces alone over the budget."""
+    make_synthetic_assets(tmp_path / "assets", "s", p=23, n_ckpt=40)
+    a = Assets("s", tmp_path / "assets")
+    assert ex.page_data(a, {})["over_budget"] is None
+    tight = ex.page_data(a, {}, budget=5_000)
+    assert tight["surface_stride"] > 1 and len(tight["crest"]["surface"]["frames"]) <= 2
+    said = tight["over_budget"]
+    assert said and "over its 5 kB budget" in said and "40 checkpoints alone take" in said
+    page = ex.render_page(tight).decode()
+    assert "id='budget'" in page and "over its 5 kB budget" in page
+    assert "id='budget'" not in ex.render_page(ex.page_data(a, {})).decode()
+
+
+def test_links_find_what_was_made_outside_the_main_job_and_say_what_the_run_cannot_have(tmp_path):
+    """Issue 31 item 19: a figure or scene made by `render.py figures` / `render.py scene` (no
+    stamp) is linked; one the run lacks the mechanism for says so, not "not made yet"."""
+    make_synthetic_assets(tmp_path / "assets", "s", p=23, n_ckpt=40, not_found={"crest": "planted reason"})
+    o = Options(run="s", assets_root=tmp_path / "assets", media_root=tmp_path / "media", progress=False)
+    fig = o.figure_dir / "grokking_curves.png"
+    scene = tmp_path / "media" / "videos" / "s" / "480p15" / "TrainingStory.mp4"
+    for f in (fig, scene):
+        f.parent.mkdir(parents=True, exist_ok=True)
+        f.write_bytes(b"made")
+    links = ex.panel_links(o, {}, o.media_dir)
+    row = {name: (href, note) for panel in links.values() for _, name, href, note in panel}
+    assert row["grokking_curves"] == ("../figures/s/grokking_curves.png", "")
+    assert row["TrainingStory"] == ("../videos/s/480p15/TrainingStory.mp4", "")
+    for name in ("Crest", "crest"):                                   # the scene and the figure
+        assert row[name][0] is None and row[name][1].startswith("not drawn for this run") \
+            and "planted reason" in row[name][1], row[name]
+    assert row["anim_loops"] == (None, "not made yet (render.py figures --run s)")
+    assert row["anim_surfaces"][1].startswith("not made yet")          # the product pair and logit remain
+    assert row["NeuronLoops"][1] == "not made yet (render.py scene NeuronLoops --run s)"
+
+
 def test_explorer_is_stamped_like_a_figure(tmp_path):
     make_synthetic_assets(tmp_path / "assets", "s", p=23, n_ckpt=40)
     o = Options(run="s", assets_root=tmp_path / "assets", media_root=tmp_path / "media", progress=False)
