@@ -12,7 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from test_reliability_paths import TINY, invoke, refused, tree      # noqa: F401
+from test_reliability_paths import TINY, invoke, refused
+from test_reliability_paths import tree as _tree
+
+
+def tree(root: Path) -> dict:
+    """Every file's bytes under `root`, but the trainer's lock files (runs/.<run>.lock, which stay
+    as train's always do: the kernel's flock is the lock, not the file)."""
+    return {k: v for k, v in _tree(root).items() if not k.endswith(".lock")}
 
 ROOT = Path(__file__).resolve().parents[1]
 SWEEP_OPTS = ["--preset", "quick", "--p", "5", "--frac", "0.5", "--epochs", "10", "--quiet"]
@@ -29,10 +36,24 @@ def _tiny_run(runs_dir, name, **over):
     return run
 
 
+@pytest.fixture(scope="module")
+def host_template(tmp_path_factory):
+    """Run "host" of TINY's config, trained once per module; `host` copies it into a test's runs/."""
+    return _tiny_run(tmp_path_factory.mktemp("host") / "runs", "host").dir
+
+
+@pytest.fixture
+def host(host_template, runs_dir):
+    import shutil
+    from training.history import Run
+    shutil.copytree(host_template, runs_dir / "host")
+    return Run("host", runs_dir)
+
+
 # ---- item 1: --force removes only what the trainer wrote ---------------------------------------
 
-def test_force_refuses_a_run_folder_holding_a_users_file_and_names_it(runs_dir):
-    run = _tiny_run(runs_dir, "host")
+def test_force_refuses_a_run_folder_holding_a_users_file_and_names_it(runs_dir, host):
+    run = host
     (run.dir / "notes.txt").write_text("mine")
     (run.dir / "checkpoints" / "keep.npz").write_text("mine too")
     before = tree(runs_dir)
@@ -42,11 +63,12 @@ def test_force_refuses_a_run_folder_holding_a_users_file_and_names_it(runs_dir):
     assert tree(runs_dir) == before
 
 
-def test_force_refuses_a_sweep_put_inside_a_run_and_keeps_it(runs_dir):
+def test_force_refuses_a_sweep_put_inside_a_run_and_keeps_it(runs_dir, host, host_template):
     """What `sweep inner --runs-dir runs/host` made before it was refused: the sweep survives."""
-    run = _tiny_run(runs_dir, "host")
+    import shutil
+    run = host
     inner = run.dir / "inner"
-    _tiny_run(inner, "s0")
+    shutil.copytree(host_template, inner / "s0")
     (inner / "sweep.json").write_text(json.dumps({"format": "grokking-sweep/1", "points": [{"name": "s0"}]}))
     before = tree(runs_dir)
     refused(invoke("train", *TINY, "--run", "host", "--force"), "inner/", "did not write")
@@ -57,8 +79,8 @@ def test_force_refuses_a_sweep_put_inside_a_run_and_keeps_it(runs_dir):
     assert tree(runs_dir) == before
 
 
-def test_force_still_replaces_a_run_of_only_the_trainers_files(runs_dir):
-    run = _tiny_run(runs_dir, "host")
+def test_force_still_replaces_a_run_of_only_the_trainers_files(runs_dir, host):
+    run = host
     (run.dir / f"checkpoints/.e000003.npz.tmp{99_999_999}").write_bytes(b"half")   # a killed writer's
     (run.dir / f".manifest.json.tmp{99_999_999}").write_bytes(b"half")
     old_id = run.manifest["run_id"]
@@ -68,8 +90,7 @@ def test_force_still_replaces_a_run_of_only_the_trainers_files(runs_dir):
 
 
 @pytest.mark.parametrize("inside", ["host", "host/checkpoints", "host/checkpoints/deeper"])
-def test_a_runs_dir_inside_a_run_is_refused(runs_dir, inside):
-    _tiny_run(runs_dir, "host")
+def test_a_runs_dir_inside_a_run_is_refused(runs_dir, host, inside):
     before = tree(runs_dir)
     r = invoke("sweep", "inner", *SWEEP_OPTS, "--grid", "seed=0,1", "--runs-dir", f"runs/{inside}")
     refused(r, "--runs-dir", "inside the run" if "/" in inside else "the run", "runs/")
@@ -90,10 +111,10 @@ def test_a_forced_all_on_a_run_trained_with_its_own_seed_keeps_that_seed(runs_di
     assert sorted(d.name for d in runs_dir.iterdir() if not d.name.startswith(".")) == ["mine"]   # no -s1, -s0, -s3
 
 
-def test_the_seed_choice_still_applies_to_a_new_run_and_to_its_own_forced_rerun(runs_dir):
+def test_the_seed_choice_still_applies_to_a_new_run_and_to_its_own_forced_rerun(runs_dir, host):
     from pipeline import choose
     from training.history import Run, write_json
-    run = _tiny_run(runs_dir, "video")
+    run = host
     assert not choose.applies(run, None, force=True)                 # trained directly: kept
     assert choose.applies(run, "video", force=True)                  # --preset video asks for the preset anew
     assert not choose.applies(run, "quick", force=True)
@@ -136,7 +157,6 @@ def test_a_foreign_run_under_a_later_tries_name_is_refused_before_the_first_try(
         choose_tries(passing=set(), force=force)
     assert "pass --force" not in str(e.value)
     assert not (runs_dir / "video-s5").exists()                     # seed 5's try never trained
-    (runs_dir / ".video.lock").unlink()                             # the lock's file stays, as train's do
     assert tree(runs_dir) == before
 
 
@@ -329,10 +349,12 @@ def _extend(*args):
     (["ra", "--epochs", "0"], ("--epochs must be at least 1",)),
     (["ra", "--epochs", "20", "--runs-dir", "runs/host"], ("--runs-dir runs/host is the folder of the run",)),
 ])
-def test_extend_ungrokked_refuses_bad_input_in_one_line_and_writes_nothing(tiny_sweep, monkeypatch, args, words):
+def test_extend_ungrokked_refuses_bad_input_in_one_line_and_writes_nothing(tiny_sweep, host_template, monkeypatch,
+                                                                            args, words):
     monkeypatch.chdir(tiny_sweep)
     if not (tiny_sweep / "runs" / "host").exists():
-        _tiny_run(tiny_sweep / "runs", "host")
+        import shutil
+        shutil.copytree(host_template, tiny_sweep / "runs" / "host")
     before = tree(tiny_sweep)
     refused(_extend(*args), *words)
     assert tree(tiny_sweep) == before
