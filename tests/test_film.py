@@ -71,6 +71,7 @@ def test_film_renders_only_what_is_stale(tmp_path, monkeypatch):
         video = clip(opts.scene_dir / f"{name}.mp4", 0.4, (30 + 50 * len(rendered)) % 250)
         return [video], {("summary", "task")}, None
     monkeypatch.setattr(make, "_make_scene", fake_scene)
+    monkeypatch.setattr(make.paths, "cores", lambda: 1)     # one process: the one the fake is in
     r = film.make_film(o, log=lambda _: None)
     assert rendered == ["ModularTable", "GrokkingCurve", "Crest"] and r["written"]
     assert [ch["title"] for ch in film.chapters(r["path"])] == ["ModularTable", "GrokkingCurve", "Crest"]
