@@ -443,7 +443,10 @@ def check_resources(batches: list[list[Point]], procs: int, root: Path):
         one = budget.memory_bytes(big.cfg, 1)
         raise SweepError(f"{procs} batches at once would need about {budget._size(sum(mem))} of memory, this machine "
                          f"has {budget._size(ram)}; " + (
-                             f"point {big.name} alone needs {budget._size(one)}: lower its p or model size"
+                             f"point {big.name} alone needs {budget._size(one)}: "
+                             + ("lower its grokfast_window (Grokfast-MA keeps that many gradients)"
+                                if big.cfg.grokfast == "ma" and 4 * budget.filter_bytes(big.cfg) > one / 2
+                                else "lower its p or model size")
                              if one > ram else f"pass --threads {cores()} (one batch at a time)"))
     per_point = [budget.disk_bytes(p.cfg) - (Run(p.name, root).size_bytes() if (root / p.name).is_dir() else 0)
                  for b in batches for p in b]
