@@ -387,3 +387,9 @@ def test_extend_ungrokked_as_a_process_exits_2_without_a_traceback(tiny_sweep):
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert r.stderr.strip().splitlines() == [f"Error: no sweep in runs/nosuch/; start one with: render.py sweep "
                                              f"nosuch --grid ..."]
+
+
+def test_a_sweep_point_whose_window_is_too_big_is_refused_naming_the_window(runs_dir):
+    refused(invoke("sweep", "gw", *SWEEP_OPTS, "--grid", "grokfast=ma grokfast_window=100000000"),
+            "point gf-ma-win100000000 alone needs", "lower its grokfast_window")
+    assert not (runs_dir / "gw").exists()

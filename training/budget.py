@@ -85,16 +85,18 @@ def check(cfg: Config, seeds: int, runs_root: Path, have_bytes: int = 0):
     mem, ram = memory_bytes(cfg, seeds), physical_memory()
     disk, free = disk_bytes(cfg, seeds) - have_bytes, free_disk(runs_root)
     what = f"p={cfg.p}, {cfg.epochs} epochs, {seeds} seed{'s' * (seeds > 1)}"
-    # Grokfast-MA's window, when its state is most of it, is what to lower
-    window = cfg.grokfast == "ma" and 2 * filter_bytes(cfg) > 4 * n_params(cfg) * n_checkpoints(cfg)
-    if window:
+    # Grokfast-MA's window, where its gradients are most of the memory or the disk, is what to lower
+    ma = cfg.grokfast == "ma"
+    mem_window = ma and 4 * filter_bytes(cfg) * seeds > mem / 2
+    disk_window = ma and 2 * filter_bytes(cfg) * seeds > disk_bytes(cfg, seeds) / 2
+    if mem_window or disk_window:
         what += f", Grokfast-MA window {cfg.grokfast_window} ({_size(filter_bytes(cfg))} a seed)"
     if ram is not None and mem > ram:
-        fix = "lower --grokfast-window" if 4 * filter_bytes(cfg) * seeds > mem / 2 else "lower --p or --epochs"
+        fix = "lower --grokfast-window" if mem_window else "lower --p or --epochs"
         raise ConfigError(f"training {what} would need about {_size(mem)} of memory; this machine has "
                           f"{_size(ram)}: {fix} (or train fewer --seeds at once)")
     if disk > free:
-        fix = "lower --grokfast-window" if window else "lower --epochs or raise --stride"
+        fix = "lower --grokfast-window" if disk_window else "lower --epochs or raise --stride"
         raise ConfigError(f"training {what} would write about {_size(disk)} to {runs_root}/; only "
                           f"{_size(free)} is free: free some space, or {fix}")
 
