@@ -243,11 +243,13 @@ def crest_tolerance(crest: dict) -> int:
 
 
 def over_history(run: Run, cfg, epochs: list[int], S: dict, A: dict, batch: int = 8,
-                 progress: bool = True, max_dims: int | None = None) -> tuple[dict, dict]:
+                 progress: bool = True, max_dims: int | None = None,
+                 analysis_epoch: int | None = None) -> tuple[dict, dict]:
     """Every measure at every checkpoint, batched through the fast model; what the replays show
     measured at each checkpoint (extraction/replay.py: the probe refitted there, with at most
-    `max_dims` dimensions, default the analysis probe's setting). The checkpoints are read
-    without checksums: the caller verifies the history once (Run.verify)."""
+    `max_dims` dimensions, default the analysis probe's setting; at `analysis_epoch` the analysis
+    probe itself). The checkpoints are read without checksums: the caller verifies the history
+    once (Run.verify)."""
     p = cfg.p
     x, y = tasks.all_pairs(p)
     labels = torch.tensor(tasks.answers(cfg.op, x, y, p, cfg.a, cfg.b))
@@ -338,10 +340,13 @@ def over_history(run: Run, cfg, epochs: list[int], S: dict, A: dict, batch: int 
             cur["gini_W_L"][i] = phases.gini(fo.norms_1d((w64["W_out"] @ w64["W_U"][:, :p]).T, F))
             R0, R1 = (w["W_E"][:p] + w["W_pos"][pos] for pos in (0, 1))
             for f in ("cos", "sin"):
-                # refitted here: a probe fitted at the end reads the end's basis, not this checkpoint's
-                at = rp.probe_at(R0, R1, pr[f"{f}_target"], max_dims, pr[f"{f}_dims"])
+                fixed = (R0 @ pr[f"{f}_weights"] + pr[f"{f}_bias"], R1 @ pr[f"{f}_weights"] + pr[f"{f}_bias"])
+                probe[f"{f}_r2_fixed"][i] = r2(fixed[0], pr[f"{f}_target"])
+                if epochs[i] == analysis_epoch:      # the analysis probe: fitted here, as EmbeddingProbe shows it
+                    at = {"out": fixed[0], "out_pos1": fixed[1], "r2": probe[f"{f}_r2_fixed"][i]}
+                else:    # refitted here: a probe fitted at the end reads the end's basis, not this checkpoint's
+                    at = rp.probe_at(R0, R1, pr[f"{f}_target"], max_dims, pr[f"{f}_dims"])
                 probe[f"{f}_out"][i], probe[f"{f}_out_pos1"][i], probe[f"{f}_r2"][i] = at["out"], at["out_pos1"], at["r2"]
-                probe[f"{f}_r2_fixed"][i] = r2(R0 @ pr[f"{f}_weights"] + pr[f"{f}_bias"], pr[f"{f}_target"])
         if bar is not None:
             bar.update(B)
     if bar is not None:
@@ -442,7 +447,8 @@ def check_at(run: Run, epoch: int) -> dict:
     tr, te, measured = history_upto(run.metrics(), epoch)
     at = rp.claim_epochs(tr, te, run.checkpoint_epochs(), upto=epoch)
     needed = sorted({e for e in (at["memorised"], at["before the rise"]) if e is not None})
-    hist = (over_history(run, cfg, needed, S, A, progress=False, max_dims=settings["probe_max_dims"])[1] if needed
+    hist = (over_history(run, cfg, needed, S, A, progress=False, max_dims=settings["probe_max_dims"],
+                         analysis_epoch=epoch)[1] if needed
             else {"probe": {"cos_r2": np.zeros(0)}, "evolution": {}})
     S["replay"] = replay_part(at, needed, hist, S).to_json()
     S["story_check"] = checked(cfg, S, restricted, model_test_loss(logits, labels, sp["test"]),
@@ -484,7 +490,8 @@ def extract(run_name: str, analysis_epoch: int | None = None, T: int | None = No
                               + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else "")
                               + f"; retrain it with 'render.py train --run {run_name} --force'")
     S, A = analyse(run.load_checkpoint(analysis_epoch, verify=False), cfg, settings)
-    cur, hist = over_history(run, cfg, epochs, S, A, progress=progress, max_dims=settings["probe_max_dims"])
+    cur, hist = over_history(run, cfg, epochs, S, A, progress=progress, max_dims=settings["probe_max_dims"],
+                             analysis_epoch=analysis_epoch)
 
     metrics = filled(run.metrics())   # test gaps carry the latest measurement
     ep = np.array(epochs)

@@ -71,6 +71,30 @@ def sparse_probe(X: np.ndarray, y: np.ndarray, max_dims: int = PROBE_MAX_DIMS, g
     return best
 
 
+def greedy_probe(X: np.ndarray, y: np.ndarray, max_dims: int = PROBE_MAX_DIMS) -> dict:
+    """A probe y ≈ X w + b on at most `max_dims` columns chosen greedily (orthogonal matching
+    pursuit: each step adds the column most correlated with what the chosen ones leave unexplained,
+    then refits them all by least squares). Vectorised, so cheap enough to refit at every checkpoint;
+    same result keys as sparse_probe (no alpha)."""
+    Xc, yc = X - X.mean(0), y - y.mean()
+    norms = np.linalg.norm(Xc, axis=0)
+    usable = norms > 1e-12 * max(norms.max(), 1e-300)
+    support: list[int] = []
+    best = {"dims": np.array([], int), "weights": np.zeros(X.shape[1]), "bias": float(y.mean()), "r2": 0.0}
+    resid = yc
+    for _ in range(min(max_dims, int(usable.sum()))):
+        score = np.where(usable, np.abs(Xc.T @ resid) / np.where(usable, norms, 1.0), -1.0)
+        score[support] = -1.0
+        j = int(np.argmax(score))
+        if score[j] <= 0:
+            break
+        support.append(j)
+        fit = _refit(X, y, np.array(support))
+        best = fit if fit["r2"] > best["r2"] else best
+        resid = yc - (X[:, support] - X[:, support].mean(0)) @ fit["weights"][support]
+    return best
+
+
 def _refit(X, y, support):
     A = np.c_[X[:, support], np.ones(len(y))]
     coef, *_ = np.linalg.lstsq(A, y, rcond=None)

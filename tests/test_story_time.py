@@ -161,8 +161,8 @@ def test_a_refitted_probe_reads_each_checkpoint_a_fixed_one_the_end():
     fixed_early = r2(early @ fixed["weights"] + fixed["bias"], wave)
     refit = rp.probe_at(early, early, wave, 8, fixed["dims"])
     assert fixed_early < 0.2 < 0.95 < refit["r2"] and refit["dims"][0] == 3
-    # at the end both are the same probe
-    assert rp.probe_at(end, end, wave, 8, fixed["dims"])["r2"] == pytest.approx(fixed["r2"])
+    # at the end, the end's dimensions refitted are the end's probe, and nothing fits worse
+    assert rp.probe_at(end, end, wave, 8, fixed["dims"])["r2"] >= fixed["r2"] - 1e-12
 
 
 def test_sweep_fit_and_rows_on_line():
@@ -179,8 +179,8 @@ def test_sweep_fit_and_rows_on_line():
 
 def test_a_tiny_trained_run_replays_each_checkpoint_and_check_at_has_the_rows_in_time(runs_dir, tiny_cfg):
     """Trained (p = 11, 60 epochs) and extracted: the probe refitted at every checkpoint is never
-    worse than the end's probe held fixed, is that probe at the analysis checkpoint, and differs from
-    it early on; check_at (the seed choice's check) has every row, those in time from the history."""
+    worse than the end's probe held fixed, is that probe at the analysis checkpoint (as
+    EmbeddingProbe shows it), and differs from it early on; check_at (the seed choice's check) has every row, those in time from the history."""
     from extraction.extract import check_at, extract
     from pipeline.choose import verdict
     from training.history import Run
@@ -191,7 +191,7 @@ def test_a_tiny_trained_run_replays_each_checkpoint_and_check_at_has_the_rows_in
     pr = a["probes"]
     refit, fixed = np.asarray(pr["cos_r2"]), np.asarray(pr["cos_r2_fixed"])
     assert np.all(refit >= fixed - 1e-9)
-    assert refit[-1] == pytest.approx(fixed[-1], abs=1e-6)
+    assert refit[-1] == fixed[-1] == a.probe.cos["r2"]
     assert refit[0] - fixed[0] > 0.1, (refit[0], fixed[0])
     assert a.replay.found and a.replay.per_checkpoint
     assert a.story_check.problems() == []
