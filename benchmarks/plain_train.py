@@ -29,6 +29,11 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 
+# As the project's trainer does (training/threads.py): subnormal floats, common once the loss is
+# ~1e-6, take a slow path on some CPUs; flushed before the thread pool starts, so the two
+# trainers compare at equal arithmetic.
+torch.set_flush_denormal(True)
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from training import tasks  # noqa: E402   (the data only: the split and the labels)
 from training.config import PRESETS  # noqa: E402

@@ -251,6 +251,71 @@ def recipe_overhead(cfg, dev, rounds: int, tune: bool):
         print(f"{name:>32}: {statistics.median(t) * 1e3:6.2f} ms  ({100 * statistics.median(t) / step:.1f} % of the epoch)")
 
 
+# ---- the late phase: epochs of a run past its loss floor against its first epochs -----------
+
+def _late_child(run_name: str, runs_root: str | None, flush: bool, rounds: int, n: int, queue):
+    """In a fresh process (flush-to-zero is inherited by torch's threads only when set before
+    they start, so off and on need a process each): seconds per train-only epoch of the
+    trainer's step from the run's first weights and from its last resume state, interleaved
+    round by round, each round from the same state."""
+    torch.set_flush_denormal(flush)          # before any operation: the pool inherits it
+    from training.history import Run, read_npz, resume_entries
+    run = Run(run_name, runs_root)
+    cfg = run.config
+    torch.set_num_threads(cores())
+    last = resume_entries(run.manifest)[-1]
+    late = read_npz(run.dir / last["file"], last.get("sha256"))
+    data = train.examples([cfg], "cpu")
+    (tr, ltr) = data["train"]
+    init = {k: v[0].numpy() for k, v in model.init_params(cfg, [cfg.seed]).items()}
+
+    def epochs(state: dict, scale: float):
+        P = {k: torch.tensor(state[k][None]).requires_grad_(True) for k in model.PARAM_NAMES}
+        opt = SeedAdamW(list(P.values()), [cfg.lr], [cfg.weight_decay], cfg.betas)
+        opt.load([state] if "adam_0_step" in state else [])
+        filt = GradFilter.of(cfg, opt.params)
+        t = time.perf_counter()
+        for _ in range(n):
+            _, loss, _, diag = train.backward(P, opt, model.step_logits, tr, ltr, None, None, cfg)
+            train.step(cfg, opt, filt, diag[1], scale)
+        return (time.perf_counter() - t) / n, float(loss[0])
+
+    out = {"early": [], "late": [], "epoch": int(last["epoch"]), "flush": flush}
+    for _ in range(rounds):
+        for kind, state, scale in (("early", init, 1.0), ("late", late, cfg.lr_scale(int(last["epoch"])))):
+            sec, loss = epochs(state, scale)
+            out[kind].append(sec)
+            out[kind + "_loss"] = loss
+    queue.put(out)
+
+
+def late_phase(run_name: str, runs_root: str | None = None, rounds: int = 5, n: int = 10) -> list[dict]:
+    """The late segment with subnormals as they come (before this project flushed them) and
+    flushed (now), each in its own process; per-epoch seconds per round."""
+    ctx = mp.get_context("spawn")
+    res = []
+    for flush in (False, True):
+        q = ctx.Queue()
+        proc = ctx.Process(target=_late_child, args=(run_name, runs_root, flush, rounds, n, q))
+        proc.start()
+        res.append(q.get())
+        proc.join()
+    return res
+
+
+def late_report(res: list[dict], run_name: str) -> str:
+    lines = [f"the late phase: train-only epochs/s of the trainer's step, run {run_name!r} from its first weights "
+             f"(early) and from its resume state at epoch {res[0]['epoch']} (late, past its loss floor: train loss "
+             f"{res[0]['late_loss']:.1e}); median [range] over rounds, each in a fresh process"]
+    for r in res:
+        early = [1 / t for t in r["early"]]
+        late = [1 / t for t in r["late"]]
+        ratio = statistics.median(early) / statistics.median(late)
+        lines.append(f"{'subnormals flushed (now)' if r['flush'] else 'subnormals as they come (before)':>34}: "
+                     f"early {spread(early)} ep/s, late {spread(late)} ep/s, early/late x{ratio:.2f}")
+    return "\n".join(lines)
+
+
 @click.command()
 @click.option("--rounds", default=15, show_default=True, help="Timed rounds (each runs every implementation).")
 @click.option("--preset", type=click.Choice(list(PRESETS)), default="canonical", show_default=True)
@@ -262,12 +327,23 @@ def recipe_overhead(cfg, dev, rounds: int, tune: bool):
 @click.option("--repeats", default=3, show_default=True, help="With --whole-process: pairs of processes.")
 @click.option("--base-epochs", default=1000, show_default=True, help="With --whole-process: the run's length before the extension.")
 @click.option("--extend", default=600, show_default=True, help="With --whole-process: epochs each process trains.")
+@click.option("--late", "late_run", default=None, metavar="RUN",
+              help="Instead: the late phase, epochs/s of RUN's last resume state (past its loss floor) against "
+                   "its first epochs, with subnormals flushed and not (e.g. --late video after render.py all).")
 @click.option("--recipes", is_flag=True, help="Instead: the project's epoch under each of the lab's recipes against "
               "plain AdamW (the filters' and the projection's CPU overhead), interleaved, at the run's mix.")
-def main(rounds, preset, under_load, compiled, no_tune, whole, repeats, base_epochs, extend, recipes):
+def main(rounds, preset, under_load, compiled, no_tune, whole, repeats, base_epochs, extend, late_run, recipes):
     cfg = PRESETS[preset].replace(smooth=0.0)
     dev = torch.device("cpu")
     torch.set_num_threads(cores())
+    if late_run:
+        from training.history import HistoryError, Run, resume_entries
+        try:
+            if not resume_entries(Run(late_run).manifest):
+                raise HistoryError(f"run {late_run!r} has no resume state")
+        except HistoryError as e:
+            raise click.UsageError(f"{e}; --late needs a trained run (render.py train --run {late_run})")
+        return print(late_report(late_phase(late_run, rounds=min(rounds, 7)), late_run))
     if recipes:
         return recipe_overhead(cfg, dev, rounds, not no_tune)
     split = split_tensors(cfg)

@@ -52,3 +52,18 @@ def test_the_plain_script_measures_and_checkpoints_the_plan_and_resumes(tmp_path
     plain_train.main(["--plan", str(tmp_path / "b.json"), "--out", str(tmp_path / "b"),
                       "--resume", str(tmp_path / "a" / "e000003.pt")])
     assert torch.load(tmp_path / "b" / "e000004.pt")["scheduler"]["last_epoch"] == 4
+
+
+def test_the_late_phase_times_a_runs_last_state_with_subnormals_flushed_and_not(tmp_path):
+    """The late segment runs from the run's last resume state and from its first weights, in a
+    process with flush-to-zero off and one with it on; the report names both and their ratio."""
+    from training.config import QUICK
+    from training.history import Run
+    from training.train import Seeded, train
+    cfg = QUICK.replace(p=11, d_model=16, n_heads=2, d_head=8, d_mlp=32, epochs=30)
+    train([Seeded(cfg, Run("late", tmp_path))], progress=False)
+    res = train_speed.late_phase("late", str(tmp_path), rounds=2, n=2)
+    assert [r["flush"] for r in res] == [False, True]
+    assert all(len(r["early"]) == 2 and len(r["late"]) == 2 and r["epoch"] == 30 for r in res)
+    text = train_speed.late_report(res, "late")
+    assert "flushed (now)" in text and "as they come (before)" in text and "epoch 30" in text
