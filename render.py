@@ -127,6 +127,9 @@ def _seeds(seed: int | None, seeds: str | None, default: int = 0) -> list[int]:
 @click.option("--cooldown-from", "cooldown_from", type=int,
               help="From this epoch the lr halves every --cooldown-half-life epochs (default 0: never).")
 @click.option("--cooldown-half-life", "cooldown_half_life", type=int, help="The cool-down's half-life in epochs (default 250).")
+@click.option("--settle-at-grok/--no-settle-at-grok", "settle_at_grok", default=None,
+              help="At the grokking epoch (test accuracy >= 99 %, checked every 20 epochs) switch the smoothness "
+                   "penalty off and start the cool-down, if sooner than --smooth-until and --cooldown-from.")
 @click.option("--d-model", type=int)
 @click.option("--d-mlp", type=int)
 @click.option("--stride", type=int, help="Checkpoint every STRIDE epochs after the dense early part.")
@@ -378,6 +381,7 @@ for _cmd in cli.commands.values():
 @click.option("--smooth", type=float)
 @click.option("--smooth-until", "smooth_until", type=int)
 @click.option("--cooldown-from", "cooldown_from", type=int)
+@click.option("--settle-at-grok/--no-settle-at-grok", "settle_at_grok", default=None)
 @click.option("--runs-dir", type=click.Path(file_okay=False), default=None,
               help="Folder that holds the sweep's folder (default runs/, or $GROKKING_RUNS); with --ray, a "
                    "path every node sees.")

@@ -701,3 +701,40 @@ def test_a_resume_names_only_fields_the_run_uses_and_the_preset_it_was_trained_w
     assert _cli(args)[0] == 0
     code, out = _cli(["train", "--run", "r", "--preset", "canonical", "--quiet", "--epochs", "6", "--p", "11"])
     assert code == 2 and "it was trained as --preset quick with p=11" in out and "grokfast_alpha" not in out
+
+
+def test_settle_at_grok_stops_the_penalty_and_starts_the_cool_down_at_each_seeds_grokking(runs_dir, tiny_cfg):
+    """The grokking epoch is the first multiple of 20 with test accuracy >= 99 % (measured there
+    whatever test_every says); from it, per seed in a batch, the penalty is off and the lr halves
+    every half-life; a killed and resumed run retraces it; settle off trains as before."""
+    from training.config import SETTLE_EVERY, settle_epoch
+    acc = np.full(100, np.nan)
+    acc[[0, 20, 40, 45, 60]] = [0.1, 0.5, 0.98, 0.995, 0.999]
+    assert settle_epoch(acc, 100) == 60 and settle_epoch(acc, 60) is None   # 45 is not on the cadence
+    c = tiny_cfg.replace(smooth=1e-3, smooth_until=500, cooldown_from=400, cooldown_half_life=10, settle_at_grok=True)
+    assert c.smooth_at(59, 60) == 1e-3 and c.smooth_at(60, 60) == 0.0 and c.smooth_at(60, None) == 1e-3
+    assert c.lr_scale(60, 60) == 1.0 and c.lr_scale(70, 60) == 0.5 and c.lr_scale(70, None) == 1.0
+    assert c.replace(settle_at_grok=False).lr_scale(70, 60) == 1.0
+    assert c.lr_scale(420, None) == 0.25                       # cooldown_from still bounds it
+    from training.train import test_epochs
+    assert set(range(0, 201, SETTLE_EVERY)) <= test_epochs(c.replace(test_every=7, epochs=200), 200)
+
+    cfg = QUICK.replace(p=23, frac=0.6, lr=1e-2, epochs=300, smooth=1e-3, cooldown_half_life=20, settle_at_grok=True)
+    jobs = [Seeded(cfg.replace(seed=s), Run(f"settle{s}")) for s in (0, 1)]
+    train(jobs, progress=False)
+    groks = [settle_epoch(j.run.metrics()["test_acc"], 301) for j in jobs]
+    assert all(g is not None for g in groks), groks            # groks by 300 (at 200)
+    alone = Run("settle-alone")
+    train([Seeded(cfg.replace(seed=1), alone)], progress=False)
+    a, b = alone.load_checkpoint(300), jobs[1].run.load_checkpoint(300)
+    assert all(np.allclose(a[k], b[k], rtol=1e-4, atol=1e-6) for k in a)
+    plain = Run("settle-off")
+    train([Seeded(cfg.replace(seed=0, settle_at_grok=False), plain)], progress=False)
+    assert not np.array_equal(plain.load_checkpoint(300)["W_E"], jobs[0].run.load_checkpoint(300)["W_E"])
+    # resume across the switch
+    part = Run("settle-part")
+    g0 = groks[0]
+    train([Seeded(cfg.replace(seed=0, epochs=g0 + 5), part)], progress=False)
+    train([Seeded(cfg.replace(seed=0), part)], progress=False)
+    w, v = part.load_checkpoint(300), jobs[0].run.load_checkpoint(300)
+    assert all(np.array_equal(w[k], v[k]) for k in w)

@@ -50,6 +50,7 @@ class Config:
     warmup: int = 10          # linear warm-up steps, as in the original code
     cooldown_from: int = 0    # from this epoch the lr halves every cooldown_half_life epochs; 0 = never
     cooldown_half_life: int = 250
+    settle_at_grok: bool = False    # at the grokking epoch the penalty stops and the cool-down starts (settle_epoch)
     optimizer: str = "adamw"  # or "orthoadamw": each tensor's gradient made orthogonal to it first
     grokfast: str = "none"    # "ema" / "ma": add lamb x a low-pass of the gradient before the step
     grokfast_alpha: float = 0.98    # ema: the filter's decay
@@ -125,6 +126,8 @@ class Config:
             raise ConfigError(f"--warmup must be a number of steps >= 0 (got {self.warmup}); 0 = none")
         if self.cooldown_from < 0:
             raise ConfigError(f"--cooldown-from must be an epoch >= 0 (got {self.cooldown_from}); 0 keeps the lr")
+        if not isinstance(self.settle_at_grok, bool):
+            raise ConfigError(f"settle_at_grok must be true or false (got {self.settle_at_grok!r})")
         if self.cooldown_half_life < 1:
             raise ConfigError(f"--cooldown-half-life must be at least 1 epoch (got {self.cooldown_half_life}); "
                               f"pass e.g. 250")
@@ -141,18 +144,30 @@ class Config:
             raise ConfigError(f"bad checkpoint schedule {s}: need stride >= 1 and 0 <= dense_until <= log_until")
         return self
 
-    def lr_scale(self, epoch: int) -> float:
-        """The lr's factor at `epoch`: the linear warm-up, then from cooldown_from a halving every
-        cooldown_half_life epochs (a pure function of the step, so resumable; it does not depend
-        on `epochs`, so an extended run keeps its path)."""
+    def lr_scale(self, epoch: int, grokked: int | None = None) -> float:
+        """The lr's factor at `epoch`: the linear warm-up, then from the cool-down's start a halving
+        every cooldown_half_life epochs. The start is cooldown_from, or with settle_at_grok the
+        grokking epoch `grokked` if sooner (settle_epoch). A pure function of the step and the
+        history before it, so resumable; it does not depend on `epochs`, so an extended run keeps
+        its path."""
         f = min(epoch / self.warmup, 1.0) if self.warmup else 1.0
-        if self.cooldown_from and epoch > self.cooldown_from:
-            f *= 0.5 ** ((epoch - self.cooldown_from) / self.cooldown_half_life)
+        start = self._settle(self.cooldown_from, grokked)
+        if start and epoch > start:
+            f *= 0.5 ** ((epoch - start) / self.cooldown_half_life)
         return f
 
-    def smooth_at(self, epoch: int) -> float:
-        """The penalty's weight at `epoch` (a pure function of the step, so resumable)."""
-        return self.smooth if not self.smooth_until or epoch < self.smooth_until else 0.0
+    def smooth_at(self, epoch: int, grokked: int | None = None) -> float:
+        """The penalty's weight at `epoch`: on before smooth_until, or with settle_at_grok until
+        the grokking epoch if sooner (a pure function of the step and the history, so resumable)."""
+        until = self._settle(self.smooth_until, grokked)
+        return self.smooth if not until or epoch < until else 0.0
+
+    def _settle(self, bound: int, grokked: int | None) -> int:
+        """An epoch setting (0 = never) brought forward to the grokking epoch under settle_at_grok;
+        the grokking epoch is a multiple of SETTLE_EVERY, at least 1."""
+        if self.settle_at_grok and grokked is not None:
+            return min(bound, max(grokked, 1)) if bound else max(grokked, 1)
+        return bound
 
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
@@ -231,6 +246,22 @@ def _factor(p: int) -> int:
     return 0
 
 
+# settle_at_grok: the grokking epoch is the first multiple of SETTLE_EVERY whose test accuracy is at
+# least SETTLE_ACC (the trainer measures the test split at every such epoch of such a run, so the
+# epoch does not depend on the checkpoint schedule or test_every, which a resume may change).
+SETTLE_EVERY = 20
+SETTLE_ACC = 0.99
+
+
+def settle_epoch(test_acc, upto: int) -> int | None:
+    """The grokking epoch for settle_at_grok from a test-accuracy history (NaN where not measured),
+    among the epochs < upto; None while not grokked."""
+    for e in range(0, min(upto, len(test_acc)), SETTLE_EVERY):
+        if test_acc[e] >= SETTLE_ACC:
+            return e
+    return None
+
+
 def check_exponents(ops, given) -> None:
     """op pow has no default exponents: a = b = 1 would silently be addition. ConfigError unless
     both exponents were given (`given`: the fields set explicitly) wherever `ops` has pow, and
@@ -281,6 +312,9 @@ def recipe_label(c: dict) -> str:
         parts.append(f"{d['precision']} loss")
     if d["init_scale"] != 1.0:
         parts.append(f"init x{d['init_scale']:g}")
-    if d["cooldown_from"]:
+    if d.get("settle_at_grok"):
+        parts.append(f"penalty off and lr halving every {d['cooldown_half_life']} from grokking"
+                     + (f" (by {d['cooldown_from']})" if d["cooldown_from"] else ""))
+    elif d["cooldown_from"]:
         parts.append(f"lr halving every {d['cooldown_half_life']} from {d['cooldown_from']}")
     return ", ".join(parts) or "adamw"

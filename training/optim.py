@@ -35,13 +35,15 @@ class SeedAdamW:
             p.grad = None
 
     @torch.no_grad()
-    def step(self, scale: float = 1.0):
-        """One update; `scale` multiplies every seed's lr (the warm-up)."""
+    def step(self, scale=1.0):
+        """One update; `scale` multiplies the lr: one number for every seed, or one per seed (the
+        warm-up and each seed's cool-down)."""
         self.step_count += 1
         self._step.fill_(float(self.step_count))
         b1, b2 = self.betas
         live = [i for i, p in enumerate(self.params) if p.grad is not None]
-        for s, (lr, wd) in enumerate(zip(self.lr, self.wd)):
+        scales = [float(scale)] * len(self.lr) if isinstance(scale, (int, float)) else [float(x) for x in scale]
+        for s, (lr, wd, scale) in enumerate(zip(self.lr, self.wd, scales)):
             torch._fused_adamw_([self.params[i][s] for i in live], [self.params[i].grad[s] for i in live],
                                 [self.exp_avg[i][s] for i in live], [self.exp_avg_sq[i][s] for i in live],
                                 [], [self._step] * len(live), lr=lr * scale, beta1=b1, beta2=b2,

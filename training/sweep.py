@@ -173,14 +173,15 @@ def sweep_dir(name: str, runs_dir: Path | str | None = None) -> Path:
 # the sweep's options (render.py sweep) that set the base config, by field
 BASE_OPTIONS = {"p": "--p", "op": "--op", "a": "--a", "b": "--b", "frac": "--frac", "epochs": "--epochs",
                 "lr": "--lr", "weight_decay": "--wd", "smooth": "--smooth", "smooth_until": "--smooth-until",
-                "cooldown_from": "--cooldown-from"}
+                "cooldown_from": "--cooldown-from", "settle_at_grok": "--settle-at-grok"}
 
 
 def command(m: dict, runs_dir: Path | str | None = None, grid: str | None = None) -> str:
     """The command that (re)creates a sweep's manifest `m`: its preset, base options and grid."""
     import shlex
     base, preset = m.get("base", {}), PRESETS.get(m.get("preset"), PRESETS["quick"]).to_dict()
-    opts = [f"{flag} {_fmt(base[k])}" for k, flag in BASE_OPTIONS.items() if k in base and base[k] != preset.get(k)]
+    opts = [(flag if base[k] else "--no-" + flag[2:]) if isinstance(base[k], bool) else f"{flag} {_fmt(base[k])}"
+            for k, flag in BASE_OPTIONS.items() if k in base and base[k] != preset.get(k)]
     where = [f"--runs-dir {shlex.quote(str(runs_dir))}"] if runs_dir is not None else []
     return " ".join(["render.py sweep", m.get("sweep", "NAME"), "--preset", str(m.get("preset")), *opts,
                      "--grid", shlex.quote(grid if grid is not None else m.get("grid", "")), *where])

@@ -17,7 +17,7 @@ from . import threads  # first: it sets flush-to-zero before torch's thread pool
 from . import history, model, paths, tasks
 from .optim import GradFilter, SeedAdamW, grad_diagnostics, orthogonalize_, tensor_dots
 from .threads import ThreadTuner
-from .config import Config, schedule_epochs
+from .config import SETTLE_EVERY, Config, schedule_epochs, settle_epoch
 from .history import HistoryError, Run
 
 # The diagnostics (the last three) are measured on the train split at every step, on the raw
@@ -57,7 +57,8 @@ def batch_key(cfg: Config) -> tuple:
 def test_epochs(cfg: Config, end: int) -> set[int]:
     """The epochs whose weights get a test-split measurement: every checkpoint epoch, every
     cfg.test_every-th epoch and the last; train metrics are measured at every epoch."""
-    return set(schedule_epochs(cfg.schedule, end)) | set(range(0, end + 1, cfg.test_every)) | {end}
+    settle = set(range(0, end + 1, SETTLE_EVERY)) if cfg.settle_at_grok else set()   # the grokking epoch's cadence
+    return set(schedule_epochs(cfg.schedule, end)) | set(range(0, end + 1, cfg.test_every)) | {end} | settle
 
 
 # Grokfast-MA's resume state holds its whole window (100 gradients: ~90 MB a canonical seed),
@@ -389,6 +390,8 @@ def _train(jobs, device, compile, force, progress, dense, tune_threads=True, bac
             torch.set_num_threads(int(rec[0]["threads"]))
     step_logits = torch.compile(model.step_logits) if use_compile else model.step_logits
     smooth_weights = _SmoothWeights([j.cfg for j in jobs], dev)
+    # settle_at_grok: each seed's grokking epoch so far (None: not yet), from the measured history
+    grokked = [settle_epoch(metrics[s, M["test_acc"]], start) for s in range(len(jobs))]
 
     plan = set(schedule_epochs(cfg.schedule, end))
     measure_test = test_epochs(cfg, end)
@@ -411,7 +414,7 @@ def _train(jobs, device, compile, force, progress, dense, tune_threads=True, bac
             counts = sorted({threads.cores(), 1, torch.get_num_threads()}
                             | ({int(thread_limit())} if thread_limit else set()), reverse=True)
             probe = lambda: _probe_step(P, [j.cfg for j in jobs], step_logits, train_ex, ltr, test_ex,
-                                        smooth_weights(start), cfg)
+                                        smooth_weights(start, grokked), cfg)
             if len(counts) > 1 and not threads.rounds_alike(probe, counts):
                 pinned = threads.ONE_THREAD.format(counts=" and ".join(map(str, counts)))
     tuner = ThreadTuner(enabled=tune, limit=thread_limit, pinned=pinned)
@@ -424,9 +427,12 @@ def _train(jobs, device, compile, force, progress, dense, tune_threads=True, bac
             with_test = epoch in measure_test
             t_step = time.perf_counter()
             logits, loss, lt, diag = backward(P, opt, step_logits, train_ex, ltr, test_ex if with_test else None,
-                                              smooth_weights(epoch), cfg)
+                                              smooth_weights(epoch, grokked), cfg)
             with torch.no_grad():
                 _measure(metrics, epoch, logits, ltr, lt, lte, cfg, train_loss=loss, diag=diag)
+            if cfg.settle_at_grok and epoch % SETTLE_EVERY == 0:
+                grokked = [g if g is not None else settle_epoch(metrics[s, M["test_acc"]], epoch + 1)
+                           for s, g in enumerate(grokked)]
             if not np.isfinite(metrics[:, M["train_loss"], epoch]).all():
                 bad = int(np.flatnonzero(~np.isfinite(metrics[:, M["train_loss"], epoch]))[0])
                 raise HistoryError(_diverged(jobs[bad], epoch, done[bad]))
@@ -438,11 +444,11 @@ def _train(jobs, device, compile, force, progress, dense, tune_threads=True, bac
                 snaps = _snapshot(jobs, P, opt, metrics, epoch, done, spent(), filt, resume_due(cfg, epoch, end))
                 commits.submit(_commit, jobs, snaps, epoch, done, resumes, tuner.describe() | cpu, True)
             t_snap = time.perf_counter() - t_snap
-            step(cfg, opt, filt, diag[1], cfg.lr_scale(epoch))
+            step(cfg, opt, filt, diag[1], [j.cfg.lr_scale(epoch, g) for j, g in zip(jobs, grokked)])
             tuner.record(epoch, time.perf_counter() - t_step - t_snap, with_test)
             if epoch + 1 == end:          # the final weights' own measurements (a gradient, no step)
                 train_lg, train_l, test_lg, diag = backward(P, opt, step_logits, train_ex, ltr, test_ex,
-                                                            smooth_weights(end), cfg)
+                                                            smooth_weights(end, grokked), cfg)
                 opt.zero_grad()
                 with torch.no_grad():
                     _measure(metrics, end, train_lg, ltr, test_lg, lte, cfg, train_loss=train_l, diag=diag)
@@ -491,8 +497,8 @@ class _SmoothWeights:
     def __init__(self, cfgs: list[Config], dev):
         self.cfgs, self.dev, self.cache = cfgs, dev, {}
 
-    def __call__(self, epoch: int):
-        w = tuple(c.smooth_at(epoch) for c in self.cfgs)
+    def __call__(self, epoch: int, grokked: list[int | None]):
+        w = tuple(c.smooth_at(epoch, g) for c, g in zip(self.cfgs, grokked))
         if not any(w):
             return None
         if w not in self.cache:
@@ -500,10 +506,10 @@ class _SmoothWeights:
         return self.cache[w]
 
 
-def step(cfg: Config, opt: SeedAdamW, filt: GradFilter, dots, scale: float):
+def step(cfg: Config, opt: SeedAdamW, filt: GradFilter, dots, scale):
     """The update from backward's raw gradients: Grokfast's filter, then ⊥Grad (its projection is
     AdamW's input; `dots`: backward's per-tensor dot products), then AdamW with every seed's lr
-    times `scale` (Config.lr_scale: the warm-up and cool-down)."""
+    times `scale`, one for all or one per seed (Config.lr_scale: the warm-up and cool-down)."""
     filt()
     if cfg.optimizer == "orthoadamw":
         orthogonalize_(opt.params, dots)
