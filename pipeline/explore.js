@@ -347,7 +347,7 @@
       ctx.strokeStyle = COL.grid; ctx.strokeRect(M.l, M.t, side, side);
       if (info.line !== undefined && info.line !== null) {      // the line x + y ≡ line (two segments), dashed
         const c = info.line, cx = x => M.l + (x + .5) * px, cy = y => M.t + (P - 1 - y + .5) * px;
-        ctx.save(); ctx.setLineDash([4, 4]); ctx.strokeStyle = COL.cursor; ctx.lineWidth = 1; ctx.beginPath();
+        ctx.save(); ctx.setLineDash([5, 3]); ctx.strokeStyle = "#000"; ctx.lineWidth = 1.6; ctx.beginPath();
         ctx.moveTo(cx(0), cy(c)); ctx.lineTo(cx(c), cy(0));
         if (c < P - 1) { ctx.moveTo(cx(c + 1), cy(P - 1)); ctx.lineTo(cx(P - 1), cy(c + 1)); }
         ctx.stroke(); ctx.restore();

@@ -2,9 +2,15 @@
 with a cursor, the embedding probe's wave and a surface forming on the plateau, long before the
 test accuracy jumps); then loss instead of accuracy, the excluded loss, and the three phases.
 
+Everything the replay shows at an epoch is measured at that epoch (extraction/replay.py): the
+probe refitted on that checkpoint's embedding with its R², the surface on its own scale with the
+line x + y ≡ T dotted and the share of rows peaking on it; each caption that claims something
+("no wave yet", "the wave takes shape", "the surface forms its ridge") is the one its number
+says (summary.json replay claims), with the number and its threshold beside it.
+
 Reads curves.npz (all_* per epoch; excluded_loss per checkpoint), probes.npz (cos_out [C, p],
-cos_target, cos_r2), evolution.npz (crest_surface or logit_surface [C, p, p]) and summary.json
-(milestones, phases, key labels, selections)."""
+cos_target, cos_r2), evolution.npz (crest_surface or logit_surface [C, p, p] and its
+rows_on_line [C]) and summary.json (milestones, phases, key labels, selections, replay)."""
 from __future__ import annotations
 
 import numpy as np

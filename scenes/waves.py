@@ -3,8 +3,9 @@ neuron against neuron they form loops, which dissolve when training is rewound t
 memorising checkpoint; the DFT of a sweep peaks at a key frequency.
 
 Reads selections.npz (wave_neurons, wave_sweeps), summary.json's wave_neurons (each one's
-frequency, amplitude and phase), evolution.npz (epoch, wave_sweeps),
-curves.npz (accuracy at each checkpoint) and summary.json (milestones)."""
+frequency, amplitude and phase), evolution.npz (epoch, wave_sweeps, wave_fit: each sweep's fit at
+its own frequency at each checkpoint), curves.npz (accuracy at each checkpoint) and summary.json
+(milestones; replay: what the rewind's last caption may claim, by its number)."""
 from __future__ import annotations
 
 import numpy as np
@@ -112,7 +113,9 @@ class NeuronWaves(L.DataScene):
 class NeuronLoops(L.DataScene):
     """Neuron i (vertical) against neuron j (horizontal) for the seven wave neurons, dots coloured
     by y: loops. (On the diagonal, where a neuron meets itself, its wave over y.) Then training
-    runs backwards through the checkpoints to the memorising one, and the loops dissolve."""
+    runs backwards through the checkpoints to the memorising one, each neuron on its range at that
+    checkpoint with the waves' mean fit shown; the last caption says "no waves, no loops" only when
+    that fit is below its threshold there (extraction/replay.py), else what the fit says."""
 
     def construct(self):
         p = self.d.p
