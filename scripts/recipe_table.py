@@ -42,22 +42,26 @@ def row(run, epoch: int, seconds: float | None) -> dict:
             "logit_ev": alg["explained_variance"], "on_line": S["selections"]["logit"]["on_line_fraction"],
             "crest_qualifies": bool(S["selections"]["crest"].get("qualifies")),
             "verdicts": {k: c["passed"] for k, c in crit.items()}, "passed": S["story_check"]["passed"],
-            "test_99": m["milestones"]["test_99"], "seconds": seconds}
+            "test_99": m["milestones"]["test_99"], "seconds": seconds,
+            "fit": crit["delay"]["fit_epoch"], "grok": crit["delay"]["grok_epoch"], "delay": crit["delay"]["ratio"],
+            "steady": crit["steady"]["value"]}
 
 
 def markdown(rows: list[dict]) -> str:
     head = ("| recipe | seed | epoch | story k | key frequencies (share of logit variance) | restricted / model "
-            "test loss | logit approx. | LogitSurface on line | crest qualifies | check | test 99 % at | train s |")
+            "test loss | logit approx. | LogitSurface on line | crest qualifies | train 99 % → test 99 % (delay) | check | train s |")
     out = [head, "|" + "|".join(["---"] * (head.count("|") - 1)) + "|"]
     for r in rows:
         keys = ", ".join(f"{k} ({v:.0%})" + (" harmonic" if str(k) in r["harmonics"] else "") for k, v in r["keys"].items())
         fails = [k for k, v in r["verdicts"].items() if not v]
         rl, ml = r["restricted_test_loss"], r["model_test_loss"]
         loss = f"{rl:.2g} / {ml:.2g}" if rl is not None and ml is not None else "n/a"
+        delay = "-" if r["delay"] is None else f"{r['delay']:.0f}x"
         out.append(f"| {r['recipe']} | {r['seed']} | {r['epoch']} | {r['story_k']} | {keys} | {loss} | "
                    f"{r['logit_ev']:.0%} | {r['on_line']:.0%} | {'yes' if r['crest_qualifies'] else 'no'} | "
+                   + f"{r['fit']} → {r['grok']} ({delay}) | "
                    + ("PASS" if r["passed"] else "FAIL: " + ", ".join(fails))
-                   + f" | {r['test_99']} | {'' if r['seconds'] is None else round(r['seconds'])} |")
+                   + f" | {'' if r['seconds'] is None else round(r['seconds'])} |")
     return "\n".join(out)
 
 
