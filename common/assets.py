@@ -647,6 +647,13 @@ def summary_md(s: dict) -> str:
              "", "## Story check: " + ("PASS" if s["story_check"]["passed"] else "FAIL"), ""]
     lines += [f"- {'PASS' if c['passed'] else 'FAIL'} {c['name']}: {c['value']} (target: {c['target']})"
               for c in s["story_check"]["criteria"]]
+    rep = Replay.from_json(s.get(Replay.KEY) or {"found": False})
+    if rep.found:                # what each replay caption claims, measured at its checkpoint
+        lines += ["", "## Replay claims (measured at their checkpoints)", ""]
+        lines += [f"- {c['scene']}, {c['when']} (epoch {c['epoch']}): '{c['name']}' "
+                  f"{'holds' if c['holds'] else 'does not hold'}: {c['what']} = "
+                  + ("not measured" if c["value"] is None else f"{c['value']:.3g} (it needs {c['op']} {c['threshold']:g})")
+                  for c in rep.claims or []]
     lines += ["", "## Selections", ""]
     for name, v in sel.items():
         if name == NeuronSurfaces.KEY:
