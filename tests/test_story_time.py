@@ -118,6 +118,8 @@ def test_the_story_check_has_every_row_in_order_and_write_refuses_one_missing(tm
     chk = fmt.Assets("synth", tmp_path).story_check
     assert [c["name"] for c in chk.criteria] == list(fmt.StoryCheck.ROWS) and chk.problems() == []
     assert chk.row("delay")["fit_epoch"] is not None and chk.row("replay")["claims"]
+    md = (tmp_path / "synth" / "summary.md").read_text()
+    assert "## Replay claims" in md and "'the wave takes shape'" in md and "(it needs >= 0.8)" in md
     lines = sc.lines(chk.to_json())
     assert "  in time:" in lines and any(ln.startswith("  FAIL  delay") or ln.startswith("  PASS  delay")
                                          for ln in lines)
