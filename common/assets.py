@@ -46,6 +46,9 @@ the one `write()` extraction and the test fixtures call, and the typed readers.
       toy.npz         the p = 5 table of the intro: x, y, sum, is_test [25], vocab [6]
 
 Surfaces are [p, p] with x the row index and y the column. No pickle: np.load(allow_pickle=False).
+For op sub every surface, selection and evolution array (and every measure along x + y) is in the
+op's coordinates, summary "additive" says which: the column is −y mod p, not y (x − y = x + (−y)),
+so a crest on "x + y ≡ T" there is x − y ≡ T; activations.npz stays over the tokens (x-major).
 For op div the pairs with y = 0 are not examples (training/tasks.py valid): surfaces and
 activations still cover all p*p inputs, but every loss over "all pairs" is over the valid ones.
 """
@@ -359,9 +362,35 @@ class Additive(Part):
     """Whether the measures along x + y apply to the run's op: the sum directions cos/sin(w(x + y)),
     key frequencies, restricted and excluded losses, the logit approximation, the story frequency,
     every selection and the story check. Not found (op mul, div): each of those is not found with
-    this reason, and the curves' restricted and excluded losses are NaN."""
+    this reason, and the curves' restricted and excluded losses are NaN.
+
+    The coordinates they are measured in (extraction/coords.py): `x_axis`, `y_axis`, what the rows
+    and the columns of every (x, y) surface and selection are ("x", "y"; for op sub "x", "−y mod p":
+    (x − y) mod p is (x + (−y mod p)) mod p, so everything "along x + y" is along x + (−y mod p));
+    `line`, the sum in the task's terms ("x + y"; "x − y" for sub: the line a crest and the logit
+    maxima lie on); `coordinates`, one sentence saying so. Assets older than these fields: x and y
+    as they are. activations.npz stays in the natural order (x-major over the tokens x, y)."""
     op: str | None = None
+    x_axis: str | None = None
+    y_axis: str | None = None
+    line: str | None = None
+    coordinates: str | None = None
     KEY: ClassVar[str] = "additive"
+
+    @property
+    def y_label(self) -> str:
+        """What every surface's y axis is ("y"; "−y mod p" for sub)."""
+        return self.y_axis or "y"
+
+    @property
+    def sum_label(self) -> str:
+        """The sum in the task's terms ("x + y"; "x − y" for sub)."""
+        return self.line or "x + y"
+
+    @property
+    def relabelled(self) -> bool:
+        """Whether the surfaces' y axis is not y itself (op sub: −y mod p)."""
+        return self.y_label != "y"
 
 
 @dataclass
@@ -629,6 +658,7 @@ def summary_md(s: dict) -> str:
                              else ")")
                           for k, lab in zip(s["key_frequencies"], s["key_labels"])) or "none"),
              *([] if add.found else [f"- measures along x + y: none ({add.why_not()})"]),
+             *([f"- coordinates: {add.coordinates}"] if add.found and add.relabelled else []),
              "- story frequency: " + (f"k={story.k} ({story.label}): {story.rule}" if story.found
                                       else f"none ({story.why_not()})"),
              f"- embedding frequencies: {s['embedding_frequencies']}",

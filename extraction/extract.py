@@ -25,6 +25,7 @@ from . import fourier as fo
 from . import mechanism as mech
 from . import phases, story_check
 from . import replay as rp
+from .coords import coordinates
 from .errors import ExtractionError
 from .probes import r2, sparse_probe
 from .settings import PROBE_MAX_DIMS, asked, check_values, settings_for
@@ -138,9 +139,18 @@ def analyse_activations(act: dict, W: dict, p: int, labels: np.ndarray, settings
                         valid: np.ndarray | None = None) -> tuple[dict, dict]:
     """analyse() from the analysis checkpoint's activations (common/assets.py ACTIVATIONS: the
     TransformerLens names and axes, x-major) and weights W: numpy only. Returns (summary parts,
-    arrays). For an op that is not addition (mechanism.not_addition) nothing is measured along
-    x + y: no key frequencies, and the story and every selection not found with its reason;
-    `valid`: the task's pairs (tasks.valid), over which losses are taken."""
+    arrays). Everything along the sum is measured in the op's coordinates (extraction/coords.py:
+    for sub, y read as −y mod p): `act`, `labels` and `valid` come in the natural order (x-major)
+    and are read in measure order here, so every selection's surface is over (x, the op's y axis);
+    the stored activations stay in the natural order. For an op that is not addition
+    (mechanism.not_addition) nothing is measured along x + y: no key frequencies, and the story and
+    every selection not found with its reason; `valid`: the task's pairs (tasks.valid), over which
+    losses are taken."""
+    co = coordinates(op, p)
+    natural = act
+    act = {k: co.rows(v) for k, v in act.items()}
+    labels = co.rows(labels)
+    valid = None if valid is None else co.rows(valid)
     Ld = act["logits"][:, :p].astype(np.float64)
     post, mlp_out = act["mlp.hook_post"].astype(np.float64), act["hook_mlp_out"].astype(np.float64)
 
@@ -157,13 +167,14 @@ def analyse_activations(act: dict, W: dict, p: int, labels: np.ndarray, settings
         approx.update(found=False, reason=off)
     groups = mech.clusters(neu["freq"], neu["fve"], keys, settings["fve_threshold"])
     harmonic_of = mech.harmonics(keys, groups["clusters"], p)
+    along = "x+y" if co.identity else f"x + ({co.y_axis})"
     S = {"key_frequencies": keys, "key_labels": [fo.freq_label(k, p) for k in keys],
          "key_shares": {str(k): float(shares[k]) for k in keys},
-         "key_rule": f"k is key when cos(w_k(x+y)) and sin(w_k(x+y)) carry >= {settings['key_share']:.0%} "
+         "key_rule": f"k is key when cos(w_k({along})) and sin(w_k({along})) carry >= {settings['key_share']:.0%} "
                      "of the centred digit logits' variance at the analysis checkpoint",
          "embedding_frequencies": emb_keys,
          "key_harmonics": {str(k): b for k, b in harmonic_of.items()},
-         "additive": fmt.Additive(found=off is None, reason=off, op=op).to_json(),
+         "additive": fmt.Additive(found=off is None, reason=off, op=op, **co.to_json()).to_json(),
          "neurons": groups, "logit_approx": approx,
          "W_L_rank": rank, "W_L_singular_values": [float(v) for v in sv[:16]]}
     try:                        # the one frequency the story shows wherever it shows one
@@ -177,7 +188,7 @@ def analyse_activations(act: dict, W: dict, p: int, labels: np.ndarray, settings
     A = {"neurons": neu,
          "fourier": {"W_L_norms": fo.norms_1d(W_L.T),
                      "logit_norms_2d": np.linalg.norm(fo.transform_2d(Ld.reshape(p, p, p)), axis=2)},
-         "activations": {k: act[k] for k in fmt.ACTIVATIONS}}
+         "activations": {k: natural[k] for k in fmt.ACTIVATIONS}}
 
     # probes: residual stream after embedding + position, for the story frequency (no key
     # frequencies: the one --story-k names, else the strongest embedding frequency)
@@ -251,10 +262,11 @@ def over_history(run: Run, cfg, epochs: list[int], S: dict, A: dict, batch: int 
     probe itself). The checkpoints are read without checksums: the caller verifies the history
     once (Run.verify)."""
     p = cfg.p
-    x, y = tasks.all_pairs(p)
+    co = coordinates(cfg.op, p)              # every pair in measure order (the op's coordinates)
+    x, y = co.pairs()
     labels = torch.tensor(tasks.answers(cfg.op, x, y, p, cfg.a, cfg.b))
     sp = run.split()
-    tr, te = torch.tensor(sp["train"]), torch.tensor(sp["test"])
+    tr, te = torch.tensor(co.positions(sp["train"])), torch.tensor(co.positions(sp["test"]))
     keys = S["key_frequencies"]
     U = torch.tensor(fo.sum_directions(p, keys), dtype=torch.float32) if keys else None   # [2K, p*p]
     F = fo.basis(p)
@@ -387,10 +399,11 @@ def checked(cfg, S: dict, restricted_test: float, model_test: float, time_rows: 
     finite = lambda v: float(v) if np.isfinite(v) else None
     if not S["additive"]["found"]:
         return fmt.StoryCheck.from_json(story_check.not_measured(cfg.p, S["additive"]["reason"], time_rows)).to_json()
+    co = coordinates(cfg.op, cfg.p)
     return fmt.StoryCheck.from_json(story_check.story_check(
         cfg.p, S["story"].get("k"), S["selections"]["wave_neurons"], finite(restricted_test), finite(model_test),
         S["logit_approx"]["explained_variance"], S["selections"]["logit"], S["selections"]["crest"],
-        time_rows)).to_json()
+        time_rows, line=co.line, coords=None if co.identity else co.description)).to_json()
 
 
 def replay_measures(hist: dict) -> dict:
@@ -440,10 +453,12 @@ def check_at(run: Run, epoch: int) -> dict:
     logits, sp = A["activations"]["logits"][:, :cfg.p], run.split()      # analyse's forward, not another
     labels = tasks.answers(cfg.op, *tasks.all_pairs(cfg.p), cfg.p, cfg.a, cfg.b)
     restricted = np.nan
-    if S["key_frequencies"]:
+    if S["key_frequencies"]:                 # in the op's coordinates, as analyse measured them
+        co = coordinates(cfg.op, cfg.p)
         U = torch.tensor(fo.sum_directions(cfg.p, S["key_frequencies"]), dtype=torch.float32)
-        restricted = float(progress_losses(torch.tensor(logits)[None], U, torch.tensor(labels), torch.tensor(sp["train"]),
-                                           torch.tensor(sp["test"]))["restricted_loss_test"][0])
+        restricted = float(progress_losses(torch.tensor(co.rows(logits))[None], U, torch.tensor(co.rows(labels)),
+                                           torch.tensor(co.positions(sp["train"])),
+                                           torch.tensor(co.positions(sp["test"])))["restricted_loss_test"][0])
     tr, te, measured = history_upto(run.metrics(), epoch)
     at = rp.claim_epochs(tr, te, run.checkpoint_epochs(), upto=epoch)
     needed = sorted({e for e in (at["memorised"], at["before the rise"]) if e is not None})
@@ -519,7 +534,8 @@ def extract(run_name: str, analysis_epoch: int | None = None, T: int | None = No
         fmt.SeedChoice.KEY: fmt.SeedChoice.of_manifest(m).to_json(),
     }
     notes = ([f"the sum directions, crest and logit maxima describe (x + y) mod p; for op {cfg.op!r} they "
-               "need not apply"] if cfg.op != "add" and S["additive"]["found"] else []) \
+               "need not apply"] if cfg.op != "add" and S["additive"]["found"] and coordinates(cfg.op, cfg.p).identity
+             else []) \
         + ([] if m["grokked"] else ["this run never reached 99% test accuracy (not grokked)"])
     if notes:
         summary["note"] = "; ".join(notes)

@@ -65,19 +65,20 @@ def algorithm(restricted_test: float | None, model_test: float | None, logit_ev:
                        "is not how this run computes its answer, or its clean-up is unfinished"}
 
 
-def singled_out(on_line: float, output: int, rival_model: float | None = None) -> dict:
+def singled_out(on_line: float, output: int, rival_model: float | None = None, line: str = "x + y") -> dict:
     """The key frequencies interfere constructively only on the answer: >= 95 % of the output's
-    p largest logits lie on x + y ≡ output."""
-    value = f"{on_line:.0%} of logit {output}'s top values on x + y ≡ {output}"
+    p largest logits lie on x + y ≡ output (`line`: the sum in the op's terms, extraction/coords.py:
+    "x − y" for sub)."""
+    value = f"{on_line:.0%} of logit {output}'s top values on {line} ≡ {output}"
     if rival_model is not None:
         value += f"; the next diagonal crest reaches {rival_model:.0%} of its height"
     return {"name": "answer singled out", "passed": bool(on_line >= MIN_ON_LINE), "value": value,
             "target": f">= {MIN_ON_LINE:.0%} on the line",
             "scenes": ["LogitSurface", "TrigIdentity"],
-            "meaning": f"the logit of {output} shows several equal diagonal ridges, not one on x + y ≡ {output}"}
+            "meaning": f"the logit of {output} shows several equal diagonal ridges, not one on {line} ≡ {output}"}
 
 
-def crest(c: dict) -> dict:
+def crest(c: dict, line: str = "x + y") -> dict:
     """The crest unit qualifies under the documented rule (extraction/mechanism.py crest): no
     fallback counts as a pass."""
     if not c.get("found"):
@@ -86,13 +87,13 @@ def crest(c: dict) -> dict:
                 "meaning": "the Crest scene is not drawn"}
     T = c.get("T")
     value = (f"{c.get('description')}: other crests at most {1 - c.get('prominence', 0):.0%} of the one on "
-             f"x + y ≡ {T}, {c.get('rows_in_crest', 0):.0%} of rows peak within it")
+             f"{line} ≡ {T}, {c.get('rows_in_crest', 0):.0%} of rows peak within it")
     if not c.get("qualifies"):
         value += " (no candidate qualifies: the one shown is a fallback)"
     return {"name": "crest", "passed": bool(c.get("qualifies")), "value": value,
             "target": f"other crests <= {1 - mech.CREST_PROMINENCE:.0%}, >= {mech.CREST_MIN_ROWS:.0%} of rows "
                       "within it, no fallback",
-            "scenes": ["Crest"], "meaning": f"the Crest scene does not show one unit firing on x + y ≡ {T}"}
+            "scenes": ["Crest"], "meaning": f"the Crest scene does not show one unit firing on {line} ≡ {T}"}
 
 
 def _first(mask) -> int | None:
@@ -193,16 +194,19 @@ def in_time(train_acc, test_acc, test_measured, claims: list[dict] | None, per_c
 
 def story_check(p: int, story_k: int | None, wave: dict, restricted_test: float | None,
                 model_test: float | None, logit_ev: float, logit: dict, crest_sel: dict,
-                time_rows: list[dict] | None = None) -> dict:
+                time_rows: list[dict] | None = None, line: str = "x + y", coords: str | None = None) -> dict:
     """Every criterion of REFERENCE §8 for one run (the StoryCheck part of summary.json);
-    `time_rows`: in_time()'s (None: not measured, each FAIL with that reason)."""
+    `time_rows`: in_time()'s (None: not measured, each FAIL with that reason). `line`, `coords`:
+    the op's coordinates (extraction/coords.py), the sum in its terms ("x − y" for sub) and the
+    sentence saying what they are (None: x and y as they are), which the check records and prints."""
     crit = [legible(story_k, wave.get("freqs") or [], wave.get("left_out") or [], p),
             algorithm(restricted_test, model_test, logit_ev),
-            singled_out(logit["on_line_fraction"], logit["output"], logit.get("rival_model")),
-            crest(crest_sel)] + (time_rows or _unmeasured_time("no training history given"))
+            singled_out(logit["on_line_fraction"], logit["output"], logit.get("rival_model"), line),
+            crest(crest_sel, line)] + (time_rows or _unmeasured_time("no training history given"))
     for c in crit:
         c["advice"] = None if c["passed"] else TRY
-    return {"found": True, "passed": all(c["passed"] for c in crit), "criteria": crit}
+    return {"found": True, "passed": all(c["passed"] for c in crit), "criteria": crit,
+            **({"coordinates": coords} if coords else {})}
 
 
 def _unmeasured_time(reason: str) -> list[dict]:
@@ -232,6 +236,8 @@ def lines(check: dict) -> list[str]:
     """The check as printed at the end of `extract` and `all`: one line per criterion (the final
     model's, then those in time), and for each FAIL what it means for its scenes and what to try."""
     out = [f"story check: {'PASS' if check['passed'] else 'FAIL'}"]
+    if check.get("coordinates"):
+        out.append(f"  measured in the op's coordinates: {check['coordinates']}")
     for c in check["criteria"]:
         if c["name"] == StoryCheck.TIME_ROWS[0]:
             out.append("  in time:")
