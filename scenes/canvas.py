@@ -99,6 +99,7 @@ class _Data:
         _bg(self)
         if not data.standalone():
             self.d = data.load()
+            self._coordinates_note()
             return
         # Manim's own command line: one line saying what to do, not a traceback from inside the scene
         name = type(self).__name__
@@ -110,6 +111,24 @@ class _Data:
             data.refuse(name, str(e))
         if why is not None:
             data.refuse(name, f"{why}; this scene draws that mechanism, so render it from a run that has it")
+        self._coordinates_note()
+
+    def _coordinates_note(self):
+        """A scene drawing the mechanism along x + y (data.ALONG_SUM) from a run whose y axis is not
+        y (op sub: −y mod p) says so in its bottom-left corner, in every frame."""
+        text = data.coordinates_note() if type(self).__name__ in data.ALONG_SUM else None
+        self.coordinates_note = None
+        if text is None:
+            return
+        from manim import DL
+        from .theme import MUTED, label
+        note = label(text, 12, MUTED).to_corner(DL, buff=0.06)
+        note.set_z_index(10)
+        self.coordinates_note = note
+        if isinstance(self, ThreeDScene):
+            self.add_fixed_in_frame_mobjects(note)
+        else:
+            self.add(note)
 
     def tear_down(self):
         # a still (last frame) skips animations, and skipped plays do not run updaters: run them

@@ -142,6 +142,29 @@ def absent(scene: str, run: str | None = None) -> str | None:
     return None
 
 
+def y_axis(run: str | None = None) -> str:
+    """What the y axis of the run's surfaces is (summary "additive", extraction/coords.py): "y",
+    or for op sub "−y mod p" (x − y = x + (−y mod p): the surfaces are drawn over (x, −y mod p),
+    where the answer's line is x + y again). "y" when no assets can be read."""
+    try:
+        return load(run).a.additive.y_label
+    except (AssetsError, ValueError, KeyError):
+        return "y"
+
+
+def coordinates_note(run: str | None = None) -> str | None:
+    """The line a scene drawing the mechanism along x + y shows for a run whose y axis is not y
+    (op sub: "y read as −y mod p: x − y = x + (−y mod p)", so the x + y it draws is x − y); None
+    when it is y."""
+    try:
+        add = load(run).a.additive
+    except (AssetsError, ValueError, KeyError):
+        return None
+    if not add.found or not add.relabelled:
+        return None
+    return f"y read as {add.y_label}: {add.sum_label} = x + ({add.y_label})"
+
+
 class SceneData:
     """The assets of one run with the few derived things scenes need (labels, indices)."""
 

@@ -18,16 +18,19 @@ from common import assets as fmt
 from extraction import fourier as fo
 from extraction import mechanism as mech
 from extraction import replay as rp
+from extraction.coords import coordinates
 from extraction.story_check import in_time, story_check
 
 
 def make_synthetic_assets(root: Path, run: str = "synth", p: int = 23, key_freqs=(5, 2),
                           n_ckpt: int = 40, d_model: int = 16, d_mlp: int = 48, n_heads: int = 4,
                           T: int = 9, output: int = 7, seed: int = 0, not_found: dict | None = None,
-                          diagnostics: bool = True) -> Path:
+                          diagnostics: bool = True, op: str = "add") -> Path:
     """Write assets/<run>/ under root; `not_found` ({selection key: reason}) makes those
     selections not found, as extraction writes one (no arrays, the reason in the summary);
-    diagnostics=False: a history that did not measure them (NaN curves, as extraction writes)."""
+    diagnostics=False: a history that did not measure them (NaN curves, as extraction writes);
+    `op` "sub": the same planted arrays, read as a sub run's in its coordinates (x, −y mod p),
+    summary "additive" saying so (extraction/coords.py)."""
     rng = np.random.default_rng(seed)
     out = Path(root) / run
     x = np.arange(p)
@@ -160,7 +163,7 @@ def make_synthetic_assets(root: Path, run: str = "synth", p: int = 23, key_freqs
               for i in neuron_ids}
     summary = {
         "run": run, "synthetic": True, "epochs_done": E, "n_checkpoints": C,
-        "task": {"p": p, "op": "add", "a": 1, "b": 1, "frac": 0.3, "seed": seed, "epochs": E,
+        "task": {"p": p, "op": op, "a": 1, "b": 1, "frac": 0.3, "seed": seed, "epochs": E,
                  "d_model": d_model, "d_mlp": d_mlp, "n_heads": n_heads},
         "analysis_epoch": int(epoch[-1]), "grokked": True,
         "milestones": {"train_100": 10, "test_99": 300},
@@ -207,7 +210,7 @@ def make_synthetic_assets(root: Path, run: str = "synth", p: int = 23, key_freqs
         },
         "final": {"train_loss": float(all_train_loss[-1]), "test_loss": float(all_test_loss[-1]),
                   "train_acc": 1.0, "test_acc": 1.0},
-        "additive": fmt.Additive(op="add"),
+        "additive": fmt.Additive(op=op, **coordinates(op, p).to_json()),
         "diagnostics": (fmt.Diagnostics(measured_epochs=E + 1, first_collapse=61,
                                         final={k: float(v[-1]) for k, v in diag.items()}) if diagnostics else
                         fmt.Diagnostics(found=False, reason="this history has no collapse_share, grad_weight_cos, "

@@ -133,3 +133,27 @@ def test_the_printed_check_names_the_coordinates():
     # add's check prints no such line
     add = sc.story_check(P, S["story"]["k"], sel["wave_neurons"], 0.01, 0.02, 1.0, sel["logit"], sel["crest"])
     assert "coordinates" not in add and "x + y ≡ 7" in "\n".join(sc.lines(add))
+
+
+def test_scenes_say_the_y_axis_of_a_sub_run(tmp_path):
+    """Scenes read only assets: a sub run's surfaces are over (x, −y mod p) and every scene that
+    draws the mechanism along x + y says so; an add run's say nothing."""
+    from scenes import data as scene_data
+    from scenes.surfaces import Crest
+    from tests.synthetic import make_synthetic_assets
+    make_synthetic_assets(tmp_path, run="synth-sub", op="sub")
+    make_synthetic_assets(tmp_path, run="synth-add")
+    with scene_data.using("synth-sub", tmp_path):
+        assert scene_data.y_axis() == "−y mod p"
+        note = scene_data.coordinates_note()
+        assert note.startswith("y read as −y mod p: x − y = x + (−y mod p)")
+        assert scene_data.absent("Crest") is None
+        scene = Crest()
+        scene.setup()
+        assert scene.coordinates_note is not None and scene.coordinates_note in scene.mobjects
+        assert scene.coordinates_note.text.replace(" ", "") == note.replace(" ", "")
+    with scene_data.using("synth-add", tmp_path):
+        assert scene_data.y_axis() == "y" and scene_data.coordinates_note() is None
+        scene = Crest()
+        scene.setup()
+        assert scene.coordinates_note is None
