@@ -157,3 +157,56 @@ def test_scenes_say_the_y_axis_of_a_sub_run(tmp_path):
         scene = Crest()
         scene.setup()
         assert scene.coordinates_note is None
+
+
+# ---- a real sub run that groks ------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def sub_run(tmp_path_factory):
+    """The quick preset on (x − y) mod 53 at lr 1e-2 (groks at about epoch 900 of 1,500), with
+    sparse checkpoints, trained and extracted once (about 20 s)."""
+    from extraction.extract import extract
+    from training.config import QUICK, Schedule
+    from training.history import Run
+    from training.train import Seeded, train
+    root = tmp_path_factory.mktemp("sub")
+    cfg = QUICK.replace(op="sub", lr=1e-2, epochs=1500,
+                        schedule=Schedule(dense_until=10, log_until=200, n_log=10, stride=100))
+    train([Seeded(cfg, Run("h4-sub", root / "runs"))], progress=False)
+    extract("h4-sub", progress=False, runs_root=root / "runs", assets_root=root / "assets")
+    return root
+
+
+def test_a_grokked_sub_run_extracts_its_key_frequencies_and_measures_the_story(sub_run):
+    from common.assets import Assets
+    a = Assets("h4-sub", sub_run / "assets")
+    s = a.summary
+    p = s["task"]["p"]
+    assert s["task"]["op"] == "sub" and s["grokked"]
+    assert 2 <= len(s["key_frequencies"]) <= 8                  # not "none"
+    assert s["additive"]["found"] and s["additive"]["y_axis"] == "−y mod p" and "note" not in s
+    assert "- coordinates: x, and y read as −y mod p" in (sub_run / "assets" / "h4-sub" / "summary.md").read_text()
+    assert s["logit_approx"]["explained_variance"] > 0.8
+    # restricted and excluded losses along x + (−y): the key frequencies alone beat the model, and
+    # removing them leaves nothing that fits the training data
+    c = a["curves"]
+    assert np.isfinite(c["restricted_loss_test"]).all() and c["restricted_loss_test"][-1] < c["test_loss"][-1]
+    assert c["excluded_loss"][-1] > 1.0 > 10 * c["restricted_loss_train"][-1]
+    # every row of the story check measured (none "not measured"), the lines named x − y
+    chk = a.story_check
+    assert chk.found and chk.evidence["coordinates"] == s["additive"]["coordinates"]
+    for name in chk.FINAL_ROWS + chk.TIME_ROWS:
+        assert not str(chk.row(name)["value"]).startswith("not measured"), name
+    alg = chk.row("algorithm")
+    assert alg["restricted_test_loss"] < alg["model_test_loss"]
+    assert f"on x − y ≡ {s['selections']['logit']['output']}" in chk.row("answer singled out")["value"]
+    assert "measured in the op's coordinates" in "\n".join(sc.lines(s["story_check"]))
+    # surfaces over (x, −y mod p): the crest's points and the logit's maxima are pairs (x, v) with
+    # x + v ≡ T, i.e. tokens (x, y = −v) with x − y ≡ T; the logit surface is the model's, reordered
+    cr = s["selections"]["crest"]
+    assert cr["found"] and all((u + v) % p == cr["T"] for u, v in cr["points"])
+    out = s["selections"]["logit"]["output"]
+    co = coordinates("sub", p)
+    np.testing.assert_allclose(a["selections"]["logit_surface"],
+                               co.rows(a["activations"]["logits"][:, out]).reshape(p, p))
+    assert s["selections"]["logit"]["on_line_fraction"] > 0.7
