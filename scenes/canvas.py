@@ -114,9 +114,9 @@ class _Data:
         self._coordinates_note()
 
     def _coordinates_note(self):
-        """A scene drawing the mechanism along x + y (data.ALONG_SUM) from a run whose y axis is not
-        y (op sub: −y mod p) says so in its bottom-left corner, in every frame."""
-        text = data.coordinates_note() if type(self).__name__ in data.ALONG_SUM else None
+        """A scene drawing arrays over the pairs (x, y) (data.OVER_PAIRS) from a run whose y axis is
+        not y (op sub: −y mod p) says so in its bottom-left corner, in every frame."""
+        text = data.coordinates_note() if type(self).__name__ in data.OVER_PAIRS else None
         self.coordinates_note = None
         if text is None:
             return

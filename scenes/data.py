@@ -35,6 +35,11 @@ NEEDS: dict[str, tuple[type[fmt.Part], ...]] = {
 # summary marks the measures along x + y not found.
 ALONG_SUM = ("NeuronWaves", "NeuronLoops", "FourierPeak", "EmbeddingProbe", "Clock", "NeuronSurface", "Crest",
              "TrigIdentity", "LogitSurface", "TrainingStory")
+# The scenes that draw arrays over the pairs (x, y) (surfaces, a neuron's sweep over y at x = 0):
+# for a run measured in other coordinates (op sub: y read as −y mod p, extraction/coords.py) they
+# say so (coordinates_note). EmbeddingProbe and the Clock draw the embedding of a digit, the same
+# in every coordinates: not these.
+OVER_PAIRS = tuple(s for s in ALONG_SUM if s not in ("EmbeddingProbe", "Clock"))
 # selections.npz member -> the selection it belongs to
 _OWNER = {name: cls for cls in fmt.SELECTIONS.values() for name in cls.ARRAYS}
 

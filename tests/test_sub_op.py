@@ -210,3 +210,18 @@ def test_a_grokked_sub_run_extracts_its_key_frequencies_and_measures_the_story(s
     np.testing.assert_allclose(a["selections"]["logit_surface"],
                                co.rows(a["activations"]["logits"][:, out]).reshape(p, p))
     assert s["selections"]["logit"]["on_line_fraction"] > 0.7
+
+
+def test_scenes_of_a_digits_embedding_carry_no_note(tmp_path):
+    """EmbeddingProbe and the Clock draw the embedding of a digit, the same whatever the op: no note."""
+    from scenes import data as scene_data
+    from scenes.clock import Clock
+    from scenes.probes import EmbeddingProbe
+    from tests.synthetic import make_synthetic_assets
+    make_synthetic_assets(tmp_path, run="synth-sub", op="sub")
+    assert "Crest" in scene_data.OVER_PAIRS and "EmbeddingProbe" not in scene_data.OVER_PAIRS
+    with scene_data.using("synth-sub", tmp_path):
+        for cls in (Clock, EmbeddingProbe):
+            scene = cls()
+            scene.setup()
+            assert scene.coordinates_note is None
