@@ -17,8 +17,9 @@ FVE_CLUSTER = 0.85     # REFERENCE §3: a neuron belongs to a cluster at FVE >= 
 
 
 # Ops whose answer is a product in the multiplicative group mod p: their Fourier structure runs
-# over discrete logarithms, not residues, so nothing measured along x + y describes them. (sub
-# and pow are sums of a function of x and one of y: measured along x + y with a note.)
+# over discrete logarithms, not residues, so nothing measured along x + y describes them. (sub is
+# addition of x and −y mod p: measured in those coordinates, extraction/coords.py; pow is a sum of
+# a function of x and one of y: measured along x + y with a note.)
 NOT_ADDITION = {"mul": "x·y", "div": "x·y⁻¹"}
 
 
