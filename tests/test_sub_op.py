@@ -225,3 +225,18 @@ def test_scenes_of_a_digits_embedding_carry_no_note(tmp_path):
             scene = cls()
             scene.setup()
             assert scene.coordinates_note is None
+
+
+def test_the_seed_choices_check_of_a_sub_run_is_extractions(sub_run):
+    """check_at (the main job's seed choice, scripts/recipe_table.py) measures a sub run in the
+    same coordinates as extraction: the same rows, the same numbers."""
+    from common.assets import Assets
+    from extraction.extract import check_at
+    from training.history import Run
+    s = Assets("h4-sub", sub_run / "assets").summary
+    S = check_at(Run("h4-sub", sub_run / "runs"), s["analysis_epoch"])
+    assert S["key_frequencies"] and S["key_frequencies"] == s["key_frequencies"]
+    ours = {c["name"]: c for c in S["story_check"]["criteria"]}
+    for c in s["story_check"]["criteria"]:
+        if c["name"] in ("algorithm", "answer singled out", "crest"):
+            assert ours[c["name"]]["value"] == c["value"] and ours[c["name"]]["passed"] == c["passed"], c["name"]
