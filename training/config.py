@@ -197,15 +197,16 @@ QUICK = Config(
     schedule=Schedule(dense_until=50, log_until=300, n_log=40, stride=10),
 )
 
-# Video: the default of `render.py all`, chosen so the story the scenes tell is true of the run
-# (REFERENCE §8, the story check; README "The story check"): the canonical model and task at lr
-# 1e-2 (the lab's race: groks in a few hundred epochs), the embedding smoothness penalty at 1e-4
-# until epoch 1,000 (slow, legible waves form; off for the clean-up, so the frequencies that
-# single out the answer stay), then the lr halving every 250 epochs from 1,250 (lr 1e-2 alone
-# ends on a loss spike as often as not), 2,000 epochs. Measured here (scripts/recipe_table.py):
-# seeds 0, 1 and 3 of 0-4 pass every criterion; seeds 2 and 4 lean on one frequency under every
-# penalty tried, so the main job tries seeds (MAIN_JOB_SEEDS) until one passes.
-VIDEO = CANONICAL.replace(lr=1e-2, smooth=1e-4, smooth_until=1000, cooldown_from=1250, seed=1, epochs=2000)
+# Video: the default of `render.py all`, chosen so the story the scenes tell is true of the run,
+# in time as well as at the end (REFERENCE §8, the story check; results/story-in-time.md): the
+# canonical model at lr 1e-2 on the video's train fraction 0.25 with weight decay 0.2 (it memorises
+# by epoch ~44 and groks at ~1,100-1,500: a plateau of 25-35x), the embedding smoothness penalty
+# 1e-4 for legible waves until the grokking epoch, then the lr halving every 600 epochs from it
+# (settle_at_grok: without it lr 1e-2 un-groks within a few hundred epochs of grokking on most
+# seeds), 3,000 epochs. Seed 2 of 0-4 passes every row trained in a sweep; the others lean on one
+# frequency at the end, so the main job tries seeds (MAIN_JOB_SEEDS) until one passes.
+VIDEO = CANONICAL.replace(lr=1e-2, frac=0.25, weight_decay=0.2, smooth=1e-4, smooth_until=2500, cooldown_from=2500,
+                          cooldown_half_life=600, settle_at_grok=True, seed=2, epochs=3000)
 
 # Fast: the canonical model and task for quick iterations at p = 113, from the lab's race (README
 # "The grokking lab"): AdamW at lr 1e-2 grokked at epoch 338-560 on 5 of 5 seeds, at least 10x
@@ -217,7 +218,7 @@ FAST = CANONICAL.replace(lr=1e-2, epochs=2000)
 
 # The main job (`render.py all` on a new run of the default preset, pipeline/choose.py) tries these
 # seeds in order and keeps the first whose story check passes: no recipe passes on every seed.
-MAIN_JOB_SEEDS = (VIDEO.seed, 0, 3)
+MAIN_JOB_SEEDS = (VIDEO.seed, 1, 0)
 
 PRESETS = {"video": VIDEO, "canonical": CANONICAL, "quick": QUICK, "fast": FAST}
 DEFAULT_PRESET = "video"
