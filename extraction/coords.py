@@ -10,10 +10,10 @@ check) is measured along u + v.
   and cos(w(−t)) = cos(wt), so its frequencies (and the probes, which read the digit's embedding)
   are the digit's, unchanged.
 - pow: measured along x + y as it always was (the waves of x^a + y^b need the powers as
-  coordinates: issue 34), with a note. mul and div: not addition in any relabelling of Z_p
-  (mechanism.not_addition; their group is Z_(p−1) through the discrete log, issue 34).
+  coordinates, not yet here), with a note. mul and div: not addition in any relabelling of Z_p
+  (mechanism.not_addition; their group is Z_(p−1) through the discrete log, not yet here).
 
-This is the first step of issue 34's map (the discrete log for mul and div, the powers for pow):
+The map is meant to grow (the discrete log for mul and div, the powers for pow):
 a new op adds a `Coordinates` with its `order` (and, when its group is not Z_p, more).
 numpy only.
 """

@@ -54,7 +54,7 @@ def test_a_small_budget_subsamples_the_surfaces_and_says_so(tmp_path):
 
 
 def test_a_page_over_budget_even_at_the_fewest_surfaces_says_so(tmp_path):
-    """Issue 31 item 10: the data besides the surfaces alone over the budget."""
+    """The data besides the surfaces alone over the budget."""
     make_synthetic_assets(tmp_path / "assets", "s", p=23, n_ckpt=40)
     a = Assets("s", tmp_path / "assets")
     assert ex.page_data(a, {})["over_budget"] is None
@@ -68,7 +68,7 @@ def test_a_page_over_budget_even_at_the_fewest_surfaces_says_so(tmp_path):
 
 
 def test_links_find_what_was_made_outside_the_main_job_and_say_what_the_run_cannot_have(tmp_path):
-    """Issue 31 item 19: a figure or scene made by `render.py figures` / `render.py scene` (no
+    """A figure or scene made by `render.py figures` / `render.py scene` (no
     stamp) is linked; one the run lacks the mechanism for says so, not "not made yet"."""
     make_synthetic_assets(tmp_path / "assets", "s", p=23, n_ckpt=40, not_found={"crest": "planted reason"})
     o = Options(run="s", assets_root=tmp_path / "assets", media_root=tmp_path / "media", progress=False)

@@ -1,4 +1,4 @@
-"""Issue 31 (reliability, round four), items 1, 2, 4, 7, 8, 12, 13 and 17: --force deletes only what
+"""Reliability, round four, the data: --force deletes only what
 the trainer wrote, a forced re-run keeps its seed, ops that are what they say, a race that counts
 each seed once, Grokfast-MA's window in the budget, the seed choice's names and lock checked before
 any try, and scripts/extend_ungrokked.py's refusals. Each test fails without its fix."""

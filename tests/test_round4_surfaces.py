@@ -1,4 +1,4 @@
-"""Issue 31, round four, the surfaces: every text naming the task from the run's op (item 5), the
+"""Reliability, round four, the surfaces: every text naming the task from the run's op (item 5), the
 advice for an unextracted sweep point (11), the film's leftovers after a kill -9 (14), scene stamps
 kept per quality (15), a forced film whose re-render fails (16), a --run too long for the seed
 choice's suffix (20) and the cosmetics (22). Tiny configs, tmp folders, still frames."""

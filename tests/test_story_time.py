@@ -1,4 +1,4 @@
-"""The story in time (REFERENCE §8, issue 30): the story check's rows delay, steady and replay on
+"""The story in time (REFERENCE §8): the story check's rows delay, steady and replay on
 planted histories, and replays measured at their own checkpoints (the probe refitted there)."""
 import numpy as np
 import pytest

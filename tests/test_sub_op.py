@@ -1,4 +1,4 @@
-"""Issue 31 item 6: a `sub` run is measured as addition of x and −y mod p (extraction/coords.py):
+"""A `sub` run is measured as addition of x and −y mod p (extraction/coords.py):
 key frequencies, restricted and excluded losses, the logit approximation, the crest and the story
 check, in the coordinates (x, −y mod p), which the summary and the printed check name."""
 import numpy as np

@@ -738,3 +738,26 @@ def test_settle_at_grok_stops_the_penalty_and_starts_the_cool_down_at_each_seeds
     train([Seeded(cfg.replace(seed=0), part)], progress=False)
     w, v = part.load_checkpoint(300), jobs[0].run.load_checkpoint(300)
     assert all(np.array_equal(w[k], v[k]) for k in w)
+
+
+@pytest.mark.parametrize("seeds", [[0], [0, 1, 2]])
+def test_the_gradients_dot_products_round_alike_on_one_and_two_threads(seeds):
+    """The diagnostics' and ⊥Grad's per-tensor dot products are torch's own reductions, summed
+    row by row: their bits do not depend on the thread count on any CPU (a sum over one long
+    axis did: the probe step then pinned every run to one thread)."""
+    from training.optim import tensor_dots
+    g = torch.Generator().manual_seed(0)
+    P = model.init_params(CANONICAL, seeds)
+    for v in P.values():
+        v.grad = torch.randn(v.shape, generator=g) * 1e-3
+    before = torch.get_num_threads()
+    try:
+        out = []
+        for n in (1, 2):
+            torch.set_num_threads(n)
+            out.append(tensor_dots(list(P.values())))
+    finally:
+        torch.set_num_threads(before)
+    assert all(torch.equal(a, b) for a, b in zip(*out))
+    flat = [(v.grad.double() * v.double()).flatten(1).sum(1) for v in P.values()]
+    torch.testing.assert_close(out[0][1], torch.stack(flat), rtol=1e-6, atol=1e-12)   # float32 products

@@ -87,11 +87,24 @@ def tensor_dots(params: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor,
     [n_tensors, S] float64 arrays (the diagnostics' and ⊥Grad's shared reductions)."""
     gg, gw, ww = [], [], []
     for w in params:
-        g, w = w.grad.flatten(1), w.detach().flatten(1)
-        gg.append((g * g).sum(1, dtype=torch.float64))
-        gw.append((g * w).sum(1, dtype=torch.float64))
-        ww.append((w * w).sum(1, dtype=torch.float64))
+        g, w = _rows(w.grad), _rows(w.detach())
+        gg.append(_dot(g, g))
+        gw.append(_dot(g, w))
+        ww.append(_dot(w, w))
     return torch.stack(gg), torch.stack(gw), torch.stack(ww)
+
+
+def _rows(t: torch.Tensor) -> torch.Tensor:
+    """[S, rows, last dim]: each seed's tensor as rows of its last axis."""
+    return t.reshape(t.shape[0], -1, t.shape[-1]) if t.dim() > 2 else t[:, None, :]
+
+
+def _dot(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Per seed, sum(a * b) in float64, summed row by row and then over the rows: a reduction over
+    one long axis is split among torch's threads (its rounding then depends on their number),
+    one over many short rows gives each row to one thread whole, so a resume on another thread
+    count measures the same bits."""
+    return (a * b).sum(-1, dtype=torch.float64).sum(-1)
 
 
 def grad_diagnostics(dots) -> tuple[torch.Tensor, torch.Tensor]:
