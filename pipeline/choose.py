@@ -119,8 +119,9 @@ def _train_first_passing(run, cfg, seeds, force, progress, device, log, batched)
     # finds trained, checks again and renames
     write_json(kept.manifest_path, {**m, "run": run.name, "chosen": chosen})
     os.rename(kept.dir, run.dir)
-    log(f"[train] {run.name}: kept seed {chosen['seed']} of {len(tries)} tried"
+    others = [r.name for i, (_, r) in enumerate(cands) if i != keep and r.exists()]
+    log(f"[train] {run.name}: kept seed {chosen['seed']}"
+        + (f" of {len(tries)} tried" if len(tries) > 1 else ", the first tried")
         + ("" if chosen["passed"] else " (none passed: the preset's own seed, its story check says what fails)")
-        + "; the others stay as runs " + (", ".join(r.name for i, (_, r) in enumerate(cands) if i != keep and r.exists())
-                                          or "(none)"))
+        + (f"; the others stay as runs {', '.join(others)}" if others else ""))
     return chosen

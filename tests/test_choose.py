@@ -129,3 +129,17 @@ def test_batched_tries_train_every_seed_at_once_and_keep_the_first_passing(tries
     assert chosen["batched"] and chosen["seed"] == 3 and [t["seed"] for t in chosen["tried"]] == [5, 3]
     assert Run("video", runs_dir).config.seed == 3
     assert Run("video-s8", runs_dir).exists()            # trained in the batch, never needed
+
+
+def test_the_kept_line_says_first_tried_when_the_first_passes_and_names_the_others(runs_dir, tiny_cfg, monkeypatch):
+    from extraction import extract
+    from pipeline import choose
+    from training.history import Run
+    said = []
+    monkeypatch.setattr(extract, "check_at", _check({5}))
+    choose.train_first_passing(Run("video", runs_dir), tiny_cfg, (5, 3), progress=False, log=said.append)
+    assert said[-1].endswith("kept seed 5, the first tried") and "(none)" not in said[-1]
+    said.clear()
+    monkeypatch.setattr(extract, "check_at", _check({3}))
+    choose.train_first_passing(Run("other", runs_dir), tiny_cfg, (5, 3), progress=False, log=said.append)
+    assert said[-1].endswith("kept seed 3 of 2 tried; the others stay as runs other-s5")
