@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import fourier as fo
+from training.history import first_index
+
 from .probes import _refit as refit
 from .probes import greedy_probe, r2
 
@@ -95,17 +96,12 @@ def claim_epochs(train_acc: np.ndarray, test_acc: np.ndarray, ckpts, upto: int |
     tr, te = np.asarray(train_acc, float), np.asarray(test_acc, float)
     if upto is not None:
         tr, te = tr[:upto + 1], te[:upto + 1]
-    mem, rise = _first(tr >= 1.0), _first(te >= RISE_ACC)      # NaN (not trained) compares False
+    mem, rise = first_index(tr >= 1.0), first_index(te >= RISE_ACC)      # NaN (not trained) compares False
     at_mem = ck[ck >= mem] if mem is not None else ck[:0]
     before = ck[ck < rise] if rise is not None else ck
     return {"memorised": int(at_mem[0]) if at_mem.size else None,
             "before the rise": int(before[-1]) if before.size else None,
             "memorised_epoch": mem, "rise_epoch": rise}
-
-
-def _first(mask) -> int | None:
-    i = np.flatnonzero(mask)
-    return int(i[0]) if i.size else None
 
 
 def claims(at: dict, ckpts, measures: dict) -> list[dict]:

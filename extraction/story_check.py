@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from common.assets import StoryCheck
+from training.history import first_index
 
 from . import fourier as fo
 from . import mechanism as mech
@@ -96,11 +97,6 @@ def crest(c: dict, line: str = "x + y") -> dict:
             "scenes": ["Crest"], "meaning": f"the Crest scene does not show one unit firing on {line} ≡ {T}"}
 
 
-def _first(mask) -> int | None:
-    i = np.flatnonzero(mask)
-    return int(i[0]) if i.size else None
-
-
 TIME_SCENES = ["GrokkingCurve", "TrainingStory", "ExcludedLoss", "NeuronLoops (rewind)"]
 
 
@@ -110,7 +106,7 @@ def delay(train_acc, test_acc) -> dict:
     it. Per-epoch accuracies (entry e after e steps), the test's gaps filled with its latest
     measurement (training.history.filled); NaN past the epochs trained."""
     tr, te = np.asarray(train_acc, float), np.asarray(test_acc, float)
-    fit, grok = _first(tr >= FIT_ACC), _first(te >= GROK_ACC)
+    fit, grok = first_index(tr >= FIT_ACC), first_index(te >= GROK_ACC)
     early = None if fit is None else EARLY_FACTOR * max(fit, 1)
     at_early = float(te[early]) if early is not None and early < te.size and np.isfinite(te[early]) else None
     ratio = grok / max(fit, 1) if fit is not None and grok is not None else None
@@ -136,7 +132,7 @@ def steady(train_acc, test_acc, test_measured) -> dict:
     accuracy >= STEADY_TRAIN and test accuracy >= STEADY_TEST. `test_measured`: the epochs whose
     test accuracy was measured (the raw history's finite entries); train is measured every epoch."""
     tr, te = np.asarray(train_acc, float), np.asarray(test_acc, float)
-    grok = _first(te >= GROK_ACC)
+    grok = first_index(te >= GROK_ACC)
     target = f"after grokking, train >= {STEADY_TRAIN:.0%} and test >= {STEADY_TEST:.0%} at every measured epoch"
     row = {"name": "steady", "target": target, "scenes": TIME_SCENES[:3],
            "meaning": "the model un-groks after grokking: the curves show a collapse the story does not tell"}

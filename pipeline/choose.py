@@ -12,7 +12,6 @@ import os
 import time
 
 from training import config as C
-from training import paths
 from training.history import HistoryError, Run, write_json
 
 
@@ -34,13 +33,6 @@ def applies(run: Run, preset: str | None, force: bool, name: str | None = None) 
         return "chosen" in run.manifest
     except HistoryError:                # unreadable: not known to be the seed choice's
         return False
-
-
-def lock(run: Run):
-    """The trainer's own lock of `run` (training/train.py): a `render.py train` of the same run
-    cannot write it while the seed choice renames a try into its place, nor the other way round."""
-    run.dir.parent.mkdir(parents=True, exist_ok=True)
-    return paths.hold_lock(run.dir.parent / f".{run.dir.name}.lock", f"another trainer is writing run {run.name!r}")
 
 
 def check_names(run: Run, cands: list[tuple[C.Config, Run]]):
@@ -83,7 +75,7 @@ def train_first_passing(run: Run, cfg: C.Config, seeds: tuple[int, ...], force: 
     Returns the `chosen` record written into its manifest. A try already trained (an earlier,
     interrupted main job) is resumed or reused, not retrained. batched: every seed as one batch
     first (None: on a GPU)."""
-    with lock(run):
+    with run.trainer_lock():     # the trainer's own: no `render.py train` of the run meanwhile
         return _train_first_passing(run, cfg, seeds, force, progress, device, log, batched)
 
 

@@ -406,24 +406,26 @@ def _make_scenes(o: Options, todo: list[str], stamps: dict, summary: dict, log, 
     if workers > 1:
         return _make_scenes_parallel(o, todo, stamps, summary, log, now, guard, bar, workers)
     for name in todo:
-        scene_code = st.scene_code_hash(name)
         if bar is not None:
             bar.set_postfix_str(name, refresh=True)
-        t = time.perf_counter()
-        try:
-            files, deps, skipped = _make_scene(o, name)
-        except Exception as e:  # noqa: BLE001  one broken scene must not cost the others
-            guard.check()
-            summary["failed"].append((f"scene {name}", f"{type(e).__name__}: {e}"))
-            log(f"[scenes] {name}: FAILED: {type(e).__name__}: {e}")
-            if bar is not None:
-                bar.update(1)
-            continue
-        guard.check()
-        _record(o, stamps, summary, log, "scene", name, now.deps(deps), scene_code, _opts(o, "scene"), files,
-                skipped, f"{files[0] if files else ''} ({time.perf_counter() - t:.1f}s)")
-        if bar is not None:
-            bar.update(1)
+        r = _scene_job(o, name)
+        guard.check()                          # a Ctrl-C may surface as the renderer's error
+        _take_scene(o, r, stamps, summary, log, now, bar)
+
+
+def _take_scene(o: Options, r: dict, stamps: dict, summary: dict, log, now, bar):
+    """Stamp a finished scene (_scene_job's result), or name it in summary["failed"]."""
+    name = r["name"]
+    if "error" in r:
+        summary["failed"].append((f"scene {name}", r["error"]))
+        log(f"[scenes] {name}: FAILED: {r['error']}")
+    else:
+        files = r["files"]
+        summary.setdefault("scene_workers", set()).add(r["pid"])
+        _record(o, stamps, summary, log, "scene", name, now.deps(r["deps"]), st.scene_code_hash(name),
+                _opts(o, "scene"), files, r["skipped"], f"{files[0] if files else ''} ({r['seconds']:.1f}s)")
+    if bar is not None:
+        bar.update(1)
 
 
 def _make_scenes_parallel(o: Options, todo: list[str], stamps: dict, summary: dict, log, now, guard, bar,
@@ -440,19 +442,7 @@ def _make_scenes_parallel(o: Options, todo: list[str], stamps: dict, summary: di
             done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
             guard.check()
             for f in done:
-                r = f.result()
-                name = r["name"]
-                if "error" in r:
-                    summary["failed"].append((f"scene {name}", r["error"]))
-                    log(f"[scenes] {name}: FAILED: {r['error']}")
-                else:
-                    files = r["files"]
-                    summary.setdefault("scene_workers", set()).add(r["pid"])
-                    _record(o, stamps, summary, log, "scene", name, now.deps(r["deps"]), st.scene_code_hash(name),
-                            _opts(o, "scene"), files, r["skipped"],
-                            f"{files[0] if files else ''} ({r['seconds']:.1f}s)")
-                if bar is not None:
-                    bar.update(1)
+                _take_scene(o, f.result(), stamps, summary, log, now, bar)
     except BaseException:
         for proc in list(getattr(pool, "_processes", {}).values()):   # Ctrl-C: stop the renders now
             proc.terminate()

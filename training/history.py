@@ -208,6 +208,13 @@ class Run:
         paths.remove_owned(self.dir, *self._owned())
         self._manifest = None
 
+    def trainer_lock(self):
+        """The lock of one writer of this run (runs/.<run>.lock): the trainer holds it while it
+        trains, the seed choice while it renames a try into the run's place."""
+        self.dir.parent.mkdir(parents=True, exist_ok=True)
+        return paths.hold_lock(self.dir.parent / f".{self.dir.name}.lock",
+                               f"another trainer is writing run {self.name!r}")
+
     def check_removable(self):
         """HistoryError naming what in the folder the trainer did not write (what remove() refuses)."""
         paths.check_owned(self.dir, *self._owned())

@@ -26,7 +26,6 @@ thread; when the limit changes it re-measures among the limit and one at once.
 """
 from __future__ import annotations
 
-import os
 import statistics
 import time
 from typing import Callable
@@ -34,7 +33,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-from . import paths
+from .paths import cores
 
 
 def flush_subnormals() -> None:
@@ -69,10 +68,6 @@ def rounds_alike(step: Callable[[], list[torch.Tensor]], counts: list[int]) -> b
 
 
 ONE_THREAD = "this CPU rounds the step differently at {counts} threads: every step on one thread, so resume retraces the run"
-
-
-def cores() -> int:
-    return paths.cores()
 
 
 class ThreadTuner:

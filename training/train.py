@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from . import threads  # first: it sets flush-to-zero before torch's thread pool starts
-from . import history, model, paths, tasks
+from . import history, model, tasks
 from .optim import GradFilter, SeedAdamW, grad_diagnostics, orthogonalize_, tensor_dots
 from .threads import ThreadTuner
 from .config import SETTLE_EVERY, Config, schedule_epochs, settle_epoch
@@ -185,7 +185,7 @@ def _snapshot(jobs: list[Seeded], P, opt, metrics, epoch: int, done_epochs: list
         if not all(np.isfinite(v).all() for v in w.values()):
             raise HistoryError(_diverged(j, epoch, done_epochs[s]))
         if not opt.finite(s):       # an infinite second moment freezes the weights: AdamW's step is 0
-            raise HistoryError(_diverged(j, epoch, done_epochs[s], "AdamW's second moment (the squared gradient)"))
+            raise HistoryError(_diverged(j, epoch, done_epochs[s], moments=True))
         state = {**opt.state_of(s), **(filt.state_of(s) if filt is not None else {})} if resume else None
         snaps.append({"weights": w, "optim": None if state is None else {k: np.array(v) for k, v in state.items()},
                       "metrics": metrics[s].copy(), "seconds": None if seconds is None else seconds[s]})
@@ -261,14 +261,16 @@ class _Committer:
             self.pool.shutdown(wait=True)
 
 
-def _diverged(j: Seeded, epoch: int, ckpts: list[dict], what: str = "its loss or weights") -> str:
-    """Why a run stopped as diverged, naming the setting most likely at fault."""
+def _diverged(j: Seeded, epoch: int, ckpts: list[dict], moments: bool = False) -> str:
+    """Why a run stopped as diverged (its loss or weights, or with `moments` AdamW's second
+    moment), naming the setting most likely at fault."""
     last = max((c["epoch"] for c in ckpts), default=None)
     kept = f"the last good checkpoint (epoch {last}) is kept" if last is not None else "no checkpoint was written"
+    what = "AdamW's second moment (the squared gradient)" if moments else "its loss or weights"
     c = j.cfg
     if epoch == 0 and c.init_scale != 1.0:
         fix = f"its initial weights are too large: lower --init-scale (now {c.init_scale:g})"
-    elif "second moment" in what and c.grokfast != "none":
+    elif moments and c.grokfast != "none":
         fix = (f"Grokfast's amplified gradient is too large to square in float32: lower --grokfast-lamb "
                f"(now {c.grokfast_lamb:g})")
     else:
@@ -336,9 +338,7 @@ def train(jobs: list[Seeded], device: str = "auto", compile: str = "auto",
     thread_limit: a callable giving the cores this process may use now (a sweep's share)."""
     with contextlib.ExitStack() as held:
         for j in jobs:     # one trainer per run: two would interleave their commits
-            j.run.dir.parent.mkdir(parents=True, exist_ok=True)
-            held.enter_context(paths.hold_lock(j.run.dir.parent / f".{j.run.dir.name}.lock",
-                                               f"another trainer is writing run {j.run.name!r}"))
+            held.enter_context(j.run.trainer_lock())
         return _train(jobs, device, compile, force, progress, dense, tune_threads, background_commits,
                       thread_limit)
 
@@ -463,7 +463,8 @@ def _train(jobs, device, compile, force, progress, dense, tune_threads=True, bac
         commits.close()
         for j in jobs:          # stopped before its first commit: leave no empty run folder
             if not j.run.exists() and j.run.dir.exists():
-                j.run.remove()
+                with contextlib.suppress(HistoryError):    # a stranger's file inside: kept, and the
+                    j.run.remove()                         # error that stopped training is the one raised
         raise
     finally:
         commits.close()         # after an error or Ctrl-C the commit in flight still finishes
