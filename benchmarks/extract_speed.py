@@ -20,11 +20,11 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from extraction import fourier as fo  # noqa: E402
-from extraction import mechanism as mech  # noqa: E402
-from extraction.extract import analyse, over_history, settings_for  # noqa: E402
-from training import reference, tasks  # noqa: E402
-from training.history import Run  # noqa: E402
+from grokking.extraction import fourier as fo  # noqa: E402
+from grokking.extraction import mechanism as mech  # noqa: E402
+from grokking.extraction.extract import analyse, over_history, settings_for  # noqa: E402
+from grokking.training import reference, tasks  # noqa: E402
+from grokking.training.history import Run  # noqa: E402
 
 
 def plain_checkpoint(W: dict, cfg, keys, split) -> dict:

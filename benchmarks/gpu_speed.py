@@ -20,9 +20,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 @click.option("--seeds", "n_seeds", default=64, show_default=True)
 @click.option("--device", default="cuda", show_default=True)
 def main(epochs, n_seeds, device):
-    from training import config as C
-    from training.history import Run
-    from training.train import Seeded, train
+    from grokking.training import config as C
+    from grokking.training.history import Run
+    from grokking.training.train import Seeded, train
     root = Path(tempfile.mkdtemp(prefix="gpu-speed-"))
 
     def go(label, seeds, n, sch):

@@ -1,4 +1,4 @@
-"""A plain training script in the style of the paper's code, the peer of `render.py train`.
+"""A plain training script in the style of the paper's code, the peer of `grokking train`.
 
 The model is a plain nn.Module as the paper's code writes it (every position, einsum attention,
 float32 weights); the loss is the paper's cross_entropy_high_precision (log-softmax in float64);
@@ -35,8 +35,8 @@ import torch.nn as nn
 torch.set_flush_denormal(True)
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from training import tasks  # noqa: E402   (the data only: the split and the labels)
-from training.config import PRESETS  # noqa: E402
+from grokking.training import tasks  # noqa: E402   (the data only: the split and the labels)
+from grokking.training.config import PRESETS  # noqa: E402
 
 
 class PlainTransformer(nn.Module):

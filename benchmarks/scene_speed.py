@@ -21,14 +21,14 @@ import click
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from scenes.catalog import SCENES  # noqa: E402
+from grokking.scenes.catalog import SCENES  # noqa: E402
 
 BUDGET_S = 60.0
 
 _ONE = """
 import sys, time, json
 sys.path.insert(0, {root!r})
-from scenes.cli import render
+from grokking.scenes.cli import render
 t = time.perf_counter()
 path = render({name!r}, run={run!r}, quality={quality!r}, fmt="mp4", media_dir={media!r}, root={assets!r},
               progress=False)

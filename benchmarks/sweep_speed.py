@@ -1,9 +1,9 @@
 """A sweep against training the same points one by one, in one run (issue 16's speed figure).
 
-  sweep        `render.py sweep`'s own driver (training/sweep.py): batched models, parallel
+  sweep        `grokking sweep`'s own driver (training/sweep.py): batched models, parallel
                processes sized to the cores
   one by one   each point trained alone, in this process, with every core (the trainer's
-               thread tuner on), as a loop over `render.py train` would (less its start-ups)
+               thread tuner on), as a loop over `grokking train` would (less its start-ups)
 
 Both train the same points with the same configs (the sweep's compact schedule) into a
 temporary folder that is removed afterwards. Wall and CPU seconds (this process and its
@@ -24,10 +24,10 @@ from pathlib import Path
 import click
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from training import sweep as S  # noqa: E402
-from training.config import PRESETS  # noqa: E402
-from training.history import Run  # noqa: E402
-from training.train import Seeded, train  # noqa: E402
+from grokking.training import sweep as S  # noqa: E402
+from grokking.training.config import PRESETS  # noqa: E402
+from grokking.training.history import Run  # noqa: E402
+from grokking.training.train import Seeded, train  # noqa: E402
 
 GRID = "wd=1,2 frac=0.3,0.5 seed=0,1,2"
 

@@ -1,6 +1,6 @@
 """Training speed at equal work, timed as whole processes: start-up, test cadence and checkpoints in.
 
-  this project   `render.py train --preset P --run R --epochs E+N --quiet`, extending a run of the
+  this project   `grokking train --preset P --run R --epochs E+N --quiet`, extending a run of the
                  preset first trained to E epochs (it resumes from its last checkpoint)
   plain          benchmarks/plain_train.py: the paper's style (a plain nn.Module over every position,
                  torch's AdamW, full batch, float32 weights, float64 log-softmax in the loss), the
@@ -39,8 +39,8 @@ import click
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from training import train  # noqa: E402
-from training.config import PRESETS, schedule_epochs  # noqa: E402
+from grokking.training import train  # noqa: E402
+from grokking.training.config import PRESETS, schedule_epochs  # noqa: E402
 
 RUN = "bench"
 
@@ -118,10 +118,10 @@ def report(r: dict) -> str:
     med = lambda xs: f"{statistics.median(xs):6.1f} s [{min(xs):.1f}-{max(xs):.1f}]"
     what = (f"epochs {p['start'] + 1}-{p['end']} of {p['preset']}, {len(p['test'])} with the test split, "
             f"{len(p['checkpoints'])} checkpoints" if p["end"] > p["start"] else
-            f"no epochs, start-up only (render.py train finds {p['preset']} trained to {p['end']} and stops; "
+            f"no epochs, start-up only (grokking train finds {p['preset']} trained to {p['end']} and stops; "
             f"the plain script builds its data and model and loads its state)")
     lines = [f"whole processes at equal work: {what}; median [range] of {len(r['ratio'])} interleaved pairs",
-             f"{'this project (render.py train, resumed)':>44}: {med(r['project'])} wall, CPU {med(r['project_cpu'])}",
+             f"{'this project (grokking train, resumed)':>44}: {med(r['project'])} wall, CPU {med(r['project_cpu'])}",
              f"{'plain nn.Module script (plain_train.py)':>44}: {med(r['plain'])} wall, CPU {med(r['plain_cpu'])}",
              f"{'plain / project, pair by pair':>44}: x{statistics.median(r['ratio']):.1f} "
              f"[{min(r['ratio']):.1f}-{max(r['ratio']):.1f}]"]

@@ -24,7 +24,7 @@ the median and range of the round-by-round ratios.
 --under-load repeats the measurement beside a bounded busy process (one CPU-bound competitor)
 and prints quiet and loaded medians side by side; the project uses the trainer's thread tuner.
 --whole-process also times whole processes at equal work (benchmarks/train_process.py: the
-project's `render.py train` extending a run against benchmarks/plain_train.py) and prints the
+project's `grokking train` extending a run against benchmarks/plain_train.py) and prints the
 per-epoch and whole-process ratios side by side.
 
     python benchmarks/train_speed.py [--rounds 20] [--preset canonical] [--under-load]
@@ -44,10 +44,10 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from training import model, reference, tasks, train  # noqa: E402
-from training.config import PRESETS  # noqa: E402
-from training.optim import GradFilter, SeedAdamW, grad_diagnostics, orthogonalize_, tensor_dots  # noqa: E402
-from training.threads import ThreadTuner, cores  # noqa: E402
+from grokking.training import model, reference, tasks, train  # noqa: E402
+from grokking.training.config import PRESETS  # noqa: E402
+from grokking.training.optim import GradFilter, SeedAdamW, grad_diagnostics, orthogonalize_, tensor_dots  # noqa: E402
+from grokking.training.threads import ThreadTuner, cores  # noqa: E402
 from plain_train import PlainTransformer, epoch_fn, optimiser, split_tensors  # noqa: E402
 
 
@@ -81,7 +81,7 @@ def hooked_transformer(cfg):
 
 
 def _load_into_hooked(net, W):
-    from interop.transformer_lens import to_transformer_lens
+    from grokking.interop.transformer_lens import to_transformer_lens
     sd = {k: torch.tensor(v) for k, v in to_transformer_lens({k: v.numpy() for k, v in W.items()}).items()}
     net.load_state_dict(sd, strict=False)
     return net
@@ -259,7 +259,7 @@ def _late_child(run_name: str, runs_root: str | None, flush: bool, rounds: int, 
     trainer's step from the run's first weights and from its last resume state, interleaved
     round by round, each round from the same state."""
     torch.set_flush_denormal(flush)          # before any operation: the pool inherits it
-    from training.history import Run, read_npz, resume_entries
+    from grokking.training.history import Run, read_npz, resume_entries
     run = Run(run_name, runs_root)
     cfg = run.config
     torch.set_num_threads(cores())
@@ -329,7 +329,7 @@ def late_report(res: list[dict], run_name: str) -> str:
 @click.option("--extend", default=600, show_default=True, help="With --whole-process: epochs each process trains.")
 @click.option("--late", "late_run", default=None, metavar="RUN",
               help="Instead: the late phase, epochs/s of RUN's last resume state (past its loss floor) against "
-                   "its first epochs, with subnormals flushed and not (e.g. --late video after render.py all).")
+                   "its first epochs, with subnormals flushed and not (e.g. --late video after grokking all).")
 @click.option("--recipes", is_flag=True, help="Instead: the project's epoch under each of the lab's recipes against "
               "plain AdamW (the filters' and the projection's CPU overhead), interleaved, at the run's mix.")
 def main(rounds, preset, under_load, compiled, no_tune, whole, repeats, base_epochs, extend, late_run, recipes):
@@ -337,12 +337,12 @@ def main(rounds, preset, under_load, compiled, no_tune, whole, repeats, base_epo
     dev = torch.device("cpu")
     torch.set_num_threads(cores())
     if late_run:
-        from training.history import HistoryError, Run, resume_entries
+        from grokking.training.history import HistoryError, Run, resume_entries
         try:
             if not resume_entries(Run(late_run).manifest):
                 raise HistoryError(f"run {late_run!r} has no resume state")
         except HistoryError as e:
-            raise click.UsageError(f"{e}; --late needs a trained run (render.py train --run {late_run})")
+            raise click.UsageError(f"{e}; --late needs a trained run (grokking train --run {late_run})")
         return print(late_report(late_phase(late_run, rounds=min(rounds, 7)), late_run))
     if recipes:
         return recipe_overhead(cfg, dev, rounds, not no_tune)

@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Extend the points of sweeps that finished without grokking to more epochs, batched per recipe
 (the points' configs minus the seed), leaving the points that grokked as they are: a race
-(render.py sweep-report A B ...) then reads each seed's cap from its own manifest.
+(grokking sweep-report A B ...) then reads each seed's cap from its own manifest.
 
     python scripts/extend_ungrokked.py race-ema race-adamw --epochs 4000 [--runs-dir DIR]
     [--points "lr0.001-*"] [--deadline 20:25]
@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 class UserError(click.ClickException):
-    """One line, exit code 2 (as render.py's)."""
+    """One line, exit code 2 (as the grokking command's)."""
     exit_code = 2
 
 
@@ -42,10 +42,10 @@ def plan(sweeps, epochs: int, runs_dir, points: str) -> tuple[list[list], list[s
     """The batches to train (jobs grouped by recipe) and a line per sweep of what was left as it
     is; SweepError, HistoryError or ConfigError for what cannot be done."""
     import fnmatch
-    from training import budget
-    from training.history import Run
-    from training.sweep import SweepError, load_points, sweep_dir
-    from training.train import Seeded, batch_key
+    from grokking.training import budget
+    from grokking.training.history import Run
+    from grokking.training.sweep import SweepError, load_points, sweep_dir
+    from grokking.training.train import Seeded, batch_key
     groups: dict = {}
     roots = [(name, sweep_dir(name, runs_dir)) for name in dict.fromkeys(sweeps)]
     loaded = [(name, root, load_points(root)) for name, root in roots]      # every sweep found first
@@ -90,10 +90,10 @@ def plan(sweeps, epochs: int, runs_dir, points: str) -> tuple[list[list], list[s
 @click.option("--deadline", default=None, help="HH:MM: start no batch after it.")
 @click.option("--points", default="*", show_default=True, help="Only the points whose names match this glob.")
 def main(sweeps, epochs, runs_dir, deadline, points):
-    from training.config import ConfigError
-    from training.history import HistoryError
-    from training.paths import RunBusy
-    from training.train import train
+    from grokking.training.config import ConfigError
+    from grokking.training.history import HistoryError
+    from grokking.training.paths import RunBusy
+    from grokking.training.train import train
     if epochs < 1:
         raise UserError(f"--epochs must be at least 1 (got {epochs}): the epochs to extend the ungrokked points to, "
                         f"e.g. --epochs 4000")

@@ -2,7 +2,7 @@
 """The story check over sweeps: one row per point (recipe x seed), for choosing a default recipe
 (issue 22). Trains nothing: run the sweeps first, e.g.
 
-    render.py sweep rA --preset video --grid "smooth=3e-4 seed=0,1,2,3,4"
+    grokking sweep rA --preset video --grid "smooth=3e-4 seed=0,1,2,3,4"
     python scripts/recipe_table.py rA rB [--at 6000,8000] [--json out.json]
 
 Each point is checked at its last checkpoint (and at the checkpoints nearest to --at), as
@@ -23,13 +23,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def row(run, epoch: int, seconds: float | None) -> dict:
-    from extraction.extract import check_at
+    from grokking.extraction.extract import check_at
     S = check_at(run, epoch)
     crit = {c["name"]: c for c in S["story_check"]["criteria"]}
     alg = crit["algorithm"]
     m = run.manifest
     cfg = run.config
-    from training.config import recipe_label
+    from grokking.training.config import recipe_label
     lab = recipe_label(cfg.to_dict())
     return {"run": run.name, "recipe": (f"lr {cfg.lr:g}, " if cfg.lr != 1e-3 else "") + f"smooth {cfg.smooth:g}"
             + (f" until {cfg.smooth_until}" if cfg.smooth_until else "")
@@ -72,8 +72,8 @@ def markdown(rows: list[dict]) -> str:
 def main(sweeps, at, json_out):
     import torch
     torch.set_num_threads(1)
-    from training import sweep as sw
-    from training.history import RUNS_DIR, Run
+    from grokking.training import sweep as sw
+    from grokking.training.history import RUNS_DIR, Run
     rows = []
     for name in sweeps:
         man = sw.read_manifest(Path(RUNS_DIR) / name)

@@ -29,9 +29,9 @@ def _train(args):
     prefix, smooth, frac, seeds, stride, device, epochs, threads = args
     import torch
     torch.set_num_threads(threads)
-    from training import config as C
-    from training.history import Run
-    from training.train import Seeded, train
+    from grokking.training import config as C
+    from grokking.training.history import Run
+    from grokking.training.train import Seeded, train
     cfg = C.CANONICAL.replace(smooth=smooth, frac=frac, epochs=epochs,
                               schedule=C.Schedule(**{**vars(C.CANONICAL.schedule), "stride": stride}))
     jobs = [Seeded(cfg.replace(seed=s).validate(), Run(_name(prefix, smooth, frac, s))) for s in seeds]
@@ -44,7 +44,7 @@ def _train(args):
 def _extract(name):
     import torch
     torch.set_num_threads(1)
-    from extraction.extract import extract
+    from grokking.extraction.extract import extract
     extract(name, progress=False)
     return name
 

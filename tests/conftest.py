@@ -13,7 +13,7 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 def runs_dir(tmp_path, monkeypatch):
     """Point every stage at a fresh runs/ folder (runs/ is relative to the working directory)."""
     monkeypatch.chdir(tmp_path)
-    from training import history
+    from grokking.training import history
     monkeypatch.setattr(history, "RUNS_DIR", Path("runs"))
     return tmp_path / "runs"
 
@@ -21,7 +21,7 @@ def runs_dir(tmp_path, monkeypatch):
 @pytest.fixture
 def tiny_cfg():
     """A model small enough that a few dozen epochs take a second."""
-    from training.config import Config, Schedule
+    from grokking.training.config import Config, Schedule
     return Config(p=11, frac=0.5, d_model=16, n_heads=2, d_head=8, d_mlp=32, epochs=40,
                   schedule=Schedule(dense_until=5, log_until=20, n_log=4, stride=5))
 
@@ -29,10 +29,10 @@ def tiny_cfg():
 @pytest.fixture(scope="session")
 def quick_run(tmp_path_factory):
     """The quick preset trained once per session and extracted: a small model that groks."""
-    from extraction.extract import extract
-    from training.config import QUICK
-    from training.history import Run
-    from training.train import Seeded, train
+    from grokking.extraction.extract import extract
+    from grokking.training.config import QUICK
+    from grokking.training.history import Run
+    from grokking.training.train import Seeded, train
     root = tmp_path_factory.mktemp("quick")
     run = Run("quick", root / "runs")
     result = train([Seeded(QUICK, run)], progress=False)

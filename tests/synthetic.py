@@ -14,12 +14,12 @@ from pathlib import Path
 
 import numpy as np
 
-from common import assets as fmt
-from extraction import fourier as fo
-from extraction import mechanism as mech
-from extraction import replay as rp
-from extraction.coords import coordinates
-from extraction.story_check import in_time, story_check
+from grokking.common import assets as fmt
+from grokking.extraction import fourier as fo
+from grokking.extraction import mechanism as mech
+from grokking.extraction import replay as rp
+from grokking.extraction.coords import coordinates
+from grokking.extraction.story_check import in_time, story_check
 
 
 def make_synthetic_assets(root: Path, run: str = "synth", p: int = 23, key_freqs=(5, 2),
@@ -243,7 +243,7 @@ def planted_history(fit: int = 100, grok: int = 3000, E: int = 5000, rise_from: 
     `rise_from` (default grok / 2), then climbs (linearly in log epoch) to 100 % at `grok`; test
     measured every `test_every` epochs (NaN between). `collapse` (start, end): both fall there,
     train to 21 % and test to 65 % (an un-grokking). Returns (train_acc, raw test_acc, filled test_acc)."""
-    from training.history import filled
+    from grokking.training.history import filled
     e = np.arange(E + 1, dtype=float)
     train = np.clip(0.01 + 0.99 * e / fit, 0, 1)
     start = rise_from or grok // 2

@@ -9,7 +9,7 @@ import shutil
 import numpy as np
 import pytest
 
-from common import assets as fmt
+from grokking.common import assets as fmt
 from tests.synthetic import make_synthetic_assets
 
 
@@ -81,8 +81,8 @@ def test_a_part_reads_back_exactly_what_was_written(synth, cls):
 
 
 def test_a_selection_not_found_gives_its_reason_to_every_reader(tmp_path):
-    from figures.static import crest as crest_figure
-    from scenes import data
+    from grokking.figures.static import crest as crest_figure
+    from grokking.scenes import data
     d = make_synthetic_assets(tmp_path, run="synth", not_found={"crest": "planted: no crest"})
     a = fmt.Assets("synth", tmp_path)
     a.verify()
@@ -98,7 +98,7 @@ def test_a_selection_not_found_gives_its_reason_to_every_reader(tmp_path):
 
 
 def test_the_product_formulas_are_built_once_and_read_as_written(synth):
-    from extraction import fourier as fo
+    from grokking.extraction import fourier as fo
     a = fmt.Assets("synth", synth.parent)
     pp = a.found(fmt.ProductPair, "product pair")
     assert pp.formulas == fo.product_formulas(pp.k, a.p) == [
@@ -131,8 +131,8 @@ def test_activations_hold_the_full_attention_pattern_as_transformer_lens_does(qu
 def test_status_agrees_with_an_extraction_given_other_settings(quick_run, tmp_path):
     """After `extract --T 5`, a plain status (and a plain extract) sees T = 5 as what was asked:
     up to date; another --T, or the default named, is stale."""
-    from extraction.extract import extract, status
-    from extraction.settings import DEFAULT_T
+    from grokking.extraction.extract import extract, status
+    from grokking.extraction.settings import DEFAULT_T
     shutil.copytree(quick_run["root"] / "assets", tmp_path / "assets")
     kw = dict(runs_root=quick_run["root"] / "runs", assets_root=tmp_path / "assets")
     r = extract("quick", T=5, progress=False, **kw)
@@ -145,15 +145,15 @@ def test_status_agrees_with_an_extraction_given_other_settings(quick_run, tmp_pa
 
 
 def test_extractions_code_hash_covers_what_it_imports():
-    from common.code import ROOT, imported
-    used = {f.relative_to(ROOT).as_posix() for f in imported(ROOT / "extraction" / "extract.py", follow_training=True)}
+    from grokking.common.code import ROOT, imported
+    used = {f.relative_to(ROOT / "grokking").as_posix() for f in imported(ROOT / "grokking" / "extraction" / "extract.py", follow_training=True)}
     assert {"extraction/mechanism.py", "extraction/settings.py", "common/assets.py", "training/model.py",
             "training/tasks.py", "training/reference.py"} <= used
     assert "figures/static.py" not in used and "scenes/data.py" not in used
 
 
 def test_the_diagnostics_declared_are_the_trainers():
-    from training import train
+    from grokking.training import train
     assert fmt.METRICS == train.METRICS and tuple(fmt.DIAGNOSTICS) == train.DIAGNOSTICS
 
 

@@ -16,8 +16,8 @@ import train_speed  # noqa: E402
 
 
 def test_the_whole_process_plan_is_the_trainers_cadence():
-    from training.config import PRESETS, schedule_epochs
-    from training.train import test_epochs
+    from grokking.training.config import PRESETS, schedule_epochs
+    from grokking.training.train import test_epochs
     p = train_process.plan_for("canonical", 1000, 600)
     assert p["test"] == p["checkpoints"] == list(range(1020, 1601, 20))
     q = train_process.plan_for("quick", 30, 100)
@@ -57,9 +57,9 @@ def test_the_plain_script_measures_and_checkpoints_the_plan_and_resumes(tmp_path
 def test_the_late_phase_times_a_runs_last_state_with_subnormals_flushed_and_not(tmp_path):
     """The late segment runs from the run's last resume state and from its first weights, in a
     process with flush-to-zero off and one with it on; the report names both and their ratio."""
-    from training.config import QUICK
-    from training.history import Run
-    from training.train import Seeded, train
+    from grokking.training.config import QUICK
+    from grokking.training.history import Run
+    from grokking.training.train import Seeded, train
     cfg = QUICK.replace(p=11, d_model=16, n_heads=2, d_head=8, d_mlp=32, epochs=30)
     train([Seeded(cfg, Run("late", tmp_path))], progress=False)
     res = train_speed.late_phase("late", str(tmp_path), rounds=2, n=2)

@@ -17,9 +17,9 @@ def _check(passing: set[int]):
 
 @pytest.fixture
 def tries(runs_dir, tiny_cfg, monkeypatch):
-    from extraction import extract
-    from pipeline import choose
-    from training.history import Run
+    from grokking.extraction import extract
+    from grokking.pipeline import choose
+    from grokking.training.history import Run
 
     def go(passing, seeds=(5, 3, 8), **kw):
         monkeypatch.setattr(extract, "check_at", _check(passing))
@@ -29,7 +29,7 @@ def tries(runs_dir, tiny_cfg, monkeypatch):
 
 
 def test_the_first_passing_seed_is_kept_and_later_seeds_are_never_trained(tries, runs_dir):
-    from training.history import Run
+    from grokking.training.history import Run
     chosen = tries(passing={3, 8})
     run = Run("video", runs_dir)
     assert chosen["seed"] == 3 and chosen["passed"]
@@ -43,21 +43,21 @@ def test_the_first_passing_seed_is_kept_and_later_seeds_are_never_trained(tries,
 
 
 def test_none_passing_keeps_the_presets_own_seed_and_says_so(tries, runs_dir):
-    from training.history import Run
+    from grokking.training.history import Run
     chosen = tries(passing=set(), seeds=(5, 3))
     assert chosen["seed"] == 5 and not chosen["passed"] and len(chosen["tried"]) == 2
     assert Run("video", runs_dir).config.seed == 5
 
 
 def test_a_kill_before_the_rename_is_finished_by_the_next_main_job_without_retraining(tries, runs_dir, monkeypatch):
-    from training.history import Run
+    from grokking.training.history import Run
     real = os.rename
     monkeypatch.setattr(os, "rename", lambda *a: (_ for _ in ()).throw(KeyboardInterrupt()))
     with pytest.raises(KeyboardInterrupt):
         tries(passing={3})
     monkeypatch.setattr(os, "rename", real)
     assert not Run("video", runs_dir).exists()
-    from training import train as T
+    from grokking.training import train as T
     real_train, skipped = T.train, []
     monkeypatch.setattr(T, "train", lambda jobs, **kw: skipped.append(real_train(jobs, **kw)["skipped"]))
     chosen = tries(passing={3})
@@ -66,10 +66,10 @@ def test_a_kill_before_the_rename_is_finished_by_the_next_main_job_without_retra
 
 
 def test_the_choice_survives_extending_the_run_and_reaches_the_summary(tries, runs_dir, tmp_path):
-    from common.assets import Assets, SeedChoice, seed_choice_line
-    from extraction.extract import extract
-    from training.history import Run
-    from training.train import Seeded, train
+    from grokking.common.assets import Assets, SeedChoice, seed_choice_line
+    from grokking.extraction.extract import extract
+    from grokking.training.history import Run
+    from grokking.training.train import Seeded, train
     chosen = tries(passing={3})
     run = Run("video", runs_dir)
     train([Seeded(run.config.replace(epochs=50), run)], progress=False)        # extended: the record stays
@@ -83,14 +83,14 @@ def test_the_choice_survives_extending_the_run_and_reaches_the_summary(tries, ru
 
 
 def test_a_run_trained_directly_says_it_was_not_chosen(quick_run):
-    from common.assets import Assets
+    from grokking.common.assets import Assets
     c = Assets("quick", quick_run["root"] / "assets").seed_choice
     assert not c.found and "trained directly" in c.why_not()
 
 
 def test_only_a_new_or_forced_run_of_the_default_preset_tries_seeds(runs_dir, tries):
-    from pipeline.make import Options, _chooses_seed
-    from training.history import Run
+    from grokking.pipeline.make import Options, _chooses_seed
+    from grokking.training.history import Run
     new = Run("mine", runs_dir)
     assert _chooses_seed(Options(run="mine"), new) and _chooses_seed(Options(run="mine", preset="video"), new)
     assert not _chooses_seed(Options(run="mine", preset="quick"), new)
@@ -103,7 +103,7 @@ def test_only_a_new_or_forced_run_of_the_default_preset_tries_seeds(runs_dir, tr
 def test_a_stranger_in_the_runs_folder_is_refused_before_any_try_and_left_alone(tries, runs_dir):
     """runs/video/ without a manifest but with a file the trainer did not write: refused with
     the way out, nothing trained, the file untouched; a folder outside runs/ is never reached."""
-    from training.history import HistoryError
+    from grokking.training.history import HistoryError
     (runs_dir / "video").mkdir(parents=True)
     sentinel = runs_dir / "video" / "notes.txt"
     sentinel.write_text("mine")
@@ -116,7 +116,7 @@ def test_a_stranger_in_the_runs_folder_is_refused_before_any_try_and_left_alone(
 
 
 def test_a_forced_main_job_replaces_the_kept_run(tries, runs_dir):
-    from training.history import Run
+    from grokking.training.history import Run
     tries(passing={3})
     chosen = tries(passing={5}, force=True)
     assert chosen["seed"] == 5 and Run("video", runs_dir).config.seed == 5
@@ -124,7 +124,7 @@ def test_a_forced_main_job_replaces_the_kept_run(tries, runs_dir):
 
 def test_batched_tries_train_every_seed_at_once_and_keep_the_first_passing(tries, runs_dir):
     """The GPU's way (forced here on the CPU): every seed trained as one batch, then checked in order."""
-    from training.history import Run
+    from grokking.training.history import Run
     chosen = tries(passing={3, 8}, batched=True)
     assert chosen["batched"] and chosen["seed"] == 3 and [t["seed"] for t in chosen["tried"]] == [5, 3]
     assert Run("video", runs_dir).config.seed == 3
@@ -132,9 +132,9 @@ def test_batched_tries_train_every_seed_at_once_and_keep_the_first_passing(tries
 
 
 def test_the_kept_line_says_first_tried_when_the_first_passes_and_names_the_others(runs_dir, tiny_cfg, monkeypatch):
-    from extraction import extract
-    from pipeline import choose
-    from training.history import Run
+    from grokking.extraction import extract
+    from grokking.pipeline import choose
+    from grokking.training.history import Run
     said = []
     monkeypatch.setattr(extract, "check_at", _check({5}))
     choose.train_first_passing(Run("video", runs_dir), tiny_cfg, (5, 3), progress=False, log=said.append)

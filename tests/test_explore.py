@@ -11,10 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from common.assets import Assets
-from pipeline import explore as ex
-from pipeline import stamps as st
-from pipeline.make import Options, explore, make_all
+from grokking.common.assets import Assets
+from grokking.pipeline import explore as ex
+from grokking.pipeline import stamps as st
+from grokking.pipeline.make import Options, explore, make_all
 from tests.browser import chromium, unresolved_links, watch_console
 from tests.synthetic import make_synthetic_assets
 
@@ -68,7 +68,7 @@ def test_a_page_over_budget_even_at_the_fewest_surfaces_says_so(tmp_path):
 
 
 def test_links_find_what_was_made_outside_the_main_job_and_say_what_the_run_cannot_have(tmp_path):
-    """A figure or scene made by `render.py figures` / `render.py scene` (no
+    """A figure or scene made by `grokking figures` / `grokking scene` (no
     stamp) is linked; one the run lacks the mechanism for says so, not "not made yet"."""
     make_synthetic_assets(tmp_path / "assets", "s", p=23, n_ckpt=40, not_found={"crest": "planted reason"})
     o = Options(run="s", assets_root=tmp_path / "assets", media_root=tmp_path / "media", progress=False)
@@ -84,9 +84,9 @@ def test_links_find_what_was_made_outside_the_main_job_and_say_what_the_run_cann
     for name in ("Crest", "crest"):                                   # the scene and the figure
         assert row[name][0] is None and row[name][1].startswith("not drawn for this run") \
             and "planted reason" in row[name][1], row[name]
-    assert row["anim_loops"] == (None, "not made yet (render.py figures --run s)")
+    assert row["anim_loops"] == (None, "not made yet (grokking figures --run s)")
     assert row["anim_surfaces"][1].startswith("not made yet")          # the product pair and logit remain
-    assert row["NeuronLoops"][1] == "not made yet (render.py scene NeuronLoops --run s)"
+    assert row["NeuronLoops"][1] == "not made yet (grokking scene NeuronLoops --run s)"
 
 
 def test_explorer_is_stamped_like_a_figure(tmp_path):
@@ -112,7 +112,7 @@ def test_explorer_is_stamped_like_a_figure(tmp_path):
 
 def status_rows(o):
     """status() needs a run (training's row); the explorer's row alone, from the same code."""
-    from pipeline.make import explorer_stale
+    from grokking.pipeline.make import explorer_stale
     now = st.AssetHashes(o.assets_dir)
     why = explorer_stale(o, st.load(o.stamps_path), now)
     return [("page explore", "up to date" if why is None else why.split(":")[0], why or "")]
@@ -170,8 +170,8 @@ def _check_panels_show(page, a: Assets, i: int):
 def _check_said_by_numbers(page, a: Assets, i: int):
     """What the crest, logit and probe panels say at checkpoint i is what was measured there: the
     share of rows on the line, the refitted probe's R², each with the caption its threshold picks."""
-    from common.assets import Crest, Logit
-    from extraction import replay as rp
+    from grokking.common.assets import Crest, Logit
+    from grokking.extraction import replay as rp
     ev, pr = a["evolution"], a["probes"]
     for name, key, line in (("crest", "crest_rows_on_line", a.selection(Crest).T),
                             ("logit", "logit_rows_on_line", a.selection(Logit).output)):
@@ -280,7 +280,7 @@ def test_explorer_at_the_default_size_redraws_fast(tmp_path):
 
 
 def test_explorer_of_a_run_without_a_mechanism_says_why(tmp_path):
-    from common.assets import SELECTIONS
+    from grokking.common.assets import SELECTIONS
     make_synthetic_assets(tmp_path / "assets", "none", p=23, not_found={k: "planted reason" for k in SELECTIONS})
     o = Options(run="none", assets_root=tmp_path / "assets", media_root=tmp_path / "media", progress=False)
     path = explore(o, log=lambda _: None)["path"]

@@ -6,13 +6,13 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-import render
-from extraction import fourier as fo
-from extraction import mechanism as mech
-from extraction import phases
-from extraction.extract import extract, progress_losses, status
-from extraction.probes import sparse_probe
-from common.assets import Assets, Logit
+import grokking.cli as render
+from grokking.extraction import fourier as fo
+from grokking.extraction import mechanism as mech
+from grokking.extraction import phases
+from grokking.extraction.extract import extract, progress_losses, status
+from grokking.extraction.probes import sparse_probe
+from grokking.common.assets import Assets, Logit
 
 P = 23
 X, Y = np.meshgrid(np.arange(P), np.arange(P), indexing="ij")
@@ -276,7 +276,7 @@ def test_crest_falls_back_to_a_documented_unembedding_direction():
 def test_analysis_of_planted_activations_chooses_the_low_frequency():
     """The whole analysis (extract.analyse_activations) on planted activations: logits carry the
     high frequency more strongly, yet every single-frequency selection shows the low one."""
-    from extraction.extract import analyse_activations
+    from grokking.extraction.extract import analyse_activations
     n, d_model = P * P, 8
     c = np.arange(P)
     logits = np.zeros((n, P + 1))
@@ -319,7 +319,7 @@ def test_analysis_of_planted_activations_chooses_the_low_frequency():
     S2, _ = analyse_activations(act, W, P, ((X + Y) % P).ravel(), dict(settings, story_k=HIGH))
     assert S2["story"]["k"] == S2["probe"]["k"] == S2["selections"]["product_pair"]["k"] == HIGH
     assert S2["selections"]["wave_neurons"]["freqs"][:2] == [HIGH, HIGH]
-    from extraction.errors import ExtractionError
+    from grokking.extraction.errors import ExtractionError
     with pytest.raises(ExtractionError, match="not a key frequency"):
         analyse_activations(act, W, P, ((X + Y) % P).ravel(), dict(settings, story_k=5))
 
@@ -443,7 +443,7 @@ def test_unchanged_run_is_not_re_extracted(quick_run):
     assert status("quick", T=3, **kw) == ("stale", "extraction settings changed")
     other = max(Assets("quick", root / "assets").summary["key_frequencies"])
     assert status("quick", story_k=other, **kw) == ("stale", "extraction settings changed")
-    from extraction.errors import ExtractionError
+    from grokking.extraction.errors import ExtractionError
     with pytest.raises(ExtractionError, match="--story-k must be a frequency between 1 and"):
         status("quick", story_k=0, **kw)
 
@@ -454,8 +454,8 @@ def _cli(args):
 
 
 def test_bad_extract_input(runs_dir, tiny_cfg):
-    from training.history import Run
-    from training.train import Seeded, train
+    from grokking.training.history import Run
+    from grokking.training.train import Seeded, train
     code, out = _cli(["extract", "--run", "nope", "--quiet"])
     assert code == 2 and "no run named 'nope'" in out and "Traceback" not in out
     train([Seeded(tiny_cfg.replace(epochs=10), Run("half"))], progress=False)
@@ -470,8 +470,8 @@ def test_bad_extract_input(runs_dir, tiny_cfg):
 
 
 def test_run_that_never_grokked_still_extracts(runs_dir, tiny_cfg):
-    from training.history import Run
-    from training.train import Seeded, train
+    from grokking.training.history import Run
+    from grokking.training.train import Seeded, train
     train([Seeded(tiny_cfg.replace(epochs=10), Run("young"))], progress=False)
     code, out = _cli(["extract", "--run", "young", "--quiet"])
     assert code == 0 and "never grokked" in out
@@ -492,7 +492,7 @@ def test_run_that_never_grokked_still_extracts(runs_dir, tiny_cfg):
 # ---- the trainer's diagnostics; ops that are not addition --------------------------------------
 
 def test_diagnostic_curves_read_nan_and_not_measured_for_a_history_without_them():
-    from extraction.extract import diagnostic_curves
+    from grokking.extraction.extract import diagnostic_curves
     n, ep = 6, np.array([0, 2, 5])
     base = {"train_loss": np.linspace(2, 1, n), "test_loss": np.full(n, np.nan)}
     cur, part = diagnostic_curves(base, ep, 5)                 # made before the trainer measured them
@@ -519,10 +519,10 @@ def _non_finite(o, path=()):
 
 @pytest.mark.parametrize("op", ["mul", "div"])
 def test_an_op_that_is_not_addition_extracts_with_the_sum_measures_not_found(runs_dir, tiny_cfg, tmp_path, op):
-    from training import tasks
-    from training.history import Run
-    from training.train import Seeded, train
-    from figures.build import build
+    from grokking.training import tasks
+    from grokking.training.history import Run
+    from grokking.training.train import Seeded, train
+    from grokking.figures.build import build
     train([Seeded(tiny_cfg.replace(op=op), Run(op))], progress=False)
     assert _cli(["extract", "--run", op, "--quiet"])[0] == 0
     text = (runs_dir.parent / "assets" / op / "summary.json").read_text()
@@ -553,8 +553,8 @@ def test_an_op_that_is_not_addition_extracts_with_the_sum_measures_not_found(run
     assert not [r for r in results if r.failed], [(r.name, r.failed) for r in results if r.failed]
     assert {r.name for r in results if not r.skipped} >= {"grokking_curves", "progress_measures"}
     # and the scenes: every one that draws the mechanism of x + y is not drawn, saying why
-    from scenes import data as scene_data
-    from scenes.catalog import SCENES
+    from grokking.scenes import data as scene_data
+    from grokking.scenes.catalog import SCENES
     with scene_data.using(op, runs_dir.parent / "assets"):
         for name in SCENES:
             why = scene_data.absent(name)

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from extraction import fourier as fo
-from common.assets import Assets
+from grokking.extraction import fourier as fo
+from grokking.common.assets import Assets
 from tests.synthetic import make_synthetic_assets
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -27,7 +27,7 @@ def assets_root(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def assets(assets_root):
-    from figures import style
+    from grokking.figures import style
     style.apply()
     return Assets("synth", assets_root)
 
@@ -35,7 +35,7 @@ def assets(assets_root):
 @pytest.fixture(scope="module")
 def built(assets_root, tmp_path_factory):
     """Every static figure in every static format, built once for the module."""
-    from figures.build import build
+    from grokking.figures.build import build
     out = tmp_path_factory.mktemp("figures")
     results = build("synth", root=assets_root, outdir=out, only=STATIC, formats=("pdf", "svg", "png"))
     return out, {r.name: r for r in results}
@@ -50,7 +50,7 @@ def _close(fig):
 @pytest.mark.parametrize("name", STATIC)
 def test_static_figure_files_are_valid(built, assets, name):
     from PIL import Image
-    from figures.static import STATIC as FUNCS
+    from grokking.figures.static import STATIC as FUNCS
     out, results = built
     assert results[name].skipped is None, results[name].skipped
     pdf, svg, png = (out / f"{name}.{ext}" for ext in ("pdf", "svg", "png"))
@@ -70,7 +70,7 @@ def test_static_figure_files_are_valid(built, assets, name):
 
 def test_animations_are_valid_videos(assets_root, tmp_path):
     import imageio.v2 as iio
-    from figures.build import build
+    from grokking.figures.build import build
     results = build("synth", root=assets_root, outdir=tmp_path, only=ANIMS, formats=("mp4", "gif"), frames=3)
     assert all(r.skipped is None for r in results), [r.skipped for r in results]
     for name in ANIMS:
@@ -84,7 +84,7 @@ def test_animations_are_valid_videos(assets_root, tmp_path):
 
 
 def test_frame_counter_shows_the_epoch(assets):
-    from figures.animations import anim_embedding
+    from grokking.figures.animations import anim_embedding
     anim = anim_embedding(assets, frames=4)
     assert len(anim.indices) <= 4
     last = anim.indices[-1]
@@ -94,7 +94,7 @@ def test_frame_counter_shows_the_epoch(assets):
 
 
 def test_frame_indices_are_evenly_spread():
-    from figures.common import frame_indices
+    from grokking.figures.common import frame_indices
     epochs = np.r_[np.arange(100), np.arange(100, 20001, 20)]
     idx = frame_indices(epochs, 150)
     assert len(idx) <= 150 and idx[0] == 0 and idx[-1] == len(epochs) - 1
@@ -106,7 +106,7 @@ def test_frame_indices_are_evenly_spread():
 # ---- the numbers drawn are the assets' -----------------------------------------------------
 
 def test_key_frequency_labels_are_the_assets(assets):
-    from figures.static import embedding_fourier
+    from grokking.figures.static import embedding_fourier
     fig = embedding_fourier(assets)
     labels = [t.get_text() for ax in fig.axes for t in ax.texts if t.get_gid() == "key-label"]
     s = assets.summary
@@ -116,7 +116,7 @@ def test_key_frequency_labels_are_the_assets(assets):
 
 
 def test_crest_line_is_x_plus_y_equal_T(assets):
-    from figures.static import crest
+    from grokking.figures.static import crest
     T, p = assets.summary["selections"]["crest"]["T"], assets.p
     fig = crest(assets)
     ax = fig.axes[0]
@@ -134,7 +134,7 @@ def test_crest_line_is_x_plus_y_equal_T(assets):
 
 
 def test_logit_maxima_and_line_are_the_assets(assets):
-    from figures.static import logits
+    from grokking.figures.static import logits
     c, p = assets.summary["selections"]["logit"]["output"], assets.p
     fig = logits(assets)
     ax = fig.axes[1]
@@ -164,7 +164,7 @@ def _sum_panel_alignment(fig, k, p):
 
 
 def test_trig_identity_sum_runs_along_x_plus_y(assets):
-    from figures.static import trig_identity
+    from grokking.figures.static import trig_identity
     k = assets.summary["selections"]["product_pair"]["k"]
     fig = trig_identity(assets)
     plus, minus = _sum_panel_alignment(fig, k, assets.p)
@@ -178,7 +178,7 @@ def test_trig_identity_sum_runs_along_x_plus_y(assets):
 
 
 def test_phases_are_shaded_and_named(assets):
-    from figures.static import grokking_curves
+    from grokking.figures.static import grokking_curves
     fig = grokking_curves(assets)
     named = {t.get_text() for ax in fig.axes for t in ax.texts}
     for leg in fig.legends:
@@ -188,7 +188,7 @@ def test_phases_are_shaded_and_named(assets):
 
 
 def test_progress_measures_draws_the_diagnostics_or_says_they_were_not_measured(assets, tmp_path):
-    from figures.static import progress_measures
+    from grokking.figures.static import progress_measures
     fig = progress_measures(assets)
     gids = {line.get_gid() for ax in fig.axes for line in ax.lines}
     assert {"collapse-share", "grad-weight-cos", "grad-norm"} <= gids
@@ -209,7 +209,7 @@ def test_progress_measures_draws_the_diagnostics_or_says_they_were_not_measured(
 # ---- missing data, the command line --------------------------------------------------------
 
 def test_missing_product_pair_is_skipped_with_a_reason(tmp_path):
-    from figures.cli import figures
+    from grokking.figures.cli import figures
     root = tmp_path / "assets"
     why = "no cos·cos / sin·sin pair above 0.8"
     make_synthetic_assets(root, run="synth", not_found={"product_pair": why, "neuron_surfaces": why})
@@ -222,8 +222,8 @@ def test_missing_product_pair_is_skipped_with_a_reason(tmp_path):
 
 
 def test_a_broken_figure_does_not_cost_the_others(assets_root, tmp_path, monkeypatch):
-    from figures import static
-    from figures.build import build
+    from grokking.figures import static
+    from grokking.figures.build import build
 
     def broken(a):
         raise KeyError("T")
@@ -235,7 +235,7 @@ def test_a_broken_figure_does_not_cost_the_others(assets_root, tmp_path, monkeyp
 
 
 def test_cli_list_only_format(assets_root, tmp_path):
-    from figures.cli import figures
+    from grokking.figures.cli import figures
     r = CliRunner().invoke(figures, ["--list"])
     assert r.exit_code == 0 and all(n in r.output for n in STATIC + ANIMS)
     out = tmp_path / "out"
@@ -248,20 +248,20 @@ def test_cli_list_only_format(assets_root, tmp_path):
 
 
 def test_missing_run_is_a_one_line_error(tmp_path):
-    from render import cli
+    from grokking.cli import cli
     r = CliRunner().invoke(cli, ["figures", "--run", "nope", "--assets", str(tmp_path)])
     assert r.exit_code == 2
-    assert "render.py extract --run nope" in r.output and "Traceback" not in r.output
+    assert "grokking extract --run nope" in r.output and "Traceback" not in r.output
 
 
 def test_style_and_cli_import_light():
     """Scenes import the style without matplotlib; --help stays fast; figures never need torch."""
-    code = ("import sys, figures.style, figures.cli; "
+    code = ("import sys, grokking.figures.style, grokking.figures.cli; "
             "assert 'matplotlib' not in sys.modules and 'imageio' not in sys.modules; "
-            "import figures.build, figures.static, figures.animations; "
-            "figures.build.catalogue(); assert 'torch' not in sys.modules")
+            "import grokking.figures.build, grokking.figures.static, grokking.figures.animations; "
+            "grokking.figures.build.catalogue(); assert 'torch' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
-    from figures import style
+    from grokking.figures import style
     assert len(set(style.KEY_FREQ)) == len(style.KEY_FREQ)
     assert not set(style.KEY_FREQ) & {style.ROLE[r] for r in ("train", "test", "excluded", "restricted")}
     assert style.DOUBLE > style.SINGLE

@@ -1,4 +1,4 @@
-"""`render.py film`: scenes joined in story order with a title card per part and one chapter per
+"""`grokking film`: scenes joined in story order with a title card per part and one chapter per
 scene; scenes that are up to date are not rendered again, nor is the film. Small synthetic clips
 stand in for rendered scenes (rendering is what the scene tests check)."""
 from pathlib import Path
@@ -6,8 +6,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline import film, make
-from pipeline.make import Options
+from grokking.pipeline import film, make
+from grokking.pipeline.make import Options
 from tests.synthetic import make_synthetic_assets
 
 FPS = 15
@@ -53,7 +53,7 @@ def test_join_writes_cards_scenes_and_named_chapters(tmp_path):
 
 
 def test_story_follows_the_catalogue():
-    from scenes.catalog import SCENES
+    from grokking.scenes.catalog import SCENES
     parts = film.story(list(reversed(SCENES)))
     assert [n for _, _, names in parts for n in names] == list(SCENES)
     assert [m for m, _, _ in parts] == list(dict.fromkeys(m for m, _, _ in SCENES.values()))

@@ -30,7 +30,7 @@ def _files(folder: Path) -> set:
 # ---- synthetic foreign files, written from the quick run ---------------------------------------
 
 def _tl_state(W):
-    from interop.transformer_lens import to_transformer_lens
+    from grokking.interop.transformer_lens import to_transformer_lens
     sd = {k: torch.tensor(v) for k, v in to_transformer_lens(W).items()}
     sd["blocks.0.attn.mask"] = torch.tril(torch.ones(3, 3)).bool()      # buffers a real state dict carries
     sd["blocks.0.attn.IGNORE"] = torch.tensor(-1e5)
@@ -85,8 +85,8 @@ def paper_file(run, path: Path, losses: str | None = "run", frac: float = 0.4, s
         obj["train_losses"] = [float(v) for v in m["train_loss"][:N]]
         obj["test_losses"] = [float(v) for v in m["test_loss"][:N]]
     elif losses == "rule":
-        from training import tasks
-        from training.reference import reference_forward
+        from grokking.training import tasks
+        from grokking.training.reference import reference_forward
         p = run.config.p
         pairs = list(range(p * p))
         random.Random(seed).shuffle(pairs)
@@ -123,7 +123,7 @@ def test_export_round_trip_hooked_transformer(world):
     """Export, load into a HookedTransformer, and every logit over all p^2 inputs equals the
     project's activations.npz; run_with_cache names every array the assets have."""
     tl = pytest.importorskip("transformer_lens", reason="TransformerLens 2.x/3.x: pip install -e '.[lens]'")
-    from interop.transformer_lens import load_export
+    from grokking.interop.transformer_lens import load_export
     out = world["dir"] / "export"
     q = world["quick"]
     r = _render("export", str(out), "--run", "quick", cwd=q["root"])
@@ -155,7 +155,7 @@ def test_export_round_trip_hooked_transformer(world):
 
 def test_hooked_transformer_helper_and_pt_export(world):
     pytest.importorskip("transformer_lens", reason="TransformerLens 2.x/3.x: pip install -e '.[lens]'")
-    from interop import open_run
+    from grokking.interop import open_run
     q = world["quick"]
     r = open_run("quick", q["root"] / "runs", q["assets"].parent)
     model = r.hooked_transformer(epoch=int(r.epochs[-1]))
@@ -186,8 +186,8 @@ def test_export_refuses_a_stranger_folder_and_a_missing_epoch(world):
 
 
 def test_missing_transformer_lens_says_which_versions(monkeypatch):
-    from interop import InteropError
-    from interop.transformer_lens import transformer_lens_module
+    from grokking.interop import InteropError
+    from grokking.interop.transformer_lens import transformer_lens_module
     monkeypatch.setitem(sys.modules, "transformer_lens", None)          # import fails
     with pytest.raises(InteropError, match=r">=2,<4"):
         transformer_lens_module()
@@ -199,13 +199,13 @@ def test_missing_transformer_lens_says_which_versions(monkeypatch):
 # ---- import ------------------------------------------------------------------------------------
 
 def _key_frequencies(root: Path, run: str):
-    from extraction.extract import extract
+    from grokking.extraction.extract import extract
     extract(run, progress=False, runs_root=root / "runs", assets_root=root / "assets")
     return json.loads((root / "assets" / run / "summary.json").read_text())["key_frequencies"]
 
 
 def test_import_demo_format_extracts_the_same_key_frequencies(world):
-    from training.history import Run
+    from grokking.training.history import Run
     d, run = world["dir"], world["run"]
     src = demo_file(run, d / "grokking_demo.pth")
     r = _render("import", str(src), "--run", "demo", "--quiet", cwd=d)
@@ -231,7 +231,7 @@ def test_import_demo_format_extracts_the_same_key_frequencies(world):
 def test_import_paper_format_split_from_its_config_and_steps_from_losses(world):
     """The paper's layouts, its split rule named by its config, and labels one step behind the
     weights: the recorded losses pick the reading, and the key frequencies come out the same."""
-    from training.history import Run
+    from grokking.training.history import Run
     d, run = world["dir"], world["run"]
     cfg = {"fn_name": "add", "frac_train": 0.4, "seed": 3, "lr": 3e-3, "weight_decay": 2.0}
     src = paper_file(run, d / "full_run_data.pth", losses="rule", frac=0.4, seed=3, config=cfg)
@@ -259,7 +259,7 @@ def test_import_paper_format_split_from_its_config_and_steps_from_losses(world):
 
 def test_recover_split_from_losses_planted():
     """A memorising history planted with a known split: the recorded means give it back exactly."""
-    from interop.imports import mismatch, recover_split
+    from grokking.interop.imports import mismatch, recover_split
     rng = np.random.default_rng(1)
     N, n, C = 400, 120, 12
     train = np.sort(rng.choice(N, n, replace=False))
@@ -277,7 +277,7 @@ def test_recover_split_from_losses_planted():
 
 
 def test_split_rules_are_the_foreign_codes_own():
-    from interop.imports import rule_split
+    from grokking.interop.imports import rule_split
     p, frac, seed = 7, 0.3, 5
     pairs = [(i, j, p) for i in range(p) for j in range(p)]            # the paper's gen_train_test
     random.seed(seed)
@@ -354,7 +354,7 @@ def test_import_refuses_nonzero_bias_and_an_existing_run(world):
 # ---- the notebook API --------------------------------------------------------------------------
 
 def test_open_run_gives_arrays(world):
-    from interop import open_run
+    from grokking.interop import open_run
     q = world["quick"]
     r = open_run("quick", q["root"] / "runs", q["assets"].parent)
     assert r.metrics["test_acc"].shape == (r.manifest["epochs_done"] + 1,)

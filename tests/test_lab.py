@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 import torch
 
-from training import model, tasks
-from training import train as T
-from training.config import Config, ConfigError, recipe_label
-from training.history import Run
-from training.optim import GradFilter, grad_diagnostics, orthogonalize_, tensor_dots
-from training.train import Seeded, train
+from grokking.training import model, tasks
+from grokking.training import train as T
+from grokking.training.config import Config, ConfigError, recipe_label
+from grokking.training.history import Run
+from grokking.training.optim import GradFilter, grad_diagnostics, orthogonalize_, tensor_dots
+from grokking.training.train import Seeded, train
 
 
 def _params(S=3, seed=0):

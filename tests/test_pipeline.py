@@ -1,12 +1,12 @@
-"""`render.py all` and `status`: exactly what depends on a change is redone, interruptions resume."""
+"""`grokking all` and `status`: exactly what depends on a change is redone, interruptions resume."""
 import re
 import shutil
 from pathlib import Path
 
 import pytest
 
-from pipeline import make, stamps
-from pipeline.make import Options, make_all, status
+from grokking.pipeline import make, stamps
+from grokking.pipeline.make import Options, make_all, status
 
 
 @pytest.fixture
@@ -49,7 +49,7 @@ def test_all_then_nothing_then_exactly_the_dependents(workspace, monkeypatch):
     assert s5["extracted"] and s5["figures"] == ["crest"] and s5["scenes"] == []
     # T left out is T as last asked (issue 14): status agrees with the `all --T 5` that made them
     assert set(_states(o).values()) == {"up to date"}
-    from extraction.settings import DEFAULT_T
+    from grokking.extraction.settings import DEFAULT_T
     why = dict((i, w) for i, _, w in status(_opts(workspace, T=DEFAULT_T % 53)))["extract"]   # quick: p = 53
     assert why == "extraction settings changed"
 
@@ -62,8 +62,8 @@ def test_all_then_nothing_then_exactly_the_dependents(workspace, monkeypatch):
 
 
 def test_retraining_makes_everything_downstream_stale(workspace):
-    from training.history import Run
-    from training.train import Seeded, train
+    from grokking.training.history import Run
+    from grokking.training.train import Seeded, train
     o = _opts(workspace, scenes=[])
     make_all(o, log=lambda _: None)
     run = Run("quick", workspace / "runs")

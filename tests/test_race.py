@@ -1,4 +1,4 @@
-"""The race (issue 24 item 3): recipes against each other in `render.py sweep-report`."""
+"""The race (issue 24 item 3): recipes against each other in `grokking sweep-report`."""
 import json
 from pathlib import Path
 
@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from pipeline import sweep_report as R
-from training.config import Config
+from grokking.pipeline import sweep_report as R
+from grokking.training.config import Config
 
 INF = float("inf")
 
@@ -118,7 +118,7 @@ def test_interval_arithmetic():
 
 
 def test_band_holds_gaps_and_spans_the_seeds():
-    from figures.race import band, held
+    from grokking.figures.race import band, held
     assert np.array_equal(held(np.array([np.nan, 0.1, np.nan, 0.5, np.nan])), [np.nan, 0.1, 0.1, 0.5, np.nan],
                           equal_nan=True)
     med, lo, hi = band([np.array([0.0, 0.2, 0.4]), np.array([0.0, np.nan, 1.0, 1.0]), np.array([0.0, 0.6, 0.6])])
@@ -133,7 +133,7 @@ TINY = dict(p=11, frac=0.5, d_model=16, n_heads=2, d_head=8, d_mlp=32, weight_de
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
-    from training import sweep as S
+    from grokking.training import sweep as S
     root = tmp_path_factory.mktemp("race")
     kw = dict(preset="quick", overrides=TINY, runs_dir=root / "runs", progress=False, log=lambda line: None)
     S.sweep("ra", "lr=0.003,0.03 seed=0,1", **kw)
@@ -142,13 +142,13 @@ def tiny(tmp_path_factory):
 
 
 def _cli(args, cwd, monkeypatch):
-    import render
+    import grokking.cli as render
     monkeypatch.chdir(cwd)
     return CliRunner().invoke(render.cli, ["sweep-report", *args, "--runs-dir", "runs", "--quiet"])
 
 
 def test_the_race_of_several_sweeps_agrees_with_the_histories(tiny, monkeypatch):
-    from training.history import Run
+    from grokking.training.history import Run
     r = _cli(["ra", "rb"], tiny, monkeypatch)
     assert r.exit_code == 0, r.output
     out = tiny / "media" / "race-report"
@@ -176,8 +176,8 @@ def test_one_sweep_writes_its_race_beside_its_table(tiny, monkeypatch):
 
 def test_the_reports_losses_are_extractions(tiny):
     """mechanism_at gives what extraction's story check compares (check_at), at a point's last checkpoint."""
-    from extraction.extract import check_at
-    from training.history import Run
+    from grokking.extraction.extract import check_at
+    from grokking.training.history import Run
     run = Run("lr0.03-s0", tiny / "runs" / "ra")
     last = run.checkpoint_epochs()[-1]
     got = R.mechanism_at(run.load_checkpoint(last), run.config, run.split())

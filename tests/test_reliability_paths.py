@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from render import cli
-from training import paths
-from training.config import ConfigError
+from grokking.cli import cli
+from grokking.training import paths
+from grokking.training.config import ConfigError
 
 # a model of a few thousand parameters: ten epochs take well under a second
 TINY = ["--preset", "quick", "--p", "5", "--frac", "0.5", "--epochs", "10", "--d-model", "16",
@@ -80,9 +80,9 @@ def test_bad_names_touch_nothing_anywhere(ws, name):
 
 def test_every_stage_refuses_a_bad_name_itself():
     """Not only the command line: the classes that turn a name into a folder check it too."""
-    from common.assets import Assets
-    from pipeline.make import Options
-    from training.history import Run
+    from grokking.common.assets import Assets
+    from grokking.pipeline.make import Options
+    from grokking.training.history import Run
     for make in (Run, Assets, lambda n: Options(run=n)):
         for name in ("..", "", "../x", "/tmp/x"):
             with pytest.raises(ConfigError):
@@ -133,9 +133,9 @@ def test_a_folder_a_crash_left_before_its_first_manifest_is_replaced(ws):
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
     """Run "t" trained once with TINY's config (so `train *TINY --run t` resumes it)."""
-    from training.config import QUICK
-    from training.history import Run
-    from training.train import Seeded, train
+    from grokking.training.config import QUICK
+    from grokking.training.history import Run
+    from grokking.training.train import Seeded, train
     root = tmp_path_factory.mktemp("tiny") / "runs"
     cfg = QUICK.replace(p=5, frac=0.5, epochs=10, d_model=16, d_mlp=32)
     train([Seeded(cfg, Run("t", root))], progress=False, compile="off")
@@ -198,7 +198,7 @@ def test_a_damaged_manifest_is_one_line(trained, manifest):
 
 
 def test_disk_full_while_training_is_one_line_and_leaves_no_temporary_file(ws, monkeypatch):
-    from common import io
+    from grokking.common import io
     real = io.atomic_write_bytes
 
     def full(path, data):
@@ -219,12 +219,12 @@ def test_disk_full_while_training_is_one_line_and_leaves_no_temporary_file(ws, m
 
 
 def test_unwritable_runs_assets_and_media_are_one_line(trained, monkeypatch):
-    from common import io
+    from grokking.common import io
     from tests.synthetic import make_synthetic_assets
     (trained / "runs2").write_text("a file where a folder should be")
-    monkeypatch.setattr("training.history.RUNS_DIR", Path("runs2"))
+    monkeypatch.setattr("grokking.training.history.RUNS_DIR", Path("runs2"))
     refused(invoke("train", *TINY, "--run", "x"), "runs2")
-    monkeypatch.setattr("training.history.RUNS_DIR", Path("runs"))
+    monkeypatch.setattr("grokking.training.history.RUNS_DIR", Path("runs"))
 
     def read_only(path, data):
         raise OSError(errno.EROFS, "Read-only file system", str(path))
@@ -296,8 +296,8 @@ def test_leftovers_of_killed_writers_are_cleaned_at_the_next_run(trained):
 
 
 def test_media_leftovers_are_cleaned_by_all(trained):
-    from pipeline.make import Options, _clean_leftovers
-    from training.history import Run
+    from grokking.pipeline.make import Options, _clean_leftovers
+    from grokking.training.history import Run
     o = Options(run="t")
     scratch = o.scratch_dir / "Clock"
     scratch.mkdir(parents=True)
@@ -311,10 +311,10 @@ def test_media_leftovers_are_cleaned_by_all(trained):
 
 
 def test_figures_at_p_2_are_skipped_with_a_reason(runs_dir, tiny_cfg):
-    from extraction.extract import extract
-    from figures.build import build
-    from training.history import Run
-    from training.train import Seeded, train
+    from grokking.extraction.extract import extract
+    from grokking.figures.build import build
+    from grokking.training.history import Run
+    from grokking.training.train import Seeded, train
     train([Seeded(tiny_cfg.replace(p=2, epochs=10), Run("p2"))], progress=False, compile="off")
     extract("p2", progress=False)
     results = build("p2", only=["embedding_fourier", "probe", "anim_embedding"], formats=("png", "gif"),

@@ -1,4 +1,4 @@
-"""`render.py all` and the assets readers when things go wrong: a second `all` on the same run,
+"""`grokking all` and the assets readers when things go wrong: a second `all` on the same run,
 a failing figure, corrupt assets, a run that never grokked, a Ctrl-C that a library swallows,
 and per-scene staleness. Each failure is one line (exit 2) or named in `all`'s last line."""
 import json
@@ -13,16 +13,16 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from pipeline import make
-from pipeline import stamps as st
-from pipeline.make import Options, make_all, run_lock
+from grokking.pipeline import make
+from grokking.pipeline import stamps as st
+from grokking.pipeline.make import Options, make_all, run_lock
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def _tiny(**kw):
     """A model small enough that training and extraction take a second or two."""
-    from training.config import Config, Schedule
+    from grokking.training.config import Config, Schedule
     base = dict(p=11, frac=0.5, d_model=16, n_heads=2, d_head=8, d_mlp=32, epochs=40,
                 schedule=Schedule(dense_until=5, log_until=20, n_log=4, stride=5))
     return Config(**{**base, **kw})
@@ -31,9 +31,9 @@ def _tiny(**kw):
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
     """A tiny run named 'quick', trained and extracted once for this module."""
-    from extraction.extract import extract
-    from training.history import Run
-    from training.train import Seeded, train
+    from grokking.extraction.extract import extract
+    from grokking.training.history import Run
+    from grokking.training.train import Seeded, train
     root = tmp_path_factory.mktemp("tiny")
     train([Seeded(_tiny(), Run("quick", root / "runs"))], progress=False)
     extract("quick", progress=False, runs_root=root / "runs", assets_root=root / "assets")
@@ -51,7 +51,7 @@ def here(tiny_run, tmp_path, monkeypatch):
 
 
 def _cli(*args):
-    from render import cli
+    from grokking.cli import cli
     return CliRunner().invoke(cli, list(args))
 
 
@@ -65,7 +65,7 @@ def test_a_second_all_on_a_locked_run_is_refused_naming_the_holder(here):
     with run_lock(here / "media" / "quick", "quick"):
         r = _cli("all", "--run", "quick", "--figures", "", "--scenes", "", "--quiet")
     assert r.exit_code == 2, r.output
-    assert f"another `render.py all` is running on run 'quick' (pid {os.getpid()})" in r.output
+    assert f"another `grokking all` is running on run 'quick' (pid {os.getpid()})" in r.output
     assert "Traceback" not in r.output and len(r.output.strip().splitlines()) == 1
     assert not (here / "media" / "quick" / "stamps.json").exists()      # refused before doing anything
     r = _cli("all", "--run", "quick", "--figures", "", "--scenes", "", "--quiet")   # released: runs
@@ -74,7 +74,7 @@ def test_a_second_all_on_a_locked_run_is_refused_naming_the_holder(here):
 
 def test_a_killed_holders_lock_is_taken_over(here):
     code = ("import sys, time; sys.path.insert(0, sys.argv[1]); from pathlib import Path; "
-            "from pipeline.make import run_lock\n"
+            "from grokking.pipeline.make import run_lock\n"
             "with run_lock(Path('media/quick'), 'quick'):\n    print('held', flush=True); time.sleep(60)")
     p = subprocess.Popen([sys.executable, "-c", code, str(ROOT)], stdout=subprocess.PIPE, text=True)
     try:
@@ -92,7 +92,7 @@ def test_a_killed_holders_lock_is_taken_over(here):
 # ---- failures are named, and change the exit status ----------------------------------------------
 
 def test_all_with_a_failing_figure_exits_1_naming_it(here, monkeypatch):
-    from figures import static
+    from grokking.figures import static
 
     def broken(a):
         raise KeyError("T")
@@ -136,14 +136,14 @@ def test_corrupt_assets_are_named_and_rebuilt_by_extract_force(here, damage):
         assert "Traceback" not in r.output and len(r.output.strip().splitlines()) == 1
     r = _cli("extract", "--run", "quick", "--force", "--quiet")
     assert r.exit_code == 0, r.output
-    from common.assets import Assets
+    from grokking.common.assets import Assets
     Assets("quick").verify()
     assert "up to date" in next(line for line in _cli("status", "--run", "quick").output.splitlines()
                                 if line.startswith("extract"))
 
 
 def test_a_bad_zip_member_is_named_even_without_a_manifest_hash(tmp_path):
-    from common.assets import Assets, Corrupt
+    from grokking.common.assets import Assets, Corrupt
     from tests.synthetic import make_synthetic_assets
     d = make_synthetic_assets(tmp_path, run="synth")            # read below without verify()
     _flip_byte(d / "curves.npz", 100)
@@ -161,8 +161,8 @@ def test_all_treats_corrupt_assets_as_stale(here):
 # ---- a run that never grokked ------------------------------------------------------------------
 
 def test_a_never_grokked_run_completes_all_with_the_reasons_in_the_gallery(tmp_path, monkeypatch):
-    from training.history import Run
-    from training.train import Seeded, train
+    from grokking.training.history import Run
+    from grokking.training.train import Seeded, train
     monkeypatch.chdir(tmp_path)
     train([Seeded(_tiny(epochs=5), Run("never"))], progress=False)
     r = _cli("all", "--run", "never", "--figures", "crest,trig_identity",
@@ -187,7 +187,7 @@ def test_a_never_grokked_run_completes_all_with_the_reasons_in_the_gallery(tmp_p
 
 def test_the_scene_reader_gives_extractions_reason(tmp_path, monkeypatch):
     from tests.synthetic import make_synthetic_assets
-    from scenes import data
+    from grokking.scenes import data
     make_synthetic_assets(tmp_path, run="synth", not_found={"wave_neurons": "only 2 neurons sweep as a clean wave"})
     monkeypatch.setenv(data.RUN_ENV, "synth")
     monkeypatch.setenv(data.ASSETS_ENV, str(tmp_path))
@@ -236,7 +236,7 @@ def _swallowed_ctrl_c_ends_all_with_130(monkeypatch):
 # ---- per-scene staleness -----------------------------------------------------------------------
 
 def test_a_scene_hashes_only_its_module_and_what_it_imports():
-    clock = {f.relative_to(st.ROOT).as_posix() for f in st.imported(st.ROOT / "scenes" / "clock.py")}
+    clock = {f.relative_to(st.ROOT / "grokking").as_posix() for f in st.imported(st.ROOT / "grokking" / "scenes" / "clock.py")}
     assert {"scenes/clock.py", "scenes/look.py", "scenes/theme.py", "scenes/data.py", "common/palette.py",
             "common/assets.py"} <= clock
     assert not {"scenes/waves.py", "scenes/surfaces.py", "scenes/catalog.py"} & clock
@@ -246,15 +246,15 @@ def test_a_scene_hashes_only_its_module_and_what_it_imports():
 
 def test_editing_one_scene_module_leaves_the_other_scenes_up_to_date(tmp_path, monkeypatch):
     """A copy of scenes/ whose waves.py is edited: only the scenes of waves.py change hash."""
-    from common import code
+    from grokking.common import code
     for d in ("scenes", "figures", "extraction", "common"):
-        shutil.copytree(st.ROOT / d, tmp_path / d, ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copytree(st.ROOT / "grokking" / d, tmp_path / "grokking" / d, ignore=shutil.ignore_patterns("__pycache__"))
     monkeypatch.setattr(st, "ROOT", tmp_path)
     monkeypatch.setattr(code, "ROOT", tmp_path)
     code._direct_imports.cache_clear()
-    from scenes.catalog import SCENES
+    from grokking.scenes.catalog import SCENES
     before = {n: st.scene_code_hash(n) for n in SCENES}
-    with open(tmp_path / "scenes" / "waves.py", "a") as f:
+    with open(tmp_path / "grokking" / "scenes" / "waves.py", "a") as f:
         f.write("\n# edited\n")
     code._direct_imports.cache_clear()
     after = {n: st.scene_code_hash(n) for n in SCENES}

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import torch
 
-from common import io
-from training import history, model
-from training.history import HistoryError, Run
-from training.train import Seeded, train
+from grokking.common import io
+from grokking.training import history, model
+from grokking.training.history import HistoryError, Run
+from grokking.training.train import Seeded, train
 
 
 _ATOMIC = io.atomic_write_bytes   # every history write goes through it
@@ -194,7 +194,7 @@ def test_smoothness_gradient_matches_finite_difference():
 
 
 def test_a_second_trainer_on_a_run_is_refused_naming_the_holder(runs_dir, tiny_cfg):
-    from training import paths
+    from grokking.training import paths
     runs_dir.mkdir()
     with paths.hold_lock(runs_dir / ".held.lock", "x"):
         with pytest.raises(paths.RunBusy, match=r"another trainer is writing run 'held' \(pid \d+\)"):

@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from training import sweep as S
-from training.config import ConfigError
+from grokking.training import sweep as S
+from grokking.training.config import ConfigError
 
 from test_reliability_paths import TINY, invoke, refused      # noqa: F401  (TINY: a few thousand parameters)
 
@@ -44,7 +44,7 @@ def test_a_sweep_inside_a_run_and_a_run_over_a_sweep_are_refused(runs_dir):
                 ["import", str(runs_dir.parent / "x.pth"), "--force"]):
         refused(invoke(*cmd, "--run", "sw"), "is a sweep", "sw/POINT")
     assert tree(runs_dir) == before and (runs_dir / "sw" / "s0" / "manifest.json").exists()
-    from interop import open_run
+    from grokking.interop import open_run
     with pytest.raises(ConfigError, match="is a sweep"):
         open_run("sw")
 
@@ -56,9 +56,9 @@ def foreign(tmp_path_factory):
     """A tiny run, and the TransformerLens demo's file made from it (test_interop.demo_file)."""
     torch = pytest.importorskip("torch")
     from test_interop import demo_file
-    from training.config import Config, Schedule
-    from training.history import Run
-    from training.train import Seeded, train
+    from grokking.training.config import Config, Schedule
+    from grokking.training.history import Run
+    from grokking.training.train import Seeded, train
     d = tmp_path_factory.mktemp("foreign")
     cfg = Config(p=11, frac=0.5, d_model=16, n_heads=2, d_head=8, d_mlp=32, epochs=40,
                  schedule=Schedule(dense_until=5, log_until=20, n_log=4, stride=5))
@@ -162,7 +162,7 @@ def test_pow_without_its_exponents_is_refused(runs_dir, cmd):
 def test_pow_with_its_exponents_is_not_addition(runs_dir):
     r = invoke("sweep", "pw", *SWEEP_OPTS, "--op", "pow", "--grid", "a=1,2 b=1")
     assert r.exit_code == 0, r.output
-    from training.history import Run
+    from grokking.training.history import Run
     assert Run("pw/a2-b1").config.a == 2 and Run("pw/a1-b1").config.a == 1
     assert invoke("train", *TINY, "--run", "pw2", "--op", "pow", "--a", "2", "--b", "1").exit_code == 0
 
@@ -170,14 +170,14 @@ def test_pow_with_its_exponents_is_not_addition(runs_dir):
 # ---- item 4: a refused sweep writes nothing; its advice works -------------------------------------
 
 def _tiny_point_bytes():
-    from training import budget
-    from training.config import PRESETS
+    from grokking.training import budget
+    from grokking.training.config import PRESETS
     cfg = PRESETS["quick"].replace(**SWEEP_TINY)
     return budget.memory_bytes(cfg, 1) - budget.PROCESS_BYTES
 
 
 def test_a_sweep_refused_for_memory_or_disk_writes_nothing(runs_dir, monkeypatch):
-    from training import budget
+    from grokking.training import budget
     assert invoke("sweep", "sw", *SWEEP_OPTS, "--grid", "seed=0").exit_code == 0
     before = tree(runs_dir)
     with monkeypatch.context() as m:
@@ -197,7 +197,7 @@ def test_a_sweep_refused_for_memory_or_disk_writes_nothing(runs_dir, monkeypatch
 def test_a_grid_too_large_for_memory_at_once_trains_in_smaller_batches(runs_dir, monkeypatch):
     """What used to be refused ('pass --threads 2', refused the same way) now fits: the batches
     are split to what memory holds."""
-    from training import budget
+    from grokking.training import budget
     monkeypatch.setattr(S, "cores", lambda: 2)
     monkeypatch.setattr(budget, "physical_memory", lambda: 2 * (budget.PROCESS_BYTES + 2 * _tiny_point_bytes()))
     r = S.sweep("big", "seed=0,1,2,3,4,5", preset="quick", overrides=SWEEP_TINY, progress=False, log=lambda l: None)
@@ -240,7 +240,7 @@ def test_a_killed_run_keeps_its_training_seconds_and_the_resume_adds_to_them(tmp
     first = json.loads(man.read_text())
     assert first["status"] == "training" and first["train_seconds"] > 0
     # item 12: what a reader sees of a run in training is measured at its last checkpoint
-    from training.history import Run
+    from grokking.training.history import Run
     m = Run("k", tmp_path / "runs").metrics()
     e = first["epochs_done"]
     assert np.isfinite([m[k][e] for k in ("train_loss", "test_loss", "train_acc", "test_acc")]).all()
@@ -263,7 +263,7 @@ def test_sweep_seconds_come_from_the_histories_after_a_lost_session(runs_dir):
     for p in m["points"]:
         secs = json.loads((root / p["name"] / "manifest.json").read_text())["train_seconds"]
         assert p["seconds"] == round(secs, 2) > 0
-    from pipeline.sweep_report import report
+    from grokking.pipeline.sweep_report import report
     rows = report("t", media_root=runs_dir.parent / "media", progress=False)["rows"]
     assert all(row["seconds"] > 0 for row in rows)
 
@@ -293,7 +293,7 @@ def _alive(pid: int) -> bool:
 
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc")
 def test_workers_exit_when_the_sweep_driver_is_killed(tmp_path):
-    """A real kill -9 of `render.py sweep`: its workers (long points) stop within seconds instead of
+    """A real kill -9 of `grokking sweep`: its workers (long points) stop within seconds instead of
     training to the end and then waiting forever; what they leave are committed checkpoints."""
     proc = _render("sweep", "k", "--preset", "quick", "--p", "11", "--frac", "0.5", "--epochs", "30000",
                    "--grid", "d_model=16 d_mlp=32 seed=0,1", "--quiet", cwd=tmp_path)
@@ -312,7 +312,7 @@ def test_workers_exit_when_the_sweep_driver_is_killed(tmp_path):
                 os.kill(w, signal.SIGKILL)
         if proc.poll() is None:
             os.kill(proc.pid, signal.SIGKILL)
-    from training.history import Run
+    from grokking.training.history import Run
     for m in root.glob("*/manifest.json"):
         run = Run(m.parent.name, root)
         assert run.verify() == [] and run.manifest["status"] == "training"
@@ -342,9 +342,9 @@ def _manim(tmp_path, monkeypatch, run=None):
     """`manim -ql -s scenes/waves.py NeuronWaves` (Manim's own command line, in this process)."""
     pytest.importorskip("manim")
     from manim.__main__ import main
-    from common import assets
-    from scenes import data
-    from training import history
+    from grokking.common import assets
+    from grokking.scenes import data
+    from grokking.training import history
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(history, "RUNS_DIR", Path("runs"))
     monkeypatch.setattr(assets, "ASSETS_DIR", Path("assets"))
@@ -354,20 +354,20 @@ def _manim(tmp_path, monkeypatch, run=None):
     else:
         monkeypatch.setenv(data.RUN_ENV, run)
     return CliRunner().invoke(main, ["render", "-ql", "-s", "--media_dir", str(tmp_path / "media"),
-                                     str(ROOT / "scenes" / "waves.py"), "NeuronWaves"])
+                                     str(ROOT / "grokking" / "scenes" / "waves.py"), "NeuronWaves"])
 
 
 def test_manims_command_line_says_what_to_do_in_one_line(tmp_path, monkeypatch):
     from tests.synthetic import make_synthetic_assets
     cases = []
-    cases.append((None, "run 'video'", "render.py all --run video"))                  # no default run
-    cases.append(("nosuch", "run 'nosuch'", "render.py all --run nosuch"))            # a missing run
+    cases.append((None, "run 'video'", "grokking all --run video"))                  # no default run
+    cases.append(("nosuch", "run 'nosuch'", "grokking all --run nosuch"))            # a missing run
     (tmp_path / "runs").mkdir()
     monkeypatch.chdir(tmp_path)
-    from training import history
+    from grokking.training import history
     monkeypatch.setattr(history, "RUNS_DIR", Path("runs"))
     assert invoke("train", *TINY, "--run", "trained").exit_code == 0
-    cases.append(("trained", "run 'trained'", "render.py extract --run trained"))      # no assets yet
+    cases.append(("trained", "run 'trained'", "grokking extract --run trained"))      # no assets yet
     make_synthetic_assets(tmp_path / "assets", run="flat", not_found={"wave_neurons": "no neuron is periodic"})
     cases.append(("flat", "no neuron is periodic", "render it from a run that has it"))   # no mechanism
     for run, names, does in cases:
@@ -403,15 +403,15 @@ def test_report_refuses_one_axis_twice_and_says_what_a_cell_pools(runs_dir):
 
 def test_an_unstarted_point_names_its_sweeps_command_which_works(runs_dir):
     assert invoke("sweep", "sw", *SWEEP_OPTS, "--grid", "seed=0,1").exit_code == 0
-    from training.history import Run
+    from grokking.training.history import Run
     Run("s1", runs_dir / "sw").remove()                      # as an interrupted sweep leaves it
     before = tree(runs_dir)
     for cmd in (["export", str(runs_dir.parent / "out")], ["all", "--quiet"], ["train", *TINY]):
-        line = refused(invoke(*cmd, "--run", "sw/s1"), "render.py sweep sw --preset quick")
-        assert "render.py train" not in line.replace("render.py train does not", "")
+        line = refused(invoke(*cmd, "--run", "sw/s1"), "grokking sweep sw --preset quick")
+        assert "grokking train" not in line.replace("grokking train does not", "")
     assert tree(runs_dir) == before and not (runs_dir.parent / "out").exists()
     import shlex
-    advice = line[line.index("render.py sweep"):]
+    advice = line[line.index("grokking sweep"):]
     r = invoke(*shlex.split(advice)[1:], "--quiet")
     assert r.exit_code == 0, (advice, r.output)
     assert Run("sw/s1").manifest["status"] == "complete"
@@ -428,8 +428,8 @@ def test_sweep_in_another_runs_dir_prints_next_steps_that_name_it(tmp_path, monk
     monkeypatch.chdir(tmp_path)
     r = invoke("sweep", "sw", *SWEEP_OPTS[:-1], "--grid", "seed=0", "--runs-dir", "elsewhere")
     assert r.exit_code == 0, r.output
-    assert "render.py sweep-report sw --runs-dir elsewhere" in r.output
-    assert "GROKKING_RUNS=elsewhere render.py all --run sw/POINT" in r.output
+    assert "grokking sweep-report sw --runs-dir elsewhere" in r.output
+    assert "GROKKING_RUNS=elsewhere grokking all --run sw/POINT" in r.output
 
 
 def test_import_with_its_own_split_never_asks_for_frac_and_seed(foreign):
@@ -447,7 +447,7 @@ def test_train_and_runs_never_print_none_and_runs_lists_sweeps_with_their_points
     r = invoke("train", *TINY[:6], "--epochs", "1", *TINY[8:], "--run", "short")
     assert r.exit_code == 0 and "None" not in r.output and "train acc never 100%" in r.output, r.output
     assert invoke("sweep", "sw", *SWEEP_OPTS, "--grid", "seed=0,1").exit_code == 0
-    from training.history import Run
+    from grokking.training.history import Run
     Run("s1", runs_dir / "sw").remove()
     r = invoke("runs")
     assert r.exit_code == 0 and "None" not in r.output, r.output
@@ -459,9 +459,9 @@ def test_train_and_runs_never_print_none_and_runs_lists_sweeps_with_their_points
 
 
 def test_an_open_run_view_follows_the_run_as_it_trains_on(runs_dir, tiny_cfg):
-    from interop import open_run
-    from training.history import Run
-    from training.train import Seeded, train
+    from grokking.interop import open_run
+    from grokking.training.history import Run
+    from grokking.training.train import Seeded, train
     run = Run("grow")
     train([Seeded(tiny_cfg.replace(epochs=20), run)], progress=False)
     view = open_run("grow")
@@ -471,8 +471,8 @@ def test_an_open_run_view_follows_the_run_as_it_trains_on(runs_dir, tiny_cfg):
 
 
 def test_all_turns_manims_per_animation_bars_off(tmp_path, monkeypatch):
-    from pipeline import make
-    from scenes import cli, data
+    from grokking.pipeline import make
+    from grokking.scenes import cli, data
     seen = {}
 
     def fake_render(name, run, quality, fmt, **kw):

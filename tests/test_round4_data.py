@@ -27,9 +27,9 @@ SWEEP_OPTS = ["--preset", "quick", "--p", "5", "--frac", "0.5", "--epochs", "10"
 
 def _tiny_run(runs_dir, name, **over):
     """A run of TINY's config (a few thousand parameters, ten epochs), trained in-process."""
-    from training.config import QUICK
-    from training.history import Run
-    from training.train import Seeded, train
+    from grokking.training.config import QUICK
+    from grokking.training.history import Run
+    from grokking.training.train import Seeded, train
     cfg = QUICK.replace(p=5, frac=0.5, epochs=10, d_model=16, d_mlp=32, **over)
     run = Run(name, runs_dir)
     train([Seeded(cfg, run)], progress=False, tune_threads=False)
@@ -45,7 +45,7 @@ def host_template(tmp_path_factory):
 @pytest.fixture
 def host(host_template, runs_dir):
     import shutil
-    from training.history import Run
+    from grokking.training.history import Run
     shutil.copytree(host_template, runs_dir / "host")
     return Run("host", runs_dir)
 
@@ -101,8 +101,8 @@ def test_a_runs_dir_inside_a_run_is_refused(runs_dir, host, inside):
 # ---- item 2: a forced re-run keeps its own seed -------------------------------------------------
 
 def test_a_forced_all_on_a_run_trained_with_its_own_seed_keeps_that_seed(runs_dir):
-    from pipeline.make import Options, _chooses_seed
-    from training.history import Run
+    from grokking.pipeline.make import Options, _chooses_seed
+    from grokking.training.history import Run
     run = _tiny_run(runs_dir, "mine", seed=7)
     assert not _chooses_seed(Options(run="mine", force=True), run)
     r = invoke("all", "--run", "mine", "--force", "--figures", "", "--scenes", "", "--quiet")
@@ -112,8 +112,8 @@ def test_a_forced_all_on_a_run_trained_with_its_own_seed_keeps_that_seed(runs_di
 
 
 def test_the_seed_choice_still_applies_to_a_new_run_and_to_its_own_forced_rerun(runs_dir, host):
-    from pipeline import choose
-    from training.history import Run, write_json
+    from grokking.pipeline import choose
+    from grokking.training.history import Run, write_json
     run = host
     assert not choose.applies(run, None, force=True)                 # trained directly: kept
     assert choose.applies(run, "video", force=True)                  # --preset video asks for the preset anew
@@ -134,9 +134,9 @@ def _story(passing: set[int]):
 
 @pytest.fixture
 def choose_tries(runs_dir, tiny_cfg, monkeypatch):
-    from extraction import extract
-    from pipeline import choose
-    from training.history import Run
+    from grokking.extraction import extract
+    from grokking.pipeline import choose
+    from grokking.training.history import Run
 
     def go(passing, seeds=(5, 3, 8), check=None, **kw):
         monkeypatch.setattr(extract, "check_at", check or _story(passing))
@@ -148,8 +148,8 @@ def choose_tries(runs_dir, tiny_cfg, monkeypatch):
 @pytest.mark.parametrize("force", [False, True])
 def test_a_foreign_run_under_a_later_tries_name_is_refused_before_the_first_try(choose_tries, runs_dir, tiny_cfg,
                                                                                 force):
-    from training.history import HistoryError, Run
-    from training.train import Seeded, train
+    from grokking.training.history import HistoryError, Run
+    from grokking.training.train import Seeded, train
     foreign = Run("video-s3", runs_dir)
     train([Seeded(tiny_cfg.replace(seed=3, lr=3e-3, epochs=10), foreign)], progress=False, tune_threads=False)
     before = tree(runs_dir)
@@ -161,7 +161,7 @@ def test_a_foreign_run_under_a_later_tries_name_is_refused_before_the_first_try(
 
 
 def test_a_stranger_in_a_later_tries_folder_is_refused_before_the_first_try(choose_tries, runs_dir):
-    from training.history import HistoryError
+    from grokking.training.history import HistoryError
     (runs_dir / "video-s8").mkdir(parents=True)
     (runs_dir / "video-s8" / "notes.txt").write_text("mine")
     with pytest.raises(HistoryError, match="notes.txt"):
@@ -175,9 +175,9 @@ def _subprocess_env(runs_dir):
 
 
 def test_a_train_of_the_same_run_during_the_seed_choice_is_refused_and_the_choice_finishes(choose_tries, runs_dir):
-    """A real `render.py train --run video` started while the seed choice runs (here: from inside
+    """A real `grokking train --run video` started while the seed choice runs (here: from inside
     its story check) is refused by the trainer's lock, and the choice's rename then succeeds."""
-    from training.history import Run
+    from grokking.training.history import Run
     results = []
 
     def check_at(run, epoch):
@@ -193,12 +193,12 @@ def test_a_train_of_the_same_run_during_the_seed_choice_is_refused_and_the_choic
 
 
 def test_the_seed_choice_waits_for_no_one_a_running_trainer_is_named_up_front(choose_tries, runs_dir):
-    """A real process holding the run's trainer lock (as `render.py train` does): the seed choice is
+    """A real process holding the run's trainer lock (as `grokking train` does): the seed choice is
     refused before anything is trained, naming its pid."""
-    from training.paths import RunBusy
+    from grokking.training.paths import RunBusy
     runs_dir.mkdir(parents=True, exist_ok=True)
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time; from pathlib import Path; from training import paths\n"
+        [sys.executable, "-c", "import sys, time; from pathlib import Path; from grokking.training import paths\n"
          "with paths.hold_lock(Path(sys.argv[1]), 'train'):\n    print('held', flush=True); time.sleep(60)",
          str(runs_dir / ".video.lock")], cwd=ROOT, env=_subprocess_env(runs_dir), stdout=subprocess.PIPE, text=True)
     try:
@@ -214,8 +214,8 @@ def test_the_seed_choice_waits_for_no_one_a_running_trainer_is_named_up_front(ch
 # ---- item 4: ops are what they say -------------------------------------------------------------
 
 def test_div_needs_a_prime_p():
-    from training.config import QUICK, ConfigError
-    from training.tasks import answers
+    from grokking.training.config import QUICK, ConfigError
+    from grokking.training.tasks import answers
     import numpy as np
     assert answers("div", np.array([2]), np.array([2]), 12)[0] == 8          # what p = 12 would train: not 1
     for p in (12, 9, 4, 1_000_000):
@@ -261,7 +261,7 @@ SWEEP_TINY = dict(p=5, frac=0.5, epochs=10, d_model=16, n_heads=2, d_head=8, d_m
 @pytest.fixture(scope="module")
 def tiny_sweep(tmp_path_factory):
     """A sweep of two seeds that never grok (ten epochs), in a fresh working directory."""
-    from training import sweep as S
+    from grokking.training import sweep as S
     root = tmp_path_factory.mktemp("round4")
     S.sweep("ra", "seed=0,1", preset="quick", overrides=SWEEP_TINY, runs_dir=root / "runs", progress=False,
             log=lambda line: None)
@@ -275,8 +275,8 @@ def test_a_race_naming_a_sweep_twice_is_refused(tiny_sweep, monkeypatch):
         refused(invoke("sweep-report", *names, "--runs-dir", "runs", "--quiet"), "sweep 'ra' is named twice",
                 "count each of its seeds twice")
         assert tree(tiny_sweep) == before
-    from pipeline.sweep_report import race_report
-    from training.sweep import SweepError
+    from grokking.pipeline.sweep_report import race_report
+    from grokking.training.sweep import SweepError
     with pytest.raises(SweepError, match="named twice"):
         race_report(["ra", "ra"], runs_dir=tiny_sweep / "runs", media_root=tiny_sweep / "media", progress=False)
     assert not (tiny_sweep / "media").exists()
@@ -285,8 +285,8 @@ def test_a_race_naming_a_sweep_twice_is_refused(tiny_sweep, monkeypatch):
 # ---- item 8: Grokfast-MA's window in the memory and disk budget ---------------------------------
 
 def test_the_budget_counts_grokfast_mas_window(tmp_path):
-    from training import budget
-    from training.config import QUICK, ConfigError
+    from grokking.training import budget
+    from grokking.training.config import QUICK, ConfigError
     small, big = QUICK.replace(grokfast="ma", grokfast_window=100), QUICK.replace(grokfast="ma", grokfast_window=10**6)
     n = budget.n_params(QUICK)
     assert budget.memory_bytes(big) - budget.memory_bytes(small) >= (10**6 - 100) * 4 * n
@@ -298,7 +298,7 @@ def test_the_budget_counts_grokfast_mas_window(tmp_path):
 
 
 def test_a_window_too_big_for_memory_is_refused_up_front_in_one_line(runs_dir, monkeypatch):
-    from training import budget
+    from grokking.training import budget
     monkeypatch.setattr(budget, "physical_memory", lambda: 2**30)         # 1 GiB: TINY alone needs ~0.5
     r = invoke("train", *TINY, "--run", "gf", "--grokfast", "ma", "--grokfast-window", "20000")
     refused(r, "Grokfast-MA window 20000", "of memory", "lower --grokfast-window")
@@ -307,7 +307,7 @@ def test_a_window_too_big_for_memory_is_refused_up_front_in_one_line(runs_dir, m
 
 
 def test_a_window_too_big_for_the_disk_is_refused_up_front_in_one_line(runs_dir, monkeypatch):
-    from training import budget
+    from grokking.training import budget
     monkeypatch.setattr(budget, "free_disk", lambda path: 50 * 2**20)     # 50 MiB free
     r = invoke("train", *TINY, "--run", "gf", "--grokfast", "ma", "--grokfast-window", "2000")
     refused(r, "Grokfast-MA window 2000", "would write about", "lower --grokfast-window")
@@ -316,7 +316,7 @@ def test_a_window_too_big_for_the_disk_is_refused_up_front_in_one_line(runs_dir,
 
 def test_the_disk_estimate_bounds_a_grokfast_ma_runs_resume_files(runs_dir):
     """The window's gradients are in each resume state kept: a real run stays under the estimate."""
-    from training import budget
+    from grokking.training import budget
     run = _tiny_run(runs_dir, "gf", grokfast="ma", grokfast_window=2000)
     assert run.size_bytes() > 2000 * 4 * budget.n_params(run.config)            # the window is on disk
     assert run.size_bytes() <= budget.disk_bytes(run.config)
@@ -370,7 +370,7 @@ def test_extend_ungrokked_refuses_a_job_over_the_budget(tiny_sweep, monkeypatch)
 def test_extend_ungrokked_says_when_there_is_nothing_to_do_and_extends_what_matches(tiny_sweep, tmp_path,
                                                                                    monkeypatch):
     import shutil
-    from training.history import Run
+    from grokking.training.history import Run
     shutil.copytree(tiny_sweep / "runs" / "ra", tmp_path / "runs" / "ra")
     monkeypatch.chdir(tmp_path)
     r = _extend("ra", "--epochs", "10")
@@ -385,7 +385,7 @@ def test_extend_ungrokked_as_a_process_exits_2_without_a_traceback(tiny_sweep):
     r = subprocess.run([sys.executable, str(ROOT / "scripts" / "extend_ungrokked.py"), "nosuch", "--epochs", "20"],
                        cwd=tiny_sweep, capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and "Traceback" not in r.stderr
-    assert r.stderr.strip().splitlines() == [f"Error: no sweep in runs/nosuch/; start one with: render.py sweep "
+    assert r.stderr.strip().splitlines() == [f"Error: no sweep in runs/nosuch/; start one with: grokking sweep "
                                              f"nosuch --grid ..."]
 
 

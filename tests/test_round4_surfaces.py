@@ -40,12 +40,12 @@ def set_task(assets_dir: Path, **task):
     ({"op": "pow", "p": 113, "a": 3, "b": 2}, "(x³ + y²) mod 113"),
 ])
 def test_task_name_comes_from_the_op(task, named):
-    from scenes.theme import task_name
+    from grokking.scenes.theme import task_name
     assert task_name(task) == named
 
 
 def test_film_part_card_names_the_runs_task():
-    from pipeline import film
+    from grokking.pipeline import film
     titles = {m: t for m, t, _ in film.story(["ModularTable", "GrokkingCurve"], {"op": "mul", "p": 113})}
     assert titles["intro"] == "The task: (x · y) mod 113"
     assert all("mod p" not in t and "adding" not in t for t in titles.values())
@@ -53,7 +53,7 @@ def test_film_part_card_names_the_runs_task():
 
 def _texts(monkeypatch):
     """Every string a scene passes to look.label / look.title while it is built."""
-    from scenes import look
+    from grokking.scenes import look
     seen = []
     for fn in ("label", "title"):
         real = getattr(look, fn)
@@ -68,7 +68,7 @@ def _texts(monkeypatch):
 @pytest.mark.parametrize("op, sym", [("mul", "·"), ("div", "/")])
 def test_scenes_name_a_mul_or_div_runs_task(op, sym, tmp_path, monkeypatch):
     pytest.importorskip("manim")
-    from scenes.cli import render
+    from grokking.scenes.cli import render
     make_synthetic_assets(tmp_path / "assets", "m", p=23)
     set_task(tmp_path / "assets" / "m", op=op)
     seen = _texts(monkeypatch)
@@ -79,14 +79,14 @@ def test_scenes_name_a_mul_or_div_runs_task(op, sym, tmp_path, monkeypatch):
     assert f"(x {sym} y) mod 23" in text                 # the heading, the toy's note
     assert "(x + y) mod" not in text
     assert sym in seen                                   # OneHot's problem: 1 · 2 =, 1 / 2 =
-    from training.tasks import answers
+    from grokking.training.tasks import answers
     ans = int(answers(op, np.array([1]), np.array([2]), 23)[0])
     assert str(ans) in seen                              # its answer at p, the run's own
 
 
 def test_film_card_of_a_mul_run_says_its_task(tmp_path, monkeypatch):
-    from pipeline import film, make
-    from pipeline.make import Options
+    from grokking.pipeline import film, make
+    from grokking.pipeline.make import Options
     from tests.test_film import clip
     make_synthetic_assets(tmp_path / "assets", "m", p=23)
     set_task(tmp_path / "assets" / "m", op="mul")
@@ -105,7 +105,7 @@ def test_film_card_of_a_mul_run_says_its_task(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("command", [["explore"], ["film"], ["figures"]])
 def test_unextracted_sweep_point_is_advised_by_its_full_name(command, runs_dir):
-    from render import cli
+    from grokking.cli import cli
     point = runs_dir / "sw" / "s0"
     point.mkdir(parents=True)
     (runs_dir / "sw" / "sweep.json").write_text("{}")
@@ -118,7 +118,7 @@ def test_unextracted_sweep_point_is_advised_by_its_full_name(command, runs_dir):
 # ---- 14. a join killed by kill -9: its temporary goes at the next film run ------------------------
 
 def _film_options(tmp_path, scenes=("ModularTable", "GrokkingCurve"), **kw):
-    from pipeline.make import Options
+    from grokking.pipeline.make import Options
     if not (tmp_path / "assets" / "f").exists():
         make_synthetic_assets(tmp_path / "assets", "f", p=23)
     return Options(run="f", assets_root=tmp_path / "assets", media_root=tmp_path / "media",
@@ -126,7 +126,7 @@ def _film_options(tmp_path, scenes=("ModularTable", "GrokkingCurve"), **kw):
 
 
 def _fake_scenes(monkeypatch, fail=()):
-    from pipeline import make
+    from grokking.pipeline import make
     from tests.test_film import clip
     made = []
 
@@ -144,7 +144,7 @@ KILLED_JOIN = """
 import sys, time
 sys.path.insert(0, {root!r})
 from pathlib import Path
-from pipeline import film
+from grokking.pipeline import film
 real, calls = film.card, []
 def slow_card(*a):
     calls.append(1)
@@ -159,7 +159,7 @@ film.join([("One", [("A", clip)]), ("Two", [("B", clip)])], Path({out!r}), card_
 
 
 def test_a_join_killed_by_sigkill_leaves_a_temporary_the_next_film_removes(tmp_path, monkeypatch):
-    from pipeline import film
+    from grokking.pipeline import film
     from tests.test_film import clip
     o = _film_options(tmp_path)
     out = o.media_dir / film.FILM
@@ -198,7 +198,7 @@ def test_a_join_killed_by_sigkill_leaves_a_temporary_the_next_film_removes(tmp_p
 # ---- 16. film --force whose re-render fails: the older render is not joined -----------------------
 
 def test_forced_film_whose_rerender_fails_does_not_join_the_older_render(tmp_path, monkeypatch):
-    from pipeline import film
+    from grokking.pipeline import film
     o = _film_options(tmp_path)
     _fake_scenes(monkeypatch)
     first = film.make_film(o, log=lambda _: None)
@@ -206,15 +206,15 @@ def test_forced_film_whose_rerender_fails_does_not_join_the_older_render(tmp_pat
     _fake_scenes(monkeypatch, fail={"GrokkingCurve"})
     lines = []
     forced = film.make_film(_film_options(tmp_path, force=True), log=lines.append)
-    assert forced["failed"] and forced["failed"][0][0] == "scene GrokkingCurve", lines     # render.py film: exit 1
+    assert forced["failed"] and forced["failed"][0][0] == "scene GrokkingCurve", lines     # grokking film: exit 1
     assert [c["title"] for c in film.chapters(forced["path"])] == ["ModularTable"]
     said = [ln for ln in lines if ln.startswith("[film] GrokkingCurve: left out")]
     assert said and "injected failure" in said[0] and "older render is not joined" in said[0], lines
 
 
 def test_forced_film_cli_exits_1_when_a_rerender_fails(tmp_path, monkeypatch):
-    from pipeline import film
-    from render import cli
+    from grokking.pipeline import film
+    from grokking.cli import cli
     o = _film_options(tmp_path)
     _fake_scenes(monkeypatch)
     film.make_film(o, log=lambda _: None)
@@ -228,7 +228,7 @@ def test_forced_film_cli_exits_1_when_a_rerender_fails(tmp_path, monkeypatch):
 # ---- 15. scene stamps per quality: alternating --quality reuses each quality's renders -----------
 
 def test_alternating_quality_reuses_each_qualitys_renders(tmp_path, monkeypatch):
-    from pipeline import film, make
+    from grokking.pipeline import film, make
     made = _fake_scenes(monkeypatch)
     for q in ("low", "medium", "low", "medium"):
         film.make_film(_film_options(tmp_path, quality=q), log=lambda _: None)
@@ -240,7 +240,7 @@ def test_alternating_quality_reuses_each_qualitys_renders(tmp_path, monkeypatch)
     high = {r[0]: r for r in make.status(_film_options(tmp_path, quality="high"))}
     assert high["scene ModularTable"][1] != "up to date"                  # never rendered at high
     # what the film, the gallery and the explorer read is the quality asked for
-    from pipeline import stamps as st
+    from grokking.pipeline import stamps as st
     o = _film_options(tmp_path, quality="low")
     film.make_film(o, log=lambda _: None)
     files = st.load(o.stamps_path)["scenes"]["GrokkingCurve"]["files"]
@@ -254,7 +254,7 @@ def test_alternating_quality_reuses_each_qualitys_renders(tmp_path, monkeypatch)
     (["train", "--preset", "quick", "--seeds", "0,1", "--quiet"], "-s0"),
 ])
 def test_a_run_name_too_long_for_its_suffix_names_it_and_writes_nothing(args, suffix, runs_dir):
-    from render import cli
+    from grokking.cli import cli
     name = "a" * 63
     r = CliRunner().invoke(cli, args + ["--run", name])
     assert r.exit_code == 2, r.output
@@ -272,7 +272,7 @@ def test_ordinals_in_the_explorer(tmp_path):
     node = shutil.which("node") or shutil.which("nodejs")
     if node is None:
         pytest.skip("node is not installed")
-    js = (ROOT / "pipeline" / "explore.js").read_text()
+    js = (ROOT / "grokking" / "pipeline" / "explore.js").read_text()
     assert "}th stored" not in js
     line = next(ln for ln in js.splitlines() if ln.strip().startswith("const ordinal"))
     script = line + "\nconsole.log([1, 2, 3, 4, 11, 12, 13, 21, 22, 23, 101, 111, 112].map(ordinal).join(' '));"
@@ -281,7 +281,7 @@ def test_ordinals_in_the_explorer(tmp_path):
 
 
 def test_a_one_point_sweep_says_one_batch_one_point(tmp_path, monkeypatch):
-    from training import sweep as S
+    from grokking.training import sweep as S
     monkeypatch.setattr(S, "run_local", lambda specs, procs, bar, record: [])     # the log, not the training
     lines = []
     S.sweep("one", "seed=0", preset="quick", overrides={"p": 11, "epochs": 20}, runs_dir=tmp_path, progress=False,
@@ -296,7 +296,7 @@ def test_a_one_point_sweep_says_one_batch_one_point(tmp_path, monkeypatch):
 
 
 def test_film_of_no_scene_says_none_was_named(tmp_path, monkeypatch):
-    from render import cli
+    from grokking.cli import cli
     monkeypatch.chdir(tmp_path)
     r = CliRunner().invoke(cli, ["film", "--run", "f", "--scenes", ""])
     assert r.exit_code == 2
@@ -304,11 +304,11 @@ def test_film_of_no_scene_says_none_was_named(tmp_path, monkeypatch):
 
 
 def test_all_whose_tries_were_all_reused_says_reused_not_trained(tmp_path, monkeypatch):
-    from pipeline import make
-    from pipeline.make import Options, final_line, make_all
-    from training import config as C
-    from training.history import Run
-    from training.train import Seeded, train
+    from grokking.pipeline import make
+    from grokking.pipeline.make import Options, final_line, make_all
+    from grokking.training import config as C
+    from grokking.training.history import Run
+    from grokking.training.train import Seeded, train
     tiny = C.Config(p=23, frac=0.5, d_model=16, n_heads=2, d_head=8, d_mlp=32, epochs=30,
                     schedule=C.Schedule(dense_until=5, log_until=20, n_log=4, stride=5))
     monkeypatch.setitem(C.PRESETS, C.DEFAULT_PRESET, tiny)
@@ -328,9 +328,9 @@ def test_all_whose_tries_were_all_reused_says_reused_not_trained(tmp_path, monke
 def test_race_names_a_recipe_by_every_field_that_differs_from_the_baselines():
     """A wd=1 recipe beside the wd=2 baseline (the quick preset's wd), most recipes at wd=1: the
     wd=1 ones say wd=1, and no recipe's name reads like the baseline's."""
-    from pipeline import sweep_report as R
+    from grokking.pipeline import sweep_report as R
     from tests.test_race import row
-    from training.config import PRESETS
+    from grokking.training.config import PRESETS
     q = PRESETS["quick"]
     assert q.weight_decay == 2.0
     rows = []
@@ -351,7 +351,7 @@ def _texts_outside(fig) -> list[str]:
     """The titles, axis labels and legend texts of a figure drawn (partly) outside it: clipped in
     every file saved from it."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from figures import style
+    from grokking.figures import style
     fig.set_dpi(style.DPI)                       # as saved
     canvas = FigureCanvasAgg(fig)
     canvas.draw()
@@ -379,8 +379,8 @@ def test_probe_figure_titles_stay_inside_it(learned, k, label, tmp_path, monkeyp
     off the figure's right edge."""
     import matplotlib
     matplotlib.use("Agg")
-    from common import assets as A
-    from figures import static, style
+    from grokking.common import assets as A
+    from grokking.figures import static, style
     style.apply()
     make_synthetic_assets(tmp_path, "pr", p=113)
     real = A.Assets.probe

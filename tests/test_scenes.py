@@ -7,7 +7,7 @@ import pytest
 
 pytest.importorskip("manim")
 
-from scenes.catalog import SCENES  # noqa: E402
+from grokking.scenes.catalog import SCENES  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -21,8 +21,8 @@ def synth(tmp_path_factory):
 @pytest.mark.parametrize("name", list(SCENES))
 def test_scene_last_frame(name, synth, tmp_path):
     from PIL import Image
-    from scenes.cli import render
-    from scenes import look
+    from grokking.scenes.cli import render
+    from grokking.scenes import look
     out = render(name, run="synth", quality="low", still=True, media_dir=tmp_path / "media", root=synth,
                  pixel_width=320, pixel_height=180, progress=False)
     assert out is not None and out.exists() and out.suffix == ".png"
@@ -35,7 +35,7 @@ def test_scene_last_frame(name, synth, tmp_path):
 
 def test_scene_list_and_missing_run(tmp_path, monkeypatch):
     from click.testing import CliRunner
-    from render import cli
+    from grokking.cli import cli
     monkeypatch.chdir(tmp_path)
     r = CliRunner().invoke(cli, ["scene", "--list"])
     assert r.exit_code == 0
@@ -48,7 +48,7 @@ def test_scene_list_and_missing_run(tmp_path, monkeypatch):
 
 def test_unknown_scene_is_a_usage_error(tmp_path, monkeypatch):
     from click.testing import CliRunner
-    from render import cli
+    from grokking.cli import cli
     monkeypatch.chdir(tmp_path)
     r = CliRunner().invoke(cli, ["scene", "NoSuchScene"])
     assert r.exit_code == 2 and "unknown scene" in r.output
@@ -65,7 +65,7 @@ def _best_corr(S, target_fn, w, p):
 
 
 def test_trig_identity_sum_is_the_diagonal(synth, monkeypatch):
-    from scenes import data
+    from grokking.scenes import data
     monkeypatch.setenv(data.RUN_ENV, "synth")
     monkeypatch.setenv(data.ASSETS_ENV, str(synth))
     d = data.load()
@@ -103,7 +103,7 @@ def test_surface_view_draws_x_across_y_up():
     """Overhead, a ramp in x is drawn increasing to the right, a ramp in y increasing upwards, and
     the pixel at project(x, y) shows Z[x, y] (labels and markers use project())."""
     from manim import tempconfig
-    from scenes import look as L
+    from grokking.scenes import look as L
     p = 21
     X, Y = np.meshgrid(np.arange(p), np.arange(p), indexing="ij")
     with tempconfig({"pixel_width": 640, "pixel_height": 360}):
@@ -122,8 +122,8 @@ def test_trig_identity_drawn_picture_runs_along_x_plus_y(synth, monkeypatch):
     """What TrigIdentity's last shot draws (sum_view, overhead): at each projected (x, y) the
     picture's colour follows cos(w(x + y) + φ), not cos(w(x − y) + φ)."""
     from manim import tempconfig
-    from scenes import data
-    from scenes.trig import sum_view
+    from grokking.scenes import data
+    from grokking.scenes.trig import sum_view
     monkeypatch.setenv(data.RUN_ENV, "synth")
     monkeypatch.setenv(data.ASSETS_ENV, str(synth))
     d = data.load()
@@ -140,8 +140,8 @@ def test_trig_identity_drawn_picture_runs_along_x_plus_y(synth, monkeypatch):
 
 
 def test_crest_points_lie_on_x_plus_y_T(synth, monkeypatch):
-    from scenes import data
-    from scenes.surfaces import split_crests
+    from grokking.scenes import data
+    from grokking.scenes.surfaces import split_crests
     monkeypatch.setenv(data.RUN_ENV, "synth")
     monkeypatch.setenv(data.ASSETS_ENV, str(synth))
     d = data.load()
@@ -156,21 +156,21 @@ def test_crest_points_lie_on_x_plus_y_T(synth, monkeypatch):
 
 
 def test_manims_own_command_line_renders_a_still_where_render_py_would(synth, tmp_path):
-    """`manim -s scenes/waves.py NeuronWaves` from the repository root (its manim.cfg) draws the
-    run GROKKING_RUN names, into the images folder render.py uses for that run."""
+    """`manim -s grokking/scenes/waves.py NeuronWaves` from the repository root (its manim.cfg) draws the
+    run GROKKING_RUN names, into the images folder grokking uses for that run."""
     import os
     import subprocess
     import sys
     from pathlib import Path
 
     from PIL import Image
-    from scenes import data, look
-    from scenes.cli import output_dirs
+    from grokking.scenes import data, look
+    from grokking.scenes.cli import output_dirs
     root = Path(__file__).resolve().parents[1]
     media = tmp_path / "media"
     env = {**os.environ, data.RUN_ENV: "synth", data.ASSETS_ENV: str(synth), "OMP_NUM_THREADS": "1"}
     r = subprocess.run([sys.executable, "-m", "manim", "-ql", "-s", "-r", "320,180", "--media_dir", str(media),
-                        "scenes/waves.py", "NeuronWaves"], cwd=root, env=env, capture_output=True, text=True,
+                        "grokking/scenes/waves.py", "NeuronWaves"], cwd=root, env=env, capture_output=True, text=True,
                        timeout=300)
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
     stills = list(Path(output_dirs(media, "synth")["images_dir"]).glob("NeuronWaves*.png"))
@@ -186,7 +186,7 @@ def test_manims_own_command_line_renders_a_still_where_render_py_would(synth, tm
 def test_wave_fits_draw_each_neurons_own_wave(synth, monkeypatch):
     """NeuronWaves' overlay is extraction's fit at the neuron's frequency: it follows the dots it
     is drawn over (the planted sweeps are ReLU'd cosines of the key frequencies)."""
-    from scenes import data
+    from grokking.scenes import data
     monkeypatch.setenv(data.RUN_ENV, "synth")
     monkeypatch.setenv(data.ASSETS_ENV, str(synth))
     d = data.load()
@@ -205,8 +205,8 @@ def test_wave_fits_draw_each_neurons_own_wave(synth, monkeypatch):
 
 
 def test_short_terms_name_one_frequency_w():
-    from extraction import fourier as fo
-    from scenes.surfaces import short_terms
+    from grokking.extraction import fourier as fo
+    from grokking.scenes.surfaces import short_terms
     p = 23
     x = np.arange(p)
     X, Y = np.meshgrid(x, x, indexing="ij")
@@ -223,8 +223,8 @@ def test_short_terms_name_one_frequency_w():
 def test_crest_row_maxima_trace_x_plus_y_T(synth, monkeypatch):
     """The planted crest (the key frequencies' waves in x + y, peaking together on T): every row's
     maximum lies on x + y ≡ T (mod p), the first crest for x <= T, the second after."""
-    from scenes import data
-    from scenes.surfaces import row_maxima
+    from grokking.scenes import data
+    from grokking.scenes.surfaces import row_maxima
     monkeypatch.setenv(data.RUN_ENV, "synth")
     monkeypatch.setenv(data.ASSETS_ENV, str(synth))
     d = data.load()
@@ -237,7 +237,7 @@ def test_crest_row_maxima_trace_x_plus_y_T(synth, monkeypatch):
 def test_tallest_ridges_seen_along_the_crests_are_x_plus_y_T():
     """Crest's low view along the crests names the two tallest ridges from the data: on a planted
     crest they are x + y = T and x + y = T + p; on a crest moved to T + 3 the caption follows it."""
-    from scenes.surfaces import tallest_ridges
+    from grokking.scenes.surfaces import tallest_ridges
     p, T = 23, 9
     X, Y = np.meshgrid(np.arange(p), np.arange(p), indexing="ij")
     Z = np.cos(2 * np.pi * (X + Y - T) / p) + 0.3 * np.cos(2 * np.pi * 4 * (X + Y - T) / p)

@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 import torch
 
-from extraction import fourier as fo
-from extraction import mechanism as mech
-from extraction import story_check as sc
-from extraction.extract import progress_losses
+from grokking.extraction import fourier as fo
+from grokking.extraction import mechanism as mech
+from grokking.extraction import story_check as sc
+from grokking.extraction.extract import progress_losses
 
 P = 113
 OUT = 7
@@ -46,7 +46,7 @@ def _check(L: np.ndarray) -> dict:
 def _in_time():
     """The rows in time of a planted history that tells the story (tests/test_story_time.py varies it)."""
     from tests.synthetic import planted_history
-    from extraction import replay as rp
+    from grokking.extraction import replay as rp
     train, raw, test = planted_history()
     ck = [0, 100, 1000, 1400, 3000, 5000]
     claims = rp.claims(rp.claim_epochs(train, test, ck), ck, {"probe_r2": [0.3, 0.3, 0.6, 0.9, 0.95, 0.97],
@@ -122,7 +122,7 @@ def test_harmonics_and_illegible_keys_are_left_out_of_the_waves():
     assert {e["k"] for e in r["left_out"]} == {10, 51}
     assert any("harmonic" in e["why"] for e in r["left_out"])
     # what the wave scenes put on screen for them: every label, each reason once, in short
-    from scenes import look as L
+    from grokking.scenes import look as L
     brief = L.left_out_brief(r["left_out"])
     text = " ".join(t.text for t in brief)
     assert all(e["label"].replace(" ", "") in text.replace(" ", "") for e in r["left_out"])

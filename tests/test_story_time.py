@@ -3,9 +3,9 @@ planted histories, and replays measured at their own checkpoints (the probe refi
 import numpy as np
 import pytest
 
-from common import assets as fmt
-from extraction import replay as rp
-from extraction import story_check as sc
+from grokking.common import assets as fmt
+from grokking.extraction import replay as rp
+from grokking.extraction import story_check as sc
 from tests.synthetic import make_synthetic_assets, planted_history
 
 
@@ -157,7 +157,7 @@ def test_a_refitted_probe_reads_each_checkpoint_a_fixed_one_the_end():
     early, end = rng.normal(0, 0.05, (p, d)), rng.normal(0, 0.05, (p, d))
     early[:, 3] += wave
     end[:, 9] += wave
-    from extraction.probes import r2, sparse_probe
+    from grokking.extraction.probes import r2, sparse_probe
     fixed = sparse_probe(end, wave, 8)
     assert fixed["dims"][0] == 9
     fixed_early = r2(early @ fixed["weights"] + fixed["bias"], wave)
@@ -183,10 +183,10 @@ def test_a_tiny_trained_run_replays_each_checkpoint_and_check_at_has_the_rows_in
     """Trained (p = 11, 60 epochs) and extracted: the probe refitted at every checkpoint is never
     worse than the end's probe held fixed, is that probe at the analysis checkpoint (as
     EmbeddingProbe shows it), and differs from it early on; check_at (the seed choice's check) has every row, those in time from the history."""
-    from extraction.extract import check_at, extract
-    from pipeline.choose import verdict
-    from training.history import Run
-    from training.train import Seeded, train
+    from grokking.extraction.extract import check_at, extract
+    from grokking.pipeline.choose import verdict
+    from grokking.training.history import Run
+    from grokking.training.train import Seeded, train
     train([Seeded(tiny_cfg.replace(epochs=60), Run("tiny"))], progress=False)
     extract("tiny", progress=False, runs_root=runs_dir, assets_root=runs_dir.parent / "assets")
     a = fmt.Assets("tiny", runs_dir.parent / "assets")

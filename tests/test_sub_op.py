@@ -4,11 +4,11 @@ check, in the coordinates (x, −y mod p), which the summary and the printed che
 import numpy as np
 import pytest
 
-from extraction import mechanism as mech
-from extraction import story_check as sc
-from extraction.coords import coordinates
-from extraction.extract import analyse_activations
-from training import tasks
+from grokking.extraction import mechanism as mech
+from grokking.extraction import story_check as sc
+from grokking.extraction.coords import coordinates
+from grokking.extraction.extract import analyse_activations
+from grokking.training import tasks
 
 P = 23
 LOW, HIGH = 2, 5
@@ -138,8 +138,8 @@ def test_the_printed_check_names_the_coordinates():
 def test_scenes_say_the_y_axis_of_a_sub_run(tmp_path):
     """Scenes read only assets: a sub run's surfaces are over (x, −y mod p) and every scene that
     draws the mechanism along x + y says so; an add run's say nothing."""
-    from scenes import data as scene_data
-    from scenes.surfaces import Crest
+    from grokking.scenes import data as scene_data
+    from grokking.scenes.surfaces import Crest
     from tests.synthetic import make_synthetic_assets
     make_synthetic_assets(tmp_path, run="synth-sub", op="sub")
     make_synthetic_assets(tmp_path, run="synth-add")
@@ -165,10 +165,10 @@ def test_scenes_say_the_y_axis_of_a_sub_run(tmp_path):
 def sub_run(tmp_path_factory):
     """The quick preset on (x − y) mod 53 at lr 1e-2 (groks at about epoch 900 of 1,500), with
     sparse checkpoints, trained and extracted once (about 20 s)."""
-    from extraction.extract import extract
-    from training.config import QUICK, Schedule
-    from training.history import Run
-    from training.train import Seeded, train
+    from grokking.extraction.extract import extract
+    from grokking.training.config import QUICK, Schedule
+    from grokking.training.history import Run
+    from grokking.training.train import Seeded, train
     root = tmp_path_factory.mktemp("sub")
     cfg = QUICK.replace(op="sub", lr=1e-2, epochs=1500,
                         schedule=Schedule(dense_until=10, log_until=200, n_log=10, stride=100))
@@ -178,7 +178,7 @@ def sub_run(tmp_path_factory):
 
 
 def test_a_grokked_sub_run_extracts_its_key_frequencies_and_measures_the_story(sub_run):
-    from common.assets import Assets
+    from grokking.common.assets import Assets
     a = Assets("h4-sub", sub_run / "assets")
     s = a.summary
     p = s["task"]["p"]
@@ -214,9 +214,9 @@ def test_a_grokked_sub_run_extracts_its_key_frequencies_and_measures_the_story(s
 
 def test_scenes_of_a_digits_embedding_carry_no_note(tmp_path):
     """EmbeddingProbe and the Clock draw the embedding of a digit, the same whatever the op: no note."""
-    from scenes import data as scene_data
-    from scenes.clock import Clock
-    from scenes.probes import EmbeddingProbe
+    from grokking.scenes import data as scene_data
+    from grokking.scenes.clock import Clock
+    from grokking.scenes.probes import EmbeddingProbe
     from tests.synthetic import make_synthetic_assets
     make_synthetic_assets(tmp_path, run="synth-sub", op="sub")
     assert "Crest" in scene_data.OVER_PAIRS and "EmbeddingProbe" not in scene_data.OVER_PAIRS
@@ -230,9 +230,9 @@ def test_scenes_of_a_digits_embedding_carry_no_note(tmp_path):
 def test_the_seed_choices_check_of_a_sub_run_is_extractions(sub_run):
     """check_at (the main job's seed choice, scripts/recipe_table.py) measures a sub run in the
     same coordinates as extraction: the same rows, the same numbers."""
-    from common.assets import Assets
-    from extraction.extract import check_at
-    from training.history import Run
+    from grokking.common.assets import Assets
+    from grokking.extraction.extract import check_at
+    from grokking.training.history import Run
     s = Assets("h4-sub", sub_run / "assets").summary
     S = check_at(Run("h4-sub", sub_run / "runs"), s["analysis_epoch"])
     assert S["key_frequencies"] and S["key_frequencies"] == s["key_frequencies"]

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from training import sweep as S
-from training.config import PRESETS, Config, schedule_epochs
-from training.history import Run
-from training.paths import valid
+from grokking.training import sweep as S
+from grokking.training.config import PRESETS, Config, schedule_epochs
+from grokking.training.history import Run
+from grokking.training.paths import valid
 
 TINY = dict(p=23, d_model=32, n_heads=4, d_head=8, d_mlp=64, lr=1e-2, weight_decay=1.0, frac=0.6, epochs=300)
 
@@ -77,7 +77,7 @@ def test_finished_batches_hand_their_cores_to_the_running_ones():
 
 
 def test_seeds_batch_with_different_weight_decay_only_when_the_trainer_allows():
-    from training import train as T
+    from grokking.training import train as T
     pts = S.expand(PRESETS["quick"], S.parse_grid("wd=1,2 seed=0,1"))
     batches = S.plan(pts, 1)
     per_seed = getattr(T, "PER_SEED", ("seed",))
@@ -117,7 +117,7 @@ def test_sweep_workers_flush_subnormals_on_every_thread(tiny_sweep):
 def test_a_point_equals_the_same_config_trained_alone(tiny_sweep, tmp_path):
     """Batching, per-seed hyper-parameters and the process pool change nothing: a point's
     history is the one its config gives trained alone."""
-    from training.train import Seeded, train
+    from grokking.training.train import Seeded, train
     d = tiny_sweep["dir"]
     point = Run("wd1-s1", d)
     alone = Run("alone", tmp_path)
@@ -168,14 +168,14 @@ def test_a_changed_config_is_refused_before_anything_is_written(tiny_sweep):
 
 
 def test_a_point_of_a_sweep_can_be_extracted(tiny_sweep):
-    from extraction.extract import extract
+    from grokking.extraction.extract import extract
     r = extract("wd1-s0", progress=False, runs_root=tiny_sweep["dir"], assets_root=tiny_sweep["root"] / "assets")
     s = r["summary"]
     assert s["n_checkpoints"] == len(Run("wd1-s0", tiny_sweep["dir"]).checkpoint_epochs())
 
 
 def test_a_point_is_the_run_sweep_slash_point_for_every_stage(tiny_sweep, monkeypatch):
-    """render.py extract/status --run NAME/POINT: runs/NAME/POINT in, assets/NAME/POINT out."""
+    """grokking extract/status --run NAME/POINT: runs/NAME/POINT in, assets/NAME/POINT out."""
     root = tiny_sweep["root"]
     r = _cli(["extract", "--run", "tiny/wd0.3-s1", "--quiet"], root, monkeypatch)
     assert r.exit_code == 0, r.output
@@ -188,8 +188,8 @@ def test_a_point_is_the_run_sweep_slash_point_for_every_stage(tiny_sweep, monkey
 # ---- the report ----------------------------------------------------------------------------
 
 def test_report_table_agrees_with_the_histories(tiny_sweep):
-    from extraction.mechanism import key_frequencies
-    from pipeline.sweep_report import key_frequencies_at, report
+    from grokking.extraction.mechanism import key_frequencies
+    from grokking.pipeline.sweep_report import key_frequencies_at, report
     out = report("tiny", runs_dir=tiny_sweep["root"] / "runs", media_root=tiny_sweep["root"] / "media",
                  progress=False)
     files = set(out["files"])
@@ -212,7 +212,7 @@ def test_report_table_agrees_with_the_histories(tiny_sweep):
 
 def test_key_frequencies_recover_a_planted_signal():
     """extraction's rule, as the report calls it, on logits that are cos(w_k(x+y-c)) for k = 3, 7."""
-    from extraction.mechanism import key_frequencies
+    from grokking.extraction.mechanism import key_frequencies
     p = 23
     x, y = np.divmod(np.arange(p * p), p)
     c = np.arange(p)
@@ -222,7 +222,7 @@ def test_key_frequencies_recover_a_planted_signal():
 
 
 def test_phase_diagram_cells_pool_seeds_and_count_never():
-    from figures.sweep import cells
+    from grokking.figures.sweep import cells
     rows = [{"weight_decay": wd, "frac": f, "seed": s, "grokked": g}
             for wd, f, s, g in [(0.3, 0.3, 0, 100), (0.3, 0.3, 1, 300), (0.3, 0.3, 2, "never"),
                                 (1.0, 0.3, 0, "never"), (1.0, 0.3, 1, "never"),
@@ -235,7 +235,7 @@ def test_phase_diagram_cells_pool_seeds_and_count_never():
 
 
 def test_label_counts_of_pow_tasks():
-    from pipeline.sweep_report import label_counts
+    from grokking.pipeline.sweep_report import label_counts
     assert (label_counts(7, 1, 1) == 7).all()                     # x + y: every label p times
     p, a, b = 7, 2, 2
     brute = np.zeros(p, int)
@@ -248,9 +248,9 @@ def test_label_counts_of_pow_tasks():
 # ---- the command line --------------------------------------------------------------------
 
 def _cli(args, tmp_path, monkeypatch):
-    import render
+    import grokking.cli as render
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr("training.history.RUNS_DIR", Path("runs"))
+    monkeypatch.setattr("grokking.training.history.RUNS_DIR", Path("runs"))
     return CliRunner().invoke(render.cli, args)
 
 

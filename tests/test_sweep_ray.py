@@ -6,8 +6,8 @@ import pytest
 
 ray = pytest.importorskip("ray")
 
-from training import sweep as S            # noqa: E402
-from training.history import Run           # noqa: E402
+from grokking.training import sweep as S            # noqa: E402
+from grokking.training.history import Run           # noqa: E402
 
 TINY = dict(p=23, d_model=32, n_heads=4, d_head=8, d_mlp=64, lr=1e-2, weight_decay=1.0, frac=0.6, epochs=300)
 

@@ -6,11 +6,11 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-import render
-from training import history, model, reference, tasks
-from training.config import CANONICAL, QUICK, Config, ConfigError, schedule_epochs
-from training.history import HistoryError, Run
-from training.train import Seeded, train
+import grokking.cli as render
+from grokking.training import history, model, reference, tasks
+from grokking.training.config import CANONICAL, QUICK, Config, ConfigError, schedule_epochs
+from grokking.training.history import HistoryError, Run
+from grokking.training.train import Seeded, train
 
 
 def test_parameter_count_is_canonical():
@@ -168,7 +168,7 @@ def test_checkpoint_round_trip_and_manifest(runs_dir, tiny_cfg):
 def _interrupted_after(monkeypatch, at: int):
     """Ctrl-C in the step loop right after the checkpoint of epoch `at` was handed to the
     background committer (expected inside the block): the commit in flight must still land."""
-    import training.train as T
+    import grokking.training.train as T
     real = T._Committer.submit
 
     def interrupting(self, fn, jobs, snaps, epoch, *rest):
@@ -212,7 +212,7 @@ def test_extending_with_another_schedule_keeps_both(runs_dir, tiny_cfg):
     """A resume may change the checkpoint schedule and the test cadence (a sweep point extended
     under a denser schedule): old checkpoints stay, new ones follow the new schedule, and the
     weights equal an uninterrupted run's."""
-    from training.config import Schedule
+    from grokking.training.config import Schedule
     run, ref = Run("resched"), Run("ref")
     sparse = tiny_cfg.replace(epochs=20, schedule=Schedule(dense_until=2, log_until=2, n_log=0, stride=10))
     train([Seeded(sparse, run)], progress=False)
@@ -257,7 +257,7 @@ def test_cross_entropy_is_the_float64_log_softmax_chain():
 
 
 def test_rounds_alike_tells_a_thread_dependent_step_from_a_pure_one():
-    from training.threads import rounds_alike
+    from grokking.training.threads import rounds_alike
     x = torch.arange(10, dtype=torch.float32)
     assert rounds_alike(lambda: [x * 2], [2, 1])
     assert not rounds_alike(lambda: [x + torch.get_num_threads()], [2, 1])
@@ -266,7 +266,7 @@ def test_rounds_alike_tells_a_thread_dependent_step_from_a_pure_one():
 def _canonical_small(seed=0, epochs=8):
     """The canonical model and task (its GEMMs are the size whose sums some CPUs split by
     thread), a few epochs with a checkpoint at each."""
-    from training.config import Schedule
+    from grokking.training.config import Schedule
     return CANONICAL.replace(seed=seed, epochs=epochs, lr=1e-2, test_every=3,
                              schedule=Schedule(dense_until=epochs, log_until=epochs, n_log=0, stride=1))
 
@@ -278,8 +278,8 @@ def test_canonical_resume_retraces_the_run_whatever_the_thread_counts(runs_dir, 
     few epochs, killed and resumed by a session that starts on another count, has every
     checkpoint and metric bit for bit of a run trained straight on one thread."""
     import functools
-    import training.train as T
-    from training.threads import ThreadTuner
+    import grokking.training.train as T
+    from grokking.training.threads import ThreadTuner
     before = torch.get_num_threads()
     try:
         torch.set_num_threads(1)
@@ -306,8 +306,8 @@ def test_canonical_resume_retraces_the_run_whatever_the_thread_counts(runs_dir, 
 def test_a_cpu_that_rounds_by_thread_count_trains_on_one_thread(runs_dir, tiny_cfg, monkeypatch):
     """Where the probe step's bits differ between thread counts, every step runs on one thread
     (never the tuner's trials on two) and the manifest says why."""
-    import training.threads as TH
-    import training.train as T
+    import grokking.training.threads as TH
+    import grokking.training.train as T
     monkeypatch.setattr(TH, "rounds_alike", lambda step, counts: False)
     monkeypatch.setattr(TH, "cores", lambda: 2)
     seen = []
@@ -327,13 +327,13 @@ def test_a_cpu_that_rounds_by_thread_count_trains_on_one_thread(runs_dir, tiny_c
 
 def test_subnormals_are_flushed_in_every_thread_of_a_training_process(tmp_path):
     """The trainer's process flushes subnormals on all of torch's threads (set at import, before
-    the pool starts): measured, not assumed, in a fresh process as `render.py train` runs."""
+    the pool starts): measured, not assumed, in a fresh process as `grokking train` runs."""
     import json
     import subprocess
     import sys
     from pathlib import Path
     root = Path(__file__).resolve().parents[1]
-    code = ("import torch, training.train as T; from training import threads; torch.set_num_threads(2); "
+    code = ("import torch, grokking.training.train as T; from grokking.training import threads; torch.set_num_threads(2); "
             "print(threads.subnormals_flushed())")
     out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "True"
@@ -352,7 +352,7 @@ def test_subnormals_are_flushed_in_every_thread_of_a_training_process(tmp_path):
 
 def test_seed_adamw_is_torch_adamw():
     """With one lr and weight decay, the per-seed AdamW takes torch.optim.AdamW's steps."""
-    from training.optim import SeedAdamW
+    from grokking.training.optim import SeedAdamW
     g = torch.Generator().manual_seed(0)
     a = [torch.randn(3, 5, 4, generator=g).requires_grad_(True), torch.randn(3, 7, generator=g).requires_grad_(True)]
     b = [t.detach().clone().requires_grad_(True) for t in a]
@@ -374,7 +374,7 @@ def test_seed_adamw_is_torch_adamw():
 
 def test_seed_adamw_gives_each_seed_its_own_lr_and_weight_decay():
     """Each seed of the batch takes torch.optim.AdamW's steps with its own lr and weight decay."""
-    from training.optim import SeedAdamW
+    from grokking.training.optim import SeedAdamW
     lrs, wds = [1e-2, 3e-3, 3e-2], [1.0, 0.0, 0.3]
     g = torch.Generator().manual_seed(1)
     a = [torch.randn(3, 5, 4, generator=g).requires_grad_(True), torch.randn(3, 7, generator=g).requires_grad_(True)]
@@ -397,7 +397,7 @@ def test_seed_adamw_gives_each_seed_its_own_lr_and_weight_decay():
 
 def test_batch_points_with_their_own_lr_and_wd_match_training_alone(runs_dir, tiny_cfg):
     """A sweep's points differing in lr and weight decay train as one batch, each as if alone."""
-    from training.train import batch_key
+    from grokking.training.train import batch_key
     cfg = tiny_cfg.replace(epochs=30)
     pts = [cfg.replace(seed=0, lr=1e-3, weight_decay=1.0), cfg.replace(seed=0, lr=3e-3, weight_decay=0.1),
            cfg.replace(seed=1, lr=1e-3, weight_decay=3.0, smooth=1e-2)]
@@ -419,7 +419,7 @@ def test_batch_points_with_their_own_lr_and_wd_match_training_alone(runs_dir, ti
 def test_test_split_is_measured_at_checkpoints_and_every_test_every(runs_dir, tiny_cfg):
     """Test metrics at checkpoint epochs, every test_every-th epoch and the last (NaN between);
     history.filled carries them forward so milestones land on measured epochs."""
-    from training.train import test_epochs
+    from grokking.training.train import test_epochs
     cfg = tiny_cfg.replace(test_every=7)
     run = Run("thin")
     train([Seeded(cfg, run)], progress=False)
@@ -444,7 +444,7 @@ def test_test_split_is_measured_at_checkpoints_and_every_test_every(runs_dir, ti
 def test_thread_tuner_follows_a_sweeps_share_of_the_cores(monkeypatch):
     """In a sweep's batch process: one thread while the share is one core; when another batch
     finishes and the share grows, a trial among the share and one at once."""
-    import training.threads as TH
+    import grokking.training.threads as TH
     monkeypatch.setattr(TH, "cores", lambda: 2)
     share = [1]
     t = TH.ThreadTuner(limit=lambda: share[0], period=10_000, trials=1, every_s=1e9)
@@ -468,8 +468,8 @@ def test_thread_tuner_keeps_the_faster_count_and_rounding(runs_dir, tiny_cfg, mo
     """The tuner picks the count whose train-only epochs were faster, and switching threads
     mid-run leaves every checkpoint bit-identical to a one-thread run."""
     import functools
-    import training.train as T
-    from training.threads import ThreadTuner
+    import grokking.training.train as T
+    from grokking.training.threads import ThreadTuner
     t = ThreadTuner(candidates=[2, 1], period=10, trials=2)
     fake = {2: 0.30, 1: 0.10}           # as under load: one thread is faster
     for e in range(10, 15):
@@ -549,7 +549,7 @@ def test_run_with_other_config_is_refused(runs_dir):
 
 
 def test_missing_run_is_a_clear_error(runs_dir):
-    with pytest.raises(HistoryError, match="render.py train --run nope"):
+    with pytest.raises(HistoryError, match="grokking train --run nope"):
         Run("nope").manifest
 
 
@@ -567,7 +567,7 @@ def test_quick_preset_groks(quick_run):
 def test_gpu_code_path_runs_end_to_end_on_cpu(runs_dir, tiny_cfg, monkeypatch):
     """The trainer's CUDA path (dense forward, no embedding bag) forced on CPU: train, a kill
     after a checkpoint, resume bit-identical, the same model as the bag path, and extraction."""
-    from extraction.extract import extract
+    from grokking.extraction.extract import extract
     cfg = tiny_cfg.replace(p=13)
     full = Run("dense-full")
     train([Seeded(cfg, full)], progress=False, compile="off", dense=True)
@@ -588,7 +588,7 @@ def test_gpu_code_path_runs_end_to_end_on_cpu(runs_dir, tiny_cfg, monkeypatch):
 
 
 def test_smooth_penalty_trains_and_round_trips_through_the_manifest(runs_dir, tiny_cfg):
-    from training.config import PRESETS, VIDEO
+    from grokking.training.config import PRESETS, VIDEO
     assert VIDEO.smooth > 0 and PRESETS["video"] is VIDEO
     assert Config.from_dict(VIDEO.to_dict()) == VIDEO
     cfg = tiny_cfg.replace(smooth=1e-2, epochs=10)
@@ -689,7 +689,7 @@ def test_an_initialisation_that_overflows_names_init_scale_and_leaves_no_folder(
 def test_a_resume_names_only_fields_the_run_uses_and_the_preset_it_was_trained_with(runs_dir):
     """grokfast_alpha differing while grokfast is none changes nothing (accepted); a real
     difference names the fields and the preset the run was trained with."""
-    from training.train import _config_diff, trained_with
+    from grokking.training.train import _config_diff, trained_with
     base = QUICK.to_dict()
     assert _config_diff(base, QUICK.replace(grokfast_alpha=0.5, a=3, cooldown_half_life=9).to_dict()) == []
     assert _config_diff(base, QUICK.replace(grokfast="ema", grokfast_alpha=0.5).to_dict()) == \
@@ -707,7 +707,7 @@ def test_settle_at_grok_stops_the_penalty_and_starts_the_cool_down_at_each_seeds
     """The grokking epoch is the first multiple of 20 with test accuracy >= 99 % (measured there
     whatever test_every says); from it, per seed in a batch, the penalty is off and the lr halves
     every half-life; a killed and resumed run retraces it; settle off trains as before."""
-    from training.config import SETTLE_EVERY, settle_epoch
+    from grokking.training.config import SETTLE_EVERY, settle_epoch
     acc = np.full(100, np.nan)
     acc[[0, 20, 40, 45, 60]] = [0.1, 0.5, 0.98, 0.995, 0.999]
     assert settle_epoch(acc, 100) == 60 and settle_epoch(acc, 60) is None   # 45 is not on the cadence
@@ -716,7 +716,7 @@ def test_settle_at_grok_stops_the_penalty_and_starts_the_cool_down_at_each_seeds
     assert c.lr_scale(60, 60) == 1.0 and c.lr_scale(70, 60) == 0.5 and c.lr_scale(70, None) == 1.0
     assert c.replace(settle_at_grok=False).lr_scale(70, 60) == 1.0
     assert c.lr_scale(420, None) == 0.25                       # cooldown_from still bounds it
-    from training.train import test_epochs
+    from grokking.training.train import test_epochs
     assert set(range(0, 201, SETTLE_EVERY)) <= test_epochs(c.replace(test_every=7, epochs=200), 200)
 
     cfg = QUICK.replace(p=23, frac=0.6, lr=1e-2, epochs=300, smooth=1e-3, cooldown_half_life=20, settle_at_grok=True)
@@ -745,7 +745,7 @@ def test_the_gradients_dot_products_round_alike_on_one_and_two_threads(seeds):
     """The diagnostics' and ⊥Grad's per-tensor dot products are torch's own reductions, summed
     row by row: their bits do not depend on the thread count on any CPU (a sum over one long
     axis did: the probe step then pinned every run to one thread)."""
-    from training.optim import tensor_dots
+    from grokking.training.optim import tensor_dots
     g = torch.Generator().manual_seed(0)
     P = model.init_params(CANONICAL, seeds)
     for v in P.values():

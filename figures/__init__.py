@@ -1,9 +1,0 @@
-"""Publication figures from assets/<run>/ (matplotlib, Agg; imageio for the animations; never torch).
-
-    render.py figures --run canonical            # every figure -> media/figures/canonical/
-    render.py figures --list                     # their names
-    render.py figures --only crest --format png
-
-style.py (matplotlib-free at import) holds the palette the Manim scenes share; static.py draws
-figures 1-9, animations.py figure 10; build.py saves them; cli.py is the command.
-"""

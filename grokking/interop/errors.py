@@ -1,0 +1,6 @@
+"""The one error type of interop: bad input the user can fix (grokking prints it as one line,
+exit code 2)."""
+
+
+class InteropError(RuntimeError):
+    """An export or import the user can fix; the message says how."""

@@ -1,0 +1,110 @@
+"""media/<run>/index.html: every figure, a poster frame of every scene linking to its video,
+and the run's summary. Self-contained (relative links, inline CSS): opens offline."""
+from __future__ import annotations
+
+import html
+import os
+from pathlib import Path
+
+from grokking.common.assets import Assets, Crest, Story, seed_choice_line
+from grokking.common.io import atomic_write_bytes
+
+CSS = """body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1200px;background:#111;color:#eee}
+a{color:#8cf}h1{font-weight:600}table{border-collapse:collapse}td,th{padding:.2em .8em;text-align:left}
+.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(340px,1fr));gap:1.2em}
+figure{margin:0;background:#1c1c1c;padding:.6em;border-radius:6px}figure img{width:100%;background:#fff}
+figure.scene img{background:#000}figcaption{font-size:.9em;margin-top:.4em}.muted{color:#999}"""
+
+
+def _rel(path: Path, base: Path) -> str:
+    return Path(os.path.relpath(path, base)).as_posix()
+
+
+def write_gallery(o, stamps: dict, failed: dict | None = None) -> Path:
+    """The page; `failed` (item -> error) names what this `all` could not make."""
+    failed = failed or {}
+    out_dir = Path(o.media_root) / o.run
+    out_dir.mkdir(parents=True, exist_ok=True)
+    index = out_dir / "index.html"
+    a = Assets(o.run, o.assets_root)
+    s = a.summary
+    e = html.escape
+    ph = s.get("phases", {})
+    rows = [("task", f"{s['task']['op']} mod {s['task']['p']}, train fraction {s['task']['frac']}, seed {s['task']['seed']}"
+                     + (f", smoothness penalty {s['task']['smooth']:g}" if s["task"].get("smooth") else "")),
+            ("seed", seed_choice_line(a.seed_choice)),
+            ("grokked", "yes" if s.get("grokked") else "no"),
+            ("memorised (100% train)", ph.get("memorised")), ("circuit formation from", ph.get("memorisation_end")),
+            ("clean-up", f"{ph.get('cleanup_start')} to {ph.get('cleanup_end')}"), ("grokked (99% test)", ph.get("grokked")),
+            ("key frequencies", ", ".join(f"{lab} (k={k})" for k, lab in zip(s["key_frequencies"], s["key_labels"])) or "none"),
+            ("story frequency", _story(a.story)),
+            ("crest made of", ", ".join(a.selection(Crest).frequency_labels or []) or "none"),
+            ("neurons in clusters", f"{s['neurons']['n_clustered']} of {s['neurons']['n']}"),
+            ("logit approximation explains", f"{s['logit_approx']['explained_variance']:.1%}")]
+    parts = [f"<!doctype html><meta charset='utf-8'><title>{e(o.run)}: grokking</title><style>{CSS}</style>",
+             f"<h1>Run {e(o.run)}</h1><table>"]
+    parts += [f"<tr><th>{e(str(k))}</th><td>{e(str(v))}</td></tr>" for k, v in rows]
+    parts.append("</table><p class='muted'>Phases: " + e(ph.get("rule", "")) + "</p>")
+    chk = a.story_check
+    parts.append(f"<h2>Story check: {'PASS' if chk.passed else 'FAIL'}</h2><p class='muted'>Is the story the "
+                 "scenes tell true of this run? (REFERENCE §8)</p><table>")
+    for c in chk.criteria or []:
+        if c["name"] == chk.TIME_ROWS[0]:
+            parts.append("<tr><td></td><th colspan='2' class='muted'>in time: the plateau, after grokking, "
+                         "and what the replays say at each epoch</th></tr>")
+        verdict = "<b style='color:#6c6'>PASS</b>" if c["passed"] else "<b style='color:#f66'>FAIL</b>"
+        more = "" if c["passed"] else (f"<br><span class='muted'>{e(', '.join(c['scenes']))}: {e(c['meaning'])}; "
+                                       f"{e(c['advice'] or '')}</span>")
+        parts.append(f"<tr><td>{verdict}</td><th>{e(c['name'])}</th><td>{e(c['value'])} "
+                     f"<span class='muted'>(target: {e(c['target'])})</span>{more}</td></tr>")
+    parts.append("</table>")
+    if (out_dir / "explore.html").exists():
+        parts.append("<p><a href='explore.html'><b>Explore training</b></a>: every checkpoint on one slider "
+                     "(curves, Fourier norms, wave neurons, loops, surfaces, probes)</p>")
+    if (out_dir / "story.mp4").exists():
+        parts.append("<p><a href='story.mp4'><b>The story as one film</b></a> (every scene in story order, "
+                     "with chapters)</p>")
+
+    if failed:
+        parts.append("<p><b>Failed</b> (run <code>grokking all</code> again after fixing): "
+                     + "; ".join(f"{e(k)}: {e(v)}" for k, v in failed.items()) + "</p>")
+    parts.append("<h2>Figures</h2><div class='grid'>")
+    for name, st in stamps.get("figures", {}).items():
+        files = [Path(f) for f in st.get("files", []) if Path(f).exists()]
+        if st.get("skipped"):
+            parts.append(f"<figure><figcaption><b>{e(name)}</b>: skipped ({e(st['skipped'])})</figcaption></figure>")
+            continue
+        if not files:
+            continue
+        img = next((f for f in files if f.suffix in (".png", ".gif")), None)
+        links = " · ".join(f"<a href='{e(_rel(f, out_dir))}'>{f.suffix[1:]}</a>" for f in files)
+        pic = f"<img loading='lazy' src='{e(_rel(img, out_dir))}' alt='{e(name)}'>" if img else ""
+        parts.append(f"<figure>{pic}<figcaption><b>{e(name)}</b> {links}</figcaption></figure>")
+    parts.append("</div><h2>Scenes</h2><div class='grid'>")
+    from grokking.scenes.catalog import SCENES
+    for name, st in stamps.get("scenes", {}).items():
+        files = [Path(f) for f in st.get("files", []) if Path(f).exists()]
+        video = next((f for f in files if f.suffix in (".mp4", ".gif")), None)
+        poster = next((f for f in files if f.suffix == ".png"), None)
+        if st.get("skipped"):                  # the run lacks what it shows: say why, honestly
+            parts.append(f"<figure class='scene'><figcaption><b>{e(name)}</b>: not drawn, because "
+                         f"{e(st['skipped'])}</figcaption></figure>")
+            continue
+        if not video:
+            continue
+        desc = SCENES.get(name, ("", "", ""))
+        pic = f"<img loading='lazy' src='{e(_rel(poster, out_dir))}' alt='{e(name)}'>" if poster else name
+        parts.append(f"<figure class='scene'><a href='{e(_rel(video, out_dir))}'>{pic}</a><figcaption>"
+                     f"<b>{e(name)}</b> ({e(desc[2])}) {e(desc[1])} · <a href='{e(_rel(video, out_dir))}'>video</a>"
+                     "</figcaption></figure>")
+    parts.append("</div>")
+    atomic_write_bytes(index, "\n".join(parts).encode())
+    return index
+
+
+def _story(st: Story) -> str:
+    """The one frequency the story shows (waves' first pair, FourierPeak, probe, clock, products)."""
+    if not st.found:
+        return f"none ({st.why_not()})"
+    return (f"{st.label} (k={st.k}): {st.rule}; shown by the first wave pair, FourierPeak, "
+            f"the probe, the clock, the product pair and TrigIdentity")

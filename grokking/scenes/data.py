@@ -1,0 +1,302 @@
+"""What scenes read: assets/<run>/ (common/assets.py is the format), never torch.
+
+The run is one setting, the environment variable GROKKING_RUN (default: training.config's
+DEFAULT_RUN); GROKKING_ASSETS names the folder that holds assets/<run>/ folders (default assets/).
+`grokking scene --run R` sets them while it renders (`using`); with Manim's own command line,
+set them yourself: `GROKKING_RUN=quick manim -qm scenes/waves.py NeuronWaves`. Scenes call
+`load()` at construct time.
+"""
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+
+from grokking.common import assets as fmt
+from grokking.common.assets import Assets, AssetsError, NotFound  # noqa: F401 (NotFound: the renderer's)
+from grokking.extraction import fourier as fo
+from grokking.training.config import DEFAULT_RUN
+
+RUN_ENV = "GROKKING_RUN"
+ASSETS_ENV = "GROKKING_ASSETS"
+
+# The mechanism each scene draws: the selections it needs found. A scene whose selection
+# extraction did not find (a run that never grokked) is not drawn; `absent` says why instead.
+NEEDS: dict[str, tuple[type[fmt.Part], ...]] = {
+    "NeuronWaves": (fmt.WaveNeurons,), "NeuronLoops": (fmt.WaveNeurons,), "FourierPeak": (fmt.WaveNeurons,),
+    "NeuronSurface": (fmt.NeuronSurfaces,), "Crest": (fmt.Crest,), "TrigIdentity": (fmt.ProductPair,),
+    "LogitSurface": (fmt.Logit,),
+}
+# The scenes that draw the mechanism of (x + y) mod p (waves, probes, the clock, surfaces, the
+# trig identity, the replay): not drawn for a run whose op is not addition (mul, div), whose
+# summary marks the measures along x + y not found.
+ALONG_SUM = ("NeuronWaves", "NeuronLoops", "FourierPeak", "EmbeddingProbe", "Clock", "NeuronSurface", "Crest",
+             "TrigIdentity", "LogitSurface", "TrainingStory")
+# The scenes that draw arrays over the pairs (x, y) (surfaces, a neuron's sweep over y at x = 0):
+# for a run measured in other coordinates (op sub: y read as −y mod p, extraction/coords.py) they
+# say so (coordinates_note). EmbeddingProbe and the Clock draw the embedding of a digit, the same
+# in every coordinates: not these.
+OVER_PAIRS = tuple(s for s in ALONG_SUM if s not in ("EmbeddingProbe", "Clock"))
+# selections.npz member -> the selection it belongs to
+_OWNER = {name: cls for cls in fmt.SELECTIONS.values() for name in cls.ARRAYS}
+
+
+def current_run() -> str:
+    return os.environ.get(RUN_ENV) or DEFAULT_RUN
+
+
+def assets_root() -> Path | None:
+    root = os.environ.get(ASSETS_ENV)
+    return Path(root) if root else None
+
+
+@contextmanager
+def using(run: str, root: Path | str | None = None):
+    """Scenes constructed inside the block draw assets/<run>/ (under `root`): sets the settings
+    above, and restores them after."""
+    global _EMBEDDED
+    saved = {k: os.environ.get(k) for k in (RUN_ENV, ASSETS_ENV)}
+    os.environ[RUN_ENV] = run
+    if root is not None:
+        os.environ[ASSETS_ENV] = str(root)
+    _EMBEDDED += 1
+    try:
+        yield
+    finally:
+        _EMBEDDED -= 1
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def load(run: str | None = None) -> "SceneData":
+    a = Assets(run or current_run(), assets_root())
+    if not a.exists():
+        raise AssetsError(f"no extracted data for run {a.run!r} ({a.dir} missing); {next_step(a.run)}")
+    return SceneData(a)
+
+
+def next_step(run: str) -> str:
+    """What makes a run's assets: extraction when it has a history, else training first (a
+    sweep's point: its sweep)."""
+    from grokking.training.history import HistoryError, Run
+    try:
+        h = Run(run)
+        if h.exists():
+            return f"make it with: grokking extract --run {run}"
+        why = h.missing()
+    except (HistoryError, ValueError) as e:        # ConfigError is a ValueError
+        return str(e)
+    if "/" in run:
+        return why
+    return (f"it is not trained either: grokking all --run {run} trains, extracts and renders it "
+            f"(grokking train --run {run} --preset quick, then grokking extract --run {run}, for a quick one)")
+
+
+_EMBEDDED = 0        # > 0 while grokking renders (data.using): errors go to its own handling
+
+
+def standalone() -> bool:
+    """Whether a scene is being rendered by Manim's own command line (not by the grokking command)."""
+    return _EMBEDDED == 0
+
+
+def refuse(scene: str, why: str):
+    """End Manim's own command line with one line on stderr saying what is wrong and what to do
+    (instead of Manim's many-line traceback of the error inside the scene)."""
+    import sys
+    others = [a.run for a in _runs_with_assets()]
+    hint = (f"; runs with assets here: {', '.join(others[:8])} (GROKKING_RUN=<run> manim ...)" if others else "")
+    print(f"cannot render {scene}: {why}{hint}", file=sys.stderr, flush=True)
+    raise SystemExit(2)
+
+
+def _runs_with_assets() -> list[Assets]:
+    root = assets_root() or fmt.ASSETS_DIR
+    out = []
+    for d in sorted(Path(root).iterdir()) if Path(root).is_dir() else ():
+        try:
+            a = Assets(d.name, assets_root())
+        except (ValueError, AssetsError):
+            continue
+        if a.exists() and a.run != current_run():
+            out.append(a)
+    return out
+
+
+def check(run: str | None = None) -> None:
+    """Fail early (AssetsError) when the run's assets are missing or corrupt."""
+    load(run).a.verify()
+
+
+def absent(scene: str, run: str | None = None) -> str | None:
+    """Why `scene` cannot be drawn from this run (a selection it needs was not found), or None."""
+    d = load(run)
+    add = d.a.additive
+    if scene in ALONG_SUM and not add.found:
+        return f"run {d.run!r}: {add.why_not()}"
+    for cls in NEEDS.get(scene, ()):
+        sel = d.a.selection(cls)
+        if not sel.found:
+            return f"run {d.run!r} has no {cls.KEY.replace('_', ' ')}: none found ({sel.why_not()})"
+    return None
+
+
+def y_axis(run: str | None = None) -> str:
+    """What the y axis of the run's surfaces is (summary "additive", extraction/coords.py): "y",
+    or for op sub "−y mod p" (x − y = x + (−y mod p): the surfaces are drawn over (x, −y mod p),
+    where the answer's line is x + y again). "y" when no assets can be read."""
+    try:
+        return load(run).a.additive.y_label
+    except (AssetsError, ValueError, KeyError):
+        return "y"
+
+
+def coordinates_note(run: str | None = None) -> str | None:
+    """The line a scene drawing the mechanism along x + y shows for a run whose y axis is not y
+    (op sub: "y read as −y mod p: x − y = x + (−y mod p)", so the x + y it draws is x − y); None
+    when it is y."""
+    try:
+        add = load(run).a.additive
+    except (AssetsError, ValueError, KeyError):
+        return None
+    if not add.found or not add.relabelled:
+        return None
+    return f"y read as {add.y_label}: {add.sum_label} = x + ({add.y_label})"
+
+
+class SceneData:
+    """The assets of one run with the few derived things scenes need (labels, indices)."""
+
+    def __init__(self, assets: Assets):
+        self.a = assets
+        self.run = assets.run
+
+    def __getitem__(self, name):
+        return self.a[name]
+
+    def get(self, name, key):
+        return self.a.get(name, key)
+
+    @property
+    def summary(self) -> dict:
+        return self.a.summary
+
+    @property
+    def p(self) -> int:
+        return self.a.p
+
+    # ---- the headline numbers ---------------------------------------------------------------
+
+    @property
+    def memorised_epoch(self):
+        """First epoch at 100 % train accuracy."""
+        ms = self.summary.get("milestones", {})
+        return ms.get("train_100")
+
+    @property
+    def grokked_epoch(self):
+        """First epoch at >= 99 % test accuracy (None when the run never generalised)."""
+        return self.summary.get("milestones", {}).get("test_99")
+
+    @property
+    def key_k(self) -> int:
+        """The key frequency the probes (and the video's story) follow: summary.json's story
+        frequency (extraction: the lowest key frequency unless --story-k names another), else,
+        with no key frequency, the probe's."""
+        story = self.a.story
+        return int(story.k if story.found else self.a.probe.k)
+
+    def w(self, k: int | None = None) -> float:
+        return 2 * np.pi * (k or self.key_k) / self.p
+
+    def freq_label(self, k: int | None = None) -> str:
+        return fo.freq_label(k or self.key_k, self.p)
+
+    def wave_label(self, fn: str, k: int | None = None, var: str = "x") -> str:
+        return fo.wave_label(fn, k or self.key_k, self.p, var)
+
+    # ---- checkpoints ---------------------------------------------------------------------------
+
+    @cached_property
+    def ckpt_epochs(self) -> np.ndarray:
+        return np.asarray(self["curves"]["epoch"])
+
+    def ckpt_index(self, epoch) -> int:
+        """Index of the first checkpoint at or after `epoch` (the last one if none)."""
+        e = self.ckpt_epochs
+        i = int(np.searchsorted(e, epoch))
+        return min(i, len(e) - 1)
+
+    @property
+    def analysis_index(self) -> int:
+        return self.ckpt_index(self.summary.get("analysis_epoch", self.ckpt_epochs[-1]))
+
+    # ---- selections ---------------------------------------------------------------------------
+
+    def sel(self, cls: type[fmt.Part]) -> fmt.Part:
+        """summary.json's selection of that kind (common/assets.py), found or not."""
+        return self.a.selection(cls)
+
+    def selection(self, key: str) -> np.ndarray:
+        """A selections.npz array of a selection extraction found, else NotFound with its reason."""
+        return np.asarray(self.a.selected(_OWNER[key], key), float)
+
+    @cached_property
+    def wave_neurons(self) -> list[int]:
+        return [int(n) for n in self.selection("wave_neurons")]
+
+    @cached_property
+    def wave_sweeps(self) -> np.ndarray:
+        return self.selection("wave_sweeps")
+
+    @cached_property
+    def wave_fits(self) -> list[dict]:
+        """Each wave neuron's cosine as extraction fitted it (fourier.dominant_frequency: its
+        sweep ≈ mean + amp·cos(2πk·y/p + phase), k its frequency); the constant is the sweep's
+        mean, the DFT's k = 0 term; r2 the fraction of the sweep's variance the cosine explains."""
+        ev = self.sel(fmt.WaveNeurons).evidence
+        return [{"k": int(k), "amp": float(a), "phase": float(ph), "mean": float(s.mean()), "r2": float(r2)}
+                for k, a, ph, r2, s in zip(self.sel(fmt.WaveNeurons).freqs, ev["amp"], ev["phase"], ev["fve"],
+                                           self.wave_sweeps)]
+
+    @property
+    def wave_fit_threshold(self) -> float:
+        """The R² from which a fitted cosine is drawn as the neuron's wave (extraction's)."""
+        return float(self.sel(fmt.WaveNeurons).evidence.get("fit_threshold", 0.0))
+
+    @property
+    def waves_left_out(self) -> list[dict]:
+        """Key frequencies the wave scenes leave out (illegible or harmonics), with the reason."""
+        return list(self.sel(fmt.WaveNeurons).evidence.get("left_out") or [])
+
+    # ---- probes --------------------------------------------------------------------------------
+
+    def probe(self, fn: str, pos: int = 0) -> dict:
+        """The sparse probe `fn` (cos or sin) applied to the residual stream at position `pos`
+        (analysis checkpoint): its dimensions, their weights, each dimension's sweep, the output."""
+        pr = self["probes"]
+        wts = np.asarray(pr[f"{fn}_weights"], float)
+        dims = [int(d) for d in np.asarray(pr[f"{fn}_dims"]).ravel()]
+        resid = np.asarray(pr["resid_pos0" if pos == 0 else "resid_pos1"], float)
+        bias = float(np.asarray(pr[f"{fn}_bias"]))
+        out = resid @ wts + bias
+        r2 = getattr(self.a.probe, fn)["r2"]
+        return {"dims": dims, "weights": [float(wts[d]) for d in dims], "bias": bias,
+                "sweeps": resid[:, dims].T if dims else np.zeros((0, resid.shape[0])),
+                "out": out, "target": np.asarray(pr[f"{fn}_target"], float), "r2": r2,
+                "d_model": resid.shape[1]}
+
+    # ---- the trig identity (part 2) ------------------------------------------------------------
+
+    def trig_identity(self) -> dict:
+        """The product pair's surfaces and the sum drawn: +1·(cos·cos) − 1·(sin·sin), which the
+        assets store as trig_sum; it is cos(w(x + y)): the diagonal runs along x + y = const."""
+        pp = self.a.found(fmt.ProductPair, "product pair")
+        return {"coscos": self.selection("trig_coscos"), "sinsin": self.selection("trig_sinsin"),
+                "weights": (1.0, -1.0), "sum": self.selection("trig_sum"), "k": int(pp.k), "formulas": pp.formulas}

@@ -1,6 +1,0 @@
-"""The one error type of interop: bad input the user can fix (render.py prints it as one line,
-exit code 2)."""
-
-
-class InteropError(RuntimeError):
-    """An export or import the user can fix; the message says how."""
