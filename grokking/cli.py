@@ -11,6 +11,8 @@ import importlib
 
 import click
 
+from grokking.common.errors import UserError
+
 from grokking.extraction.settings import DEFAULT_OUTPUT, DEFAULT_T
 from grokking.training.config import DEFAULT_PRESET, DEFAULT_RUN, PRESETS, Config
 
@@ -22,31 +24,22 @@ OS_FIXES = {errno.ENOSPC: "free some disk space, then run the same command again
             errno.EPERM: "you may not write there: make it writable by you, or run from a writable copy"}
 
 
-class UserError(click.ClickException):
-    """A problem the user can fix: printed as one line, exit code 2, no traceback."""
+class Refused(click.ClickException):
+    """A UserError as the command line shows it: one line, exit code 2, no traceback."""
     exit_code = 2
 
 
-def _user_errors() -> tuple[type, ...]:
-    """The stages' own error types: each means 'bad input', never a bug."""
-    from grokking.extraction.errors import ExtractionError
-    from grokking.common.assets import AssetsError
-    from grokking.training.paths import RunBusy
-    from grokking.training.config import ConfigError
-    from grokking.training.history import HistoryError
-    return ConfigError, HistoryError, ExtractionError, AssetsError, RunBusy
-
-
 class Stages(click.Group):
-    """Every subcommand: stage errors become one-line messages with exit code 2, Ctrl-C exits 130."""
+    """Every subcommand: a UserError (every stage's refusals derive from it) becomes one line with
+    exit code 2, Ctrl-C exits 130."""
 
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
-        except _user_errors() as e:
-            raise UserError(str(e))
+        except UserError as e:
+            raise Refused(str(e))
         except OSError as e:            # disk full, read-only, no permission: the machine, not a bug
-            raise UserError(_os_error(e))
+            raise Refused(_os_error(e))
         except KeyboardInterrupt:
             click.echo("\ninterrupted: finished files are intact; run the same command again to resume",
                        err=True)
@@ -61,13 +54,9 @@ def _os_error(e: OSError) -> str:
 
 def _run_name(ctx, param, value):
     """Every --run is checked where it enters (also where a stage would fall back to a default)."""
-    from grokking.training.config import ConfigError
-    from grokking.training.paths import check_name
+    from grokking.common.paths import check_name
     if value is not None:
-        try:
-            check_name(value)
-        except ConfigError as e:
-            raise UserError(str(e))
+        check_name(value)
     return value
 
 
@@ -147,7 +136,8 @@ def train(run_name, preset, seed, seeds, device, compile_, force, quiet, stride,
 
     Re-running on an interrupted run resumes from its last checkpoint; a larger --epochs
     extends a finished one."""
-    from grokking.training import budget, paths
+    from grokking.training import budget
+    from grokking.common import paths
     from grokking.training import config as C
     from grokking.training.history import Run
     from grokking.training.train import Seeded, train as train_runs
@@ -330,13 +320,10 @@ def explore(run_name, force):
 def film(run_name, quality, only_scenes, force, quiet):
     """Join the scenes in story order into media/<run>/story.mp4: a title card per part, one chapter
     per scene. Renders only the scenes that are not up to date; rejoins only when one changed."""
-    from grokking.pipeline.film import FilmError, make_film
+    from grokking.pipeline.film import make_film
     from grokking.pipeline.make import Options
     o = Options(run=run_name, quality=quality, scenes=_split_names(only_scenes), force=force, progress=not quiet)
-    try:
-        r = make_film(o, log=lambda line: click.echo(line, err=True))
-    except FilmError as e:
-        raise UserError(str(e))
+    r = make_film(o, log=lambda line: click.echo(line, err=True))
     chs = r["chapters"]
     click.echo(f"film: {r['path']} ({chs[-1]['end']:.0f} s, {len(chs)} chapters"
                + ("" if r["written"] else ", up to date") + ")")
@@ -456,12 +443,8 @@ def sweep_report(names, runs_dir, axes, quiet):
 def export_(out, run_name, epoch, target, fmt):
     """Write a checkpoint as a TransformerLens state dict and HookedTransformerConfig JSON into the
     folder OUT (interop/transformer_lens.py)."""
-    from grokking.interop import InteropError
     from grokking.interop.transformer_lens import export
-    try:
-        r = export(run_name, out, epoch=epoch, fmt=fmt)
-    except InteropError as e:
-        raise UserError(str(e))
+    r = export(run_name, out, epoch=epoch, fmt=fmt)
     click.echo(f"exported run {run_name} at epoch {r['epoch']} to {r['dir']}/ ({', '.join(r['files'])})")
 
 
@@ -480,14 +463,10 @@ def import_(source, run_name, fmt, trust_pickle, frac, seed, force, quiet):
     """Turn a checkpoint history trained elsewhere (the TransformerLens Grokking demo's file, the
     paper's full_run_data.pth) into runs/<run>/, checked against its recorded losses
     (interop/imports.py)."""
-    from grokking.interop import InteropError
     from grokking.interop.imports import import_history
-    try:
-        r = import_history(source, run_name, fmt=fmt, trust_pickle=trust_pickle, frac=frac, seed=seed,
-                           force=force, progress=not quiet,
-                           log=lambda line: None if quiet else click.echo(line, err=True))
-    except InteropError as e:
-        raise UserError(str(e))
+    r = import_history(source, run_name, fmt=fmt, trust_pickle=trust_pickle, frac=frac, seed=seed,
+                       force=force, progress=not quiet,
+                       log=lambda line: None if quiet else click.echo(line, err=True))
     click.echo(f"imported {r['checkpoints']} checkpoints ({r['epochs']} epochs) into {r['dir']}/; "
                f"next: grokking all --run {run_name}")
 

@@ -92,7 +92,7 @@ def plan(sweeps, epochs: int, runs_dir, points: str) -> tuple[list[list], list[s
 def main(sweeps, epochs, runs_dir, deadline, points):
     from grokking.training.config import ConfigError
     from grokking.training.history import HistoryError
-    from grokking.training.paths import RunBusy
+    from grokking.common.paths import RunBusy
     from grokking.training.train import train
     if epochs < 1:
         raise UserError(f"--epochs must be at least 1 (got {epochs}): the epochs to extend the ungrokked points to, "

@@ -73,7 +73,8 @@ def main(sweeps, at, json_out):
     import torch
     torch.set_num_threads(1)
     from grokking.training import sweep as sw
-    from grokking.training.history import RUNS_DIR, Run
+    from grokking.common.paths import RUNS_DIR
+    from grokking.training.history import Run
     rows = []
     for name in sweeps:
         man = sw.read_manifest(Path(RUNS_DIR) / name)

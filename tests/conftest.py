@@ -13,8 +13,8 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 def runs_dir(tmp_path, monkeypatch):
     """Point every stage at a fresh runs/ folder (runs/ is relative to the working directory)."""
     monkeypatch.chdir(tmp_path)
-    from grokking.training import history
-    monkeypatch.setattr(history, "RUNS_DIR", Path("runs"))
+    from grokking.common import paths
+    monkeypatch.setattr(paths, "RUNS_DIR", Path("runs"))
     return tmp_path / "runs"
 
 

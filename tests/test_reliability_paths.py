@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from grokking.cli import cli
-from grokking.training import paths
+from grokking.common import paths
 from grokking.training.config import ConfigError
 
 # a model of a few thousand parameters: ten epochs take well under a second
@@ -222,9 +222,9 @@ def test_unwritable_runs_assets_and_media_are_one_line(trained, monkeypatch):
     from grokking.common import io
     from tests.synthetic import make_synthetic_assets
     (trained / "runs2").write_text("a file where a folder should be")
-    monkeypatch.setattr("grokking.training.history.RUNS_DIR", Path("runs2"))
+    monkeypatch.setattr("grokking.common.paths.RUNS_DIR", Path("runs2"))
     refused(invoke("train", *TINY, "--run", "x"), "runs2")
-    monkeypatch.setattr("grokking.training.history.RUNS_DIR", Path("runs"))
+    monkeypatch.setattr("grokking.common.paths.RUNS_DIR", Path("runs"))
 
     def read_only(path, data):
         raise OSError(errno.EROFS, "Read-only file system", str(path))

@@ -194,7 +194,7 @@ def test_smoothness_gradient_matches_finite_difference():
 
 
 def test_a_second_trainer_on_a_run_is_refused_naming_the_holder(runs_dir, tiny_cfg):
-    from grokking.training import paths
+    from grokking.common import paths
     runs_dir.mkdir()
     with paths.hold_lock(runs_dir / ".held.lock", "x"):
         with pytest.raises(paths.RunBusy, match=r"another trainer is writing run 'held' \(pid \d+\)"):

@@ -344,10 +344,10 @@ def _manim(tmp_path, monkeypatch, run=None):
     from manim.__main__ import main
     from grokking.common import assets
     from grokking.scenes import data
-    from grokking.training import history
+    from grokking.common import paths
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(history, "RUNS_DIR", Path("runs"))
-    monkeypatch.setattr(assets, "ASSETS_DIR", Path("assets"))
+    monkeypatch.setattr(paths, "RUNS_DIR", Path("runs"))
+    monkeypatch.setattr(paths, "ASSETS_DIR", Path("assets"))
     monkeypatch.delenv(data.ASSETS_ENV, raising=False)
     if run is None:
         monkeypatch.delenv(data.RUN_ENV, raising=False)
@@ -364,8 +364,8 @@ def test_manims_command_line_says_what_to_do_in_one_line(tmp_path, monkeypatch):
     cases.append(("nosuch", "run 'nosuch'", "grokking all --run nosuch"))            # a missing run
     (tmp_path / "runs").mkdir()
     monkeypatch.chdir(tmp_path)
-    from grokking.training import history
-    monkeypatch.setattr(history, "RUNS_DIR", Path("runs"))
+    from grokking.common import paths
+    monkeypatch.setattr(paths, "RUNS_DIR", Path("runs"))
     assert invoke("train", *TINY, "--run", "trained").exit_code == 0
     cases.append(("trained", "run 'trained'", "grokking extract --run trained"))      # no assets yet
     make_synthetic_assets(tmp_path / "assets", run="flat", not_found={"wave_neurons": "no neuron is periodic"})

@@ -113,7 +113,8 @@ def test_a_forced_all_on_a_run_trained_with_its_own_seed_keeps_that_seed(runs_di
 
 def test_the_seed_choice_still_applies_to_a_new_run_and_to_its_own_forced_rerun(runs_dir, host):
     from grokking.pipeline import choose
-    from grokking.training.history import Run, write_json
+    from grokking.common.io import write_json
+    from grokking.training.history import Run
     run = host
     assert not choose.applies(run, None, force=True)                 # trained directly: kept
     assert choose.applies(run, "video", force=True)                  # --preset video asks for the preset anew
@@ -195,10 +196,10 @@ def test_a_train_of_the_same_run_during_the_seed_choice_is_refused_and_the_choic
 def test_the_seed_choice_waits_for_no_one_a_running_trainer_is_named_up_front(choose_tries, runs_dir):
     """A real process holding the run's trainer lock (as `grokking train` does): the seed choice is
     refused before anything is trained, naming its pid."""
-    from grokking.training.paths import RunBusy
+    from grokking.common.paths import RunBusy
     runs_dir.mkdir(parents=True, exist_ok=True)
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time; from pathlib import Path; from grokking.training import paths\n"
+        [sys.executable, "-c", "import sys, time; from pathlib import Path; from grokking.common import paths\n"
          "with paths.hold_lock(Path(sys.argv[1]), 'train'):\n    print('held', flush=True); time.sleep(60)",
          str(runs_dir / ".video.lock")], cwd=ROOT, env=_subprocess_env(runs_dir), stdout=subprocess.PIPE, text=True)
     try:

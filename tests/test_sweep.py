@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from grokking.training import sweep as S
 from grokking.training.config import PRESETS, Config, schedule_epochs
 from grokking.training.history import Run
-from grokking.training.paths import valid
+from grokking.common.paths import valid
 
 TINY = dict(p=23, d_model=32, n_heads=4, d_head=8, d_mlp=64, lr=1e-2, weight_decay=1.0, frac=0.6, epochs=300)
 
@@ -250,7 +250,7 @@ def test_label_counts_of_pow_tasks():
 def _cli(args, tmp_path, monkeypatch):
     import grokking.cli as render
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr("grokking.training.history.RUNS_DIR", Path("runs"))
+    monkeypatch.setattr("grokking.common.paths.RUNS_DIR", Path("runs"))
     return CliRunner().invoke(render.cli, args)
 
 

@@ -69,10 +69,10 @@ from typing import ClassVar
 import numpy as np
 
 from grokking.common import io   # through the module: a test's injected fault (disk full) reaches every write
-from grokking.training import paths
+from grokking.common import paths
+from grokking.common.errors import UserError
 
 FORMAT = "grokking-assets/1"
-ASSETS_DIR = Path(os.environ.get("GROKKING_ASSETS", "assets"))
 FILES = ("curves", "fourier", "neurons", "probes", "selections", "evolution", "activations", "toy")
 # the file names write() puts in assets/<run>/ (and atomic_write_bytes' .<file>.tmp<pid>)
 OWN_FILE = re.compile(rf"manifest\.json|summary\.json|summary\.md|({'|'.join(FILES)})\.npz|\.[^/]+\.tmp\d+")
@@ -488,7 +488,7 @@ class _Recorded(dict):
 
 # ---- errors ----------------------------------------------------------------------------------
 
-class AssetsError(RuntimeError):
+class AssetsError(UserError, RuntimeError):
     """Assets missing or unreadable; the message says which command makes them."""
 
 
@@ -720,7 +720,7 @@ class Assets:
 
     def __init__(self, run: str, root: Path | None = None):
         self.run = run
-        self.dir = paths.confined(root or ASSETS_DIR, run)      # a valid name, inside assets/
+        self.dir = paths.confined(root or paths.ASSETS_DIR, run)      # a valid name, inside assets/
         self._cache: dict[str, dict] = {}
 
     def exists(self) -> bool:

@@ -15,9 +15,10 @@ import numpy as np
 import torch
 
 from grokking.common import assets as fmt
-from grokking.common.assets import ASSETS_DIR, Assets, AssetsError, Corrupt
+from grokking.common.assets import Assets, AssetsError, Corrupt
 from grokking.common.code import code_hash
-from grokking.training import model, paths, tasks
+from grokking.training import model, tasks
+from grokking.common import paths
 from grokking.training.history import Run, filled, versions
 from grokking.training.reference import reference_forward
 
@@ -55,7 +56,7 @@ def wanted_settings(run: Run, assets_root=None, **flags) -> tuple[dict, dict]:
 def status(run_name: str, runs_root=None, assets_root=None, **flags) -> tuple[str, str]:
     """('up to date' | 'stale' | 'missing', why). A flag left out is the last extraction's."""
     run = Run(run_name, runs_root)
-    out = paths.confined(assets_root or ASSETS_DIR, run_name)
+    out = paths.confined(assets_root or paths.ASSETS_DIR, run_name)
     man = out / "manifest.json"
     if not man.exists():
         return "missing", "never extracted"
@@ -493,7 +494,7 @@ def extract(run_name: str, analysis_epoch: int | None = None, T: int | None = No
     ask, settings = wanted_settings(run, assets_root, analysis_epoch=analysis_epoch, T=T, output=output,
                                     story_k=story_k)
     analysis_epoch = settings["analysis_epoch"]
-    out = paths.confined(assets_root or ASSETS_DIR, run_name)
+    out = paths.confined(assets_root or paths.ASSETS_DIR, run_name)
     fmt.clean_swaps(out, ExtractionError)              # what a killed extraction left next to it
     state, why = status(run_name, runs_root, assets_root, **ask)
     if state == "up to date" and not force:

@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from grokking.common import paths
 from grokking.common.assets import Assets, AssetsError
 
 from .common import Missing
@@ -20,7 +21,6 @@ from .common import Missing
 STATIC_FORMATS = ("pdf", "svg", "png")
 ANIMATION_FORMATS = ("mp4", "gif")
 FORMATS = STATIC_FORMATS + ANIMATION_FORMATS
-MEDIA_DIR = Path("media") / "figures"
 
 
 def catalogue() -> dict[str, tuple]:
@@ -101,7 +101,7 @@ def build(run: str, root: Path | None = None, outdir: Path | None = None, only=N
     unknown = [n for n in names if n not in catalogue()]
     if unknown:
         raise ValueError(f"unknown figure {unknown[0]!r}; known: {', '.join(catalogue())}")
-    out = Path(outdir) if outdir is not None else MEDIA_DIR / run
+    out = Path(outdir) if outdir is not None else paths.MEDIA_DIR / "figures" / run
     out.mkdir(parents=True, exist_ok=True)
     style.apply()
     results = []

@@ -54,7 +54,8 @@ from pathlib import Path
 import numpy as np
 
 from grokking.common.io import write_json, write_npz
-from grokking.training import history, model, paths, tasks
+from grokking.training import history, model, tasks
+from grokking.common import paths
 from grokking.training.config import Config
 
 from .errors import InteropError

@@ -12,7 +12,8 @@ import os
 import time
 
 from grokking.training import config as C
-from grokking.training.history import HistoryError, Run, write_json
+from grokking.common.io import write_json
+from grokking.training.history import HistoryError, Run
 
 
 def applies(run: Run, preset: str | None, force: bool, name: str | None = None) -> bool:

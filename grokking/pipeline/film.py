@@ -21,6 +21,7 @@ import numpy as np
 
 from grokking.common import code
 from grokking.common.palette import BACKGROUND_DARK, MUTED_DARK, TEXT_DARK
+from grokking.common.errors import UserError
 
 # scenes/<module>.py -> the title of that part of the story, in story order
 PARTS = {
@@ -37,7 +38,7 @@ CARD_SECONDS = 2.0
 FILM = "story.mp4"
 
 
-class FilmError(ValueError):
+class FilmError(UserError, ValueError):
     """Nothing to join (every scene left out): the message says why, scene by scene."""
 
 
@@ -154,7 +155,7 @@ def clean_leftovers(out: Path) -> list[Path]:
     """Remove the temporaries of joins killed before they could (kill -9, a power cut): only
     files named as join() names them beside `out`, whose process is gone; a live join's file
     and every other file are kept."""
-    from grokking.training.paths import pid_alive
+    from grokking.common.paths import pid_alive
     pattern = re.compile(re.escape(f".{out.stem}.tmp") + r"(\d+)" + re.escape(out.suffix))
     gone = []
     if out.parent.is_dir() and not out.parent.is_symlink():

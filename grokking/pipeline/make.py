@@ -9,16 +9,14 @@ import shutil
 import signal
 import threading
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from grokking.common.assets import Assets, AssetsError, recording
-from grokking.training import paths
+from grokking.common import paths
 
 from . import stamps as st
 
-MEDIA = Path("media")
 
 
 @dataclass
@@ -35,7 +33,7 @@ class Options:
     force: bool = False
     runs_root: Path | None = None
     assets_root: Path | None = None
-    media_root: Path = MEDIA
+    media_root: Path = paths.MEDIA_DIR
     scene_width: int | None = None        # tests render tiny frames
     progress: bool = True
     made: list[str] = field(default_factory=list)
@@ -46,8 +44,7 @@ class Options:
 
     @property
     def assets_dir(self) -> Path:
-        from grokking.common.assets import ASSETS_DIR
-        return paths.confined(self.assets_root or ASSETS_DIR, self.run)
+        return paths.confined(self.assets_root or paths.ASSETS_DIR, self.run)
 
     @property
     def media_dir(self) -> Path:
@@ -187,7 +184,7 @@ def check_suffixed(name: str, suffixes: list[str], who: str):
     (the seed choice's and --seeds' -s<seed>) is too long for a run name: the message names the
     suffix and the longest --run that fits, not only the length of a name the user never typed."""
     from grokking.training.config import ConfigError
-    from grokking.training.paths import MAX_LEN
+    from grokking.common.paths import MAX_LEN
     last = name.split("/")[-1]
     longest = max(suffixes, key=len)
     if len(last) + len(longest) > MAX_LEN:

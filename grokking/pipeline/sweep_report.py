@@ -29,18 +29,18 @@ from pathlib import Path
 import numpy as np
 
 from grokking.common.io import atomic_write_bytes
-from grokking.training import paths, tasks
+from grokking.common import paths
+from grokking.training import tasks
 from grokking.training.history import Run
 from grokking.training.sweep import SweepError, load_points, read_manifest, sweep_dir
 
-from .make import MEDIA
 
 FOLDER = "sweep-report"
 
 
 def report_dir(name: str, media_root: Path | str | None = None) -> Path:
     """media/<sweep>/sweep-report: the sweep's name is its own in runs/, so no run shares it."""
-    return paths.confined(media_root or MEDIA, name) / FOLDER
+    return paths.confined(media_root or paths.MEDIA_DIR, name) / FOLDER
 
 
 def digit_logits(W: dict, cfg) -> np.ndarray:
@@ -264,7 +264,7 @@ NAMED = {"lr": "lr", "weight_decay": "wd"}
 
 
 def race_dir(media_root: Path | str | None = None) -> Path:
-    return paths.confined(media_root or MEDIA, RACE_DIR)
+    return paths.confined(media_root or paths.MEDIA_DIR, RACE_DIR)
 
 
 def recipe_key(cfg: dict) -> str:

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import click
 
+from grokking.common import paths
+
 from grokking.training.config import DEFAULT_RUN
 
 from .catalog import SCENES
@@ -28,7 +30,7 @@ QUALITIES = {"low": "low_quality", "medium": "medium_quality", "high": "high_qua
 
 
 def render(name: str, run: str = DEFAULT_RUN, quality: str = "low", fmt: str = "mp4",
-           still: bool = False, media_dir: str | Path = "media", root: str | Path | None = None,
+           still: bool = False, media_dir: str | Path | None = None, root: str | Path | None = None,
            pixel_width: int | None = None, pixel_height: int | None = None,
            frame_rate: float | None = None, progress: bool = True) -> Path:
     """Render one scene; returns the written file. Raises AssetsError when the run's assets are
@@ -39,7 +41,7 @@ def render(name: str, run: str = DEFAULT_RUN, quality: str = "low", fmt: str = "
         why = data.absent(name)
         if why:
             raise data.NotFound(f"{name} not drawn: {why}", reason=why)
-        return _render(name, run, quality, fmt, still, Path(media_dir), pixel_width, pixel_height, frame_rate, progress)
+        return _render(name, run, quality, fmt, still, Path(media_dir or paths.MEDIA_DIR), pixel_width, pixel_height, frame_rate, progress)
 
 
 def output_dirs(media: Path, run: str) -> dict[str, str]:

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from grokking.common import assets as fmt
+from grokking.common import paths
 from grokking.common.assets import Assets, AssetsError, NotFound  # noqa: F401 (NotFound: the renderer's)
 from grokking.extraction import fourier as fo
 from grokking.training.config import DEFAULT_RUN
@@ -117,7 +118,7 @@ def refuse(scene: str, why: str):
 
 
 def _runs_with_assets() -> list[Assets]:
-    root = assets_root() or fmt.ASSETS_DIR
+    root = assets_root() or paths.ASSETS_DIR
     out = []
     for d in sorted(Path(root).iterdir()) if Path(root).is_dir() else ():
         try:

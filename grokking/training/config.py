@@ -4,6 +4,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
+from grokking.common.errors import ConfigError
+
 OPS = ("add", "sub", "pow", "mul", "div")
 # The grokking lab's recipes (README "The grokking lab"): each a config field, recorded in the
 # manifest, resumable and gridable; the defaults train exactly as before they existed.
@@ -11,10 +13,6 @@ GROKFAST = ("none", "ema", "ma")          # slow-gradient amplifiers of Lee et a
 OPTIMIZERS = ("adamw", "orthoadamw")      # orthoadamw: ⊥Grad (Prieto et al. 2025) before AdamW
 LOSSES = ("softmax", "stablemax")         # stablemax: s(x) in place of exp (Prieto et al. 2025)
 PRECISIONS = ("float64", "float32")       # the dtype the loss is computed in
-
-
-class ConfigError(ValueError):
-    """A bad setting; the message says what is wrong and how to fix it."""
 
 
 @dataclass

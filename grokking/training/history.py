@@ -23,7 +23,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 import time
 import platform
 import re
@@ -33,16 +32,16 @@ from pathlib import Path
 
 import numpy as np
 
-from grokking.common.io import atomic_write_bytes, npz_bytes, write_json, write_npz  # noqa: F401
+from grokking.common.io import write_json, write_npz  # noqa: F401
 
-from . import paths
+from grokking.common import paths
+from grokking.common.errors import UserError
 from .config import Config
 
 FORMAT = "grokking-history/1"
-RUNS_DIR = Path(os.environ.get("GROKKING_RUNS", "runs"))
 
 
-class HistoryError(RuntimeError):
+class HistoryError(UserError, RuntimeError):
     """A run on disk is missing, unreadable or inconsistent; the message says what to do."""
 
 
@@ -163,7 +162,7 @@ class Run:
 
     def __init__(self, name: str, root: Path | None = None):
         self.name = name
-        self.dir = paths.confined(root or RUNS_DIR, name)      # a valid name, inside runs/
+        self.dir = paths.confined(root or paths.RUNS_DIR, name)      # a valid name, inside runs/
         paths.check_run_folder(self.dir, name)                  # not a sweep; a point of one that exists
         self.manifest_path = self.dir / "manifest.json"
         self._manifest: tuple[int, dict] | None = None      # (mtime_ns, parsed), reread on change
@@ -314,7 +313,7 @@ class Run:
 
 
 def list_runs(root: Path | None = None) -> list[Run]:
-    root = Path(root or RUNS_DIR)
+    root = Path(root or paths.RUNS_DIR)
     if not root.is_dir():
         return []
     return [Run(d.name, root) for d in sorted(root.iterdir())
@@ -326,7 +325,7 @@ def list_sweeps(root: Path | None = None) -> list[tuple[str, list[tuple[str, "Ru
     """Every sweep in runs/ with its points, in its manifest's order: (sweep, [(point, Run or
     None when its name is unusable)])."""
     import json
-    root = Path(root or RUNS_DIR)
+    root = Path(root or paths.RUNS_DIR)
     out = []
     for d in sorted(root.iterdir()) if root.is_dir() else ():
         if not paths.valid(d.name) or d.is_symlink() or not paths.is_sweep(d):

@@ -31,9 +31,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import budget, paths
+from grokking.common import paths
+
+from . import budget
 from .config import PRESETS, Config, ConfigError, Schedule
-from .history import HistoryError, Run, write_json
+from grokking.common.io import write_json
+
+from .history import HistoryError, Run
 
 FORMAT = "grokking-sweep/1"
 MANIFEST = paths.SWEEP_MANIFEST      # "sweep.json"
@@ -158,12 +162,11 @@ def expand(base: Config, grid: dict[str, list], dense=(), preset: Config | None 
 # ---- the sweep manifest ---------------------------------------------------------------------
 
 def sweep_dir(name: str, runs_dir: Path | str | None = None) -> Path:
-    from . import history
     if isinstance(name, str) and "/" in name:
         raise SweepError(f"sweep name {name!r} is not allowed: a sweep is one folder in runs/ (its points are "
                          f"NAME/POINT); pass e.g. wd")
-    paths.check_runs_root(runs_dir or history.RUNS_DIR, "--runs-dir" if runs_dir is not None else "the runs folder")
-    root = paths.confined(runs_dir or history.RUNS_DIR, name)
+    paths.check_runs_root(runs_dir or paths.RUNS_DIR, "--runs-dir" if runs_dir is not None else "the runs folder")
+    root = paths.confined(runs_dir or paths.RUNS_DIR, name)
     if paths.is_run(root) and not paths.is_sweep(root):
         raise SweepError(f"{root} is a run, not a sweep (a sweep's --force or a run's would delete the other); "
                          f"choose another sweep name")
@@ -204,8 +207,7 @@ def point_advice(folder: Path, name: str) -> str:
 
 
 def _default_root(root: Path) -> bool:
-    from . import history
-    return Path(root).resolve() == Path(history.RUNS_DIR).resolve()
+    return Path(root).resolve() == Path(paths.RUNS_DIR).resolve()
 
 
 def _points_of(m: dict, grid_text: str) -> list[Point]:

@@ -33,7 +33,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-from .paths import cores
+from grokking.common.paths import cores
 
 
 def flush_subnormals() -> None:

@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable
 
-from .config import ConfigError
+from .errors import ConfigError, RunBusy
 
 MAX_LEN = 64
 NAME_RULE = ("1 to 64 characters from A-Z a-z 0-9 . _ -, starting with a letter or a digit; "
@@ -32,6 +32,13 @@ _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 # the stages' temporary file names: .<file>.tmp<pid of the writer>, or .<stem>.tmp<pid>.<ext>
 # for writers that need the extension (matplotlib's animation writers)
 _TEMP = re.compile(r"\..+\.tmp(\d+)(\.[A-Za-z0-9]+)?")
+# The data roots, relative to where the command runs: runs/ (training's histories), assets/
+# (extraction's output), media/ (figures, scenes, pages; manim.cfg names the same folder for
+# Manim's own command line). Read them as paths.RUNS_DIR etc. at call time, so a test or a
+# caller that points one elsewhere reaches every stage.
+RUNS_DIR = Path(os.environ.get("GROKKING_RUNS", "runs"))
+ASSETS_DIR = Path(os.environ.get("GROKKING_ASSETS", "assets"))
+MEDIA_DIR = Path("media")
 SWEEP_MANIFEST = "sweep.json"      # what makes a folder of runs/ a sweep (training/sweep.py)
 
 
@@ -227,10 +234,6 @@ def check_writable(root: Path | str, what: str = "the run"):
     if not os.access(p, os.W_OK | os.X_OK):
         raise ConfigError(f"cannot write {what} in {root}/: {p} is not writable (read-only file system or no "
                           f"permission); make it writable or run from a writable copy")
-
-
-class RunBusy(RuntimeError):
-    """Another process holds this run: one line naming its pid."""
 
 
 @contextmanager
