@@ -1,6 +1,6 @@
 """A sweep against training the same points one by one, in one run (issue 16's speed figure).
 
-  sweep        `grokking sweep`'s own driver (training/sweep.py): batched models, parallel
+  sweep        `grokking sweep`'s own driver (lab/sweep.py): batched models, parallel
                processes sized to the cores
   one by one   each point trained alone, in this process, with every core (the trainer's
                thread tuner on), as a loop over `grokking train` would (less its start-ups)
@@ -24,7 +24,8 @@ from pathlib import Path
 import click
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from grokking.training import sweep as S  # noqa: E402
+from grokking.lab import sweep as S  # noqa: E402
+from grokking.training import grid as G  # noqa: E402
 from grokking.training.config import PRESETS  # noqa: E402
 from grokking.training.history import Run  # noqa: E402
 from grokking.training.train import Seeded, train  # noqa: E402
@@ -48,7 +49,7 @@ def by_sweep(root: Path, grid: str, preset: str):
 
 
 def one_by_one(root: Path, grid: str, preset: str):
-    for p in S.expand(PRESETS[preset], S.parse_grid(grid)):
+    for p in G.expand(PRESETS[preset], G.parse_grid(grid)):
         train([Seeded(p.cfg, Run(p.name, root))], device="cpu", progress=False)
 
 
@@ -57,7 +58,7 @@ def one_by_one(root: Path, grid: str, preset: str):
 @click.option("--preset", type=click.Choice(list(PRESETS)), default="quick", show_default=True)
 @click.option("--only", type=click.Choice(["sweep", "one-by-one"]), help="Time one side only.")
 def main(grid, preset, only):
-    n = len(S.expand(PRESETS[preset], S.parse_grid(grid)))
+    n = len(G.expand(PRESETS[preset], G.parse_grid(grid)))
     print(f"{n} points of the {preset} preset, grid {grid!r}, {S.cores()} cores")
     rows = {}
     with tempfile.TemporaryDirectory(prefix="sweep-bench-", dir=".") as tmp:

@@ -385,7 +385,7 @@ for _cmd in cli.commands.values():
 def sweep(name, grid, preset, runs_dir, threads, ray_address, device, dense, force, quiet, **over):
     """Train a grid of runs into runs/NAME/<point>/ (ordinary runs, named NAME/<point> for
     extraction, figures and scenes). Running it again finishes what is unfinished; a larger grid adds its new points."""
-    from grokking.training.sweep import sweep as run_sweep
+    from grokking.lab.sweep import sweep as run_sweep
     r = run_sweep(name, grid, preset=preset, overrides=over, runs_dir=runs_dir, threads=threads,
                   ray=ray_address, device=device, force=force, dense=_split_names(dense) or (),
                   progress=not quiet, log=lambda line: click.echo(line, err=True))
@@ -413,7 +413,7 @@ def sweep_report(names, runs_dir, axes, quiet):
     accuracy, never-grokked and still-training counts, the wall time to it, the speed-up against
     the baseline (adamw at the preset's lr) and the lr-matched control (the adamw lr that groks
     first), the final restricted vs the model's test loss, the key frequencies per seed."""
-    from grokking.pipeline.sweep_report import race_report, report
+    from grokking.lab.report import race_report, report
     if len(names) > 1:
         if axes:
             raise UserError("--axes is for one sweep's phase diagram; the race of several sweeps has no axes")

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from grokking.pipeline import sweep_report as R
+from grokking.lab import report as R
 from grokking.training.config import Config
 
 INF = float("inf")
@@ -118,7 +118,7 @@ def test_interval_arithmetic():
 
 
 def test_band_holds_gaps_and_spans_the_seeds():
-    from grokking.figures.race import band, held
+    from grokking.lab.race_figure import band, held
     assert np.array_equal(held(np.array([np.nan, 0.1, np.nan, 0.5, np.nan])), [np.nan, 0.1, 0.1, 0.5, np.nan],
                           equal_nan=True)
     med, lo, hi = band([np.array([0.0, 0.2, 0.4]), np.array([0.0, np.nan, 1.0, 1.0]), np.array([0.0, 0.6, 0.6])])
@@ -133,7 +133,8 @@ TINY = dict(p=11, frac=0.5, d_model=16, n_heads=2, d_head=8, d_mlp=32, weight_de
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
-    from grokking.training import sweep as S
+    from grokking.lab import sweep as S
+    from grokking.training import grid as G
     root = tmp_path_factory.mktemp("race")
     kw = dict(preset="quick", overrides=TINY, runs_dir=root / "runs", progress=False, log=lambda line: None)
     S.sweep("ra", "lr=0.003,0.03 seed=0,1", **kw)

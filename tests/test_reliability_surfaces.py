@@ -14,7 +14,9 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from grokking.training import sweep as S
+from grokking.lab import sweep as S
+
+from grokking.training import grid as G
 from grokking.training.config import ConfigError
 
 from test_reliability_paths import TINY, invoke, refused      # noqa: F401  (TINY: a few thousand parameters)
@@ -263,7 +265,7 @@ def test_sweep_seconds_come_from_the_histories_after_a_lost_session(runs_dir):
     for p in m["points"]:
         secs = json.loads((root / p["name"] / "manifest.json").read_text())["train_seconds"]
         assert p["seconds"] == round(secs, 2) > 0
-    from grokking.pipeline.sweep_report import report
+    from grokking.lab.report import report
     rows = report("t", media_root=runs_dir.parent / "media", progress=False)["rows"]
     assert all(row["seconds"] > 0 for row in rows)
 
@@ -327,12 +329,13 @@ def test_workers_exit_when_the_sweep_driver_is_killed(tmp_path):
     ("127.0.0.1:1", "cannot reach 127.0.0.1:1"),
 ])
 def test_a_bad_or_unreachable_ray_address_is_one_line_and_bounded(runs_dir, monkeypatch, address, says):
+    from grokking.lab import cluster
     import importlib.util
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda n, *a: None if n == "grpc" else real(n, *a))
     t = time.perf_counter()
     refused(invoke("sweep", "r", *SWEEP_OPTS, "--grid", "seed=0", "--ray", address), says)
-    assert time.perf_counter() - t < S.RAY_CONNECT_TIMEOUT + 20
+    assert time.perf_counter() - t < cluster.RAY_CONNECT_TIMEOUT + 20
     assert tree(runs_dir) == {}
 
 

@@ -1,10 +1,11 @@
 """Reliability, round four, the data: --force deletes only what
 the trainer wrote, a forced re-run keeps its seed, ops that are what they say, a race that counts
 each seed once, Grokfast-MA's window in the budget, the seed choice's names and lock checked before
-any try, and scripts/extend_ungrokked.py's refusals. Each test fails without its fix."""
+any try, and grokking/lab/extend_ungrokked.py's refusals. Each test fails without its fix."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -262,7 +263,8 @@ SWEEP_TINY = dict(p=5, frac=0.5, epochs=10, d_model=16, n_heads=2, d_head=8, d_m
 @pytest.fixture(scope="module")
 def tiny_sweep(tmp_path_factory):
     """A sweep of two seeds that never grok (ten epochs), in a fresh working directory."""
-    from grokking.training import sweep as S
+    from grokking.lab import sweep as S
+    from grokking.training import grid as G
     root = tmp_path_factory.mktemp("round4")
     S.sweep("ra", "seed=0,1", preset="quick", overrides=SWEEP_TINY, runs_dir=root / "runs", progress=False,
             log=lambda line: None)
@@ -276,8 +278,8 @@ def test_a_race_naming_a_sweep_twice_is_refused(tiny_sweep, monkeypatch):
         refused(invoke("sweep-report", *names, "--runs-dir", "runs", "--quiet"), "sweep 'ra' is named twice",
                 "count each of its seeds twice")
         assert tree(tiny_sweep) == before
-    from grokking.pipeline.sweep_report import race_report
-    from grokking.training.sweep import SweepError
+    from grokking.lab.report import race_report
+    from grokking.training.grid import SweepError
     with pytest.raises(SweepError, match="named twice"):
         race_report(["ra", "ra"], runs_dir=tiny_sweep / "runs", media_root=tiny_sweep / "media", progress=False)
     assert not (tiny_sweep / "media").exists()
@@ -323,14 +325,11 @@ def test_the_disk_estimate_bounds_a_grokfast_ma_runs_resume_files(runs_dir):
     assert run.size_bytes() <= budget.disk_bytes(run.config)
 
 
-# ---- item 13: scripts/extend_ungrokked.py refuses in one line -----------------------------------
+# ---- item 13: grokking/lab/extend_ungrokked.py refuses in one line -----------------------------------
 
 def _extend_cli():
-    import importlib.util
-    spec = importlib.util.spec_from_file_location("extend_ungrokked", ROOT / "scripts" / "extend_ungrokked.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod.main
+    from grokking.lab import extend_ungrokked
+    return extend_ungrokked.main
 
 
 def _extend(*args):
@@ -383,8 +382,9 @@ def test_extend_ungrokked_says_when_there_is_nothing_to_do_and_extends_what_matc
 
 
 def test_extend_ungrokked_as_a_process_exits_2_without_a_traceback(tiny_sweep):
-    r = subprocess.run([sys.executable, str(ROOT / "scripts" / "extend_ungrokked.py"), "nosuch", "--epochs", "20"],
-                       cwd=tiny_sweep, capture_output=True, text=True, timeout=120)
+    r = subprocess.run([sys.executable, "-m", "grokking.lab.extend_ungrokked", "nosuch", "--epochs", "20"],
+                       cwd=tiny_sweep, capture_output=True, text=True, timeout=120,
+                       env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert r.stderr.strip().splitlines() == [f"Error: no sweep in runs/nosuch/; start one with: grokking sweep "
                                              f"nosuch --grid ..."]

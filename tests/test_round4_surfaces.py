@@ -281,7 +281,8 @@ def test_ordinals_in_the_explorer(tmp_path):
 
 
 def test_a_one_point_sweep_says_one_batch_one_point(tmp_path, monkeypatch):
-    from grokking.training import sweep as S
+    from grokking.lab import sweep as S
+    from grokking.training import grid as G
     monkeypatch.setattr(S, "run_local", lambda specs, procs, bar, record: [])     # the log, not the training
     lines = []
     S.sweep("one", "seed=0", preset="quick", overrides={"p": 11, "epochs": 20}, runs_dir=tmp_path, progress=False,
@@ -290,7 +291,7 @@ def test_a_one_point_sweep_says_one_batch_one_point(tmp_path, monkeypatch):
     assert "1 of 1 point to train in 1 batch (1 point)" in said, said
     assert "batches" not in said and "points" not in said
     monkeypatch.setattr(S, "run_local", lambda specs, procs, bar, record: ["injected"])
-    with pytest.raises(S.SweepError, match=r"^1 of 1 batch failed"):
+    with pytest.raises(G.SweepError, match=r"^1 of 1 batch failed"):
         S.sweep("two", "seed=0", preset="quick", overrides={"p": 11, "epochs": 20}, runs_dir=tmp_path,
                 progress=False, log=lines.append)
 
@@ -328,7 +329,7 @@ def test_all_whose_tries_were_all_reused_says_reused_not_trained(tmp_path, monke
 def test_race_names_a_recipe_by_every_field_that_differs_from_the_baselines():
     """A wd=1 recipe beside the wd=2 baseline (the quick preset's wd), most recipes at wd=1: the
     wd=1 ones say wd=1, and no recipe's name reads like the baseline's."""
-    from grokking.pipeline import sweep_report as R
+    from grokking.lab import report as R
     from tests.test_race import row
     from grokking.training.config import PRESETS
     q = PRESETS["quick"]

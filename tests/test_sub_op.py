@@ -228,7 +228,7 @@ def test_scenes_of_a_digits_embedding_carry_no_note(tmp_path):
 
 
 def test_the_seed_choices_check_of_a_sub_run_is_extractions(sub_run):
-    """check_at (the main job's seed choice, scripts/recipe_table.py) measures a sub run in the
+    """check_at (the main job's seed choice, grokking/lab/recipe_table.py) measures a sub run in the
     same coordinates as extraction: the same rows, the same numbers."""
     from grokking.common.assets import Assets
     from grokking.extraction.extract import check_at

@@ -7,7 +7,9 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from grokking.training import sweep as S
+from grokking.lab import sweep as S
+
+from grokking.training import grid as G
 from grokking.training.config import PRESETS, Config, schedule_epochs
 from grokking.training.history import Run
 from grokking.common.paths import valid
@@ -18,7 +20,7 @@ TINY = dict(p=23, d_model=32, n_heads=4, d_head=8, d_mlp=64, lr=1e-2, weight_dec
 # ---- the grid and the plan -----------------------------------------------------------------
 
 def test_grid_parses_fields_aliases_and_types_in_order():
-    g = S.parse_grid("wd=0.3,1,3 frac=0.3,0.5 seed=0,1,2 op=add,sub unembed_eq=true,0")
+    g = G.parse_grid("wd=0.3,1,3 frac=0.3,0.5 seed=0,1,2 op=add,sub unembed_eq=true,0")
     assert list(g) == ["weight_decay", "frac", "seed", "op", "unembed_eq"]
     assert g["weight_decay"] == [0.3, 1.0, 3.0] and all(isinstance(v, float) for v in g["weight_decay"])
     assert g["seed"] == [0, 1, 2] and all(isinstance(v, int) for v in g["seed"])
@@ -31,13 +33,13 @@ def test_grid_parses_fields_aliases_and_types_in_order():
     ("schedule=1", "not a config field"), ("p=1", "point p1: p must be at least 2"),
 ])
 def test_bad_grid_is_one_line_saying_what_to_do(grid, says):
-    with pytest.raises(S.SweepError) as e:
-        S.expand(PRESETS["quick"], S.parse_grid(grid))
+    with pytest.raises(G.SweepError) as e:
+        G.expand(PRESETS["quick"], G.parse_grid(grid))
     assert says in str(e.value) and "\n" not in str(e.value)
 
 
 def test_points_are_the_product_named_by_the_run_name_rule():
-    pts = S.expand(PRESETS["quick"], S.parse_grid("wd=0.3,1 frac=0.3,0.5 seed=0,1,2 lr=1e-3"))
+    pts = G.expand(PRESETS["quick"], G.parse_grid("wd=0.3,1 frac=0.3,0.5 seed=0,1,2 lr=1e-3"))
     assert len(pts) == 2 * 2 * 3
     assert pts[0].name == "wd0.3-frac0.3-s0-lr0.001" and all(valid(p.name) for p in pts)
     assert len({p.name for p in pts}) == len(pts)
@@ -49,8 +51,8 @@ def test_points_are_the_product_named_by_the_run_name_rule():
 
 @pytest.mark.parametrize("epochs", [300, 1200, 10500, 20000, 50000])
 def test_compact_schedule_keeps_about_a_hundred_checkpoints(epochs):
-    ep = schedule_epochs(S.compact_schedule(epochs), epochs)
-    assert 0.8 * S.N_CHECKPOINTS <= len(ep) <= 1.2 * S.N_CHECKPOINTS
+    ep = schedule_epochs(G.compact_schedule(epochs), epochs)
+    assert 0.8 * G.N_CHECKPOINTS <= len(ep) <= 1.2 * G.N_CHECKPOINTS
     assert ep[0] == 0 and ep[-1] == epochs and ep[:11] == list(range(11))
     dense = schedule_epochs(Config(epochs=epochs).schedule, epochs)
     if epochs >= 10500:
@@ -58,7 +60,7 @@ def test_compact_schedule_keeps_about_a_hundred_checkpoints(epochs):
 
 
 def test_plan_batches_what_shares_shapes_and_fills_the_cores(monkeypatch):
-    pts = S.expand(PRESETS["quick"], S.parse_grid("frac=0.3,0.5 seed=0,1,2,3"))
+    pts = G.expand(PRESETS["quick"], G.parse_grid("frac=0.3,0.5 seed=0,1,2,3"))
     one_core = S.plan(pts, 1)
     assert sorted(len(b) for b in one_core) == [4, 4]
     assert all(len({p.cfg.frac for p in b}) == 1 for b in one_core)    # shapes differ with frac
@@ -78,7 +80,7 @@ def test_finished_batches_hand_their_cores_to_the_running_ones():
 
 def test_seeds_batch_with_different_weight_decay_only_when_the_trainer_allows():
     from grokking.training import train as T
-    pts = S.expand(PRESETS["quick"], S.parse_grid("wd=1,2 seed=0,1"))
+    pts = G.expand(PRESETS["quick"], G.parse_grid("wd=1,2 seed=0,1"))
     batches = S.plan(pts, 1)
     per_seed = getattr(T, "PER_SEED", ("seed",))
     assert len(batches) == (1 if "weight_decay" in per_seed else 2)
@@ -97,13 +99,13 @@ def tiny_sweep(tmp_path_factory):
 def test_every_point_is_an_ordinary_complete_run(tiny_sweep):
     d = tiny_sweep["dir"]
     m = json.loads((d / "sweep.json").read_text())
-    assert m["format"] == S.FORMAT and m["grid"] == "wd=0.3,1 seed=0,1"
+    assert m["format"] == G.FORMAT and m["grid"] == "wd=0.3,1 seed=0,1"
     assert [p["name"] for p in m["points"]] == ["wd0.3-s0", "wd0.3-s1", "wd1-s0", "wd1-s1"]
     for p in m["points"]:
         run = Run(p["name"], d)
         assert run.manifest["status"] == "complete" and not run.verify()
         assert run.config.weight_decay == dict(p["values"])["weight_decay"]
-        assert len(run.checkpoint_epochs()) == len(schedule_epochs(S.compact_schedule(300), 300))
+        assert len(run.checkpoint_epochs()) == len(schedule_epochs(G.compact_schedule(300), 300))
         assert p["seconds"] > 0
 
 
@@ -154,14 +156,14 @@ def test_dense_retrains_a_point_under_the_presets_schedule_and_it_stays_dense(ti
     assert run.manifest["status"] == "complete"
     assert (d / "wd0.3-s1" / "manifest.json").stat().st_mtime_ns == other
     assert S.sweep("tiny", "wd=0.3 seed=0,1", **kw)["trained"] == 0          # still dense, nothing to redo
-    with pytest.raises(S.SweepError, match="not a point of this grid"):
+    with pytest.raises(G.SweepError, match="not a point of this grid"):
         S.sweep("tiny", "wd=0.3 seed=0,1", dense=["wd9-s0"], **kw)
 
 
 def test_a_changed_config_is_refused_before_anything_is_written(tiny_sweep):
     d, root = tiny_sweep["dir"], tiny_sweep["root"] / "runs"
     before = (d / "sweep.json").read_bytes()
-    with pytest.raises(S.SweepError, match="another base config .*lr"):
+    with pytest.raises(G.SweepError, match="another base config .*lr"):
         S.sweep("tiny", "wd=0.3 seed=0", preset="quick", overrides={**TINY, "lr": 3e-3}, runs_dir=root,
                 progress=False, log=lambda line: None)
     assert (d / "sweep.json").read_bytes() == before
@@ -189,7 +191,7 @@ def test_a_point_is_the_run_sweep_slash_point_for_every_stage(tiny_sweep, monkey
 
 def test_report_table_agrees_with_the_histories(tiny_sweep):
     from grokking.extraction.mechanism import key_frequencies
-    from grokking.pipeline.sweep_report import key_frequencies_at, report
+    from grokking.lab.report import key_frequencies_at, report
     out = report("tiny", runs_dir=tiny_sweep["root"] / "runs", media_root=tiny_sweep["root"] / "media",
                  progress=False)
     files = set(out["files"])
@@ -222,7 +224,7 @@ def test_key_frequencies_recover_a_planted_signal():
 
 
 def test_phase_diagram_cells_pool_seeds_and_count_never():
-    from grokking.figures.sweep import cells
+    from grokking.lab.sweep_figures import cells
     rows = [{"weight_decay": wd, "frac": f, "seed": s, "grokked": g}
             for wd, f, s, g in [(0.3, 0.3, 0, 100), (0.3, 0.3, 1, 300), (0.3, 0.3, 2, "never"),
                                 (1.0, 0.3, 0, "never"), (1.0, 0.3, 1, "never"),
@@ -235,7 +237,7 @@ def test_phase_diagram_cells_pool_seeds_and_count_never():
 
 
 def test_label_counts_of_pow_tasks():
-    from grokking.pipeline.sweep_report import label_counts
+    from grokking.lab.report import label_counts
     assert (label_counts(7, 1, 1) == 7).all()                     # x + y: every label p times
     p, a, b = 7, 2, 2
     brute = np.zeros(p, int)

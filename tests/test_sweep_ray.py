@@ -6,7 +6,9 @@ import pytest
 
 ray = pytest.importorskip("ray")
 
-from grokking.training import sweep as S            # noqa: E402
+from grokking.lab import sweep as S
+
+from grokking.training import grid as G            # noqa: E402
 from grokking.training.history import Run           # noqa: E402
 
 TINY = dict(p=23, d_model=32, n_heads=4, d_head=8, d_mlp=64, lr=1e-2, weight_decay=1.0, frac=0.6, epochs=300)
@@ -31,13 +33,13 @@ def test_a_killed_task_is_retried_and_its_points_resume(local_ray, tmp_path):
     faulted = faulted[0]
     assert 0 < faulted["start"] < TINY["epochs"]            # the retry resumed, it did not restart
     assert faulted["start"] >= 100 - 10                     # from the last checkpoints it had (5 epochs apart here)
-    for p in S.load_points(root / "rs"):
+    for p in G.load_points(root / "rs"):
         run = Run(p.name, root / "rs")
         assert run.manifest["status"] == "complete" and not run.verify()
 
     # the same batch trained without a kill, in this process: the same weights and metrics
     again = tmp_path / "again"
-    spec = S.batch_spec([p for p in S.load_points(root / "rs") if p.name in faulted["points"]], again, 1)
+    spec = S.batch_spec([p for p in G.load_points(root / "rs") if p.name in faulted["points"]], again, 1)
     S.run_batch(spec)
     for name in faulted["points"]:
         a, b = Run(name, root / "rs"), Run(name, again)

@@ -39,7 +39,7 @@ _TEMP = re.compile(r"\..+\.tmp(\d+)(\.[A-Za-z0-9]+)?")
 RUNS_DIR = Path(os.environ.get("GROKKING_RUNS", "runs"))
 ASSETS_DIR = Path(os.environ.get("GROKKING_ASSETS", "assets"))
 MEDIA_DIR = Path("media")
-SWEEP_MANIFEST = "sweep.json"      # what makes a folder of runs/ a sweep (training/sweep.py)
+SWEEP_MANIFEST = "sweep.json"      # what makes a folder of runs/ a sweep (training/grid.py)
 
 
 def check_name(name) -> str:

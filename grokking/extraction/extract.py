@@ -445,7 +445,7 @@ def history_upto(metrics: dict, epoch: int) -> tuple[np.ndarray, np.ndarray, np.
 
 def check_at(run: Run, epoch: int) -> dict:
     """The analysis summary of one checkpoint with its story check, without a full extraction (what
-    the main job's seed choice, pipeline/choose.py, and scripts/recipe_table.py use): key
+    the main job's seed choice, pipeline/choose.py, and grokking/lab/recipe_table.py use): key
     frequencies, logit approximation, selections, replay, story_check. The rows in time read the
     history up to `epoch`; the replay's claims are measured at their own checkpoints only."""
     cfg = run.config

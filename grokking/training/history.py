@@ -196,7 +196,7 @@ class Run:
     def missing(self) -> str:
         """Why there is no history here and the next step: a sweep's point is trained by its sweep."""
         if "/" in self.name:
-            from .sweep import point_advice
+            from .grid import point_advice
             return point_advice(self.dir.parent, self.name)
         return f"no run named {self.name!r} in {self.dir.parent}/; train it with: grokking train --run {self.name}"
 

@@ -2,7 +2,7 @@
 """Train runs with and without the embedding smoothness penalty and tabulate what each learned
 (issue 11's seed table): milestones, key frequencies, and whether the mechanism measures hold.
 
-    python scripts/seed_table.py --smooth 0,1e-3 --seeds 0,1,2 [--frac 0.3] [--device cuda]
+    python -m grokking.lab.seed_table --smooth 0,1e-3 --seeds 0,1,2 [--frac 0.3] [--device cuda]
 
 Each setting trains its seeds batched in a process of its own (runs/<prefix>-<setting>-s<seed>),
 then every run is extracted, in parallel; the table is printed as Markdown and saved as JSON.
@@ -18,7 +18,6 @@ from pathlib import Path
 import click
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def _name(prefix, smooth, frac, seed):

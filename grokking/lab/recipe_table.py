@@ -3,7 +3,7 @@
 (issue 22). Trains nothing: run the sweeps first, e.g.
 
     grokking sweep rA --preset video --grid "smooth=3e-4 seed=0,1,2,3,4"
-    python scripts/recipe_table.py rA rB [--at 6000,8000] [--json out.json]
+    python -m grokking.lab.recipe_table rA rB [--at 6000,8000] [--json out.json]
 
 Each point is checked at its last checkpoint (and at the checkpoints nearest to --at), as
 extraction checks a run (extraction/extract.py check_at): story frequency, key frequencies and
@@ -19,7 +19,6 @@ from pathlib import Path
 
 import click
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def row(run, epoch: int, seconds: float | None) -> dict:
@@ -72,7 +71,7 @@ def markdown(rows: list[dict]) -> str:
 def main(sweeps, at, json_out):
     import torch
     torch.set_num_threads(1)
-    from grokking.training import sweep as sw
+    from grokking.training import grid as sw
     from grokking.common.paths import RUNS_DIR
     from grokking.training.history import Run
     rows = []

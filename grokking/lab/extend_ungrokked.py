@@ -3,7 +3,7 @@
 (the points' configs minus the seed), leaving the points that grokked as they are: a race
 (grokking sweep-report A B ...) then reads each seed's cap from its own manifest.
 
-    python scripts/extend_ungrokked.py race-ema race-adamw --epochs 4000 [--runs-dir DIR]
+    python -m grokking.lab.extend_ungrokked race-ema race-adamw --epochs 4000 [--runs-dir DIR]
     [--points "lr0.001-*"] [--deadline 20:25]
 
 Trains nothing past --deadline (HH:MM, local time) is reached before a batch starts; a batch in
@@ -20,7 +20,6 @@ from pathlib import Path
 
 import click
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 class UserError(click.ClickException):
@@ -44,7 +43,7 @@ def plan(sweeps, epochs: int, runs_dir, points: str) -> tuple[list[list], list[s
     import fnmatch
     from grokking.training import budget
     from grokking.training.history import Run
-    from grokking.training.sweep import SweepError, load_points, sweep_dir
+    from grokking.training.grid import SweepError, load_points, sweep_dir
     from grokking.training.train import Seeded, batch_key
     groups: dict = {}
     roots = [(name, sweep_dir(name, runs_dir)) for name in dict.fromkeys(sweeps)]

@@ -1,4 +1,4 @@
-"""The race figure (numpy and matplotlib only; pipeline/sweep_report.py reads the runs and
+"""The race figure (numpy and matplotlib only; lab/report.py reads the runs and
 summarises the recipes, `race`):
 
     race    above: test accuracy over epochs per recipe, the median over its seeds as a line and the
@@ -12,7 +12,7 @@ import textwrap
 
 import numpy as np
 
-from . import style
+from grokking.figures import style
 
 ORDER = ("blue", "vermillion", "bluish_green", "orange", "reddish_purple", "sky_blue", "black")
 TRAINING = "#B0B0B0"
@@ -60,7 +60,7 @@ def left_edge(recipes: list[dict], cap: int) -> float:
 
 
 def race(rc: dict):
-    """The race figure of `rc` (pipeline/sweep_report.py race): recipes in its order."""
+    """The race figure of `rc` (lab/report.py race): recipes in its order."""
     import matplotlib.pyplot as plt
     style.apply()
     recipes, curves = rc["recipes"], rc["curves"]

@@ -4,7 +4,7 @@
     table.csv, table.md   per point: its grid values, status, epoch of 100 % train accuracy
                           (memorised), epoch of >= 99 % test accuracy (grokked, or "never"),
                           final accuracies, key frequencies, training seconds, disk
-    phase_diagram.png     grokking epoch over two grid axes (figures/sweep.py)
+    phase_diagram.png     grokking epoch over two grid axes (lab/sweep_figures.py)
     curves.png            test accuracy of every point, per varying axis
     key_frequencies.png   (add tasks) key frequencies of every point, by seed
     label_balance.png     (pow tasks) the label distribution beside whether the task grokked
@@ -32,7 +32,7 @@ from grokking.common.io import atomic_write_bytes
 from grokking.common import paths
 from grokking.training import tasks
 from grokking.training.history import Run
-from grokking.training.sweep import SweepError, load_points, read_manifest, sweep_dir
+from grokking.training.grid import SweepError, load_points, read_manifest, sweep_dir
 
 
 FOLDER = "sweep-report"
@@ -154,7 +154,7 @@ def diagram_axes(rows: list[dict], fields: list[str], asked: list[str] | None) -
     """The phase diagram's (x, y) fields: those asked for, else the first two varying fields that
     are not the seed (the seeds are pooled), else the seed."""
     if asked:
-        from grokking.training.sweep import ALIASES
+        from grokking.training.grid import ALIASES
         asked = [ALIASES.get(a, a) for a in asked]
         bad = [a for a in asked if a not in fields]
         if len(asked) == 2 and asked[0] == asked[1]:
@@ -227,7 +227,7 @@ def collect(name: str, runs_dir=None, progress: bool = True) -> dict:
 
 def report(name: str, runs_dir=None, media_root=None, axes: list[str] | None = None, progress: bool = True) -> dict:
     """The sweep's table and figures, and the race of its recipes (race.md, .csv, .json, .png)."""
-    from grokking.figures import sweep as F
+    from grokking.lab import sweep_figures as F
     got = collect(name, runs_dir, progress)
     points, rows, series, fields = got["points"], got["rows"], got["series"], got["fields"]
     xf, yf = diagram_axes(rows, fields, axes)
@@ -550,7 +550,7 @@ def race_table(rc: dict, names: list[str]) -> tuple[str, str]:
 def race_files(rc: dict, names: list[str]) -> dict[str, bytes]:
     """race.md, race.csv, race.json (every number, per seed) and race.png."""
     import json
-    from grokking.figures import race as FR
+    from grokking.lab import race_figure as FR
     csv_text, md = race_table(rc, names)
     data = {"sweeps": names, **{k: v for k, v in rc.items() if k != "curves"}, "notes": race_notes(rc, names)}
     return {"race.csv": csv_text.encode(), "race.md": md.encode(),

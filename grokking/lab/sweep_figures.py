@@ -1,4 +1,4 @@
-"""The sweep report's figures (numpy and matplotlib only; pipeline/sweep_report.py reads the runs).
+"""The sweep report's figures (numpy and matplotlib only; lab/report.py reads the runs).
 
 Every function takes plain rows and arrays and returns a matplotlib Figure:
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import style
+from grokking.figures import style
 
 NEVER = "#B0B0B0"          # cells and bars of points that never grokked (style's "other" grey)
 GROKKED = style.OKABE_ITO["bluish_green"]
