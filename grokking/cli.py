@@ -254,7 +254,7 @@ def _run_row(label: str, r) -> tuple:
 def all_(run_name, preset, quality, T, output, story_k, analysis_epoch, only_figures, only_scenes, force, quiet):
     """Train (if needed), extract, draw every figure, render every scene, write the gallery:
     only what is out of date. Interrupt at any time; run it again to finish. A new run of the
-    default preset tries its seeds (training/config.py MAIN_JOB_SEEDS) in order and keeps the
+    default preset tries its seeds (pipeline/choose.py MAIN_JOB_SEEDS) in order and keeps the
     first whose story check passes.
 
     Exit status: 0 when everything was made (or skipped because the run lacks that mechanism),

@@ -129,8 +129,8 @@ def test_resume_state_from_another_run_or_epoch_is_refused(runs_dir, tiny_cfg):
     state = history.read_npz(theirs)
     m = b.manifest
     m.pop("resume")
-    history.write_json(b.manifest_path, m)
-    history.write_npz(b.dir / "resume.npz", state)          # epoch 40 into a run at 20
+    io.write_json(b.manifest_path, m)
+    io.write_npz(b.dir / "resume.npz", state)          # epoch 40 into a run at 20
     with pytest.raises(HistoryError, match="epoch 40 but its manifest at 20"):
         train([Seeded(tiny_cfg, Run("b"))], progress=False)
 

@@ -313,7 +313,8 @@ def test_all_whose_tries_were_all_reused_says_reused_not_trained(tmp_path, monke
     tiny = C.Config(p=23, frac=0.5, d_model=16, n_heads=2, d_head=8, d_mlp=32, epochs=30,
                     schedule=C.Schedule(dense_until=5, log_until=20, n_log=4, stride=5))
     monkeypatch.setitem(C.PRESETS, C.DEFAULT_PRESET, tiny)
-    monkeypatch.setattr(C, "MAIN_JOB_SEEDS", (1, 0))
+    from grokking.pipeline import choose
+    monkeypatch.setattr(choose, "MAIN_JOB_SEEDS", (1, 0))
     monkeypatch.setattr(make, "make_explorer", lambda *a, **k: False)      # not what this is about
     runs = tmp_path / "runs"
     train([Seeded(tiny.replace(seed=s), Run(f"x-s{s}", runs)) for s in (1, 0)], progress=False)   # an earlier job's

@@ -15,6 +15,7 @@ from pathlib import Path
 from grokking.common.assets import Assets, AssetsError, recording
 from grokking.common import paths
 
+from . import choose
 from . import stamps as st
 
 
@@ -268,13 +269,11 @@ def make_all(o: Options, log=print) -> dict:
     from grokking.training import budget
     _check(o, cfg, run)
     if _chooses_seed(o, run):              # each try is a run of its own, <run>-s<seed>
-        from grokking.training.config import MAIN_JOB_SEEDS
-        check_suffixed(o.run, [f"-s{s}" for s in MAIN_JOB_SEEDS], "the seed choice, keeping each seed's try as a run,")
+        check_suffixed(o.run, [f"-s{s}" for s in choose.MAIN_JOB_SEEDS], "the seed choice, keeping each seed's try as a run,")
     for root, what in ((run.dir.parent, "the run's history"), (o.assets_dir.parent, "extracted assets"),
                        (o.media_root, "figures and scenes")):
         paths.check_writable(root, what)
-    from grokking.training.config import MAIN_JOB_SEEDS
-    tries = len(MAIN_JOB_SEEDS) if _chooses_seed(o, run) else 1     # each try is a run of its own
+    tries = len(choose.MAIN_JOB_SEEDS) if _chooses_seed(o, run) else 1     # each try is a run of its own
     budget.check(cfg, tries, run.dir.parent, run.size_bytes() if run.dir.is_dir() else 0)
     with run_lock(o.stamps_path.parent, o.run), Interrupts() as guard:
         return _make_all(o, log, cfg, run, summary, guard, t0)
@@ -290,10 +289,10 @@ def _make_all(o: Options, log, cfg, run, summary: dict, guard: "Interrupts", t0:
         # the default preset: its seeds in order, the first whose story check passes kept
         from grokking.training import config as C
         from .choose import candidates, train_first_passing
-        log(f"[train] {o.run}: {cfg.op} mod {cfg.p}, {cfg.epochs} epochs; seeds {', '.join(map(str, C.MAIN_JOB_SEEDS))} "
+        log(f"[train] {o.run}: {cfg.op} mod {cfg.p}, {cfg.epochs} epochs; seeds {', '.join(map(str, choose.MAIN_JOB_SEEDS))} "
             f"tried in order until one passes the story check")
-        done_before = {c.seed: _trained(r, c) for c, r in candidates(run, cfg, C.MAIN_JOB_SEEDS)}
-        chosen = train_first_passing(run, cfg, C.MAIN_JOB_SEEDS, force=o.force, progress=o.progress, log=log)
+        done_before = {c.seed: _trained(r, c) for c, r in candidates(run, cfg, choose.MAIN_JOB_SEEDS)}
+        chosen = train_first_passing(run, cfg, choose.MAIN_JOB_SEEDS, force=o.force, progress=o.progress, log=log)
         # every try found trained (an earlier main job's): reused, not trained (--force retrains them)
         reused = not o.force and all(done_before.get(t["seed"]) for t in chosen["tried"])
         summary["trained"] = not reused

@@ -32,7 +32,6 @@ from pathlib import Path
 
 import numpy as np
 
-from grokking.common.io import write_json, write_npz  # noqa: F401
 
 from grokking.common import paths
 from grokking.common.errors import UserError
