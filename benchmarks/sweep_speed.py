@@ -1,4 +1,4 @@
-"""A sweep against training the same points one by one, in one run (issue 16's speed figure).
+"""A sweep against training the same points one by one, in one run.
 
   sweep        `grokking sweep`'s own driver (lab/sweep.py): batched models, parallel
                processes sized to the cores

@@ -217,7 +217,7 @@ RECIPES = {"adamw": {}, "grokfast-ema (a 0.98, l 2)": dict(grokfast="ema"),
 def recipe_overhead(cfg, dev, rounds: int, tune: bool):
     """Each recipe's epoch (the trainer's: diagnostics, filter, projection, AdamW) at the run's
     mix of train-only and test epochs, and its cost over plain AdamW: median [range] of the
-    per-round ratios (the issue's bound: a filter may not slow the canonical step by > 15 %)."""
+    per-round ratios (the bound: a filter may not slow the canonical step by > 15 %)."""
     rows = []
     for name, kw in RECIPES.items():
         c = cfg.replace(**kw)

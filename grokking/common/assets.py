@@ -266,7 +266,7 @@ class Logit(Part):
 
 @dataclass
 class StoryCheck(Part):
-    """Whether the story the scenes tell is true of this run (REFERENCE §8), computed by
+    """Whether the story the scenes tell is true of this run (docs/science.md §8), computed by
     extraction/story_check.py: `passed` when every criterion passes; `criteria`, one dict per row
     of ROWS in that order, each with ROW_KEYS: name, passed, value (the run's number, readable),
     target, scenes (that depend on it), meaning (what a FAIL means for them) and advice (what to

@@ -99,7 +99,7 @@ def _ce(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
 
 def progress_losses(Ld: torch.Tensor, U: torch.Tensor, labels: torch.Tensor,
                     train: torch.Tensor, test: torch.Tensor) -> dict[str, torch.Tensor]:
-    """Restricted and excluded losses (REFERENCE §3) of digit logits Ld [B, p*p, p] (x-major),
+    """Restricted and excluded losses (docs/science.md §3) of digit logits Ld [B, p*p, p] (x-major),
     given the key frequencies' sum directions U [2K, p*p] (rows cos_k, sin_k per key k).
 
     restricted: each logit's mean over inputs plus its projection on U (train and test);

@@ -13,7 +13,7 @@ import numpy as np
 from . import fourier as fo
 
 KEY_SHARE = 0.01       # a frequency is key when its sum directions carry >= 1 % of logit variance
-FVE_CLUSTER = 0.85     # REFERENCE §3: a neuron belongs to a cluster at FVE >= 0.85
+FVE_CLUSTER = 0.85     # docs/science.md §3: a neuron belongs to a cluster at FVE >= 0.85
 
 
 # Ops whose answer is a product in the multiplicative group mod p: their Fourier structure runs
@@ -62,7 +62,7 @@ def embedding_frequencies(W_E_digits: np.ndarray, rel: float = 0.1) -> tuple[lis
 
 
 def neuron_fve(post: np.ndarray, p: int) -> dict:
-    """Per neuron: its best frequency k, the FVE there, and the FVE for every k (REFERENCE §3)."""
+    """Per neuron: its best frequency k, the FVE there, and the FVE for every k (docs/science.md §3)."""
     A = centred(post).reshape(p, p, -1)
     fve = fo.block_fve(fo.transform_2d(A))
     return {"freq": fve.argmax(axis=1), "fve": fve.max(axis=1), "fve_by_freq": fve}
@@ -87,7 +87,7 @@ def loss_all(logits: np.ndarray, labels: np.ndarray, valid: np.ndarray | None = 
 
 def logit_approximation(logits: np.ndarray, p: int, keys: list[int], labels: np.ndarray,
                         valid: np.ndarray | None = None) -> dict:
-    """Fit logit(x, y, c) ≈ mean_c + Σ_k α_k cos(w_k(x + y − c)) by least squares (REFERENCE §4).
+    """Fit logit(x, y, c) ≈ mean_c + Σ_k α_k cos(w_k(x + y − c)) by least squares (docs/science.md §4).
     `approx` [p*p, c] is the fitted logits themselves (an array: extraction keeps it out of the JSON).
     Losses are over the task's pairs (`valid`, tasks.valid; None: all p*p)."""
     if not keys:
@@ -120,7 +120,7 @@ def periods(k: int, p: int) -> int:
     return int(min(k % p, -k % p))
 
 
-# Legibility (REFERENCE §6, §8): a wave of k periods over 0 .. p-1 has p/k samples per period.
+# Legibility (docs/science.md §6, §8): a wave of k periods over 0 .. p-1 has p/k samples per period.
 STORY_MIN_SAMPLES = 11    # the story frequency: k <= 10 at p = 113
 WAVE_MIN_SAMPLES = 8      # every wave neuron shown (NeuronWaves, NeuronLoops, FourierPeak): k <= 14
 WAVE_MIN_R2 = 0.8         # a fitted cosine is drawn over a neuron's dots only when it explains this much
@@ -219,7 +219,7 @@ def wave_neurons(post: np.ndarray, p: int, keys: list[int], n: int = 7, min_fve:
     others are named in `left_out` with the reason (the scenes say so on screen). A harmonic of
     another key frequency (`harmonic_of`, k -> base) is never shown as a frequency of its own, and a
     neuron is a candidate only when its sweep's frequency is its own (`neuron_freq`, the 2D
-    frequency of REFERENCE §3): a clipped k wave whose sweep happens to peak at 2k is not a 2k wave."""
+    frequency of docs/science.md §3): a clipped k wave whose sweep happens to peak at 2k is not a 2k wave."""
     sweeps = post.reshape(p, p, -1)[0]                                  # [y, neuron]
     fits = [fo.dominant_frequency(sweeps[:, i]) for i in range(sweeps.shape[1])]
     amp = np.array([f["amp"] for f in fits])

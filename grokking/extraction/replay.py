@@ -1,4 +1,4 @@
-"""What the replays show at an epoch, measured at that epoch (REFERENCE §8 "The story in time").
+"""What the replays show at an epoch, measured at that epoch (docs/science.md §8 "The story in time").
 
 A replay (TrainingStory, NeuronLoops, the explorer, the animations) draws the model checkpoint by
 checkpoint. A probe fitted at the end and held fixed reads the end's basis, not the model at that

@@ -1,4 +1,4 @@
-"""The story check (REFERENCE §8): is the story the scenes tell true of this run?
+"""The story check (docs/science.md §8): is the story the scenes tell true of this run?
 
 Each scene makes a claim; each claim is a measurable property of the run. Seven criteria
 (common/assets.py StoryCheck.ROWS): four of the final model, three of training in time (delay,
@@ -18,7 +18,7 @@ from . import replay as rp
 
 MIN_LOGIT_EV = 0.90       # Σ_k α_k cos(w_k(x+y−c)) explains >= 90 % of the logits' variance
 MIN_ON_LINE = 0.95        # >= 95 % of the output's p largest logits on x + y ≡ output
-# the story in time (REFERENCE §8): "it groks" after more than a decade of plateau, and stays grokked
+# the story in time (docs/science.md §8): "it groks" after more than a decade of plateau, and stays grokked
 FIT_ACC = 0.99            # the training data is fitted at the first epoch of >= 99 % train accuracy
 GROK_ACC = 0.99           # grokked: the first epoch of >= 99 % test accuracy
 MIN_DELAY = 20            # ... at >= 20x the epoch of fitting
@@ -28,7 +28,7 @@ STEADY_TRAIN = 0.99       # after grokking, every measured epoch keeps train acc
 STEADY_TEST = 0.95        # and test accuracy >= 95 %
 
 TRY = ("try another seed (grokking train --seed N), or the default recipe (grokking train --preset video); "
-       "README: 'The story check'")
+       "docs/story-check.md")
 
 
 def legible(story_k: int | None, wave_freqs: list[int], left_out: list[dict], p: int) -> dict:
@@ -52,7 +52,7 @@ def legible(story_k: int | None, wave_freqs: list[int], left_out: list[dict], p:
 
 def algorithm(restricted_test: float | None, model_test: float | None, logit_ev: float) -> dict:
     """The key frequencies alone do better than the model (restricted test loss below its test
-    loss, REFERENCE §3-4) and their sum of cosines explains >= 90 % of the logit variance."""
+    loss, docs/science.md §3-4) and their sum of cosines explains >= 90 % of the logit variance."""
     below = restricted_test is not None and model_test is not None and restricted_test < model_test
     ok = bool(below) and logit_ev >= MIN_LOGIT_EV
     rl = "n/a" if restricted_test is None else f"{restricted_test:.3g}"
@@ -191,7 +191,7 @@ def in_time(train_acc, test_acc, test_measured, claims: list[dict] | None, per_c
 def story_check(p: int, story_k: int | None, wave: dict, restricted_test: float | None,
                 model_test: float | None, logit_ev: float, logit: dict, crest_sel: dict,
                 time_rows: list[dict] | None = None, line: str = "x + y", coords: str | None = None) -> dict:
-    """Every criterion of REFERENCE §8 for one run (the StoryCheck part of summary.json);
+    """Every criterion of docs/science.md §8 for one run (the StoryCheck part of summary.json);
     `time_rows`: in_time()'s (None: not measured, each FAIL with that reason). `line`, `coords`:
     the op's coordinates (extraction/coords.py), the sum in its terms ("x − y" for sub) and the
     sentence saying what they are (None: x and y as they are), which the check records and prints."""

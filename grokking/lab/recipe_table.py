@@ -1,6 +1,6 @@
 #!/usr/bin/env python
 """The story check over sweeps: one row per point (recipe x seed), for choosing a default recipe
-(issue 22). Trains nothing: run the sweeps first, e.g.
+(docs/lab.md). Trains nothing: run the sweeps first, e.g.
 
     grokking sweep rA --preset video --grid "smooth=3e-4 seed=0,1,2,3,4"
     python -m grokking.lab.recipe_table rA rB [--at 6000,8000] [--json out.json]

@@ -69,7 +69,7 @@ def key_frequencies_at(W: dict, cfg) -> tuple[list[int], list[float]]:
 def mechanism_at(W: dict, cfg, split: dict) -> dict:
     """What extraction's story check compares at a checkpoint (extraction/extract.py check_at),
     without its probes and selections: the key frequencies with their shares, the restricted test
-    loss (REFERENCE §3: the logits' projection on the key frequencies' sum directions; None without
+    loss (docs/science.md §3: the logits' projection on the key frequencies' sum directions; None without
     a key frequency) and the model's own test loss. Add tasks only."""
     import torch
     from grokking.extraction import fourier as fo
@@ -253,7 +253,7 @@ def report(name: str, runs_dir=None, media_root=None, axes: list[str] | None = N
     return {"dir": str(out), "files": list(files), "rows": rows, "axes": (xf, yf), "pooled": pooled}
 
 
-# ---- the race (issue 24): recipes against each other, seeds pooled -----------------------
+# ---- the race: recipes against each other, seeds pooled -----------------------
 
 RACE_DIR = "race-report"      # media/race-report/: the race of several sweeps
 INF = float("inf")
@@ -524,7 +524,7 @@ def race_notes(rc: dict, names: list[str]) -> list[str]:
         "grokking epoch. Seeds trained as one batched model share the batch's wall time equally "
         "(training/train.py); sweeps trained at the same time shared the cores, so compare times only between "
         "recipes trained alike.",
-        "restricted / model test loss: at each complete seed's last checkpoint, the restricted loss (REFERENCE §3: "
+        "restricted / model test loss: at each complete seed's last checkpoint, the restricted loss (docs/science.md §3: "
         "the logits' projection on the key frequencies' sum directions) against the model's own test loss, as "
         "extraction's story check computes them; 'restricted < model' counts the seeds where the key "
         "frequencies alone do better. Key frequencies: extraction's rule at each seed's last checkpoint, with "

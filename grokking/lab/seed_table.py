@@ -1,6 +1,6 @@
 #!/usr/bin/env python
 """Train runs with and without the embedding smoothness penalty and tabulate what each learned
-(issue 11's seed table): milestones, key frequencies, and whether the mechanism measures hold.
+(the seed table of results/recipes-and-seeds.md): milestones, key frequencies, and whether the mechanism measures hold.
 
     python -m grokking.lab.seed_table --smooth 0,1e-3 --seeds 0,1,2 [--frac 0.3] [--device cuda]
 

@@ -1,5 +1,5 @@
 """The main job's default run: the preset's seeds tried in order, the first whose story check
-passes kept (issue 22; README "The story check"). No recipe found passes on every seed, so the
+passes kept (docs/story-check.md). No recipe found passes on every seed, so the
 seed is chosen by the check the scenes depend on, and the run says how it was chosen.
 
 Each try is an ordinary run, <run>-s<seed>; the kept one is renamed to <run>, its manifest's

@@ -36,7 +36,7 @@ from grokking.common.io import atomic_write_bytes
 
 HERE = Path(__file__).resolve().parent
 SCRIPT = HERE / "explore.js"
-BUDGET_BYTES = 19_000_000            # the page, all told, stays under 20 MB (the limit)
+BUDGET_BYTES = 19_000_000            # the page, all told, stays under 20 MB
 PAGE = "explore.html"
 
 # Which scenes and figures show what each panel shows (names of scenes/catalog.py and figures/build.py).
@@ -200,7 +200,7 @@ def check_html(check: dict) -> str:
     e = html.escape
     out = [f"<details class='check'{'' if check['passed'] else ' open'}><summary><b>Story check: "
            f"{'PASS' if check['passed'] else 'FAIL'}</b> <span class='muted'>(is the story the scenes tell true of this "
-           "run? REFERENCE §8; the rows in time say whether each replay caption's number says what it claims)"
+           "run? docs/science.md §8; the rows in time say whether each replay caption's number says what it claims)"
            "</span></summary><table>"]
     for c in check["rows"]:
         if c["name"] == (check["time_rows"] or [None])[0]:

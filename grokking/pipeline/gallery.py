@@ -47,7 +47,7 @@ def write_gallery(o, stamps: dict, failed: dict | None = None) -> Path:
     parts.append("</table><p class='muted'>Phases: " + e(ph.get("rule", "")) + "</p>")
     chk = a.story_check
     parts.append(f"<h2>Story check: {'PASS' if chk.passed else 'FAIL'}</h2><p class='muted'>Is the story the "
-                 "scenes tell true of this run? (REFERENCE §8)</p><table>")
+                 "scenes tell true of this run? (docs/science.md §8)</p><table>")
     for c in chk.criteria or []:
         if c["name"] == chk.TIME_ROWS[0]:
             parts.append("<tr><td></td><th colspan='2' class='muted'>in time: the plateau, after grokking, "

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from grokking.common.errors import ConfigError
 
 OPS = ("add", "sub", "pow", "mul", "div")
-# The grokking lab's recipes (README "The grokking lab"): each a config field, recorded in the
+# The grokking lab's recipes (docs/lab.md): each a config field, recorded in the
 # manifest, resumable and gridable; the defaults train exactly as before they existed.
 GROKFAST = ("none", "ema", "ma")          # slow-gradient amplifiers of Lee et al. 2024
 OPTIMIZERS = ("adamw", "orthoadamw")      # orthoadamw: ⊥Grad (Prieto et al. 2025) before AdamW
@@ -34,7 +34,7 @@ class Config:
     b: int = 1
     frac: float = 0.3         # fraction of the p^2 pairs used for training
     seed: int = 0             # drives both the split and the init
-    # model (REFERENCE §1)
+    # model (docs/science.md §1)
     d_model: int = 128
     n_heads: int = 4
     d_head: int = 32
@@ -187,7 +187,7 @@ class Config:
         return dataclasses.replace(self, **kw)
 
 
-# Canonical: REFERENCE §1. Grokking at ~10k epochs, clean-up done by ~14k; we stop at 20k.
+# Canonical: docs/science.md §1. Grokking at ~10k epochs, clean-up done by ~14k; we stop at 20k.
 CANONICAL = Config()
 
 # Quick: a small task that still memorises first and groks after a visible plateau,
@@ -199,7 +199,7 @@ QUICK = Config(
 )
 
 # Video: the default of `grokking all`, chosen so the story the scenes tell is true of the run,
-# in time as well as at the end (REFERENCE §8, the story check; results/story-in-time.md): the
+# in time as well as at the end (docs/science.md §8, the story check; results/story-in-time.md): the
 # canonical model at lr 1e-2 on the video's train fraction 0.25 with weight decay 0.2 (it memorises
 # by epoch ~44 and groks at ~1,100-1,500: a plateau of 25-35x), the embedding smoothness penalty
 # 1e-4 for legible waves until the grokking epoch, then the lr halving every 600 epochs from it

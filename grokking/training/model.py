@@ -1,4 +1,4 @@
-"""The one-layer transformer of REFERENCE §1, as plain tensors with TransformerLens names.
+"""The one-layer transformer of docs/science.md §1, as plain tensors with TransformerLens names.
 
 Parameters live in a dict of tensors, every one with a leading seed axis S so that several
 seeds train as one batched model (S = 1 for a single run). Shapes follow TransformerLens:
@@ -51,7 +51,7 @@ def n_params(cfg: Config) -> int:
 
 def init_params(cfg: Config, seeds: list[int], device="cpu") -> dict[str, torch.Tensor]:
     """Seeded init, one generator per seed, so a seed's weights do not depend on its batch.
-    Weights ~ N(0, 1/d_model), W_U ~ N(0, 1/d_vocab), biases 0 (REFERENCE §1), every weight
+    Weights ~ N(0, 1/d_model), W_U ~ N(0, 1/d_vocab), biases 0 (docs/science.md §1), every weight
     times cfg.init_scale (Omnigrok's initial weight norm; 1 leaves the draw untouched)."""
     shapes = param_shapes(cfg)
     per_seed = []

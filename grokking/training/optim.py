@@ -77,7 +77,7 @@ class SeedAdamW:
             self.exp_avg_sq[i] = torch.tensor(np.stack([s[f"adam_{i}_exp_avg_sq"] for s in states]), device=dev)
 
 
-# ---- the grokking lab's gradient transforms (README "The grokking lab") --------------------
+# ---- the grokking lab's gradient transforms (docs/lab.md) --------------------
 # Each works on stacked seeds [S, ...] and keeps every seed's numbers apart, so a seed trained
 # in a batch takes the same path as alone. The trainer applies them between the backward and
 # the step, in this order: Grokfast's filter, then ⊥Grad (its projection is AdamW's input).

@@ -1,4 +1,4 @@
-"""The story in time (REFERENCE §8): the story check's rows delay, steady and replay on
+"""The story in time (docs/science.md §8): the story check's rows delay, steady and replay on
 planted histories, and replays measured at their own checkpoints (the probe refitted there)."""
 import numpy as np
 import pytest
@@ -25,7 +25,7 @@ def test_a_long_plateau_passes_the_delay():
 
 
 def test_a_delay_too_short_fails():
-    # the issue's default run: train fitted at 57, test 99 % at 219 (3.8x)
+    # the default run: train fitted at 57, test 99 % at 219 (3.8x)
     train, raw, test = planted_history(fit=57, grok=219, E=600)
     d = sc.delay(train, test)
     assert not d["passed"] and "(3.8x)" in d["value"], d["value"]

@@ -17,7 +17,7 @@ from grokking.pipeline import make
 from grokking.pipeline import stamps as st
 from grokking.pipeline.make import Options, make_all, run_lock
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _tiny(**kw):
@@ -91,6 +91,7 @@ def test_a_killed_holders_lock_is_taken_over(here):
 
 # ---- failures are named, and change the exit status ----------------------------------------------
 
+@pytest.mark.slow
 def test_all_with_a_failing_figure_exits_1_naming_it(here, monkeypatch):
     from grokking.figures import static
 
@@ -208,6 +209,7 @@ class _SwallowsInterrupt:
             pass
 
 
+@pytest.mark.slow
 def test_a_ctrl_c_swallowed_by_a_destructor_still_ends_all_with_130(here, monkeypatch):
     # as in a terminal: a suite started as a background job (`pytest &`) inherits SIGINT ignored,
     # which `all` rightly leaves alone

@@ -1,4 +1,4 @@
-"""Reliability, round four, the data: --force deletes only what
+"""Reliability, the data: --force deletes only what
 the trainer wrote, a forced re-run keeps its seed, ops that are what they say, a race that counts
 each seed once, Grokfast-MA's window in the budget, the seed choice's names and lock checked before
 any try, and grokking/lab/extend_ungrokked.py's refusals. Each test fails without its fix."""
@@ -22,7 +22,7 @@ def tree(root: Path) -> dict:
     as train's always do: the kernel's flock is the lock, not the file)."""
     return {k: v for k, v in _tree(root).items() if not k.endswith(".lock")}
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SWEEP_OPTS = ["--preset", "quick", "--p", "5", "--frac", "0.5", "--epochs", "10", "--quiet"]
 
 
@@ -51,7 +51,7 @@ def host(host_template, runs_dir):
     return Run("host", runs_dir)
 
 
-# ---- item 1: --force removes only what the trainer wrote ---------------------------------------
+# ---- --force removes only what the trainer wrote ---------------------------------------
 
 def test_force_refuses_a_run_folder_holding_a_users_file_and_names_it(runs_dir, host):
     run = host
@@ -99,7 +99,7 @@ def test_a_runs_dir_inside_a_run_is_refused(runs_dir, host, inside):
     assert tree(runs_dir) == before
 
 
-# ---- item 2: a forced re-run keeps its own seed -------------------------------------------------
+# ---- a forced re-run keeps its own seed -------------------------------------------------
 
 def test_a_forced_all_on_a_run_trained_with_its_own_seed_keeps_that_seed(runs_dir):
     from grokking.pipeline.make import Options, _chooses_seed
@@ -125,7 +125,7 @@ def test_the_seed_choice_still_applies_to_a_new_run_and_to_its_own_forced_rerun(
     assert choose.applies(Run("new", runs_dir), None, force=False)
 
 
-# ---- items 12 and 17: the seed choice checks its names and takes the trainer's lock first ---------
+# ---- the seed choice checks its names and takes the trainer's lock first ---------
 
 def _story(passing: set[int]):
     def check_at(run, epoch):
@@ -176,6 +176,7 @@ def _subprocess_env(runs_dir):
     return {**os.environ, "GROKKING_RUNS": str(runs_dir), "PYTHONPATH": str(ROOT)}
 
 
+@pytest.mark.slow
 def test_a_train_of_the_same_run_during_the_seed_choice_is_refused_and_the_choice_finishes(choose_tries, runs_dir):
     """A real `grokking train --run video` started while the seed choice runs (here: from inside
     its story check) is refused by the trainer's lock, and the choice's rename then succeeds."""
@@ -213,7 +214,7 @@ def test_the_seed_choice_waits_for_no_one_a_running_trainer_is_named_up_front(ch
         holder.wait()
 
 
-# ---- item 4: ops are what they say -------------------------------------------------------------
+# ---- ops are what they say -------------------------------------------------------------
 
 def test_div_needs_a_prime_p():
     from grokking.training.config import QUICK, ConfigError
@@ -255,7 +256,7 @@ def test_pow_keeps_its_exponents(runs_dir):
     assert invoke("train", *TINY, "--run", "pw", "--op", "pow", "--a", "2", "--b", "1").exit_code == 0
 
 
-# ---- item 7: a sweep named twice in a race ------------------------------------------------------
+# ---- a sweep named twice in a race ------------------------------------------------------
 
 SWEEP_TINY = dict(p=5, frac=0.5, epochs=10, d_model=16, n_heads=2, d_head=8, d_mlp=32)
 
@@ -271,6 +272,7 @@ def tiny_sweep(tmp_path_factory):
     return root
 
 
+@pytest.mark.slow
 def test_a_race_naming_a_sweep_twice_is_refused(tiny_sweep, monkeypatch):
     monkeypatch.chdir(tiny_sweep)
     before = tree(tiny_sweep)
@@ -285,7 +287,7 @@ def test_a_race_naming_a_sweep_twice_is_refused(tiny_sweep, monkeypatch):
     assert not (tiny_sweep / "media").exists()
 
 
-# ---- item 8: Grokfast-MA's window in the memory and disk budget ---------------------------------
+# ---- Grokfast-MA's window in the memory and disk budget ---------------------------------
 
 def test_the_budget_counts_grokfast_mas_window(tmp_path):
     from grokking.training import budget
@@ -325,7 +327,7 @@ def test_the_disk_estimate_bounds_a_grokfast_ma_runs_resume_files(runs_dir):
     assert run.size_bytes() <= budget.disk_bytes(run.config)
 
 
-# ---- item 13: grokking/lab/extend_ungrokked.py refuses in one line -----------------------------------
+# ---- grokking/lab/extend_ungrokked.py refuses in one line -----------------------------------
 
 def _extend_cli():
     from grokking.lab import extend_ungrokked
@@ -349,6 +351,7 @@ def _extend(*args):
     (["ra", "--epochs", "0"], ("--epochs must be at least 1",)),
     (["ra", "--epochs", "20", "--runs-dir", "runs/host"], ("--runs-dir runs/host is the folder of the run",)),
 ])
+@pytest.mark.slow
 def test_extend_ungrokked_refuses_bad_input_in_one_line_and_writes_nothing(tiny_sweep, host_template, monkeypatch,
                                                                             args, words):
     monkeypatch.chdir(tiny_sweep)
@@ -360,6 +363,7 @@ def test_extend_ungrokked_refuses_bad_input_in_one_line_and_writes_nothing(tiny_
     assert tree(tiny_sweep) == before
 
 
+@pytest.mark.slow
 def test_extend_ungrokked_refuses_a_job_over_the_budget(tiny_sweep, monkeypatch):
     monkeypatch.chdir(tiny_sweep)
     before = tree(tiny_sweep)
@@ -367,6 +371,7 @@ def test_extend_ungrokked_refuses_a_job_over_the_budget(tiny_sweep, monkeypatch)
     assert tree(tiny_sweep) == before
 
 
+@pytest.mark.slow
 def test_extend_ungrokked_says_when_there_is_nothing_to_do_and_extends_what_matches(tiny_sweep, tmp_path,
                                                                                    monkeypatch):
     import shutil
@@ -381,6 +386,7 @@ def test_extend_ungrokked_says_when_there_is_nothing_to_do_and_extends_what_matc
     assert Run("s0", tmp_path / "runs" / "ra").manifest["epochs_done"] == 10
 
 
+@pytest.mark.slow
 def test_extend_ungrokked_as_a_process_exits_2_without_a_traceback(tiny_sweep):
     r = subprocess.run([sys.executable, "-m", "grokking.lab.extend_ungrokked", "nosuch", "--epochs", "20"],
                        cwd=tiny_sweep, capture_output=True, text=True, timeout=120,

@@ -166,6 +166,7 @@ RECIPES = [dict(grokfast="ema"), dict(grokfast="ma", grokfast_window=5, grokfast
 
 
 @pytest.mark.parametrize("recipe", RECIPES, ids=recipe_label)
+@pytest.mark.slow
 def test_a_recipe_batched_equals_the_seed_alone_and_is_recorded(runs_dir, tiny_cfg, recipe):
     cfg = tiny_cfg.replace(epochs=30, **recipe)
     jobs = [Seeded(cfg.replace(seed=s), Run(f"b{s}")) for s in (0, 1)]
@@ -185,6 +186,7 @@ def test_a_recipe_batched_equals_the_seed_alone_and_is_recorded(runs_dir, tiny_c
 
 @pytest.mark.parametrize("recipe", [dict(grokfast="ema"), dict(grokfast="ma", grokfast_window=4),
                                     dict(optimizer="orthoadamw", loss="stablemax")], ids=recipe_label)
+@pytest.mark.slow
 def test_a_recipe_resumes_bit_identically(runs_dir, tiny_cfg, recipe, monkeypatch):
     """The filter's state is part of the resume state (Grokfast-MA's every MA_RESUME_EVERY
     epochs): a run stopped and resumed takes the uninterrupted run's path, bit for bit."""

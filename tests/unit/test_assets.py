@@ -107,6 +107,7 @@ def test_the_product_formulas_are_built_once_and_read_as_written(synth):
 
 # ---- TransformerLens's layouts -------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_activations_hold_the_full_attention_pattern_as_transformer_lens_does(quick_run):
     """attn.hook_pattern is [batch, head, query, key]: causal, each query a distribution, and its
     last query is what the per-checkpoint curves measured from the fast model at that epoch."""
@@ -128,6 +129,7 @@ def test_activations_hold_the_full_attention_pattern_as_transformer_lens_does(qu
 
 # ---- staleness: settings as asked, code as imported ----------------------------------------------
 
+@pytest.mark.slow
 def test_status_agrees_with_an_extraction_given_other_settings(quick_run, tmp_path):
     """After `extract --T 5`, a plain status (and a plain extract) sees T = 5 as what was asked:
     up to date; another --T, or the default named, is stale."""

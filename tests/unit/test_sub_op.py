@@ -177,6 +177,7 @@ def sub_run(tmp_path_factory):
     return root
 
 
+@pytest.mark.slow
 def test_a_grokked_sub_run_extracts_its_key_frequencies_and_measures_the_story(sub_run):
     from grokking.common.assets import Assets
     a = Assets("h4-sub", sub_run / "assets")
@@ -227,6 +228,7 @@ def test_scenes_of_a_digits_embedding_carry_no_note(tmp_path):
             assert scene.coordinates_note is None
 
 
+@pytest.mark.slow
 def test_the_seed_choices_check_of_a_sub_run_is_extractions(sub_run):
     """check_at (the main job's seed choice, grokking/lab/recipe_table.py) measures a sub run in the
     same coordinates as extraction: the same rows, the same numbers."""

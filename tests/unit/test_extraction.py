@@ -365,6 +365,7 @@ def test_phases_from_synthetic_curves():
 
 # ---- a real model that groks -----------------------------------------------------------------
 
+@pytest.mark.slow
 def test_quick_model_shows_the_mechanism(quick_run):
     a = Assets("quick", quick_run["root"] / "assets")
     s = a.summary
@@ -433,6 +434,7 @@ def test_quick_model_shows_the_mechanism(quick_run):
     assert cr["qualifies"] == next(c for c in chk.criteria if c["name"] == "crest")["passed"]
 
 
+@pytest.mark.slow
 def test_unchanged_run_is_not_re_extracted(quick_run):
     root = quick_run["root"]
     kw = dict(runs_root=root / "runs", assets_root=root / "assets")
@@ -518,6 +520,7 @@ def _non_finite(o, path=()):
 
 
 @pytest.mark.parametrize("op", ["mul", "div"])
+@pytest.mark.slow
 def test_an_op_that_is_not_addition_extracts_with_the_sum_measures_not_found(runs_dir, tiny_cfg, tmp_path, op):
     from grokking.training import tasks
     from grokking.training.history import Run

@@ -182,6 +182,7 @@ def _check_said_by_numbers(page, a: Assets, i: int):
     assert ("(a wave:" in now) == (r2 >= rp.SHAPE_R2) and "held fixed would show" in now, now
 
 
+@pytest.mark.slow
 def test_explorer_in_a_real_browser(site, tmp_path):
     a = site["assets"]
     C = len(a["curves"]["epoch"])
@@ -260,6 +261,7 @@ def test_explorer_in_a_real_browser(site, tmp_path):
     assert report["redraw_ms_median"] < 50, report
 
 
+@pytest.mark.slow
 def test_explorer_at_the_default_size_redraws_fast(tmp_path):
     """p = 113 (the default run's modulus), synthetic assets: a redraw of every panel under 50 ms."""
     make_synthetic_assets(tmp_path / "assets", "big", p=113, n_ckpt=200)
@@ -279,6 +281,7 @@ def test_explorer_at_the_default_size_redraws_fast(tmp_path):
     assert statistics.median(redraw) < 50
 
 
+@pytest.mark.slow
 def test_explorer_of_a_run_without_a_mechanism_says_why(tmp_path):
     from grokking.common.assets import SELECTIONS
     make_synthetic_assets(tmp_path / "assets", "none", p=23, not_found={k: "planted reason" for k in SELECTIONS})

@@ -1,7 +1,7 @@
-"""Reliability, round four, the surfaces: every text naming the task from the run's op (item 5), the
-advice for an unextracted sweep point (11), the film's leftovers after a kill -9 (14), scene stamps
-kept per quality (15), a forced film whose re-render fails (16), a --run too long for the seed
-choice's suffix (20) and the cosmetics (22). Tiny configs, tmp folders, still frames."""
+"""Reliability, the surfaces: every text naming the task from the run's op, the
+advice for an unextracted sweep point, the film's leftovers after a kill -9, scene stamps
+kept per quality, a forced film whose re-render fails, a --run too long for the seed
+choice's suffix and the cosmetics. Tiny configs, tmp folders, still frames."""
 from __future__ import annotations
 
 import hashlib
@@ -19,7 +19,7 @@ from click.testing import CliRunner
 
 from tests.synthetic import make_synthetic_assets
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def set_task(assets_dir: Path, **task):
@@ -66,6 +66,7 @@ def _texts(monkeypatch):
 
 
 @pytest.mark.parametrize("op, sym", [("mul", "·"), ("div", "/")])
+@pytest.mark.slow
 def test_scenes_name_a_mul_or_div_runs_task(op, sym, tmp_path, monkeypatch):
     pytest.importorskip("manim")
     from grokking.scenes.cli import render
@@ -87,7 +88,7 @@ def test_scenes_name_a_mul_or_div_runs_task(op, sym, tmp_path, monkeypatch):
 def test_film_card_of_a_mul_run_says_its_task(tmp_path, monkeypatch):
     from grokking.pipeline import film, make
     from grokking.pipeline.make import Options
-    from tests.test_film import clip
+    from tests.unit.test_film import clip
     make_synthetic_assets(tmp_path / "assets", "m", p=23)
     set_task(tmp_path / "assets" / "m", op="mul")
     o = Options(run="m", assets_root=tmp_path / "assets", media_root=tmp_path / "media",
@@ -127,7 +128,7 @@ def _film_options(tmp_path, scenes=("ModularTable", "GrokkingCurve"), **kw):
 
 def _fake_scenes(monkeypatch, fail=()):
     from grokking.pipeline import make
-    from tests.test_film import clip
+    from tests.unit.test_film import clip
     made = []
 
     def fake_scene(opts, name):
@@ -160,7 +161,7 @@ film.join([("One", [("A", clip)]), ("Two", [("B", clip)])], Path({out!r}), card_
 
 def test_a_join_killed_by_sigkill_leaves_a_temporary_the_next_film_removes(tmp_path, monkeypatch):
     from grokking.pipeline import film
-    from tests.test_film import clip
+    from tests.unit.test_film import clip
     o = _film_options(tmp_path)
     out = o.media_dir / film.FILM
     out.parent.mkdir(parents=True)
@@ -331,7 +332,7 @@ def test_race_names_a_recipe_by_every_field_that_differs_from_the_baselines():
     """A wd=1 recipe beside the wd=2 baseline (the quick preset's wd), most recipes at wd=1: the
     wd=1 ones say wd=1, and no recipe's name reads like the baseline's."""
     from grokking.lab import report as R
-    from tests.test_race import row
+    from tests.integration.test_race import row
     from grokking.training.config import PRESETS
     q = PRESETS["quick"]
     assert q.weight_decay == 2.0
@@ -376,6 +377,7 @@ def _texts_outside(fig) -> list[str]:
 
 @pytest.mark.parametrize("learned, k, label", [(True, 2, None), (False, 34, None), (False, 56, None),
                                                (False, 56, "1006π/1009")])
+@pytest.mark.slow
 def test_probe_figure_titles_stay_inside_it(learned, k, label, tmp_path, monkeypatch):
     """The clock panel's title, '(d) the clock: w = 68π/113 (not a learned key frequency)', ran
     off the figure's right edge."""

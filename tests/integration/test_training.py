@@ -274,6 +274,7 @@ def _canonical_small(seed=0, epochs=8):
 
 
 @pytest.mark.parametrize("seeds", [[0], [0, 1]])
+@pytest.mark.slow
 def test_canonical_resume_retraces_the_run_whatever_the_thread_counts(runs_dir, monkeypatch, seeds):
     """On any CPU (on some, the thread count changes a canonical step's rounding, and the
     trainer then runs every step on one thread): a run whose tuner switches thread counts every
@@ -327,6 +328,7 @@ def test_a_cpu_that_rounds_by_thread_count_trains_on_one_thread(runs_dir, tiny_c
     assert t["policy"] == "one thread" and t["threads"] == 1 and "rounds the step differently" in t["why"]
 
 
+@pytest.mark.slow
 def test_subnormals_are_flushed_in_every_thread_of_a_training_process(tmp_path):
     """The trainer's process flushes subnormals on all of torch's threads (set at import, before
     the pool starts): measured, not assumed, in a fresh process as `grokking train` runs."""
@@ -334,7 +336,7 @@ def test_subnormals_are_flushed_in_every_thread_of_a_training_process(tmp_path):
     import subprocess
     import sys
     from pathlib import Path
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     code = ("import torch, grokking.training.train as T; from grokking.training import threads; torch.set_num_threads(2); "
             "print(threads.subnormals_flushed())")
     out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True)
@@ -555,6 +557,7 @@ def test_missing_run_is_a_clear_error(runs_dir):
         Run("nope").manifest
 
 
+@pytest.mark.slow
 def test_quick_preset_groks(quick_run):
     """Memorise first, then generalise after a visible plateau: the phenomenon itself."""
     run = quick_run["run"]
@@ -706,6 +709,7 @@ def test_a_resume_names_only_fields_the_run_uses_and_the_preset_it_was_trained_w
     assert code == 2 and "it was trained as --preset quick with p=11" in out and "grokfast_alpha" not in out
 
 
+@pytest.mark.slow
 def test_settle_at_grok_stops_the_penalty_and_starts_the_cool_down_at_each_seeds_grokking(runs_dir, tiny_cfg):
     """The grokking epoch is the first multiple of 20 with test accuracy >= 99 % (measured there
     whatever test_every says); from it, per seed in a batch, the penalty is off and the lr halves

@@ -1,4 +1,4 @@
-"""Sweeps (issue 16): the grid, the plan, compact histories, local execution, the report."""
+"""Sweeps: the grid, the plan, compact histories, local execution, the report."""
 import json
 import sys
 from pathlib import Path
@@ -96,6 +96,7 @@ def tiny_sweep(tmp_path_factory):
     return {"root": root, "dir": root / "runs" / "tiny", "result": r}
 
 
+@pytest.mark.slow
 def test_every_point_is_an_ordinary_complete_run(tiny_sweep):
     d = tiny_sweep["dir"]
     m = json.loads((d / "sweep.json").read_text())
@@ -109,6 +110,7 @@ def test_every_point_is_an_ordinary_complete_run(tiny_sweep):
         assert p["seconds"] > 0
 
 
+@pytest.mark.slow
 def test_sweep_workers_flush_subnormals_on_every_thread(tiny_sweep):
     """Each batch process measured flush-to-zero on all of torch's threads (training/threads.py)."""
     for d in (tiny_sweep["dir"]).iterdir():
@@ -116,6 +118,7 @@ def test_sweep_workers_flush_subnormals_on_every_thread(tiny_sweep):
             assert json.loads((d / "manifest.json").read_text())["threads"]["subnormals"] == "flushed", d.name
 
 
+@pytest.mark.slow
 def test_a_point_equals_the_same_config_trained_alone(tiny_sweep, tmp_path):
     """Batching, per-seed hyper-parameters and the process pool change nothing: a point's
     history is the one its config gives trained alone."""
@@ -130,6 +133,7 @@ def test_a_point_equals_the_same_config_trained_alone(tiny_sweep, tmp_path):
     assert all(np.allclose(wa[k], wb[k], rtol=1e-3, atol=1e-5) for k in wa)
 
 
+@pytest.mark.slow
 def test_running_again_trains_nothing_and_a_larger_grid_adds_points(tiny_sweep):
     d, root = tiny_sweep["dir"], tiny_sweep["root"] / "runs"
     stamp = {n: (d / n / "manifest.json").stat().st_mtime_ns for n in ("wd0.3-s0", "wd1-s1")}
@@ -145,6 +149,7 @@ def test_running_again_trains_nothing_and_a_larger_grid_adds_points(tiny_sweep):
     assert stamp == {n: (d / n / "manifest.json").stat().st_mtime_ns for n in stamp}
 
 
+@pytest.mark.slow
 def test_dense_retrains_a_point_under_the_presets_schedule_and_it_stays_dense(tiny_sweep):
     d, root = tiny_sweep["dir"], tiny_sweep["root"] / "runs"
     kw = dict(preset="quick", overrides=TINY, runs_dir=root, progress=False, log=lambda line: None)
@@ -160,6 +165,7 @@ def test_dense_retrains_a_point_under_the_presets_schedule_and_it_stays_dense(ti
         S.sweep("tiny", "wd=0.3 seed=0,1", dense=["wd9-s0"], **kw)
 
 
+@pytest.mark.slow
 def test_a_changed_config_is_refused_before_anything_is_written(tiny_sweep):
     d, root = tiny_sweep["dir"], tiny_sweep["root"] / "runs"
     before = (d / "sweep.json").read_bytes()
@@ -169,6 +175,7 @@ def test_a_changed_config_is_refused_before_anything_is_written(tiny_sweep):
     assert (d / "sweep.json").read_bytes() == before
 
 
+@pytest.mark.slow
 def test_a_point_of_a_sweep_can_be_extracted(tiny_sweep):
     from grokking.extraction.extract import extract
     r = extract("wd1-s0", progress=False, runs_root=tiny_sweep["dir"], assets_root=tiny_sweep["root"] / "assets")
@@ -176,6 +183,7 @@ def test_a_point_of_a_sweep_can_be_extracted(tiny_sweep):
     assert s["n_checkpoints"] == len(Run("wd1-s0", tiny_sweep["dir"]).checkpoint_epochs())
 
 
+@pytest.mark.slow
 def test_a_point_is_the_run_sweep_slash_point_for_every_stage(tiny_sweep, monkeypatch):
     """grokking extract/status --run NAME/POINT: runs/NAME/POINT in, assets/NAME/POINT out."""
     root = tiny_sweep["root"]
@@ -189,6 +197,7 @@ def test_a_point_is_the_run_sweep_slash_point_for_every_stage(tiny_sweep, monkey
 
 # ---- the report ----------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_report_table_agrees_with_the_histories(tiny_sweep):
     from grokking.extraction.mechanism import key_frequencies
     from grokking.lab.report import key_frequencies_at, report

@@ -1,4 +1,4 @@
-"""Issue 23: the newer surfaces (sweeps, import, Ray, Manim's own command line) refuse clearly and
+"""The newer surfaces (sweeps, import, Ray, Manim's own command line) refuse clearly and
 never lose or fake data. One test (or more) per item, each able to fail: the fault is injected."""
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from grokking.training.config import ConfigError
 
 from test_reliability_paths import TINY, invoke, refused      # noqa: F401  (TINY: a few thousand parameters)
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SWEEP_TINY = dict(p=5, frac=0.5, epochs=10, d_model=16, n_heads=2, d_head=8, d_mlp=32)
 SWEEP_OPTS = ["--preset", "quick", "--p", "5", "--frac", "0.5", "--epochs", "10", "--quiet"]
 
@@ -31,8 +31,9 @@ def tree(root: Path) -> dict:
             for p in sorted(Path(root).rglob("*"))} if Path(root).exists() else {}
 
 
-# ---- item 1: a sweep is never a run, a run never a sweep -----------------------------------------
+# ---- a sweep is never a run, a run never a sweep -----------------------------------------
 
+@pytest.mark.slow
 def test_a_sweep_inside_a_run_and_a_run_over_a_sweep_are_refused(runs_dir):
     assert invoke("train", *TINY, "--run", "quick").exit_code == 0
     before = tree(runs_dir)
@@ -51,7 +52,7 @@ def test_a_sweep_inside_a_run_and_a_run_over_a_sweep_are_refused(runs_dir):
         open_run("sw")
 
 
-# ---- items 2 and 7: import refuses non-finite weights and malformed files ------------------------
+# ---- import refuses non-finite weights and malformed files ------------------------
 
 @pytest.fixture(scope="module")
 def foreign(tmp_path_factory):
@@ -123,6 +124,7 @@ def _huge_vocab(obj, torch):
     (_text_losses, "train_losses is not a list of numbers"), (_five, "checkpoints is a int, not a list"),
     (_huge_vocab, "of memory"),
 ])
+@pytest.mark.slow
 def test_import_refuses_a_malformed_or_diverged_history_in_one_line_writing_nothing(foreign, make, says):
     d = foreign["dir"]
     if make == "empty":
@@ -141,6 +143,7 @@ def test_import_refuses_a_malformed_or_diverged_history_in_one_line_writing_noth
     assert tree(d / "runs") == before
 
 
+@pytest.mark.slow
 def test_a_sound_file_still_imports(foreign):
     d = foreign["dir"]
     r = _import(foreign["good"], "ok", d)
@@ -148,7 +151,7 @@ def test_a_sound_file_still_imports(foreign):
     assert (d / "runs" / "ok" / "manifest.json").exists()
 
 
-# ---- item 3: op pow needs its exponents --------------------------------------------------------
+# ---- op pow needs its exponents --------------------------------------------------------
 
 @pytest.mark.parametrize("cmd", [
     ["train", *TINY, "--run", "pw", "--op", "pow"],
@@ -161,6 +164,7 @@ def test_pow_without_its_exponents_is_refused(runs_dir, cmd):
     assert tree(runs_dir) == {}
 
 
+@pytest.mark.slow
 def test_pow_with_its_exponents_is_not_addition(runs_dir):
     r = invoke("sweep", "pw", *SWEEP_OPTS, "--op", "pow", "--grid", "a=1,2 b=1")
     assert r.exit_code == 0, r.output
@@ -169,7 +173,7 @@ def test_pow_with_its_exponents_is_not_addition(runs_dir):
     assert invoke("train", *TINY, "--run", "pw2", "--op", "pow", "--a", "2", "--b", "1").exit_code == 0
 
 
-# ---- item 4: a refused sweep writes nothing; its advice works -------------------------------------
+# ---- a refused sweep writes nothing; its advice works -------------------------------------
 
 def _tiny_point_bytes():
     from grokking.training import budget
@@ -178,6 +182,7 @@ def _tiny_point_bytes():
     return budget.memory_bytes(cfg, 1) - budget.PROCESS_BYTES
 
 
+@pytest.mark.slow
 def test_a_sweep_refused_for_memory_or_disk_writes_nothing(runs_dir, monkeypatch):
     from grokking.training import budget
     assert invoke("sweep", "sw", *SWEEP_OPTS, "--grid", "seed=0").exit_code == 0
@@ -196,6 +201,7 @@ def test_a_sweep_refused_for_memory_or_disk_writes_nothing(runs_dir, monkeypatch
     assert len(rows) == 2                           # the one point trained; the refused grids added none
 
 
+@pytest.mark.slow
 def test_a_grid_too_large_for_memory_at_once_trains_in_smaller_batches(runs_dir, monkeypatch):
     """What used to be refused ('pass --threads 2', refused the same way) now fits: the batches
     are split to what memory holds."""
@@ -206,7 +212,7 @@ def test_a_grid_too_large_for_memory_at_once_trains_in_smaller_batches(runs_dir,
     assert r["trained"] == 6 and max(len(x["points"]) for x in r["results"]) <= 2
 
 
-# ---- item 5: training seconds accumulate over sessions --------------------------------------------
+# ---- training seconds accumulate over sessions --------------------------------------------
 
 def _render(*args, cwd, **kw):
     return subprocess.Popen([sys.executable, str(ROOT / "render.py"), *map(str, args)], cwd=cwd,
@@ -230,6 +236,7 @@ def _epochs_done(manifest: Path) -> int:
         return -1
 
 
+@pytest.mark.slow
 def test_a_killed_run_keeps_its_training_seconds_and_the_resume_adds_to_them(tmp_path):
     args = ["train", "--run", "k", *TINY[:6], "--epochs", "1500", *TINY[8:]]
     proc = _render(*args, cwd=tmp_path)
@@ -241,7 +248,7 @@ def test_a_killed_run_keeps_its_training_seconds_and_the_resume_adds_to_them(tmp
         proc.wait()
     first = json.loads(man.read_text())
     assert first["status"] == "training" and first["train_seconds"] > 0
-    # item 12: what a reader sees of a run in training is measured at its last checkpoint
+    # what a reader sees of a run in training is measured at its last checkpoint
     from grokking.training.history import Run
     m = Run("k", tmp_path / "runs").metrics()
     e = first["epochs_done"]
@@ -251,6 +258,7 @@ def test_a_killed_run_keeps_its_training_seconds_and_the_resume_adds_to_them(tmp
     assert last["status"] == "complete" and last["train_seconds"] > first["train_seconds"]
 
 
+@pytest.mark.slow
 def test_sweep_seconds_come_from_the_histories_after_a_lost_session(runs_dir):
     r = S.sweep("t", "seed=0,1", preset="quick", overrides=SWEEP_TINY, progress=False, log=lambda l: None)
     assert r["trained"] == 2
@@ -270,7 +278,7 @@ def test_sweep_seconds_come_from_the_histories_after_a_lost_session(runs_dir):
     assert all(row["seconds"] > 0 for row in rows)
 
 
-# ---- item 6: a killed driver's workers exit --------------------------------------------------------
+# ---- a killed driver's workers exit --------------------------------------------------------
 
 def _children(pid: int) -> list[int]:
     out = []
@@ -294,6 +302,7 @@ def _alive(pid: int) -> bool:
 
 
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc")
+@pytest.mark.slow
 def test_workers_exit_when_the_sweep_driver_is_killed(tmp_path):
     """A real kill -9 of `grokking sweep`: its workers (long points) stop within seconds instead of
     training to the end and then waiting forever; what they leave are committed checkpoints."""
@@ -321,7 +330,7 @@ def test_workers_exit_when_the_sweep_driver_is_killed(tmp_path):
         assert run.manifest["train_seconds"] > 0
 
 
-# ---- item 8: --ray addresses ----------------------------------------------------------------------
+# ---- --ray addresses ----------------------------------------------------------------------
 
 @pytest.mark.parametrize("address, says", [
     ("garbage", "give the head's port"), ("", "is not a Ray address"), ("a b:1", "is not a Ray address"),
@@ -339,7 +348,7 @@ def test_a_bad_or_unreachable_ray_address_is_one_line_and_bounded(runs_dir, monk
     assert tree(runs_dir) == {}
 
 
-# ---- item 9: Manim's own command line ----------------------------------------------------------
+# ---- Manim's own command line ----------------------------------------------------------
 
 def _manim(tmp_path, monkeypatch, run=None):
     """`manim -ql -s scenes/waves.py NeuronWaves` (Manim's own command line, in this process)."""
@@ -381,7 +390,7 @@ def test_manims_command_line_says_what_to_do_in_one_line(tmp_path, monkeypatch):
         assert "Traceback" not in r.output + r.stderr
 
 
-# ---- item 10: nothing accepted silently ------------------------------------------------------------
+# ---- nothing accepted silently ------------------------------------------------------------
 
 @pytest.mark.parametrize("grid, says", [("wd=1,,2", "empty value"), ("wd=1,2,", "empty value"),
                                         ("n_ctx=4", "n_ctx must be 3")])
@@ -390,6 +399,7 @@ def test_grid_values_that_would_be_dropped_or_meaningless_are_refused(runs_dir, 
     assert tree(runs_dir) == {}
 
 
+@pytest.mark.slow
 def test_report_refuses_one_axis_twice_and_says_what_a_cell_pools(runs_dir):
     kw = dict(preset="quick", overrides=SWEEP_TINY, progress=False, log=lambda l: None)
     S.sweep("g", "wd=1 seed=0", **kw)
@@ -402,8 +412,9 @@ def test_report_refuses_one_axis_twice_and_says_what_a_cell_pools(runs_dir):
     assert r.exit_code == 0 and "weight_decay (1, 2)" in r.output and "pool" in r.output
 
 
-# ---- item 11: messages that lead to the right next step --------------------------------------------
+# ---- messages that lead to the right next step --------------------------------------------
 
+@pytest.mark.slow
 def test_an_unstarted_point_names_its_sweeps_command_which_works(runs_dir):
     assert invoke("sweep", "sw", *SWEEP_OPTS, "--grid", "seed=0,1").exit_code == 0
     from grokking.training.history import Run
@@ -427,6 +438,7 @@ def test_a_point_of_a_sweep_that_does_not_exist_is_refused_everywhere(runs_dir):
     assert not runs_dir.exists() or tree(runs_dir) == {}
 
 
+@pytest.mark.slow
 def test_sweep_in_another_runs_dir_prints_next_steps_that_name_it(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     r = invoke("sweep", "sw", *SWEEP_OPTS[:-1], "--grid", "seed=0", "--runs-dir", "elsewhere")
@@ -435,6 +447,7 @@ def test_sweep_in_another_runs_dir_prints_next_steps_that_name_it(tmp_path, monk
     assert "GROKKING_RUNS=elsewhere grokking all --run sw/POINT" in r.output
 
 
+@pytest.mark.slow
 def test_import_with_its_own_split_never_asks_for_frac_and_seed(foreign):
     torch = foreign["torch"]
     src = _variant(foreign, "shifted.pth", lambda obj, t: obj.update(
@@ -444,8 +457,9 @@ def test_import_with_its_own_split_never_asks_for_frac_and_seed(foreign):
     assert "own split" in r.stderr and "--frac" not in r.stderr
 
 
-# ---- item 12: what the commands print ----------------------------------------------------------
+# ---- what the commands print ----------------------------------------------------------
 
+@pytest.mark.slow
 def test_train_and_runs_never_print_none_and_runs_lists_sweeps_with_their_points(runs_dir):
     r = invoke("train", *TINY[:6], "--epochs", "1", *TINY[8:], "--run", "short")
     assert r.exit_code == 0 and "None" not in r.output and "train acc never 100%" in r.output, r.output

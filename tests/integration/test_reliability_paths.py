@@ -1,4 +1,4 @@
-"""Issue 12, items 1, 9 and 10: a run name never reaches outside runs/, assets/ or media/, no
+"""A run name never reaches outside runs/, assets/ or media/, no
 command deletes a folder the project did not write, and bad input is one line, exit 2, nothing
 written. Every case runs the real command line (click's runner) in a temporary directory."""
 import errno
@@ -50,7 +50,7 @@ def ws(runs_dir, tmp_path):
     return tmp_path
 
 
-# ---- item 1: names and confinement -----------------------------------------------------------
+# ---- names and confinement -----------------------------------------------------------
 
 @pytest.mark.parametrize("name", ["canonical", "sweep-s3", "a.b_c-1", "A" * 64, "0", "wd/wd1-frac0.3-s0"])
 def test_names_that_are_allowed(name):
@@ -158,7 +158,7 @@ def test_extraction_never_replaces_assets_it_did_not_write(trained):
     assert sorted(p.name for p in (trained / "assets").iterdir()) == ["other", "t"]   # no swap folder left
 
 
-# ---- item 9: bad input is one line, exit 2, nothing written ---------------------------------
+# ---- bad input is one line, exit 2, nothing written ---------------------------------
 
 @pytest.mark.parametrize("args, words", [
     (["train", *TINY, "--seeds", ","], ["--seeds"]),
@@ -239,7 +239,7 @@ def test_unwritable_runs_assets_and_media_are_one_line(trained, monkeypatch):
     refused(invoke("figures", "--run", "synth", "--format", "png"), "media")
 
 
-# ---- item 10 --------------------------------------------------------------------------------
+# ---- nothing accepted silently --------------------------------------------------------------------------------
 
 def test_status_refuses_settings_extraction_would_refuse(trained):
     refused(invoke("status", "--run", "t", "--T", "500"), "--T", "p=5")

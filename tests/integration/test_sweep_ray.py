@@ -1,4 +1,4 @@
-"""Sweeps on Ray (issue 16 item 3): a local Ray instance trains a tiny sweep, one of its tasks is
+"""Sweeps on Ray: a local Ray instance trains a tiny sweep, one of its tasks is
 killed (os._exit) once it has committed a checkpoint at epoch >= 100, Ray retries it and its
 points resume from their last checkpoints to the same weights as an uninterrupted batch."""
 import numpy as np
@@ -21,6 +21,7 @@ def local_ray():
     ray.shutdown()
 
 
+@pytest.mark.slow
 def test_a_killed_task_is_retried_and_its_points_resume(local_ray, tmp_path):
     marker = tmp_path / "killed-once"
     root = tmp_path / "runs"

@@ -19,6 +19,7 @@ def synth(tmp_path_factory):
 
 
 @pytest.mark.parametrize("name", list(SCENES))
+@pytest.mark.slow
 def test_scene_last_frame(name, synth, tmp_path):
     from PIL import Image
     from grokking.scenes.cli import render
@@ -155,6 +156,7 @@ def test_crest_points_lie_on_x_plus_y_T(synth, monkeypatch):
     assert all((a + b) % p == o for a, b in lm)
 
 
+@pytest.mark.slow
 def test_manims_own_command_line_renders_a_still_where_render_py_would(synth, tmp_path):
     """`manim -s grokking/scenes/waves.py NeuronWaves` from the repository root (its manim.cfg) draws the
     run GROKKING_RUN names, into the images folder grokking uses for that run."""
@@ -166,7 +168,7 @@ def test_manims_own_command_line_renders_a_still_where_render_py_would(synth, tm
     from PIL import Image
     from grokking.scenes import data, look
     from grokking.scenes.cli import output_dirs
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     media = tmp_path / "media"
     env = {**os.environ, data.RUN_ENV: "synth", data.ASSETS_ENV: str(synth), "OMP_NUM_THREADS": "1"}
     r = subprocess.run([sys.executable, "-m", "manim", "-ql", "-s", "-r", "320,180", "--media_dir", str(media),
@@ -180,7 +182,7 @@ def test_manims_own_command_line_renders_a_still_where_render_py_would(synth, tm
     assert img.shape[:2] == (180, 320) and 0.005 < drawn < 0.9
 
 
-# ---- legibility (issue 11): fitted waves, short term names, the crests' row maxima -------------
+# ---- legibility: fitted waves, short term names, the crests' row maxima -------------
 
 
 def test_wave_fits_draw_each_neurons_own_wave(synth, monkeypatch):

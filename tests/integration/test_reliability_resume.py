@@ -66,6 +66,7 @@ def reference_runs(runs_dir, tiny_cfg, monkeypatch):
 
 
 @pytest.mark.parametrize("after", [False, True])
+@pytest.mark.slow
 def test_kill_at_each_write_step_resumes_bit_identical(reference_runs, tiny_cfg, monkeypatch, after):
     steps = _steps_of_epoch(reference_runs[1], 20, 1)
     assert len(steps) == 4                                  # checkpoint, metrics, resume, manifest
@@ -81,6 +82,7 @@ def test_kill_at_each_write_step_resumes_bit_identical(reference_runs, tiny_cfg,
 
 
 @pytest.mark.parametrize("after", [False, True])
+@pytest.mark.slow
 def test_batched_seeds_killed_at_each_write_step_resume_as_one(reference_runs, tiny_cfg, monkeypatch, after):
     """A kill between two seeds' commits leaves them one checkpoint apart; the same command
     rolls the one ahead back and resumes the batch, bit-identical to the uninterrupted batch."""
@@ -146,6 +148,7 @@ def test_divergence_stops_with_the_last_good_checkpoint(runs_dir, tiny_cfg):
     assert m["status"] == "training"
 
 
+@pytest.mark.slow
 def test_reader_never_mistakes_a_live_commit_for_damage(runs_dir, tiny_cfg):
     """extract --partial reads metrics and verifies while the trainer commits checkpoints."""
     cfg = tiny_cfg.replace(epochs=400)

@@ -1,4 +1,4 @@
-"""Interop (issue 15): TransformerLens export round trip, import of the TransformerLens Grokking
+"""Interop: TransformerLens export round trip, import of the TransformerLens Grokking
 demo's and the paper's checkpoint files (made here from a trained quick run, no downloads), the
 refusals, and the notebook API."""
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 torch = pytest.importorskip("torch")
 
 
@@ -119,6 +119,7 @@ def world(quick_run, tmp_path_factory):
 
 # ---- export ------------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_export_round_trip_hooked_transformer(world):
     """Export, load into a HookedTransformer, and every logit over all p^2 inputs equals the
     project's activations.npz; run_with_cache names every array the assets have."""
@@ -153,6 +154,7 @@ def test_export_round_trip_hooked_transformer(world):
         assert np.abs(ours - a).max() < 1e-4 * max(1.0, np.abs(a).max()), name
 
 
+@pytest.mark.slow
 def test_hooked_transformer_helper_and_pt_export(world):
     pytest.importorskip("transformer_lens", reason="TransformerLens 2.x/3.x: pip install -e '.[lens]'")
     from grokking.interop import open_run
@@ -173,6 +175,7 @@ def test_hooked_transformer_helper_and_pt_export(world):
     assert not sd["unembed.b_U"].any() and sd["blocks.0.attn.b_O"].shape == (r.config.d_model,)
 
 
+@pytest.mark.slow
 def test_export_refuses_a_stranger_folder_and_a_missing_epoch(world):
     q = world["quick"]
     out = world["dir"] / "mine"
@@ -204,6 +207,7 @@ def _key_frequencies(root: Path, run: str):
     return json.loads((root / "assets" / run / "summary.json").read_text())["key_frequencies"]
 
 
+@pytest.mark.slow
 def test_import_demo_format_extracts_the_same_key_frequencies(world):
     from grokking.training.history import Run
     d, run = world["dir"], world["run"]
@@ -228,6 +232,7 @@ def test_import_demo_format_extracts_the_same_key_frequencies(world):
     assert _key_frequencies(d, "demo") == orig and orig
 
 
+@pytest.mark.slow
 def test_import_paper_format_split_from_its_config_and_steps_from_losses(world):
     """The paper's layouts, its split rule named by its config, and labels one step behind the
     weights: the recorded losses pick the reading, and the key frequencies come out the same."""
@@ -304,6 +309,7 @@ def _fake_config_class():
     return mod, ForeignConfig
 
 
+@pytest.mark.slow
 def test_pickled_object_is_refused_unless_trusted(world, monkeypatch):
     d, run = world["dir"], world["run"]
     mod, cls = _fake_config_class()
@@ -321,6 +327,7 @@ def test_pickled_object_is_refused_unless_trusted(world, monkeypatch):
     assert (d / "runs" / "pickled" / "manifest.json").exists()
 
 
+@pytest.mark.slow
 def test_missing_split_is_asked_for_never_guessed(world):
     d, run = world["dir"], world["run"]
     src = paper_file(run, d / "no_losses.pth", losses=None)
@@ -337,6 +344,7 @@ def test_missing_split_is_asked_for_never_guessed(world):
     assert _files(d / "runs") == before
 
 
+@pytest.mark.slow
 def test_import_refuses_nonzero_bias_and_an_existing_run(world):
     d, run = world["dir"], world["run"]
     src = demo_file(run, d / "bias.pth")
@@ -353,6 +361,7 @@ def test_import_refuses_nonzero_bias_and_an_existing_run(world):
 
 # ---- the notebook API --------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_open_run_gives_arrays(world):
     from grokking.interop import open_run
     q = world["quick"]

@@ -82,6 +82,7 @@ def test_the_choice_survives_extending_the_run_and_reaches_the_summary(tries, ru
     assert "seed: 3, chosen" in (tmp_path / "assets" / "video" / "summary.md").read_text()
 
 
+@pytest.mark.slow
 def test_a_run_trained_directly_says_it_was_not_chosen(quick_run):
     from grokking.common.assets import Assets
     c = Assets("quick", quick_run["root"] / "assets").seed_choice

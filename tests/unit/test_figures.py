@@ -14,7 +14,7 @@ from grokking.extraction import fourier as fo
 from grokking.common.assets import Assets
 from tests.synthetic import make_synthetic_assets
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 STATIC = ["grokking_curves", "progress_measures", "embedding_fourier", "neurons", "logits", "crest",
           "probe", "trig_identity", "attention"]
 ANIMS = ["anim_embedding", "anim_surfaces", "anim_loops"]
@@ -48,6 +48,7 @@ def _close(fig):
 # ---- files ---------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("name", STATIC)
+@pytest.mark.slow
 def test_static_figure_files_are_valid(built, assets, name):
     from PIL import Image
     from grokking.figures.static import STATIC as FUNCS
@@ -68,6 +69,7 @@ def test_static_figure_files_are_valid(built, assets, name):
     assert not list(out.glob(".*tmp*"))
 
 
+@pytest.mark.slow
 def test_animations_are_valid_videos(assets_root, tmp_path):
     import imageio.v2 as iio
     from grokking.figures.build import build
@@ -187,6 +189,7 @@ def test_phases_are_shaded_and_named(assets):
     _close(fig)
 
 
+@pytest.mark.slow
 def test_progress_measures_draws_the_diagnostics_or_says_they_were_not_measured(assets, tmp_path):
     from grokking.figures.static import progress_measures
     fig = progress_measures(assets)

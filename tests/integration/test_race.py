@@ -1,4 +1,4 @@
-"""The race (issue 24 item 3): recipes against each other in `grokking sweep-report`."""
+"""The race: recipes against each other in `grokking sweep-report`."""
 import json
 from pathlib import Path
 
@@ -148,6 +148,7 @@ def _cli(args, cwd, monkeypatch):
     return CliRunner().invoke(render.cli, ["sweep-report", *args, "--runs-dir", "runs", "--quiet"])
 
 
+@pytest.mark.slow
 def test_the_race_of_several_sweeps_agrees_with_the_histories(tiny, monkeypatch):
     from grokking.training.history import Run
     r = _cli(["ra", "rb"], tiny, monkeypatch)
@@ -167,6 +168,7 @@ def test_the_race_of_several_sweeps_agrees_with_the_histories(tiny, monkeypatch)
     assert (out / "race.png").read_bytes()[:4] == b"\x89PNG"
 
 
+@pytest.mark.slow
 def test_one_sweep_writes_its_race_beside_its_table(tiny, monkeypatch):
     r = _cli(["ra"], tiny, monkeypatch)
     assert r.exit_code == 0, r.output
@@ -175,6 +177,7 @@ def test_one_sweep_writes_its_race_beside_its_table(tiny, monkeypatch):
     assert "| adamw lr=0.003 | baseline" in (out / "race.md").read_text()
 
 
+@pytest.mark.slow
 def test_the_reports_losses_are_extractions(tiny):
     """mechanism_at gives what extraction's story check compares (check_at), at a point's last checkpoint."""
     from grokking.extraction.extract import check_at
@@ -193,6 +196,7 @@ def test_the_reports_losses_are_extractions(tiny):
 
 
 @pytest.mark.parametrize("names", [["nosuch"], ["ra", "nosuch"], ["nosuch", "ra"]])
+@pytest.mark.slow
 def test_a_missing_sweep_is_one_line_exit_2_and_writes_nothing(names, tiny, tmp_path, monkeypatch):
     import shutil
     shutil.copytree(tiny / "runs", tmp_path / "runs")

@@ -28,6 +28,7 @@ def _states(o):
     return {item: state for item, state, _ in status(o)}
 
 
+@pytest.mark.slow
 def test_all_then_nothing_then_exactly_the_dependents(workspace, monkeypatch):
     o = _opts(workspace)
     assert set(_states(o).values()) >= {"missing"}
@@ -47,7 +48,7 @@ def test_all_then_nothing_then_exactly_the_dependents(workspace, monkeypatch):
     assert _states(o5)["extract"] == "stale"
     s5 = make_all(o5, log=lambda _: None)
     assert s5["extracted"] and s5["figures"] == ["crest"] and s5["scenes"] == []
-    # T left out is T as last asked (issue 14): status agrees with the `all --T 5` that made them
+    # T left out is T as last asked: status agrees with the `all --T 5` that made them
     assert set(_states(o).values()) == {"up to date"}
     from grokking.extraction.settings import DEFAULT_T
     why = dict((i, w) for i, _, w in status(_opts(workspace, T=DEFAULT_T % 53)))["extract"]   # quick: p = 53
@@ -61,6 +62,7 @@ def test_all_then_nothing_then_exactly_the_dependents(workspace, monkeypatch):
     assert s["figures"] == ["grokking_curves", "crest", "trig_identity"] and s["scenes"] == []
 
 
+@pytest.mark.slow
 def test_retraining_makes_everything_downstream_stale(workspace):
     from grokking.training.history import Run
     from grokking.training.train import Seeded, train
@@ -74,6 +76,7 @@ def test_retraining_makes_everything_downstream_stale(workspace):
     assert s["extracted"] and "grokking_curves" in s["figures"]
 
 
+@pytest.mark.slow
 def test_interrupted_all_resumes_without_redoing(workspace, monkeypatch):
     o = _opts(workspace, scenes=[])
     real = make._make_figure
@@ -95,6 +98,7 @@ def test_interrupted_all_resumes_without_redoing(workspace, monkeypatch):
     assert s["figures"] == ["crest", "trig_identity"] and not s["extracted"]
 
 
+@pytest.mark.slow
 def test_gallery_lists_every_output(workspace):
     o = _opts(workspace)
     s = make_all(o, log=lambda _: None)
@@ -112,6 +116,7 @@ def test_gallery_lists_every_output(workspace):
     assert "key frequencies" in page and s is not None
 
 
+@pytest.mark.slow
 def test_scenes_render_side_by_side_on_every_core_and_each_is_stamped(workspace, monkeypatch):
     """On two cores the scenes render in two worker processes (not this one), each stamped as it
     finishes; `all` reports every stage's seconds in its final line."""

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 import plain_train  # noqa: E402
 import train_process  # noqa: E402
 import train_speed  # noqa: E402
@@ -54,6 +54,7 @@ def test_the_plain_script_measures_and_checkpoints_the_plan_and_resumes(tmp_path
     assert torch.load(tmp_path / "b" / "e000004.pt")["scheduler"]["last_epoch"] == 4
 
 
+@pytest.mark.slow
 def test_the_late_phase_times_a_runs_last_state_with_subnormals_flushed_and_not(tmp_path):
     """The late segment runs from the run's last resume state and from its first weights, in a
     process with flush-to-zero off and one with it on; the report names both and their ratio."""

@@ -1,4 +1,4 @@
-"""The story check (REFERENCE §8) on planted logits at p = 113: a model leaning on one frequency
+"""The story check (docs/science.md §8) on planted logits at p = 113: a model leaning on one frequency
 fails it, one whose answer three frequencies single out passes it."""
 import numpy as np
 import pytest
