@@ -14,26 +14,25 @@ fit this machine) is refused in one line, exit 2, before anything is written.
 from __future__ import annotations
 
 import re
-import sys
 import time
-from pathlib import Path
 
 import click
 
+from grokking.common.errors import UserError
 
 
-class UserError(click.ClickException):
-    """One line, exit code 2 (as the grokking command's)."""
+class Refused(click.ClickException):
+    """A UserError shown as the grokking command shows it: one line, exit code 2."""
     exit_code = 2
 
 
 def _deadline(text: str | None) -> str | None:
-    """'9:05' or '09:05' -> '09:05' (compared with time.strftime('%H:%M')); UserError otherwise."""
+    """'9:05' or '09:05' -> '09:05' (compared with time.strftime('%H:%M')); refused otherwise."""
     if text is None:
         return None
     m = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*", text)
     if not m or int(m[1]) > 23 or int(m[2]) > 59:
-        raise UserError(f"--deadline {text!r} is not a time of day HH:MM (local time); pass e.g. --deadline 20:25")
+        raise Refused(f"--deadline {text!r} is not a time of day HH:MM (local time); pass e.g. --deadline 20:25")
     return f"{int(m[1]):02d}:{m[2]}"
 
 
@@ -89,12 +88,9 @@ def plan(sweeps, epochs: int, runs_dir, points: str) -> tuple[list[list], list[s
 @click.option("--deadline", default=None, help="HH:MM: start no batch after it.")
 @click.option("--points", default="*", show_default=True, help="Only the points whose names match this glob.")
 def main(sweeps, epochs, runs_dir, deadline, points):
-    from grokking.training.config import ConfigError
-    from grokking.training.history import HistoryError
-    from grokking.common.paths import RunBusy
     from grokking.training.train import train
     if epochs < 1:
-        raise UserError(f"--epochs must be at least 1 (got {epochs}): the epochs to extend the ungrokked points to, "
+        raise Refused(f"--epochs must be at least 1 (got {epochs}): the epochs to extend the ungrokked points to, "
                         f"e.g. --epochs 4000")
     deadline = _deadline(deadline)
     try:
@@ -110,8 +106,8 @@ def main(sweeps, epochs, runs_dir, deadline, points):
                 continue
             click.echo(f"extending to {epochs}: {', '.join(j.run.name for j in jobs)}", err=True)
             train(jobs, progress=False)
-    except (ConfigError, HistoryError, RunBusy) as e:
-        raise UserError(str(e))
+    except UserError as e:
+        raise Refused(str(e))
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ epoch and the point's training seconds from the sweep. Printed as Markdown.
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import click

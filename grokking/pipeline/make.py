@@ -85,7 +85,7 @@ def _scene_names(o: Options) -> list[str]:
 def _known(kind: str, asked: list[str] | None, known: list[str], lister: str) -> list[str]:
     """The names asked for (all when None), spelt as the catalogue spells them (case aside);
     ConfigError for a name it does not have, before anything runs."""
-    from grokking.training.config import ConfigError
+    from grokking.common.errors import ConfigError
     if asked is None:
         return known
     by_lower = {n.lower(): n for n in known}
@@ -184,7 +184,7 @@ def check_suffixed(name: str, suffixes: list[str], who: str):
     """ConfigError, before anything is written, when `name` with a suffix a command adds to it
     (the seed choice's and --seeds' -s<seed>) is too long for a run name: the message names the
     suffix and the longest --run that fits, not only the length of a name the user never typed."""
-    from grokking.training.config import ConfigError
+    from grokking.common.errors import ConfigError
     from grokking.common.paths import MAX_LEN
     last = name.split("/")[-1]
     longest = max(suffixes, key=len)
@@ -287,7 +287,6 @@ def _make_all(o: Options, log, cfg, run, summary: dict, guard: "Interrupts", t0:
     from grokking.training.train import Seeded, train
     if _chooses_seed(o, run):
         # the default preset: its seeds in order, the first whose story check passes kept
-        from grokking.training import config as C
         from .choose import candidates, train_first_passing
         log(f"[train] {o.run}: {cfg.op} mod {cfg.p}, {cfg.epochs} epochs; seeds {', '.join(map(str, choose.MAIN_JOB_SEEDS))} "
             f"tried in order until one passes the story check")
