@@ -194,14 +194,27 @@ class WaveNeurons(Part):
 
 @dataclass
 class ProductPair(Part):
-    """Two neurons of one key frequency whose strongest terms are cos·cos and sin·sin; the trig
-    identity's surfaces, trig_sum = trig_coscos − trig_sinsin = cos(w(x + y))."""
+    """Two neurons of one key frequency whose strongest terms are cos·cos and sin·sin, chosen by
+    mechanism.product_pair: their product terms carry most of their joint variance and their
+    measured votes for T have opposite signs (qualifies; False: a fallback, `fallback` says why).
+    coefs: each product term's amplitude; term_fve / term_joint: its share of the neuron's variance /
+    of its joint variance (after its parts in x alone and y alone); weights: W_out[i] · W_U[:, T]
+    normalised; votes: coef × weight, what the product term adds along that direction; sum_share:
+    the share of votes[0]·cos·cos + votes[1]·sin·sin on the wave in x + y. The trig identity's
+    unit surfaces, trig_sum = trig_coscos − trig_sinsin = cos(w(x + y))."""
     k: int | None = None
     label: str | None = None
     neurons: list | None = None
     formulas: list | None = None            # extraction/fourier.py product_formulas(k, p)
     coefs: list | None = None
     term_fve: list | None = None
+    term_joint: list | None = None
+    qualifies: bool | None = None
+    fallback: str | None = None
+    T: int | None = None
+    weights: list | None = None
+    votes: list | None = None
+    sum_share: float | None = None
     trig_corr_sum: float | None = None
     trig_corr_diff: float | None = None
     KEY: ClassVar[str] = "product_pair"

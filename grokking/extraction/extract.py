@@ -219,7 +219,9 @@ def analyse_activations(act: dict, W: dict, p: int, labels: np.ndarray, settings
     else:
         wave = fmt.WaveNeurons.from_result(mech.wave_neurons(post, p, keys, story_k=story_k, neuron_freq=neu["freq"],
                                                              harmonic_of=harmonic_of))
-        pair = fmt.ProductPair.from_result(mech.product_pair(post, p, keys, neu["freq"], neu["fve"], story_k=story_k))
+        pair = fmt.ProductPair.from_result(mech.product_pair(         # its votes: onto the direction voting for T
+            post, p, keys, neu["freq"], neu["fve"], story_k=story_k, W_out=W["W_out"].astype(np.float64),
+            vote=W["W_U"][:, settings["T"]].astype(np.float64), T=settings["T"]))
         cr = fmt.Crest.from_result(mech.crest(mlp_out, p, keys, settings["T"], W["W_U"][:, :p]))
         lg = fmt.Logit.from_result(mech.logit_surface(Ld, p, settings["output"], approx["alphas"], fitted))
     ns = neuron_surfaces(post, p, wave, pair)

@@ -289,62 +289,131 @@ def _spread(rest: list[int], same_k: list[int], fits: list[dict]) -> int:
     return max(clean, key=lambda i: (round(apart(i), 6), fits[i]["fve"]))
 
 
-def product_pair(post: np.ndarray, p: int, keys: list[int], freq: np.ndarray, fve: np.ndarray,
-                 story_k: int | None = None) -> dict:
-    """Two clustered neurons of one key frequency whose strongest product terms are
-    cos(wx)cos(wy) and sin(wx)sin(wy). The trig-identity surfaces are those two terms, each at
-    unit amplitude, and their difference: cos·cos − sin·sin = cos(w(x+y)).
+PAIR_MIN_JOINT = 0.5      # the product term carries most (>= half) of what the neuron does with x and y together
+PAIR_MIN_VOTE = 0.1       # a neuron votes when |its product term's vote| >= 1/10 of the cluster's largest
 
-    Rule: the key frequencies are tried in story order (`story_order`: the story frequency, by
-    default the lowest key frequency, then the others fewest periods first); the first whose
-    cluster (FVE >= 0.85) holds a neuron whose strongest of the four products cos·cos, sin·sin,
-    cos·sin, sin·cos is cos·cos and one whose strongest is sin·sin gives the pair: of each kind
-    the neuron whose term carries the largest fraction of its variance. Evidence: for every
-    frequency tried, its cluster size, its cos·cos and sin·sin neurons and the pair's fractions."""
+
+def joint_variance(post: np.ndarray, p: int) -> np.ndarray:
+    """Per neuron [n]: the variance of its surface over (x, y) left after its parts in x alone and in y
+    alone (the row and column means) are taken out: what it does with x and y together, the only
+    part that can make a wave in x + y. Summed over the grid, like fo.transform_2d's squares."""
+    Z = post.reshape(p, p, -1)
+    Z = Z - Z.mean(axis=(0, 1))
+    inter = Z - Z.mean(axis=1, keepdims=True) - Z.mean(axis=0, keepdims=True)
+    return (inter ** 2).sum(axis=(0, 1))
+
+
+def pair_sum_share(a: float, b: float) -> float:
+    """a·cos(wx)cos(wy) + b·sin(wx)sin(wy) = (a − b)/2·cos(w(x + y)) + (a + b)/2·cos(w(x − y)): the
+    share of its variance on the wave in x + y (1 when b = −a, the identity's weights)."""
+    s, d = (a - b) ** 2, (a + b) ** 2
+    return float(s / (s + d)) if s + d > 0 else 0.0
+
+
+def product_pair(post: np.ndarray, p: int, keys: list[int], freq: np.ndarray, fve: np.ndarray,
+                 story_k: int | None = None, W_out: np.ndarray | None = None,
+                 vote: np.ndarray | None = None, T: int | None = None) -> dict:
+    """Two clustered neurons of one key frequency that carry the trig identity
+    cos(wx)cos(wy) − sin(wx)sin(wy) = cos(w(x + y)) into the model's vote for T.
+
+    Each neuron i of a key frequency's cluster (FVE >= 0.85) is read from its 2D Fourier transform:
+    its product coefficient c_i (the amplitude of cos(wx)cos(wy), or of sin(wx)sin(wy)), that term's
+    share of its variance (term_fve) and of its joint variance (`joint_variance`: what is left after
+    its parts in x alone and y alone; term_joint). Its measured weight is m_i = W_out[i] · vote (vote:
+    the unit direction of the residual stream that votes for T, W_U[:, T] normalised), and its
+    product term's measured vote c_i·m_i: what that term adds along the vote for T.
+
+    Rule: the key frequencies in story order (`story_order`); at each, the cos·cos candidates are the
+    cluster's neurons whose strongest of the four products cos·cos, sin·sin, cos·sin, sin·cos is
+    cos·cos and carries at least half their joint variance (PAIR_MIN_JOINT); the sin·sin candidates
+    likewise; a candidate votes when |c_i m_i| is at least 1/10 of the largest among the
+    candidates (PAIR_MIN_VOTE: a nearly silent neuron never does). The pair: a voting cos·cos and a
+    voting sin·sin candidate whose votes have opposite signs, the one whose weaker vote is
+    strongest. The first frequency with such a pair gives it (qualifies). When none has one (or
+    W_out / vote are not given), the fallback is the first frequency whose cluster has a cos·cos and
+    a sin·sin neuron, of each the one whose term carries most of its variance: `qualifies` False and
+    `fallback` says why. Evidence: for every frequency tried, its candidates and its pair's numbers."""
     if not keys:
         return {"found": False, "reason": "no key frequencies"}
     Cn = fo.transform_2d(centred(post).reshape(p, p, -1))
     total = (Cn ** 2).sum(axis=(0, 1))
-    chosen, tried = None, []
-    for k in story_order(keys, p, story_k):
+    joint = joint_variance(post, p)
+    measured = W_out is not None and vote is not None and np.linalg.norm(vote) > 0
+    m = W_out @ (vote / np.linalg.norm(vote)) if measured else np.full(post.shape[1], np.nan)
+    order = story_order(keys, p, story_k)
+    chosen, first, tried = None, None, []
+    for k in order:
         c, s = fo.cos_row(k), fo.sin_row(k)
         members = np.flatnonzero((freq == k) & (fve >= FVE_CLUSTER))
         prod = np.stack([Cn[c, c], Cn[s, s], Cn[c, s], Cn[s, c]]) ** 2          # [4, neurons]
         frac = prod / np.maximum(total, 1e-30)
+        jfrac = prod / np.maximum(joint, 1e-30)
+        coef = np.stack([Cn[c, c], Cn[s, s]]) * 2 / p                            # [2, neurons]
+        votes = coef * m
         cc = [int(i) for i in members if prod[:, i].argmax() == 0]
         ss = [int(i) for i in members if prod[:, i].argmax() == 1]
         entry = {"k": int(k), "cluster": int(members.size), "coscos_neurons": len(cc), "sinsin_neurons": len(ss)}
         tried.append(entry)
-        if not cc or not ss:
+        if cc and ss and first is None:
+            first = (k, max(cc, key=lambda i: frac[0, i]), max(ss, key=lambda i: frac[1, i]), frac, jfrac, coef, votes)
+        if not measured:
+            if first is not None:
+                break
             continue
-        a = max(cc, key=lambda i: frac[0, i])
-        b = max(ss, key=lambda i: frac[1, i])
-        entry["term_fve"] = [float(frac[0, a]), float(frac[1, b])]
-        chosen = (k, a, b, float(frac[0, a]), float(frac[1, b]))
-        break
-    if chosen is None:
+        cc_q = [i for i in cc if jfrac[0, i] >= PAIR_MIN_JOINT]
+        ss_q = [i for i in ss if jfrac[1, i] >= PAIR_MIN_JOINT]
+        loud = max([abs(votes[0, i]) for i in cc_q] + [abs(votes[1, i]) for i in ss_q] + [0.0])
+        cc_v = [i for i in cc_q if abs(votes[0, i]) >= PAIR_MIN_VOTE * loud > 0]
+        ss_v = [i for i in ss_q if abs(votes[1, i]) >= PAIR_MIN_VOTE * loud > 0]
+        entry.update({"coscos_candidates": len(cc_q), "sinsin_candidates": len(ss_q),
+                      "coscos_voting": len(cc_v), "sinsin_voting": len(ss_v)})
+        pairs = [(a, b) for a in cc_v for b in ss_v if np.sign(votes[0, a]) != np.sign(votes[1, b])]
+        if pairs:
+            a, b = max(pairs, key=lambda q: (min(abs(votes[0, q[0]]), abs(votes[1, q[1]])),
+                                             min(jfrac[0, q[0]], jfrac[1, q[1]])))
+            chosen = (k, a, b, frac, jfrac, coef, votes)
+            entry["pair"] = [a, b]
+            break
+    if chosen is None and first is None:
         return {"found": False, "reason": "no key-frequency cluster has both a cos·cos and a sin·sin neuron",
                 "tried": tried}
-    k, a, b, fa, fb = chosen
-    story = story_order(keys, p, story_k)[0]
+    qualifies = chosen is not None
+    k, a, b, frac, jfrac, coef, votes = chosen or first
+    if qualifies:
+        fallback = None
+    elif not measured:
+        fallback = "no weights given: the pair is chosen by its terms' shares only, its votes not measured"
+    else:
+        fallback = ("no key frequency has a cos·cos and a sin·sin neuron whose product terms carry most of "
+                    "their joint variance and whose votes for T have opposite signs; shown: the neurons "
+                    "whose terms carry most of their variance")
+    story = order[0]
     x = np.arange(p)
     w = 2 * np.pi * k / p
     coscos = np.outer(np.cos(w * x), np.cos(w * x))
     sinsin = np.outer(np.sin(w * x), np.sin(w * x))
     trig_sum = coscos - sinsin
     surfaces = post.reshape(p, p, -1)[:, :, [a, b]].transpose(2, 0, 1)
-    return {"found": True, "k": k, "label": fo.freq_label(k, p), "neurons": [a, b],
-            "term_fve": [fa, fb],
-            "coefs": [float(Cn[fo.cos_row(k), fo.cos_row(k), a] * 2 / p),
-                      float(Cn[fo.sin_row(k), fo.sin_row(k), b] * 2 / p)],
-            "formulas": fo.product_formulas(k, p),
-            "surfaces": surfaces, "coscos": coscos, "sinsin": sinsin, "trig_sum": trig_sum,
-            "story_k": story, "tried": tried,
-            "rule": "the first key frequency in story order (the story frequency, the lowest unless a "
-                    "setting names another, then the others fewest periods first) whose cluster has a "
-                    "cos·cos neuron and a sin·sin neuron; of each, the one whose term explains most"
-                    + ("" if k == story else f"; k={story} has no such pair"),
-            **diagonal_correlations(trig_sum, k)}
+    out = {"found": True, "qualifies": qualifies, "k": k, "label": fo.freq_label(k, p), "neurons": [a, b],
+           "term_fve": [float(frac[0, a]), float(frac[1, b])],
+           "term_joint": [float(jfrac[0, a]), float(jfrac[1, b])],
+           "coefs": [float(coef[0, a]), float(coef[1, b])],
+           "formulas": fo.product_formulas(k, p),
+           "surfaces": surfaces, "coscos": coscos, "sinsin": sinsin, "trig_sum": trig_sum,
+           "story_k": story, "tried": tried,
+           "rule": "the first key frequency in story order with a cos·cos and a sin·sin neuron of its cluster "
+                   "whose product terms carry at least half their joint variance (after their parts in x "
+                   "alone and y alone) and whose product terms' measured votes for T (coefficient × "
+                   "W_out row · W_U[:, T] normalised) have opposite signs, neither under 1/10 of the "
+                   "loudest; of those, the pair whose weaker vote is strongest",
+           **diagonal_correlations(trig_sum, k)}
+    if fallback:
+        out["fallback"] = fallback
+    if measured:
+        va, vb = float(votes[0, a]), float(votes[1, b])
+        out.update({"T": None if T is None else int(T), "weights": [float(m[a]), float(m[b])],
+                    "votes": [va, vb], "sum_share": pair_sum_share(va, vb)})
+    return out
 
 
 def diagonal_correlations(surface: np.ndarray, k: int) -> dict:
