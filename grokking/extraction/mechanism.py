@@ -290,7 +290,7 @@ def _spread(rest: list[int], same_k: list[int], fits: list[dict]) -> int:
 
 
 PAIR_MIN_JOINT = 0.5      # the product term carries most (>= half) of what the neuron does with x and y together
-PAIR_MIN_VOTE = 0.1       # a neuron votes when |its product term's vote| >= 1/10 of the cluster's largest
+PAIR_MIN_VOTE = 0.25      # a neuron votes when |its product term's vote| >= 1/4 of the candidates' largest
 
 
 def joint_variance(post: np.ndarray, p: int) -> np.ndarray:
@@ -326,10 +326,10 @@ def product_pair(post: np.ndarray, p: int, keys: list[int], freq: np.ndarray, fv
     Rule: the key frequencies in story order (`story_order`); at each, the cos·cos candidates are the
     cluster's neurons whose strongest of the four products cos·cos, sin·sin, cos·sin, sin·cos is
     cos·cos and carries at least half their joint variance (PAIR_MIN_JOINT); the sin·sin candidates
-    likewise; a candidate votes when |c_i m_i| is at least 1/10 of the largest among the
+    likewise; a candidate votes when |c_i m_i| is at least 1/4 of the largest among the
     candidates (PAIR_MIN_VOTE: a nearly silent neuron never does). The pair: a voting cos·cos and a
-    voting sin·sin candidate whose votes have opposite signs, the one whose weaker vote is
-    strongest. The first frequency with such a pair gives it (qualifies). When none has one (or
+    voting sin·sin candidate whose votes have opposite signs, the purest (the larger the smaller of
+    their joint shares; ties: the stronger the weaker vote). The first frequency with such a pair gives it (qualifies). When none has one (or
     W_out / vote are not given), the fallback is the first frequency whose cluster has a cos·cos and
     a sin·sin neuron, of each the one whose term carries most of its variance: `qualifies` False and
     `fallback` says why. Evidence: for every frequency tried, its candidates and its pair's numbers."""
@@ -369,8 +369,8 @@ def product_pair(post: np.ndarray, p: int, keys: list[int], freq: np.ndarray, fv
                       "coscos_voting": len(cc_v), "sinsin_voting": len(ss_v)})
         pairs = [(a, b) for a in cc_v for b in ss_v if np.sign(votes[0, a]) != np.sign(votes[1, b])]
         if pairs:
-            a, b = max(pairs, key=lambda q: (min(abs(votes[0, q[0]]), abs(votes[1, q[1]])),
-                                             min(jfrac[0, q[0]], jfrac[1, q[1]])))
+            a, b = max(pairs, key=lambda q: (round(min(jfrac[0, q[0]], jfrac[1, q[1]]), 9),
+                                             min(abs(votes[0, q[0]]), abs(votes[1, q[1]]))))
             chosen = (k, a, b, frac, jfrac, coef, votes)
             entry["pair"] = [a, b]
             break
@@ -404,8 +404,8 @@ def product_pair(post: np.ndarray, p: int, keys: list[int], freq: np.ndarray, fv
            "rule": "the first key frequency in story order with a cos·cos and a sin·sin neuron of its cluster "
                    "whose product terms carry at least half their joint variance (after their parts in x "
                    "alone and y alone) and whose product terms' measured votes for T (coefficient × "
-                   "W_out row · W_U[:, T] normalised) have opposite signs, neither under 1/10 of the "
-                   "loudest; of those, the pair whose weaker vote is strongest",
+                   "W_out row · W_U[:, T] normalised) have opposite signs, neither under 1/4 of the "
+                   "loudest; of those, the purest pair (the larger the smaller of their joint shares)",
            **diagonal_correlations(trig_sum, k)}
     if fallback:
         out["fallback"] = fallback
