@@ -315,18 +315,24 @@ def explore(run_name, force):
 @click.option("--quality", type=click.Choice(["low", "medium", "high", "4k"]), default="low", show_default=True,
               help="Scene quality (scenes not yet rendered at it are rendered first).")
 @click.option("--scenes", "only_scenes", help="Only these scenes (comma-separated), still in story order.")
+@click.option("--workers", type=click.IntRange(min=1), help="Scenes rendered side by side, one process each "
+              "[default: one per core, as `grokking all`].")
 @click.option("--force", is_flag=True, help="Render every scene and join them again.")
 @click.option("--quiet", is_flag=True)
-def film(run_name, quality, only_scenes, force, quiet):
-    """Join the scenes in story order into media/<run>/story.mp4: a title card per part, one chapter
-    per scene. Renders only the scenes that are not up to date; rejoins only when one changed."""
+def film(run_name, quality, only_scenes, workers, force, quiet):
+    """Join the scenes in story order into media/<run>/story.mp4: an opening card naming the run
+    (task, seed, key frequencies, story check), a title card per part, one chapter per scene titled
+    after the video's section it retells, a closing card naming the run's figures; subtitles beside
+    it (story.vtt, each chapter's claim). Renders only the scenes that are not up to date (in
+    parallel, one worker per core); rejoins only when one changed; the gallery then links the film."""
     from grokking.pipeline.film import make_film
     from grokking.pipeline.make import Options
-    o = Options(run=run_name, quality=quality, scenes=_split_names(only_scenes), force=force, progress=not quiet)
+    o = Options(run=run_name, quality=quality, scenes=_split_names(only_scenes), force=force, progress=not quiet,
+                workers=workers)
     r = make_film(o, log=lambda line: click.echo(line, err=True))
     chs = r["chapters"]
     click.echo(f"film: {r['path']} ({chs[-1]['end']:.0f} s, {len(chs)} chapters"
-               + ("" if r["written"] else ", up to date") + ")")
+               + ("" if r["written"] else ", up to date") + f"); subtitles: {r['subtitles']}")
     for ch in chs:
         m, s_ = divmod(ch["start"], 60)
         click.echo(f"  {int(m)}:{s_:04.1f}  {ch['title']}")

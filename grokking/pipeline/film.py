@@ -1,11 +1,17 @@
-"""`grokking film`: the scenes joined in story order (scenes/catalog.py) into media/<run>/story.mp4,
-a short title card before each part of the story (a part is one file of scenes/) and one chapter
-per scene, named after it (MP4 chapters: ffprobe -show_chapters and PyAV's container.chapters()
-read them; a part's card opens the chapter of its first scene).
+"""`grokking film`: the scenes joined in story order (scenes/catalog.py) into media/<run>/story.mp4:
+an opening card naming the run (its task, seed, key frequencies and story check, read from its
+summary), a title card before each part of the story (a part is one file of scenes/), one chapter
+per scene titled after the section of the video it retells (SECTIONS, by the scene's transcript
+time), and a closing card naming the figures made for the run. Beside it, media/<run>/story.vtt:
+one subtitle cue per chapter holding that chapter's claim (the story check's, measured on this
+run, where it has one; else the scene's description). MP4 chapters: ffprobe -show_chapters and
+PyAV's container.chapters() read them; a part's card opens the chapter of its first scene.
 
-Scenes that are up to date are not rendered again (the same stamps as `grokking all`); the film
-itself is stamped with the scenes' stamps it joined and is rewritten only when one of them, the
-quality or this code changed. Re-encoded with PyAV (which manim installs: no ffmpeg binary needed).
+Scenes that are up to date are not rendered again (the same stamps and the same parallel renders,
+one worker per core, as `grokking all`); the film itself is stamped with the scenes' stamps it
+joined and the text of its cards and cues, and is rewritten only when one of them, the quality or
+this code changed. Re-encoded with PyAV (which manim installs: no ffmpeg binary needed). The
+run's gallery (media/<run>/index.html) is written again after, so that it links the film.
 """
 from __future__ import annotations
 
@@ -13,7 +19,9 @@ import hashlib
 import json
 import os
 import re
+import textwrap
 import time
+from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
@@ -34,12 +42,62 @@ PARTS = {
     "trig": "The trig identity and the logits",
     "story": "The whole of training",
 }
+# The video's sections (its chapter list: start time, title). A scene's chapter is titled after the
+# section its transcript time (scenes/catalog.py) falls in.
+SECTIONS = [
+    ("0:00", "Intro"),
+    ("2:39", "Modular Addition"),
+    ("3:54", "The Model's Perspective"),
+    ("6:52", "An Accidental Discovery at OpenAI"),
+    ("7:56", "It Groks!"),
+    ("8:49", "Some Clues"),
+    ("13:17", "New Welch Labs Book!"),
+    ("13:57", "Deeper into the model"),
+    ("15:13", "Linear Probes"),
+    ("16:59", "Clocks perform modular addition"),
+    ("19:17", "How do x and y interact exactly?"),
+    ("23:19", "It learns a trig identity?!"),
+    ("26:38", "Putting the pieces together & excluded loss"),
+    ("30:02", "Anthropic finds 6D manifolds"),
+    ("32:24", "Final thoughts"),
+    ("34:02", "Welch Labs update"),
+]
+# What each scene shows, in a few words: told apart from the other scenes of its section
+SHOTS = {
+    "ModularTable": "the table wraps around",
+    "OneHot": "what the model sees",
+    "GrokkingCurve": "memorise, then generalise",
+    "NeuronWaves": "neurons are waves",
+    "NeuronLoops": "neuron pairs trace loops",
+    "FourierPeak": "one frequency per neuron",
+    "EmbeddingProbe": "a probe reads the wave",
+    "Clock": "adding angles on a clock",
+    "NeuronSurface": "one neuron over x and y",
+    "Crest": "crests along x + y",
+    "TrigIdentity": "cos·cos − sin·sin",
+    "LogitSurface": "the answer's logit",
+    "TrainingStory": "training replayed",
+    "ExcludedLoss": "the excluded loss",
+}
 CARD_SECONDS = 2.0
+END_SECONDS = 4.0                      # the opening and closing cards hold more text
 FILM = "story.mp4"
+SUBTITLES = "story.vtt"
 
 
 class FilmError(UserError, ValueError):
     """Nothing to join (every scene left out): the message says why, scene by scene."""
+
+
+@dataclass
+class Card:
+    """A card's text: a small line above (`kicker`), the title, lines below; `chapter` and `claim`
+    name its chapter and subtitle cue when it is one of its own (the opening and closing cards)."""
+    kicker: str
+    title: str
+    lines: list[str] = field(default_factory=list)
+    chapter: str = ""
+    claim: str = ""
 
 
 def code_hash() -> str:
@@ -50,6 +108,27 @@ def task_name(task: dict) -> str:
     """The run's task as every text names it (scenes/theme.py): "(x · y) mod 113"."""
     from grokking.scenes.theme import task_name as named
     return named(task) if task.get("p") is not None else "?"
+
+
+def _seconds(t: str) -> int:
+    m, s = t.split(":")
+    return int(m) * 60 + int(s)
+
+
+def section(scene: str) -> tuple[str, str]:
+    """(start time, title) of the video's section the scene retells, by its transcript time."""
+    from grokking.scenes.catalog import SCENES
+    at = _seconds(SCENES[scene][2])
+    return [s for s in SECTIONS if _seconds(s[0]) <= at][-1]
+
+
+def chapter_title(scene: str) -> str:
+    """The scene's chapter: its section's title, with what the scene shows where the section
+    holds more than one scene ("Some Clues — neurons are waves")."""
+    from grokking.scenes.catalog import SCENES
+    sec = section(scene)
+    shared = sum(section(n) == sec for n in SCENES) > 1
+    return f"{sec[1]} — {SHOTS[scene]}" if shared else sec[1]
 
 
 def story(names: list[str], task: dict | None = None) -> list[tuple[str, str, list[str]]]:
@@ -68,17 +147,95 @@ def story(names: list[str], task: dict | None = None) -> list[tuple[str, str, li
     return parts
 
 
-def card(width: int, height: int, title: str, number: int, scenes: list[str]) -> np.ndarray:
-    """A title card: 'Part n', the part's title, its scenes; RGB [height, width, 3] uint8."""
+def part_card(number: int, title: str, scenes: list[str]) -> Card:
+    """A part's card: 'Part n', its title, the video's sections its scenes retell (with times)."""
+    secs = list(dict.fromkeys(section(n) for n in scenes))
+    return Card(f"Part {number}", title, ["retelling the video's " + " · ".join(f"“{t}” ({at})" for at, t in secs)])
+
+
+def opening_card(a) -> Card:
+    """The opening card of run `a` (common.assets.Assets): its task, seed, key frequencies and
+    story check (rows passed of all), every one read from its summary."""
+    s = a.summary
+    task = s.get("task") or {}
+    named = task_name(task)
+    keys = ", ".join(f"{lab} (k={k})" for k, lab in zip(s.get("key_frequencies") or [], s.get("key_labels") or []))
+    chk = a.story_check
+    rows = chk.criteria or []
+    check = (f"story check: {sum(bool(c['passed']) for c in rows)}/{len(rows)} rows pass"
+             + ("" if chk.passed else " (" + ", ".join(c["name"] for c in rows if not c["passed"]) + " fail)")
+             if chk.found else f"story check: not made ({chk.why_not()})")
+    seed = task.get("seed", "?")
+    frac = f", trained on {task['frac']:.0%} of the pairs" if task.get("frac") is not None else ""
+    grok = (s.get("phases") or {}).get("grokked")
+    lines = [f"run {a.run} · seed {seed}{frac}" + (f" · grokked at epoch {grok:,}" if grok is not None else
+                                                   " · not grokked"),
+             "key frequencies: " + (keys or "none"), check]
+    return Card("Grokking, retold from one real training run", named, lines,
+                chapter=f"The run: {named}, seed {seed}",
+                claim=f"{named}, seed {seed}; key frequencies {keys or 'none'}; {check}")
+
+
+def figures_made(stamps: dict, figure_dir: Path | None = None) -> list[str]:
+    """The figures made for the run: those its stamps record with files that exist, else the
+    figures folder's (one name per figure, whatever its formats)."""
+    made = [n for n, st in (stamps.get("figures") or {}).items()
+            if not st.get("skipped") and any(Path(f).exists() for f in st.get("files", []))]
+    if not made and figure_dir is not None and Path(figure_dir).is_dir():
+        made = sorted({f.stem for f in Path(figure_dir).iterdir() if f.suffix in (".png", ".pdf", ".svg", ".mp4", ".gif")})
+    return made
+
+
+def closing_card(run: str, figures: list[str], figure_dir: str) -> Card:
+    """The closing card: the figures the film rests on (made from the same run), and where they are."""
+    names = " · ".join(f.replace("_", " ") for f in figures) or "none made yet (grokking figures --run " + run + ")"
+    return Card(f"Every number in this film is computed from run {run}", "The figures it rests on",
+                [names, f"in {figure_dir}/ · all of it: media/{run}/index.html"],
+                chapter="The figures it rests on", claim=f"figures of run {run}: {names}")
+
+
+def claim(scene: str, check=None) -> str:
+    """The scene's one-line claim: the story check's, measured on this run, where a row of it
+    names the scene (a replay row with the scene's own captions first, then the row naming fewest
+    scenes), else the scene's description in the catalogue."""
+    from grokking.scenes.catalog import SCENES
+    rows = [c for c in (getattr(check, "criteria", None) or []) if scene in (c.get("scenes") or [])]
+    if not rows:
+        return SCENES[scene][1]
+    row = min(rows, key=lambda c: (not any(x.get("scene") == scene for x in c.get("claims") or []), len(c["scenes"])))
+    value = row.get("value", "")
+    if row["name"] == "replay" and row.get("claims"):
+        own = [c for c in row["claims"] if c.get("scene") == scene]
+        if own:
+            value = "; ".join(f"“{c['caption']}” at epoch {c['epoch']:,}: {c['what']} {c['value']:.2f} "
+                              f"{c['op']} {c['threshold']:g}" + ("" if c.get("holds") else " (does NOT hold)")
+                              for c in own)
+    verdict = "holds" if row.get("passed") else "FAILS: " + str(row.get("meaning", ""))
+    return f"{value} (story check, {row['name']}: {verdict})"
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    return textwrap.wrap(text, width) or [""]
+
+
+def card(width: int, height: int, c: Card) -> np.ndarray:
+    """A card: its kicker, title and lines, wrapped to the frame; RGB [height, width, 3] uint8."""
     import matplotlib
     matplotlib.use("Agg")
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     fig = Figure(figsize=(width / 100, height / 100), dpi=100, facecolor=BACKGROUND_DARK)
     s = height / 480
-    fig.text(0.5, 0.64, f"Part {number}", ha="center", va="center", color=MUTED_DARK, fontsize=18 * s)
-    fig.text(0.5, 0.5, title, ha="center", va="center", color=TEXT_DARK, fontsize=30 * s, wrap=True)
-    fig.text(0.5, 0.34, " · ".join(scenes), ha="center", va="center", color=MUTED_DARK, fontsize=13 * s, wrap=True)
+    chars = max(24, int(80 * (width / height) / (854 / 480)))      # ~80 characters of 14 pt across 854 x 480
+    rows = [(t, 17, MUTED_DARK, 0.0) for t in _wrap(c.kicker, int(chars * 0.8))] + \
+           [(t, 30, TEXT_DARK, 0.03 if i == 0 else 0.0) for i, t in enumerate(_wrap(c.title, int(chars * 0.4)))] + \
+           [(t, 14, MUTED_DARK, 0.04 if i == 0 else 0.0) for i, t in enumerate(w for ln in c.lines for w in _wrap(ln, chars))]
+    step = 1.3 * 100 / (72 * 480)                # a line's height, as a fraction of the frame, per point
+    y = 0.5 + (sum(size * step + gap for _, size, _, gap in rows)) / 2          # the block centred
+    for text, size, colour, gap in rows:
+        y -= gap + size * step / 2
+        fig.text(0.5, y, text, ha="center", va="center", color=colour, fontsize=size * s)
+        y -= size * step / 2
     canvas = FigureCanvasAgg(fig)
     canvas.draw()
     return np.asarray(canvas.buffer_rgba())[..., :3].copy()
@@ -93,23 +250,32 @@ def _probe(path: Path) -> tuple[int, int, Fraction, int]:
         return v.codec_context.width, v.codec_context.height, Fraction(v.average_rate or 15), n
 
 
-def join(parts: list[tuple[str, list[tuple[str, Path]]]], out: Path, card_seconds: float = CARD_SECONDS) -> list[dict]:
-    """Write one MP4 (H.264) to `out`: for each (part title, [(scene, video), ...]) a title card,
-    then its scenes; one chapter per scene. The size and frame rate are the first video's; a video
-    of another size is scaled to it. Returns the chapters as written ({title, start, end} seconds)."""
+def join(parts: list[tuple[str | Card, list[tuple[str, Path]]]], out: Path, card_seconds: float = CARD_SECONDS,
+         opening: Card | None = None, closing: Card | None = None, end_seconds: float = END_SECONDS) -> list[dict]:
+    """Write one MP4 (H.264) to `out`: the opening card (a chapter of its own), then for each
+    (part card or title, [(chapter title, video), ...]) its card and its videos, one chapter each,
+    then the closing card (a chapter of its own). The size and frame rate are the first video's; a
+    video of another size is scaled to it. Returns the chapters as written ({title, start, end} s)."""
     import av
     clips = [(scene, Path(v)) for _, scenes in parts for scene, v in scenes]
     if not clips:
         raise ValueError("no scene to join")
     W, H, fps, _ = _probe(clips[0][1])
     W, H = W - W % 2, H - H % 2                        # yuv420p wants even sizes
-    n_card = max(1, round(card_seconds * fps))
+    n_card, n_end = max(1, round(card_seconds * fps)), max(1, round(end_seconds * fps))
+    cards = [c if isinstance(c, Card) else Card(f"Part {i}", c, [" · ".join(n for n, _ in scenes)])
+             for i, (c, scenes) in enumerate(parts, 1)]
     chapters, t = [], 0
-    for i, (title, scenes) in enumerate(parts):
+    if opening is not None:
+        chapters.append({"title": opening.chapter or opening.title, "start": 0, "end": n_end})
+        t = n_end
+    for i, (_, scenes) in enumerate(parts):
         for j, (scene, video) in enumerate(scenes):
             n = _probe(video)[3] + (n_card if j == 0 else 0)
             chapters.append({"title": scene, "start": t, "end": t + n})
             t += n
+    if closing is not None:
+        chapters.append({"title": closing.chapter or closing.title, "start": t, "end": t + n_end})
     tmp = _temporary(out)
     try:
         with av.open(str(tmp), "w", format="mp4") as c:
@@ -130,20 +296,46 @@ def join(parts: list[tuple[str, list[tuple[str, Path]]]], out: Path, card_second
                 for pk in s.encode(frame):
                     c.mux(pk)
 
-            for number, (title, scenes) in enumerate(parts, 1):
-                still = av.VideoFrame.from_ndarray(card(W, H, title, number, [n for n, _ in scenes]), format="rgb24")
-                for _ in range(n_card):
-                    put(still)
+            def still(text: Card, n: int):
+                frame = av.VideoFrame.from_ndarray(card(W, H, text), format="rgb24")
+                for _ in range(n):
+                    put(frame)
+
+            if opening is not None:
+                still(opening, n_end)
+            for text, (_, scenes) in zip(cards, parts):
+                still(text, n_card)
                 for _, video in scenes:
                     with av.open(str(video)) as src:
                         for frame in src.decode(video=0):
                             put(frame)
+            if closing is not None:
+                still(closing, n_end)
             for pk in s.encode():
                 c.mux(pk)
         tmp.replace(out)
     finally:
         tmp.unlink(missing_ok=True)
     return [{"title": ch["title"], "start": float(ch["start"] / fps), "end": float(ch["end"] / fps)} for ch in chapters]
+
+
+def _stamp(seconds: float) -> str:
+    ms = round(seconds * 1000)
+    h, ms = divmod(ms, 3_600_000)
+    m, ms = divmod(ms, 60_000)
+    s, ms = divmod(ms, 1000)
+    return f"{h:02d}:{m:02d}:{s:02d}.{ms:03d}"
+
+
+def vtt(chapters: list[dict], claims: list[str]) -> str:
+    """WebVTT subtitles: one cue per chapter, over its start to end, holding its claim (one line)."""
+    if len(chapters) != len(claims):
+        raise ValueError(f"{len(chapters)} chapters but {len(claims)} claims")
+    cues = ["WEBVTT", ""]
+    for i, (ch, text) in enumerate(zip(chapters, claims), 1):
+        one = " ".join(str(text).replace("-->", "→").split()) or ch["title"]
+        cues += [str(i), f"{_stamp(ch['start'])} --> {_stamp(ch['end'])}", one, ""]
+    return "\n".join(cues)
 
 
 def _temporary(out: Path, pid: int | None = None) -> Path:
@@ -183,16 +375,22 @@ def duration(path: Path) -> float:
 
 
 def make_film(o, log=print) -> dict:
-    """Render the scenes that are not up to date (as `grokking all` would), then join them into
-    media/<run>/story.mp4 unless it already joins exactly these renders. o.scenes picks scenes
-    (None: all); scenes the run lacks the mechanism for are left out, with their reason logged."""
+    """Render the scenes that are not up to date (as `grokking all` would: in parallel, one worker
+    per core), then join them into media/<run>/story.mp4 with its subtitles media/<run>/story.vtt,
+    unless they already join exactly these renders with these cards; then write the run's gallery
+    again, linking the film. o.scenes picks scenes (None: all); scenes the run lacks the mechanism
+    for are left out, with their reason logged."""
+    from grokking.common.assets import Assets
+    from grokking.common.io import atomic_write_bytes
     from . import make
     from . import stamps as st
+    from .gallery import write_gallery
     if o.scenes is not None and not o.scenes:        # --scenes "": a film of nothing
         raise FilmError("no scene to join: --scenes names none; name one or more (grokking scene --list "
                         "lists them), or leave --scenes out for every scene")
     summary = {"scenes": [], "pages": [], "skipped": [], "failed": []}
     out = o.media_dir / FILM
+    subtitles = out.with_name(SUBTITLES)
     with make.run_lock(o.stamps_path.parent, o.run), make.Interrupts() as guard:
         clean_leftovers(out)                   # safe: no other film of this run is joining
         now = st.AssetHashes(o.assets_dir, o.run)
@@ -218,22 +416,46 @@ def make_film(o, log=print) -> dict:
                                          made.st_size, made.st_mtime_ns]))
         for name, why in left_out.items():
             log(f"[film] {name}: left out ({why})")
+        a = Assets(o.run, o.assets_root)
         task = now.summary.get("task") or {}
+        videos = {n: v for n, v, _ in joined}
+        parts = story(list(videos), task)
+        opening = opening_card(a)
+        closing = closing_card(o.run, figures_made(stamps, o.figure_dir), _shown(o.figure_dir))
+        cards = [part_card(i, title, names) for i, (_, title, names) in enumerate(parts, 1)]
+        claims = [opening.claim] + [claim(n, a.story_check) for _, _, names in parts for n in names] + [closing.claim]
+        text = [[c.kicker, c.title, c.lines, c.chapter] for c in [opening, *cards, closing]] + \
+               [[chapter_title(n) for n in videos], claims]
         options = {"quality": o.quality, "width": o.scene_width, "task": task_name(task),
                    "scenes": hashlib.sha256(json.dumps([(n, str(v), m) for n, v, m in joined],
-                                                       sort_keys=True).encode()).hexdigest()[:16]}
+                                                       sort_keys=True).encode()).hexdigest()[:16],
+                   "text": hashlib.sha256(json.dumps(text).encode()).hexdigest()[:16]}
         film_code = code_hash()
         old = stamps.get("pages", {}).get("film")
-        if not o.force and out.exists() and old and old.get("code") == film_code and old.get("options") == options:
+        if not o.force and out.exists() and subtitles.exists() and old and old.get("code") == film_code \
+                and old.get("options") == options:
             log(f"[film] {out}: up to date")
-            return {"path": out, "written": False, "chapters": chapters(out), "left_out": left_out, **summary}
-        t = time.perf_counter()
-        if not joined:
-            raise FilmError("no scene to join: " + "; ".join(f"{n}: {w}" for n, w in left_out.items()))
-        videos = {n: v for n, v, _ in joined}
-        parts = [(title, [(n, videos[n]) for n in names]) for _, title, names in story(list(videos), task)]
-        chs = join(parts, out)
-        guard.check()
-        make._record(o, stamps, summary, log, "page", "film", {}, film_code, options, [out], None,
-                     f"{out} ({len(chs)} chapters, {chs[-1]['end']:.0f}s, {time.perf_counter() - t:.0f}s to join)")
-    return {"path": out, "written": True, "chapters": chs, "left_out": left_out, **summary}
+            written, chs = False, chapters(out)
+        else:
+            t = time.perf_counter()
+            if not joined:
+                raise FilmError("no scene to join: " + "; ".join(f"{n}: {w}" for n, w in left_out.items()))
+            chs = join([(c, [(chapter_title(n), videos[n]) for n in names]) for c, (_, _, names) in zip(cards, parts)],
+                       out, opening=opening, closing=closing)
+            atomic_write_bytes(subtitles, vtt(chs, claims).encode())
+            guard.check()
+            make._record(o, stamps, summary, log, "page", "film", {}, film_code, options, [out, subtitles], None,
+                         f"{out} ({len(chs)} chapters, {chs[-1]['end']:.0f}s, {time.perf_counter() - t:.0f}s to join)")
+            written = True
+        index = write_gallery(o, stamps, failed)
+        log(f"[film] {index}: links the film")
+    return {"path": out, "subtitles": subtitles, "written": written, "chapters": chs, "left_out": left_out,
+            "gallery": index, **summary}
+
+
+def _shown(folder: Path) -> str:
+    """A folder as a card names it: relative to the working directory where it is inside it."""
+    try:
+        return Path(folder).resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return str(folder)

@@ -61,9 +61,7 @@ def write_gallery(o, stamps: dict, failed: dict | None = None) -> Path:
     if (out_dir / "explore.html").exists():
         parts.append("<p><a href='explore.html'><b>Explore training</b></a>: every checkpoint on one slider "
                      "(curves, Fourier norms, wave neurons, loops, surfaces, probes)</p>")
-    if (out_dir / "story.mp4").exists():
-        parts.append("<p><a href='story.mp4'><b>The story as one film</b></a> (every scene in story order, "
-                     "with chapters)</p>")
+    parts += _film(out_dir)
 
     if failed:
         parts.append("<p><b>Failed</b> (run <code>grokking all</code> again after fixing): "
@@ -100,6 +98,22 @@ def write_gallery(o, stamps: dict, failed: dict | None = None) -> Path:
     parts.append("</div>")
     atomic_write_bytes(index, "\n".join(parts).encode())
     return index
+
+
+def _film(out_dir: Path) -> list[str]:
+    """The film (pipeline/film.py) when it exists: played in the page, with its subtitles (each
+    chapter's claim) when they exist, and linked."""
+    film, subtitles = out_dir / "story.mp4", out_dir / "story.vtt"
+    if not film.exists():
+        return []
+    track = (f"<track kind='subtitles' src='{subtitles.name}' srclang='en' label='claims' default>"
+             if subtitles.exists() else "")
+    return ["<h2>The film</h2>",
+            f"<video controls preload='metadata' style='width:100%;max-width:960px;background:#000'>"
+            f"<source src='{film.name}' type='video/mp4'>{track}</video>",
+            f"<p><a href='{film.name}'><b>The story as one film</b></a> (every scene in story order, with "
+            "chapters: an opening card naming the run, a card per part, a closing card naming the figures)"
+            + (f" · <a href='{subtitles.name}'>subtitles</a> (each chapter's claim)" if track else "") + "</p>"]
 
 
 def _story(st: Story) -> str:

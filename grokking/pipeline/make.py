@@ -39,6 +39,7 @@ class Options:
     progress: bool = True
     made: list[str] = field(default_factory=list)
     verify: bool = False                  # status: check every checkpoint's sha256, not only its size
+    workers: int | None = None            # scene renders side by side (None: one per core)
 
     def __post_init__(self):
         paths.check_name(self.run)        # it names folders in runs/, assets/ and media/
@@ -397,7 +398,7 @@ def _scene_job(o: Options, name: str) -> dict:
 def _make_scenes(o: Options, todo: list[str], stamps: dict, summary: dict, log, now, guard, bar):
     """Scenes are independent Manim renders, each in one process that a single core keeps busy:
     on a machine with several cores they render side by side, one worker per core."""
-    workers = min(paths.cores(), len(todo))
+    workers = min(o.workers or paths.cores(), len(todo))
     if workers > 1:
         return _make_scenes_parallel(o, todo, stamps, summary, log, now, guard, bar, workers)
     for name in todo:

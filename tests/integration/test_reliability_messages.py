@@ -97,9 +97,9 @@ def test_film_card_of_a_mul_run_says_its_task(tmp_path, monkeypatch):
         [clip(opts.scene_dir / f"{name}.mp4", 0.2, 80)], {("summary", "task")}, None))
     monkeypatch.setattr(make.paths, "cores", lambda: 1, raising=False)
     titles, real = [], film.card
-    monkeypatch.setattr(film, "card", lambda w, h, title, *a: titles.append(title) or real(w, h, title, *a))
+    monkeypatch.setattr(film, "card", lambda w, h, c: titles.append(c.title) or real(w, h, c))
     film.make_film(o, log=lambda _: None)
-    assert titles[0] == "The task: (x · y) mod 23", titles
+    assert titles[:2] == ["(x · y) mod 23", "The task: (x · y) mod 23"], titles     # the opening card, part 1
 
 
 # ---- 11. an unextracted sweep point: the advice names SWEEP/POINT -------------------------------
@@ -203,12 +203,13 @@ def test_forced_film_whose_rerender_fails_does_not_join_the_older_render(tmp_pat
     o = _film_options(tmp_path)
     _fake_scenes(monkeypatch)
     first = film.make_film(o, log=lambda _: None)
-    assert [c["title"] for c in first["chapters"]] == ["ModularTable", "GrokkingCurve"]
+    scenes = [c["title"] for c in first["chapters"]][1:-1]          # between the opening and closing cards
+    assert scenes == ["Modular Addition", "An Accidental Discovery at OpenAI"]
     _fake_scenes(monkeypatch, fail={"GrokkingCurve"})
     lines = []
     forced = film.make_film(_film_options(tmp_path, force=True), log=lines.append)
     assert forced["failed"] and forced["failed"][0][0] == "scene GrokkingCurve", lines     # grokking film: exit 1
-    assert [c["title"] for c in film.chapters(forced["path"])] == ["ModularTable"]
+    assert [c["title"] for c in film.chapters(forced["path"])][1:-1] == ["Modular Addition"]
     said = [ln for ln in lines if ln.startswith("[film] GrokkingCurve: left out")]
     assert said and "injected failure" in said[0] and "older render is not joined" in said[0], lines
 

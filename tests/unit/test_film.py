@@ -1,6 +1,10 @@
-"""`grokking film`: scenes joined in story order with a title card per part and one chapter per
-scene; scenes that are up to date are not rendered again, nor is the film. Small synthetic clips
-stand in for rendered scenes (rendering is what the scene tests check)."""
+"""`grokking film`: scenes joined in story order with an opening card naming the run, a title card
+per part, one chapter per scene titled after the video's section it retells and a closing card;
+subtitles (WebVTT) with one cue per chapter; the gallery links the film; scenes that are up to date
+are not rendered again, nor is the film, and stale ones render one worker per core. Small synthetic
+clips stand in for rendered scenes (rendering is what the scene tests check)."""
+import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -74,7 +78,13 @@ def test_film_renders_only_what_is_stale(tmp_path, monkeypatch):
     monkeypatch.setattr(make.paths, "cores", lambda: 1)     # one process: the one the fake is in
     r = film.make_film(o, log=lambda _: None)
     assert rendered == ["ModularTable", "GrokkingCurve", "Crest"] and r["written"]
-    assert [ch["title"] for ch in film.chapters(r["path"])] == ["ModularTable", "GrokkingCurve", "Crest"]
+    titles = ["The run: (x + y) mod 23, seed 0", "Modular Addition", "An Accidental Discovery at OpenAI",
+              "How do x and y interact exactly? — crests along x + y", "The figures it rests on"]
+    assert [ch["title"] for ch in film.chapters(r["path"])] == titles
+    cues = read_vtt(r["subtitles"])
+    assert len(cues) == len(titles)
+    assert "story check" in cues[3][2] and "crest" in cues[3][2]           # Crest's claim: its row's
+    assert "story.mp4" in r["gallery"].read_text()                         # the gallery links the film
     # nothing changed: nothing rendered, the film kept
     again = film.make_film(o, log=lambda _: None)
     assert rendered == ["ModularTable", "GrokkingCurve", "Crest"] and not again["written"]
@@ -120,3 +130,152 @@ def test_a_failed_join_removes_only_its_own_temporary_file(tmp_path, monkeypatch
     assert out.read_bytes() == b"the previous film"
     assert beside.read_text() == outside.read_text() == "mine"
     assert sorted(p.name for p in run_dir.iterdir()) == ["notes.txt", "story.mp4"]
+
+
+def read_vtt(path: Path) -> list[tuple[float, float, str]]:
+    """A WebVTT file's cues (start s, end s, text); fails on a file that is not WebVTT."""
+    text = Path(path).read_text()
+    assert text.startswith("WEBVTT\n")
+    cues = []
+    for block in text.split("\n\n")[1:]:
+        lines = [ln for ln in block.strip().split("\n") if ln]
+        if not lines:
+            continue
+        m = re.fullmatch(r"(\d\d):(\d\d):(\d\d)\.(\d{3}) --> (\d\d):(\d\d):(\d\d)\.(\d{3})", lines[1])
+        assert m, block
+        t = [int(g) for g in m.groups()]
+        start = t[0] * 3600 + t[1] * 60 + t[2] + t[3] / 1000
+        end = t[4] * 3600 + t[5] * 60 + t[6] + t[7] / 1000
+        assert len(lines) == 3, block                                     # one line of text
+        cues.append((start, end, lines[2]))
+    return cues
+
+
+def test_chapter_titles_are_the_videos_sections(monkeypatch):
+    from grokking.scenes import catalog
+    titles = {n: film.chapter_title(n) for n in catalog.SCENES}
+    assert titles["ModularTable"] == "Modular Addition"
+    assert titles["Clock"] == "Clocks perform modular addition"
+    assert titles["NeuronSurface"].startswith("How do x and y interact exactly? — ")
+    assert titles["TrigIdentity"].startswith("It learns a trig identity?! — ")
+    assert titles["ExcludedLoss"].startswith("Putting the pieces together & excluded loss — ")
+    sections = [t for _, t in film.SECTIONS]
+    for name, title in titles.items():
+        assert not re.search(rf"\b{name}\b", title) and title.split(" — ")[0] in sections
+    assert len(set(titles.values())) == len(titles)                       # every chapter told apart
+    # by the transcript time: a scene planted at a section's first second is in it, a second before is not
+    monkeypatch.setitem(catalog.SCENES, "GrokkingCurve", ("curve", "planted", "7:56"))
+    assert film.section("GrokkingCurve") == ("7:56", "It Groks!")
+    monkeypatch.setitem(catalog.SCENES, "GrokkingCurve", ("curve", "planted", "7:55"))
+    assert film.section("GrokkingCurve") == ("6:52", "An Accidental Discovery at OpenAI")
+
+
+def test_part_cards_read_human_titles():
+    parts = film.story(["NeuronWaves", "NeuronLoops", "EmbeddingProbe", "Clock"])
+    cards = [film.part_card(i, title, names) for i, (_, title, names) in enumerate(parts, 1)]
+    assert [c.title for c in cards] == ["Waves inside the network", "Reading the waves out of the embedding",
+                                         "A clock that adds angles"]
+    assert "“Some Clues” (8:49)" in cards[0].lines[0] and "Deeper into the model" not in cards[0].lines[0]
+    assert not any(re.search(rf"\b{n}\b", line) for n in film.SHOTS for c in cards for line in c.lines)
+
+
+def test_opening_card_names_the_run(tmp_path):
+    from grokking.common.assets import Assets
+    make_synthetic_assets(tmp_path, "r", p=23, key_freqs=(5, 2), seed=4)
+    a = Assets("r", tmp_path)
+    rows = a.story_check.criteria
+    c = film.opening_card(a)
+    text = "\n".join([c.kicker, c.title, *c.lines])
+    assert c.title == "(x + y) mod 23"
+    assert "run r · seed 4" in text
+    assert "key frequencies: 10π/23 (k=5), 4π/23 (k=2)" in text
+    assert f"story check: {sum(r['passed'] for r in rows)}/{len(rows)} rows pass" in text
+    # planted: another run's summary says another thing, and the card says what its summary says
+    path = tmp_path / "r" / "summary.json"
+    s = json.loads(path.read_text())
+    s["task"]["seed"], s["key_frequencies"], s["key_labels"] = 9, [7], ["14π/23"]
+    for row in s["story_check"]["criteria"]:
+        row["passed"] = row["name"] != "crest"
+    s["story_check"]["passed"] = False
+    path.write_text(json.dumps(s))
+    text = "\n".join(film.opening_card(Assets("r", tmp_path)).lines)
+    assert "seed 9" in text and "key frequencies: 14π/23 (k=7)" in text
+    assert f"story check: {len(rows) - 1}/{len(rows)} rows pass (crest fail)" in text
+
+
+def test_closing_card_names_the_figures(tmp_path):
+    made = tmp_path / "crest.png"
+    made.write_bytes(b"png")
+    stamps = {"figures": {"crest": {"files": [str(made)]}, "logits": {"files": [str(tmp_path / "gone.png")]},
+                          "probe": {"files": [], "skipped": "no probe"}}}
+    assert film.figures_made(stamps) == ["crest"]
+    assert film.figures_made({}, tmp_path) == ["crest"]                   # no stamps: the folder's
+    c = film.closing_card("r", ["grokking_curves", "crest"], "media/figures/r")
+    assert "grokking curves · crest" in c.lines[0] and "media/figures/r" in c.lines[1]
+
+
+def test_subtitles_one_cue_per_chapter(tmp_path):
+    a = clip(tmp_path / "a.mp4", 1.0, 40)
+    b = clip(tmp_path / "b.mp4", 2.0, 120)
+    opening = film.Card("kicker", "(x + y) mod 23", ["seed 0"], chapter="The run", claim="the run's line")
+    closing = film.Card("kicker", "The figures", ["crest"], chapter="The figures", claim="figures: crest")
+    out = tmp_path / "story.mp4"
+    chs = film.join([("Part one", [("Alpha", a)]), ("Part two", [("Beta", b)])], out, card_seconds=1.0,
+                    opening=opening, closing=closing, end_seconds=1.0)
+    assert [ch["title"] for ch in film.chapters(out)] == ["The run", "Alpha", "Beta", "The figures"]
+    path = tmp_path / "story.vtt"
+    path.write_text(film.vtt(chs, ["the run's line", "alpha\nholds --> yes", "beta", "figures: crest"]))
+    cues = read_vtt(path)
+    assert len(cues) == len(chs) == 4
+    assert [c[2] for c in cues] == ["the run's line", "alpha holds → yes", "beta", "figures: crest"]
+    assert all(s < e for s, e, _ in cues) and all(cues[i][1] <= cues[i + 1][0] for i in range(3))
+    assert [(s, e) for s, e, _ in cues] == [(0.0, 1.0), (1.0, 3.0), (3.0, 6.0), (6.0, 7.0)]
+    assert abs(film.duration(out) - 7.0) < 0.2
+    with pytest.raises(ValueError):
+        film.vtt(chs, ["one claim short"] * 3)
+
+
+def test_claims_are_the_story_checks():
+    class Check:
+        criteria = [{"name": "legible", "passed": True, "value": "story k=3", "scenes": ["Clock", "Crest", "X"]},
+                    {"name": "crest", "passed": False, "value": "other crests at 90%", "meaning": "no one crest",
+                     "scenes": ["Crest"]}]
+    assert film.claim("Crest", Check()) == "other crests at 90% (story check, crest: FAILS: no one crest)"
+    assert film.claim("Clock", Check()) == "story k=3 (story check, legible: holds)"
+    from grokking.scenes.catalog import SCENES
+    assert film.claim("OneHot", Check()) == SCENES["OneHot"][1]            # no row: its description
+
+
+def test_gallery_links_the_film_when_it_exists(tmp_path):
+    from grokking.pipeline.gallery import write_gallery
+    make_synthetic_assets(tmp_path / "assets", "g", p=23)
+    o = Options(run="g", assets_root=tmp_path / "assets", media_root=tmp_path / "media")
+    assert "story.mp4" not in write_gallery(o, {}).read_text()
+    (o.media_dir / "story.mp4").write_bytes(b"film")
+    page = write_gallery(o, {}).read_text()
+    assert "href='story.mp4'" in page and "<video" in page and "story.vtt" not in page
+    (o.media_dir / "story.vtt").write_text("WEBVTT\n")
+    assert "<track kind='subtitles' src='story.vtt'" in write_gallery(o, {}).read_text()
+
+
+def test_film_renders_scenes_one_worker_per_core(tmp_path, monkeypatch):
+    """The film goes through `grokking all`'s scene path: stale scenes on one spawn worker per core
+    (here two cores, the parallel path recorded), or as many as --workers says."""
+    make_synthetic_assets(tmp_path / "assets", "w", p=23, n_ckpt=40)
+    seen = []
+
+    def parallel(o, todo, stamps, summary, log, now, guard, bar, workers):
+        seen.append(workers)
+        raise KeyboardInterrupt                                            # stop before rendering
+    monkeypatch.setattr(make, "_make_scenes_parallel", parallel)
+    monkeypatch.setattr(make.paths, "cores", lambda: 2)
+    o = Options(run="w", assets_root=tmp_path / "assets", media_root=tmp_path / "media",
+                scenes=["ModularTable", "GrokkingCurve", "Crest"], progress=False)
+    with pytest.raises(KeyboardInterrupt):
+        film.make_film(o, log=lambda _: None)
+    assert seen == [2]
+    serial = []
+    monkeypatch.setattr(make, "_scene_job", lambda o, name: serial.append(name) or {"name": name, "error": "x"})
+    with pytest.raises(film.FilmError):
+        film.make_film(Options(**{**o.__dict__, "workers": 1, "made": []}), log=lambda _: None)
+    assert seen == [2] and serial == ["ModularTable", "GrokkingCurve", "Crest"]
