@@ -158,10 +158,154 @@ def residue_segments(p: int, T: int) -> list[tuple[np.ndarray, np.ndarray]]:
     return [(xs, ys) for xs, ys in zip(np.split(x, cut), np.split(y, cut))]
 
 
-def draw_residue_line(ax, p: int, T: int, gid: str, **kw) -> None:
+def draw_residue_line(ax, p: int, T: int, gid: str, **kw) -> list:
+    """x + y ≡ T (mod p) as its segments (x + y = T, and x + y = T + p where it wraps), each
+    a dashed line with gid `gid`. Returns [(sum, Line2D)] for label_residue_segments."""
     kw = {"color": style.ROLE["line"], "lw": 0.9, "ls": (0, (4, 2)), **kw}
+    out = []
     for i, (xs, ys) in enumerate(residue_segments(p, T)):
-        ax.plot(xs, ys, gid=gid, label=None if i else kw.pop("label", None), **kw)
+        ln, = ax.plot(xs, ys, gid=gid, label=None if i else kw.pop("label", None), **kw)
+        out.append((int(xs[0] + ys[0]), ln))
+    return out
+
+
+def renderer(fig):
+    """Lay the figure out (constrained layout included) and return its renderer, for measuring
+    texts in display units."""
+    fig = fig.get_figure(root=True)             # a subfigure's figure
+    fig.draw_without_rendering()
+    return fig._get_renderer()
+
+
+def _overlaps(b, others, pad: float = 0.0) -> bool:
+    return any(b.x0 - pad < o.x1 and o.x0 < b.x1 + pad and b.y0 - pad < o.y1 and o.y0 < b.y1 + pad
+               for o in others)
+
+
+def visible_texts(fig) -> list:
+    """Every visible, non-empty Text artist of the figure (titles, labels, ticks, legends)."""
+    from matplotlib.text import Text
+    return [t for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()
+            and t.get_alpha() != 0 and (t.axes is None or t.axes.get_visible())]
+
+
+def _overlaps_dots(c, rot, w, h, dots) -> bool:
+    """Whether a text of size (w, h) centred at c and turned by rot degrees covers a marked
+    point: the slanted text is taken as h-sized squares along its length (its upright box,
+    used against other texts, is too coarse here: it would cover the very line it names)."""
+    from matplotlib.transforms import Bbox
+    u = np.array([np.cos(np.radians(rot)), np.sin(np.radians(rot))])
+    side = h * (abs(u[0]) + abs(u[1]))
+    n = max(1, int(np.ceil(w / h)))
+    for s in np.linspace(-(w - h) / 2, (w - h) / 2, n):
+        x, y = np.asarray(c) + s * u
+        if _overlaps(Bbox.from_extents(x - side / 2, y - side / 2, x + side / 2, y + side / 2), dots):
+            return True
+    return False
+
+
+def label_residue_segments(ax, segments, gid: str, fontsize: float | None = None) -> list:
+    """Name each segment drawn by draw_residue_line by its own equation ('x + y = 65',
+    'x + y = 178'), written along it, at the first place (middle first, then outwards, either
+    side of the line) inside the axes where it overlaps no other text of the figure and no
+    marked point; a segment too short for a slanted name gets a level one beside it.
+    Call after everything else in the figure is drawn. Returns the Text artists."""
+    import matplotlib.patheffects as pe
+    from matplotlib.transforms import Bbox
+    fig = ax.get_figure(root=True)
+    fs = fontsize or style.FONT_SIZE - 1.5
+    r = renderer(fig)
+    box = ax.get_window_extent(r)
+    inner = Bbox.from_extents(box.x0 + 2, box.y0 + 2, box.x1 - 2, box.y1 - 2)
+    taken = [t.get_window_extent(r) for t in visible_texts(fig)]
+    dots = []                                  # marked points, as small boxes in display units
+    for col in ax.collections:
+        rad = np.sqrt(np.atleast_1d(col.get_sizes()).max() if len(col.get_sizes()) else 20) * fig.dpi / 72 / 2
+        for x, y in ax.transData.transform(np.asarray(col.get_offsets()).reshape(-1, 2)):
+            dots.append(Bbox.from_extents(x - rad, y - rad, x + rad, y + rad))
+    ppt = fig.dpi / 72
+    out = []
+    for total, ln in segments:
+        xs, ys = np.asarray(ln.get_xdata(), float), np.asarray(ln.get_ydata(), float)
+        (x0, y0), (x1, y1) = ax.transData.transform([(xs[0], ys[0]), (xs[-1], ys[-1])])
+        angle = np.degrees(np.arctan2(y1 - y0, x1 - x0))
+        angle = angle + 180 if angle < -90 else angle - 180 if angle > 90 else angle
+        normal = np.array([-np.sin(np.radians(angle)), np.cos(np.radians(angle))])
+        t = ax.text(0, 0, f"x + y = {total}", fontsize=fs, color=style.ROLE["line"], gid=gid,
+                    rotation_mode="anchor", ha="center", va="center", zorder=6,
+                    path_effects=[pe.withStroke(linewidth=2.2, foreground="white", alpha=0.85)])
+        t.set_rotation(0)
+        t.set_position((0.5, 0.5))
+        t.set_transform(ax.transAxes)
+        b0 = t.get_window_extent(r)
+        w, h = b0.width, b0.height             # unrotated size; the box is centred on the anchor
+        best = None
+        for rot in (angle, 0.0):
+            # half the text's extent across the line, plus a gap of 4 points
+            across = h / 2 if rot == angle else (w * abs(normal[0]) + h * abs(normal[1])) / 2
+            t.set_rotation(rot)
+            for frac in (0.5, 0.35, 0.65, 0.2, 0.8, 0.1, 0.9, 0.0, 1.0):
+                for side in (1, -1):
+                    c = np.array([x0 + frac * (x1 - x0), y0 + frac * (y1 - y0)]) + side * (across + (5 if rot == angle else 8) * ppt) * normal
+                    t.set_position(ax.transAxes.inverted().transform(c))
+                    bb = t.get_window_extent(r)
+                    inside = inner.x0 <= bb.x0 and bb.x1 <= inner.x1 and inner.y0 <= bb.y0 and bb.y1 <= inner.y1
+                    if inside and not _overlaps(bb, taken, 1.5 * ppt) and not _overlaps_dots(c, rot, w, h, dots):
+                        best = (rot, c)
+                        break
+                if best:
+                    break
+            if best:
+                break
+        leader = best is None
+        if leader:                             # too short or crowded: level, further out, with a leader
+            mid = np.array([(x0 + x1) / 2, (y0 + y1) / 2])
+            t.set_rotation(0)
+            for rad in np.arange(10, 120, 6) * ppt:
+                for ang in np.radians(np.arange(45, 405, 22.5)):
+                    c = mid + rad * np.array([np.cos(ang), np.sin(ang)])
+                    t.set_position(ax.transAxes.inverted().transform(c))
+                    bb = t.get_window_extent(r)
+                    inside = inner.x0 <= bb.x0 and bb.x1 <= inner.x1 and inner.y0 <= bb.y0 and bb.y1 <= inner.y1
+                    if inside and not _overlaps(bb, taken, 1.5 * ppt) and not _overlaps_dots(c, 0, w, h, dots):
+                        best = (0.0, c)
+                        break
+                if best:
+                    break
+            if best is None:
+                best = (0.0, mid + 6 * ppt)
+        t.set_rotation(best[0])
+        t.set_position(ax.transAxes.inverted().transform(best[1]))
+        if leader:
+            bb = t.get_window_extent(r)
+            c = np.asarray(best[1])
+            # from the segment's middle to the edge of the label's box
+            d = mid - c
+            k = min(bb.width / 2 / abs(d[0]) if d[0] else np.inf, bb.height / 2 / abs(d[1]) if d[1] else np.inf)
+            end = c + min(k, 1.0) * d
+            (ax0, ay0), (ax1, ay1) = ax.transData.inverted().transform([mid, end])
+            ax.plot([ax0, ax1], [ay0, ay1], color=style.ROLE["line"], lw=0.5, gid=gid + "-leader")
+        taken.append(t.get_window_extent(r))
+        out.append(t)
+    return out
+
+
+def fit_title(ax, text: str, loc: str = "left", right=None, **kw):
+    """Set `ax`'s title wrapped onto as many lines as it needs to end left of `right` (a display
+    x, or a function of the renderer giving one; default the axes' right edge): a long title would otherwise run over the colour bar
+    beside the panel. Lines are broken at spaces; a single word too long stays whole."""
+    import textwrap
+    fig = ax.get_figure(root=True)
+    paragraphs = text.split("\n")
+    width = max(len(p) for p in paragraphs)
+    while True:
+        lines = [ln for p in paragraphs for ln in textwrap.wrap(p, width)]
+        t = ax.set_title("\n".join(lines), loc=loc, **kw)
+        r = renderer(fig)
+        limit = ax.get_window_extent(r).x1 if right is None else right(r) if callable(right) else right
+        if t.get_window_extent(r).x1 <= limit - 1 or width <= 12:
+            return t
+        width -= 3
 
 
 def mark_points(ax, pts: np.ndarray, gid: str, annotate: int = 8, **kw) -> None:

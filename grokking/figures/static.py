@@ -13,14 +13,19 @@ from grokking.common.assets import Crest, Logit, ProductPair
 from grokking.extraction import fourier as fo
 
 from . import style
-from .common import (Missing, analysis_index, draw_residue_line, epochs_across_training, headroom,
-                     key_spectrum, keys, mark_points, merged_ticks, n_freqs, need, phase_at, phase_handles,
-                     phase_spans, selection, shade_phases, surface)
+from .common import (Missing, analysis_index, draw_residue_line, epochs_across_training, fit_title, headroom,
+                     key_spectrum, keys, label_residue_segments, mark_points, merged_ticks, n_freqs, need,
+                     phase_at, phase_handles, phase_spans, selection, shade_phases, surface)
 
 
 def _figure(width: float, height: float):
     from matplotlib.figure import Figure
     return Figure(figsize=(width, height), layout="constrained")
+
+
+def _nb(s: str) -> str:
+    """`s` with no-break spaces: a wrapped title keeps it on one line."""
+    return s.replace(" ", "\u00a0")
 
 
 def _positive(epoch, *ys):
@@ -119,8 +124,9 @@ def progress_measures(a):
     for ax in (ax_l, ax_w, ax_g, *below):
         ax.set_xscale("log")
         ax.set_xlim(ep[0], ep[-1])
-        ax.set_xlabel("epoch")
-        if ax not in (ax_g, below[0] if below else None):
+        if not ax.get_xlabel():
+            ax.set_xlabel("epoch")
+        if ax is not ax_g:
             headroom(ax)
     fig.draw_without_rendering()          # the final axes widths decide which phase names fit
     for ax in (ax_l, ax_w, ax_g, *below):
@@ -144,26 +150,40 @@ def _diagnostics(a, fig, where) -> list:
         return []
     ep, share, cos, norm = _positive(*need(a, "curves", "all_epoch", "all_collapse_share",
                                             "all_grad_weight_cos", "all_grad_norm"))
-    ax_c, ax_a, ax_n = (fig.add_subplot(g) for g in where.subgridspec(1, 3))
-    ax_c.plot(ep, 100 * share, color=style.ROLE["diagnostic"], gid="collapse-share")
-    # the scale of the largest share (at least 10 %): a few percent collapsing must show, not sit on 0
-    top = max(10.0, 1.15 * float(np.nanmax(100 * share, initial=0.0)))
-    ax_c.set_ylim(-0.03 * top, min(top, 112.0))
-    ax_c.set_ylabel("train examples with loss = 0 (%)")
-    ax_c.set_title("(d) softmax collapse", loc="left")
-    if diag.first_collapse is None:
-        ax_c.text(0.5, 0.45, "none at any epoch", transform=ax_c.transAxes, ha="center",
-                  fontsize=style.FONT_SIZE - 1, color="#444444")
+    collapsed = np.nan_to_num(share) > 0
+    if not collapsed.any():
+        # a panel of zeros shows nothing: the row is the other two, and the fact goes under them
+        ax_a, ax_n = (fig.add_subplot(g) for g in where.subgridspec(1, 2))
+        ax_c = None
+        ax_a.set_xlabel("epoch\n(no softmax collapse: no train example\nreached loss 0 at any epoch)")
+        ax_a.xaxis.label.set_gid("no-collapse")
+    else:
+        ax_c, ax_a, ax_n = (fig.add_subplot(g) for g in where.subgridspec(1, 3))
+        ax_c.plot(ep, 100 * share, color=style.ROLE["diagnostic"], lw=0.8, gid="collapse-share")
+        # every epoch with a collapse marked: one epoch is one sample wide, too thin to see as a line
+        ax_c.plot(ep[collapsed], 100 * share[collapsed], ls="", marker="o", ms=2.5,
+                  color=style.ROLE["diagnostic"], gid="collapse-epochs")
+        peak = int(np.nanargmax(share))
+        top = 1.2 * float(100 * share[peak])           # the scale of its largest share
+        ax_c.set_ylim(-0.04 * top, top)
+        ax_c.set_ylabel("train loss = 0 (% of examples)")
+        ax_c.set_title("(d) softmax collapse", loc="left")
+        n_ep, pct = int(collapsed.sum()), f"{100 * share[peak]:.2g} %"
+        note = (f"only at epoch {int(ep[peak])}:\n{pct} of train examples" if n_ep == 1 else
+                f"{n_ep} epochs, the first {diag.first_collapse};\nat most {pct} (epoch {int(ep[peak])})")
+        ax_c.text(0.03, 0.62, note, transform=ax_c.transAxes, va="center", fontsize=style.FONT_SIZE - 1.5,
+                  color="#444444", gid="collapse-note")
+    d, e = "de" if ax_c is None else "ef"
     ax_a.axhline(0, color="#999999", lw=0.5)
     ax_a.plot(ep, cos, color=style.ROLE["diagnostic"], lw=0.8, gid="grad-weight-cos")
     ax_a.set_ylim(-1.05, 1.05)
     ax_a.set_ylabel("cos(gradient, weights)")
-    ax_a.set_title("(e) gradient-weight cosine", loc="left")
+    ax_a.set_title(f"({d}) gradient-weight cosine", loc="left")
     ax_n.plot(ep, norm, color=style.ROLE["diagnostic"], lw=0.8, gid="grad-norm")
     ax_n.set_yscale("log")
     ax_n.set_ylabel("gradient norm")
-    ax_n.set_title("(f) gradient norm", loc="left")
-    return [ax_c, ax_a, ax_n]
+    ax_n.set_title(f"({e}) gradient norm", loc="left")
+    return [ax for ax in (ax_c, ax_a, ax_n) if ax is not None]
 
 
 # ---- 3. embedding in the Fourier basis -----------------------------------------------------
@@ -346,16 +366,18 @@ def logits(a):
     ax_f.set_xlabel("x basis: cos k, sin k (key k marked)")
     ax_f.set_ylabel("y basis")
     share = f"{100 * diag / total:.0f} %" if total > 0 else "n/a"
-    ax_f.set_title(f"(a) 2D Fourier norms of the logits:\n{share} of the squared norm in the key (k, k) blocks",
-                   loc="left")
     im = surface(ax_s, S)
     fig.colorbar(im, ax=ax_s, shrink=0.8, label=f"logit of output {c}")
-    draw_residue_line(ax_s, p, c, gid="logit-line", lw=0.7, alpha=0.7)
+    segments = draw_residue_line(ax_s, p, c, gid="logit-line", lw=0.8)
     mark_points(ax_s, maxima, gid="logit-maxima")
     on_line = sel.on_line_fraction
-    ax_s.set_title(f"(b) logit of output {c}; dashed: x + y ≡ {c} (mod {p})"
-                   + (f"\n{on_line:.0%} of its {p} largest values lie on that line" if on_line is not None else ""),
-                   loc="left")
+    # each title wrapped to end at its map's right edge, clear of the colour bar beside it
+    # (no-break spaces keep a formula on one line)
+    fit_title(ax_f, f"(a) 2D Fourier norms of the logits: {_nb(share)} of the squared norm in the "
+                    f"{_nb('key (k, k) blocks')}")
+    fit_title(ax_s, f"(b) logit of output {c}; dashed: {_nb(f'x + y ≡ {c} (mod {p})')}"
+              + (f"; {on_line:.0%} of its {p} largest values lie on it" if on_line is not None else ""))
+    label_residue_segments(ax_s, segments, gid="logit-line-label")
     return fig
 
 
@@ -371,16 +393,19 @@ def crest(a):
     im = surface(ax, S)
     ax.set_aspect("equal")
     fig.colorbar(im, ax=ax, shrink=0.75, label="activation", pad=0.02)
-    draw_residue_line(ax, p, T, gid="crest-line", lw=0.7)
+    segments = draw_residue_line(ax, p, T, gid="crest-line", lw=0.8)
     mark_points(ax, pts, gid="crest-points")
     what = sel.description
-    ax.set_title(f"crests on x + y ≡ {T} (mod {p})", loc="left", fontsize=style.FONT_SIZE)
+    fit_title(ax, f"crests on {_nb(f'x + y ≡ {T} (mod {p})')}", fontsize=style.FONT_SIZE)
     fig.supxlabel("\n".join(textwrap.wrap(what, 70, max_lines=3, placeholder=" …")),
                   fontsize=style.FONT_SIZE - 1.5, color="#444444")
+    label_residue_segments(ax, segments, gid="crest-line-label")
     return fig
 
 
 # ---- 7. probe ------------------------------------------------------------------------------
+
+SHOWN_DIMS = 3          # each probe's heaviest dimensions drawn, one small panel each
 
 def probe(a):
     """The sparse probe: its embedding dimensions against x, its outputs against the true cos
@@ -393,22 +418,40 @@ def probe(a):
     n_freqs(p)                         # p = 2: no wave to probe for, the clock would be flat
     i0 = analysis_index(a)
     x = np.arange(p)
-    fig = _figure(style.DOUBLE, 3.0)
-    ax = fig.subplot_mosaic([["cos", "sin", "clock"], ["out", "out", "clock"]], width_ratios=[1, 1, 1.15])
+    # each probe's heaviest dimensions, one small panel each (overlaid, eight noisy lines tangle)
+    n_show = max(1, min(SHOWN_DIMS, max(len(cdims), len(sdims))))
+    rows = [[f"cos{j}", f"sin{j}"] for j in range(n_show)] + [["out", "out"]]
+    fig = _figure(style.DOUBLE, 2.0 + 0.55 * n_show)
+    left, right = fig.subfigures(1, 2, width_ratios=[2.05, 1])
+    ax = left.subplot_mosaic(rows, height_ratios=[1] * n_show + [2.2])
+    ax["clock"] = right.subplots()
     for fn, dims, w in (("cos", cdims, cw), ("sin", sdims, sw)):
-        order = np.argsort(-np.abs(w[dims]))
-        for j, d in enumerate(np.asarray(dims)[order][:8]):
-            ax[fn].plot(x, resid[:, d], lw=0.7, color=style.ROLE[fn], alpha=1 - 0.6 * j / max(len(dims), 1),
-                        label=f"{int(d)} ({w[d]:+.2f})")
-        ax[fn].set_xlim(0, p - 1)
-        ax[fn].set_title(f"({'ab'[fn == 'sin']}) {fn} probe reads {len(dims)} dim{'s' * (len(dims) != 1)}",
-                         loc="left")
-        ax[fn].legend(fontsize=style.FONT_SIZE - 3, loc="upper left", bbox_to_anchor=(1.0, 1.02),
-                      handlelength=0.8, title="dim (weight)", title_fontsize=style.FONT_SIZE - 3,
-                      borderaxespad=0.1, labelspacing=0.2)
-    ax["cos"].set_ylabel("residual, pos. 0")
-    ax["cos"].set_xlabel("x", labelpad=0)
-    ax["sin"].set_xlabel("x", labelpad=0)
+        dims = np.asarray(dims, int)
+        heaviest = dims[np.argsort(-np.abs(w[dims]))][:n_show]
+        for j in range(n_show):
+            a_j = ax[f"{fn}{j}"]
+            if j < len(heaviest):
+                d = int(heaviest[j])
+                a_j.plot(x, resid[:, d], lw=0.8, color=style.ROLE[fn], gid=f"{fn}-dim")
+                a_j.text(1.02, 0.5, f"dim {d}\n× {w[d]:+.2f}".replace("-", "−"), transform=a_j.transAxes,
+                         va="center", ha="left", fontsize=style.FONT_SIZE - 1.5, color=style.ROLE[fn])
+            else:
+                a_j.set_axis_off()
+            a_j.set_xlim(0, p - 1)
+            a_j.tick_params(labelsize=style.FONT_SIZE - 2)
+            from matplotlib.ticker import MaxNLocator
+            a_j.yaxis.set_major_locator(MaxNLocator(nbins=2, symmetric=True))
+            if j < n_show - 1:
+                a_j.set_xticklabels([])
+        shown = min(n_show, len(dims))
+        # the title may reach past its panel, over the dimension names, up to the next panel
+        room = ((lambda r: ax["sin0"].get_tightbbox(r).x0 - 6) if fn == "cos" else
+                (lambda r: left.bbox.x1 - 4))
+        fit_title(ax[f"{fn}0"], f"({'ab'[fn == 'sin']}) {fn} probe: "
+                  + (f"top {shown} of its {len(dims)} dims" if shown < len(dims) else
+                     f"its {len(dims)} dim{'s' * (len(dims) != 1)}"), right=room)
+        ax[f"{fn}{n_show - 1}"].set_xlabel("x", labelpad=0)
+    ax["cos0"].set_ylabel("residual, pos. 0", loc="top")
     for fn, out, tgt in (("cos", cout[i0], ctgt), ("sin", sout[i0], stgt)):
         r2 = getattr(pr, fn)["r2"]
         ax["out"].plot(x, tgt, color=style.ROLE[fn], lw=2.4, alpha=0.3, label=fo.wave_label(fn, k, p))
@@ -416,7 +459,7 @@ def probe(a):
                        label=f"{fn} probe" + (f" (R² {r2:.3f})" if r2 is not None else ""))
     ax["out"].set_xlim(0, p - 1)
     from matplotlib.ticker import MaxNLocator
-    for name in ("cos", "sin", "out"):
+    for name in [f"{fn}{j}" for fn in ("cos", "sin") for j in range(n_show)] + ["out"]:
         ax[name].xaxis.set_major_locator(MaxNLocator(nbins=5 if name == "out" else 4, integer=True))
     ax["out"].set_xlabel("x")
     ax["out"].set_title(f"(c) probe outputs against the true waves, epoch {int(a['curves']['epoch'][i0])}",
@@ -424,7 +467,7 @@ def probe(a):
     ax["out"].legend(fontsize=style.FONT_SIZE - 2, loc="upper left", bbox_to_anchor=(1.0, 1.0),
                      handlelength=1.2)
     sc = ax["clock"].scatter(cout[i0], sout[i0], c=x, cmap=style.CMAP_BY_INPUT, s=9, lw=0, vmin=0, vmax=p - 1)
-    fig.colorbar(sc, ax=ax["clock"], location="bottom", shrink=0.7, label="x", ticks=[0, p // 2, p - 1])
+    right.colorbar(sc, ax=ax["clock"], location="bottom", shrink=0.7, label="x", ticks=[0, p // 2, p - 1])
     ax["clock"].set_aspect("equal")
     ax["clock"].set_xlabel("cos probe")
     ax["clock"].set_ylabel("sin probe")

@@ -100,11 +100,20 @@ class GrokkingCurve(L.DataScene):
                 band = Rectangle(width=panel.c2p(x1, 0)[0] - panel.c2p(x0, 0)[0], height=panel.h,
                                  stroke_width=0).set_fill(L.TEST, 0.08)
                 band.move_to((panel.c2p(x0, 0) + panel.c2p(x1, 1)) / 2)
-                # inside the band, under the 100 % line: clear of both curves
-                gap = L.label(f"{grok - mem:,} epochs\nfrom memorising to generalising", 18, L.MUTED)
-                if gap.width > band.width - 0.3:
-                    gap.scale_to_fit_width(band.width - 0.3)
-                gap.move_to(panel.c2p(x0, 0.87) + RIGHT * 0.15, aligned_edge=LEFT)
+                # inside the band, under the 100 % line (clear of both curves), on as many lines
+                # as it needs at the smallest legible size; a band too narrow even then: the
+                # note above the panel, over the band
+                gap = None
+                for text in (f"{grok - mem:,} epochs\nfrom memorising to generalising",
+                             f"{grok - mem:,} epochs\nfrom memorising\nto generalising"):
+                    gap = L.label(text, L.MIN_TEXT + 2, L.MUTED)
+                    if gap.width <= band.width - 0.3:
+                        gap.move_to(panel.c2p(x0, 0.95) + RIGHT * 0.15 + DOWN * 0.12, aligned_edge=UP + LEFT)
+                        break
+                else:
+                    gap = L.label(f"{grok - mem:,} epochs from memorising to generalising", L.MIN_TEXT + 2, L.MUTED)
+                    gap.next_to(band, UP, buff=0.1).set_x(band.get_x())
+                    gap.shift(RIGHT * min(0, 6.9 - gap.get_right()[0]))
                 self.play(FadeIn(band), FadeIn(gap), run_time=0.8)
         else:
             self.play(FadeIn(L.label("test accuracy never reached 99 % in this run", 22, L.TEST)

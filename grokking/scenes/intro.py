@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 from manim import (DOWN, LEFT, RIGHT, UP, AnimationGroup, Arrow, Create, FadeIn, FadeOut,
-                   LaggedStart, Line, ReplacementTransform, RoundedRectangle, Square, VGroup, Write)
+                   LaggedStart, Line, Rectangle, ReplacementTransform, RoundedRectangle, Square, VGroup, Write)
 
 from grokking.scenes import look as L
 
@@ -182,7 +182,7 @@ class OneHot(L.DataScene):
         for c, t in zip((0, 2, 4), (a, b, p)):
             big_in[t, c] = L.hex_rgb(L.ACCENT).astype(np.uint8)
         H = 5.6
-        img_in = L.image(big_in, width=1.6, height=H).move_to([-3.2, -0.7, 0])
+        img_in = L.image(big_in, width=1.6, height=H).move_to([-2.5, -0.7, 0])
         big_out = np.zeros((N, 1, 3), np.uint8)
         big_out[:] = L.hex_rgb(L.GRID).astype(np.uint8) // 2
         big_out[ansP, 0] = L.hex_rgb(L.TEST).astype(np.uint8)
@@ -191,17 +191,36 @@ class OneHot(L.DataScene):
         def row_y(r):
             return img_in.get_top()[1] - (r + 0.5) * H / N
 
-        # the last two rows (p - 1 and '=') are one row apart: their labels are pushed apart
-        # vertically, each joined to its row by a short leader
-        ticks = VGroup()
+        # at p rows a cell is a few pixels tall: the rows that matter (0 to 3, where 1 and 2 are
+        # lit, and the last ones, where '=' is) are drawn again, large, beside the picture, each
+        # row named and joined to the rows it magnifies
+        z = 0.34
         x_img = img_in.get_left()[0]
-        for r, t, dy in ((0, "0", 0.0), (p - 1, str(p - 1), 0.14), (p, "=", -0.14)):
-            lab = L.label(t, 16, L.MUTED)
-            lab.move_to([x_img - 0.22, row_y(r) + dy, 0], aligned_edge=RIGHT)
-            ticks.add(lab)
-            if dy:
-                ticks.add(Line([x_img - 0.2, row_y(r) + dy, 0], [x_img - 0.02, row_y(r), 0],
-                               stroke_color=L.MUTED, stroke_width=1.2))
+
+        def zoom(rows_shown, top_y):
+            g, names = VGroup(), VGroup()
+            for i, r in enumerate(rows_shown):
+                y = top_y - (i + 0.5) * z
+                for c in (0, 2, 4):
+                    sq = Square(z * 0.92, stroke_width=1, stroke_color=L.GRID)
+                    sq.move_to([x_img - 2.45 + (c + 0.5) * z, y, 0])
+                    on = bool((big_in[r, c] == L.hex_rgb(L.ACCENT).astype(np.uint8)).all())
+                    sq.set_fill(L.ACCENT if on else L.GRID, 1 if on else 0.35)
+                    g.add(sq)
+                names.add(L.label("=" if r == p else str(r), L.MIN_TEXT + 2, L.ACCENT if r in (a, b, p) else L.MUTED)
+                          .move_to([x_img - 2.6, y, 0], aligned_edge=RIGHT))
+            box = Rectangle(width=img_in.width, height=len(rows_shown) * H / N, stroke_color=L.TEXT, stroke_width=1.5)
+            box.move_to([img_in.get_center()[0], row_y(rows_shown[0]) + H / N / 2 - box.height / 2, 0])
+            joins = VGroup(*[Line([g.get_right()[0] + 0.05, yy, 0], [x_img, yb, 0], stroke_color=L.MUTED,
+                                  stroke_width=1.2)
+                             for yy, yb in ((g.get_top()[1], box.get_top()[1]), (g.get_bottom()[1], box.get_bottom()[1]))])
+            return VGroup(g, names, box, joins)
+
+        top_rows = [r for r in range(4) if r < p]
+        ticks = VGroup(zoom(top_rows, img_in.get_top()[1]),
+                       zoom([p - 2, p - 1, p], img_in.get_bottom()[1] + 3 * z))
+        ticks.add(L.label("⋮", L.MIN_TEXT + 6, L.MUTED).move_to(
+            [(ticks[0][0].get_center()[0]), (ticks[0].get_bottom()[1] + ticks[1].get_top()[1]) / 2, 0]))
         col_w = 1.6 / 5
         ons = VGroup(*[L.label(t, 24, L.ACCENT).move_to([img_in.get_left()[0] + col_w * (c + 0.5), img_in.get_top()[1] + 0.25, 0])
                        for c, t in ((0, str(a)), (2, str(b)), (4, "="))])
@@ -211,7 +230,7 @@ class OneHot(L.DataScene):
         ml2 = L.label("model", 24).move_to(model2)
         ar1 = Arrow(img_in.get_right(), model2.get_left(), buff=0.2, color=L.MUTED)
         ar2 = Arrow(model2.get_right(), img_out.get_left(), buff=0.2, color=L.MUTED)
-        ans_lab = L.label(f"{ansP}", 18, L.TEST).next_to(img_out, RIGHT, buff=0.15)
+        ans_lab = L.label(f"{ansP}", L.MIN_TEXT + 2, L.TEST).next_to(img_out, RIGHT, buff=0.15)
         ans_lab.set_y(row_y(ansP))
         odims = L.label(f"{N}", 26, L.TEST).next_to(img_out, UP, buff=0.15)
         self.play(Write(probP), FadeIn(img_in), FadeIn(ticks), FadeIn(ons), FadeIn(dims), FadeIn(cap), run_time=1)

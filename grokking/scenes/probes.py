@@ -7,7 +7,7 @@ checkpoint) and summary.json (probe k, label, R²)."""
 from __future__ import annotations
 
 import numpy as np
-from manim import (DOWN, LEFT, RIGHT, UP, Arrow, Create, FadeIn, FadeOut, ReplacementTransform,
+from manim import (DOWN, LEFT, RIGHT, UP, Arrow, Create, FadeIn, FadeOut, Indicate, ReplacementTransform,
                    ValueTracker, VGroup, Write, linear)
 
 from grokking.scenes import look as L
@@ -51,7 +51,7 @@ class EmbeddingProbe(L.DataScene):
         wl = L.formula(d.wave_label("cos"), size=26, color=L.ACCENT).next_to(pan, UP, buff=0.12).align_to(pan, RIGHT)
         corr = L.label(f"correlation {r:+.2f}", 20, L.MUTED).next_to(pan, DOWN, buff=0.15).align_to(pan, RIGHT)
         self.play(FadeIn(wave), FadeIn(wl), FadeIn(corr), run_time=1.5)
-        self.wait(1)
+        self.play(Indicate(corr, color=L.ACCENT, scale_factor=1.15), run_time=0.9)   # the point: how close
         self.play(*[FadeOut(m) for m in (pan, cap, xcap, layer, wave, wl, corr)], run_time=0.6)
         layer.clear_updaters()
 
@@ -59,12 +59,12 @@ class EmbeddingProbe(L.DataScene):
         probe_view = self._probe_view("cos", 0)
         self.play(ReplacementTransform(heading, probe_view["heading"]), run_time=0.6)
         self._build(probe_view)
-        self.wait(1)
+        self.play(Indicate(probe_view["sum_cap"], color=L.COS, scale_factor=1.08), run_time=0.9)
         sin_view = self._probe_view("sin", 0)
         self.play(*[FadeOut(m) for m in probe_view["all"]], run_time=0.6)
         self.play(ReplacementTransform(probe_view["heading"], sin_view["heading"]), run_time=0.5)
         self._build(sin_view, fast=True)
-        self.wait(1)
+        self.play(Indicate(sin_view["sum_cap"], color=L.SIN, scale_factor=1.08), run_time=0.9)
 
         # 3. the same probes on position 1: the same waves, now in y
         self.play(*[FadeOut(m) for m in sin_view["all"]], run_time=0.6)
@@ -103,10 +103,10 @@ class EmbeddingProbe(L.DataScene):
             small.append(pan)
             layers.append(pan.dots(radius=0.022).draw(np.arange(p), s, L.TEXT))
             wts.add(L.label(f"× {pr['weights'][j]:+.2f}", 18, col).next_to(pan, RIGHT, buff=0.15))
-        names = VGroup(*[L.label(f"dim {pr['dims'][j]}", 14, L.MUTED).next_to(pan, LEFT, buff=0.1)
+        names = VGroup(*[L.label(f"dim {pr['dims'][j]}", L.MIN_TEXT, L.MUTED).next_to(pan, LEFT, buff=0.1)
                          for pan, j in zip(small, order)])
         more = len(pr["dims"]) - m
-        extra = (L.label(f"+ {more} smaller", 16, L.MUTED).next_to(wts, DOWN, buff=0.1) if more > 0 else VGroup())
+        extra = (L.label(f"+ {more} smaller", L.MIN_TEXT, L.MUTED).next_to(wts, DOWN, buff=0.1) if more > 0 else VGroup())
         out, tgt = pr["out"], pr["target"]
         big = L.Panel(6.2, 4.0, (-0.5, p - 0.5), L.auto_lim(np.r_[out, tgt], 0.12)).move_to([3.5, -0.3, 0])
         big_layer = big.dots(radius=0.045).draw(np.arange(p), out, L.TEXT)

@@ -35,6 +35,10 @@ HAS_LATEX = shutil.which("latex") is not None
 
 # ---- text ---------------------------------------------------------------------------------------
 
+# The smallest font size a scene's text may have once drawn (after any scaling): at 1920x1080 a
+# font size of 18 has lower-case letters about 18 px tall and capitals about 25 px.
+MIN_TEXT = 18
+
 
 def label(s: str, size: float = 24, color: str = TEXT, **kw) -> Text:
     return Text(str(s), font=FONT, font_size=size, color=color, **kw)

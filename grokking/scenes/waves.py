@@ -54,12 +54,13 @@ class NeuronWaves(L.DataScene):
         panels, layers, names = [], [], VGroup()
         top = 2.75
         for i, (nid, s) in enumerate(zip(neurons, sweeps)):
-            pan = L.Panel(9.4, ph, (-0.5, p - 0.5), L.auto_lim(s, 0.12))
-            pan.move_to([0.5, top - ph / 2 - i * (ph + gap), 0])
+            # narrower than the frame allows: room on the right for each fit in legible type
+            pan = L.Panel(8.4, ph, (-0.5, p - 0.5), L.auto_lim(s, 0.12))
+            pan.move_to([0.0, top - ph / 2 - i * (ph + gap), 0])
             panels.append(pan)
             layers.append(pan.dots(radius=0.03))
             names.add(L.label(f"neuron {nid}", 18, L.MUTED).next_to(pan, LEFT, buff=0.2))
-        axis = VGroup(*[L.label(str(v), 16, L.MUTED).next_to(panels[-1].c2p(v, panels[-1].ylim[0]), DOWN, buff=0.1)
+        axis = VGroup(*[L.label(str(v), L.MIN_TEXT, L.MUTED).next_to(panels[-1].c2p(v, panels[-1].ylim[0]), DOWN, buff=0.1)
                         for v in (0, p // 2, p - 1)])
         ycap = L.label("y", 20, L.MUTED).next_to(panels[-1], DOWN, buff=0.35)
         self.play(*[Create(pn) for pn in panels], FadeIn(names), FadeIn(axis), FadeIn(ycap), run_time=0.8)
@@ -93,11 +94,14 @@ class NeuronWaves(L.DataScene):
             clean = fit["r2"] >= self.d.wave_fit_threshold
             if clean:
                 waves.append(L.wave_overlay(pan, fitted_cosine(fit, p), p, k, col, width=2.5))
-            freqs.add(L.fit_right(L.formula(f"w = {fo.freq_label(k, p)}  R² {fit['r2']:.2f}"
-                                            + ("" if clean else " (no wave drawn)"), size=17,
-                                            color=col if clean else L.MUTED).next_to(pan, RIGHT, buff=0.15)))
+            # two lines beside the panel, never shrunk below the smallest legible size
+            tag = L.formula(f"w = {fo.freq_label(k, p)}\nR² {fit['r2']:.2f}" + ("" if clean else ", no wave"),
+                            size=L.MIN_TEXT + 4, color=col if clean else L.MUTED)
+            if tag.height > ph + gap:
+                tag.scale_to_fit_height(ph + gap)
+            freqs.add(L.fit_right(tag.next_to(pan, RIGHT, buff=0.15)))
         if left_out:
-            freqs.add(L.left_out_note(left_out).next_to(ycap, DOWN, buff=0.05))
+            freqs.add(L.left_out_note(left_out, size=L.MIN_TEXT).next_to(ycap, DOWN, buff=0.05))
         self.play(*[FadeIn(wv) for wv in waves], FadeIn(freqs), run_time=1.2)
         self.bring_to_front(*layers)
         self.wait(1.0)

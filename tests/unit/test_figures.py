@@ -131,7 +131,7 @@ def test_crest_line_is_x_plus_y_equal_T(assets):
         assert np.all(np.diff(ln.get_xdata()) == 1) and np.all(np.diff(ln.get_ydata()) == -1)
     pts = [c for c in ax.collections if c.get_gid() == "crest-points"][0].get_offsets()
     np.testing.assert_array_equal(np.asarray(pts), assets["selections"]["crest_points"])
-    assert f"x + y ≡ {T} (mod {p})" in ax.get_title(loc="left")
+    assert f"x + y ≡ {T} (mod {p})" in ax.get_title(loc="left").replace("\u00a0", " ")
     _close(fig)
 
 
@@ -144,6 +144,89 @@ def test_logit_maxima_and_line_are_the_assets(assets):
     np.testing.assert_array_equal(np.asarray(pts), assets["selections"]["logit_maxima"])
     for ln in (ln for ln in ax.lines if ln.get_gid() == "logit-line"):
         assert np.all((ln.get_xdata() + ln.get_ydata()) % p == c)
+    _close(fig)
+
+
+# ---- every segment of x + y ≡ T drawn and named; no text over another ---------------------
+
+def _texts_overlapping(fig):
+    """Pairs of visible texts whose drawn boxes overlap, and titles that reach over a colour
+    bar (its axes, ticks and label), after a full draw."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from grokking.figures.common import visible_texts
+    FigureCanvasAgg(fig)
+    fig.canvas.draw()
+    r = fig.canvas.get_renderer()
+    texts = visible_texts(fig)
+    boxes = [(t, t.get_window_extent(r)) for t in texts]
+    bad = [(a.get_text(), b.get_text()) for i, (a, ba) in enumerate(boxes) for b, bb in boxes[i + 1:]
+           if ba.width and bb.width and ba.overlaps(bb)]
+    cbars = [ax for ax in fig.axes if ax.get_label() == "<colorbar>"]
+    assert cbars, "no colour bar found"
+    for ax in fig.axes:
+        if ax in cbars:
+            continue
+        for loc in ("left", "center", "right"):
+            title = {"left": ax._left_title, "center": ax.title, "right": ax._right_title}[loc]
+            if not title.get_text():
+                continue
+            tb = title.get_window_extent(r)
+            for cb in cbars:
+                full = cb.get_tightbbox(r)
+                # over the colour bar's column (it stands beside the panel, up to the title)
+                if tb.overlaps(full) or (tb.x1 > full.x0 and tb.x0 < full.x1):
+                    bad.append((title.get_text(), "colour bar"))
+    return bad
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["crest", "logits"])
+@pytest.mark.parametrize("T", [9, 0, 22])
+def test_residue_segments_are_drawn_and_named_without_overlaps(tmp_path, name, T):
+    """Planted T (and output = T): x + y = T and, where it wraps, x + y = T + p, each a line at
+    its place and named by a text of its own; no two texts of the figure overlap."""
+    from grokking.figures import style
+    from grokking.figures.static import crest, logits
+    style.apply()
+    p = 23
+    make_synthetic_assets(tmp_path, run="seg", p=p, T=T, output=T)
+    a = Assets("seg", tmp_path)
+    fig = (crest if name == "crest" else logits)(a)
+    gid = "crest-line" if name == "crest" else "logit-line"
+    ax = next(ax for ax in fig.axes if any(ln.get_gid() == gid for ln in ax.lines))
+    lines = [ln for ln in ax.lines if ln.get_gid() == gid]
+    sums = sorted({int(v) for ln in lines for v in np.asarray(ln.get_xdata()) + np.asarray(ln.get_ydata())})
+    expected = [T] if T == p - 1 else [T, T + p]
+    assert sums == expected                                              # one line per sum, no other
+    for ln in lines:                                                     # each a straight run over its x
+        xs, ys = np.asarray(ln.get_xdata()), np.asarray(ln.get_ydata())
+        total = int(xs[0] + ys[0])
+        want = np.arange(max(0, total - p + 1), min(p - 1, total) + 1)
+        np.testing.assert_array_equal(xs, want)
+        np.testing.assert_array_equal(ys, total - want)
+    names = sorted(t.get_text() for t in ax.texts if t.get_gid() == gid + "-label")
+    assert names == sorted(f"x + y = {s}" for s in expected)
+    assert _texts_overlapping(fig) == []
+    _close(fig)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["crest", "logits"])
+def test_overlap_check_catches_a_planted_overlap(assets, name):
+    """The check can fail: a text planted over a title, and a title long enough to reach over
+    the colour bar beside it."""
+    from grokking.figures.static import crest, logits
+    fig = (crest if name == "crest" else logits)(assets)
+    ax = fig.axes[0]
+    t = ax._left_title
+    fig.text(*fig.transFigure.inverted().transform(t.get_window_extent(fig._get_renderer()).p0), "planted")
+    assert ("planted" in str(_texts_overlapping(fig)))
+    _close(fig)
+    fig = (crest if name == "crest" else logits)(assets)
+    ax = next(ax for ax in fig.axes if ax.get_label() != "<colorbar>" and ax.images)
+    ax.set_title("a title far too long to end before the colour bar that stands beside this map " * 2,
+                 loc="left")
+    assert any(b == "colour bar" for _, b in _texts_overlapping(fig))
     _close(fig)
 
 
