@@ -351,3 +351,24 @@ def test_style_and_cli_import_light():
     assert len(set(style.KEY_FREQ)) == len(style.KEY_FREQ)
     assert not set(style.KEY_FREQ) & {style.ROLE[r] for r in ("train", "test", "excluded", "restricted")}
     assert style.DOUBLE > style.SINGLE
+
+
+@pytest.mark.slow
+def test_progress_measures_drops_an_empty_collapse_panel(tmp_path):
+    """A run whose collapse share is 0 at every epoch: no panel of zeros; the row is the cosine
+    and the gradient norm, (d) and (e), and the fact is written under them."""
+    from grokking.figures import style
+    from grokking.figures.static import progress_measures
+    style.apply()
+    out = make_synthetic_assets(tmp_path, run="nc")
+    c = dict(np.load(out / "curves.npz"))
+    assert c["all_collapse_share"].max() > 0                    # the planted run does collapse
+    c["all_collapse_share"] = np.zeros_like(c["all_collapse_share"])
+    np.savez(out / "curves.npz", **c)
+    fig = progress_measures(Assets("nc", tmp_path))
+    titles = [ax.get_title(loc="left") for ax in fig.axes]
+    assert not any("collapse" in t for t in titles)
+    assert "(d) gradient-weight cosine" in titles and "(e) gradient norm" in titles
+    assert not {ln.get_gid() for ax in fig.axes for ln in ax.lines} & {"collapse-share", "collapse-epochs"}
+    assert any("no softmax collapse" in ax.get_xlabel() for ax in fig.axes)
+    _close(fig)
