@@ -4,24 +4,15 @@
 (function () {
   const D = JSON.parse(document.getElementById("data").textContent);
   const C = D.epochs.length, P = D.p;
-  const COL = {train: "#0072B2", test: "#D55E00", excluded: "#CC79A7", restricted: "#009E73",
-               cos: "#56B4E9", sin: "#E69F00", text: "#e6e6e6", muted: "#8b919c", grid: "#3a3f4b",
-               cursor: "#ffdd77", other: "#777"};
-  const KEY = ["#E69F00", "#88CCEE", "#CC6677", "#DDCC77", "#44AA99", "#AA4499", "#999933", "#117733"];
-  const PHASE = {"memorisation": "#999999", "circuit formation": "#56B4E9", "clean-up": "#E69F00"};
-  // matplotlib's RdBu_r and viridis, sampled at 9 stops (interpolated linearly between them)
-  const RDBU = [[5,48,97],[33,102,172],[67,147,195],[146,197,222],[247,247,247],[244,165,130],[214,96,77],[178,24,43],[103,0,31]];
-  const VIRIDIS = [[68,1,84],[71,44,122],[59,81,139],[44,113,142],[33,144,141],[39,173,129],[92,200,99],[170,220,50],[253,231,37]];
-  function lut(stops) {
-    const out = new Uint8ClampedArray(256 * 3);
-    for (let i = 0; i < 256; i++) {
-      const t = i / 255 * (stops.length - 1), j = Math.min(Math.floor(t), stops.length - 2), f = t - j;
-      for (let c = 0; c < 3; c++) out[i * 3 + c] = stops[j][c] * (1 - f) + stops[j + 1][c] * f;
-    }
-    return out;
-  }
-  const L_SIGNED = lut(RDBU), L_Y = lut(VIRIDIS);
-  const rgb = (l, i) => `rgb(${l[i * 3]},${l[i * 3 + 1]},${l[i * 3 + 2]})`;
+  // the project's one palette (common/palette.py, written into the page by pipeline/explore.py):
+  // no colour of this script is its own
+  const PAL = D.palette, ROLE = PAL.role;
+  const COL = {train: ROLE.train, test: ROLE.test, excluded: ROLE.excluded, restricted: ROLE.restricted,
+               cos: ROLE.cos, sin: ROLE.sin, line: ROLE.line, other: ROLE.other,
+               text: PAL.text, muted: PAL.muted, grid: PAL.grid, cursor: PAL.highlight};
+  const KEY = PAL.key_freq, PHASE = PAL.phase;
+  const L_SIGNED = PAL.lut.signed, L_Y = PAL.lut.by_input;     // 256 colours each, [r, g, b, r, ...]
+  const rgb = (l, i) => "#" + [0, 1, 2].map(c => l[i * 3 + c].toString(16).padStart(2, "0")).join("");
   const yColour = Array.from({length: P}, (_, y) => rgb(L_Y, Math.round(y / Math.max(P - 1, 1) * 255)));
 
   // ---- unpacking (see pipeline/explore.py) ----
@@ -45,7 +36,16 @@
     const at = new Int32Array(C);
     if (o.frames) { let k = 0; for (let c = 0; c < C; c++) { while (k + 1 < o.frames.length && o.frames[k + 1] <= c) k++; at[c] = k; } }
     else for (let c = 0; c < C; c++) at[c] = c;
+    // each group's range over every stored checkpoint: the fixed scale
+    const allLo = new Float32Array(g).fill(Infinity), allHi = new Float32Array(g).fill(-Infinity);
+    for (let k = 0; k < n; k++) for (let gi = 0; gi < g; gi++) {
+      allLo[gi] = Math.min(allLo[gi], lo[k * g + gi]); allHi[gi] = Math.max(allHi[gi], hi[k * g + gi]);
+    }
     return {g, m, F, q, lo, hi, at, frames: o.frames,
+      // group gi's range at checkpoint c: its own there, or over all checkpoints (the fixed scale)
+      range(c, gi = 0, fixed = false) {
+        return fixed ? [allLo[gi], allHi[gi]] : [lo[at[c] * g + gi], hi[at[c] * g + gi]];
+      },
       // values of group gi at checkpoint c, dequantised as pipeline/explore.py dequantise()
       values(c, gi = 0) {
         const k = at[c], lo_ = lo[k * g + gi], sc = (hi[k * g + gi] - lo_) / 255, out = new Float32Array(m);
@@ -70,6 +70,27 @@
     if (parent) parent.appendChild(x);
     return x;
   }
+  // a canvas's fonts: `px` CSS pixels (12 at least) as the canvas is shown, however it is scaled
+  const MIN_PX = 12;
+  function font(ctx, px = 13, weight = "") {
+    const cv = ctx.canvas.shownOn || ctx.canvas, k = cv.clientWidth ? Math.max(1, cv.width / cv.clientWidth) : 1;
+    ctx.font = `${weight ? weight + " " : ""}${Math.ceil(Math.max(px, MIN_PX) * k * 10) / 10}px system-ui`;
+    return ctx;
+  }
+  // epochs on the scenes' log axis (scenes/story.py lx): log10(1 + epoch), so epoch 0 sits at 0
+  const lx = e => Math.log10(1 + e), LX_MAX = lx(D.epochs[C - 1] || 1) || 1;
+  // the epochs ticked (0, 1, 10, 100, ... up to the last) and the unlabelled ones between (2..9 x 10^k)
+  const DECADES = [0], MINOR = [];
+  for (let e = 1; e <= (D.epochs[C - 1] || 1); e *= 10) {
+    DECADES.push(e);
+    for (let j = 2; j < 10 && j * e <= D.epochs[C - 1]; j++) MINOR.push(j * e);
+  }
+  // the checkpoint nearest an epoch on that axis
+  function nearest(e) {
+    const t = lx(Math.max(e, 0)); let best = 0;
+    for (let c = 1; c < C; c++) if (Math.abs(lx(D.epochs[c]) - t) < Math.abs(lx(D.epochs[best]) - t)) best = c;
+    return best;
+  }
   function canvas(panel, w, h) {
     const c = el("canvas", {width: w, height: h}, panel.body);
     c.style.aspectRatio = `${w} / ${h}`;
@@ -93,24 +114,39 @@
   function absent(p, why) { p.now.textContent = "not shown: " + why; }
 
   // axes: a plotting rectangle inside a canvas with data ranges
-  function axes(cv, x0, x1, y0, y1, m = {l: 46, r: 8, t: 8, b: 22}, logy = false) {
+  // axes: a plotting rectangle inside a canvas with data ranges (x on log10(1 + x) with logx)
+  function axes(cv, x0, x1, y0, y1, m = {l: 52, r: 8, t: 8, b: 30}, logy = false, logx = false) {
     const W = cv.width, H = cv.height;
-    const ty = v => logy ? Math.log10(Math.max(v, 1e-300)) : v;
-    const Y0 = ty(y0), Y1 = ty(y1);
-    return {m, W, H, x0, x1, y0, y1, logy,
-      px: x => m.l + (x - x0) / (x1 - x0 || 1) * (W - m.l - m.r),
+    const ty = v => logy ? Math.log10(Math.max(v, 1e-300)) : v, tx = v => logx ? lx(v) : v;
+    const Y0 = ty(y0), Y1 = ty(y1), X0 = tx(x0), X1 = tx(x1);
+    return {m, W, H, x0, x1, y0, y1, logy, logx,
+      px: x => m.l + (tx(x) - X0) / (X1 - X0 || 1) * (W - m.l - m.r),
       py: y => H - m.b - (ty(y) - Y0) / (Y1 - Y0 || 1) * (H - m.t - m.b),
-      ix: X => x0 + (X - m.l) / (W - m.l - m.r) * (x1 - x0),
+      ix: X => { const t = X0 + (X - m.l) / (W - m.l - m.r) * (X1 - X0); return logx ? Math.pow(10, t) - 1 : t; },
       inside: (X, Y) => X >= m.l && X <= W - m.r && Y >= m.t && Y <= H - m.b};
   }
   function frame(ctx, ax, xlabel, ylabel, yticks) {
     ctx.strokeStyle = COL.grid; ctx.lineWidth = 1;
     ctx.strokeRect(ax.m.l, ax.m.t, ax.W - ax.m.l - ax.m.r, ax.H - ax.m.t - ax.m.b);
-    ctx.fillStyle = COL.muted; ctx.font = "11px system-ui"; ctx.textAlign = "right"; ctx.textBaseline = "middle";
+    font(ctx); ctx.fillStyle = COL.muted; ctx.textAlign = "right"; ctx.textBaseline = "middle";
     for (const [v, s] of yticks) ctx.fillText(s, ax.m.l - 4, ax.py(v));
     ctx.textAlign = "center"; ctx.textBaseline = "bottom";
     if (xlabel) ctx.fillText(xlabel, (ax.m.l + ax.W - ax.m.r) / 2, ax.H - 1);
     if (ylabel) { ctx.save(); ctx.translate(10, (ax.m.t + ax.H - ax.m.b) / 2); ctx.rotate(-Math.PI / 2); ctx.textBaseline = "middle"; ctx.fillText(ylabel, 0, 0); ctx.restore(); }
+  }
+  // epoch ticks along an axes' bottom (numbers with `labels`), and faint rules up through it
+  function epochTicks(ctx, ax, labels) {
+    ctx.strokeStyle = COL.grid; ctx.lineWidth = 1;
+    const y = ax.py(ax.y0);
+    for (const e of MINOR) { const X = ax.px(e); ctx.beginPath(); ctx.moveTo(X, y); ctx.lineTo(X, y + 3); ctx.stroke(); }
+    for (const e of DECADES) {
+      const X = ax.px(e);
+      ctx.globalAlpha = .5; ctx.beginPath(); ctx.moveTo(X, ax.m.t); ctx.lineTo(X, y); ctx.stroke(); ctx.globalAlpha = 1;
+      ctx.beginPath(); ctx.moveTo(X, y); ctx.lineTo(X, y + 5); ctx.stroke();
+    }
+    if (!labels) return;
+    font(ctx); ctx.fillStyle = COL.muted; ctx.textBaseline = "top";
+    for (const e of DECADES) { ctx.textAlign = e ? "center" : "left"; ctx.fillText(e.toLocaleString("en"), ax.px(e) - (e ? 0 : 2), y + 6); }
   }
   function mouse(cv, fn, leave) {
     cv.addEventListener("mousemove", ev => {
@@ -119,48 +155,67 @@
     });
     cv.addEventListener("mouseleave", leave);
   }
-  function offscreen(w, h) { const c = document.createElement("canvas"); c.width = w; c.height = h; return c; }
+  // a canvas drawn off the page and copied onto `shownOn` (its fonts are sized for that one)
+  function offscreen(w, h, shownOn = null) { const c = document.createElement("canvas"); c.width = w; c.height = h; c.shownOn = shownOn; return c; }
 
   // ---- the state and the slider ----
-  const state = {i: 0, playing: false};
+  // The slider runs over log10(1 + epoch), as the loss panel's axis and the phase bar under it:
+  // a position picks the checkpoint nearest it, and the thumb sits at that checkpoint's epoch.
+  const state = {i: 0, playing: false, fixed: true};
   const slider = document.getElementById("slider"), epochLabel = document.getElementById("epoch");
-  slider.max = C - 1;
+  const scaleChoice = document.getElementById("scale");
+  state.fixed = scaleChoice.value === "fixed";
+  const SLIDER_MAX = +slider.max;
   const drawers = [];
   let lastRedrawMs = 0;
   function setIndex(i) {
     i = Math.max(0, Math.min(C - 1, Math.round(i)));
     state.i = i;
-    slider.value = i;
     const t0 = performance.now();
     const e = D.epochs[i], ph = phaseAt(e);
+    slider.value = lx(e) / LX_MAX * SLIDER_MAX;
     epochLabel.textContent = `epoch ${e.toLocaleString("en")} · checkpoint ${i + 1}/${C}` + (ph ? ` · ${ph}` : "");
     for (const d of drawers) d(i);
     drawPhaseBar();
     lastRedrawMs = performance.now() - t0;
   }
 
-  const phaseBar = document.getElementById("phasebar");
+  // the phase bar: the phases, the milestones and the epoch ticks on the slider's own track (the
+  // range input's track runs from half a thumb in at either end)
+  const phaseBar = document.getElementById("phasebar"), THUMB = 8;
+  let barX = null;
   function drawPhaseBar() {
-    const cv = phaseBar, W = cv.clientWidth || 800;
+    const cv = phaseBar, W = cv.clientWidth || 800, H = 58;
     if (cv.width !== W) cv.width = W;
-    const ctx = cv.getContext("2d"), H = cv.height = 22;
+    if (cv.height !== H) cv.height = H;
+    const ctx = cv.getContext("2d");
     ctx.clearRect(0, 0, W, H);
-    // the slider runs over checkpoints: place an epoch at its checkpoint's position
-    const xOf = e => { let k = 0; while (k + 1 < C && D.epochs[k + 1] <= e) k++; return (k / Math.max(C - 1, 1)) * (W - 16) + 8; };
-    for (const [n, s, t] of D.spans) { ctx.fillStyle = PHASE[n] || "#555"; ctx.globalAlpha = .45; ctx.fillRect(xOf(s), 0, Math.max(xOf(t) - xOf(s), 1), 9); }
-    ctx.globalAlpha = 1; ctx.font = "10px system-ui"; ctx.textBaseline = "top";
-    for (const [n, s, t] of D.spans) { ctx.fillStyle = COL.text; ctx.textAlign = "left"; if (xOf(t) - xOf(s) > ctx.measureText(n).width + 4) ctx.fillText(n, xOf(s) + 2, 0); }
+    const r = cv.getBoundingClientRect(), s = slider.getBoundingClientRect();
+    const x0 = (s.width ? s.left - r.left : 0) + THUMB, x1 = (s.width ? s.right - r.left : W) - THUMB;
+    const xOf = e => x0 + lx(Math.max(e, 0)) / LX_MAX * (x1 - x0);
+    barX = xOf;
+    for (const [n, s, t] of D.spans) { ctx.fillStyle = PHASE[n] || COL.grid; ctx.globalAlpha = .45; ctx.fillRect(xOf(s), 0, Math.max(xOf(t) - xOf(s), 1), 16); }
+    ctx.globalAlpha = 1; font(ctx, 12); ctx.textBaseline = "middle"; ctx.textAlign = "left";
+    for (const [n, s, t] of D.spans) { ctx.fillStyle = COL.text; if (xOf(t) - xOf(s) > ctx.measureText(n).width + 6) ctx.fillText(n, xOf(s) + 3, 8.5); }
+    // epoch ticks, numbered at each power of ten
+    ctx.strokeStyle = COL.muted; ctx.lineWidth = 1; ctx.fillStyle = COL.muted; ctx.textBaseline = "top";
+    for (const e of MINOR) { const X = xOf(e); ctx.beginPath(); ctx.moveTo(X, 16); ctx.lineTo(X, 19); ctx.stroke(); }
+    for (const e of DECADES) { const X = xOf(e); ctx.beginPath(); ctx.moveTo(X, 16); ctx.lineTo(X, 22); ctx.stroke();
+      ctx.textAlign = e ? "center" : "left"; ctx.fillText(e.toLocaleString("en"), X - (e ? 0 : 3), 23); }
+    // the milestones, on a row of their own
     const marks = [["memorised", D.phases.memorised], ["grokked", D.phases.grokked]];
+    ctx.fillStyle = COL.text;
     for (const [n, e] of marks) if (e !== null && e !== undefined) {
-      const x = xOf(e); ctx.fillStyle = COL.cursor; ctx.fillRect(x - 1, 9, 2, 6); ctx.textAlign = "center"; ctx.fillText(`${n} ${e}`, Math.min(Math.max(x, 40), W - 40), 12);
+      const X = xOf(e), t = `${n} ${e.toLocaleString("en")}`, w = ctx.measureText(t).width;
+      ctx.fillRect(X - 1, 0, 2, 16); ctx.textAlign = "center"; ctx.fillText(t, Math.min(Math.max(X, x0 + w / 2), x1 - w / 2), 40);
     }
-    ctx.fillStyle = COL.text; ctx.fillRect(state.i / Math.max(C - 1, 1) * (W - 16) + 8 - 1, 0, 2, 9);
+    const X = xOf(D.epochs[state.i]);
+    ctx.fillStyle = COL.cursor; ctx.fillRect(X - 1.5, 0, 3, 22);
   }
-
   // ---- panel: loss and accuracy ----
   function curvesPanel() {
     const p = panel("curves", "Loss and accuracy (per checkpoint)");
-    const cv = canvas(p, 640, 420), ctx = cv.getContext("2d");
+    const cv = canvas(p, 640, 440), ctx = cv.getContext("2d");
     const S = Object.fromEntries(Object.entries(D.curves).map(([k, v]) => [k, f4(v)]));
     const E = D.epochs, eMax = E[C - 1] || 1;
     const losses = [["train_loss", "train", COL.train, []], ["test_loss", "test", COL.test, []],
@@ -170,32 +225,49 @@
     let lo = Infinity, hi = -Infinity;
     for (const [k] of losses) for (const v of S[k]) if (v > 0 && isFinite(v)) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
     lo = Math.pow(10, Math.floor(Math.log10(lo))); hi = Math.pow(10, Math.ceil(Math.log10(hi)));
-    const aL = axes({width: 640, height: 250}, 0, eMax, lo, hi, {l: 50, r: 10, t: 24, b: 8}, true);
-    const aA = axes({width: 640, height: 420}, 0, eMax, 0, 1, {l: 50, r: 10, t: 262, b: 22});
-    const bg = offscreen(640, 420), b = bg.getContext("2d");
-    for (const ax of [aL, aA]) for (const [n, s, t] of D.spans) {
-      b.fillStyle = PHASE[n] || "#555"; b.globalAlpha = .16; b.fillRect(ax.px(s), ax.m.t, ax.px(Math.min(t, eMax)) - ax.px(s), ax.py(ax.y0) - ax.m.t);
+    // both on the scenes' log-epoch axis (log10(1 + epoch)), the cursor and the phase bar with them
+    const aL = axes({width: 640, height: 262}, 0, eMax, lo, hi, {l: 54, r: 12, t: 44, b: 8}, true, true);
+    const aA = axes({width: 640, height: 440}, 0, eMax, 0, 1, {l: 54, r: 12, t: 274, b: 40}, false, true);
+    const bg = offscreen(640, 440, cv);
+    let bgScale = null;
+    function background() {           // drawn again when the canvas is shown at another size (its fonts)
+      const b = bg.getContext("2d");
+      bgScale = cv.clientWidth; b.clearRect(0, 0, 640, 440);
+      for (const ax of [aL, aA]) for (const [n, s, t] of D.spans) {
+        b.fillStyle = PHASE[n] || COL.grid; b.globalAlpha = PAL.phase_alpha;
+        b.fillRect(ax.px(s), ax.m.t, ax.px(Math.min(t, eMax)) - ax.px(s), ax.py(ax.y0) - ax.m.t);
+      }
+      b.globalAlpha = 1;
+      const ticks = []; for (let v = lo; v <= hi * 1.001; v *= 10) ticks.push([v, v.toExponential(0)]);
+      frame(b, aL, "", "loss", ticks);
+      frame(b, aA, "epoch (log scale)", "accuracy", [[0, "0"], [.5, "50%"], [1, "100%"]]);
+      epochTicks(b, aL, false); epochTicks(b, aA, true);
+      function line(ax, arr, col, dash) {
+        b.strokeStyle = col; b.setLineDash(dash); b.lineWidth = 1.8; b.beginPath(); let pen = false;
+        for (let c = 0; c < C; c++) { const v = arr[c]; if (!isFinite(v) || (ax.logy && v <= 0)) { pen = false; continue; }
+          const X = ax.px(E[c]), Y = ax.py(v); pen ? b.lineTo(X, Y) : b.moveTo(X, Y); pen = true; }
+        b.stroke(); b.setLineDash([]);
+      }
+      for (const [k, , col, dash] of losses) line(aL, S[k], col, dash);
+      line(aA, S.train_acc, COL.train, []); line(aA, S.test_acc, COL.test, []);
+      // the legend, in two rows if it needs them
+      font(b, 13); b.textAlign = "left"; b.textBaseline = "top";
+      let x = aL.m.l + 4, y = 4;
+      for (const [, name, col, dash] of losses) {
+        const w = 22 + b.measureText(name).width + 14;
+        if (x + w > 640 - aL.m.r) { x = aL.m.l + 4; y += 19; }
+        b.strokeStyle = col; b.lineWidth = 2.5; b.setLineDash(dash); b.beginPath(); b.moveTo(x, y + 8); b.lineTo(x + 18, y + 8); b.stroke(); b.setLineDash([]);
+        b.fillStyle = col; b.fillText(name, x + 22, y); x += w;
+      }
     }
-    b.globalAlpha = 1;
-    const ticks = []; for (let v = lo; v <= hi * 1.001; v *= 10) ticks.push([v, v.toExponential(0)]);
-    frame(b, aL, "", "loss", ticks);
-    frame(b, aA, "epoch", "accuracy", [[0, "0"], [.5, "50%"], [1, "100%"]]);
-    function line(ax, arr, col, dash) {
-      b.strokeStyle = col; b.setLineDash(dash); b.lineWidth = 1.6; b.beginPath(); let pen = false;
-      for (let c = 0; c < C; c++) { const v = arr[c]; if (!isFinite(v) || (ax.logy && v <= 0)) { pen = false; continue; }
-        const X = ax.px(E[c]), Y = ax.py(v); pen ? b.lineTo(X, Y) : b.moveTo(X, Y); pen = true; }
-      b.stroke(); b.setLineDash([]);
-    }
-    for (const [k, , col, dash] of losses) line(aL, S[k], col, dash);
-    line(aA, S.train_acc, COL.train, []); line(aA, S.test_acc, COL.test, []);
-    b.font = "11px system-ui"; b.textAlign = "left"; b.textBaseline = "top";
-    losses.forEach(([, name, col], j) => { b.fillStyle = col; b.fillText(name, 60 + j * 112, 6); });
     const show = (c) => `epoch ${E[c]}: loss train ${fmt(S.train_loss[c])}, test ${fmt(S.test_loss[c])}, excluded ${fmt(S.excluded_loss[c])}, ` +
       `restricted train ${fmt(S.restricted_loss_train[c])}, test ${fmt(S.restricted_loss_test[c])}; accuracy train ${pct(S.train_acc[c])}, test ${pct(S.test_acc[c])}`;
     drawers.push(i => {
-      ctx.clearRect(0, 0, 640, 420); ctx.drawImage(bg, 0, 0);
-      const X = aL.px(E[i]); ctx.strokeStyle = COL.cursor; ctx.lineWidth = 1.2;
+      if (bgScale !== cv.clientWidth) background();
+      ctx.clearRect(0, 0, 640, 440); ctx.drawImage(bg, 0, 0);
+      const X = aL.px(E[i]); ctx.strokeStyle = COL.cursor; ctx.lineWidth = 1.5;
       ctx.beginPath(); ctx.moveTo(X, aL.m.t); ctx.lineTo(X, aA.py(0)); ctx.stroke();
+      p.cursorX = X;
       for (const [ax, keys] of [[aL, losses.map(l => [l[0], l[2]])], [aA, [["train_acc", COL.train], ["test_acc", COL.test]]]])
         for (const [k, col] of keys) { const v = S[k][i]; if (!isFinite(v) || (ax.logy && v <= 0)) continue;
           ctx.fillStyle = col; ctx.beginPath(); ctx.arc(X, ax.py(v), 3.5, 0, 7); ctx.fill(); }
@@ -203,28 +275,31 @@
     });
     mouse(cv, (X, Y) => {
       if (X < aL.m.l || X > 640 - aL.m.r) return;
-      const e = aL.ix(X); let c = 0; while (c + 1 < C && Math.abs(E[c + 1] - e) <= Math.abs(E[c] - e)) c++;
-      p.hover.textContent = show(c);
+      p.hover.textContent = show(nearest(aL.ix(X)));
     }, () => p.hover.textContent = " ");
     p.values = i => Object.fromEntries(Object.keys(S).map(k => [k, S[k][i]]));
+    // where the epoch axis puts an epoch, as a share of the plot's width (the cursor's too)
+    p.axis = {at: e => (aL.px(e) - aL.m.l) / (640 - aL.m.l - aL.m.r), cursor: () => (p.cursorX - aL.m.l) / (640 - aL.m.l - aL.m.r)};
   }
 
   // ---- panel: the embedding's Fourier norms ----
   function fourierPanel() {
     const p = panel("fourier", "Embedding W_E: Fourier norms per basis row");
-    const cv = canvas(p, 640, 260), ctx = cv.getContext("2d");
+    const cv = canvas(p, 640, 280), ctx = cv.getContext("2d");
     const N = f4(D.fourier.norms), labels = D.fourier.labels, n = labels.length;
     let hi = 0; for (const v of N) hi = Math.max(hi, v);
-    const ax = axes(cv, -0.5, n - 0.5, 0, hi * 1.05);
+    const ax = axes(cv, -0.5, n - 0.5, 0, hi * 1.05, {l: 52, r: 8, t: 26, b: 22});
     const keyOf = j => { const k = Math.ceil(j / 2); return j > 0 ? D.key_freqs.indexOf(k) : -1; };
     drawers.push(i => {
       ctx.clearRect(0, 0, cv.width, cv.height);
-      frame(ctx, ax, "basis row (const, cos 1, sin 1, cos 2, …; the largest over training sets the scale)", "norm", [[0, "0"], [hi, fmt(hi)]]);
+      frame(ctx, ax, "basis row (const, cos 1, sin 1, …); scale: the largest over training", "norm", [[0, "0"], [hi, fmt(hi)]]);
       const w = (ax.px(1) - ax.px(0)) * .8;
       for (let j = 0; j < n; j++) { const v = N[i * n + j], q = keyOf(j);
         ctx.fillStyle = q >= 0 ? KEY[q % KEY.length] : COL.other; ctx.fillRect(ax.px(j) - w / 2, ax.py(v), w, ax.py(0) - ax.py(v)); }
-      ctx.font = "11px system-ui"; ctx.textAlign = "left"; ctx.textBaseline = "top";
-      D.key_freqs.forEach((k, q) => { ctx.fillStyle = KEY[q % KEY.length]; ctx.fillText(`k=${k} (${D.key_labels[q]})`, 56 + q * 110, 10); });
+      font(ctx, 13); ctx.textAlign = "left"; ctx.textBaseline = "top";
+      let lx0 = ax.m.l + 4;
+      D.key_freqs.forEach((k, q) => { const t = `k=${k} (${D.key_labels[q]})`; ctx.fillStyle = KEY[q % KEY.length];
+        ctx.fillText(t, lx0, 5); lx0 += ctx.measureText(t).width + 16; });
       const row = Array.from(N.subarray(i * n, i * n + n)), top = row.map((v, j) => [v, j]).sort((a, b) => b[0] - a[0]).slice(0, 3);
       p.now.textContent = `epoch ${D.epochs[i]}: largest ` + top.map(([v, j]) => `${labels[j]} ${fmt(v)}`).join(", ");
     });
@@ -239,31 +314,33 @@
     const q = panel("loops", "Neuron against neuron, dots coloured by y (diagonal: the neuron over y)");
     if (!D.waves.found) { absent(p, D.waves.reason); absent(q, D.waves.reason); return; }
     const n = W.g, neurons = D.waves.neurons;
-    // each neuron's row spans its range at this checkpoint (a wave forming shows while it is small);
-    // its fit at its own frequency, measured at this checkpoint, says how much of it is the wave
+    // each neuron's row spans its range over all checkpoints (fixed scales: a wave grows as it forms) or
+    // at this checkpoint (a wave forming shows while it is small); its fit at its own frequency,
+    // measured at this checkpoint, says how much of it is the wave
     const fit = D.waves.fit ? f4(D.waves.fit) : null, loopsAt = (D.replay.thresholds || {}).loops_r2;
     const fitOf = (i, g) => fit ? fit[i * n + g] : NaN;
-    const cv = canvas(p, 640, 60 * n + 26), ctx = cv.getContext("2d"), rowH = 60, m = {l: 78, r: 10};
+    const cv = canvas(p, 640, 60 * n + 44), ctx = cv.getContext("2d"), rowH = 60, m = {l: 88, r: 10};
     const xs = y => m.l + y / (P - 1) * (640 - m.l - m.r);
     const cur = [];
     drawers.push(i => {
-      ctx.clearRect(0, 0, cv.width, cv.height); ctx.font = "11px system-ui";
+      ctx.clearRect(0, 0, cv.width, cv.height); font(ctx, 12);
       cur.length = 0;
       for (let g = 0; g < n; g++) {
         const v = W.values(i, g); cur.push(v);
-        const k = W.at[i], lo = W.lo[k * n + g], hi = W.hi[k * n + g];
+        const [lo, hi] = W.range(i, g, state.fixed);
         const y0 = g * rowH + 4, h = rowH - 8, sy = t => y0 + h - (t - lo) / ((hi - lo) || 1) * h;
         ctx.strokeStyle = COL.grid; ctx.strokeRect(m.l, y0, 640 - m.l - m.r, h);
         ctx.fillStyle = COL.muted; ctx.textAlign = "right"; ctx.textBaseline = "middle";
         ctx.fillText(`#${neurons[g]} k=${D.waves.freqs[g]}`, m.l - 4, y0 + h / 2 - 7);
         if (fit) ctx.fillText(`R² ${fitOf(i, g).toFixed(2)}`, m.l - 4, y0 + h / 2 + 7);
-        ctx.strokeStyle = "#bbb"; ctx.lineWidth = 1; ctx.beginPath();
+        ctx.strokeStyle = COL.muted; ctx.lineWidth = 1; ctx.beginPath();
         for (let y = 0; y < P; y++) y ? ctx.lineTo(xs(y), sy(v[y])) : ctx.moveTo(xs(y), sy(v[y]));
         ctx.stroke();
         for (let y = 0; y < P; y++) { ctx.fillStyle = yColour[y]; ctx.fillRect(xs(y) - 1.5, sy(v[y]) - 1.5, 3, 3); }
       }
       ctx.fillStyle = COL.muted; ctx.textAlign = "center"; ctx.textBaseline = "bottom";
-      ctx.fillText(`y = 0 … ${P - 1} (each row scaled to that neuron's range at this checkpoint; R²: its fit at its own frequency)`, 350, cv.height - 2);
+      ctx.fillText(`y = 0 … ${P - 1}`, (m.l + 640 - m.r) / 2, cv.height - 22);
+      ctx.fillText(`each row on its neuron's range ${state.fixed ? "over all checkpoints" : "at this checkpoint"}; R²: its fit at its own frequency`, 320, cv.height - 3);
       p.now.textContent = `epoch ${W.epoch(i)}: ` + cur.map((v, g) => `#${neurons[g]} ${fmt(Math.min(...v))}…${fmt(Math.max(...v))}` +
         (fit ? ` (R² ${fitOf(i, g).toFixed(2)})` : "")).join(", ");
     });
@@ -272,9 +349,9 @@
       p.hover.textContent = `epoch ${W.epoch(state.i)}, neuron ${neurons[g]}, x 0, y ${y}: ${fmt(cur[g][y])}`; }, () => p.hover.textContent = " ");
     p.values = i => Array.from({length: n}, (_, g) => Array.from(W.values(i, g)));
 
-    // the loop grid: cell (i, j) has neuron j across and neuron i up; each neuron's axis spans
-    // its range at this checkpoint (as NeuronLoops): a loop forming shows while it is small
-    const S = 600, cell = S / n, cv2 = canvas(q, S + 40, S + 24), c2 = cv2.getContext("2d");
+    // the loop grid: cell (i, j) has neuron j across and neuron i up; each neuron's axis spans its
+    // range at this checkpoint, whichever the scales (as NeuronLoops): a loop's shape shows while it is small
+    const S = 600, cell = S / n, cv2 = canvas(q, S + 40, S + 28), c2 = cv2.getContext("2d");
     let pos = null;
     drawers.push(i => {
       c2.clearRect(0, 0, cv2.width, cv2.height);
@@ -282,10 +359,10 @@
       const lo = v.map(a => Math.min(...a)), hi = v.map(a => Math.max(...a));
       const u = (g, t) => (t - lo[g]) / ((hi[g] - lo[g]) || 1);
       pos = {lo, hi, v};
-      c2.font = "10px system-ui"; c2.fillStyle = COL.muted;
+      font(c2, 12); c2.fillStyle = COL.muted;
       for (let a = 0; a < n; a++) {
         c2.textAlign = "center"; c2.textBaseline = "top"; c2.fillText(`#${neurons[a]}`, 36 + a * cell + cell / 2, S + 6);
-        c2.save(); c2.translate(14, a * cell + cell / 2); c2.rotate(-Math.PI / 2); c2.textBaseline = "middle"; c2.fillText(`#${neurons[a]}`, 0, 0); c2.restore();
+        c2.save(); c2.translate(16, a * cell + cell / 2); c2.rotate(-Math.PI / 2); c2.textBaseline = "middle"; c2.fillText(`#${neurons[a]}`, 0, 0); c2.restore();
       }
       c2.strokeStyle = COL.grid;
       for (let a = 0; a < n; a++) for (let b = 0; b < n; b++) c2.strokeRect(36 + b * cell + 2, a * cell + 2, cell - 4, cell - 4);
@@ -302,7 +379,8 @@
         said = `; mean fit R² ${mean.toFixed(2)}` + (loopsAt === undefined ? "" : mean >= loopsAt ?
           `: waves, so loops (≥ ${loopsAt.toFixed(2)})` : `: no clean waves, no loops yet (< ${loopsAt.toFixed(2)})`);
       }
-      q.now.textContent = `epoch ${W.epoch(i)}: ${n} × ${n} neuron pairs, ${P} dots each, each neuron on its range at this checkpoint${said}`;
+      q.now.textContent = `epoch ${W.epoch(i)}: ${n} × ${n} neuron pairs, ${P} dots each, each neuron on its range at this checkpoint ` +
+        `(whichever the scales: the loop's shape)${said}`;
     });
     mouse(cv2, (X, Y) => { const b = Math.floor((X - 36) / cell), a = Math.floor(Y / cell);
       if (!pos || a < 0 || b < 0 || a >= n || b >= n) return;
@@ -319,7 +397,7 @@
   function surfacePanel(id, title, info, S) {
     const p = panel(id, title);
     if (!info.found) { absent(p, info.reason); return; }
-    const px = Math.max(2, Math.floor(440 / P)), M = {l: 34, b: 24, t: 6, r: 70};
+    const px = Math.max(2, Math.floor(500 / P)), M = {l: 36, b: 26, t: 6, r: 96};
     const side = px * P, cv = canvas(p, M.l + side + M.r, M.t + side + M.b), ctx = cv.getContext("2d");
     const img = offscreen(P, P), ic = img.getContext("2d"), data = ic.createImageData(P, P);
     let cur = null, vmax = 1;
@@ -334,11 +412,13 @@
     };
     drawers.push(i => {
       const v = S.values(i); cur = v;
-      vmax = 0; for (const t of v) vmax = Math.max(vmax, Math.abs(t)); vmax = vmax || 1;
+      // the colour scale: symmetric about 0, over all checkpoints (fixed) or this one's values
+      const [lo, hi] = S.range(i, 0, state.fixed);
+      vmax = Math.max(Math.abs(lo), Math.abs(hi)) || 1;
       const d = data.data;
       // value at (x, y) is v[x * P + y]; the picture has x across and y up (as the figures)
       for (let x = 0; x < P; x++) for (let y = 0; y < P; y++) {
-        const k = Math.round((v[x * P + y] / vmax + 1) * 127.5), o = ((P - 1 - y) * P + x) * 4;
+        const k = Math.max(0, Math.min(255, Math.round((v[x * P + y] / vmax + 1) * 127.5))), o = ((P - 1 - y) * P + x) * 4;
         d[o] = L_SIGNED[k * 3]; d[o + 1] = L_SIGNED[k * 3 + 1]; d[o + 2] = L_SIGNED[k * 3 + 2]; d[o + 3] = 255;
       }
       ic.putImageData(data, 0, 0);
@@ -347,26 +427,31 @@
       ctx.strokeStyle = COL.grid; ctx.strokeRect(M.l, M.t, side, side);
       if (info.line !== undefined && info.line !== null) {      // the line x + y ≡ line (two segments), dashed
         const c = info.line, cx = x => M.l + (x + .5) * px, cy = y => M.t + (P - 1 - y + .5) * px;
-        ctx.save(); ctx.setLineDash([5, 3]); ctx.strokeStyle = "#000"; ctx.lineWidth = 1.6; ctx.beginPath();
+        ctx.save(); ctx.setLineDash([5, 3]); ctx.strokeStyle = COL.line; ctx.lineWidth = 1.6; ctx.beginPath();
         ctx.moveTo(cx(0), cy(c)); ctx.lineTo(cx(c), cy(0));
         if (c < P - 1) { ctx.moveTo(cx(c + 1), cy(P - 1)); ctx.lineTo(cx(P - 1), cy(c + 1)); }
         ctx.stroke(); ctx.restore();
       }
-      ctx.fillStyle = COL.muted; ctx.font = "11px system-ui"; ctx.textAlign = "center"; ctx.textBaseline = "top";
+      ctx.fillStyle = COL.muted; font(ctx, 13); ctx.textAlign = "center"; ctx.textBaseline = "top";
       ctx.fillText(`x = 0 … ${P - 1}`, M.l + side / 2, M.t + side + 6);
-      ctx.save(); ctx.translate(12, M.t + side / 2); ctx.rotate(-Math.PI / 2); ctx.textBaseline = "middle"; ctx.fillText(`y = 0 … ${P - 1}`, 0, 0); ctx.restore();
+      ctx.save(); ctx.translate(14, M.t + side / 2); ctx.rotate(-Math.PI / 2); ctx.textBaseline = "middle"; ctx.fillText(`y = 0 … ${P - 1}`, 0, 0); ctx.restore();
       const bx = M.l + side + 16, bh = side;
       for (let r = 0; r < bh; r++) { const k = Math.round((1 - r / (bh - 1)) * 255); ctx.fillStyle = rgb(L_SIGNED, k); ctx.fillRect(bx, M.t + r, 12, 1); }
       ctx.textAlign = "left"; ctx.textBaseline = "middle"; ctx.fillStyle = COL.muted;
-      ctx.fillText(fmt(vmax), bx + 15, M.t + 4); ctx.fillText("0", bx + 15, M.t + bh / 2); ctx.fillText(fmt(-vmax), bx + 15, M.t + bh - 4);
+      ctx.textBaseline = "top"; ctx.fillText(fmt(vmax), bx + 16, M.t); ctx.textBaseline = "middle"; ctx.fillText("0", bx + 16, M.t + bh / 2);
+      ctx.textBaseline = "bottom"; ctx.fillText(fmt(-vmax), bx + 16, M.t + bh);
+      ctx.save(); ctx.translate(bx + 16 + 12, M.t + bh * .75); ctx.rotate(-Math.PI / 2); ctx.textAlign = "center"; ctx.textBaseline = "top";
+      ctx.fillText(state.fixed ? "fixed: all checkpoints" : "this checkpoint's", 0, 0); ctx.restore();
       let mi = 0; for (let j = 1; j < v.length; j++) if (v[j] > v[mi]) mi = j;
       const from = S.frames ? ` (surface from checkpoint epoch ${S.epoch(i)}: every ${ordinal(D.surface_stride)} stored)` : "";
-      p.now.textContent = `epoch ${D.epochs[i]}${from}: ${onLine(i)}max ${fmt(v[mi])} at (x ${Math.floor(mi / P)}, y ${mi % P}), min ${fmt(Math.min(...v))}; colour scale ±${fmt(vmax)}`;
+      p.now.textContent = `epoch ${D.epochs[i]}${from}: ${onLine(i)}max ${fmt(v[mi])} at (x ${Math.floor(mi / P)}, y ${mi % P}), min ${fmt(Math.min(...v))}; ` +
+        `colour scale ±${fmt(vmax)} (${state.fixed ? "fixed over all checkpoints" : "this checkpoint's"})`;
     });
     mouse(cv, (X, Y) => { const x = Math.floor((X - M.l) / px), y = P - 1 - Math.floor((Y - M.t) / px);
       if (!cur || x < 0 || y < 0 || x >= P || y >= P) return;
       p.hover.textContent = `epoch ${S.epoch(state.i)}, x ${x}, y ${y}: ${fmt(cur[x * P + y])}`; }, () => p.hover.textContent = " ");
     p.values = i => Array.from(S.values(i));
+    p.scale = () => vmax;            // the colour scale of the last drawing: ±vmax
     // where on the screen the cell (x, y) is drawn (client coordinates): for pointing at it
     p.cell = (x, y) => { const r = cv.getBoundingClientRect(), k = r.width / cv.width;
       return [r.left + (M.l + (x + .5) * px) * k, r.top + (M.t + (P - 1 - y + .5) * px) * k]; };
@@ -382,7 +467,7 @@
     const fixed = pr.cos_r2_fixed ? {cos: f4(pr.cos_r2_fixed), sin: f4(pr.sin_r2_fixed)} : null;
     const shape = (D.replay.thresholds || {}).shape_r2;
     let lim = 1; for (const k of ["cos_out", "sin_out", "cos_target", "sin_target"]) for (const v of A[k]) if (isFinite(v)) lim = Math.max(lim, Math.abs(v));
-    const ax = axes(cv, 0, P - 1, -lim * 1.05, lim * 1.05, {l: 46, r: 8, t: 22, b: 22});
+    const ax = axes(cv, 0, P - 1, -lim * 1.05, lim * 1.05, {l: 52, r: 8, t: 26, b: 24});
     drawers.push(i => {
       ctx.clearRect(0, 0, cv.width, cv.height);
       frame(ctx, ax, `x = 0 … ${P - 1} (position 0)`, "probe output", [[-1, "−1"], [0, "0"], [1, "1"], [lim, fmt(lim)]]);
@@ -393,9 +478,10 @@
         ctx.stroke(); ctx.globalAlpha = 1; ctx.fillStyle = col;
         for (let x = 0; x < P; x++) { ctx.beginPath(); ctx.arc(ax.px(x), ax.py(o[x]), 2.6, 0, 7); ctx.fill(); }
       }
-      ctx.font = "11px system-ui"; ctx.textAlign = "left"; ctx.textBaseline = "top";
-      ctx.fillStyle = COL.cos; ctx.fillText("cos probe (dots), cos(wx) (line)", 52, 4);
-      ctx.fillStyle = COL.sin; ctx.fillText("sin probe (dots), sin(wx) (line)", 300, 4);
+      font(ctx, 13); ctx.textAlign = "left"; ctx.textBaseline = "top";
+      const cosText = "cos probe (dots), cos(wx) (line)";
+      ctx.fillStyle = COL.cos; ctx.fillText(cosText, ax.m.l + 4, 5);
+      ctx.fillStyle = COL.sin; ctx.fillText("sin probe (dots), sin(wx) (line)", ax.m.l + 4 + ctx.measureText(cosText).width + 24, 5);
       const c = A.cos_r2[i];
       p.now.textContent = `epoch ${D.epochs[i]}: R² cos ${fmt(c)}, sin ${fmt(A.sin_r2[i])}` +
         (shape === undefined ? "" : c >= shape ? ` (a wave: ≥ ${shape.toFixed(2)})` : ` (no wave yet: < ${shape.toFixed(2)})`) +
@@ -418,7 +504,9 @@
     surfacePanel("crest", D.crest.found ? `The crest unit over (x, y), the line x + y ≡ ${D.crest.T} (mod ${P}) dashed` : "The crest unit", D.crest, SC);
     surfacePanel("logit", D.logit.found ? `The logit of output ${D.logit.output} over (x, y), the line x + y ≡ ${D.logit.output} dashed` : "The logit surface", D.logit, SL);
     probePanel();
-    slider.addEventListener("input", () => setIndex(+slider.value));
+    // a slider position is a log epoch: the checkpoint nearest it
+    slider.addEventListener("input", () => setIndex(nearest(Math.pow(10, +slider.value / SLIDER_MAX * LX_MAX) - 1)));
+    scaleChoice.addEventListener("change", () => { state.fixed = scaleChoice.value === "fixed"; setIndex(state.i); });
     const play = document.getElementById("play");
     let timer = null;
     function toggle() {
@@ -431,17 +519,25 @@
     }
     play.addEventListener("click", toggle);
     document.addEventListener("keydown", ev => {
-      if (ev.target === slider && !ev.shiftKey && (ev.key === "ArrowLeft" || ev.key === "ArrowRight")) return;  // the slider moves itself
-      const d = ev.shiftKey ? 10 : 1;
+      if (ev.target === scaleChoice) return;
+      const d = ev.shiftKey ? 10 : 1;          // a checkpoint at a time (the slider's own steps are log epochs)
       if (ev.key === "ArrowRight") { setIndex(state.i + d); ev.preventDefault(); }
       else if (ev.key === "ArrowLeft") { setIndex(state.i - d); ev.preventDefault(); }
       else if (ev.key === " " && ev.target.tagName !== "BUTTON") { toggle(); ev.preventDefault(); }
     });
-    window.addEventListener("resize", drawPhaseBar);
+    window.addEventListener("resize", () => setIndex(state.i));     // the fonts follow the canvases' sizes
     setIndex(0);
     window.explorer = {C, epochs: D.epochs, setIndex, index: () => state.i, lastRedrawMs: () => lastRedrawMs,
                        values: (id, i = state.i) => panels[id] && panels[id].values ? panels[id].values(i) : null,
-                       cell: (id, x, y) => panels[id].cell(x, y), stride: D.surface_stride, ready: true};
+                       cell: (id, x, y) => panels[id].cell(x, y), stride: D.surface_stride,
+                       scale: id => panels[id].scale(), fixed: () => state.fixed, palette: PAL,
+                       // where the current epoch is, as a share of each one's width: the loss panel's
+                       // cursor, the phase bar's cursor (on the slider's track) and the slider
+                       where: () => { const s = slider.getBoundingClientRect(), r = phaseBar.getBoundingClientRect(), e = D.epochs[state.i];
+                         return {epoch: e, curves: panels.curves.axis.cursor(), curvesAt: panels.curves.axis.at(e),
+                                 bar: (barX(e) - (s.left - r.left) - THUMB) / (s.width - 2 * THUMB), slider: +slider.value / SLIDER_MAX,
+                                 log: lx(e) / LX_MAX}; },
+                       ready: true};
     document.body.dataset.ready = "1";
   }
   start().catch(err => { document.body.dataset.ready = "error"; console.error(err); throw err; });

@@ -17,6 +17,14 @@ check. What is made smaller, and how (PACKING in the page says the same):
   - only if all that still exceeds BUDGET_BYTES, the surfaces keep every s-th checkpoint (and the
     last), s the smallest that fits; the panels then say which checkpoint a surface is from; and
     if even the fewest do not fit (the rest alone too large), the page says so at its top.
+
+The look is the project's: every colour the page draws with is common/palette.py's (its roles, key
+frequencies, phases, dark-background text, and its colour maps sampled from matplotlib), written
+into the page as JSON (PALETTE in the page), so the explorer, the figures and the scenes agree.
+The epoch axes (the loss panel, the slider and the phase bar under it) are log10(1 + epoch), as the
+scenes' (scenes/story.py lx). The surfaces' colours and the wave rows are on one scale over all
+checkpoints by default (a growing pattern shows growing); a toggle puts each checkpoint on its own
+range (the loops always are, as NeuronLoops: their shape is the point).
 """
 from __future__ import annotations
 
@@ -31,6 +39,7 @@ from pathlib import Path
 import numpy as np
 
 from grokking.common import code
+from grokking.common import palette as pal
 from grokking.common.assets import Assets, Crest, Logit, ProductPair, WaveNeurons
 from grokking.common.io import atomic_write_bytes
 
@@ -110,6 +119,24 @@ def strided(C: int, s: int) -> np.ndarray | None:
     return np.unique(np.r_[np.arange(0, C, s), C - 1])
 
 
+# ---- the palette --------------------------------------------------------------------------------
+
+def _lut(name: str) -> list[int]:
+    """A matplotlib colour map sampled at 256 points: [r0, g0, b0, r1, ...] (0..255)."""
+    import matplotlib
+    rgba = matplotlib.colormaps[name](np.linspace(0, 1, 256))
+    return [int(v) for v in np.rint(rgba[:, :3] * 255).astype(int).ravel()]
+
+
+def palette_data() -> dict:
+    """common/palette.py as the page reads it: the only colours its script draws with."""
+    return {"role": dict(pal.ROLE), "key_freq": list(pal.KEY_FREQ), "phase": dict(pal.PHASE),
+            "phase_alpha": pal.PHASE_ALPHA, "background": pal.BACKGROUND_DARK, "text": pal.TEXT_DARK,
+            "muted": pal.MUTED_DARK, "grid": pal.GRID_DARK, "highlight": pal.OKABE_ITO["yellow"],
+            "cmaps": {"signed": pal.CMAP_SIGNED, "by_input": pal.CMAP_BY_INPUT},
+            "lut": {"signed": _lut(pal.CMAP_SIGNED), "by_input": _lut(pal.CMAP_BY_INPUT)}}
+
+
 # ---- the page's data -------------------------------------------------------------------------
 
 def page_data(a: Assets, links: dict, budget: int = BUDGET_BYTES) -> dict:
@@ -127,7 +154,7 @@ def page_data(a: Assets, links: dict, budget: int = BUDGET_BYTES) -> dict:
         "spans": [[n, lo, hi] for n, lo, hi in phase_spans(a)],
         "analysis_epoch": s.get("analysis_epoch"),
         "key_freqs": [int(k) for k in s["key_frequencies"]], "key_labels": list(s["key_labels"]),
-        "packing": PACKING, "links": links,
+        "packing": PACKING, "links": links, "palette": palette_data(),
     }
     data["curves"] = {k: f32(cv[k]) for k in ("train_loss", "test_loss", "train_acc", "test_acc", "excluded_loss",
                                               "restricted_loss_train", "restricted_loss_test")}
@@ -272,17 +299,25 @@ def linked_files(links: dict) -> list[str]:
     return sorted({href for row in links.values() for _, _, href, _ in row if href})
 
 
-CSS = """body{font-family:system-ui,sans-serif;margin:0 auto;max-width:1500px;padding:0 1em 2em;background:#111;color:#eee}
-a{color:#8cf}h1{font-weight:600;margin:.5em 0 .2em}h2{font-size:1em;margin:.2em 0}
-#bar{position:sticky;top:0;background:#111;padding:.5em 0;z-index:2;border-bottom:1px solid #333}
-#bar .row{display:flex;align-items:center;gap:1em}#slider{flex:1}#play{width:5.5em}
-#epoch{font-variant-numeric:tabular-nums;min-width:15em}#phasebar{width:100%;height:22px;display:block}
-.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(440px,1fr));gap:1em;margin-top:1em}
-.panel{background:#1c1c1c;padding:.6em;border-radius:6px}.panel canvas{width:100%;display:block;background:#0e1117}
-.now,.hover{font-size:.85em;font-variant-numeric:tabular-nums;min-height:1.3em;color:#ccc}.hover{color:#fd7}
-.links{font-size:.8em;color:#999;margin-top:.3em}.muted{color:#999;font-size:.85em}
-.check{font-size:.85em;margin:.3em 0}.check td,.check th{padding:.1em .6em;text-align:left;vertical-align:top}
-.pass{color:#6c6}.fail{color:#f66}"""
+# Every text at least 12 px (the canvases' fonts too: explore.js sizes them by how large each canvas
+# is shown). Colours: the palette's dark-background text, muted text, rules and background.
+CSS = """body{font-family:system-ui,sans-serif;font-size:16px;margin:0 auto;max-width:1500px;padding:0 1em 2em;
+background:#111;color:%(text)s}
+a{color:%(link)s}h1{font-size:26px;font-weight:600;margin:.5em 0 .2em}h2{font-size:16px;margin:.2em 0}
+#bar{position:sticky;top:0;background:#111;padding:.4em 0;z-index:2;border-bottom:1px solid %(grid)s}
+#bar .row{display:flex;align-items:center;gap:1em;font-size:15px}#play{width:6.5em;font-size:15px}
+#slider{width:100%%;display:block;margin:.3em 0 0;accent-color:%(hover)s}#scale{font-size:15px}
+#epoch{font-variant-numeric:tabular-nums;flex:1}#phasebar{width:100%%;height:58px;display:block}
+.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(min(660px,100%%),1fr));gap:1em;margin-top:1em}
+.panel{background:#1c1c1c;padding:.6em;border-radius:6px}.panel canvas{width:100%%;display:block;background:%(bg)s}
+.now,.hover{font-size:14px;font-variant-numeric:tabular-nums;min-height:1.3em;color:%(text)s}.hover{color:%(hover)s}
+.links{font-size:13px;color:%(muted)s;margin-top:.3em}.muted{color:%(muted)s;font-size:14px}
+.check{font-size:14px;margin:.3em 0}.check .muted{font-size:13px}
+.check td,.check th{padding:.1em .6em;text-align:left;vertical-align:top}
+.pass{color:%(pass)s}.fail{color:%(fail)s}""" % {
+    "text": pal.TEXT_DARK, "muted": pal.MUTED_DARK, "grid": pal.GRID_DARK, "bg": pal.BACKGROUND_DARK,
+    "link": pal.OKABE_ITO["sky_blue"], "hover": pal.OKABE_ITO["yellow"],
+    "pass": pal.OKABE_ITO["bluish_green"], "fail": pal.OKABE_ITO["vermillion"]}
 
 
 def render_page(data: dict) -> bytes:
@@ -292,13 +327,17 @@ def render_page(data: dict) -> bytes:
         "<!doctype html><html lang='en'><meta charset='utf-8'>",
         f"<title>{e(data['run'])}: explore training</title><style>{CSS}</style>",
         f"<h1>Run {e(data['run'])}: {e(data['task'])}, through training</h1>",
-        "<p class='muted'><a href='index.html'>gallery</a> · drag the slider, or use ← → (Shift: 10 steps), "
+        "<p class='muted'><a href='index.html'>gallery</a> · drag the slider (epochs on a log scale, as the loss "
+        "panel's axis and the phase bar under it), or use ← → to step one checkpoint (Shift: 10), "
         "Space to play; hover a panel to read its values. " + e(data["packing"]) + "</p>",
         f"<p class='fail' id='budget'>{e(data['over_budget'])}</p>" if data.get("over_budget") else "",
         check_html(data["check"]),
-        "<div id='bar'><div class='row'><button id='play'>▶ play</button>"
-        "<input id='slider' type='range' min='0' value='0' step='1' aria-label='checkpoint'>"
-        "<span id='epoch'></span></div><canvas id='phasebar'></canvas></div>",
+        "<div id='bar'><div class='row'><button id='play'>▶ play</button><span id='epoch'></span>"
+        "<label>scales: <select id='scale' aria-label='colour and axis scales'>"
+        "<option value='fixed' selected>fixed over all checkpoints</option>"
+        "<option value='own'>each checkpoint its own</option></select></label></div>"
+        "<input id='slider' type='range' min='0' max='1000' value='0' step='any' "
+        "aria-label='epoch (log scale)'><canvas id='phasebar'></canvas></div>",
         "<div class='grid' id='panels'></div>",
         f"<script id='data' type='application/json'>{payload}</script>",
         f"<script>{SCRIPT.read_text()}</script>",

@@ -208,10 +208,12 @@ def test_explorer_in_a_real_browser(site, tmp_path):
         _check_panels_show(page, a, 0)
         crest0 = page.evaluate("explorer.values('crest')")
 
-        # drag the slider about two thirds along: the panels follow
+        # drag the slider about two thirds along (log epochs): the panels follow
         _drag(page, 0.66)
         i = page.evaluate("explorer.index()")
-        assert 0.5 * (C - 1) < i < 0.85 * (C - 1), i          # the thumb follows the pointer, give or take its width
+        E = a["curves"]["epoch"]
+        share = np.log10(1 + E[i]) / np.log10(1 + E[-1])
+        assert abs(share - 0.66) < 0.05 and 0 < i < C - 1, (i, E[i])     # the thumb follows the pointer, give or take its width
         _check_panels_show(page, a, i)
         assert page.evaluate("explorer.values('crest')") != crest0
 
@@ -250,7 +252,7 @@ def test_explorer_in_a_real_browser(site, tmp_path):
         frames = page.evaluate("""async () => { const s = document.getElementById('slider'), t = [];
             const next = () => new Promise(r => requestAnimationFrame(() => r()));
             for (let i = 0; i < Math.min(explorer.C, 120); i++) { await next(); const t0 = performance.now();
-              s.value = i; s.dispatchEvent(new Event('input')); await next(); t.push(performance.now() - t0); }
+              s.value = i / 120 * s.max; s.dispatchEvent(new Event('input')); await next(); t.push(performance.now() - t0); }
             return t; }""")
         page.screenshot(path=str(tmp_path / "explore.png"), full_page=True)
         assert problems == []
@@ -297,4 +299,188 @@ def test_explorer_of_a_run_without_a_mechanism_says_why(tmp_path):
         for panel in ("waves", "loops", "crest", "logit"):
             assert page.inner_text(f"#now-{panel}") == "not shown: planted reason"
         assert page.inner_text("#now-curves").startswith("epoch ")
+        assert problems == []
+
+
+# ---- camera-ready: the project's palette, a log-epoch axis, legible text, a fixed colour scale ----
+
+def _palette_colours() -> set[str]:
+    """Every colour common/palette.py names, lower-case #rrggbb."""
+    from grokking.common import palette as pal
+    named = [*pal.ROLE.values(), *pal.KEY_FREQ, *pal.PHASE.values(), *pal.OKABE_ITO.values(),
+             pal.TEXT_DARK, pal.MUTED_DARK, pal.GRID_DARK, pal.BACKGROUND_DARK]
+    return {c.lower() for c in named}
+
+
+def test_explorer_palette_is_the_projects(tmp_path):
+    """The page carries common/palette.py's colours (and its colour maps, sampled), and its script
+    names no colour of its own: a hard-coded one (a drifted copy) fails here."""
+    import matplotlib
+    from grokking.common import palette as pal
+    make_synthetic_assets(tmp_path / "assets", "s", p=23, n_ckpt=40)
+    got = ex.page_data(Assets("s", tmp_path / "assets"), {})["palette"]
+    assert got["role"] == pal.ROLE and got["role"]["cos"] == pal.OKABE_ITO["blue"]
+    assert got["key_freq"] == pal.KEY_FREQ and got["phase"] == pal.PHASE and got["phase_alpha"] == pal.PHASE_ALPHA
+    assert (got["text"], got["muted"], got["grid"], got["background"]) == \
+        (pal.TEXT_DARK, pal.MUTED_DARK, pal.GRID_DARK, pal.BACKGROUND_DARK)
+    for key, name in (("signed", pal.CMAP_SIGNED), ("by_input", pal.CMAP_BY_INPUT)):
+        want = np.rint(matplotlib.colormaps[name](np.linspace(0, 1, 256))[:, :3] * 255)
+        assert np.array_equal(np.reshape(got["lut"][key], (256, 3)), want), key
+    script = ex.SCRIPT.read_text()
+    code_only = re.sub(r"//[^\n]*", "", script)
+    literals = re.findall(r"#[0-9a-fA-F]{3,8}\b|\b(?:rgba?|hsla?)\(\s*\d", code_only)
+    assert literals == [], f"explore.js names colours of its own: {literals}"
+    assert not re.search(r"\bRDBU\b|\bVIRIDIS\b|const (KEY|PHASE) = \[", script)
+    # the check can fail: a planted copy of a colour is found
+    assert re.findall(r"#[0-9a-fA-F]{3,8}\b", 'const COL = {cos: "#56B4E9"};') == ["#56B4E9"]
+
+
+# Records what the canvases draw: each text's font size as shown (CSS px), its position, and every
+# colour used (an off-page canvas counts as the one it is copied onto: canvas.shownOn).
+_RECORD = """(() => {
+  const P = CanvasRenderingContext2D.prototype, seen = window.__drawn = {texts: [], colours: new Set()};
+  const shown = c => c.shownOn || c, panelOf = c => { const p = shown(c).closest && shown(c).closest('.panel, #bar');
+    return p ? p.id || 'bar' : ''; };
+  const wrap = (name, style) => { const f = P[name]; P[name] = function (...a) {
+    seen.colours.add(String(this[style]).toLowerCase());
+    if (name === 'fillText') { const c = shown(this.canvas), k = c.clientWidth / c.width;
+      seen.texts.push({text: String(a[0]), x: a[1], y: a[2], px: parseFloat(this.font.match(/([\\d.]+)px/)[1]) * k,
+                       panel: panelOf(this.canvas), align: this.textAlign, colour: String(this.fillStyle).toLowerCase()}); }
+    return f.apply(this, a); }; };
+  for (const [n, s] of [['fillText', 'fillStyle'], ['fillRect', 'fillStyle'], ['fill', 'fillStyle'],
+                        ['stroke', 'strokeStyle'], ['strokeRect', 'strokeStyle']]) wrap(n, s);
+})();"""
+
+
+@pytest.fixture(scope="module")
+def synthetic_page(tmp_path_factory):
+    root = tmp_path_factory.mktemp("camera")
+    make_synthetic_assets(root / "assets", "s", p=23, n_ckpt=40)
+    o = Options(run="s", assets_root=root / "assets", media_root=root / "media", progress=False)
+    return {"path": explore(o, log=lambda _: None)["path"], "assets": Assets("s", root / "assets")}
+
+
+def _open(browser, path, width=1500):
+    page = browser.new_page(viewport={"width": width, "height": 1000})
+    problems = watch_console(page)
+    page.add_init_script(_RECORD)
+    page.goto(path.as_uri())
+    page.wait_for_function("document.body.dataset.ready", timeout=60_000)
+    return page, problems
+
+
+@pytest.mark.slow
+def test_explorer_text_is_at_least_12px(synthetic_page):
+    """Every text on the page, 12 px or more as shown: the DOM's (computed styles) and the
+    canvases' (each font as the canvas is scaled on screen), at a wide and a narrow window."""
+    with chromium() as browser:
+        for width in (1500, 700):
+            page, problems = _open(browser, synthetic_page["path"], width)
+            for i in range(0, page.evaluate("explorer.C"), 7):
+                page.evaluate(f"explorer.setIndex({i})")
+            page.select_option("#scale", "own")
+            sizes = page.evaluate("""() => [...document.querySelectorAll('body *')]
+                .filter(e => e.tagName !== 'SCRIPT' && e.tagName !== 'STYLE' && e.getClientRects().length &&
+                        ([...e.childNodes].some(n => n.nodeType === 3 && n.textContent.trim()) ||
+                         ['BUTTON', 'SELECT', 'OPTION', 'INPUT'].includes(e.tagName)))
+                .map(e => [e.tagName + '#' + e.id + '.' + e.className, parseFloat(getComputedStyle(e).fontSize)])""")
+            small = [s for s in sizes if s[1] < 12]
+            assert sizes and small == [], small[:10]
+            texts = page.evaluate("window.__drawn.texts")
+            panels = {t["panel"] for t in texts}
+            assert {"panel-curves", "panel-fourier", "panel-waves", "panel-crest", "panel-probe", "bar"} <= panels, panels
+            tiny = [(t["text"], t["panel"], round(t["px"], 1)) for t in texts if t["px"] < 12 - 1e-6]
+            assert tiny == [], tiny[:10]
+            assert problems == []
+            page.close()
+
+
+@pytest.mark.slow
+def test_explorer_epoch_axis_is_log_and_agrees_with_the_slider_and_phase_bar(synthetic_page):
+    """The loss panel's epoch axis is numbered (0, 1, 10, 100 up to the last epoch) at x affine in
+    log10(1 + epoch), as the scenes'; its cursor, the phase bar's and the slider's thumb sit at the
+    same share of their width for every checkpoint, and dragging the slider picks the checkpoint
+    nearest that log epoch."""
+    epochs = synthetic_page["assets"]["curves"]["epoch"]
+    lx = lambda e: np.log10(1 + np.asarray(e, float))
+    with chromium() as browser:
+        page, problems = _open(browser, synthetic_page["path"])
+        texts = page.evaluate("window.__drawn.texts")
+        ticks = {}
+        for t in texts:
+            if t["panel"] == "panel-curves" and re.fullmatch(r"[\d,]+", t["text"]) and t["align"] == "center":
+                ticks.setdefault(int(t["text"].replace(",", "")), t["x"])
+        assert set(ticks) == {1, 10, 100}, ticks          # 0 is left-aligned at the axis' start
+        e = np.array(sorted(ticks))
+        x = np.array([ticks[v] for v in e])
+        b, a = np.polyfit(lx(e), x, 1)
+        assert np.abs(a + b * lx(e) - x).max() < 0.01 and b > 0
+        # equal steps in log10(1 + epoch) are equal steps on screen; a linear axis would not be
+        assert abs((x[2] - x[1]) / (lx(100) - lx(10)) - (x[1] - x[0]) / (lx(10) - lx(1))) < 1e-6 * b
+        assert (x[2] - x[1]) < 3 * (x[1] - x[0])          # linear in epoch: 10 times
+        for i in range(0, len(epochs), 3):
+            page.evaluate(f"explorer.setIndex({i})")
+            w = page.evaluate("explorer.where()")
+            want = lx(epochs[i]) / lx(epochs[-1])
+            for k in ("curves", "curvesAt", "bar", "slider", "log"):
+                assert abs(w[k] - want) < 1e-4, (i, k, w)
+        # dragging to 60% of the slider: the checkpoint nearest epoch 10 ** (0.6 * lx(E)) - 1, give
+        # or take the thumb's width
+        _drag(page, 0.6)
+        i = page.evaluate("explorer.index()")
+        assert abs(lx(epochs[i]) / lx(epochs[-1]) - 0.6) < 0.05, (i, epochs[i])
+        assert abs(page.evaluate("explorer.where()")["slider"] - lx(epochs[i]) / lx(epochs[-1])) < 1e-4
+        assert problems == []
+
+
+@pytest.mark.slow
+def test_explorer_draws_only_the_palettes_colours(synthetic_page):
+    """Every colour the canvases draw with is common/palette.py's, or one of its colour maps'."""
+    with chromium() as browser:
+        page, problems = _open(browser, synthetic_page["path"])
+        for i in range(0, page.evaluate("explorer.C"), 5):
+            page.evaluate(f"explorer.setIndex({i})")
+        pal = page.evaluate("explorer.palette")
+        lut = set()
+        for l in pal["lut"].values():
+            lut |= {"#%02x%02x%02x" % tuple(l[j:j + 3]) for j in range(0, len(l), 3)}
+        used = set(page.evaluate("[...window.__drawn.colours]"))
+        assert used and used - _palette_colours() - lut == set()
+        # each legend in its role's colour: the probe's cosine is the figures' blue, not a copy's sky blue
+        from grokking.common import palette as pp
+        said = {t["text"]: t["colour"] for t in page.evaluate("window.__drawn.texts")}
+        assert said["cos probe (dots), cos(wx) (line)"] == pp.ROLE["cos"].lower() == "#0072b2"
+        assert said["sin probe (dots), sin(wx) (line)"] == pp.ROLE["sin"].lower()
+        assert (said["train"], said["test"]) == (pp.ROLE["train"].lower(), pp.ROLE["test"].lower())
+        assert problems == []
+
+
+@pytest.mark.slow
+def test_explorer_fixed_colour_scale_keeps_its_range(synthetic_page):
+    """By default (and labelled so) the surfaces' colours span the largest |value| over all
+    checkpoints, the same at every checkpoint; per checkpoint, each its own."""
+    ev = synthetic_page["assets"]["evolution"]
+    with chromium() as browser:
+        page, problems = _open(browser, synthetic_page["path"])
+        assert page.evaluate("explorer.fixed()") and page.input_value("#scale") == "fixed"
+        C = page.evaluate("explorer.C")
+        for name, key in (("crest", "crest_surface"), ("logit", "logit_surface")):
+            z = np.abs(ev[key].astype(float)).reshape(C, -1)
+            tol = lambda i: (z[i].max() * 2) / 510 + 1e-3
+            seen = []
+            for i in (0, C // 3, C - 1):
+                page.evaluate(f"explorer.setIndex({i})")
+                seen.append(page.evaluate(f"explorer.scale('{name}')"))
+                assert "fixed over all checkpoints" in page.inner_text(f"#now-{name}")
+            assert seen[0] == seen[1] == seen[2], seen
+            assert abs(seen[0] - z.max()) <= (z.max() * 2) / 510 + 1e-3
+            page.select_option("#scale", "own")
+            own = []
+            for i in (0, C - 1):
+                page.evaluate(f"explorer.setIndex({i})")
+                own.append(page.evaluate(f"explorer.scale('{name}')"))
+                assert abs(own[-1] - z[i].max()) <= tol(i), (name, i, own[-1], z[i].max())
+                assert "this checkpoint's" in page.inner_text(f"#now-{name}")
+            assert own[0] < 0.5 * own[1], own                 # the planted surface grows: epoch 0 is small
+            page.select_option("#scale", "fixed")
         assert problems == []
