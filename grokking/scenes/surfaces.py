@@ -12,11 +12,12 @@ from __future__ import annotations
 import textwrap
 
 import numpy as np
-from manim import (DOWN, LEFT, RIGHT, UP, UL, UR, BackgroundRectangle, DashedLine, Dot, FadeIn,
+from manim import (DL, DOWN, DR, LEFT, RIGHT, UP, UL, UR, BackgroundRectangle, DashedLine, Dot, FadeIn,
                    FadeOut, LaggedStart, ReplacementTransform, ValueTracker, VGroup, Write, linear, smooth)
 
 from grokking.common import assets as fmt
 from grokking.extraction import fourier as fo
+from grokking.extraction.mechanism import line_profile
 
 from grokking.scenes import look as L
 
@@ -84,6 +85,46 @@ def short_terms(terms: list[dict], p: int) -> tuple[list[dict], str]:
     return out, f"w = {fo.freq_label(k, p)}"
 
 
+def covers(sv: L.SurfaceView, m, alpha: int = 40) -> float:
+    """The share of m's bounding box that the SurfaceView's drawn pixels (not the floor's edge:
+    alpha above `alpha`) cover."""
+    img = sv.pixel_array
+    Hp, Wp = img.shape[:2]
+    c, w, h = sv.get_center(), sv.width, sv.height
+    (x0, y0), (x1, y1) = m.get_corner(DL)[:2], m.get_corner(UR)[:2]
+    px0, px1 = [int(np.clip((v - (c[0] - w / 2)) / w * Wp, 0, Wp)) for v in (x0, x1)]
+    py0, py1 = [int(np.clip(((c[1] + h / 2) - v) / h * Hp, 0, Hp)) for v in (y1, y0)]
+    if px1 <= px0 or py1 <= py0:
+        return 0.0
+    return float((img[py0:py1, px0:px1, 3] > alpha).mean())
+
+
+def neuron_axes(sv: L.SurfaceView, size: float = 18):
+    """surface_axes with the y axis's labels on the floor's front-right edge (x = p − 1), not its
+    left one: seen from the front-left, the surface's peaks rise over the far end of the left edge
+    and would cover its 'p − 1'; each label also steps out from the edge, along the floor, until
+    no part of the surface drawn covers it."""
+    axes = L.surface_axes(sv, size, follow=False)
+    p = sv.p
+    off = 0.09 * (p - 1)
+    # surface_axes' labels in its order: 0 and p − 1 of the x edge, its name, p − 1 of the y edge,
+    # its name; each with its spot and outward direction, in data units
+    spots = [((0, -off), (0, -1)), ((p - 1, -off), (0, -1)), (((p - 1) / 2, -1.9 * off), (0, -1)),
+             ((p - 1 + off, p - 1), (1, 0)), ((p - 1 + 1.9 * off, (p - 1) / 2), (1, 0))]
+
+    def place(m):
+        fz = sv.floor_z()
+        for t, ((x, y), (dx, dy)) in zip(m.submobjects, spots):
+            for step in (0.0, 0.6, 1.2, 1.8, 2.6):
+                t.move_to(sv.project(x + dx * step * off, y + dy * step * off, fz))
+                if covers(sv, t) < 0.02:
+                    break
+        return m
+    place(axes)
+    axes.add_updater(place)
+    return axes
+
+
 class NeuronSurface(L.DataScene):
     """19:17-21:01. One hidden neuron (summary's featured neuron: the product pair's cos·cos
     neuron): its x sweep at y = 0, its y sweep at x = 0, then every (x, y) as a surface (height and
@@ -103,7 +144,7 @@ class NeuronSurface(L.DataScene):
         sv = L.SurfaceView(Z, 10.0, 6.0, side=4.6, theta=0.0, phi=0.12, hscale=0.42)
         sv.move_to([0, -0.55, 0])
         sv.setv(show_surface=False, points=[])
-        axes = L.surface_axes(sv, 18)
+        axes = neuron_axes(sv, 18)
         y0, x0 = sweep_lines(Z)
         stage = {"cap": f"y = {y0}; x = 0 … {p - 1}"}
         cap = L.LiveText(lambda: stage["cap"], [-6.8, 2.95, 0], size=22, color=L.MUTED)
@@ -251,18 +292,180 @@ def interp(a, b, t):
 
 
 def crest_caption(info: fmt.Crest) -> str:
+    """What the surface is, in words a viewer reads (the unembedding column is 'the direction that
+    votes for T')."""
+    T = info.T
     if info.kind == "dimension":
         text = (f"hook_mlp_out dimension {info.dimension}: one dimension of the MLP's output "
                 f"(the residual stream after the MLP)")
+    elif info.keys == "all":
+        text = f"the MLP's output along the direction that votes for {T}"
+    elif isinstance(info.keys, list):
+        text = (f"the MLP's output along the part of the direction that votes for {T}\n"
+                f"made of w = {', '.join(info.frequency_labels or [])}" if set(info.keys) == set(info.frequencies or [])
+                else f"the MLP's output along the part of the direction that votes for {T}")
     else:
-        text = "\n".join(textwrap.wrap(info.description, 70))
+        text = "\n".join(textwrap.wrap(info.description or "", 70))
     if info.qualifies is False:                  # a fallback is shown as one, never as the finding
-        text += (f"\nbest effort: no unit's crest on x + y ≡ {info.T} stands clear of the others "
+        text += (f"\nbest effort: no unit's crest on x + y ≡ {T} stands clear of the others "
                  f"(the next reaches {1 - (info.prominence or 0):.0%} of it)")
     labels = info.frequency_labels               # the frequencies its crest is made of, strongest first
     if not labels or (isinstance(info.keys, list) and set(info.keys) == set(info.frequencies)):
         return text                              # (a direction's description names them already)
     return text + f"\nits crest is made of w = {', '.join(labels)}"
+
+
+# ---- the answer's line, its profile, labels that do not overlap -----------------------------------
+
+
+def line_segments(T: int, p: int) -> list[tuple[int, tuple[int, int], tuple[int, int]]]:
+    """Every segment of x + y ≡ T (mod p) inside the grid: (s, (x0, y0), (x1, y1)) for the lines
+    x + y = T and x + y = T + p (s), from the end on the y axis or top edge to the other."""
+    out = []
+    for s_ in (T, T + p):
+        a0, a1 = max(0, s_ - (p - 1)), min(p - 1, s_)
+        if a1 >= a0:
+            out.append((s_, (a0, s_ - a0), (a1, s_ - a1)))
+    return out
+
+
+def line_name(s_: int, T: int, p: int) -> str:
+    return f"x + y = {s_}" if s_ == T else f"x + y = {s_} ≡ {T}"
+
+
+def best_rival(g: np.ndarray, T: int) -> tuple[int, float] | None:
+    """The highest crest of the line profile g other than the one on T (a circular local maximum,
+    mechanism.rival_crest's) and its height as a fraction of g(T); None when g(T) is no crest."""
+    g = g - g.mean()
+    if g[T] <= 1e-12 * max(np.abs(g).max(), 1e-300):
+        return None
+    n = len(g)
+    peaks = [s_ for s_ in range(n) if s_ != T and g[s_] >= g[s_ - 1] and g[s_] >= g[(s_ + 1) % n]]
+    if not peaks:
+        return None
+    r = max(peaks, key=lambda s_: g[s_])
+    return int(r), float(max(0.0, g[r]) / g[T])
+
+
+class Placer:
+    """Labels placed where they overlap nothing placed or blocked before them (and stay inside
+    `bounds`: x0, x1, y0, y1); a label with no free spot is left out (`place` returns False)."""
+
+    def __init__(self, bounds=(-7.05, 7.05, -3.97, 3.97)):
+        self.bounds = bounds
+        self.boxes: list = []
+
+    def block(self, *ms):
+        self.boxes.extend(ms)
+        return self
+
+    def free(self, m, pad: float = 0.04) -> bool:
+        x0, x1, y0, y1 = self.bounds
+        if m.get_left()[0] < x0 or m.get_right()[0] > x1 or m.get_bottom()[1] < y0 or m.get_top()[1] > y1:
+            return False
+        return not any(L.boxes_overlap(m, b, pad) for b in self.boxes)
+
+    def place(self, m, anchor, dirs=(UR, DR, UL, DL, RIGHT, LEFT, UP, DOWN), buff: float = 0.08) -> bool:
+        for d_ in dirs:
+            if isinstance(anchor, np.ndarray):
+                m.move_to(anchor + d_ * (buff + 0.5 * np.array([m.width, m.height, 0])))
+            else:
+                m.next_to(anchor, d_, buff=buff)
+            if self.free(m):
+                self.boxes.append(m)
+                return True
+        return False
+
+
+def patch(t, opacity: float = 0.75):
+    """A label on a background patch, legible over a surface."""
+    return VGroup(BackgroundRectangle(t, color=L.BG, fill_opacity=opacity, buff=0.04), t)
+
+
+def answer_lines(sv: L.SurfaceView, T: int, p: int, placer: Placer, colour=None, size: float = 16):
+    """Every segment of x + y ≡ T drawn on an overhead SurfaceView, dashed, each labelled with its
+    equation beside it (where the placer finds room along it)."""
+    colour = colour or L.TEXT
+    lines, tags = VGroup(), VGroup()
+    for s_, (a0, b0), (a1, b1) in line_segments(T, p):
+        if (a0, b0) == (a1, b1):
+            lines.add(Dot(sv.project(a0, b0), radius=0.05, color=colour))
+        else:
+            lines.add(DashedLine(sv.project(a0, b0), sv.project(a1, b1), stroke_color=colour,
+                                 stroke_width=2.5, dash_length=0.1))
+        t = patch(L.label(line_name(s_, T, p), size, colour))
+        for f in (0.5, 0.35, 0.65, 0.2, 0.8, 0.08, 0.92):
+            pt = sv.project(a0 + (a1 - a0) * f, b0 + (b1 - b0) * f)
+            if placer.place(t, pt, dirs=(UR, DL, RIGHT, LEFT), buff=0.06):
+                tags.add(t)
+                break
+    return lines, tags
+
+
+def profile_panel(Z: np.ndarray, T: int, p: int, placer: Placer, width: float = 5.6, height: float = 1.9,
+                  corner=(0.9, -3.3)):
+    """The surface's profile along x + y − T (mod p): the mean of each line x + y ≡ s, minus the
+    surface's mean (mechanism.line_profile), centred on the answer's line; the answer's peak and the
+    best rival crest marked, each named on its own row above the curve with a leader to its dot, the
+    rival as a share of the peak. corner: the lower left of the curve's box (its ticks and axis name
+    below it). Returns (group, rival): rival (s, fraction) or None."""
+    g = line_profile(Z)
+    half = p // 2
+    dd = np.arange(-half, p - half)
+    vals = g[(T + dd) % p]
+    lo, hi = float(vals.min()), float(vals.max())
+    span = (hi - lo) or 1.0
+    panel = L.Panel(width, height, (dd[0], dd[-1]), (lo - 0.04 * span, hi + 0.06 * span), frame=False)
+    panel.move_to([corner[0] + width / 2, corner[1] + height / 2, 0])
+    base = L.hline(panel, 0.0, L.GRID)
+    curve = panel.curve(dd, vals, color=L.TEXT, width=2.5)
+    g0 = VGroup(panel, base, curve)
+    ticks = VGroup(*[L.label(("−" if v < 0 else "+" if v > 0 else "") + str(abs(v)), 14, L.MUTED)
+                     .next_to(panel.c2p(v, lo - 0.04 * span), DOWN, buff=0.08) for v in (dd[0], 0, dd[-1])])
+    axis = L.label(f"x + y − {T}  (mod {p})", 16, L.TEXT).next_to(ticks, DOWN, buff=0.06)
+    top = corner[1] + height
+    x_lo, x_hi = corner[0], corner[0] + width
+
+    def row(text, colour, d_at, value, y, side):
+        """A label on the row above the curve, extending to `side` (+1 right, −1 left) from its
+        dot's x (so a leader down to a dot never crosses the other label), a dashed leader to it."""
+        t = L.label(text, 15, colour)
+        xd = float(panel.c2p(d_at, 0)[0])
+        x = xd + side * (t.width / 2 - 0.12)
+        x = float(np.clip(x, x_lo + t.width / 2, x_hi - t.width / 2))
+        t.move_to([x, y, 0])
+        dot = Dot(panel.c2p(d_at, value), radius=0.065, color=colour)
+        lx = float(np.clip(xd, t.get_left()[0] + 0.05, t.get_right()[0] - 0.05))
+        lead = DashedLine([lx, t.get_bottom()[1] - 0.04, 0], dot.get_center() + UP * 0.08, stroke_color=colour,
+                          stroke_width=1.5, dash_length=0.05)
+        return VGroup(lead, dot, t), t
+
+    rival = best_rival(g, T)
+    dr = None
+    if rival is not None:
+        r, frac = rival
+        dr = (r - T + half) % p - half
+    y_row = top + 0.25
+    peak, ptag = row(f"x + y ≡ {T}: the answer's peak", L.ACCENT, 0, g[T], y_row,
+                     -1 if dr is not None and dr > 0 else 1)
+    items, texts = [peak], [ptag]
+    y_next = y_row + 0.3
+    if rival is not None:
+        riv, rtag = row(f"best rival, x + y ≡ {r}: {frac:.0%} of it", L.KEY[1], dr, g[r], y_row,
+                        1 if dr > 0 else -1)
+        if L.boxes_overlap(rtag, ptag):         # too close to share the row: one above the other
+            rtag.shift(UP * 0.3)
+            riv = row(f"best rival, x + y ≡ {r}: {frac:.0%} of it", L.KEY[1], dr, g[r], y_row + 0.3,
+                      1 if dr > 0 else -1)[0]
+            rtag = riv[2]
+            y_next += 0.3
+        items.append(riv)
+        texts.append(rtag)
+    head = L.label("the surface along x + y: each line's mean", 16, L.MUTED)
+    head.move_to([corner[0], y_next + 0.08, 0], aligned_edge=LEFT)
+    placer.block(ticks, axis, head, *texts)
+    g0.add(ticks, axis, head, *items)
+    return g0, rival
 
 
 def tallest_ridges(Z, n: int = 2) -> list[int]:
@@ -338,24 +541,30 @@ class Crest(L.DataScene):
         # overhead: x across, y up
         self.play(FadeOut(note), th.animate.set_value(0.0), ph.animate.set_value(np.pi / 2),
                   cx.animate.set_value(-2.9), run_time=2.2)
+        sv.clear_updaters()
+        sv.move_to(base + RIGHT * -2.9)
+        axes.update()           # after the surface's last move (a still skips the frames between)
+        axes.clear_updaters()
+        X0 = 0.9
+        placer = Placer(bounds=(-7.05, X0 - 0.1, -3.97, 3.97)).block(heading, cap, *axes)
+        # every segment of x + y ≡ T, named
+        lines, line_tags = answer_lines(sv, T, p, placer)
+        self.play(FadeIn(lines), FadeIn(line_tags), run_time=0.8)
         self.wait(0.3)
         # the top of every row: where the output is largest for each x. Other crests come close
         # in height (the colours alone hardly tell them apart), the row maxima do not: they
         # trace the crests on x + y ≡ T
-        sv.clear_updaters()
         tops = row_maxima(Z)
         top_dots = VGroup(*[Dot(sv.project(a, b), radius=0.03, color=L.TEXT) for a, b in tops])
         top_cap = L.label("white: for each x, the y where\nthe output is largest", 19, L.TEXT)
-        top_cap.move_to([0.9, 2.1, 0], aligned_edge=LEFT)
+        top_cap.move_to([X0, 2.1, 0], aligned_edge=LEFT)
         self.play(LaggedStart(*[FadeIn(t) for t in top_dots], lag_ratio=0.02), FadeIn(top_cap), run_time=2.0)
         self.wait(1.2)
         self.play(FadeOut(top_cap), top_dots.animate.set_opacity(0.45), run_time=0.5)
 
-        X0 = 0.9
-        rows = VGroup()
+        column = VGroup()                        # the walk's rows, cleared before the profile
         walker = Dot(radius=0.07, color=L.TEXT)
         marks = VGroup()
-        tags = L.PointTags(15, L.TEXT, x_max=X0 - 0.1)
 
         def walk(pts, const, colour, row_y):
             a0, b0 = pts[0]
@@ -365,51 +574,68 @@ class Crest(L.DataScene):
             walker.add_updater(lambda m: m.move_to(sv.project(t.get_value(), const - t.get_value())))
             self.add(walker)
             y = row_y
-            for a, b in pts:
+            dots = [Dot(sv.project(a, b), radius=0.075, color=colour) for a, b in pts]
+            placer.block(*dots)
+            for (a, b), dot in zip(pts, dots):
                 self.play(t.animate.set_value(float(a)), run_time=0.3 + 0.02 * abs(a - t.get_value()), rate_func=smooth)
-                dot = Dot(sv.project(a, b), radius=0.075, color=colour)
-                old, tag = tags.add(dot, f"({a}, {b})")
+                tag = patch(L.label(f"({a}, {b})", 15, L.TEXT))
                 row = L.formula(f"x = {a},  y = {b}:   {a} + {b} = {a + b}", size=20, color=colour)
                 row.move_to([X0, y, 0], aligned_edge=LEFT)
                 L.fit_right(row)
                 y -= 0.42
-                marks.add(dot, tag)
-                rows.add(row)
-                anims = [FadeIn(dot), FadeIn(tag), FadeIn(row)]
-                if old is not None:
-                    marks.remove(old)
-                    anims.append(FadeOut(old))
+                column.add(row)
+                anims = [FadeIn(dot), FadeIn(row)]
+                marks.add(dot)
+                if placer.place(tag, dot, dirs=(UR, DL, RIGHT, LEFT, UL, DR, UP, DOWN), buff=0.05):
+                    marks.add(tag)          # (a point with no room for its tag is named in its row)
+                    anims.append(FadeIn(tag))
                 self.play(*anims, run_time=0.35)
             return y
 
-        h1 = L.label(f"the first crest", 22, L.ACCENT).move_to([X0, 2.35, 0], aligned_edge=LEFT)
+        h1 = L.label("the first crest", 22, L.ACCENT).move_to([X0, 2.35, 0], aligned_edge=LEFT)
+        column.add(h1)
         self.play(FadeIn(h1), run_time=0.4)
         y = walk(first, T, L.ACCENT, 1.9)
         s1 = L.label(f"all add to {T}: the unit fires when x + y = {T}", 19, L.ACCENT)
         s1.move_to([X0, y - 0.05, 0], aligned_edge=LEFT)
         L.fit_right(s1)
+        column.add(s1)
         self.play(FadeIn(s1), run_time=0.6)
         self.wait(0.6)
         if second:
             col2 = L.KEY[1]
             h2 = L.label("the second crest", 22, col2).move_to([X0, y - 0.6, 0], aligned_edge=LEFT)
+            column.add(h2)
             self.play(FadeIn(h2), run_time=0.4)
             y = walk(second, T + p, col2, y - 1.05)
             s2 = L.formula(f"{T + p} mod {p} = {T}: this crest too is x + y ≡ {T}", size=19, color=col2)
             s2.move_to([X0, y - 0.05, 0], aligned_edge=LEFT)
             L.fit_right(s2)
+            column.add(s2)
             self.play(FadeIn(s2), run_time=0.6)
-            y -= 0.5
-        ev, rows = info.ridge_on_crest, info.rows_in_crest
-        if ev is not None:
-            text = f"for {ev:.0%} of the x values the output peaks at y ≡ {T} − x (mod {p})"
-            if rows is not None and info.crest_width > 1:     # a broad crest: its rows' maxima
-                text = (f"for {rows:.0%} of the x values the output peaks on this crest\n"
-                        f"({ev:.0%} exactly at y ≡ {T} − x)")
-            e = L.label(text, 18, L.MUTED)
-            e.move_to([X0, y + 0.1, 0], aligned_edge=UP + LEFT)
-            L.fit_right(e)
-            e.shift(UP * max(0.0, -3.9 - e.get_bottom()[1]))
-            self.play(FadeIn(e), run_time=0.5)
         self.play(FadeOut(walker), run_time=0.3)
+        self.wait(1.0)
+
+        # the profile along x + y − T: the answer's crest and the best rival, as a share of it
+        right = Placer(bounds=(X0 - 0.05, 7.05, -3.97, 3.97))
+        head = L.formula(f"x + y ≡ {T}  (mod {p})", size=24, color=L.TEXT).move_to([X0, 2.3, 0], aligned_edge=LEFT)
+        segs = [s_ for s_, *_ in line_segments(T, p)]
+        lines_said = L.label(("the lines " + " and ".join(f"x + y = {s_}" for s_ in segs)
+                              + (f"  ({T + p} − {p} = {T})" if T + p in segs else "")) if len(segs) > 1
+                             else f"the line x + y = {segs[0]}", 17, L.MUTED).next_to(head, DOWN, buff=0.12).align_to(head, LEFT)
+        L.fit_right(lines_said)
+        right.block(head, lines_said)
+        ev, rows = info.ridge_on_crest, info.rows_in_crest
+        e = VGroup()
+        if ev is not None:
+            text = f"for {ev:.0%} of the x values the output\npeaks at y ≡ {T} − x (mod {p})"
+            if rows is not None and (info.crest_width or 1) > 1:     # a broad crest: its rows' maxima
+                text = (f"for {rows:.0%} of the x values the output\npeaks on this crest "
+                        f"({ev:.0%} exactly at y ≡ {T} − x)")
+            e = L.label(text, 17, L.MUTED).next_to(lines_said, DOWN, buff=0.25).align_to(head, LEFT)
+            L.fit_right(e)
+            right.block(e)
+        prof, _ = profile_panel(Z, T, p, right, width=5.6, height=1.8, corner=(X0 + 0.2, -3.1))
+        self.play(FadeOut(column), run_time=0.5)
+        self.play(FadeIn(head), FadeIn(lines_said), FadeIn(e), FadeIn(prof), run_time=0.8)
         self.wait(1.5)

@@ -1,25 +1,30 @@
 """Part 2, the trig identity and the output (23:19-26:38): the product pair's cos·cos and sin·sin
-surfaces, weighted +1 and −1 (the second flips over), add and interfere into the diagonal
-cos(w(x + y)); then the logit of one output, largest on x + y ≡ output (mod p).
+surfaces, each weighted by its measured vote for the crest target T (its product coefficient ×
+its W_out row · the direction that votes for T), add and interfere into a wave along x + y: the
+votes have opposite signs, so cos a cos b − sin a sin b = cos(a + b) is what the model computes;
+then the logit of one output, largest on x + y ≡ output (mod p).
 
-The sum drawn is SceneData.trig_identity()'s: +1·(cos·cos) − 1·(sin·sin), as the assets store it
-(trig_sum); tests/test_scenes.py checks numerically that it is cos(w(x + y) + φ), not
-cos(w(x − y) + φ), and that the drawn picture (`sum_view`) puts Z[x, y] where its labels say.
+The votes, the shares and the pair's sum's share on x + y are extraction's (summary
+selections.product_pair: votes, weights, coefs, term_fve, term_joint, sum_share; qualifies False,
+with `fallback`, when no pair met the rule, and the scene says so). Assets without measured votes
+are drawn with the identity's +1 and −1, and the scene says that too.
 
 Reads selections.npz (pair_surfaces, trig_coscos, trig_sinsin, trig_sum, logit_surface,
-logit_maxima) and summary.json (selections.product_pair, selections.logit)."""
+logit_maxima, logit_components) and summary.json (selections.product_pair, selections.logit)."""
 from __future__ import annotations
 
 import textwrap
 
 import numpy as np
-from manim import (DOWN, DR, LEFT, RIGHT, UP, UR, BackgroundRectangle, DashedLine, Dot, FadeIn,
+from manim import (DL, DOWN, DR, LEFT, RIGHT, UL, UP, UR, BackgroundRectangle, DashedLine, Dot, FadeIn,
                    FadeOut, ReplacementTransform, ValueTracker, VGroup, Write, linear)
 
 from grokking.common.assets import Logit, NeuronSurfaces, ProductPair
 from grokking.extraction import fourier as fo
+from grokking.extraction.mechanism import pair_sum_share
 
 from grokking.scenes import look as L
+from grokking.scenes.surfaces import Placer, answer_lines, patch, profile_panel
 
 VIEW = dict(theta=-0.7, phi=0.62, hscale=0.4)
 ZLIM = (-1.15, 1.15)        # the unit-amplitude product terms and their sum, cos(w(x + y))
@@ -30,17 +35,43 @@ def sum_label(k: int, p: int) -> str:
     return fo.wave_label("cos", k, p, "(x + y)")
 
 
+def pair_votes(pp) -> tuple[float, float, bool]:
+    """The pair's product-term votes for T (cos·cos, sin·sin), as extraction measured them, and
+    True; the identity's (1, −1) and False when the assets record none."""
+    if pp.votes and len(pp.votes) == 2:
+        return float(pp.votes[0]), float(pp.votes[1]), True
+    return 1.0, -1.0, False
+
+
+def drawn_weights(pp) -> tuple[float, float]:
+    """The heights drawn: the votes ÷ the larger |vote| (so the larger is ±1)."""
+    a, b, _ = pair_votes(pp)
+    m = max(abs(a), abs(b)) or 1.0
+    return a / m, b / m
+
+
+def split_sum(a: float, b: float) -> tuple[float, float]:
+    """a·cos(wx)cos(wy) + b·sin(wx)sin(wy) = s·cos(w(x + y)) + d·cos(w(x − y)): (s, d)."""
+    return (a - b) / 2, (a + b) / 2
+
+
 def sum_view(d, width: float = 6.4, height: float = 5.0) -> L.SurfaceView:
     """The last picture of TrigIdentity: the drawn sum, overhead (x across, y up)."""
     t = d.trig_identity()
-    drawn = t["weights"][0] * t["coscos"] + t["weights"][1] * t["sinsin"]
+    wa, wb = drawn_weights(d.sel(ProductPair))
+    drawn = wa * t["coscos"] + wb * t["sinsin"]
     return L.SurfaceView(drawn, width, height, side=min(width, height) * 0.8, zlim=ZLIM,
                          cmap_name=L.DIV_CMAP, theta=0.0, phi=np.pi / 2, hscale=0.4)
 
 
-def product_caption(d, neuron, term: str, share=None) -> str:
-    """What the neuron's product term is, from its decomposition: 'its strongest term' only when
-    no other term explains more of its variance; else 'its product term', with its share."""
+def product_caption(d, neuron, term: str, share=None, joint=None) -> str:
+    """What the neuron's product term is: with its share of the neuron's joint variance (what it does
+    with x and y together) and of all its variance when extraction measured both; else from its
+    decomposition: 'its strongest term' only when no other term explains more of its variance."""
+    if share is not None and joint:
+        part = share / joint                      # the joint part's share of all the variance
+        return (f"{joint:.0%} of what it does with x and y together\n"
+                f"(that part is {part:.0%} of its variance;\nthe rest: waves in x alone, in y alone)")
     dec = d.sel(NeuronSurfaces).decompositions or {}
     terms = (dec.get(str(neuron)) or {}).get("terms") or []
     mine = [t for t in terms if t.get("term") == term]
@@ -49,6 +80,10 @@ def product_caption(d, neuron, term: str, share=None) -> str:
         if share >= max(t["fve"] for t in terms):
             return f"its strongest term: {share:.0%} of its variance"
     return "its product term" + (f": {share:.0%} of its variance" if share is not None else "")
+
+
+def signed(v: float, digits: int = 2) -> str:
+    return f"{'−' if v < 0 else '+'}{abs(v):.{digits}f}"
 
 
 class TrigIdentity(L.DataScene):
@@ -64,6 +99,9 @@ class TrigIdentity(L.DataScene):
         cc, ssn = t["coscos"], t["sinsin"]
         neurons = pp.neurons
         surf = d.get("selections", "pair_surfaces")
+        va, vb, measured = pair_votes(pp)
+        wa, wb = drawn_weights(pp)
+        T = pp.T
 
         heading = L.title("Two neurons, two products", 30)
         self.play(Write(heading), run_time=0.7)
@@ -71,7 +109,7 @@ class TrigIdentity(L.DataScene):
         W, H = 6.4, 4.6
         left = L.SurfaceView(cc, W, H, side=3.4, zlim=zl, cmap_name=L.DIV_CMAP, **VIEW).move_to([-3.4, -0.2, 0])
         right = L.SurfaceView(ssn, W, H, side=3.4, zlim=zl, cmap_name=L.DIV_CMAP, **VIEW).move_to([3.4, -0.2, 0])
-        # 1. each neuron's surface, scaled by its strongest term's coefficient, then that term
+        # 1. each neuron's surface, scaled by its product term's coefficient, then that term
         if surf is not None and pp.coefs:
             raw = [np.asarray(surf[i], float) for i in range(2)]
             norm = [(r - r.mean()) / c if c else r - r.mean() for r, c in zip(raw, pp.coefs)]
@@ -95,32 +133,52 @@ class TrigIdentity(L.DataScene):
             L.label(f"neuron {neurons[0]}" if neurons[0] is not None else "cos·cos neuron", 20, L.MUTED).move_to([-3.4, 2.45, 0]),
             L.label(f"neuron {neurons[1]}" if neurons[1] is not None else "sin·sin neuron", 20, L.MUTED).move_to([3.4, 2.45, 0]))
         if pp.coefs:
-            names.add(L.label(f"(centred, ÷ {pp.coefs[0]:.2f})", 15, L.MUTED).next_to(names[0], DOWN, buff=0.06),
-                      L.label(f"(centred, ÷ {pp.coefs[1]:.2f})", 15, L.MUTED).next_to(names[1], DOWN, buff=0.06))
+            names.add(L.label(f"(centred, ÷ its product coefficient {pp.coefs[0]:.2f})", 15, L.MUTED).next_to(names[0], DOWN, buff=0.06),
+                      L.label(f"(centred, ÷ its product coefficient {pp.coefs[1]:.2f})", 15, L.MUTED).next_to(names[1], DOWN, buff=0.06))
         self.add(left, right)
         self.play(FadeIn(names), run_time=0.8)
         self.wait(0.8)
-        ftop = VGroup(L.formula(fcc, size=22, color=L.COS).move_to([-3.4, -2.55, 0]),
-                      L.formula(fss, size=22, color=L.SIN).move_to([3.4, -2.55, 0]))
-        caps = [product_caption(d, n, f, share) for n, f, share in
-                zip(neurons, (fcc, fss), pp.term_fve or [None, None])]
-        cap1 = L.label(caps[0], 16, L.MUTED).next_to(ftop[0], DOWN, buff=0.08)
-        cap2 = L.label(caps[1], 16, L.MUTED).next_to(ftop[1], DOWN, buff=0.08)
+        ftop = VGroup(L.formula(fcc, size=22, color=L.COS).move_to([-3.4, -2.45, 0]),
+                      L.formula(fss, size=22, color=L.SIN).move_to([3.4, -2.45, 0]))
+        shares = pp.term_fve or [None, None]
+        joints = pp.term_joint or [None, None]
+        caps = [product_caption(d, n, f, share, joint) for n, f, share, joint in
+                zip(neurons, (fcc, fss), shares, joints)]
+        cap1 = L.label(caps[0], 15, L.MUTED).next_to(ftop[0], DOWN, buff=0.08)
+        cap2 = L.label(caps[1], 15, L.MUTED).next_to(ftop[1], DOWN, buff=0.08)
         self.play(mix.animate.set_value(1), FadeIn(ftop), FadeIn(cap1), FadeIn(cap2), run_time=1.8)
         self.wait(0.5)
 
-        # 2. the next layer's weights: +1 and −1; the second surface flips over
-        h2 = L.title("A weighted sum: weight +1 and weight −1", 30)
-        wt = ValueTracker(1.0)
+        # 2. the next layer reads them: each product term's vote for T, measured; the sin·sin
+        # surface flips over when the votes' signs differ
+        if measured:
+            h2 = L.title(f"Their votes for {T}, measured: opposite signs" if va * vb < 0
+                         else f"Their votes for {T}, measured", 30)
+        else:
+            h2 = L.title("Weighted +1 and −1: the identity's weights, not measured", 30)
+        wt = ValueTracker(0.0)
+        left.clear_updaters()
         right.clear_updaters()
-        right.add_updater(lambda m: m.setv(Z=wt.get_value() * ssn, zkey=("w", round(wt.get_value(), 3))))
-        w1 = L.formula("× (+1)", size=30, color=L.COS).move_to([-3.4, 1.95, 0])
-        w2 = L.formula("× (−1)", size=30, color=L.SIN).move_to([3.4, 1.95, 0])
-        self.play(ReplacementTransform(heading, h2), FadeOut(names), FadeIn(w1), FadeIn(w2), run_time=0.8)
-        self.play(wt.animate.set_value(t["weights"][1]), run_time=2.0)
-        neg = L.formula("− " + fss, size=22, color=L.SIN).move_to(ftop[1])
-        self.play(ReplacementTransform(ftop[1], neg), run_time=0.5)
-        self.wait(0.5)
+        left.add_updater(lambda m: m.setv(Z=(1 + (wa - 1) * wt.get_value()) * cc, zkey=("wa", round(wt.get_value(), 3))))
+        right.add_updater(lambda m: m.setv(Z=(1 + (wb - 1) * wt.get_value()) * ssn, zkey=("wb", round(wt.get_value(), 3))))
+        w1 = L.formula(f"× ({signed(va)})", size=30, color=L.COS).move_to([-3.4, 2.3, 0])
+        w2 = L.formula(f"× ({signed(vb)})", size=30, color=L.SIN).move_to([3.4, 2.3, 0])
+        wnotes = VGroup()
+        if measured and pp.weights and pp.coefs:
+            for x0, c, wgt, v in ((-3.4, pp.coefs[0], pp.weights[0], va), (3.4, pp.coefs[1], pp.weights[1], vb)):
+                wnotes.add(L.label(f"its weight onto the direction that votes for {T}: {signed(wgt, 3)}\n"
+                                   f"× its product coefficient {c:.2f} = vote {signed(v)}", 14, L.MUTED)
+                           .move_to([x0, 1.8, 0]))
+        elif not measured:
+            wnotes.add(L.label("these assets record no measured votes: re-extract the run", 15, L.MUTED)
+                       .move_to([0, 1.85, 0]))
+        self.play(ReplacementTransform(heading, h2), FadeOut(names), FadeIn(w1), FadeIn(w2), FadeIn(wnotes),
+                  run_time=0.8)
+        self.play(wt.animate.set_value(1.0), run_time=2.0)
+        fa = L.formula(f"{signed(va)}·" + fcc, size=22, color=L.COS).move_to(ftop[0])
+        fb = L.formula(f"{signed(vb)}·" + fss, size=22, color=L.SIN).move_to(ftop[1])
+        self.play(ReplacementTransform(ftop[0], fa), ReplacementTransform(ftop[1], fb), run_time=0.5)
+        self.wait(0.8)
 
         # 3. add: the two surfaces slide together and interfere
         h3 = L.title("Added together, they interfere", 30)
@@ -129,31 +187,30 @@ class TrigIdentity(L.DataScene):
         mid = np.array([0.0, -0.2, 0])
         left.clear_updaters()
         right.clear_updaters()
-        w_sin = t["weights"][1]
         left.add_updater(lambda m: m.move_to(lc + (mid - lc) * min(1, 2 * add.get_value())).setv(
-            Z=t["weights"][0] * cc + max(0.0, 2 * add.get_value() - 1) * w_sin * ssn,
+            Z=wa * cc + max(0.0, 2 * add.get_value() - 1) * wb * ssn,
             zkey=("sum", round(add.get_value(), 3))))
         right.add_updater(lambda m: m.move_to(rc + (mid - rc) * min(1, 2 * add.get_value())).setv(
             opacity=1 - max(0.0, 2 * add.get_value() - 1)))
-        self.play(ReplacementTransform(h2, h3), FadeOut(w1), FadeOut(w2), FadeOut(cap1), FadeOut(cap2),
-                  FadeOut(ftop[0]), FadeOut(neg), run_time=0.6)
+        self.play(ReplacementTransform(h2, h3), FadeOut(w1), FadeOut(w2), FadeOut(wnotes), FadeOut(cap1),
+                  FadeOut(cap2), FadeOut(fa), FadeOut(fb), run_time=0.6)
         self.play(add.animate.set_value(1.0), run_time=3.0, rate_func=linear)
         self.remove(right)
         left.clear_updaters()
-        drawn = t["weights"][0] * cc + t["weights"][1] * ssn
-        assert np.allclose(left.state["Z"], drawn) and np.allclose(drawn, t["sum"], atol=1e-6)
+        drawn = wa * cc + wb * ssn
+        assert np.allclose(left.state["Z"], drawn)
 
         # 4. overhead: the crests run along x + y = const
         th, ph = ValueTracker(VIEW["theta"]), ValueTracker(VIEW["phi"])
         pos = ValueTracker(0.0)
         c0 = left.get_center().copy()
-        c1 = np.array([-3.3, -0.55, 0])
+        c1 = np.array([-3.6, -0.55, 0])
         left.add_updater(lambda m: m.setv(theta=th.get_value(), phi=ph.get_value())
                          .move_to(c0 + (c1 - c0) * pos.get_value()))
         grow = ValueTracker(1.0)
         left.add_updater(lambda m: m.scale_to_fit_width(W * grow.get_value()))
         self.play(th.animate.set_value(0.0), ph.animate.set_value(np.pi / 2), pos.animate.set_value(1),
-                  grow.animate.set_value(1.3), run_time=2.0)
+                  grow.animate.set_value(1.2), run_time=2.0)
         left.clear_updaters()
         axes = L.surface_axes(left, 18, follow=False)
         s_line = p - 1
@@ -161,28 +218,40 @@ class TrigIdentity(L.DataScene):
                           stroke_width=3, dash_length=0.12)
         ltag = L.label(f"x + y = {s_line}", 18, L.TEXT).next_to(left.project(s_line * 0.62, s_line * 0.38, 0), UR, buff=0.1)
         ltag = VGroup(BackgroundRectangle(ltag, color=L.BG, fill_opacity=0.7, buff=0.04), ltag)
-        self.play(FadeIn(axes), FadeIn(line), FadeIn(ltag), run_time=0.8)
-        X0 = 0.4
+        hnote = L.label(f"heights ÷ {max(abs(va), abs(vb)):.2f}, the larger vote", 14, L.MUTED)
+        hnote.next_to(left, DOWN, buff=0.05)
+        self.play(FadeIn(axes), FadeIn(line), FadeIn(ltag), FadeIn(hnote), run_time=0.8)
+        X0 = 0.2
+        s_, d_ = split_sum(va, vb)
         ident = VGroup(
-            L.formula(fcc, size=22, color=L.COS),
-            L.formula("− " + fss, size=22, color=L.SIN),
-            L.formula("= " + sum_label(k, p), size=26, color=L.ACCENT)).arrange(DOWN, aligned_edge=LEFT, buff=0.22)
-        ident.move_to([X0, 1.3, 0], aligned_edge=LEFT)
-        trig = L.label("cos a · cos b − sin a · sin b = cos(a + b)", 20, L.TEXT).next_to(ident, DOWN, buff=0.5).align_to(ident, LEFT)
-        why = L.label("a sum-of-angles identity: products of waves\nin x and in y become a wave in x + y",
-                      18, L.MUTED).next_to(trig, DOWN, buff=0.25).align_to(ident, LEFT)
+            L.formula(f"{signed(va)}·" + fcc, size=21, color=L.COS),
+            L.formula(f"{signed(vb)}·" + fss, size=21, color=L.SIN),
+            L.formula(f"= {signed(s_)}·" + sum_label(k, p), size=23, color=L.ACCENT),
+            L.formula(f"  {signed(d_)}·" + fo.wave_label("cos", k, p, "(x − y)"), size=21, color=L.MUTED),
+        ).arrange(DOWN, aligned_edge=LEFT, buff=0.18)
+        ident.move_to([X0, 1.75, 0], aligned_edge=LEFT)
+        L.fit_right(ident)
+        trig = L.label("cos a · cos b − sin a · sin b = cos(a + b)\ncos a · cos b + sin a · sin b = cos(a − b)",
+                       18, L.TEXT).next_to(ident, DOWN, buff=0.35).align_to(ident, LEFT)
+        share = pair_sum_share(va, vb)
+        if measured:
+            why_text = ((f"the votes have opposite signs: the waves in x + y add,\n"
+                         f"those in x − y cancel; {share:.0%} of the pair's sum\n"
+                         f"is the wave in x + y") if va * vb < 0 else
+                        (f"the votes have the same sign: the waves in x − y add;\n"
+                         f"{share:.0%} of the pair's sum is the wave in x + y"))
+        else:
+            why_text = "drawn with the identity's weights +1 and −1:\nthe run's own votes are not in these assets"
+        why = L.label(why_text, 17, L.MUTED).next_to(trig, DOWN, buff=0.25).align_to(ident, LEFT)
         h4 = L.title("cos x cos y − sin x sin y = cos(x + y)", 30)
         self.play(ReplacementTransform(h3, h4), FadeIn(ident), run_time=1.0)
         self.play(FadeIn(trig), FadeIn(why), run_time=0.8)
-        corr = pp.trig_corr_sum
-        if corr is not None:
-            ev = L.label(f"the sum correlates {corr:.2f} with a wave in x + y,\n"
-                         f"{pp.trig_corr_diff:.2f} with one in x − y", 18, L.MUTED)
-            ev.next_to(why, DOWN, buff=0.3).align_to(ident, LEFT)
-            if ev.get_right()[0] > 6.9:
-                ev.scale_to_fit_width(6.9 - X0)
-                ev.next_to(why, DOWN, buff=0.3).align_to(ident, LEFT)
-            self.play(FadeIn(ev), run_time=0.5)
+        if pp.qualifies is False:                # a fallback is shown as one, never as the finding
+            text = "no pair met the rule: " + (pp.fallback or "no reason recorded")
+            warn = L.label("\n".join(textwrap.wrap(text, 62)), 15, L.MUTED)
+            warn.next_to(why, DOWN, buff=0.25).align_to(ident, LEFT)
+            L.fit_right(warn)
+            self.play(FadeIn(warn), run_time=0.5)
         self.wait(2.0)
 
 
@@ -270,42 +339,45 @@ class LogitSurface(L.DataScene):
         sv = right
         th, ph, cx, sc = ValueTracker(VIEW["theta"]), ValueTracker(VIEW["phi"]), ValueTracker(2.6), ValueTracker(1.0)
         w0 = sv.width
+        cy = ValueTracker(-0.9)
         sv.add_updater(lambda m: m.setv(Z=Z, zkey="model", theta=th.get_value(), phi=ph.get_value())
-                       .scale_to_fit_width(w0 * sc.get_value()).move_to([cx.get_value(), -0.6, 0]))
+                       .scale_to_fit_width(w0 * sc.get_value()).move_to([cx.get_value(), cy.get_value(), 0]))
         axes = L.surface_axes(sv, 18)
         self.play(FadeIn(axes), run_time=0.5)
-        # overhead: the colour bar says the height
-        self.play(th.animate.set_value(0.0), ph.animate.set_value(np.pi / 2), cx.animate.set_value(-2.9),
-                  sc.animate.set_value(10.0 / 7.4), run_time=2.0)
+        # overhead, clear of the frame's bottom (the x axis's name too); the colour bar says the height
+        self.play(th.animate.set_value(0.0), ph.animate.set_value(np.pi / 2), cx.animate.set_value(-3.2),
+                  cy.animate.set_value(-0.45), sc.animate.set_value(9.2 / 7.4),
+                  bar.animate.move_to([5.45, 1.45, 0]), run_time=2.0)
         sv.clear_updaters()
+        sv.move_to([-3.2, -0.45, 0])
         axes.update()           # after the surface's last move (a still skips the frames between)
         axes.clear_updaters()
-        lines = VGroup()
-        for s in (o, o + p):
-            a0, a1 = max(0, s - (p - 1)), min(p - 1, s)
-            if a1 > a0:
-                lines.add(DashedLine(sv.project(a0, s - a0, 0), sv.project(a1, s - a1, 0), stroke_color=L.TEXT,
-                                     stroke_width=2.5, dash_length=0.1))
         X0 = 0.9
-        h = L.formula(f"x + y ≡ {o}  (mod {p})", size=26, color=L.TEXT).move_to([X0, 2.2, 0], aligned_edge=LEFT)
-        self.play(FadeIn(lines), FadeIn(h), run_time=0.8)
-        y = 1.5
-        tags = L.PointTags(15, L.TEXT, x_max=X0 - 0.1)
-        for a, b in maxima:
-            dot = Dot(sv.project(a, b), radius=0.08, color=L.ACCENT)
-            old, tag = tags.add(dot, f"({a}, {b})")      # nearby maxima share one label
-            s = a + b
-            txt = f"{a} + {b} = {s}" + (f"  ≡ {s % p}" if s >= p else "")
+        placer = Placer(bounds=(-7.05, X0 - 0.1, -3.97, 3.97)).block(heading, bar, *axes)
+        lines, line_tags = answer_lines(sv, o, p, placer)
+        h = L.formula(f"x + y ≡ {o}  (mod {p})", size=26, color=L.TEXT).move_to([X0, 2.3, 0], aligned_edge=LEFT)
+        self.play(FadeIn(lines), FadeIn(line_tags), FadeIn(h), run_time=0.8)
+        y = 1.7
+        dots = [Dot(sv.project(a, b), radius=0.08, color=L.ACCENT) for a, b in maxima]
+        placer.block(*dots)
+        for (a, b), dot in zip(maxima, dots):
+            tag = patch(L.label(f"({a}, {b})", 15, L.TEXT))
+            s_ = a + b
+            txt = f"{a} + {b} = {s_}" + (f"  ≡ {s_ % p}" if s_ >= p else "")
             row = L.formula(txt, size=22, color=L.ACCENT).move_to([X0, y, 0], aligned_edge=LEFT)
             val = L.label(f"logit {Z[a, b]:.1f}", 16, L.MUTED).next_to(row, RIGHT, buff=0.3)
-            y -= 0.5
-            anims = [FadeIn(dot, scale=1.5), FadeIn(tag), FadeIn(row), FadeIn(val)]
-            if old is not None:
-                anims.append(FadeOut(old))
+            y -= 0.45
+            anims = [FadeIn(dot, scale=1.5), FadeIn(row), FadeIn(val)]
+            if placer.place(tag, dot, dirs=(UR, DL, RIGHT, UL, DR, LEFT, UP, DOWN), buff=0.05):
+                anims.append(FadeIn(tag))       # (a point with no room for its tag is named in its row)
             self.play(*anims, run_time=0.6)
         frac = info.on_line_fraction
+        right = Placer(bounds=(X0 - 0.05, 7.05, -3.97, 3.97))
         if frac is not None:
             ev_t = L.label(f"{frac:.0%} of this logit's {p} largest values\nlie on x + y ≡ {o} (mod {p})",
-                           18, L.MUTED).move_to([X0, y - 0.35, 0], aligned_edge=LEFT)
+                           17, L.MUTED).move_to([X0, y - 0.2, 0], aligned_edge=UP + LEFT)
+            right.block(ev_t)
             self.play(FadeIn(ev_t), run_time=0.6)
+        prof, _ = profile_panel(Z, o, p, right, width=5.6, height=1.5, corner=(X0 + 0.2, -3.15))
+        self.play(FadeIn(prof), run_time=0.8)
         self.wait(2.0)

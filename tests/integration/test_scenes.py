@@ -245,3 +245,75 @@ def test_tallest_ridges_seen_along_the_crests_are_x_plus_y_T():
     Z = np.cos(2 * np.pi * (X + Y - T) / p) + 0.3 * np.cos(2 * np.pi * 4 * (X + Y - T) / p)
     assert sorted(tallest_ridges(Z)) == [T, T + p]
     assert sorted(tallest_ridges(np.roll(Z, 3, axis=0))) == [T + 3, T + 3 + p]
+
+
+# ---- the answer's line: labels that do not overlap ------------------------------------------------
+
+
+def final_scene(name: str, run: str, root, media):
+    """The scene object after rendering its last frame (as `grokking scene NAME --still` does)."""
+    from manim import config, tempconfig
+    from grokking.scenes import data
+    from grokking.scenes.catalog import scene_class
+    from grokking.scenes.cli import QUALITIES, output_dirs
+    opts = {"quality": QUALITIES["low"], **output_dirs(media, run), "format": "png", "output_file": name,
+            "disable_caching": True, "verbosity": "WARNING", "progress_bar": "none"}
+    with data.using(run, root), tempconfig(opts):
+        config.pixel_width, config.pixel_height = 640, 360
+        scene = scene_class(name)()
+        scene.render()
+    return scene
+
+
+def text_boxes(scene) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """Every visible text mobject in the scene's final frame: (its text, lower-left, upper-right)."""
+    from manim import MarkupText, SingleStringMathTex, Text
+    out = []
+
+    def walk(m):
+        if isinstance(m, (Text, MarkupText, SingleStringMathTex)):
+            if max(m.get_fill_opacity(), m.get_stroke_opacity()) > 0.05 and m.width > 0:
+                out.append((getattr(m, "original_text", getattr(m, "tex_string", "?")),
+                            m.get_corner([-1, -1, 0])[:2], m.get_corner([1, 1, 0])[:2]))
+            return
+        for s in m.submobjects:
+            walk(s)
+    for m in scene.mobjects:
+        walk(m)
+    return out
+
+
+def overlapping(boxes) -> list[tuple[str, str]]:
+    bad = []
+    for i, (ta, a0, a1) in enumerate(boxes):
+        for tb, b0, b1 in boxes[i + 1:]:
+            if a0[0] < b1[0] and b0[0] < a1[0] and a0[1] < b1[1] and b0[1] < a1[1]:
+                bad.append((ta, tb))
+    return bad
+
+
+def test_overlapping_finds_planted_overlap():
+    z = np.zeros(2)
+    assert overlapping([("a", z, z + 1), ("b", z + 0.5, z + 2), ("c", z + 3, z + 4)]) == [("a", "b")]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["Crest", "LogitSurface"])
+def test_answer_line_labels_do_not_overlap(name, synth, tmp_path):
+    """The last frame of Crest and LogitSurface: every segment of x + y ≡ T is named, the profile
+    along x + y − T names the answer's peak and the best rival, and no two texts overlap."""
+    scene = final_scene(name, "synth", synth, tmp_path / "media")
+    boxes = text_boxes(scene)
+    texts = [t for t, *_ in boxes]
+    d = scene.d
+    T = int(d.sel(data_fmt().Crest).T) if name == "Crest" else int(d.sel(data_fmt().Logit).output)
+    p = d.p
+    assert f"x + y = {T}" in texts and f"x + y = {T + p} ≡ {T}" in texts
+    assert any(t.startswith("best rival") and "% of the peak" in t for t in texts), texts
+    assert any(t.startswith(f"x + y − {T}") for t in texts)
+    assert not overlapping(boxes), overlapping(boxes)
+
+
+def data_fmt():
+    from grokking.common import assets
+    return assets
