@@ -5,7 +5,7 @@ Reads toy.npz (the p = 5 table: x, y, sum, is_test, vocab) and summary.json (p).
 from __future__ import annotations
 
 import numpy as np
-from manim import (DOWN, LEFT, RIGHT, UP, AnimationGroup, Arrow, Create, FadeIn, FadeOut,
+from manim import (DOWN, LEFT, RIGHT, UP, AnimationGroup, Arrow, Create, FadeIn, FadeOut, Indicate,
                    LaggedStart, Line, Rectangle, ReplacementTransform, RoundedRectangle, Square, VGroup, Write)
 
 from grokking.scenes import look as L
@@ -167,7 +167,7 @@ class OneHot(L.DataScene):
         summary = L.label(f"{n} × 3 = {3 * n} values in  →  {n} values out (last column)", 24, L.MUTED)
         summary.to_edge(DOWN, buff=0.3)
         self.play(FadeIn(summary), FadeOut(cap_in), run_time=0.5)
-        self.wait(1)
+        self.play(Indicate(summary, color=L.TEXT, scale_factor=1.06), run_time=0.9)    # the point, held
 
         # the same picture at the run's modulus
         p = self.d.p

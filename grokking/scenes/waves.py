@@ -62,7 +62,7 @@ class NeuronWaves(L.DataScene):
             names.add(L.label(f"neuron {nid}", 18, L.MUTED).next_to(pan, LEFT, buff=0.2))
         axis = VGroup(*[L.label(str(v), L.MIN_TEXT, L.MUTED).next_to(panels[-1].c2p(v, panels[-1].ylim[0]), DOWN, buff=0.1)
                         for v in (0, p // 2, p - 1)])
-        ycap = L.label("y", 20, L.MUTED).next_to(panels[-1], DOWN, buff=0.35)
+        ycap = L.label("y", 20, L.MUTED).next_to(axis[-1], RIGHT, buff=0.2)     # clear of the middle tick
         self.play(*[Create(pn) for pn in panels], FadeIn(names), FadeIn(axis), FadeIn(ycap), run_time=0.8)
 
         shown = ValueTracker(0.0)     # how many values of y have been fed in
@@ -101,7 +101,7 @@ class NeuronWaves(L.DataScene):
                 tag.scale_to_fit_height(ph + gap)
             freqs.add(L.fit_right(tag.next_to(pan, RIGHT, buff=0.15)))
         if left_out:
-            freqs.add(L.left_out_note(left_out, size=L.MIN_TEXT).next_to(ycap, DOWN, buff=0.05))
+            freqs.add(L.left_out_note(left_out, size=L.MIN_TEXT).next_to(axis, DOWN, buff=0.08))
         self.play(*[FadeIn(wv) for wv in waves], FadeIn(freqs), run_time=1.2)
         self.bring_to_front(*layers)
         self.wait(1.0)

@@ -372,3 +372,67 @@ def test_progress_measures_drops_an_empty_collapse_panel(tmp_path):
     assert not {ln.get_gid() for ax in fig.axes for ln in ax.lines} & {"collapse-share", "collapse-epochs"}
     assert any("no softmax collapse" in ax.get_xlabel() for ax in fig.axes)
     _close(fig)
+
+
+# ---- the scenes' small text (the figures' sister check: legible once rendered) -------------
+
+SMALL_TEXT_SCENES = ["GrokkingCurve", "NeuronWaves", "EmbeddingProbe", "OneHot"]
+
+
+def _smallest_texts(name, root, tmp_path, run="synth"):
+    """Every Text on screen after each play or wait of the scene (a still: animations end at
+    once), as (font size as drawn, text), smallest first."""
+    pytest.importorskip("manim")
+    from manim import Scene, Text
+    from grokking.scenes.cli import render
+    seen = {}
+
+    def record(scene):
+        for m in scene.mobjects:
+            for t in m.get_family():
+                if isinstance(t, Text) and t.text.strip() and t.initial_height > 0 and t.height > 0:
+                    size = t.font_size                   # its size as drawn, after any scaling
+                    if len(t.text.strip()) > 2 and t.height > 1.5 * t.width:    # turned upright (a y caption)
+                        size = t.width / t.initial_height * t._font_size
+                    seen[(t.text, id(t))] = size
+
+    play, wait = Scene.play, Scene.wait
+
+    def play_and_record(self, *a, **k):
+        play(self, *a, **k)
+        record(self)
+
+    def wait_and_record(self, *a, **k):
+        wait(self, *a, **k)
+        record(self)
+
+    mp = pytest.MonkeyPatch()
+    mp.setattr(Scene, "play", play_and_record)
+    mp.setattr(Scene, "wait", wait_and_record)
+    try:
+        render(name, run=run, quality="low", still=True, media_dir=tmp_path / "media", root=root,
+               pixel_width=320, pixel_height=180, progress=False)
+    finally:
+        mp.undo()
+    return sorted((round(s, 1), text) for (text, _), s in seen.items())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", SMALL_TEXT_SCENES)
+def test_scene_text_is_legible(name, assets_root, tmp_path):
+    """Every text those scenes show is at least theme.MIN_TEXT (18 px lower case at 1080p)."""
+    from grokking.scenes.theme import MIN_TEXT
+    texts = _smallest_texts(name, assets_root, tmp_path)
+    assert texts, f"{name}: no text recorded"
+    small = [(s, t) for s, t in texts if s < MIN_TEXT - 0.05]
+    assert not small, f"{name}: text below font size {MIN_TEXT}: {small[:5]}"
+
+
+def test_text_size_check_sees_a_shrunk_label():
+    """The measure the check uses: a label scaled down reads as the smaller size."""
+    pytest.importorskip("manim")
+    from grokking.scenes.theme import label
+    t = label("plateau", 18)
+    assert abs(t.font_size - 18) < 0.01
+    t.scale_to_fit_width(t.width * 0.3)
+    assert t.font_size < 6
