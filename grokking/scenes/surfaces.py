@@ -451,11 +451,11 @@ def profile_panel(Z: np.ndarray, T: int, p: int, placer: Placer, width: float = 
     items, texts = [peak], [ptag]
     y_next = y_row + 0.3
     if rival is not None:
-        riv, rtag = row(f"best rival, x + y ≡ {r}: {frac:.0%} of it", L.KEY[1], dr, g[r], y_row,
+        riv, rtag = row(f"best rival, x + y ≡ {r}: {frac:.0%} of the peak", L.KEY[1], dr, g[r], y_row,
                         1 if dr > 0 else -1)
         if L.boxes_overlap(rtag, ptag):         # too close to share the row: one above the other
             rtag.shift(UP * 0.3)
-            riv = row(f"best rival, x + y ≡ {r}: {frac:.0%} of it", L.KEY[1], dr, g[r], y_row + 0.3,
+            riv = row(f"best rival, x + y ≡ {r}: {frac:.0%} of the peak", L.KEY[1], dr, g[r], y_row + 0.3,
                       1 if dr > 0 else -1)[0]
             rtag = riv[2]
             y_next += 0.3

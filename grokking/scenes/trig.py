@@ -218,9 +218,7 @@ class TrigIdentity(L.DataScene):
                           stroke_width=3, dash_length=0.12)
         ltag = L.label(f"x + y = {s_line}", 18, L.TEXT).next_to(left.project(s_line * 0.62, s_line * 0.38, 0), UR, buff=0.1)
         ltag = VGroup(BackgroundRectangle(ltag, color=L.BG, fill_opacity=0.7, buff=0.04), ltag)
-        hnote = L.label(f"heights ÷ {max(abs(va), abs(vb)):.2f}, the larger vote", 14, L.MUTED)
-        hnote.next_to(left, DOWN, buff=0.05)
-        self.play(FadeIn(axes), FadeIn(line), FadeIn(ltag), FadeIn(hnote), run_time=0.8)
+        self.play(FadeIn(axes), FadeIn(line), FadeIn(ltag), run_time=0.8)
         X0 = 0.2
         s_, d_ = split_sum(va, vb)
         ident = VGroup(
@@ -242,6 +240,8 @@ class TrigIdentity(L.DataScene):
                          f"{share:.0%} of the pair's sum is the wave in x + y"))
         else:
             why_text = "drawn with the identity's weights +1 and −1:\nthe run's own votes are not in these assets"
+        if measured:
+            why_text += f"\n(drawn: heights ÷ {max(abs(va), abs(vb)):.2f}, the larger vote)"
         why = L.label(why_text, 17, L.MUTED).next_to(trig, DOWN, buff=0.25).align_to(ident, LEFT)
         h4 = L.title("cos x cos y − sin x sin y = cos(x + y)", 30)
         self.play(ReplacementTransform(h3, h4), FadeIn(ident), run_time=1.0)
