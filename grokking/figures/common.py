@@ -208,7 +208,8 @@ def label_residue_segments(ax, segments, gid: str, fontsize: float | None = None
     """Name each segment drawn by draw_residue_line by its own equation ('x + y = 65',
     'x + y = 178'), written along it, at the first place (middle first, then outwards, either
     side of the line) inside the axes where it overlaps no other text of the figure and no
-    marked point; a segment too short for a slanted name gets a level one beside it.
+    marked point; failing that, level beside it; failing that (a segment of a point or two, a
+    crowded corner), level further out, joined to the segment's middle by a thin leader.
     Call after everything else in the figure is drawn. Returns the Text artists."""
     import matplotlib.patheffects as pe
     from matplotlib.transforms import Bbox
@@ -241,7 +242,7 @@ def label_residue_segments(ax, segments, gid: str, fontsize: float | None = None
         w, h = b0.width, b0.height             # unrotated size; the box is centred on the anchor
         best = None
         for rot in (angle, 0.0):
-            # half the text's extent across the line, plus a gap of 4 points
+            # half the text's extent across the line, plus a gap (wider for a level name)
             across = h / 2 if rot == angle else (w * abs(normal[0]) + h * abs(normal[1])) / 2
             t.set_rotation(rot)
             for frac in (0.5, 0.35, 0.65, 0.2, 0.8, 0.1, 0.9, 0.0, 1.0):

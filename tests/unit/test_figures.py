@@ -1,6 +1,5 @@
 """The figures stage, from small synthetic assets: every figure builds into valid files, and the
 numbers drawn (key frequencies, the crest line, the trig identity's diagonal) are the assets'."""
-import json
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
