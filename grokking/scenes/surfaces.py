@@ -184,8 +184,8 @@ class NeuronSurface(L.DataScene):
         terms = shown_terms(dec)
         named, legend = short_terms(terms, p)
         mean = dec["mean"]
+        self.play(FadeOut(axes), FadeOut(bar), run_time=0.5)      # (the bar out before the caption widens)
         stage["cap"] = "2D Fourier transform over x and y: the strongest terms" + (f", {legend}" if legend else "")
-        self.play(FadeOut(axes), FadeOut(bar), run_time=0.5)
         sv.clear_updaters()
         pos, scl = ValueTracker(0.0), ValueTracker(1.0)
         top = np.array([0, 0.8, 0])
