@@ -382,7 +382,7 @@ def patch(t, opacity: float = 0.75):
     return VGroup(BackgroundRectangle(t, color=L.BG, fill_opacity=opacity, buff=0.04), t)
 
 
-def answer_lines(sv: L.SurfaceView, T: int, p: int, placer: Placer, colour=None, size: float = 16):
+def answer_lines(sv: L.SurfaceView, T: int, p: int, placer: Placer, colour=None, size: float = 18):
     """Every segment of x + y ≡ T drawn on an overhead SurfaceView, dashed, each labelled with its
     equation beside it (where the placer finds room along it)."""
     colour = colour or L.TEXT
@@ -420,25 +420,25 @@ def profile_panel(Z: np.ndarray, T: int, p: int, placer: Placer, width: float = 
     base = L.hline(panel, 0.0, L.GRID)
     curve = panel.curve(dd, vals, color=L.TEXT, width=2.5)
     g0 = VGroup(panel, base, curve)
-    ticks = VGroup(*[L.label(("−" if v < 0 else "+" if v > 0 else "") + str(abs(v)), 14, L.MUTED)
+    ticks = VGroup(*[L.label(("−" if v < 0 else "+" if v > 0 else "") + str(abs(v)), 18, L.MUTED)
                      .next_to(panel.c2p(v, lo - 0.04 * span), DOWN, buff=0.08) for v in (dd[0], 0, dd[-1])])
-    axis = L.label(f"x + y − {T}  (mod {p})", 16, L.TEXT).next_to(ticks, DOWN, buff=0.06)
+    axis = L.label(f"x + y − {T}  (mod {p})", 18, L.TEXT).next_to(ticks, DOWN, buff=0.06)
     top = corner[1] + height
     x_lo, x_hi = corner[0], corner[0] + width
 
-    def row(text, colour, d_at, value, y, side):
-        """A label on the row above the curve, extending to `side` (+1 right, −1 left) from its
-        dot's x (so a leader down to a dot never crosses the other label), a dashed leader to it."""
-        t = L.label(text, 15, colour)
+    def row(text, colour, d_at, value, y, side, left=None):
+        """A label on a row above the curve, extending to `side` (+1 right, −1 left) from its
+        dot's x (or from `left`, its left edge, when given), with a dashed leader down to its dot."""
+        t = L.label(text, 18, colour)
         xd = float(panel.c2p(d_at, 0)[0])
-        x = xd + side * (t.width / 2 - 0.12)
+        x = xd + side * (t.width / 2 - 0.05) if left is None else left + t.width / 2
         x = float(np.clip(x, x_lo + t.width / 2, x_hi - t.width / 2))
         t.move_to([x, y, 0])
         dot = Dot(panel.c2p(d_at, value), radius=0.065, color=colour)
         lx = float(np.clip(xd, t.get_left()[0] + 0.05, t.get_right()[0] - 0.05))
         lead = DashedLine([lx, t.get_bottom()[1] - 0.04, 0], dot.get_center() + UP * 0.08, stroke_color=colour,
                           stroke_width=1.5, dash_length=0.05)
-        return VGroup(lead, dot, t), t
+        return VGroup(lead, dot, t), t, lx
 
     rival = best_rival(g, T)
     dr = None
@@ -446,22 +446,25 @@ def profile_panel(Z: np.ndarray, T: int, p: int, placer: Placer, width: float = 
         r, frac = rival
         dr = (r - T + half) % p - half
     y_row = top + 0.25
-    peak, ptag = row(f"x + y ≡ {T}: the answer's peak", L.ACCENT, 0, g[T], y_row,
-                     -1 if dr is not None and dr > 0 else 1)
+    away = -1 if dr is not None and dr > 0 else 1          # the peak's label extends away from the rival
+    peak, ptag, _ = row(f"the answer, x + y ≡ {T}", L.ACCENT, 0, g[T], y_row, away)
     items, texts = [peak], [ptag]
-    y_next = y_row + 0.3
+    y_next = y_row + 0.32
     if rival is not None:
-        riv, rtag = row(f"best rival, x + y ≡ {r}: {frac:.0%} of the peak", L.KEY[1], dr, g[r], y_row,
-                        1 if dr > 0 else -1)
-        if L.boxes_overlap(rtag, ptag):         # too close to share the row: one above the other
-            rtag.shift(UP * 0.3)
-            riv = row(f"best rival, x + y ≡ {r}: {frac:.0%} of the peak", L.KEY[1], dr, g[r], y_row + 0.3,
-                      1 if dr > 0 else -1)[0]
-            rtag = riv[2]
-            y_next += 0.3
+        rtext = f"best rival, x + y ≡ {r}: {frac:.0%} of the peak"
+        riv, rtag, lx = row(rtext, L.KEY[1], dr, g[r], y_row, -away)
+        if L.boxes_overlap(rtag, ptag):         # too close to share the row: the rival's one row up,
+            riv, rtag, lx = row(rtext, L.KEY[1], dr, g[r], y_row + 0.32, -away)
+            y_next += 0.32
+            # and the peak's label clear of the rival's leader, which passes down through its row
+            if ptag.get_left()[0] - 0.12 < lx < ptag.get_right()[0] + 0.12:
+                w = ptag.width
+                left = lx + 0.15 if away > 0 else lx - 0.15 - w
+                peak, ptag, _ = row(f"the answer, x + y ≡ {T}", L.ACCENT, 0, g[T], y_row, away, left=left)
+                items, texts = [peak], [ptag]
         items.append(riv)
         texts.append(rtag)
-    head = L.label("the surface along x + y: each line's mean", 16, L.MUTED)
+    head = L.label("the surface along x + y: each line's mean", 18, L.MUTED)
     head.move_to([corner[0], y_next + 0.08, 0], aligned_edge=LEFT)
     placer.block(ticks, axis, head, *texts)
     g0.add(ticks, axis, head, *items)
@@ -504,7 +507,7 @@ class Crest(L.DataScene):
         first, second = split_crests(d.selection("crest_points"), T, p)
 
         heading = L.title("One layer deeper: a unit of the MLP's output over x and y", 30)
-        cap = L.label(crest_caption(info), 17, L.MUTED).next_to(heading, DOWN, buff=0.12)
+        cap = L.label(crest_caption(info), 18, L.MUTED).next_to(heading, DOWN, buff=0.12)
         sv = L.SurfaceView(Z, 10.0, 6.3, side=4.7, theta=-0.7, phi=0.62, hscale=0.4)
         sv.move_to([0, -0.7, 0])
         axes = L.surface_axes(sv, 18)
@@ -533,7 +536,7 @@ class Crest(L.DataScene):
         tops = VGroup()
         for r in tall:
             a = int(np.argmax([Z[x, r - x] if 0 <= r - x < p else -np.inf for x in range(p)]))
-            tops.add(L.label(f"x + y = {r}", 16, L.ACCENT).next_to(sv.project(a, r - a), UP, buff=0.08))
+            tops.add(L.label(f"x + y = {r}", 18, L.ACCENT).next_to(sv.project(a, r - a), UP, buff=0.08))
         self.play(FadeIn(along), FadeIn(tops), run_time=0.5)
         self.wait(1.6)
         self.play(FadeOut(tops), run_time=0.3)
@@ -578,7 +581,7 @@ class Crest(L.DataScene):
             placer.block(*dots)
             for (a, b), dot in zip(pts, dots):
                 self.play(t.animate.set_value(float(a)), run_time=0.3 + 0.02 * abs(a - t.get_value()), rate_func=smooth)
-                tag = patch(L.label(f"({a}, {b})", 15, L.TEXT))
+                tag = patch(L.label(f"({a}, {b})", 18, L.TEXT))
                 row = L.formula(f"x = {a},  y = {b}:   {a} + {b} = {a + b}", size=20, color=colour)
                 row.move_to([X0, y, 0], aligned_edge=LEFT)
                 L.fit_right(row)
@@ -620,9 +623,8 @@ class Crest(L.DataScene):
         right = Placer(bounds=(X0 - 0.05, 7.05, -3.97, 3.97))
         head = L.formula(f"x + y ≡ {T}  (mod {p})", size=24, color=L.TEXT).move_to([X0, 2.3, 0], aligned_edge=LEFT)
         segs = [s_ for s_, *_ in line_segments(T, p)]
-        lines_said = L.label(("the lines " + " and ".join(f"x + y = {s_}" for s_ in segs)
-                              + (f"  ({T + p} − {p} = {T})" if T + p in segs else "")) if len(segs) > 1
-                             else f"the line x + y = {segs[0]}", 17, L.MUTED).next_to(head, DOWN, buff=0.12).align_to(head, LEFT)
+        lines_said = L.label(("two lines: " + " and ".join(f"x + y = {s_}" for s_ in segs)) if len(segs) > 1
+                             else f"one line: x + y = {segs[0]}", 18, L.MUTED).next_to(head, DOWN, buff=0.12).align_to(head, LEFT)
         L.fit_right(lines_said)
         right.block(head, lines_said)
         ev, rows = info.ridge_on_crest, info.rows_in_crest
@@ -632,7 +634,7 @@ class Crest(L.DataScene):
             if rows is not None and (info.crest_width or 1) > 1:     # a broad crest: its rows' maxima
                 text = (f"for {rows:.0%} of the x values the output\npeaks on this crest "
                         f"({ev:.0%} exactly at y ≡ {T} − x)")
-            e = L.label(text, 17, L.MUTED).next_to(lines_said, DOWN, buff=0.25).align_to(head, LEFT)
+            e = L.label(text, 18, L.MUTED).next_to(lines_said, DOWN, buff=0.25).align_to(head, LEFT)
             L.fit_right(e)
             right.block(e)
         prof, _ = profile_panel(Z, T, p, right, width=5.6, height=1.8, corner=(X0 + 0.2, -3.1))

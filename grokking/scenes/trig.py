@@ -133,8 +133,8 @@ class TrigIdentity(L.DataScene):
             L.label(f"neuron {neurons[0]}" if neurons[0] is not None else "cos·cos neuron", 20, L.MUTED).move_to([-3.4, 2.45, 0]),
             L.label(f"neuron {neurons[1]}" if neurons[1] is not None else "sin·sin neuron", 20, L.MUTED).move_to([3.4, 2.45, 0]))
         if pp.coefs:
-            names.add(L.label(f"(centred, ÷ its product coefficient {pp.coefs[0]:.2f})", 15, L.MUTED).next_to(names[0], DOWN, buff=0.06),
-                      L.label(f"(centred, ÷ its product coefficient {pp.coefs[1]:.2f})", 15, L.MUTED).next_to(names[1], DOWN, buff=0.06))
+            names.add(L.label(f"(centred, ÷ its product coefficient {pp.coefs[0]:.2f})", 18, L.MUTED).next_to(names[0], DOWN, buff=0.06),
+                      L.label(f"(centred, ÷ its product coefficient {pp.coefs[1]:.2f})", 18, L.MUTED).next_to(names[1], DOWN, buff=0.06))
         self.add(left, right)
         self.play(FadeIn(names), run_time=0.8)
         self.wait(0.8)
@@ -144,8 +144,8 @@ class TrigIdentity(L.DataScene):
         joints = pp.term_joint or [None, None]
         caps = [product_caption(d, n, f, share, joint) for n, f, share, joint in
                 zip(neurons, (fcc, fss), shares, joints)]
-        cap1 = L.label(caps[0], 15, L.MUTED).next_to(ftop[0], DOWN, buff=0.08)
-        cap2 = L.label(caps[1], 15, L.MUTED).next_to(ftop[1], DOWN, buff=0.08)
+        cap1 = L.label(caps[0], 18, L.MUTED).next_to(ftop[0], DOWN, buff=0.08)
+        cap2 = L.label(caps[1], 18, L.MUTED).next_to(ftop[1], DOWN, buff=0.08)
         self.play(mix.animate.set_value(1), FadeIn(ftop), FadeIn(cap1), FadeIn(cap2), run_time=1.8)
         self.wait(0.5)
 
@@ -161,16 +161,16 @@ class TrigIdentity(L.DataScene):
         right.clear_updaters()
         left.add_updater(lambda m: m.setv(Z=(1 + (wa - 1) * wt.get_value()) * cc, zkey=("wa", round(wt.get_value(), 3))))
         right.add_updater(lambda m: m.setv(Z=(1 + (wb - 1) * wt.get_value()) * ssn, zkey=("wb", round(wt.get_value(), 3))))
-        w1 = L.formula(f"× ({signed(va)})", size=30, color=L.COS).move_to([-3.4, 2.3, 0])
-        w2 = L.formula(f"× ({signed(vb)})", size=30, color=L.SIN).move_to([3.4, 2.3, 0])
+        w1 = L.formula(f"× ({signed(va)})", size=30, color=L.COS).move_to([-3.4, 2.85, 0])
+        w2 = L.formula(f"× ({signed(vb)})", size=30, color=L.SIN).move_to([3.4, 2.85, 0])
         wnotes = VGroup()
         if measured and pp.weights and pp.coefs:
             for x0, c, wgt, v in ((-3.4, pp.coefs[0], pp.weights[0], va), (3.4, pp.coefs[1], pp.weights[1], vb)):
-                wnotes.add(L.label(f"its weight onto the direction that votes for {T}: {signed(wgt, 3)}\n"
-                                   f"× its product coefficient {c:.2f} = vote {signed(v)}", 14, L.MUTED)
-                           .move_to([x0, 1.8, 0]))
+                wnotes.add(L.label(f"its weight onto the direction\nthat votes for {T}: {signed(wgt, 3)}\n"
+                                   f"× its coefficient {c:.2f} = vote {signed(v)}", 18, L.MUTED)
+                           .move_to([x0, 2.0, 0]))
         elif not measured:
-            wnotes.add(L.label("these assets record no measured votes: re-extract the run", 15, L.MUTED)
+            wnotes.add(L.label("these assets record no measured votes: re-extract the run", 18, L.MUTED)
                        .move_to([0, 1.85, 0]))
         self.play(ReplacementTransform(heading, h2), FadeOut(names), FadeIn(w1), FadeIn(w2), FadeIn(wnotes),
                   run_time=0.8)
@@ -242,13 +242,13 @@ class TrigIdentity(L.DataScene):
             why_text = "drawn with the identity's weights +1 and −1:\nthe run's own votes are not in these assets"
         if measured:
             why_text += f"\n(drawn: heights ÷ {max(abs(va), abs(vb)):.2f}, the larger vote)"
-        why = L.label(why_text, 17, L.MUTED).next_to(trig, DOWN, buff=0.25).align_to(ident, LEFT)
+        why = L.label(why_text, 18, L.MUTED).next_to(trig, DOWN, buff=0.25).align_to(ident, LEFT)
         h4 = L.title("cos x cos y − sin x sin y = cos(x + y)", 30)
         self.play(ReplacementTransform(h3, h4), FadeIn(ident), run_time=1.0)
         self.play(FadeIn(trig), FadeIn(why), run_time=0.8)
         if pp.qualifies is False:                # a fallback is shown as one, never as the finding
             text = "no pair met the rule: " + (pp.fallback or "no reason recorded")
-            warn = L.label("\n".join(textwrap.wrap(text, 62)), 15, L.MUTED)
+            warn = L.label("\n".join(textwrap.wrap(text, 62)), 18, L.MUTED)
             warn.next_to(why, DOWN, buff=0.25).align_to(ident, LEFT)
             L.fit_right(warn)
             self.play(FadeIn(warn), run_time=0.5)
@@ -347,7 +347,7 @@ class LogitSurface(L.DataScene):
         # overhead, clear of the frame's bottom (the x axis's name too); the colour bar says the height
         self.play(th.animate.set_value(0.0), ph.animate.set_value(np.pi / 2), cx.animate.set_value(-3.2),
                   cy.animate.set_value(-0.45), sc.animate.set_value(9.2 / 7.4),
-                  bar.animate.move_to([5.45, 1.45, 0]), run_time=2.0)
+                  bar.animate.move_to([5.4, 2.85, 0]), run_time=2.0)
         sv.clear_updaters()
         sv.move_to([-3.2, -0.45, 0])
         axes.update()           # after the surface's last move (a still skips the frames between)
@@ -361,11 +361,11 @@ class LogitSurface(L.DataScene):
         dots = [Dot(sv.project(a, b), radius=0.08, color=L.ACCENT) for a, b in maxima]
         placer.block(*dots)
         for (a, b), dot in zip(maxima, dots):
-            tag = patch(L.label(f"({a}, {b})", 15, L.TEXT))
+            tag = patch(L.label(f"({a}, {b})", 18, L.TEXT))
             s_ = a + b
             txt = f"{a} + {b} = {s_}" + (f"  ≡ {s_ % p}" if s_ >= p else "")
             row = L.formula(txt, size=22, color=L.ACCENT).move_to([X0, y, 0], aligned_edge=LEFT)
-            val = L.label(f"logit {Z[a, b]:.1f}", 16, L.MUTED).next_to(row, RIGHT, buff=0.3)
+            val = L.label(f"logit {Z[a, b]:.1f}", 18, L.MUTED).next_to(row, RIGHT, buff=0.3)
             y -= 0.45
             anims = [FadeIn(dot, scale=1.5), FadeIn(row), FadeIn(val)]
             if placer.place(tag, dot, dirs=(UR, DL, RIGHT, UL, DR, LEFT, UP, DOWN), buff=0.05):
@@ -375,9 +375,9 @@ class LogitSurface(L.DataScene):
         right = Placer(bounds=(X0 - 0.05, 7.05, -3.97, 3.97))
         if frac is not None:
             ev_t = L.label(f"{frac:.0%} of this logit's {p} largest values\nlie on x + y ≡ {o} (mod {p})",
-                           17, L.MUTED).move_to([X0, y - 0.2, 0], aligned_edge=UP + LEFT)
+                           18, L.MUTED).move_to([X0, y - 0.2, 0], aligned_edge=UP + LEFT)
             right.block(ev_t)
             self.play(FadeIn(ev_t), run_time=0.6)
-        prof, _ = profile_panel(Z, o, p, right, width=5.6, height=1.5, corner=(X0 + 0.2, -3.15))
+        prof, _ = profile_panel(Z, o, p, right, width=5.6, height=1.3, corner=(X0 + 0.2, -3.15))
         self.play(FadeIn(prof), run_time=0.8)
         self.wait(2.0)
