@@ -233,9 +233,9 @@ class TrigIdentity(L.DataScene):
                        18, L.TEXT).next_to(ident, DOWN, buff=0.35).align_to(ident, LEFT)
         share = pair_sum_share(va, vb)
         if measured:
-            why_text = ((f"the votes have opposite signs: the waves in x + y add,\n"
-                         f"those in x − y cancel; {share:.0%} of the pair's sum\n"
-                         f"is the wave in x + y") if va * vb < 0 else
+            why_text = ((f"opposite votes: the waves in x + y add,\n"
+                         f"those in x − y cancel; {share:.0%} of the\n"
+                         f"pair's sum is the wave in x + y") if va * vb < 0 else
                         (f"the votes have the same sign: the waves in x − y add;\n"
                          f"{share:.0%} of the pair's sum is the wave in x + y"))
         else:
