@@ -317,3 +317,48 @@ def test_answer_line_labels_do_not_overlap(name, synth, tmp_path):
 def data_fmt():
     from grokking.common import assets
     return assets
+
+
+def test_trig_identity_draws_the_measured_votes(synth, monkeypatch):
+    """With measured votes in the assets, the sum TrigIdentity draws is votes[0]·cos·cos +
+    votes[1]·sin·sin (÷ the larger |vote|), and its split into the x + y and x − y waves is exact."""
+    from grokking.common import assets as fmt
+    from grokking.extraction.mechanism import pair_sum_share
+    from grokking.scenes import data
+    from grokking.scenes.trig import drawn_weights, split_sum, sum_view
+    monkeypatch.setenv(data.RUN_ENV, "synth")
+    monkeypatch.setenv(data.ASSETS_ENV, str(synth))
+    d = data.load()
+    t = d.trig_identity()
+    real = d.sel(fmt.ProductPair)
+    planted = fmt.ProductPair.from_json({**real.to_json(), "votes": [-0.82, 0.57], "qualifies": True})
+    own = d.sel
+    monkeypatch.setattr(d, "sel", lambda cls: planted if cls is fmt.ProductPair else own(cls))
+    assert drawn_weights(planted) == (pytest.approx(-1.0), pytest.approx(0.57 / 0.82))
+    from manim import tempconfig
+    with tempconfig({"pixel_width": 320, "pixel_height": 180}):
+        Z = sum_view(d).state["Z"]
+    assert np.allclose(Z, -t["coscos"] + 0.57 / 0.82 * t["sinsin"])
+    s, dd = split_sum(-0.82, 0.57)
+    p, w = d.p, d.w(t["k"])
+    X, Y = np.meshgrid(np.arange(p), np.arange(p), indexing="ij")
+    assert np.allclose(-0.82 * t["coscos"] + 0.57 * t["sinsin"], s * np.cos(w * (X + Y)) + dd * np.cos(w * (X - Y)))
+    assert s ** 2 / (s ** 2 + dd ** 2) == pytest.approx(pair_sum_share(-0.82, 0.57))
+
+
+def test_answer_line_segments_and_best_rival():
+    from grokking.extraction.mechanism import rival_crest
+    from grokking.scenes.surfaces import best_rival, line_segments
+    p = 23
+    assert line_segments(9, p) == [(9, (0, 9), (9, 0)), (32, (10, 22), (22, 10))]
+    assert line_segments(0, p) == [(0, (0, 0), (0, 0)), (23, (1, 22), (22, 1))]
+    assert line_segments(p - 1, p) == [(22, (0, 22), (22, 0))]                  # x + y = 45 misses the grid
+    rng = np.random.default_rng(1)
+    for _ in range(20):
+        g = rng.normal(size=p)
+        T = int(np.argmax(g))
+        r = best_rival(g, T)
+        assert r is not None and r[1] == pytest.approx(rival_crest(g, T)) and r[0] != T
+    g = np.cos(2 * np.pi * (np.arange(p) - 4) / p) + 0.5 * np.cos(2 * np.pi * 3 * (np.arange(p) - 4) / p)
+    s, frac = best_rival(g, 4)
+    assert frac == pytest.approx((g[s] - g.mean()) / (g[4] - g.mean()))
