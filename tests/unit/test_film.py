@@ -3,6 +3,7 @@ per part, one chapter per scene titled after the video's section it retells and 
 subtitles (WebVTT) with one cue per chapter; the gallery links the film; scenes that are up to date
 are not rendered again, nor is the film, and stale ones render one worker per core. Small synthetic
 clips stand in for rendered scenes (rendering is what the scene tests check)."""
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -64,6 +65,7 @@ def test_story_follows_the_catalogue():
     assert all(m in film.PARTS for m, _, _ in parts)
 
 
+@pytest.mark.slow                           # five joins: about 2 s
 def test_film_renders_only_what_is_stale(tmp_path, monkeypatch):
     make_synthetic_assets(tmp_path / "assets", "s", p=23, n_ckpt=40)
     o = Options(run="s", assets_root=tmp_path / "assets", media_root=tmp_path / "media",
@@ -88,6 +90,19 @@ def test_film_renders_only_what_is_stale(tmp_path, monkeypatch):
     # nothing changed: nothing rendered, the film kept
     again = film.make_film(o, log=lambda _: None)
     assert rendered == ["ModularTable", "GrokkingCurve", "Crest"] and not again["written"]
+    # the summary's story check changed (the scenes read only its task): no scene rendered, the film
+    # rejoined, its opening card saying what the summary now says
+    path = tmp_path / "assets" / "s" / "summary.json"
+    s = json.loads(path.read_text())
+    before = read_vtt(r["subtitles"])[0][2]
+    for row in s["story_check"]["criteria"]:
+        row["passed"] = row["name"] == "algorithm"
+    s["story_check"]["passed"] = False
+    rewrite_summary(path, s)
+    after = film.make_film(o, log=lambda _: None)
+    assert rendered == ["ModularTable", "GrokkingCurve", "Crest"] and after["written"]
+    assert "story check: 1/7 rows pass" not in before
+    assert "story check: 1/7 rows pass" in read_vtt(after["subtitles"])[0][2]
     # one scene's code changed: that scene alone is rendered again, and the film rejoined
     real = make.st.scene_code_hash
     monkeypatch.setattr(make.st, "scene_code_hash", lambda n: real(n) + ("x" if n == "Crest" else ""))
@@ -130,6 +145,14 @@ def test_a_failed_join_removes_only_its_own_temporary_file(tmp_path, monkeypatch
     assert out.read_bytes() == b"the previous film"
     assert beside.read_text() == outside.read_text() == "mine"
     assert sorted(p.name for p in run_dir.iterdir()) == ["notes.txt", "story.mp4"]
+
+
+def rewrite_summary(path: Path, summary: dict):
+    """Write synthetic assets' summary.json anew, and its sha256 in their manifest."""
+    path.write_text(json.dumps(summary))
+    m = json.loads((path.parent / "manifest.json").read_text())
+    m["files"]["summary.json"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    (path.parent / "manifest.json").write_text(json.dumps(m))
 
 
 def read_vtt(path: Path) -> list[tuple[float, float, str]]:
@@ -197,7 +220,7 @@ def test_opening_card_names_the_run(tmp_path):
     for row in s["story_check"]["criteria"]:
         row["passed"] = row["name"] != "crest"
     s["story_check"]["passed"] = False
-    path.write_text(json.dumps(s))
+    rewrite_summary(path, s)
     text = "\n".join(film.opening_card(Assets("r", tmp_path)).lines)
     assert "seed 9" in text and "key frequencies: 14π/23 (k=7)" in text
     assert f"story check: {len(rows) - 1}/{len(rows)} rows pass (crest fail)" in text
