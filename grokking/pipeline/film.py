@@ -447,8 +447,12 @@ def make_film(o, log=print) -> dict:
             make._record(o, stamps, summary, log, "page", "film", {}, film_code, options, [out, subtitles], None,
                          f"{out} ({len(chs)} chapters, {chs[-1]['end']:.0f}s, {time.perf_counter() - t:.0f}s to join)")
             written = True
-        index = write_gallery(o, stamps, failed)
-        log(f"[film] {index}: links the film")
+        try:
+            index = write_gallery(o, stamps, failed)
+            log(f"[film] {index}: links the film")
+        except Exception as e:  # noqa: BLE001  the film is made; the gallery is `grokking all`'s to mend
+            index = None
+            log(f"[film] the gallery was not written again ({type(e).__name__}: {e}); grokking all writes it")
     return {"path": out, "subtitles": subtitles, "written": written, "chapters": chs, "left_out": left_out,
             "gallery": index, **summary}
 
