@@ -168,8 +168,9 @@ def opening_card(a) -> Card:
     seed = task.get("seed", "?")
     frac = f", trained on {task['frac']:.0%} of the pairs" if task.get("frac") is not None else ""
     grok = (s.get("phases") or {}).get("grokked")
-    lines = [f"run {a.run} · seed {seed}{frac}" + (f" · grokked at epoch {grok:,}" if grok is not None else
-                                                   " · not grokked"),
+    grokked = f" · grokked at epoch {grok:,}" if grok is not None else (" · grokked" if s.get("grokked") else
+                                                                        " · not grokked")
+    lines = [f"run {a.run} · seed {seed}{frac}{grokked}",
              "key frequencies: " + (keys or "none"), check]
     return Card("Grokking, retold from one real training run", named, lines,
                 chapter=f"The run: {named}, seed {seed}",
@@ -186,11 +187,11 @@ def figures_made(stamps: dict, figure_dir: Path | None = None) -> list[str]:
     return made
 
 
-def closing_card(run: str, figures: list[str], figure_dir: str) -> Card:
+def closing_card(run: str, figures: list[str], figure_dir: str, gallery: str | None = None) -> Card:
     """The closing card: the figures the film rests on (made from the same run), and where they are."""
     names = " · ".join(f.replace("_", " ") for f in figures) or "none made yet (grokking figures --run " + run + ")"
     return Card(f"Every number in this film is computed from run {run}", "The figures it rests on",
-                [names, f"in {figure_dir}/ · all of it: media/{run}/index.html"],
+                [names, f"in {figure_dir}/ · all of it: {gallery or f'media/{run}/index.html'}"],
                 chapter="The figures it rests on", claim=f"figures of run {run}: {names}")
 
 
@@ -421,7 +422,8 @@ def make_film(o, log=print) -> dict:
         videos = {n: v for n, v, _ in joined}
         parts = story(list(videos), task)
         opening = opening_card(a)
-        closing = closing_card(o.run, figures_made(stamps, o.figure_dir), _shown(o.figure_dir))
+        closing = closing_card(o.run, figures_made(stamps, o.figure_dir), _shown(o.figure_dir),
+                               _shown(o.media_dir / "index.html"))
         cards = [part_card(i, title, names) for i, (_, title, names) in enumerate(parts, 1)]
         claims = [opening.claim] + [claim(n, a.story_check) for _, _, names in parts for n in names] + [closing.claim]
         text = [[c.kicker, c.title, c.lines, c.chapter] for c in [opening, *cards, closing]] + \
