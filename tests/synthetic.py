@@ -22,6 +22,10 @@ from grokking.extraction.coords import coordinates
 from grokking.extraction.story_check import in_time, story_check
 
 
+PAIR_COEFS = (1.6, 1.2)        # the product pair's planted product coefficients (cos·cos, sin·sin)
+PAIR_WEIGHTS = (0.45, -0.5)    # their W_out rows · the direction that votes for T: votes 0.72 and −0.60
+
+
 def make_synthetic_assets(root: Path, run: str = "synth", p: int = 23, key_freqs=(5, 2),
                           n_ckpt: int = 40, d_model: int = 16, d_mlp: int = 48, n_heads: int = 4,
                           T: int = 9, output: int = 7, seed: int = 0, not_found: dict | None = None,
@@ -118,8 +122,18 @@ def make_synthetic_assets(root: Path, run: str = "synth", p: int = 23, key_freqs
         k = order[turn % len(order)]
         wave.append(next(i for i in by_k[k] if i not in wave))
         turn += 1
-    pair_sur = np.stack([np.cos(w[k0] * X) * np.cos(w[k0] * Y), np.sin(w[k0] * X) * np.sin(w[k0] * Y)])
-    trig_sum = pair_sur[0] - pair_sur[1]
+    cx, sx, cy, sy = np.cos(w[k0] * X), np.sin(w[k0] * X), np.cos(w[k0] * Y), np.sin(w[k0] * Y)
+    trig_sum = cx * cy - sx * sy
+    # the product pair: each neuron its product term (coefficient PAIR_COEFS), waves in x alone and
+    # y alone, and a weaker cross term, so its term carries part of its variance and most (not all)
+    # of its joint variance; measured as extraction measures them (mechanism.product_pair)
+    pair_sur = np.stack([PAIR_COEFS[0] * cx * cy + 0.8 * (cx + cy) + 0.5 * cx * sy,
+                         PAIR_COEFS[1] * sx * sy + 0.6 * (sx + sy) + 0.3 * sx * cy])
+    pair_post = pair_sur.reshape(2, p * p).T
+    pair_Cn = fo.transform_2d(mech.centred(pair_post).reshape(p, p, 2))
+    pair_terms = [pair_Cn[fo.cos_row(k0), fo.cos_row(k0), 0] ** 2, pair_Cn[fo.sin_row(k0), fo.sin_row(k0), 1] ** 2]
+    pair_total, pair_joint = (pair_Cn ** 2).sum(axis=(0, 1)), mech.joint_variance(pair_post, p)
+    pair_votes = [c * m for c, m in zip(PAIR_COEFS, PAIR_WEIGHTS)]
     crest = sum((2.0 if k == k0 else 1.0) * np.cos(w[k] * (X + Y - T)) for k in key_freqs)
     crest_m = mech.crest_measures(crest, T, fo.sum_directions(p, key_freqs))
     logit = sum(np.cos(w[k] * (X + Y - output)) for k in key_freqs)
@@ -134,7 +148,7 @@ def make_synthetic_assets(root: Path, run: str = "synth", p: int = 23, key_freqs
     selections = {
         "wave_neurons": np.array(wave), "wave_sweeps": surfaces[wave][:, 0, :],
         "pair_neurons": np.array(pair), "pair_surfaces": pair_sur,
-        "trig_coscos": pair_sur[0], "trig_sinsin": pair_sur[1], "trig_sum": trig_sum,
+        "trig_coscos": cx * cy, "trig_sinsin": sx * sy, "trig_sum": trig_sum,
         "neuron_ids": np.array(neuron_ids), "neuron_surfaces": surfaces[neuron_ids],
         "crest_surface": crest, "crest_direction": rng.normal(size=d_model), "crest_points": np.array(first + second),
         "logit_surface": logit, "logit_maxima": maxima, "attn_eq_pattern": attn,
@@ -190,6 +204,11 @@ def make_synthetic_assets(root: Path, run: str = "synth", p: int = 23, key_freqs
             "product_pair": {"found": True, "neurons": pair, "k": k0, "label": fo.freq_label(k0, p),
                              "story_k": k0,
                              "formulas": fo.product_formulas(k0, p),
+                             "coefs": list(PAIR_COEFS), "qualifies": True, "T": T,
+                             "term_fve": [float(t / pair_total[j]) for j, t in enumerate(pair_terms)],
+                             "term_joint": [float(t / pair_joint[j]) for j, t in enumerate(pair_terms)],
+                             "weights": list(PAIR_WEIGHTS), "votes": pair_votes,
+                             "sum_share": mech.pair_sum_share(*pair_votes),
                              "trig_corr_sum": 1.0, "trig_corr_diff": 0.0},
             "crest": {"found": True, "qualifies": True, "T": T, "kind": "direction", "dimension": None,
                       "description": "synthetic crest: the key frequencies' waves in x + y, w = "

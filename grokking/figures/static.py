@@ -500,33 +500,71 @@ def _fit_left_title(fig, ax, smallest: float = 0.6):
 
 # ---- 8. the trig identity ------------------------------------------------------------------
 
+def _signed(v: float, digits: int = 2) -> str:
+    """'+0.57', '−0.82' (a true minus sign; never '−0.00')."""
+    return f"{round(v, digits) + 0.0:+.{digits}f}".replace("-", "−")
+
+
 def trig_identity(a):
-    """cos·cos, −sin·sin and their sum cos(w(x+y)): the diagonal appears."""
+    """The product pair's two product terms, each weighted by its measured vote for T (its product
+    coefficient × its neuron's W_out row · the direction that votes for T), and their sum: with
+    opposite votes the waves in x + y add and those in x − y offset, wholly only when the votes are
+    equal and opposite (cos a cos b − sin a sin b = cos(a + b)); the sum's share on the wave in
+    x + y is extraction's (sum_share), its split drawn under it. Assets without
+    measured votes are drawn with the identity's +1 and −1, and the figure says so; a fallback pair
+    (qualifies False) is named as one, with extraction's reason."""
     sel = selection(a, ProductPair, "product pair")
-    cc, ss, drawn = need(a, "selections", "trig_coscos", "trig_sinsin", "trig_sum")   # trig_sum = cc − ss
-    minus_ss = -ss
+    cc, ss = need(a, "selections", "trig_coscos", "trig_sinsin")
     k, p = int(sel.k), a.p
     fml = sel.formulas
-    w = 2 * np.pi * k / p
-    X, Y = np.meshgrid(np.arange(p), np.arange(p), indexing="ij")
-    corr = lambda A, B: float(np.corrcoef(A.ravel(), B.ravel())[0, 1])  # noqa: E731
-    c_sum, c_diff = corr(drawn, np.cos(w * (X + Y))), corr(drawn, np.cos(w * (X - Y)))
-    vmax = max(np.abs(cc).max(), np.abs(minus_ss).max(), np.abs(drawn).max()) or 1.0
-    fig = _figure(style.DOUBLE, 2.75)
-    axes = fig.subplots(1, 3)
     ids = sel.neurons
-    titles = [f"(a) {fml[0]}\nstrongest term of neuron #{ids[0]}",
-              f"(b) −{fml[1]}\nstrongest term of neuron #{ids[1]}, negated",
-              f"(c) their sum = {fo.wave_label('cos', k, p, '(x+y)')}\nthe diagonal x + y = const"]
-    for j, (ax, A, t) in enumerate(zip(axes, (cc, minus_ss, drawn), titles)):
+    measured = bool(sel.votes) and len(sel.votes) == 2
+    va, vb = (float(sel.votes[0]), float(sel.votes[1])) if measured else (1.0, -1.0)
+    terms = (va * cc, vb * ss)
+    drawn = terms[0] + terms[1]
+    half_sum, half_diff = (va - vb) / 2, (va + vb) / 2      # va·cc + vb·ss = half_sum·cos(w(x+y)) + half_diff·cos(w(x−y))
+    vmax = max(float(np.abs(A).max()) for A in (*terms, drawn)) or 1.0
+    notes = []
+    if not measured:
+        notes.append("these assets record no measured votes (re-extract the run): drawn with the identity's "
+                     "weights +1 and −1, not the model's")
+    if sel.qualifies is False:
+        notes.append("fallback: no pair met the rule; " + (sel.fallback or "no reason recorded"))
+    fig = _figure(style.DOUBLE, 3.0 + 0.3 * len(notes))
+    axes = fig.subplots(1, 3)
+    titles = []
+    for j, (v, f) in enumerate(zip((va, vb), fml)):
+        who = f"neuron #{ids[j]}" if ids and ids[j] is not None else ("cos·cos", "sin·sin")[j] + " neuron"
+        if measured:
+            lines = [f"({'ab'[j]}) {_signed(v)} × {_nb(f)}", f"{who}'s vote for {sel.T}, measured"]
+            if sel.coefs and sel.weights:
+                lines.append(_nb(f"coefficient {sel.coefs[j]:.2f} × weight {_signed(sel.weights[j], 3)}"))
+        else:
+            lines = [f"({'ab'[j]}) {_signed(v, 0)} × {_nb(f)}", f"{who}: not measured"]
+        if sel.term_joint:
+            lines.append(f"this term: {sel.term_joint[j]:.0%} of its joint variance")
+        titles.append("\n".join(lines))
+    if measured:
+        share = (f"{sel.sum_share:.0%} of it on the wave in {_nb('x + y')}" if sel.sum_share is not None
+                 else "its share on the wave in x + y not recorded")
+        why = ("opposite votes: the waves in x + y add" if va * vb < 0 else
+               "votes of one sign: the waves in x − y add")
+        titles.append(f"(c) their sum\n{share}\n{why}")
+    else:
+        titles.append(f"(c) their sum = {_nb(fo.wave_label('cos', k, p, '(x+y)'))}\nby the identity, not measured")
+    for j, (ax, A, t) in enumerate(zip(axes, (*terms, drawn), titles)):
         im = surface(ax, A, vmax=vmax, labels=j == 0)
-        ax.set_title(t, loc="left", fontsize=style.FONT_SIZE - 1)
+        fit_title(ax, t, fontsize=style.FONT_SIZE - 1)
         ax.set_aspect("equal")
-        ax.set_gid(("coscos", "minus_sinsin", "sum")[j])
-    signed = lambda v: f"{round(v, 2) + 0.0:+.2f}".replace("-", "−")  # noqa: E731  (no '-0.00')
-    axes[2].set_xlabel(f"correlation with cos(w(x+y)) {signed(c_sum)}, with cos(w(x−y)) {signed(c_diff)}",
-                       fontsize=style.FONT_SIZE - 2)
-    _side_colorbar(fig, im, axes[2])
+        ax.set_gid(("coscos", "sinsin", "sum")[j])
+    if measured:                                  # (with the identity's ±1 the split is the identity itself)
+        axes[2].set_xlabel(f"= {_signed(half_sum)}·{fo.wave_label('cos', k, p, '(x+y)')}\n"
+                           f"  {_signed(half_diff)}·{fo.wave_label('cos', k, p, '(x−y)')}",
+                           fontsize=style.FONT_SIZE - 1, loc="left")
+    if notes:
+        fig.supxlabel("\n".join(textwrap.fill(n, 130) for n in notes), x=0.01, ha="left",
+                      fontsize=style.FONT_SIZE - 1).set_gid("trig-notes")
+    _side_colorbar(fig, im, axes[2], "height" if not measured else f"vote for {sel.T}")
     return fig
 
 
@@ -573,6 +611,7 @@ STATIC = {
     "logits": (logits, "5. logit 2D Fourier norms; the chosen output's surface and maxima"),
     "crest": (crest, "6. the crest unit from above with x + y ≡ T (mod p) and the crest points"),
     "probe": (probe, "7. sparse probe: dimensions, outputs against cos and sin, the circle"),
-    "trig_identity": (trig_identity, "8. cos·cos − sin·sin = cos(w(x+y)), from the product pair"),
+    "trig_identity": (trig_identity, "8. the product pair's cos·cos and sin·sin terms at their measured votes, "
+                                     "and their sum, a wave in x + y"),
     "attention": (attention, "9. attention from '=' over (x, y), per head"),
 }

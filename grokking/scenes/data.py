@@ -296,8 +296,20 @@ class SceneData:
     # ---- the trig identity (part 2) ------------------------------------------------------------
 
     def trig_identity(self) -> dict:
-        """The product pair's surfaces and the sum drawn: +1·(cos·cos) − 1·(sin·sin), which the
-        assets store as trig_sum; it is cos(w(x + y)): the diagonal runs along x + y = const."""
+        """The product pair's unit product terms cos(wx)cos(wy) and sin(wx)sin(wy) and the weights
+        the next layer gives them: `weights`, each term's measured vote for T (its product
+        coefficient × its neuron's W_out row · the direction that votes for T; summary
+        selections.product_pair.votes) and `measured` True; when the assets predate the votes,
+        the identity's (1, −1) and `measured` False (re-extract). `sum`: weights[0]·coscos +
+        weights[1]·sinsin; `sum_share`: extraction's share of it on the wave in x + y (None when
+        not measured). `identity`: the assets' trig_sum, coscos − sinsin = cos(w(x + y)).
+        `qualifies` False (with `fallback`, extraction's reason) when the pair is a fallback."""
         pp = self.a.found(fmt.ProductPair, "product pair")
-        return {"coscos": self.selection("trig_coscos"), "sinsin": self.selection("trig_sinsin"),
-                "weights": (1.0, -1.0), "sum": self.selection("trig_sum"), "k": int(pp.k), "formulas": pp.formulas}
+        cc, ss = self.selection("trig_coscos"), self.selection("trig_sinsin")
+        measured = bool(pp.votes) and len(pp.votes) == 2
+        weights = (float(pp.votes[0]), float(pp.votes[1])) if measured else (1.0, -1.0)
+        return {"coscos": cc, "sinsin": ss, "weights": weights, "measured": measured,
+                "sum": weights[0] * cc + weights[1] * ss, "identity": self.selection("trig_sum"),
+                "sum_share": float(pp.sum_share) if measured and pp.sum_share is not None else None,
+                "qualifies": pp.qualifies is not False, "fallback": pp.fallback,
+                "k": int(pp.k), "formulas": pp.formulas}
