@@ -160,7 +160,8 @@ def _texts_overlapping(fig):
     boxes = [(t, t.get_window_extent(r)) for t in texts]
     bad = [(a.get_text(), b.get_text()) for i, (a, ba) in enumerate(boxes) for b, bb in boxes[i + 1:]
            if ba.width and bb.width and ba.overlaps(bb)]
-    cbars = [ax for ax in fig.axes if ax.get_label() == "<colorbar>"]
+    cbars = [ax for ax in fig.axes + [c for a in fig.axes for c in a.child_axes]         # (insets too)
+             if ax.get_label() == "<colorbar>" or hasattr(ax, "_colorbar")]
     assert cbars, "no colour bar found"
     for ax in fig.axes:
         if ax in cbars:
@@ -307,6 +308,7 @@ def test_trig_identity_draws_the_measured_votes(assets, tmp_path, votes, weights
     s_, d_ = (va - vb) / 2, (va + vb) / 2
     assert sign(s_) in panels["sum"][0].get_xlabel() and sign(d_) in panels["sum"][0].get_xlabel()
     assert not [t for t in fig.texts if t.get_gid() == "trig-notes"]       # measured, and it qualifies
+    assert _texts_overlapping(fig) == []
     _close(fig)
 
 
@@ -322,6 +324,7 @@ def test_trig_identity_says_when_votes_are_not_measured_or_the_pair_is_a_fallbac
     assert "not measured" in " ".join(panels["coscos"][0].get_title(loc="left").split())
     notes = " ".join(t.get_text() for t in fig.texts if t.get_gid() == "trig-notes").replace("\n", " ")
     assert "no measured votes" in notes and "fallback" in notes and why in " ".join(notes.split())
+    assert _texts_overlapping(fig) == []
     _close(fig)
 
 
