@@ -563,7 +563,7 @@ def crest(mlp_out: np.ndarray, p: int, keys: list[int], T: int, W_U: np.ndarray)
     else:
         d = None
         if best["keys"] == "all":
-            desc = f"the MLP output along the unembedding of output {T} (W_U[:, {T}], normalised)"
+            desc = f"the MLP output along the direction that votes for {T} (the unembedding of output {T})"
         else:
             desc = (f"the MLP output along the unembedding of output {T} restricted to w = "
                     f"{', '.join(fo.freq_label(k, p) for k in best['keys'])} (what they add to logit {T})")
