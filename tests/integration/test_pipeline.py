@@ -43,11 +43,11 @@ def test_all_then_nothing_then_exactly_the_dependents(workspace, monkeypatch):
     again = make_all(o, log=lambda _: None)
     assert not again["extracted"] and again["figures"] == [] and again["scenes"] == []
 
-    # an extraction setting: only what read the crest is redone
+    # an extraction setting: only what read the crest (and the product pair, whose votes are for T) is redone
     o5 = _opts(workspace, T=5)
     assert _states(o5)["extract"] == "stale"
     s5 = make_all(o5, log=lambda _: None)
-    assert s5["extracted"] and s5["figures"] == ["crest"] and s5["scenes"] == []
+    assert s5["extracted"] and s5["figures"] == ["crest", "trig_identity"] and s5["scenes"] == []
     # T left out is T as last asked: status agrees with the `all --T 5` that made them
     assert set(_states(o).values()) == {"up to date"}
     from grokking.extraction.settings import DEFAULT_T
