@@ -280,9 +280,9 @@ class ExcludedLoss(L.DataScene):
 
         heading = L.title("From accuracy to loss", 30)
         W, H = 10.4, 4.7
-        acc = CurvePanel(W, H, E, (0, 1.0), False, "accuracy").move_to([0.5, -0.5, 0])
+        acc = CurvePanel(W, H, E, (0, 1.0), False, "accuracy", tick_size=L.MIN_TEXT).move_to([0.5, -0.5, 0])
         ylim = loss_ylim(trl, tel, ex[np.isfinite(ex)])
-        loss = CurvePanel(W, H, E, ylim, True, "cross-entropy loss (lower is better)").move_to([0.5, -0.5, 0])
+        loss = CurvePanel(W, H, E, ylim, True, "cross-entropy loss (lower is better)", tick_size=L.MIN_TEXT).move_to([0.5, -0.5, 0])
         a_tr, a_te = acc.curve(ep, tra, L.TRAIN), acc.curve(ep, tea, L.TEST)
         l_tr, l_te = loss.curve(ep, trl, L.TRAIN), loss.curve(ep, tel, L.TEST)
 
@@ -303,7 +303,7 @@ class ExcludedLoss(L.DataScene):
         h3 = L.title("Excluded loss: the key frequencies removed from the output", 30)
         leg2 = legend((("train", L.TRAIN), ("test", L.TEST), ("excluded (train)", L.EXCLUDED)))
         what = L.label("train loss after removing " + ", ".join(keys) + " (cos and sin of w(x + y))\n"
-                       "from the logits", 16, L.MUTED)
+                       "from the logits", L.MIN_TEXT, L.MUTED)
         what.next_to(h3, DOWN, buff=0.1)
         ok = np.isfinite(ex)
         l_ex = loss.curve(ck[ok], ex[ok], L.EXCLUDED, 4)
@@ -328,7 +328,7 @@ class ExcludedLoss(L.DataScene):
             band = Rectangle(width=max(x1 - x0, 0.02), height=pn.h, stroke_width=0).set_fill(col, 0.16)
             band.move_to([(x0 + x1) / 2, pn.box.get_center()[1], 0])
             bands.add(band)
-            tag = L.label(name, 16, col)
+            tag = L.label(name, L.MIN_TEXT, col)
             yc = None
             if tag.width <= (x1 - x0) - 0.04:
                 # inside its band, as low as no curve passes
@@ -354,13 +354,14 @@ class ExcludedLoss(L.DataScene):
         if grok is not None:
             x = loss.x_at(grok)
             gl = DashedLine([x, pn.box.get_bottom()[1], 0], [x, pn.box.get_top()[1], 0], stroke_color=L.TEST, stroke_width=2)
-            gt = L.label(f"test ≥ 99 %\nepoch {grok:,}", 15, L.TEST).next_to([x, 0, 0], LEFT, buff=0.08)
+            gt = L.label(f"test ≥ 99 %\nepoch {grok:,}", L.MIN_TEXT, L.TEST).next_to([x, 0, 0], LEFT, buff=0.08)
             # clear of every curve (and of the phase names) left of the line
             gt.set_y(L.clear_y(gt.get_left()[0], gt.get_right()[0], gt.height,
                                curves + [n.get_all_points() for n in names], y_lo, y_hi,
                                pn.box.get_center()[1] + 0.6))
             self.play(FadeIn(gl), FadeIn(gt), run_time=0.6)
-        rule = L.label("phases: the lowest excluded loss before grokking ends memorisation; clean-up spans 10 % to 90 %\n"
-                       "of the test loss's fall (log scale)", 14, L.MUTED).to_edge(DOWN, buff=0.12)
+        rule = L.label("phases: the lowest excluded loss before grokking ends memorisation;\n"
+                       "clean-up spans 10 % to 90 % of the test loss's fall (log scale)", L.MIN_TEXT,
+                       L.MUTED).to_edge(DOWN, buff=0.12)
         self.play(FadeIn(rule), run_time=0.5)
         self.wait(2.0)

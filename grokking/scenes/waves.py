@@ -145,8 +145,8 @@ class NeuronLoops(L.DataScene):
                 sq.move_to(grid.box.get_corner(UP + LEFT) + RIGHT * (j * (cell + gap) + cell / 2)
                            + DOWN * (i * (cell + gap) + cell / 2))
                 frames.add(sq)
-        tops = VGroup(*[L.label(str(nid), 15, L.MUTED).next_to(frames[j], UP, buff=0.08) for j, nid in enumerate(neurons)])
-        lefts = VGroup(*[L.label(str(nid), 15, L.MUTED).next_to(frames[i * n], LEFT, buff=0.08) for i, nid in enumerate(neurons)])
+        tops = VGroup(*[L.label(str(nid), L.MIN_TEXT, L.MUTED).next_to(frames[j], UP, buff=0.08) for j, nid in enumerate(neurons)])
+        lefts = VGroup(*[L.label(str(nid), L.MIN_TEXT, L.MUTED).next_to(frames[i * n], LEFT, buff=0.08) for i, nid in enumerate(neurons)])
         layer = grid.dots(radius=0.018)
         ycol = _y_colors(p)
         frac = cell / (cell + gap)
@@ -244,7 +244,7 @@ class FourierPeak(L.DataScene):
         other = next((i for i, f in enumerate(fits) if f["k"] != fits[first]["k"]), min(2, len(neurons) - 1))
         heading = L.title("Which frequency is each wave?  The discrete Fourier transform", 30)
         self.play(Write(heading), run_time=0.7)
-        note = L.left_out_brief(self.d.waves_left_out, size=14)
+        note = L.left_out_brief(self.d.waves_left_out, size=L.MIN_TEXT)
         if note is not None:          # the key frequencies no wave here shows, and why (top right)
             self.add(note.next_to(heading, DOWN, buff=0.04).to_edge(RIGHT, buff=0.2))
         for row, i in enumerate(dict.fromkeys([first, other])):
@@ -265,7 +265,7 @@ class FourierPeak(L.DataScene):
         col = freq_colour(self.d, k)
         stems = VGroup(*[Line(right.c2p(j, 0), right.c2p(j, m), stroke_color=col if j == k else L.MUTED,
                               stroke_width=4 if j == k else 2) for j, m in enumerate(mags)])
-        ticks = VGroup(*[L.label(str(j), 15, L.MUTED).next_to(right.c2p(j, 0), DOWN, buff=0.08)
+        ticks = VGroup(*[L.label(str(j), L.MIN_TEXT, L.MUTED).next_to(right.c2p(j, 0), DOWN, buff=0.08)
                          for j in range(0, K + 1, max(1, K // 5))])
         rcap = L.label("|DFT| at frequency w = 2πk/p, by k", 18, L.MUTED).next_to(ticks, DOWN, buff=0.1)
         peak = L.formula(f"w = {fo.freq_label(k, p)}", size=26, color=col)
