@@ -152,7 +152,7 @@ def train(run_name, preset, seed, seeds, device, compile_, force, quiet, stride,
         check_suffixed(name, [f"-s{s}" for s in seed_list], "--seeds")
     jobs = []
     for s in seed_list:
-        c = cfg.replace(seed=s).validate()
+        c = cfg.replace(seed=s)
         jobs.append(Seeded(c, Run(name if len(seed_list) == 1 else f"{name}-s{s}")))
     C.check_exponents({cfg.op}, {k for k in ("a", "b") if over[k] is not None})     # after the values' own checks
     if "/" in name:                     # runs/SWEEP/POINT: the sweep trains its points, with its own config

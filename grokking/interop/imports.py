@@ -331,7 +331,7 @@ def task_config(W: dict[str, np.ndarray], foreign_cfg: dict, n_train: int, seed:
     known = {k: float(foreign_cfg[k]) for k in ("lr", "weight_decay") if k in foreign_cfg}
     return Config(p=p, op=op, frac=frac, seed=seed or 0, d_model=d_model, n_heads=H, d_head=d_head,
                   d_mlp=W["W_in"].shape[1], n_ctx=W["W_pos"].shape[0], unembed_eq=d_out == p + 1,
-                  epochs=epochs, **known).validate()
+                  epochs=epochs, **known)
 
 
 def rule_split(fmt: str, p: int, frac: float, seed: int) -> tuple[np.ndarray, np.ndarray]:

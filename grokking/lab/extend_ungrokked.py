@@ -71,7 +71,7 @@ def plan(sweeps, epochs: int, runs_dir, points: str) -> tuple[list[list], list[s
             if why:
                 left[why] += 1
                 continue
-            cfg = run.config.replace(epochs=epochs).validate()
+            cfg = run.config.replace(epochs=epochs)
             groups.setdefault(batch_key(cfg), []).append(Seeded(cfg, run))
         if any(left.values()):
             notes.append(f"{name}: left as they are: " + ", ".join(f"{n} {k}" for k, n in left.items() if n))

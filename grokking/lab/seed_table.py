@@ -32,7 +32,7 @@ def _train(args):
     from grokking.training.train import Seeded, train
     cfg = C.CANONICAL.replace(smooth=smooth, frac=frac, epochs=epochs,
                               schedule=C.Schedule(**{**vars(C.CANONICAL.schedule), "stride": stride}))
-    jobs = [Seeded(cfg.replace(seed=s).validate(), Run(_name(prefix, smooth, frac, s))) for s in seeds]
+    jobs = [Seeded(cfg.replace(seed=s), Run(_name(prefix, smooth, frac, s))) for s in seeds]
     t0 = time.perf_counter()
     r = train(jobs, device=device, progress=False)
     return {"smooth": smooth, "frac": frac, "seconds": time.perf_counter() - t0, "epochs": r["end"] - r["start"],

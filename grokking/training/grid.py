@@ -123,7 +123,7 @@ def point_config(base: Config, values, dense: bool = False, preset: Config | Non
     preset's dense one)."""
     cfg = base.replace(**dict(values))
     sched = (preset or base).schedule if dense else compact_schedule(cfg.epochs)
-    return cfg.replace(schedule=sched).validate()
+    return cfg.replace(schedule=sched)
 
 
 def expand(base: Config, grid: dict[str, list], dense=(), preset: Config | None = None) -> list[Point]:

@@ -36,6 +36,7 @@ import numpy as np
 from grokking.common import paths
 from grokking.common.errors import UserError
 from .config import Config
+from .grid import point_advice
 
 FORMAT = "grokking-history/1"
 
@@ -195,7 +196,6 @@ class Run:
     def missing(self) -> str:
         """Why there is no history here and the next step: a sweep's point is trained by its sweep."""
         if "/" in self.name:
-            from .grid import point_advice
             return point_advice(self.dir.parent, self.name)
         return f"no run named {self.name!r} in {self.dir.parent}/; train it with: grokking train --run {self.name}"
 
