@@ -372,23 +372,41 @@ class NeuronSurfaces(Part):
 
 @dataclass
 class Additive(Part):
-    """Whether the measures along x + y apply to the run's op: the sum directions cos/sin(w(x + y)),
-    key frequencies, restricted and excluded losses, the logit approximation, the story frequency,
-    every selection and the story check. Not found (op mul, div): each of those is not found with
-    this reason, and the curves' restricted and excluded losses are NaN.
+    """The coordinates in which the run's answer adds (extraction/coords.py), which every measure
+    along the sum uses: the sum directions, key frequencies, restricted and excluded losses, the
+    logit approximation, the story frequency, every selection and the story check.
 
-    The coordinates they are measured in (extraction/coords.py): `x_axis`, `y_axis`, what the rows
-    and the columns of every (x, y) surface and selection are ("x", "y"; for op sub "x", "−y mod p":
-    (x − y) mod p is (x + (−y mod p)) mod p, so everything "along x + y" is along x + (−y mod p));
-    `line`, the sum in the task's terms ("x + y"; "x − y" for sub: the line a crest and the logit
-    maxima lie on); `coordinates`, one sentence saying so. Assets older than these fields: x and y
-    as they are. activations.npz stays in the natural order (x-major over the tokens x, y)."""
+    `x_axis`, `y_axis`: the rows and columns of every surface and selection in the task's terms
+    ("x", "y"; "x", "−y mod p" for sub; "log₃ x", "log₃ y" for mul; "x³", "y⁵" for pow); `line`: the
+    sum in the task's terms ("x + y"; "x − y"; "log₃ x + log₃ y"), the line a crest and the logit
+    maxima lie on; `coordinates`: one sentence saying so. `n`: the group's order, the side of every
+    surface and the modulus of every frequency (p, or p − 1 for mul and div: w_k = 2πk/n);
+    `generator`: g of the discrete log (mul, div); `outputs` [n]: the answer token of each element
+    (a selection's T and output are elements: the token is outputs[T]); `digits` [n]: the token on
+    the x axis at each element; `grid`: False for a pow whose exponent collides (x ↦ x^a not
+    one-to-one): no surfaces, only the measures over the pairs as they are; `zero_pairs`: mul and
+    div's pairs outside the group (extract.zero_pairs); `collision_share`: pow, per colliding
+    power, the share of the embedding's variance that is a function of that power (1: colliding
+    inputs embedded alike). Assets older than these fields: x and y as they are, n = p.
+    Not found (assets of a version that did not measure mul and div): each measure is not found with
+    this reason. activations.npz stays in the natural order (x-major over the tokens x, y)."""
     op: str | None = None
     x_axis: str | None = None
     y_axis: str | None = None
     line: str | None = None
     coordinates: str | None = None
+    n: int | None = None
+    generator: int | None = None
+    grid: bool | None = None
+    outputs: list | None = None
+    digits: list | None = None
+    zero_pairs: dict | None = None
+    collision_share: dict | None = None
     KEY: ClassVar[str] = "additive"
+
+    @property
+    def x_label(self) -> str:
+        return self.x_axis or "x"
 
     @property
     def y_label(self) -> str:
@@ -402,8 +420,16 @@ class Additive(Part):
 
     @property
     def relabelled(self) -> bool:
-        """Whether the surfaces' y axis is not y itself (op sub: −y mod p)."""
-        return self.y_label != "y"
+        """Whether the surfaces' axes are not x and y themselves."""
+        return self.y_label != "y" or self.x_label != "x"
+
+    def order(self, p: int) -> int:
+        """The side of every surface and the modulus of every frequency: n (p when not recorded)."""
+        return self.n or p
+
+    def token(self, element: int) -> int:
+        """The answer token of a group element (a selection's T or output)."""
+        return int(self.outputs[element]) if self.outputs else int(element)
 
 
 @dataclass
@@ -804,6 +830,12 @@ class Assets:
     @property
     def p(self) -> int:
         return int(self.summary["task"]["p"])
+
+    @property
+    def n(self) -> int:
+        """The order of the group the answer adds in: the side of every surface and the modulus of
+        every frequency (p; p − 1 for mul and div, over the discrete log)."""
+        return self.additive.order(self.p)
 
     # ---- typed parts ---------------------------------------------------------------------------
 

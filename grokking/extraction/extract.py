@@ -26,7 +26,7 @@ from . import fourier as fo
 from . import mechanism as mech
 from . import phases, story_check
 from . import replay as rp
-from .coords import coordinates
+from .coords import collision_share, coordinates, sup as fo_sup
 from .errors import ExtractionError
 from .probes import r2, sparse_probe
 from .settings import PROBE_MAX_DIMS, asked, check_values, settings_for
@@ -133,77 +133,132 @@ def analyse(W: dict, cfg, settings: dict) -> tuple[dict, dict]:
                           torch.tensor(tasks.tokens(x, y, p)), full)
     act = {k: v[0].numpy() for k, v in cache.items()}
     act["attn.hook_pattern"] = full["attn.hook_pattern"].numpy()          # [N, H, query, key]
-    return analyse_activations(act, W, p, labels, settings, cfg.op, tasks.valid(cfg.op, p))
+    return analyse_activations(act, W, p, labels, settings, cfg.op, tasks.valid(cfg.op, p), cfg.a, cfg.b)
+
+
+def directions(co, keys: list[int]) -> np.ndarray:
+    """The key frequencies' sum directions cos/sin(w_k(u + v)) over the measure rows, orthonormal:
+    [2K, rows] (a pow with no grid: made orthonormal over its pairs, mechanism.pair_directions)."""
+    return fo.sum_directions(co.n, keys) if co.grid else mech.pair_directions(co.sums(), co.n, keys)
+
+
+def answer_elements(co, labels: np.ndarray) -> np.ndarray:
+    """The answer tokens `labels` as group elements (extraction/coords.py: the logit column order);
+    −1 for an answer outside the group (mul and div's 0, only on the zero pairs)."""
+    inv = np.full(co.p + 1, -1, np.int64)
+    inv[co.outputs] = np.arange(co.n)
+    return inv[np.asarray(labels)]
+
+
+def zero_pairs(co, logits: np.ndarray, labels: np.ndarray, valid: np.ndarray | None) -> dict | None:
+    """What the model does on the pairs outside the group (mul and div: x = 0 or y = 0, answer 0),
+    from the natural digit logits [p*p, p]: how many, its accuracy there, the mean probability it
+    gives 0, and its most common other answer. None for ops with no such pairs."""
+    if co.apart is None:
+        return None
+    rows = co.apart if valid is None else co.apart[valid[co.apart]]
+    L = logits[rows].astype(np.float64)
+    z = L - L.max(1, keepdims=True)
+    prob = np.exp(z) / np.exp(z).sum(1, keepdims=True)
+    guess = L.argmax(1)
+    wrong = guess[guess != labels[rows]]
+    return {"pairs": int(rows.size), "accuracy": float((guess == labels[rows]).mean()),
+            "mean_p_zero": float(prob[:, 0].mean()),
+            "other_answer": int(np.bincount(wrong).argmax()) if wrong.size else None,
+            "rule": "the pairs with x = 0 or y = 0 (answer 0), outside the group the answer adds in: the model's "
+                    "accuracy there, and the mean softmax probability it gives the answer 0"}
+
+
+def group_element(co, token: int, flag: str) -> int:
+    """An answer token (--T, --output) as its element of the group; ExtractionError outside it."""
+    try:
+        return co.element(token)
+    except ValueError as e:
+        raise ExtractionError(f"--{flag} {token}: {e}; pass one of them") from None
 
 
 def analyse_activations(act: dict, W: dict, p: int, labels: np.ndarray, settings: dict, op: str = "add",
-                        valid: np.ndarray | None = None) -> tuple[dict, dict]:
+                        valid: np.ndarray | None = None, a: int = 1, b: int = 1) -> tuple[dict, dict]:
     """analyse() from the analysis checkpoint's activations (common/assets.py ACTIVATIONS: the
     TransformerLens names and axes, x-major) and weights W: numpy only. Returns (summary parts,
-    arrays). Everything along the sum is measured in the op's coordinates (extraction/coords.py:
-    for sub, y read as −y mod p): `act`, `labels` and `valid` come in the natural order (x-major)
-    and are read in measure order here, so every selection's surface is over (x, the op's y axis);
-    the stored activations stay in the natural order. For an op that is not addition
-    (mechanism.not_addition) nothing is measured along x + y: no key frequencies, and the story and
-    every selection not found with its reason; `valid`: the task's pairs (tasks.valid), over which
-    losses are taken."""
-    co = coordinates(op, p)
+    arrays). Everything along the sum is measured in the op's coordinates (extraction/coords.py):
+    over the group Z_n its answer adds in (n = p, or p − 1 through the discrete log for mul and
+    div), rows (u, v) u-major, logit columns and embedding rows in element order; `act`, `labels`
+    (answer tokens) and `valid` come in the natural order (x-major) and are read in measure order
+    here, so every selection's surface is over (u, v) and its T and output are elements; the stored
+    activations stay in the natural order. A pow whose exponent collides has no grid: its key
+    frequencies, logit approximation and neuron frequencies are measured over the pairs as they
+    are, and the selections drawn over a grid are not found. `valid`: the task's pairs
+    (tasks.valid), over which losses are taken; `a`, `b`: pow's exponents."""
+    co = coordinates(op, p, a, b)
+    n = co.n
     natural = act
     act = {k: co.rows(v) for k, v in act.items()}
-    labels = co.rows(labels)
-    valid = None if valid is None else co.rows(valid)
-    Ld = act["logits"][:, :p].astype(np.float64)
+    elements = answer_elements(co, co.rows(labels))
+    valid_m = None if valid is None else co.rows(valid)
+    Ld = act["logits"][:, co.outputs].astype(np.float64)
     post, mlp_out = act["mlp.hook_post"].astype(np.float64), act["hook_mlp_out"].astype(np.float64)
+    W_U = W["W_U"][:, co.outputs].astype(np.float64)
 
-    off = mech.not_addition(op)
-    keys, shares = (([], np.zeros(fo.n_freqs(p) + 1)) if off else
-                    mech.key_frequencies(Ld, p, settings["key_share"]))
-    emb_keys, emb_power = mech.embedding_frequencies(W["W_E"][:p])
-    neu = mech.neuron_fve(post, p)
-    W_L = W["W_out"] @ W["W_U"][:, :p]                                  # neuron -> digit logit
+    no_grid = None if co.grid else f"op pow here has no (x{fo_sup(a)}, y{fo_sup(b)}) grid: {'; '.join(co.collisions)}"
+    if co.grid:
+        keys, shares = mech.key_frequencies(Ld, n, settings["key_share"])
+        neu = mech.neuron_fve(post, n)
+    else:
+        keys, shares = mech.pair_key_frequencies(Ld, co.sums(), n, settings["key_share"])
+        neu = mech.pair_neuron_fve(post, co.u, co.v, n)
+    emb_keys, emb_power = mech.embedding_frequencies(W["W_E"][co.digits])
+    W_L = W["W_out"] @ W_U                                              # neuron -> digit logit
     rank, sv = mech.effective_rank(W_L)
-    approx = mech.logit_approximation(Ld, p, keys, labels, valid)
-    fitted = approx.pop("approx")                                       # [p*p, p]: not for the JSON
-    if off:
-        approx.update(found=False, reason=off)
+    approx = mech.logit_approximation(Ld, n, keys, elements, valid_m, None if co.grid else co.sums())
+    fitted = approx.pop("approx")                                       # [n*n, n]: not for the JSON
     groups = mech.clusters(neu["freq"], neu["fve"], keys, settings["fve_threshold"])
-    harmonic_of = mech.harmonics(keys, groups["clusters"], p)
-    along = "x+y" if co.identity else f"x + ({co.y_axis})"
-    S = {"key_frequencies": keys, "key_labels": [fo.freq_label(k, p) for k in keys],
+    harmonic_of = mech.harmonics(keys, groups["clusters"], n)
+    along = "x+y" if co.identity else (f"x + ({co.y_axis})" if op == "sub" else co.line)
+    collide = {f"x{fo_sup(e)}": coll for e, coll in ((a, collision_share(W["W_E"][:p], a, p)),
+                                                      (b, collision_share(W["W_E"][:p], b, p)))
+               if op == "pow" and coll is not None}
+    S = {"key_frequencies": keys, "key_labels": [fo.freq_label(k, n) for k in keys],
          "key_shares": {str(k): float(shares[k]) for k in keys},
          "key_rule": f"k is key when cos(w_k({along})) and sin(w_k({along})) carry >= {settings['key_share']:.0%} "
-                     "of the centred digit logits' variance at the analysis checkpoint",
+                     "of the centred digit logits' variance at the analysis checkpoint"
+                     + (f", w_k = 2πk/{n}" if n != p else ""),
          "embedding_frequencies": emb_keys,
-         "key_harmonics": {str(k): b for k, b in harmonic_of.items()},
-         "additive": fmt.Additive(found=off is None, reason=off, op=op, **co.to_json()).to_json(),
+         "key_harmonics": {str(k): b_ for k, b_ in harmonic_of.items()},
+         "additive": fmt.Additive(found=True, op=op, **co.to_json(),
+                                  zero_pairs=zero_pairs(co, natural["logits"][:, :p], labels, valid),
+                                  collision_share=collide or None).to_json(),
          "neurons": groups, "logit_approx": approx,
          "W_L_rank": rank, "W_L_singular_values": [float(v) for v in sv[:16]]}
     try:                        # the one frequency the story shows wherever it shows one
-        story = mech.story_frequency(keys, p, settings.get("story_k"), shares)
+        story = mech.story_frequency(keys, n, settings.get("story_k"), shares)
     except ValueError as e:
         raise ExtractionError(f"--story-k {settings.get('story_k')}: {e} at the analysis epoch; pass one of "
                               "them, or leave --story-k out for the lowest") from None
-    story = fmt.Story.from_json({**story, "found": story["k"] is not None, **({"reason": off} if off else {})})
+    story = fmt.Story.from_json({**story, "found": story["k"] is not None})
     S["story"] = story.to_json()
     story_k = story.k
     A = {"neurons": neu,
          "fourier": {"W_L_norms": fo.norms_1d(W_L.T),
-                     "logit_norms_2d": np.linalg.norm(fo.transform_2d(Ld.reshape(p, p, p)), axis=2)},
+                     "logit_norms_2d": (np.linalg.norm(fo.transform_2d(Ld.reshape(n, n, n)), axis=2) if co.grid
+                                        else np.zeros((n, n)))},
          "activations": {k: natural[k] for k in fmt.ACTIVATIONS}}
 
     # probes: residual stream after embedding + position, for the story frequency (no key
-    # frequencies: the one --story-k names, else the strongest embedding frequency)
+    # frequencies: the one --story-k names, else the strongest embedding frequency), over the x
+    # axis' elements (the discrete log for mul and div, x^a for pow)
     k_probe = story_k or settings.get("story_k") or (emb_keys[0] if emb_keys else 1)
-    xs = np.arange(p)
-    R0, R1 = W["W_E"][:p] + W["W_pos"][0], W["W_E"][:p] + W["W_pos"][1]
-    probe_S = {"k": k_probe, "label": fo.freq_label(k_probe, p), "learned": bool(keys),
+    xs = np.arange(n)
+    R0, R1 = W["W_E"][co.digits] + W["W_pos"][0], W["W_E"][co.digits] + W["W_pos"][1]
+    probe_S = {"k": k_probe, "label": fo.freq_label(k_probe, n), "learned": bool(keys),
                "why_k": story.rule if story_k else "no key frequencies: "
                         + ("named by --story-k" if settings.get("story_k") else "the strongest embedding frequency"),
                "rule": "relaxed Lasso on hook_embed + hook_pos_embed at position 0, at most "
-                       f"{settings['probe_max_dims']} dimensions, fit at the analysis checkpoint"}
+                       f"{settings['probe_max_dims']} dimensions, fit at the analysis checkpoint"
+                       + ("" if co.identity or op == "sub" else f", over {co.x_axis}")}
     probe_A = {"resid_pos0": R0, "resid_pos1": R1}
     for fn, f in (("cos", np.cos), ("sin", np.sin)):
-        target = f(2 * np.pi * k_probe * xs / p)
+        target = f(2 * np.pi * k_probe * xs / n)
         pr = sparse_probe(R0.astype(np.float64), target, settings["probe_max_dims"])
         probe_S[fn] = {"dims": [int(d) for d in pr["dims"]], "weights": [float(pr["weights"][d]) for d in pr["dims"]],
                        "bias": pr["bias"], "r2": pr["r2"], "alpha": pr["alpha"]}
@@ -213,22 +268,23 @@ def analyse_activations(act: dict, W: dict, p: int, labels: np.ndarray, settings
     A["probes"] = probe_A
 
     # selections, each with its evidence or the reason none was found (common/assets.py)
-    if off:
-        wave, pair, cr, lg = (cls(found=False, reason=off)
+    if no_grid:
+        wave, pair, cr, lg = (cls(found=False, reason=no_grid)
                               for cls in (fmt.WaveNeurons, fmt.ProductPair, fmt.Crest, fmt.Logit))
     else:
-        wave = fmt.WaveNeurons.from_result(mech.wave_neurons(post, p, keys, story_k=story_k, neuron_freq=neu["freq"],
+        T, output = group_element(co, settings["T"], "T"), group_element(co, settings["output"], "output")
+        wave = fmt.WaveNeurons.from_result(mech.wave_neurons(post, n, keys, story_k=story_k, neuron_freq=neu["freq"],
                                                              harmonic_of=harmonic_of))
         pair = fmt.ProductPair.from_result(mech.product_pair(         # its votes: onto the direction voting for T
-            post, p, keys, neu["freq"], neu["fve"], story_k=story_k, W_out=W["W_out"].astype(np.float64),
-            vote=W["W_U"][:, settings["T"]].astype(np.float64), T=settings["T"]))
-        cr = fmt.Crest.from_result(mech.crest(mlp_out, p, keys, settings["T"], W["W_U"][:, :p]))
-        lg = fmt.Logit.from_result(mech.logit_surface(Ld, p, settings["output"], approx["alphas"], fitted))
-    ns = neuron_surfaces(post, p, wave, pair)
+            post, n, keys, neu["freq"], neu["fve"], story_k=story_k, W_out=W["W_out"].astype(np.float64),
+            vote=W_U[:, T], T=T))
+        cr = fmt.Crest.from_result(mech.crest(mlp_out, n, keys, T, W_U, answer=settings["T"]))
+        lg = fmt.Logit.from_result(mech.logit_surface(Ld, n, output, approx["alphas"], fitted))
+    ns = neuron_surfaces(post, n, wave, pair)
     parts = [wave, pair, cr, lg, ns]
     S["selections"] = fmt.selections_json(parts)
-    A["selections"] = {**fmt.selection_arrays(parts),
-                       "attn_eq_pattern": act["attn.hook_pattern"][:, :, -1, 0].reshape(p, p, -1).transpose(2, 0, 1)}
+    A["selections"] = {**fmt.selection_arrays(parts),     # over (u, v); a pow with no grid: over (x, y)
+                       "attn_eq_pattern": act["attn.hook_pattern"][:, :, -1, 0].reshape(n, n, -1).transpose(2, 0, 1)}
     return S, A
 
 
@@ -264,15 +320,16 @@ def over_history(run: Run, cfg, epochs: list[int], S: dict, A: dict, batch: int 
     `max_dims` dimensions, default the analysis probe's setting; at `analysis_epoch` the analysis
     probe itself). The checkpoints are read without checksums: the caller verifies the history
     once (Run.verify)."""
-    p = cfg.p
-    co = coordinates(cfg.op, p)              # every pair in measure order (the op's coordinates)
+    co = coordinates(cfg.op, cfg.p, cfg.a, cfg.b)   # every pair in measure order (the op's coordinates)
+    p = co.n                                 # the group's order: the side of every surface below
     x, y = co.pairs()
-    labels = torch.tensor(tasks.answers(cfg.op, x, y, p, cfg.a, cfg.b))
+    labels = torch.tensor(answer_elements(co, tasks.answers(cfg.op, x, y, cfg.p, cfg.a, cfg.b)))
     sp = run.split()
     tr, te = torch.tensor(co.positions(sp["train"])), torch.tensor(co.positions(sp["test"]))
     keys = S["key_frequencies"]
-    U = torch.tensor(fo.sum_directions(p, keys), dtype=torch.float32) if keys else None   # [2K, p*p]
+    U = torch.tensor(directions(co, keys), dtype=torch.float32) if keys else None   # [2K, n*n]
     F = fo.basis(p)
+    outputs, digits = torch.tensor(co.outputs), co.digits
     sel = A["selections"]
     wave_ids = sel.get("wave_neurons")
     pair_ids = sel.get("pair_neurons")
@@ -320,7 +377,7 @@ def over_history(run: Run, cfg, epochs: list[int], S: dict, A: dict, batch: int 
         P = _stack(ws)
         with torch.no_grad():
             logits = model.forward(P, xb.expand(B, -1), yb.expand(B, -1), cache, mlp_out=False)
-            Ld = logits[..., :p]
+            Ld = logits[..., outputs]
             if U is not None:
                 for key, v in progress_losses(Ld, U, labels, tr, te).items():
                     cur[key][idx] = v.numpy()
@@ -350,10 +407,10 @@ def over_history(run: Run, cfg, epochs: list[int], S: dict, A: dict, batch: int 
             cur["sum_sq_by_matrix"][i] = sq
             cur["sum_sq_weights"][i] = sum(sq)
             w64 = {n: w[n].astype(np.float64) for n in ("W_E", "W_out", "W_U")}
-            embed_norms[i] = fo.norms_1d(w64["W_E"][:p], F)
+            embed_norms[i] = fo.norms_1d(w64["W_E"][digits], F)
             cur["gini_W_E"][i] = phases.gini(embed_norms[i])
-            cur["gini_W_L"][i] = phases.gini(fo.norms_1d((w64["W_out"] @ w64["W_U"][:, :p]).T, F))
-            R0, R1 = (w["W_E"][:p] + w["W_pos"][pos] for pos in (0, 1))
+            cur["gini_W_L"][i] = phases.gini(fo.norms_1d((w64["W_out"] @ w64["W_U"][:, co.outputs]).T, F))
+            R0, R1 = (w["W_E"][digits] + w["W_pos"][pos] for pos in (0, 1))
             for f in ("cos", "sin"):
                 fixed = (R0 @ pr[f"{f}_weights"] + pr[f"{f}_bias"], R1 @ pr[f"{f}_weights"] + pr[f"{f}_bias"])
                 probe[f"{f}_r2_fixed"][i] = r2(fixed[0], pr[f"{f}_target"])
@@ -402,11 +459,12 @@ def checked(cfg, S: dict, restricted_test: float, model_test: float, time_rows: 
     finite = lambda v: float(v) if np.isfinite(v) else None
     if not S["additive"]["found"]:
         return fmt.StoryCheck.from_json(story_check.not_measured(cfg.p, S["additive"]["reason"], time_rows)).to_json()
-    co = coordinates(cfg.op, cfg.p)
+    co = coordinates(cfg.op, cfg.p, cfg.a, cfg.b)
     return fmt.StoryCheck.from_json(story_check.story_check(
-        cfg.p, S["story"].get("k"), S["selections"]["wave_neurons"], finite(restricted_test), finite(model_test),
+        co.n, S["story"].get("k"), S["selections"]["wave_neurons"], finite(restricted_test), finite(model_test),
         S["logit_approx"]["explained_variance"], S["selections"]["logit"], S["selections"]["crest"],
-        time_rows, line=co.line, coords=None if co.identity else co.description)).to_json()
+        time_rows, line=co.line, coords=None if co.identity else co.description,
+        outputs=[int(t) for t in co.outputs])).to_json()
 
 
 def replay_measures(hist: dict) -> dict:
@@ -456,10 +514,11 @@ def check_at(run: Run, epoch: int) -> dict:
     logits, sp = A["activations"]["logits"][:, :cfg.p], run.split()      # analyse's forward, not another
     labels = tasks.answers(cfg.op, *tasks.all_pairs(cfg.p), cfg.p, cfg.a, cfg.b)
     restricted = np.nan
+    co = coordinates(cfg.op, cfg.p, cfg.a, cfg.b)
     if S["key_frequencies"]:                 # in the op's coordinates, as analyse measured them
-        co = coordinates(cfg.op, cfg.p)
-        U = torch.tensor(fo.sum_directions(cfg.p, S["key_frequencies"]), dtype=torch.float32)
-        restricted = float(progress_losses(torch.tensor(co.rows(logits))[None], U, torch.tensor(co.rows(labels)),
+        U = torch.tensor(directions(co, S["key_frequencies"]), dtype=torch.float32)
+        restricted = float(progress_losses(torch.tensor(co.rows(logits)[:, co.outputs])[None], U,
+                                           torch.tensor(answer_elements(co, co.rows(labels))),
                                            torch.tensor(co.positions(sp["train"])),
                                            torch.tensor(co.positions(sp["test"])))["restricted_loss_test"][0])
     tr, te, measured = history_upto(run.metrics(), epoch)
@@ -469,15 +528,21 @@ def check_at(run: Run, epoch: int) -> dict:
                          analysis_epoch=epoch)[1] if needed
             else {"probe": {"cos_r2": np.zeros(0)}, "evolution": {}})
     S["replay"] = replay_part(at, needed, hist, S).to_json()
-    S["story_check"] = checked(cfg, S, restricted, model_test_loss(logits, labels, sp["test"]),
+    S["story_check"] = checked(cfg, S, restricted, model_test_loss(co, logits, labels, sp["test"]),
                                story_check.in_time(tr, te, measured, S["replay"]["claims"]))
     return S
 
 
-def model_test_loss(logits: np.ndarray, labels: np.ndarray, test: np.ndarray) -> float:
+def model_test_loss(co, logits: np.ndarray, labels: np.ndarray, test: np.ndarray) -> float:
     """The model's own test loss from the analysis checkpoint's digit logits (float64), for the
-    story check: a running history's metric at its last checkpoint lags one epoch."""
-    return mech.loss_all(logits[test].astype(np.float64), labels[test])
+    story check: a running history's metric at its last checkpoint lags one epoch. Over the
+    group's pairs and answers, as the restricted loss it is compared with (extraction/coords.py: for
+    mul and div the pairs without a zero, softmax over the p − 1 nonzero answers)."""
+    if co.apart is None:
+        return mech.loss_all(logits[test].astype(np.float64), labels[test])
+    at = co.positions(test)
+    return mech.loss_all(co.rows(logits)[at][:, co.outputs].astype(np.float64),
+                         answer_elements(co, co.rows(labels)[at]))
 
 
 def extract(run_name: str, analysis_epoch: int | None = None, T: int | None = None,
@@ -524,7 +589,8 @@ def extract(run_name: str, analysis_epoch: int | None = None, T: int | None = No
     tr, te, measured = history_upto(run.metrics(), m["epochs_done"])
     S["replay"] = replay_part(rp.claim_epochs(tr, te, epochs), epochs, hist, S).to_json()
     S["story_check"] = checked(cfg, S, cur["restricted_loss_test"][at],
-                               model_test_loss(A["activations"]["logits"][:, :cfg.p], labels, run.split()["test"]),
+                               model_test_loss(coordinates(cfg.op, cfg.p, cfg.a, cfg.b),
+                                               A["activations"]["logits"][:, :cfg.p], labels, run.split()["test"]),
                                story_check.in_time(tr, te, measured, S["replay"]["claims"]))
     final = {k: float(metrics[k][m["epochs_done"]]) for k in ("train_loss", "test_loss", "train_acc", "test_acc")}
     summary = {
@@ -536,16 +602,13 @@ def extract(run_name: str, analysis_epoch: int | None = None, T: int | None = No
         "phases": ph, **S, "final": final, "diagnostics": diag.to_json(),
         fmt.SeedChoice.KEY: fmt.SeedChoice.of_manifest(m).to_json(),
     }
-    notes = ([f"the sum directions, crest and logit maxima describe (x + y) mod p; for op {cfg.op!r} they "
-               "need not apply"] if cfg.op != "add" and S["additive"]["found"] and coordinates(cfg.op, cfg.p).identity
-             else []) \
-        + ([] if m["grokked"] else ["this run never reached 99% test accuracy (not grokked)"])
+    notes = [] if m["grokked"] else ["this run never reached 99% test accuracy (not grokked)"]
     if notes:
         summary["note"] = "; ".join(notes)
 
     files = {
         "curves": cur,
-        "fourier": {"basis": fo.basis(cfg.p), "basis_labels": np.array(fo.basis_labels(cfg.p)),
+        "fourier": {"basis": fo.basis(S["additive"]["n"]), "basis_labels": np.array(fo.basis_labels(S["additive"]["n"])),
                     "embed_norms": hist["embed_norms"], **A["fourier"]},
         "neurons": A["neurons"],
         "probes": {**A["probes"], **hist["probe"]},

@@ -16,23 +16,6 @@ KEY_SHARE = 0.01       # a frequency is key when its sum directions carry >= 1 %
 FVE_CLUSTER = 0.85     # docs/science.md §3: a neuron belongs to a cluster at FVE >= 0.85
 
 
-# Ops whose answer is a product in the multiplicative group mod p: their Fourier structure runs
-# over discrete logarithms, not residues, so nothing measured along x + y describes them. (sub is
-# addition of x and −y mod p: measured in those coordinates, extraction/coords.py; pow is a sum of
-# a function of x and one of y: measured along x + y with a note.)
-NOT_ADDITION = {"mul": "x·y", "div": "x·y⁻¹"}
-
-
-def not_addition(op: str) -> str | None:
-    """Why the measures along x + y (sum directions, key frequencies, restricted and excluded
-    losses, the logit approximation, crest, logit maxima, the story) do not apply to `op`, or
-    None when they do."""
-    if op not in NOT_ADDITION:
-        return None
-    return (f"op {op} is not addition: ({NOT_ADDITION[op]}) mod p is a product, not a function of x + y, "
-            "so nothing measured along x + y describes it")
-
-
 def centred(A: np.ndarray) -> np.ndarray:
     return A - A.mean(axis=0, keepdims=True)
 
@@ -52,6 +35,44 @@ def key_frequencies(logits: np.ndarray, p: int, share: float = KEY_SHARE) -> tup
     s = sum_direction_shares(logits, p)
     ks = [int(k) for k in np.argsort(-s) if s[k] >= share]
     return ks, s
+
+
+def pair_directions(sums: np.ndarray, p: int, ks) -> np.ndarray:
+    """cos(w_k s) and sin(w_k s) over rows whose sums s = u + v are not a p×p grid (pow with a
+    colliding exponent), centred and made orthonormal jointly: [2K, rows]. On a grid they are
+    fo.sum_directions up to sign."""
+    s = np.asarray(sums, float)
+    V = np.stack([f(2 * np.pi * k * s / p) for k in ks for f in (np.cos, np.sin)], axis=1)
+    Q, R = np.linalg.qr(V - V.mean(0))
+    keep = np.abs(np.diag(R)) > 1e-9 * max(np.abs(np.diag(R)).max(), 1e-30)
+    return (Q * np.sign(np.where(np.diag(R) == 0, 1, np.diag(R))))[:, keep].T
+
+
+def pair_key_frequencies(logits: np.ndarray, sums: np.ndarray, p: int,
+                         share: float = KEY_SHARE) -> tuple[list[int], np.ndarray]:
+    """key_frequencies' rule over rows that are no grid: each k's share of the centred logits'
+    variance in the span of cos/sin(w_k s) over those rows."""
+    L = centred(logits)
+    total = max((L ** 2).sum(), 1e-30)
+    s = np.r_[0.0, [((pair_directions(sums, p, [k]) @ L) ** 2).sum() / total for k in range(1, fo.n_freqs(p) + 1)]]
+    return [int(k) for k in np.argsort(-s) if s[k] >= share], s
+
+
+def pair_neuron_fve(post: np.ndarray, u: np.ndarray, v: np.ndarray, p: int) -> dict:
+    """neuron_fve over rows that are no grid: per neuron and k, the share of its centred variance
+    that the nine terms {1, cos w_k u, sin w_k u} × {1, cos w_k v, sin w_k v} explain by least squares
+    (on a grid, block_fve's block)."""
+    A = centred(post)
+    total = np.maximum((A ** 2).sum(0), 1e-30)
+    fve = np.zeros((A.shape[1], fo.n_freqs(p) + 1))
+    for k in range(1, fo.n_freqs(p) + 1):
+        w = 2 * np.pi * k / p
+        fu = [np.ones_like(u, float), np.cos(w * u), np.sin(w * u)]
+        fv = [np.ones_like(v, float), np.cos(w * v), np.sin(w * v)]
+        D = np.stack([a * b for a in fu for b in fv], axis=1)
+        coef, *_ = np.linalg.lstsq(D, A, rcond=None)
+        fve[:, k] = 1 - ((A - D @ coef) ** 2).sum(0) / total
+    return {"freq": fve.argmax(axis=1), "fve": fve.max(axis=1), "fve_by_freq": fve}
 
 
 def embedding_frequencies(W_E_digits: np.ndarray, rel: float = 0.1) -> tuple[list[int], np.ndarray]:
@@ -86,16 +107,20 @@ def loss_all(logits: np.ndarray, labels: np.ndarray, valid: np.ndarray | None = 
 
 
 def logit_approximation(logits: np.ndarray, p: int, keys: list[int], labels: np.ndarray,
-                        valid: np.ndarray | None = None) -> dict:
+                        valid: np.ndarray | None = None, sums: np.ndarray | None = None) -> dict:
     """Fit logit(x, y, c) ≈ mean_c + Σ_k α_k cos(w_k(x + y − c)) by least squares (docs/science.md §4).
     `approx` [p*p, c] is the fitted logits themselves (an array: extraction keeps it out of the JSON).
-    Losses are over the task's pairs (`valid`, tasks.valid; None: all p*p)."""
+    Losses are over the task's pairs (`valid`, tasks.valid; None: all p*p). `sums`: each row's
+    x + y in the op's coordinates (extraction/coords.py; None: the p×p grid's, x-major), for
+    rows that are no grid (pow with a colliding exponent)."""
     if not keys:
         return {"alphas": {}, "explained_variance": 0.0, "loss": None, "model_loss": loss_all(logits, labels, valid),
                 "approx": np.broadcast_to(logits.mean(axis=0, keepdims=True), logits.shape).copy()}
-    x, y = np.divmod(np.arange(p * p), p)
+    if sums is None:
+        x, y = np.divmod(np.arange(p * p), p)
+        sums = x + y
     c = np.arange(p)
-    s = (x + y)[:, None] - c[None, :]
+    s = np.asarray(sums)[:, None] - c[None, :]
     design = np.stack([np.cos(2 * np.pi * k * s / p).ravel() for k in keys], axis=1)
     L = centred(logits)
     alpha, *_ = np.linalg.lstsq(design, L.ravel(), rcond=None)
@@ -503,7 +528,7 @@ def unembed_direction(W_U: np.ndarray, p: int, T: int, ks) -> np.ndarray:
     return (W_U[:, :p] @ F[rows].T) @ F[rows, T]
 
 
-def crest(mlp_out: np.ndarray, p: int, keys: list[int], T: int, W_U: np.ndarray) -> dict:
+def crest(mlp_out: np.ndarray, p: int, keys: list[int], T: int, W_U: np.ndarray, answer: int | None = None) -> dict:
     """The surface the Crest scene shows: the MLP output, over (x, y), along one direction whose
     crest lies on x + y ≡ T, chosen to be as broad as possible while still peaking on T.
 
@@ -520,9 +545,11 @@ def crest(mlp_out: np.ndarray, p: int, keys: list[int], T: int, W_U: np.ndarray)
     higher prominence). When none qualifies, the candidate peaking on T with the highest
     prominence, and the data says so.
     Evidence: how many candidates of each kind were considered, peaked on T and qualified; the
-    best qualifying ones with their measures; the broader ones that failed, and why."""
+    best qualifying ones with their measures; the broader ones that failed, and why. `answer`: the
+    output token T stands for in the descriptions (mul and div: T is its discrete log; None: T)."""
     if not keys:
         return {"found": False, "reason": "no key frequencies"}
+    out = T if answer is None else answer
     U = fo.sum_directions(p, keys)
     d_model = mlp_out.shape[1]
     cands = [{"kind": "dimension", "dimension": d, "direction": np.eye(d_model)[d]} for d in range(d_model)]
@@ -563,10 +590,10 @@ def crest(mlp_out: np.ndarray, p: int, keys: list[int], T: int, W_U: np.ndarray)
     else:
         d = None
         if best["keys"] == "all":
-            desc = f"the MLP output along the direction that votes for {T} (the unembedding of output {T})"
+            desc = f"the MLP output along the direction that votes for {out} (the unembedding of output {out})"
         else:
-            desc = (f"the MLP output along the unembedding of output {T} restricted to w = "
-                    f"{', '.join(fo.freq_label(k, p) for k in best['keys'])} (what they add to logit {T})")
+            desc = (f"the MLP output along the unembedding of output {out} restricted to w = "
+                    f"{', '.join(fo.freq_label(k, p) for k in best['keys'])} (what they add to logit {out})")
     direction = best["direction"]
     surface = (mlp_out @ direction).reshape(p, p)
     on_line = (T - np.arange(p)) % p

@@ -8,6 +8,7 @@ flags asked), else the default; so `status` after `all --T 5` sees what `all` ma
 from __future__ import annotations
 
 from . import mechanism as mech
+from .coords import coordinates
 from .errors import ExtractionError
 
 DEFAULT_T = 65              # the crest's target sum, taken mod p (the video's)
@@ -28,9 +29,10 @@ def settings_for(cfg, analysis_epoch: int, T: int | None, output: int | None, st
     """The settings an extraction of a run of config `cfg` runs with (stored in its manifest; a
     change stales the assets)."""
     p = cfg.p
+    n = coordinates(cfg.op, p, cfg.a, cfg.b).n      # story k is a frequency of the group the answer adds in
     return {"analysis_epoch": analysis_epoch, "T": (DEFAULT_T if T is None else T) % p,
             "output": (DEFAULT_OUTPUT if output is None else output) % p, "key_share": mech.KEY_SHARE,
-            "fve_threshold": mech.FVE_CLUSTER, "probe_max_dims": PROBE_MAX_DIMS, "story_k": story_setting(p, story_k)}
+            "fve_threshold": mech.FVE_CLUSTER, "probe_max_dims": PROBE_MAX_DIMS, "story_k": story_setting(n, story_k)}
 
 
 def story_setting(p: int, story_k: int | None) -> int | None:

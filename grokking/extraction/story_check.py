@@ -66,11 +66,20 @@ def algorithm(restricted_test: float | None, model_test: float | None, logit_ev:
                        "is not how this run computes its answer, or its clean-up is unfinished"}
 
 
-def singled_out(on_line: float, output: int, rival_model: float | None = None, line: str = "x + y") -> dict:
+def element_name(outputs: list | None = None):
+    """How the check names a group element: itself, or for ops whose elements are not the answers
+    (mul and div, extraction/coords.py `outputs`) "14 (answer 7)"."""
+    if not outputs or all(int(t) == i for i, t in enumerate(outputs)):
+        return str
+    return lambda m: f"{m} (answer {outputs[m]})"
+
+
+def singled_out(on_line: float, output: int, rival_model: float | None = None, line: str = "x + y",
+                named=str) -> dict:
     """The key frequencies interfere constructively only on the answer: >= 95 % of the output's
     p largest logits lie on x + y ≡ output (`line`: the sum in the op's terms, extraction/coords.py:
-    "x − y" for sub)."""
-    value = f"{on_line:.0%} of logit {output}'s top values on {line} ≡ {output}"
+    "x − y" for sub; `named`: element_name's)."""
+    value = f"{on_line:.0%} of logit {named(output)}'s top values on {line} ≡ {output}"
     if rival_model is not None:
         value += f"; the next diagonal crest reaches {rival_model:.0%} of its height"
     return {"name": "answer singled out", "passed": bool(on_line >= MIN_ON_LINE), "value": value,
@@ -79,7 +88,7 @@ def singled_out(on_line: float, output: int, rival_model: float | None = None, l
             "meaning": f"the logit of {output} shows several equal diagonal ridges, not one on {line} ≡ {output}"}
 
 
-def crest(c: dict, line: str = "x + y") -> dict:
+def crest(c: dict, line: str = "x + y", named=str) -> dict:
     """The crest unit qualifies under the documented rule (extraction/mechanism.py crest): no
     fallback counts as a pass."""
     if not c.get("found"):
@@ -88,7 +97,7 @@ def crest(c: dict, line: str = "x + y") -> dict:
                 "meaning": "the Crest scene is not drawn"}
     T = c.get("T")
     value = (f"{c.get('description')}: other crests at most {1 - c.get('prominence', 0):.0%} of the one on "
-             f"{line} ≡ {T}, {c.get('rows_in_crest', 0):.0%} of rows peak within it")
+             f"{line} ≡ {named(T)}, {c.get('rows_in_crest', 0):.0%} of rows peak within it")
     if not c.get("qualifies"):
         value += " (no candidate qualifies: the one shown is a fallback)"
     return {"name": "crest", "passed": bool(c.get("qualifies")), "value": value,
@@ -190,15 +199,20 @@ def in_time(train_acc, test_acc, test_measured, claims: list[dict] | None, per_c
 
 def story_check(p: int, story_k: int | None, wave: dict, restricted_test: float | None,
                 model_test: float | None, logit_ev: float, logit: dict, crest_sel: dict,
-                time_rows: list[dict] | None = None, line: str = "x + y", coords: str | None = None) -> dict:
+                time_rows: list[dict] | None = None, line: str = "x + y", coords: str | None = None,
+                outputs: list | None = None) -> dict:
     """Every criterion of docs/science.md §8 for one run (the StoryCheck part of summary.json);
     `time_rows`: in_time()'s (None: not measured, each FAIL with that reason). `line`, `coords`:
     the op's coordinates (extraction/coords.py), the sum in its terms ("x − y" for sub) and the
-    sentence saying what they are (None: x and y as they are), which the check records and prints."""
+    sentence saying what they are (None: x and y as they are), which the check records and prints;
+    `p`: the group's order (the modulus of its frequencies); `outputs`: each element's answer token."""
+    named = element_name(outputs)
+    answer = (singled_out(logit["on_line_fraction"], logit["output"], logit.get("rival_model"), line, named)
+              if logit.get("found", True) else
+              {**singled_out(0.0, 0, None, line), "value": f"none found ({logit.get('reason')})",
+               "meaning": "the LogitSurface scene is not drawn"})
     crit = [legible(story_k, wave.get("freqs") or [], wave.get("left_out") or [], p),
-            algorithm(restricted_test, model_test, logit_ev),
-            singled_out(logit["on_line_fraction"], logit["output"], logit.get("rival_model"), line),
-            crest(crest_sel, line)] + (time_rows or _unmeasured_time("no training history given"))
+            algorithm(restricted_test, model_test, logit_ev), answer, crest(crest_sel, line, named)] + (time_rows or _unmeasured_time("no training history given"))
     for c in crit:
         c["advice"] = None if c["passed"] else TRY
     return {"found": True, "passed": all(c["passed"] for c in crit), "criteria": crit,

@@ -521,45 +521,41 @@ def _non_finite(o, path=()):
 
 @pytest.mark.parametrize("op", ["mul", "div"])
 @pytest.mark.slow
-def test_an_op_that_is_not_addition_extracts_with_the_sum_measures_not_found(runs_dir, tiny_cfg, tmp_path, op):
+def test_mul_and_div_extract_over_the_discrete_log(runs_dir, tiny_cfg, tmp_path, op):
+    """A mul or div run is measured over Z_(p−1) through the discrete log (extraction/coords.py):
+    every measure along the sum is found, over (p−1)×(p−1) surfaces, and the zero pairs are
+    reported apart; figures and scenes read the assets."""
     from grokking.training import tasks
     from grokking.training.history import Run
     from grokking.training.train import Seeded, train
     from grokking.figures.build import build
+    from grokking.extraction.coords import coordinates
     train([Seeded(tiny_cfg.replace(op=op), Run(op))], progress=False)
     assert _cli(["extract", "--run", op, "--quiet"])[0] == 0
     text = (runs_dir.parent / "assets" / op / "summary.json").read_text()
     s = json.loads(text)
     assert _non_finite(s) == [] and "NaN" not in text and "Infinity" not in text
-    why = s["additive"]["reason"]
-    assert s["additive"]["found"] is False and why.startswith(f"op {op} is not addition")
-    for part in (s["story"], s["story_check"], s["logit_approx"], *s["selections"].values()):
-        assert part["found"] is False and part["reason"] == why
-    assert s["key_frequencies"] == [] and not s["story_check"]["passed"]
-    # the rows of the x + y mechanism (and its replay) are not measured; the plateau and its
-    # steadiness are any run's, measured from its history
-    crit = {c["name"]: c for c in s["story_check"]["criteria"]}
-    assert all(crit[n]["value"] == f"not measured: {why}" for n in ("legible", "algorithm", "answer singled out",
-                                                                    "crest", "replay"))
-    assert not crit["delay"]["value"].startswith("not measured") and not crit["delay"]["passed"]
+    p, n = tiny_cfg.p, tiny_cfg.p - 1
+    add = s["additive"]
+    assert add["found"] and add["n"] == n and add["generator"] == 2 and add["grid"]      # 2 generates mod 11
+    assert add["x_axis"] == "log₂ x" and add["line"] == ("log₂ x + log₂ y" if op == "mul" else "log₂ x − log₂ y")
+    assert add["outputs"] == [pow(2, i, p) for i in range(n)]
+    zp = add["zero_pairs"]
+    assert zp["pairs"] == (2 * p - 1 if op == "mul" else p - 1) and 0 <= zp["accuracy"] <= 1
     a = Assets(op)
-    assert np.isnan(a["curves"]["excluded_loss"]).all() and "logit_surface" not in a["evolution"]
+    assert a.n == n and a["activations"]["logits"].shape[0] == p * p         # activations stay natural
+    assert a["selections"]["attn_eq_pattern"].shape[1:] == (n, n)
+    assert a["fourier"]["embed_norms"].shape[1] == n and np.isfinite(a["curves"]["excluded_loss"]).any() == bool(
+        s["key_frequencies"])
+    # losses over the group: the pairs without a zero, softmax over the p − 1 nonzero answers
+    co = coordinates(op, p)
+    labels = tasks.answers(op, *tasks.all_pairs(p), p)
+    logits = co.rows(a["activations"]["logits"][:, :p].astype(np.float64))[:, co.outputs]
+    inv = {int(t): m for m, t in enumerate(co.outputs)}
+    el = np.array([inv[int(c)] for c in co.rows(labels)])
+    assert s["logit_approx"]["model_loss"] == pytest.approx(mech.loss_all(logits, el))
     assert a.diagnostics.found and np.isfinite(a["curves"]["all_grad_norm"]).all()
-    # losses over "all pairs" are over the task's pairs: for div, y = 0 is not one
-    valid = tasks.valid(op, tiny_cfg.p)
-    labels = tasks.answers(op, *tasks.all_pairs(tiny_cfg.p), tiny_cfg.p)
-    logits = a["activations"]["logits"][:, :tiny_cfg.p].astype(np.float64)
-    assert s["logit_approx"]["model_loss"] == pytest.approx(mech.loss_all(logits[valid], labels[valid]))
-    assert (op == "div") == (not valid.all())
     # the figures stage reads such assets: each figure drawn or skipped with a reason, none fails
     results = build(op, outdir=tmp_path / "fig", formats=("png",), frames=4)
     assert not [r for r in results if r.failed], [(r.name, r.failed) for r in results if r.failed]
     assert {r.name for r in results if not r.skipped} >= {"grokking_curves", "progress_measures"}
-    # and the scenes: every one that draws the mechanism of x + y is not drawn, saying why
-    from grokking.scenes import data as scene_data
-    from grokking.scenes.catalog import SCENES
-    with scene_data.using(op, runs_dir.parent / "assets"):
-        for name in SCENES:
-            why = scene_data.absent(name)
-            assert (why is not None) == (name in scene_data.ALONG_SUM), name
-            assert why is None or f"op {op} is not addition" in why
