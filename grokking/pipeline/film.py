@@ -38,6 +38,7 @@ PARTS = {
     "waves": "Waves inside the network",
     "probes": "Reading the waves out of the embedding",
     "clock": "A clock that adds angles",
+    "relabel": "Multiplication: the clock again",
     "surfaces": "Neurons over (x, y)",
     "trig": "The trig identity and the logits",
     "story": "The whole of training",
@@ -62,6 +63,8 @@ SECTIONS = [
     ("32:24", "Final thoughts"),
     ("34:02", "Welch Labs update"),
 ]
+# The section of a scene the video has none for (its transcript time in the catalogue is "—")
+BEYOND = ("—", "Beyond the video")
 # What each scene shows, in a few words: told apart from the other scenes of its section
 SHOTS = {
     "ModularTable": "the table wraps around",
@@ -72,6 +75,7 @@ SHOTS = {
     "FourierPeak": "one frequency per neuron",
     "EmbeddingProbe": "a probe reads the wave",
     "Clock": "adding angles on a clock",
+    "Relabel": "the multiplication clock",
     "NeuronSurface": "one neuron over x and y",
     "Crest": "crests along x + y",
     "TrigIdentity": "cos·cos − sin·sin",
@@ -116,8 +120,11 @@ def _seconds(t: str) -> int:
 
 
 def section(scene: str) -> tuple[str, str]:
-    """(start time, title) of the video's section the scene retells, by its transcript time."""
+    """(start time, title) of the video's section the scene retells, by its transcript time
+    (BEYOND for a scene with none)."""
     from grokking.scenes.catalog import SCENES
+    if ":" not in SCENES[scene][2]:
+        return BEYOND
     at = _seconds(SCENES[scene][2])
     return [s for s in SECTIONS if _seconds(s[0]) <= at][-1]
 
@@ -128,7 +135,7 @@ def chapter_title(scene: str) -> str:
     from grokking.scenes.catalog import SCENES
     sec = section(scene)
     shared = sum(section(n) == sec for n in SCENES) > 1
-    return f"{sec[1]} — {SHOTS[scene]}" if shared else sec[1]
+    return f"{sec[1]} — {SHOTS[scene]}" if shared or sec == BEYOND else sec[1]
 
 
 def story(names: list[str], task: dict | None = None) -> list[tuple[str, str, list[str]]]:
@@ -148,9 +155,12 @@ def story(names: list[str], task: dict | None = None) -> list[tuple[str, str, li
 
 
 def part_card(number: int, title: str, scenes: list[str]) -> Card:
-    """A part's card: 'Part n', its title, the video's sections its scenes retell (with times)."""
-    secs = list(dict.fromkeys(section(n) for n in scenes))
-    return Card(f"Part {number}", title, ["retelling the video's " + " · ".join(f"“{t}” ({at})" for at, t in secs)])
+    """A part's card: 'Part n', its title, the video's sections its scenes retell (with times), or
+    that they go beyond it."""
+    secs = [s for s in dict.fromkeys(section(n) for n in scenes) if s != BEYOND]
+    told = ("retelling the video's " + " · ".join(f"“{t}” ({at})" for at, t in secs)) if secs else ""
+    beyond = "a step beyond the video" if any(section(n) == BEYOND for n in scenes) else ""
+    return Card(f"Part {number}", title, [" · ".join(x for x in (told, beyond) if x)])
 
 
 def opening_card(a) -> Card:

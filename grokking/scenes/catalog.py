@@ -1,4 +1,5 @@
-"""Every scene, in story order: name -> (module, one-line description, transcript time)."""
+"""Every scene, in story order: name -> (module, one-line description, transcript time; "—" for a
+scene that goes beyond the video, which has no section for it)."""
 from __future__ import annotations
 
 import importlib
@@ -13,6 +14,8 @@ SCENES: dict[str, tuple[str, str, str]] = {
     "FourierPeak": ("waves", "DFT of a wave neuron's sweep: the peak at its key frequency, the fitted cosine over the dots", "13:58"),
     "EmbeddingProbe": ("probes", "an embedding dimension against a cosine; the sparse probe's weighted sum; sine; position 1", "14:37"),
     "Clock": ("clock", "a clock adding 11 + 2; the cos probe against the sin probe tracing a circle with a hand at w x", "16:59"),
+    # beyond the video (no transcript time): the multiplication clock
+    "Relabel": ("relabel", "(x · y) mod p looks like noise; rows and columns sorted by the discrete log, it is the addition table mod p − 1: the clock again", "—"),
     # part 2
     "NeuronSurface": ("surfaces", "a hidden neuron over (x, y): x sweep, y sweep, the surface; its 2D Fourier terms split off and added back", "19:17"),
     "Crest": ("surfaces", "an MLP-output unit's diagonal crests; overhead, the crest points on x + y = T and x + y = T + p", "21:24"),
