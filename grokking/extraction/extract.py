@@ -198,7 +198,7 @@ def analyse_activations(act: dict, W: dict, p: int, labels: np.ndarray, settings
     valid_m = None if valid is None else co.rows(valid)
     Ld = act["logits"][:, co.outputs].astype(np.float64)
     post, mlp_out = act["mlp.hook_post"].astype(np.float64), act["hook_mlp_out"].astype(np.float64)
-    W_U = W["W_U"][:, co.outputs].astype(np.float64)
+    W_U = W["W_U"][:, co.outputs]             # in the weights' own dtype, as add always measured it
 
     no_grid = None if co.grid else f"op pow here has no (x{fo_sup(a)}, y{fo_sup(b)}) grid: {'; '.join(co.collisions)}"
     if co.grid:
@@ -277,7 +277,7 @@ def analyse_activations(act: dict, W: dict, p: int, labels: np.ndarray, settings
                                                              harmonic_of=harmonic_of))
         pair = fmt.ProductPair.from_result(mech.product_pair(         # its votes: onto the direction voting for T
             post, n, keys, neu["freq"], neu["fve"], story_k=story_k, W_out=W["W_out"].astype(np.float64),
-            vote=W_U[:, T], T=T))
+            vote=W_U[:, T].astype(np.float64), T=T))
         cr = fmt.Crest.from_result(mech.crest(mlp_out, n, keys, T, W_U, answer=settings["T"]))
         lg = fmt.Logit.from_result(mech.logit_surface(Ld, n, output, approx["alphas"], fitted))
     ns = neuron_surfaces(post, n, wave, pair)
