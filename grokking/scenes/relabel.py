@@ -278,7 +278,8 @@ class Relabel(L.DataScene):
         top, left, bottom, right = img.get_top()[1], img.get_left()[0], img.get_bottom()[1], img.get_right()[0]
 
         expr = "x / y" if op == "div" else "x · y"
-        sub = L.label(f"({expr}) mod {p}, x, y = 1 … {n}", 28).move_to([3.7, 2.6, 0])
+        xr = (right + 0.25 + 6.85) / 2                    # the middle of the column right of the table
+        sub = L.label(f"({expr}) mod {p}, x, y = 1 … {n}", 28).move_to([xr, 2.6, 0])
         L.fit_right(sub)
         # the axes: rows (x, then i) down the left, columns (y, then j) along the top
         def row_axis(name, lo, hi, color):
@@ -302,15 +303,9 @@ class Relabel(L.DataScene):
         zcol.move_to([left - w0 / 2 - 0.02, centre[1], 0])
         z0 = L.label("0", 20, L.MUTED).move_to([left - 0.3, top + 0.38, 0])       # the strips' x = 0 and y = 0
 
-        # the colour key: a clock of n hours, each hour the colour of the answers with that log
-        R = 0.8
-        kc = np.array([3.7, 0.4, 0])
-        ring = L.image(ring_image(n), width=2 * R, height=2 * R, smooth=True).move_to(kc)
-        zero = L.label("0", 20, L.MUTED).move_to(kc + UP * (R + 0.2))
-        key = VGroup(L.label(f"colour: the answer's log{_sub(g)}", 20, L.MUTED),
-                     L.label(f"0 … {n - 1} round a clock of {n} hours", 20, L.MUTED)).arrange(DOWN, buff=0.08)
-        key.next_to(ring, DOWN, buff=0.15)
-        noise = L.label("in natural order: noise", 24).move_to([3.7, -1.5, 0])
+        # the right column, top to bottom: what the table is (and, for a run of another op, whose p),
+        # the colour key (a clock of n hours, each hour the colour of the answers with that log),
+        # then the text of each step
         note = None
         if not own:
             note = VGroup(L.label(f"run {self.d.run} learns {L.task_name(task, p)}:", 20, L.MUTED),
@@ -318,13 +313,35 @@ class Relabel(L.DataScene):
                           ).arrange(DOWN, buff=0.06).next_to(sub, DOWN, buff=0.15)
             for t in note:
                 L.fit_right(t)
+        R = 0.8
+        zero = L.label("0", 20, L.MUTED).next_to(note if note is not None else sub, DOWN, buff=0.15)
+        zero.set_x(xr)
+        ring = L.image(ring_image(n), width=2 * R, height=2 * R, smooth=True).next_to(zero, DOWN, buff=0.12)
+        key = VGroup(L.label(f"colour: the answer's log{_sub(g)}", 20, L.MUTED),
+                     L.label(f"0 … {n - 1} round a clock of {n} hours", 20, L.MUTED)).arrange(DOWN, buff=0.08)
+        key.next_to(ring, DOWN, buff=0.15)
+        slot = key.get_bottom()[1] - 0.3                  # the top of each step's text
+
+        def place(m):
+            m.move_to([xr, slot, 0], aligned_edge=UP)
+            for t in (m if isinstance(m, VGroup) else [m]):
+                L.fit_right(t)
+            return m
+
+        noise = place(L.label("in natural order: noise", 24))
 
         self.play(FadeIn(sub), FadeIn(img), FadeIn(zrow), FadeIn(zcol), FadeIn(z0), FadeIn(rax), FadeIn(cax), run_time=1)
         self.play(FadeIn(ring), FadeIn(zero), FadeIn(key), *([FadeIn(note)] if note is not None else []), run_time=0.8)
         self.play(FadeIn(noise), run_time=0.5)
         self.wait(0.8)
-        zero_txt = ("x = 0: 0 / y = 0, outside the group" if op == "div" else "0 · y = 0: outside the group")
-        zcap = L.label(zero_txt, 20, L.MUTED).move_to([centre[0], bottom - 0.3, 0])
+        zero_txt = ["x = 0: 0 / y = 0, outside the group" if op == "div" else "0 · y = 0: outside the group"]
+        zp = add.get("zero_pairs") or {}
+        if zp.get("pairs") and zp.get("accuracy") is not None:       # measured by extraction
+            zero_txt.append(f"the model: 0 on {float(zp['accuracy']):.0%} of these {int(zp['pairs'])} pairs")
+        zcap = VGroup(*[L.label(t, 20, L.MUTED) for t in zero_txt]).arrange(DOWN, buff=0.06)
+        zcap.next_to(noise, DOWN, buff=0.2)
+        for t in zcap:
+            L.fit_right(t)
         self.play(FadeIn(zcap), zrow.animate.set_opacity(0.5), zcol.animate.set_opacity(0.5), run_time=0.6)
         self.play(zrow.animate.shift(UP * 0.6).set_opacity(0), zcol.animate.shift(LEFT * 0.6).set_opacity(0),
                   FadeOut(zcap), FadeOut(z0), run_time=0.9)
@@ -332,8 +349,7 @@ class Relabel(L.DataScene):
 
         # rows by i, then columns by j: each row slides to its place
         self.play(FadeOut(noise), run_time=0.3)
-        step = L.label(f"rows sorted by i = {x_axis}", 22).move_to([3.7, -1.5, 0])
-        L.fit_right(step)
+        step = place(L.label(f"rows sorted by i = {x_axis}", 22))
         rax2 = row_axis(f"i = {x_axis}", "0", str(n - 1), L.KEY[1])
         self.play(FadeIn(step), run_time=0.4)
         self.play(rt.animate.set_value(1.0), ReplacementTransform(rax, rax2), run_time=2.2, rate_func=smooth)
@@ -352,14 +368,12 @@ class Relabel(L.DataScene):
                        L.label(f"multiplying is adding logs, mod {n}:" if op == "mul"
                                else f"dividing is adding logs (j = −log y), mod {n}:", 22),
                        L.label(f"the clock again, with {n} hours", 22, L.ACCENT))
-        lines.arrange(DOWN, buff=0.14).next_to(key, DOWN, buff=0.3)
-        for t in lines:
-            L.fit_right(t)
+        place(lines.arrange(DOWN, buff=0.14))
         extra = []
         ks = [int(k) for k in (self.d.summary.get("key_frequencies") or [])] if own else []
         if own and add.get("found") and ks:
-            why = VGroup(L.label(f"this model's waves run over i: key", 20, L.MUTED),
-                         L.label(f"frequencies k = {', '.join(map(str, ks))} of Z{_sub(n)}", 20, L.MUTED))
+            why = VGroup(L.label("this model's waves run over i:", 20, L.MUTED),
+                         L.label(f"key frequencies k = {', '.join(map(str, ks))} of Z{_sub(n)}", 20, L.MUTED))
         elif own:
             why = VGroup(L.label(f"run {self.d.run} learns {L.task_name(task, p)}", 20, L.MUTED),
                          L.label("(its waves over i not measured: re-extract)", 20, L.MUTED))

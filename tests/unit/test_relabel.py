@@ -114,3 +114,55 @@ def test_catalogued_after_the_clock_and_filmed_as_beyond_the_video():
     card = film.part_card(2, parts[1][1], parts[1][2])
     assert card.lines == ["a step beyond the video"]
     assert film.part_card(1, parts[0][1], parts[0][2]).lines[0].startswith("retelling the video's")
+
+
+# ---- the scene's text, from synthetic assets (renders a still: slow) ------------------------------
+
+@pytest.fixture(scope="module")
+def synth_runs(tmp_path_factory):
+    """Synthetic assets at p = 23: the add run as written, and mul and div runs planted from it (the
+    summary's task and "additive" as extraction writes them for those ops, key frequencies over
+    Z_22; the manifest's sha256 of the summary made again)."""
+    import hashlib
+    import json
+    import shutil
+    from tests.synthetic import make_synthetic_assets
+    from grokking.extraction.coords import coordinates
+    root = tmp_path_factory.mktemp("assets")
+    make_synthetic_assets(root, run="synth")
+    for op in ("mul", "div"):
+        shutil.copytree(root / "synth", root / op)
+        s = json.loads((root / op / "summary.json").read_text())
+        s["run"] = op
+        s["task"]["op"] = op
+        c = coordinates(op, 23)
+        s["additive"] = {"found": True, "op": op, "x_axis": c.x_axis, "y_axis": c.y_axis, "line": c.line,
+                         "coordinates": c.description, "n": c.n, "generator": c.generator}
+        s["key_frequencies"] = [3, 7]
+        (root / op / "summary.json").write_text(json.dumps(s))
+        m = json.loads((root / op / "manifest.json").read_text())
+        m["files"]["summary.json"] = hashlib.sha256((root / op / "summary.json").read_bytes()).hexdigest()
+        (root / op / "manifest.json").write_text(json.dumps(m))
+    return root
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("run", ["synth", "mul", "div"])
+def test_scene_says_what_it_shows_and_is_legible(run, synth_runs, tmp_path):
+    """Every text at least theme.MIN_TEXT; p and p − 1 are the run's (23, 22); a mul or div run
+    names its key frequencies over Z_22, an add run says the table is the multiplication table at
+    its p; a div run shows x / y with its columns by −log y."""
+    pytest.importorskip("manim")
+    from tests.unit.test_figures import _smallest_texts
+    from grokking.scenes.theme import MIN_TEXT
+    texts = _smallest_texts("Relabel", synth_runs, tmp_path, run=run)
+    small = [(s, t) for s, t in texts if s < MIN_TEXT - 0.05]
+    assert not small, small[:5]
+    shown = " | ".join(t for _, t in texts)                  # Manim's Text drops the spaces
+    has = lambda phrase: phrase.replace(" ", "") in shown
+    assert has("(x · y) mod 23") or has("(x / y) mod 23")
+    assert has("the clock again, with 22 hours") and has("the addition table mod 22")
+    assert has("k = 3, 7 of Z₂₂") == (run != "synth")
+    assert has("this is the multiplication table at its p = 23") == (run == "synth")
+    assert has("(x / y) mod 23") == (run == "div") and has("−log₅ y mod 22") == (run == "div")
+    assert has("x · y = 5ⁱ⁺ʲ") or has("x / y = 5ⁱ⁺ʲ")
