@@ -116,12 +116,16 @@ def logit_approximation(logits: np.ndarray, p: int, keys: list[int], labels: np.
     if not keys:
         return {"alphas": {}, "explained_variance": 0.0, "loss": None, "model_loss": loss_all(logits, labels, valid),
                 "approx": np.broadcast_to(logits.mean(axis=0, keepdims=True), logits.shape).copy()}
-    if sums is None:
+    grid = sums is None
+    if grid:
         x, y = np.divmod(np.arange(p * p), p)
         sums = x + y
     c = np.arange(p)
     s = np.asarray(sums)[:, None] - c[None, :]
-    design = np.stack([np.cos(2 * np.pi * k * s / p).ravel() for k in keys], axis=1)
+    waves = [np.cos(2 * np.pi * k * s / p) for k in keys]
+    if not grid:     # over pairs that are no grid a wave's mean over the rows is not 0: centre it as L
+        waves = [centred(w) for w in waves]
+    design = np.stack([w.ravel() for w in waves], axis=1)
     L = centred(logits)
     alpha, *_ = np.linalg.lstsq(design, L.ravel(), rcond=None)
     approx = (design @ alpha).reshape(L.shape)
