@@ -15,10 +15,10 @@ from typing import Callable
 import numpy as np
 
 from grokking.common.assets import Crest, Logit, ProductPair, WaveNeurons
-from grokking.extraction import fourier as fo
 
 from . import style
-from .common import Missing, frame_indices, keys, merged_ticks, n_freqs, need, phase_at, phase_spans, selection
+from .common import (Missing, frame_indices, freq_norms, keys, merged_ticks, n_freqs, need, ops, phase_at,
+                     phase_spans, selection)
 
 FPS = 15
 HOLD_S = 1.5          # the last frame stays this long
@@ -90,8 +90,10 @@ def anim_embedding(a, frames: int = 150) -> Animation:
     if len(epochs) != len(norms):
         raise Missing("fourier.npz embed_norms and curves.npz epoch differ in length")
     idx = frame_indices(epochs, frames)
-    n = n_freqs(a.p)
-    per_freq = np.sqrt(fo.freq_power(norms[idx])[:, 1:])      # [frames, n]
+    o = ops(a)
+    n_freqs(norms.shape[1])
+    per_freq = freq_norms(norms[idx])                          # [frames, n//2] (an even n's Nyquist last)
+    n = per_freq.shape[1]
     kinfo = keys(a)
     colour = {k: c for k, _, c in kinfo}
     fig = _figure(720, 400)
@@ -104,7 +106,8 @@ def anim_embedding(a, frames: int = 150) -> Animation:
     ax.set_xticks(*merged_ticks([k for k, _, _ in kinfo], [lab for _, lab, _ in kinfo], min_gap=0.08 * n),
                   fontsize=7)
     ax.set_ylabel("norm of W_E per frequency", fontsize=8)
-    ax.set_title("embedding W_E in the Fourier basis (key frequencies named)", fontsize=9, loc="left")
+    ax.set_title("embedding W_E " + (f"over {o.x} " if o.relabelled else "")
+                 + "in the Fourier basis (key frequencies named)", fontsize=9, loc="left")
     marker = _loss_strip(ax_l, a)
     txt, set_epoch = _counter(fig, a, epochs)
     lookup = {int(i): j for j, i in enumerate(idx)}
@@ -124,21 +127,25 @@ def anim_surfaces(a, frames: int = 150) -> Animation:
         raise Missing("evolution.npz has no epoch")
     epochs = np.asarray(ev["epoch"])
     pp, crest, logit = a.selection(ProductPair), a.selection(Crest), a.selection(Logit)
+    o = ops(a)
     panels = []                       # (title, [C, p, p] array, (its line, [C] share of rows on it) or None)
     tol = a.replay.crest_tol or 0
     if pp.found:
-        for j, (i, f) in enumerate(zip(pp.neurons, pp.formulas)):
+        for j, (i, f) in enumerate(zip(pp.neurons, o.product_formulas(int(pp.k), pp.formulas))):
+            f = f.replace(")·", ")\n· ") if o.relabelled else f      # a long formula on two lines
             panels.append((f"neuron #{i}\n≈ {f}", ev["pair_surfaces"][:, j], None))
     if crest.found:
-        panels.append((f"crest unit, x + y ≡ {crest.T} dashed", ev["crest_surface"],
+        panels.append((f"crest unit, {o.line} ≡ {crest.T} dashed"
+                       + (f"\n({o.answer(crest.T)})" if o.answer(crest.T) else ""), ev["crest_surface"],
                        (crest.T, ev.get("crest_rows_on_line"), tol)))
     if logit.found:
-        panels.append((f"logit of output {logit.output}\nx + y ≡ {logit.output} dashed", ev["logit_surface"],
+        panels.append((f"logit of output {o.output(logit.output)}\n{o.line} ≡ {logit.output} dashed",
+                       ev["logit_surface"],
                        (logit.output, ev.get("logit_rows_on_line"), 0)))
     if not panels:
         raise Missing("evolution.npz has no selected surfaces")
     idx = frame_indices(epochs, frames)
-    p = a.p
+    p = o.n
     fig = _figure(720, 320)
     sub_s, sub_l = fig.subfigures(2, 1, height_ratios=[3.2, 1])
     axes = np.atleast_1d(sub_s.subplots(1, len(panels)))
@@ -160,8 +167,8 @@ def anim_surfaces(a, frames: int = 150) -> Animation:
         ax.set_xlim(-0.5, p - 0.5)
         ax.set_ylim(-0.5, p - 0.5)
         if not (on is not None and on[1] is not None):
-            ax.set_xlabel("x", fontsize=7, labelpad=1)
-        ax.set_ylabel("y", fontsize=7, labelpad=1)
+            ax.set_xlabel(o.x, fontsize=7, labelpad=1)
+        ax.set_ylabel(o.y, fontsize=7, labelpad=1)
         images.append(im)
     marker = _loss_strip(sub_l.subplots(), a)
     txt, set_epoch = _counter(fig, a, epochs)
@@ -170,7 +177,7 @@ def anim_surfaces(a, frames: int = 150) -> Animation:
         for im, (_, arr, _) in zip(images, panels):
             im.set_data(_unit(arr[i]).T)
         for said, rows, c, w in shares:
-            said.set_text(f"x; {rows[i]:.0%} of rows peak on the line" + (f" (±{w})" if w else ""))
+            said.set_text(f"{o.x}; {rows[i]:.0%} of rows peak on the line" + (f" (±{w})" if w else ""))
         marker.set_xdata([epochs[i]] * 2)
         set_epoch(i)
     _note(fig, "each map scaled to its own range in every frame")
@@ -178,12 +185,14 @@ def anim_surfaces(a, frames: int = 150) -> Animation:
 
 
 def anim_loops(a, frames: int = 150) -> Animation:
-    """The wave neurons swept over y (x = 0), pairwise: the loops appear as the circuit forms."""
+    """The wave neurons swept over y (x = 0; mul: log₃ y at log₃ x = 0), pairwise: the loops appear as
+    the circuit forms."""
     selection(a, WaveNeurons, "wave neurons")
     ev = a["evolution"]
     if "wave_sweeps" not in ev or "epoch" not in ev:
         raise Missing("evolution.npz has no wave_sweeps")
     epochs = np.asarray(ev["epoch"])
+    o = ops(a)
     sweeps = ev["wave_sweeps"]                                 # [C, n, p]
     ids = a["selections"].get("wave_neurons", np.arange(sweeps.shape[1]))
     n, p = sweeps.shape[1], sweeps.shape[2]
@@ -216,9 +225,9 @@ def anim_loops(a, frames: int = 150) -> Animation:
             if c == 0:
                 ax.set_ylabel(f"#{int(ids[r])}", fontsize=7)
             if r == n - 1:
-                ax.set_xlabel(f"#{int(ids[c])}" if c != r else f"#{int(ids[c])} vs y", fontsize=7)
-    fig.text(0.98, 0.97, "wave neurons, x = 0, y swept\n(points coloured by y)\ndiagonal: each neuron against y",
-             ha="right", va="top", fontsize=8)
+                ax.set_xlabel(f"#{int(ids[c])}" if c != r else f"#{int(ids[c])} vs {o.y}", fontsize=7)
+    fig.text(0.98, 0.97, f"wave neurons, {o.sweep()}\n(points coloured by {o.y})\n"
+             f"diagonal: each neuron against {o.y}", ha="right", va="top", fontsize=8)
     txt, set_epoch = _counter(fig, a, epochs)
 
     def update(i):

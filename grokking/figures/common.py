@@ -1,8 +1,11 @@
-"""What every figure shares: reading what it needs from the assets, phases, surfaces, lines.
+"""What every figure shares: reading what it needs from the assets, phases, surfaces, lines, and
+the op's coordinates (the axes' names, the line, the answer token of an element).
 
-Surfaces are stored [p, p] with x the row index; every map here is drawn with x on the
-horizontal axis and y on the vertical one, origin at the bottom left (imshow of S.T with
-origin='lower'), so the line x + y = T runs from top left to bottom right.
+Surfaces are stored [n, n] in the op's coordinates (extraction/coords.py: x and y for add, n = p;
+log₃ x and log₃ y for mul over Z_(p − 1); x³ and y⁵ for a pow) with the x axis the row index;
+every map here is drawn with the rows on the horizontal axis and the columns on the vertical
+one, origin at the bottom left (imshow of S.T with origin='lower'), so the line u + v = T runs
+from top left to bottom right. Every axis says which coordinate it is (Ops).
 """
 from __future__ import annotations
 
@@ -57,6 +60,150 @@ def keys(a) -> list[tuple[int, str, str]]:
     ks = [int(k) for k in s.get("key_frequencies", [])]
     labels = s["key_labels"]
     return [(k, lab, style.key_color(i)) for i, (k, lab) in enumerate(zip(ks, labels))]
+
+
+# ---- the op's coordinates ------------------------------------------------------------------
+
+TASK = {"mul": "x·y", "div": "x / y"}       # the answer in the task's own terms where it is not the line
+
+
+class Ops:
+    """How a run's figures name its coordinates (summary["additive"], common/assets.py Additive):
+    `x`, `y` the rows and columns of every surface ("x", "y" for add; "log₃ x", "log₃ y" for mul;
+    a pow with no grid: "x", "y", its arrays stay over the tokens); `line` the sum the answer adds
+    along ("x + y"; "log₃ x + log₃ y"); `n` the side of every surface and the modulus of every
+    frequency; `p` the task's modulus. For add everything reads exactly as it always did."""
+
+    def __init__(self, a):
+        ad = a.additive
+        self.p, self.n = int(a.p), int(a.n)
+        self.op = ad.op or a.summary.get("task", {}).get("op", "add")
+        self.grid = ad.grid is not False
+        self.generator = ad.generator
+        self._ad = ad
+        self.x, self.y = (ad.x_label, ad.y_label) if self.grid else ("x", "y")
+        self.line = ad.sum_label
+        self.relabelled = self.x != "x" or self.y != "y"
+        self.log = self.generator is not None and self.op in ("mul", "div")
+
+    def token(self, element: int) -> int:
+        """The answer token of a group element (a selection's T or output)."""
+        return self._ad.token(int(element))
+
+    @property
+    def diff(self) -> str:
+        """u − v in the task's terms ('x − y'; 'log₃ x − log₃ y'; div 'log₃ x + log₃ y')."""
+        swap = {" + ": " − ", " − ": " + "}
+        signs = [(self.line.find(s), s) for s in swap if s in self.line]
+        if not signs:
+            return "x − y"
+        i, s = min(signs)
+        return self.line[:i] + swap[s] + self.line[i + len(s):]
+
+    @staticmethod
+    def var(name: str) -> str:
+        """An axis as the variable of a wave: 'x' stays 'x'; 'log₃ x' -> '·log₃x' (cos(13π·log₃x/56));
+        '−y mod 113' -> '·(−y)'."""
+        if len(name) == 1:
+            return name
+        name = name.split(" mod ")[0].replace(" ", "")
+        return "·" + (f"({name})" if name.startswith("−") else name)
+
+    def wave(self, fn: str, k: int, axis: str = "x") -> str:
+        """'cos(8πx/113)'; mul: 'cos(13π·log₃x/56)'."""
+        return fo.wave_label(fn, k, self.n, self.var(self.x if axis == "x" else self.y))
+
+    def sum_wave(self, fn: str, k: int, diff: bool = False) -> str:
+        """'cos(8π(x+y)/113)'; mul: 'cos(13π(log₃x+log₃y)/56)'."""
+        return fo.wave_label(fn, k, self.n, "(" + (self.diff if diff else self.line).replace(" ", "") + ")")
+
+    def product_formulas(self, k: int, recorded=None) -> list[str]:
+        """The product pair's terms: extraction's own strings for add, else in the op's coordinates."""
+        if recorded and not self.relabelled:
+            return list(recorded)
+        return [self.wave(fn, k) + "·" + self.wave(fn, k, "y") for fn in ("cos", "sin")]
+
+    def line_eq(self, T: int) -> str:
+        """'x + y ≡ 65 (mod 113)'; mul: 'log₃ x + log₃ y ≡ 105 (mod 112)'."""
+        return f"{self.line} ≡ {int(T)} (mod {self.n})"
+
+    def answer(self, T: int) -> str:
+        """The answer an element stands for in the task's terms where the line does not say it
+        ('' for add, sub and pow; mul: 'x·y ≡ 65 (mod 113)')."""
+        if self.op not in TASK:
+            return ""
+        return f"{TASK[self.op]} ≡ {self.token(T)} (mod {self.p})"
+
+    def output(self, e: int) -> str:
+        """An output element as the token it is: '65' for add; mul: '65 = 3¹⁰⁵'."""
+        if not self.log:
+            return str(self.token(e))
+        from grokking.extraction.coords import sup
+        return f"{self.token(e)} = {self.generator}{sup(int(e))}"
+
+    def sweep(self) -> str:
+        """The wave neurons' sweep: 'x = 0, y swept'; mul: 'log₃ x = 0 (x = 1), log₃ y swept'."""
+        x0 = f"{self.x} = 0"
+        if self.x != "x" and self._ad.digits:
+            x0 += f" (x = {int(self._ad.digits[0])})"
+        return f"{x0}, {self.y} swept"
+
+    def note(self) -> str:
+        """One sentence on what the axes are ('' for add and sub, whose axes read as ever)."""
+        if not self.relabelled or self.op == "sub":
+            return ""
+        if self.log:
+            g = self.generator
+            y = f"y = {g}⁻ʲ" if self.op == "div" else f"y = {g}ʲ"
+            out = (f"axes: the discrete log base {g}, i = {self.x}, j = {self.y} (x = {g}ⁱ, {y}; "
+                   f"i = 0 is x = 1), over Z_{self.n}")
+            zp = self._ad.zero_pairs or {}
+            if zp.get("pairs"):
+                acc = zp.get("accuracy")
+                out += (f"; the {zp['pairs']} pairs with a zero lie outside it"
+                        + (f" (accuracy {acc:.0%})" if acc is not None else ""))
+            return out
+        if not self.grid:
+            return f"axes: the tokens x and y (x ↦ {self._ad.x_label} is not one-to-one: no ({self._ad.x_label}, {self._ad.y_label}) grid)"
+        return f"axes: u = {self.x}, v = {self.y} (each one-to-one mod {self.p}): the {self.p}×{self.p} grid relabelled"
+
+
+def ops(a) -> Ops:
+    return Ops(a)
+
+
+def say_coordinates(fig, o: Ops, before: str = "", fontsize: float | None = None):
+    """Under the figure, in small grey type: `before` (a figure's own remark) and what its axes
+    are (Ops.note), wrapped to the figure's width. Returns the text, or None when there is nothing
+    to say (add: the figure stays as it was)."""
+    import textwrap
+    text = " ".join(t for t in (before, o.note()) if t)
+    if not text:
+        return None
+    fs = fontsize or style.FONT_SIZE - 1.5
+    width = max(40, int(fig.get_figwidth() * 72 / (fs * 0.56)))
+    t = fig.supxlabel("\n".join(textwrap.wrap(text, width)), fontsize=fs, color="#444444")
+    t.set_gid("coordinates-note")
+    return t
+
+
+def freq_norms(norms: np.ndarray) -> np.ndarray:
+    """Norm per frequency k = 1 .. n//2 from per-row Fourier norms [..., n]: cos and sin joined,
+    and for an even n the Nyquist k = n/2 (its cos row alone), which fo.freq_power leaves out."""
+    norms = np.asarray(norms, float)
+    n = norms.shape[-1]
+    out = np.sqrt(fo.freq_power(norms)[..., 1:])
+    if n % 2 == 0 and n > 1:
+        out = np.concatenate([out, np.abs(norms[..., n - 1:n])], axis=-1)
+    return out
+
+
+def freq_rows(n: int) -> tuple[np.ndarray, list, list]:
+    """(k = 1 .. n//2, cos row of each, sin row of each or None at the Nyquist of an even n)."""
+    ks = np.arange(1, n // 2 + 1)
+    cos = [fo.cos_row(k) if k <= fo.n_freqs(n) else n - 1 for k in ks]
+    sin = [fo.sin_row(k) if k <= fo.n_freqs(n) else None for k in ks]
+    return ks, cos, sin
 
 
 # ---- phases --------------------------------------------------------------------------------
@@ -122,8 +269,9 @@ def phase_handles(names) -> list:
 # ---- maps over (x, y) ----------------------------------------------------------------------
 
 def surface(ax, S: np.ndarray, cmap: str = style.CMAP_SIGNED, vmax: float | None = None,
-            vmin: float | None = None, labels: bool = True):
-    """Draw S [x, y] with x horizontal and y vertical; signed maps get a symmetric scale."""
+            vmin: float | None = None, labels: bool = True, names: tuple[str, str] = ("x", "y")):
+    """Draw S [x, y] with x horizontal and y vertical; signed maps get a symmetric scale. `names`:
+    the axes' labels (Ops.x, Ops.y: 'log₃ x', 'log₃ y' for a mul run)."""
     S = np.asarray(S, float)
     p = S.shape[0]
     if cmap == style.CMAP_SIGNED and vmin is None:
@@ -138,8 +286,8 @@ def surface(ax, S: np.ndarray, cmap: str = style.CMAP_SIGNED, vmax: float | None
     ax.set_xticks(ticks)
     ax.set_yticks(ticks)
     if labels:
-        ax.set_xlabel("x")
-        ax.set_ylabel("y")
+        ax.set_xlabel(names[0])
+        ax.set_ylabel(names[1])
     for side in ("top", "right"):
         ax.spines[side].set_visible(True)
     return im
@@ -204,9 +352,9 @@ def _overlaps_dots(c, rot, w, h, dots) -> bool:
     return False
 
 
-def label_residue_segments(ax, segments, gid: str, fontsize: float | None = None) -> list:
+def label_residue_segments(ax, segments, gid: str, fontsize: float | None = None, line: str = "x + y") -> list:
     """Name each segment drawn by draw_residue_line by its own equation ('x + y = 65',
-    'x + y = 178'), written along it, at the first place (middle first, then outwards, either
+    'x + y = 178'; `line` the sum in the op's terms, 'log₃ x + log₃ y = 105'), written along it, at the first place (middle first, then outwards, either
     side of the line) inside the axes where it overlaps no other text of the figure and no
     marked point; failing that, level beside it; failing that (a segment of a point or two, a
     crowded corner), level further out, joined to the segment's middle by a thin leader.
@@ -232,7 +380,7 @@ def label_residue_segments(ax, segments, gid: str, fontsize: float | None = None
         angle = np.degrees(np.arctan2(y1 - y0, x1 - x0))
         angle = angle + 180 if angle < -90 else angle - 180 if angle > 90 else angle
         normal = np.array([-np.sin(np.radians(angle)), np.cos(np.radians(angle))])
-        t = ax.text(0, 0, f"x + y = {total}", fontsize=fs, color=style.ROLE["line"], gid=gid,
+        t = ax.text(0, 0, f"{line} = {total}", fontsize=fs, color=style.ROLE["line"], gid=gid,
                     rotation_mode="anchor", ha="center", va="center", zorder=6,
                     path_effects=[pe.withStroke(linewidth=2.2, foreground="white", alpha=0.85)])
         t.set_rotation(0)

@@ -1,5 +1,9 @@
 """The static figures, one function each: assets in, a matplotlib Figure out (not yet saved).
 
+Every axis over the inputs is in the op's coordinates and says so (common.Ops: 'log₃ x' for a mul
+run, over Z_112 at p = 113); every frequency is 2πk/n; a selection's T and output are group
+elements, named by their answer token.
+
 Every number and label drawn comes from the assets (summary.json and the arrays). A function
 raises common.Missing when what it needs is absent; build.py then skips that figure.
 """
@@ -13,9 +17,10 @@ from grokking.common.assets import Crest, Logit, ProductPair
 from grokking.extraction import fourier as fo
 
 from . import style
-from .common import (Missing, analysis_index, draw_residue_line, epochs_across_training, fit_title, headroom,
-                     key_spectrum, keys, label_residue_segments, mark_points, merged_ticks, n_freqs, need,
-                     phase_at, phase_handles, phase_spans, selection, shade_phases, surface)
+from .common import (Missing, analysis_index, draw_residue_line, epochs_across_training, fit_title, freq_norms,
+                     freq_rows, headroom, key_spectrum, keys, label_residue_segments, mark_points, merged_ticks,
+                     n_freqs, need, ops, phase_at, phase_handles, phase_spans, say_coordinates, selection, shade_phases,
+                     surface)
 
 
 def _figure(width: float, height: float):
@@ -100,12 +105,14 @@ def progress_measures(a):
     if by_freq is not None and "key_freqs" in c:
         colour = {k: col for k, _, col in keys(a)}
         for j, k in enumerate(c["key_freqs"]):
-            lab = fo.freq_label(int(k), a.p)
+            lab = fo.freq_label(int(k), a.n)
             ax_l.plot(ep, by_freq[np.asarray(c["epoch"]) > 0, j], color=colour.get(int(k), style.ROLE["other"]),
                       lw=0.7, alpha=0.9, label=f"excluded, {lab} removed")
     ax_l.set_yscale("log")
     ax_l.set_ylabel("cross-entropy loss")
-    ax_l.set_title("(a) excluded and restricted loss", loc="left")
+    o = ops(a)
+    ax_l.set_title("(a) excluded and restricted loss" + (f"\nalong {o.line} (mod {o.n})" if o.line != "x + y" else ""),
+                   loc="left")
     ax_w.plot(ep, ssw, color=style.ROLE["weights"])
     ax_w.set_ylabel("sum of squared weights")
     ax_w.set_title("(b) total weight", loc="left")
@@ -197,22 +204,28 @@ def _freq_bars(ax, power_norm, key_colour, width=0.8):
 
 def embedding_fourier(a):
     """Fourier norms of W_E at the analysis checkpoint (cos and sin bars per frequency, key
-    frequencies named 2πk/p), and the norm per frequency at epochs across training."""
+    frequencies named 2πk/n), and the norm per frequency at epochs across training. The rows of
+    W_E are the x axis' elements (mul: x = 3^i in order of i = log₃ x), n of them; an even n's
+    Nyquist k = n/2 is drawn too (a cos bar alone)."""
     norms, = need(a, "fourier", "embed_norms")
     epochs = a["curves"]["epoch"]
     if len(epochs) != len(norms):
         raise Missing("fourier.npz embed_norms and curves.npz epoch differ in length")
-    p = a.p
-    n = n_freqs(p)
+    o = ops(a)
+    N = norms.shape[1]
+    if N != o.n:
+        raise Missing(f"fourier.npz embed_norms has {N} rows, the assets' n is {o.n}")
+    n_freqs(N)
+    ks, cos_rows, sin_rows = freq_rows(N)
+    n = len(ks)
     kinfo = keys(a)
     colour = {k: col for k, _, col in kinfo}
     i0 = analysis_index(a)
     fig = _figure(style.DOUBLE, 3.7)
     top, bottom = fig.subfigures(2, 1, height_ratios=[1.25, 1])
     ax = top.subplots()
-    ks = np.arange(1, n + 1)
-    cos = norms[i0, [fo.cos_row(k) for k in ks]]
-    sin = norms[i0, [fo.sin_row(k) for k in ks]]
+    cos = norms[i0, cos_rows]
+    sin = np.array([norms[i0, r] if r is not None else 0.0 for r in sin_rows])
     cols = [colour.get(int(k), style.ROLE["other"]) for k in ks]
     ax.bar(ks - 0.21, cos, width=0.42, color=cols, lw=0)
     ax.bar(ks + 0.21, sin, width=0.42, color=cols, alpha=0.45, lw=0)
@@ -236,14 +249,15 @@ def embedding_fourier(a):
               loc="upper right", ncol=2)
     ax.set_xlim(0.3, n + 0.7)
     ax.set_ylim(0, max(cos.max(), sin.max()) * (1.18 + 0.1 * max_level) or 1)
-    ax.set_xlabel("frequency k  (w = 2πk/p)")
+    ax.set_xlabel("frequency k  (w = 2πk/p)" if not o.relabelled else f"frequency k  (w = 2πk/{o.n}, a wave in {o.x})")
     ax.set_ylabel("norm of W_E component")
-    ax.set_title(f"(a) embedding W_E in the Fourier basis, epoch {int(epochs[i0])}", loc="left")
+    ax.set_title("(a) embedding W_E " + (f"over {o.x} " if o.relabelled else "")
+                 + f"in the Fourier basis, epoch {int(epochs[i0])}", loc="left")
 
     idx = epochs_across_training(a, np.asarray(epochs))
     spans = phase_spans(a)
     axes = np.atleast_1d(bottom.subplots(1, len(idx), sharey=True))
-    per_freq = np.sqrt(fo.freq_power(norms[idx])[:, 1:])
+    per_freq = freq_norms(norms[idx])
     for ax_i, i, row in zip(axes, idx, per_freq):
         _freq_bars(ax_i, row, colour)
         phase = phase_at(spans, float(epochs[i]))
@@ -265,13 +279,13 @@ def neurons(a):
     thr = float(s.get("fve_threshold", 0.85))
     kinfo = keys(a)
     colour = {k: col for k, _, col in kinfo}
-    p = a.p
+    o = ops(a)
     # at most nine: the product pair first (figure 8's neurons), then the others in the assets' order
     pair = [int(i) for i in a.selection(ProductPair).neurons or []]
     order = sorted(range(len(ids)), key=lambda j: (int(ids[j]) not in pair, j))[:9]
     shown = [(ids[j], surfs[j]) for j in order]
     if shown:
-        fig = _figure(style.DOUBLE, 4.3)
+        fig = _figure(style.DOUBLE, 4.3 + 0.3 * bool(o.note()))
         top, bottom = fig.subfigures(2, 1, height_ratios=[1, 1.45])
     else:                                  # no selected neurons: the population panels alone
         fig = top = _figure(style.DOUBLE, 1.9)
@@ -312,8 +326,8 @@ def neurons(a):
     for j, (nid, S) in enumerate(shown):
         k = int(freq[nid])
         cmap = style.CMAP_MAGNITUDE if S.min() >= 0 else style.CMAP_SIGNED
-        surface(axes[0, j], S, cmap=cmap, labels=j == 0)
-        axes[0, j].set_title(f"#{int(nid)}: {fo.freq_label(k, p)}\nFVE {fve[nid]:.2f}", fontsize=style.FONT_SIZE - 1.5,
+        surface(axes[0, j], S, cmap=cmap, labels=j == 0, names=(o.x, o.y))
+        axes[0, j].set_title(f"#{int(nid)}: {fo.freq_label(k, o.n)}\nFVE {fve[nid]:.2f}", fontsize=style.FONT_SIZE - 1.5,
                              color="#222222")
         for side in ("bottom", "left", "top", "right"):
             axes[0, j].spines[side].set_color(colour.get(k, style.ROLE["other"]))
@@ -325,15 +339,16 @@ def neurons(a):
         for side in ("top", "right"):
             axes[1, j].spines[side].set_visible(True)
         if j == 0:
-            axes[1, j].set_xlabel("k of x")
-            axes[1, j].set_ylabel("k of y")
+            axes[1, j].set_xlabel(f"k of {o.x}")
+            axes[1, j].set_ylabel(f"k of {o.y}")
     for ax in axes.flat:
         ax.tick_params(labelsize=style.FONT_SIZE - 2, length=1.5, pad=1)
         if ax not in (axes[0, 0], axes[1, 0]):
             ax.set_yticklabels([])
-    bottom.suptitle("(c) selected neurons over (x, y), and their 2D Fourier spectra (norm per pair of key "
+    bottom.suptitle(f"(c) selected neurons over ({o.x}, {o.y}), and their 2D Fourier spectra (norm per pair of key "
                     "frequencies; 'other' gathers the rest)",
                     x=0.01, ha="left", fontsize=style.FONT_SIZE)
+    say_coordinates(fig, o)
     return fig
 
 
@@ -346,9 +361,11 @@ def logits(a):
     sel = selection(a, Logit, "logit surface")
     S, maxima = need(a, "selections", "logit_surface", "logit_maxima")
     c = int(sel.output)
-    p = a.p
+    o = ops(a)
+    p = o.n
     kinfo = keys(a)
-    fig = _figure(style.DOUBLE, 3.2)
+    note = o.note()
+    fig = _figure(style.DOUBLE, 3.2 + 0.25 * bool(note))
     ax_f, ax_s = fig.subplots(1, 2)
     N = np.asarray(norms2d, float)
     im = ax_f.imshow(N.T, origin="lower", cmap="Greys", extent=(-0.5, p - 0.5, -0.5, p - 0.5))
@@ -363,11 +380,11 @@ def logits(a):
     for (k, _, col) in kinfo:
         for r in (fo.cos_row(k), fo.sin_row(k)):
             ax_f.plot([r], [r], marker="s", ms=5, mfc="none", mec=col, mew=0.8, ls="", gid="key-diagonal")
-    ax_f.set_xlabel("x basis: cos k, sin k (key k marked)")
-    ax_f.set_ylabel("y basis")
+    ax_f.set_xlabel(f"{o.x} basis: cos k, sin k (key k marked)")
+    ax_f.set_ylabel(f"{o.y} basis")
     share = f"{100 * diag / total:.0f} %" if total > 0 else "n/a"
-    im = surface(ax_s, S)
-    fig.colorbar(im, ax=ax_s, shrink=0.8, label=f"logit of output {c}")
+    im = surface(ax_s, S, names=(o.x, o.y))
+    fig.colorbar(im, ax=ax_s, shrink=0.8, label=f"logit of output {o.token(c)}")
     segments = draw_residue_line(ax_s, p, c, gid="logit-line", lw=0.8)
     mark_points(ax_s, maxima, gid="logit-maxima")
     on_line = sel.on_line_fraction
@@ -375,9 +392,11 @@ def logits(a):
     # (no-break spaces keep a formula on one line)
     fit_title(ax_f, f"(a) 2D Fourier norms of the logits: {_nb(share)} of the squared norm in the "
                     f"{_nb('key (k, k) blocks')}")
-    fit_title(ax_s, f"(b) logit of output {c}; dashed: {_nb(f'x + y ≡ {c} (mod {p})')}"
+    said = f"; {_nb(o.answer(c))}" if o.answer(c) else ""
+    fit_title(ax_s, f"(b) logit of output {_nb(o.output(c))}; dashed: {_nb(o.line_eq(c))}{said}"
               + (f"; {on_line:.0%} of its {p} largest values lie on it" if on_line is not None else ""))
-    label_residue_segments(ax_s, segments, gid="logit-line-label")
+    say_coordinates(fig, o)
+    label_residue_segments(ax_s, segments, gid="logit-line-label", line=o.line)
     return fig
 
 
@@ -387,19 +406,30 @@ def crest(a):
     """The crest unit seen from above, the line x + y ≡ T (mod p) and the crest points."""
     sel = selection(a, Crest, "crest unit")
     S, pts = need(a, "selections", "crest_surface", "crest_points")
-    T, p = int(sel.T), a.p
-    fig = _figure(style.SINGLE, 3.3)
+    o = ops(a)
+    T, p = int(sel.T), o.n
+    fig = _figure(style.SINGLE, 3.3 + 0.55 * bool(o.note()))
     ax = fig.subplots()
-    im = surface(ax, S)
+    im = surface(ax, S, names=(o.x, o.y))
     ax.set_aspect("equal")
     fig.colorbar(im, ax=ax, shrink=0.75, label="activation", pad=0.02)
     segments = draw_residue_line(ax, p, T, gid="crest-line", lw=0.8)
     mark_points(ax, pts, gid="crest-points")
     what = sel.description
-    fit_title(ax, f"crests on {_nb(f'x + y ≡ {T} (mod {p})')}", fontsize=style.FONT_SIZE)
-    fig.supxlabel("\n".join(textwrap.wrap(what, 70, max_lines=3, placeholder=" …")),
-                  fontsize=style.FONT_SIZE - 1.5, color="#444444")
-    label_residue_segments(ax, segments, gid="crest-line-label")
+    if o.log and o.token(T) != T:      # T is an element: the direction is the unembedding of its answer token
+        said = f"{T} = {o.x.removesuffix(' x')} {o.token(T)}"
+        swapped = what.replace(f"votes for {T} ", f"votes for {o.token(T)} ").replace(
+            f"output {T})", f"output {o.token(T)}; {said})")
+        what = swapped if swapped != what else f"{what} ({said})"
+        what += "."
+    fit_title(ax, f"crests on {_nb(o.line_eq(T))}" + (f"\n{_nb(o.answer(T))}" if o.answer(T) else ""),
+              fontsize=style.FONT_SIZE)
+    if o.note():                       # what the axes are, under the crest's own description
+        say_coordinates(fig, o, before=what)
+    else:
+        fig.supxlabel("\n".join(textwrap.wrap(what, 70, max_lines=3, placeholder=" …")),
+                      fontsize=style.FONT_SIZE - 1.5, color="#444444")
+    label_residue_segments(ax, segments, gid="crest-line-label", line=o.line)
     return fig
 
 
@@ -414,10 +444,13 @@ def probe(a):
     resid, cdims, sdims, cw, sw, cout, sout, ctgt, stgt = need(
         a, "probes", "resid_pos0", "cos_dims", "sin_dims", "cos_weights", "sin_weights",
         "cos_out", "sin_out", "cos_target", "sin_target")
-    k, p = int(pr.k), a.p
+    o = ops(a)
+    k, p = int(pr.k), o.n
     n_freqs(p)                         # p = 2: no wave to probe for, the clock would be flat
+    if len(ctgt) != p or resid.shape[0] != p:
+        raise Missing(f"probes.npz is over {len(ctgt)} inputs, the assets' n is {p}")
     i0 = analysis_index(a)
-    x = np.arange(p)
+    x = np.arange(p)                   # the x axis' elements (mul: i = log₃ x, the token 3^i)
     # each probe's heaviest dimensions, one small panel each (overlaid, eight noisy lines tangle)
     n_show = max(1, min(SHOWN_DIMS, max(len(cdims), len(sdims))))
     rows = [[f"cos{j}", f"sin{j}"] for j in range(n_show)] + [["out", "out"]]
@@ -450,24 +483,24 @@ def probe(a):
         fit_title(ax[f"{fn}0"], f"({'ab'[fn == 'sin']}) {fn} probe: "
                   + (f"top {shown} of its {len(dims)} dims" if shown < len(dims) else
                      f"its {len(dims)} dim{'s' * (len(dims) != 1)}"), right=room)
-        ax[f"{fn}{n_show - 1}"].set_xlabel("x", labelpad=0)
+        ax[f"{fn}{n_show - 1}"].set_xlabel(o.x, labelpad=0)
     ax["cos0"].set_ylabel("residual, pos. 0", loc="top")
     for fn, out, tgt in (("cos", cout[i0], ctgt), ("sin", sout[i0], stgt)):
         r2 = getattr(pr, fn)["r2"]
-        ax["out"].plot(x, tgt, color=style.ROLE[fn], lw=2.4, alpha=0.3, label=fo.wave_label(fn, k, p))
+        ax["out"].plot(x, tgt, color=style.ROLE[fn], lw=2.4, alpha=0.3, label=o.wave(fn, k))
         ax["out"].plot(x, out, color=style.ROLE[fn], lw=0.8, marker=".", ms=2,
                        label=f"{fn} probe" + (f" (R² {r2:.3f})" if r2 is not None else ""))
     ax["out"].set_xlim(0, p - 1)
     from matplotlib.ticker import MaxNLocator
     for name in [f"{fn}{j}" for fn in ("cos", "sin") for j in range(n_show)] + ["out"]:
         ax[name].xaxis.set_major_locator(MaxNLocator(nbins=5 if name == "out" else 4, integer=True))
-    ax["out"].set_xlabel("x")
+    ax["out"].set_xlabel(o.x + (f"   (i = {o.x}: the input token x = {o.generator}ⁱ)" if o.log else ""))
     ax["out"].set_title(f"(c) probe outputs against the true waves, epoch {int(a['curves']['epoch'][i0])}",
                         loc="left")
     ax["out"].legend(fontsize=style.FONT_SIZE - 2, loc="upper left", bbox_to_anchor=(1.0, 1.0),
                      handlelength=1.2)
     sc = ax["clock"].scatter(cout[i0], sout[i0], c=x, cmap=style.CMAP_BY_INPUT, s=9, lw=0, vmin=0, vmax=p - 1)
-    right.colorbar(sc, ax=ax["clock"], location="bottom", shrink=0.7, label="x", ticks=[0, p // 2, p - 1])
+    right.colorbar(sc, ax=ax["clock"], location="bottom", shrink=0.7, label=o.x, ticks=[0, p // 2, p - 1])
     ax["clock"].set_aspect("equal")
     ax["clock"].set_xlabel("cos probe")
     ax["clock"].set_ylabel("sin probe")
@@ -515,8 +548,9 @@ def trig_identity(a):
     (qualifies False) is named as one, with extraction's reason."""
     sel = selection(a, ProductPair, "product pair")
     cc, ss = need(a, "selections", "trig_coscos", "trig_sinsin")
-    k, p = int(sel.k), a.p
-    fml = sel.formulas
+    o = ops(a)
+    k, p = int(sel.k), o.n
+    fml = o.product_formulas(k, sel.formulas)
     ids = sel.neurons
     measured = bool(sel.votes) and len(sel.votes) == 2
     va, vb = (float(sel.votes[0]), float(sel.votes[1])) if measured else (1.0, -1.0)
@@ -536,7 +570,7 @@ def trig_identity(a):
     for j, (v, f) in enumerate(zip((va, vb), fml)):
         who = f"neuron #{ids[j]}" if ids and ids[j] is not None else ("cos·cos", "sin·sin")[j] + " neuron"
         if measured:
-            lines = [f"({'ab'[j]}) {_signed(v)} × {_nb(f)}", f"{who}'s vote for {sel.T}, measured"]
+            lines = [f"({'ab'[j]}) {_signed(v)} × {_nb(f)}", f"{who}'s vote for {o.output(sel.T)}, measured"]
             if sel.coefs and sel.weights:
                 lines.append(_nb(f"coefficient {sel.coefs[j]:.2f} × weight {_signed(sel.weights[j], 3)}"))
         else:
@@ -545,26 +579,30 @@ def trig_identity(a):
             lines.append(f"this term: {sel.term_joint[j]:.0%} of its joint variance")
         titles.append("\n".join(lines))
     if measured:
-        share = (f"{sel.sum_share:.0%} of it on the wave in {_nb('x + y')}" if sel.sum_share is not None
-                 else "its share on the wave in x + y not recorded")
-        why = ("opposite votes: the waves in x + y add" if va * vb < 0 else
-               "votes of one sign: the waves in x − y add")
+        share = (f"{sel.sum_share:.0%} of it on the wave in {_nb(o.line)}" if sel.sum_share is not None
+                 else f"its share on the wave in {o.line} not recorded")
+        keep = _nb if o.relabelled else str          # a long sum kept on one line
+        why = (f"opposite votes: the waves in {keep(o.line)} add" if va * vb < 0 else
+               f"votes of one sign: the waves in {keep(o.diff)} add")
         titles.append(f"(c) their sum\n{share}\n{why}")
     else:
-        titles.append(f"(c) their sum = {_nb(fo.wave_label('cos', k, p, '(x+y)'))}\nby the identity, not measured")
+        titles.append(f"(c) their sum = {_nb(o.sum_wave('cos', k))}\nby the identity, not measured")
     for j, (ax, A, t) in enumerate(zip(axes, (*terms, drawn), titles)):
-        im = surface(ax, A, vmax=vmax, labels=j == 0)
+        im = surface(ax, A, vmax=vmax, labels=j == 0, names=(o.x, o.y))
         fit_title(ax, t, fontsize=style.FONT_SIZE - 1)
         ax.set_aspect("equal")
         ax.set_gid(("coscos", "sinsin", "sum")[j])
     if measured:                                  # (with the identity's ±1 the split is the identity itself)
-        axes[2].set_xlabel(f"= {_signed(half_sum)}·{fo.wave_label('cos', k, p, '(x+y)')}\n"
-                           f"  {_signed(half_diff)}·{fo.wave_label('cos', k, p, '(x−y)')}",
+        axes[2].set_xlabel(f"= {_signed(half_sum)}·{o.sum_wave('cos', k)}\n"
+                           f"  {_signed(half_diff)}·{o.sum_wave('cos', k, diff=True)}",
                            fontsize=style.FONT_SIZE - 1, loc="left")
+    if o.note():
+        notes.append(o.note())
+        fig.set_figheight(fig.get_figheight() + 0.3)
     if notes:
         fig.supxlabel("\n".join(textwrap.fill(n, 130) for n in notes), x=0.01, ha="left",
                       fontsize=style.FONT_SIZE - 1).set_gid("trig-notes")
-    _side_colorbar(fig, im, axes[2], "height" if not measured else f"vote for {sel.T}")
+    _side_colorbar(fig, im, axes[2], "height" if not measured else f"vote for {o.token(sel.T)}")
     return fig
 
 
@@ -583,6 +621,7 @@ def attention(a):
     pat, = need(a, "selections", "attn_eq_pattern")
     c = a["curves"]
     i0 = analysis_index(a)
+    o = ops(a)
     H = pat.shape[0]
     ncol = min(H, 4)
     nrow = int(np.ceil(H / ncol))
@@ -591,7 +630,7 @@ def attention(a):
     vmax = float(pat.max()) or 1.0
     for h in range(H):
         ax = fig.add_subplot(gs[h // ncol, h % ncol])
-        im = surface(ax, pat[h], cmap=style.CMAP_MAGNITUDE, vmin=0, vmax=vmax, labels=h == 0)
+        im = surface(ax, pat[h], cmap=style.CMAP_MAGNITUDE, vmin=0, vmax=vmax, labels=h == 0, names=(o.x, o.y))
         title = f"head {h}"
         if all(n in c for n in ("attn_eq_to_x", "attn_eq_to_y", "attn_eq_to_eq")):
             title += (f"\nmean to x {c['attn_eq_to_x'][i0, h]:.2f} · y {c['attn_eq_to_y'][i0, h]:.2f}"
@@ -599,6 +638,9 @@ def attention(a):
         ax.set_title(title, loc="left", fontsize=style.FONT_SIZE - 1.5)
         ax.set_aspect("equal")
     _side_colorbar(fig, im, ax, "attention from '=' to x")
+    if o.note():
+        fig.set_figheight(fig.get_figheight() + 0.25)
+        say_coordinates(fig, o)
     return fig
 
 
