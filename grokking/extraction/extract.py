@@ -513,14 +513,9 @@ def check_at(run: Run, epoch: int) -> dict:
     S, A = analyse(run.load_checkpoint(epoch), cfg, settings)
     logits, sp = A["activations"]["logits"][:, :cfg.p], run.split()      # analyse's forward, not another
     labels = tasks.answers(cfg.op, *tasks.all_pairs(cfg.p), cfg.p, cfg.a, cfg.b)
-    restricted = np.nan
     co = coordinates(cfg.op, cfg.p, cfg.a, cfg.b)
-    if S["key_frequencies"]:                 # in the op's coordinates, as analyse measured them
-        U = torch.tensor(directions(co, S["key_frequencies"]), dtype=torch.float32)
-        restricted = float(progress_losses(torch.tensor(co.rows(logits)[:, co.outputs])[None], U,
-                                           torch.tensor(answer_elements(co, co.rows(labels))),
-                                           torch.tensor(co.positions(sp["train"])),
-                                           torch.tensor(co.positions(sp["test"])))["restricted_loss_test"][0])
+    restricted = restricted_test_loss(co, logits, labels, sp, S["key_frequencies"])
+    restricted = np.nan if restricted is None else restricted
     tr, te, measured = history_upto(run.metrics(), epoch)
     at = rp.claim_epochs(tr, te, run.checkpoint_epochs(), upto=epoch)
     needed = sorted({e for e in (at["memorised"], at["before the rise"]) if e is not None})
@@ -531,6 +526,26 @@ def check_at(run: Run, epoch: int) -> dict:
     S["story_check"] = checked(cfg, S, restricted, model_test_loss(co, logits, labels, sp["test"]),
                                story_check.in_time(tr, te, measured, S["replay"]["claims"]))
     return S
+
+
+def key_frequencies_of(co, logits: np.ndarray, share: float = mech.KEY_SHARE) -> tuple[list[int], np.ndarray]:
+    """analyse's key frequencies of natural digit logits [p*p, p], in the op's coordinates `co`."""
+    Ld = co.rows(logits)[:, co.outputs].astype(np.float64)
+    if co.grid:
+        return mech.key_frequencies(Ld, co.n, share)
+    return mech.pair_key_frequencies(Ld, co.sums(), co.n, share)
+
+
+def restricted_test_loss(co, logits: np.ndarray, labels: np.ndarray, split: dict, keys: list[int]) -> float | None:
+    """The restricted test loss (docs/science.md §3) of natural digit logits [p*p, p] with answer
+    tokens `labels`, in the op's coordinates `co`, as over_history measures it; None without keys."""
+    if not keys:
+        return None
+    U = torch.tensor(directions(co, keys), dtype=torch.float32)
+    return float(progress_losses(torch.tensor(co.rows(logits)[:, co.outputs])[None], U,
+                                 torch.tensor(answer_elements(co, co.rows(labels))),
+                                 torch.tensor(co.positions(split["train"])),
+                                 torch.tensor(co.positions(split["test"])))["restricted_loss_test"][0])
 
 
 def model_test_loss(co, logits: np.ndarray, labels: np.ndarray, test: np.ndarray) -> float:

@@ -54,37 +54,34 @@ def digit_logits(W: dict, cfg) -> np.ndarray:
     return logits[0, :, :cfg.p].numpy()
 
 
-def keys_of(logits: np.ndarray, p: int) -> tuple[list[int], list[float]]:
-    """Extraction's key frequencies of digit logits [p*p, p], with their shares of the variance."""
-    from grokking.extraction.mechanism import key_frequencies
-    ks, shares = key_frequencies(logits.astype(np.float64), p)
+def keys_of(logits: np.ndarray, cfg) -> tuple[list[int], list[float]]:
+    """Extraction's key frequencies of digit logits [p*p, p] in the op's coordinates
+    (extraction/coords.py: over Z_(p−1) for mul and div), with their shares of the variance."""
+    from grokking.extraction.coords import coordinates
+    from grokking.extraction.extract import key_frequencies_of
+    ks, shares = key_frequencies_of(coordinates(cfg.op, cfg.p, cfg.a, cfg.b), logits)
     return ks, [float(shares[k]) for k in ks]
 
 
 def key_frequencies_at(W: dict, cfg) -> tuple[list[int], list[float]]:
     """Extraction's key frequencies of the weights W, with their shares of the logits' variance."""
-    return keys_of(digit_logits(W, cfg), cfg.p)
+    return keys_of(digit_logits(W, cfg), cfg)
 
 
 def mechanism_at(W: dict, cfg, split: dict) -> dict:
     """What extraction's story check compares at a checkpoint (extraction/extract.py check_at),
     without its probes and selections: the key frequencies with their shares, the restricted test
     loss (docs/science.md §3: the logits' projection on the key frequencies' sum directions; None without
-    a key frequency) and the model's own test loss. Add tasks only."""
-    import torch
-    from grokking.extraction import fourier as fo
-    from grokking.extraction.extract import model_test_loss, progress_losses
+    a key frequency) and the model's own test loss, each in the op's coordinates."""
+    from grokking.extraction.coords import coordinates
+    from grokking.extraction.extract import model_test_loss, restricted_test_loss
+    co = coordinates(cfg.op, cfg.p, cfg.a, cfg.b)
     logits = digit_logits(W, cfg)
-    ks, key_shares = keys_of(logits, cfg.p)
+    ks, key_shares = keys_of(logits, cfg)
     labels = tasks.answers(cfg.op, *tasks.all_pairs(cfg.p), cfg.p, cfg.a, cfg.b)
-    restricted = None
-    if ks:
-        U = torch.tensor(fo.sum_directions(cfg.p, ks), dtype=torch.float32)
-        restricted = float(progress_losses(torch.tensor(logits)[None], U, torch.tensor(labels),
-                                           torch.tensor(split["train"]), torch.tensor(split["test"]))
-                           ["restricted_loss_test"][0])
-    return {"key_frequencies": ks, "key_shares": key_shares, "restricted_loss": restricted,
-            "model_loss": float(model_test_loss(logits, labels, split["test"]))}
+    return {"key_frequencies": ks, "key_shares": key_shares,
+            "restricted_loss": restricted_test_loss(co, logits, labels, split, ks),
+            "model_loss": float(model_test_loss(co, logits, labels, split["test"]))}
 
 
 def point_row(point, root: Path, entry: dict) -> tuple[dict, dict | None]:
@@ -111,9 +108,8 @@ def point_row(point, root: Path, entry: dict) -> tuple[dict, dict | None]:
                 "grokked_flag": ms["test_99"] is not None,
                 "final_train_acc": float(met["train_acc"][done]), "final_test_acc": float(met["test_acc"][done]),
                 "checkpoints": len(m["checkpoints"]), "disk_MiB": run.size_bytes() / 2 ** 20})
-    if point.cfg.op == "add":
-        mech = mechanism_at(run.load_checkpoint(run.checkpoint_epochs()[-1]), point.cfg, run.split())
-        row.update(mech)
+    mech = mechanism_at(run.load_checkpoint(run.checkpoint_epochs()[-1]), point.cfg, run.split())
+    row.update(mech)
     curve = {"values": dict(point.values), "epoch": np.arange(len(met["test_acc"])),
              "test_acc": np.asarray(met["test_acc"], float), "train_acc": np.asarray(met["train_acc"], float)}
     return row, curve
@@ -352,10 +348,7 @@ def seed_entry(r: dict) -> dict:
 
 def loss_summary(op: str, seeds: list[dict]) -> dict:
     """The final restricted test loss against the model's own, median over the complete seeds, and
-    how many have restricted < model; "n/a (...)" where it does not apply."""
-    if op != "add":
-        why = f"n/a (op {op}: the restricted loss keeps cos/sin(w_k(x+y)), which describe (x + y) mod p only)"
-        return {"text": why, "below": why, "restricted": None, "model": None, "n_below": None, "n": 0}
+    how many have restricted < model (each in the op's coordinates); "n/a (...)" where no seed has them."""
     have = [s for s in seeds if s["complete"] and s["restricted_loss"] is not None and s["model_loss"] is not None]
     if not have:
         why = ("n/a (no complete seed)" if not any(s["complete"] for s in seeds)
@@ -369,9 +362,8 @@ def loss_summary(op: str, seeds: list[dict]) -> dict:
 
 
 def keys_text(seeds: list[dict], op: str) -> str:
-    """Each complete seed's key frequencies at its last checkpoint, with their shares."""
-    if op != "add":
-        return f"n/a (op {op}: key frequencies describe (x + y) mod p)"
+    """Each complete seed's key frequencies at its last checkpoint, with their shares; for mul and
+    div they are frequencies over the discrete log (Z_(p−1), extraction/coords.py), and say so."""
     parts = []
     for s in seeds:
         ks = s["key_frequencies"]
@@ -379,7 +371,8 @@ def keys_text(seeds: list[dict], op: str) -> str:
             continue
         inner = ", ".join(f"{k} ({sh:.0%})" for k, sh in zip(ks, s["key_shares"])) if ks else "none"
         parts.append(f"s{s['seed']}: {inner}")
-    return "; ".join(parts) or "n/a (no complete seed)"
+    over = " (over the discrete log, Z_(p−1))" if op in ("mul", "div") and parts else ""
+    return ("; ".join(parts) + over) or "n/a (no complete seed)"
 
 
 def recipe_summary(name: str, rows: list[dict]) -> dict:

@@ -37,7 +37,7 @@ def planted() -> list[dict]:
     for s, (g, rl, ml) in enumerate([(100, 0.01, 0.02), (200, 0.02, 0.03), (150, 0.5, 0.1), (400, 0.03, 0.05)]):
         rows.append(row("ema", s, g, restricted=rl, model=ml, keys=[14, 35], lr=1e-3, grokfast="ema"))
     for s in range(2):
-        rows.append(row("mul", s, 900, lr=1e-3, op="mul"))
+        rows.append(row("mul", s, 900, lr=1e-3, op="mul", restricted=0.01, model=0.02, keys=[5]))
     return rows
 
 
@@ -100,7 +100,9 @@ def test_losses_and_key_frequencies_or_na_never_nan(race):
     assert ema["losses"]["restricted"] == pytest.approx(0.025) and ema["losses"]["model"] == pytest.approx(0.04)
     assert ema["losses"]["below"] == "3/4" and ema["keys"].startswith("s0: 14 (50%), 35 (50%); s1:")
     mul = by["adamw lr=0.001 op=mul"]
-    assert mul["losses"]["text"].startswith("n/a (op mul") and mul["keys"].startswith("n/a (op mul")
+    # mul's numbers are in its own coordinates (over the discrete log), and say so
+    assert mul["losses"]["text"] == "0.01 / 0.02" and mul["losses"]["below"] == "2/2"
+    assert mul["keys"] == "s0: 5 (50%); s1: 5 (50%) (over the discrete log, Z_(p−1))"
     csv_text, md = R.race_table(rc, ["base", "ema"])
     assert "nan" not in (csv_text + md).lower()
     assert md.count("\n| ") == 1 + len(rc["recipes"]) and "| adamw lr=0.003 | control (best lr) |" in md
