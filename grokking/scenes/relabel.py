@@ -12,13 +12,14 @@ gets the multiplication table at its p, and says so."""
 from __future__ import annotations
 
 import numpy as np
-from manim import (DOWN, LEFT, PI, RIGHT, UP, FadeIn, FadeOut, LaggedStart, Line,
+from manim import (DOWN, LEFT, PI, RIGHT, UP, Dot, FadeIn, FadeOut, LaggedStart, Line,
                    ReplacementTransform, Square, Transform, ValueTracker, VGroup, Write, smooth)
 
 from grokking.extraction.coords import coordinates, discrete_log, generator, powers_of
 from grokking.scenes import look as L
 
 TOY_P = 7                     # the small table with numbers in its cells (pure arithmetic, not the run's)
+ZERO_TEXT = {"mul": "0 · y = 0: outside the group", "div": "0 / y = 0, x / 0 undefined: outside the group"}
 SUPERSCRIPT = str.maketrans("0123456789−-+ij", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁻⁺ⁱʲ")
 
 
@@ -87,6 +88,23 @@ def frame(colors: np.ndarray, row_pos: np.ndarray, col_pos: np.ndarray, s: int, 
     return out
 
 
+def wrap_example(op: str, p: int, g: int | None = None) -> tuple[int, int, int, int] | None:
+    """(x, y, i, j): the pair of distinct x, y ≥ 2 with the smallest x + y (then x) whose logs
+    i = log_g x and j (log_g y; op div: −log_g y mod (p − 1)) add past p − 1 to a nonzero hour, so
+    the clock's hand passes 0; None when there is none (p < 7)."""
+    n = p - 1
+    lg = discrete_log(p, g)
+    x, y = np.meshgrid(np.arange(2, p), np.arange(2, p), indexing="ij")
+    i = lg[x]
+    j = (-lg[y]) % n if group_op(op) == "div" else lg[y]
+    ok = (i + j > n) & (x != y)
+    if not ok.any():
+        return None
+    key = np.where(ok, (x + y) * p + x, np.iinfo(np.int64).max)
+    a = np.unravel_index(int(key.argmin()), key.shape)
+    return int(x[a]), int(y[a]), int(i[a]), int(j[a])
+
+
 def log_colors(logs: np.ndarray, n: int) -> np.ndarray:
     """RGB [..., 3]: a log (0 … n − 1) on the cyclic colour map, so n − 1 sits beside 0."""
     return L.cmap(np.asarray(logs, float), L.CYC_CMAP, 0, n)
@@ -134,7 +152,7 @@ class Relabel(L.DataScene):
         g = int(add.get("generator") or generator(p))
         sym = L.OP_SYMBOL[op]
 
-        self.heading = L.title("Multiplication is addition in disguise", 34)
+        self.heading = L.title(f"{'Division' if op == 'div' else 'Multiplication'} is addition in disguise", 34)
         self.play(Write(self.heading), run_time=0.8)
         if p != TOY_P and TOY_P - 1 >= 2:
             self.toy(op, sym)
@@ -199,8 +217,7 @@ class Relabel(L.DataScene):
         self.wait(0.6)
 
         # the zero row and column: outside the group, set aside
-        zero_txt = ("0 / y = 0, and y = 0 has no answer: outside the group" if op == "div"
-                    else "0 · y = 0: outside the group")
+        zero_txt = ZERO_TEXT[op]
         zcap = L.label(zero_txt, 22, L.MUTED).move_to([3.6, -0.9, 0])
         L.fit_right(zcap)
         zrow = VGroup(*[cells[0, y] for y in range(q)], xh[0])
@@ -334,7 +351,7 @@ class Relabel(L.DataScene):
         self.play(FadeIn(ring), FadeIn(zero), FadeIn(key), *([FadeIn(note)] if note is not None else []), run_time=0.8)
         self.play(FadeIn(noise), run_time=0.5)
         self.wait(0.8)
-        zero_txt = ["x = 0: 0 / y = 0, outside the group" if op == "div" else "0 · y = 0: outside the group"]
+        zero_txt = [ZERO_TEXT[op]]
         zp = add.get("zero_pairs") or {}
         if zp.get("pairs") and zp.get("accuracy") is not None:       # measured by extraction
             zero_txt.append(f"the model: 0 on {float(zp['accuracy']):.0%} of these {int(zp['pairs'])} pairs")
@@ -360,6 +377,13 @@ class Relabel(L.DataScene):
         self.play(ct.animate.set_value(1.0), ReplacementTransform(cax, cax2), run_time=2.2, rate_func=smooth)
         self.wait(0.5)
 
+        # one cell on the clock: the hand goes i hours, then j more, past 0
+        ex = wrap_example(op, p, g)
+        self.play(FadeOut(step), FadeOut(step2), run_time=0.3)
+        if ex is not None:
+            shown = _example(self, ex, op, sym, p, g, img, ring, place)
+            self.play(*[FadeOut(m) for m in shown], run_time=0.4)
+
         # what it is: the addition table mod p − 1
         rhs = f"{g}{_sup('i+j')}"
         law = L.formula(f"{expr} = {rhs}", size=34, color=L.ACCENT)
@@ -384,7 +408,6 @@ class Relabel(L.DataScene):
             for t in why:
                 L.fit_right(t)
             extra.append(FadeIn(why))
-        self.play(FadeOut(step), FadeOut(step2), run_time=0.3)
         self.play(Write(lines[0]), run_time=0.8)
         self.play(*[FadeIn(t) for t in lines[1:]], *extra, run_time=0.8)
         self.wait(2)
@@ -392,3 +415,41 @@ class Relabel(L.DataScene):
 
 def _sub(v) -> str:
     return str(v).translate(str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉"))
+
+
+def _example(scene, ex, op, sym, p, g, img, ring, place):
+    """The cell (i, j) of x and y marked on the sorted table, and the colour clock's hand going i
+    hours and then j more, past 0, to the hour of x · y. Returns what goes after (the hand stays)."""
+    x, y, i, j = ex
+    n = p - 1
+    h = (i + j) % n
+    c = int(table(op, p)[x - 1, y - 1])
+    S = img.width
+    left, top = img.get_left()[0], img.get_top()[1]
+    cy, cx = top - (i + 0.5) * S / n, left + (j + 0.5) * S / n
+    cross = VGroup(Line([left, cy, 0], [left + S, cy, 0], stroke_color=L.TEXT, stroke_width=2, stroke_opacity=0.8),
+                   Line([cx, top, 0], [cx, top - S, 0], stroke_color=L.TEXT, stroke_width=2, stroke_opacity=0.8),
+                   Dot([cx, cy, 0], radius=0.07, color=L.TEXT))
+    ylog = f"{g}{_sup('−' + str(j))}" if op == "div" else f"{g}{_sup(j)}"
+    text = place(VGroup(
+        L.label(f"x = {x} = {g}{_sup(i)},  y = {y} = {ylog}", 22),
+        L.label(f"on the clock: {i} hours, then {j} more", 22, L.MUTED),
+        L.label(f"{i} + {j} = {i + j} ≡ {h} (mod {n})", 22, L.MUTED),
+        L.label(f"({g}{_sup(n)} = {pow(g, n, p)} mod {p}: the hours wrap at {n})", 20, L.MUTED),
+        L.label(f"{x} {sym} {y} = {c} = {g}{_sup(h)}", 22, L.ACCENT)).arrange(DOWN, buff=0.1))
+    centre = ring.get_center()
+    r = ring.width / 2 * 1.05
+    hv = ValueTracker(0.0)
+
+    def tip():
+        a = PI / 2 - 2 * PI * hv.get_value() / n
+        return centre + r * np.array([np.cos(a), np.sin(a), 0])
+
+    hand = Line(centre, tip(), stroke_color=L.TEXT, stroke_width=5)
+    hand.add_updater(lambda m: m.put_start_and_end_on(centre, tip()))
+    scene.play(FadeIn(cross), FadeIn(text[0]), FadeIn(hand), run_time=0.7)
+    scene.play(hv.animate.set_value(i), FadeIn(text[1]), run_time=1.2, rate_func=smooth)
+    scene.play(hv.animate.set_value(i + j), FadeIn(text[2]), FadeIn(text[3]), run_time=1.4, rate_func=smooth)
+    scene.play(FadeIn(text[4]), run_time=0.5)
+    scene.wait(1.2)
+    return [cross, text]

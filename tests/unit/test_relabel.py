@@ -166,3 +166,24 @@ def test_scene_says_what_it_shows_and_is_legible(run, synth_runs, tmp_path):
     assert has("this is the multiplication table at its p = 23") == (run == "synth")
     assert has("(x / y) mod 23") == (run == "div") and has("−log₅ y mod 22") == (run == "div")
     assert has("x · y = 5ⁱ⁺ʲ") or has("x / y = 5ⁱ⁺ʲ")
+
+
+@pytest.mark.parametrize("p", [7, 23, 113])
+@pytest.mark.parametrize("op", ["mul", "div"])
+def test_wrap_example_passes_zero_on_the_clock(op, p):
+    """The example cell: its logs add past p − 1 (the hand passes 0), x · y is g to their sum mod
+    p − 1, and no pair with a smaller x + y does so (brute force)."""
+    g = generator(p)
+    n = p - 1
+    x, y, i, j = R.wrap_example(op, p)
+    lg = discrete_log(p, g)
+    assert i == lg[x] and j == (lg[y] if op == "mul" else (-lg[y]) % n)
+    assert i + j > n and x != y and min(x, y) >= 2
+    assert R.table(op, p)[x - 1, y - 1] == pow(g, (i + j) % n, p)
+    for a in range(2, p):
+        for b in range(2, p):
+            jb = lg[b] if op == "mul" else (-lg[b]) % n
+            if a != b and lg[a] + jb > n:
+                assert (x + y, x) <= (a + b, a)
+    assert R.wrap_example("mul", 113) == (5, 8, 83, 36)          # 3⁸³ · 3³⁶ = 3¹¹⁹ = 3⁷ = 40
+    assert R.wrap_example("mul", 3) is None                       # two hours: no pair of distinct x, y ≥ 2
