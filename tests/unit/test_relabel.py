@@ -108,11 +108,11 @@ def test_catalogued_after_the_clock_and_filmed_as_beyond_the_video():
     assert names[names.index("Clock") + 1] == "Relabel"
     assert catalog.scene_class("Relabel") is R.Relabel
     assert film.section("Relabel") == film.BEYOND
-    assert film.chapter_title("Relabel") == "Beyond the video — the multiplication clock"
+    assert film.chapter_title("Relabel").startswith("Beyond the video — ")
     parts = film.story(["Clock", "Relabel", "NeuronSurface"])
     assert [m for m, _, _ in parts] == ["clock", "relabel", "surfaces"]
     card = film.part_card(2, parts[1][1], parts[1][2])
-    assert card.lines == ["a step beyond the video"]
+    assert "beyond the video" in " ".join(card.lines) and "retelling" not in " ".join(card.lines)
     assert film.part_card(1, parts[0][1], parts[0][2]).lines[0].startswith("retelling the video's")
 
 
