@@ -247,3 +247,21 @@ def test_add_and_sub_keep_their_coordinates():
         assert co.n == P and co.grid and co.apart is None and co.generator is None
         assert (co.outputs == np.arange(P)).all() and (co.digits == np.arange(P)).all()
     assert coordinates("add", P).identity and coordinates("pow", P, 1, 1).identity
+
+
+@pytest.mark.slow
+def test_the_op_table_rows_name_each_runs_group(runs_dir, tiny_cfg):
+    """grokking.lab.op_table: one row per run, in the run's own coordinates."""
+    from grokking.lab import op_table
+    from grokking.training.history import Run
+    from grokking.training.train import Seeded, train
+    cfgs = {"m": tiny_cfg.replace(op="mul"), "q": tiny_cfg.replace(op="pow", a=2, b=3)}
+    for name, c in cfgs.items():
+        train([Seeded(c, Run(name))], progress=False)
+    rows = {name: op_table.row(Run(name)) for name in cfgs}
+    assert rows["m"]["group"] == "Z_10 (log base 2)" and rows["m"]["task"] == "mul"
+    assert 0 <= rows["m"]["zero_pairs"] <= 1 and rows["m"]["collision_share"] is None
+    assert rows["q"]["group"] == "Z_11, no grid" and rows["q"]["task"] == "pow x² + y³"
+    assert set(rows["q"]["collision_share"]) == {"x²"}        # y ↦ y³ is one-to-one mod 11 (gcd(3, 10) = 1)
+    md = op_table.markdown(list(rows.values())).splitlines()
+    assert len(md) == 4 and all(line.count("|") == md[0].count("|") for line in md)
