@@ -3,7 +3,16 @@
 "use strict";
 (function () {
   const D = JSON.parse(document.getElementById("data").textContent);
-  const C = D.epochs.length, P = D.p;
+  const C = D.epochs.length;
+  // the op's coordinates (pipeline/explore.py axes_data): N the side of every surface and the length
+  // of every sweep and probe (p; p − 1 for mul and div, over the discrete log); the axes and the line
+  // in the task's terms ("x", "y", "x + y"; "log₃ x", "log₃ y", "log₃ x + log₃ y")
+  const AX = D.axes || {n: D.p, x: "x", y: "y", sum: "x + y", probe_x: "x", grid: true};
+  const P = AX.n, XL = AX.x, YL = AX.y, SUM = AX.sum, PX = AX.probe_x;
+  // the input tokens at elements (u, v), where the axes are not x and y themselves: " (x = 40, y = 27)"
+  const tokens = (u, v) => !AX.x_tokens ? "" : u === null ? ` (y = ${AX.y_tokens[v]})` :
+    v === null ? ` (x = ${AX.x_tokens[u]})` : ` (x = ${AX.x_tokens[u]}, y = ${AX.y_tokens[v]})`;
+  const at = (u, v) => `${XL} ${u}, ${YL} ${v}` + tokens(u, v);
   // the project's one palette (common/palette.py, written into the page by pipeline/explore.py):
   // no colour of this script is its own
   const PAL = D.palette, ROLE = PAL.role;
@@ -284,7 +293,9 @@
 
   // ---- panel: the embedding's Fourier norms ----
   function fourierPanel() {
-    const p = panel("fourier", "Embedding W_E: Fourier norms per basis row");
+    const p = panel("fourier", "Embedding W_E: Fourier norms per basis row" +
+      (!AX.grid ? ` (its rows over x as it is; the key frequencies, coloured, are over ${SUM})` :
+       PX === "x" && P === D.p ? "" : `, its rows over ${PX} (frequencies over Z_${P}: w = 2πk/${P})`));
     const cv = canvas(p, 640, 280), ctx = cv.getContext("2d");
     const N = f4(D.fourier.norms), labels = D.fourier.labels, n = labels.length;
     let hi = 0; for (const v of N) hi = Math.max(hi, v);
@@ -310,8 +321,10 @@
 
   // ---- panels: the wave neurons swept over y, and their pair loops ----
   function wavesPanels(W) {
-    const p = panel("waves", "Wave neurons at x = 0, swept over y");
-    const q = panel("loops", "Neuron against neuron, dots coloured by y (diagonal: the neuron over y)");
+    const p = panel("waves", AX.grid ? `Wave neurons at ${XL} = 0${XL === "x" || !AX.x_tokens ? "" : tokens(0, null)}, swept over ${YL}`
+      : `Wave neurons: none, (${XL}, ${YL}) is no grid`);
+    const q = panel("loops", AX.grid ? `Neuron against neuron, dots coloured by ${YL} (diagonal: the neuron over ${YL})`
+      : "Neuron against neuron: none, no grid");
     if (!D.waves.found) { absent(p, D.waves.reason); absent(q, D.waves.reason); return; }
     const n = W.g, neurons = D.waves.neurons;
     // each neuron's row spans its range over all checkpoints (fixed scales: a wave grows as it forms) or
@@ -339,14 +352,14 @@
         for (let y = 0; y < P; y++) { ctx.fillStyle = yColour[y]; ctx.fillRect(xs(y) - 1.5, sy(v[y]) - 1.5, 3, 3); }
       }
       ctx.fillStyle = COL.muted; ctx.textAlign = "center"; ctx.textBaseline = "bottom";
-      ctx.fillText(`y = 0 … ${P - 1}`, (m.l + 640 - m.r) / 2, cv.height - 22);
+      ctx.fillText(`${YL} = 0 … ${P - 1}`, (m.l + 640 - m.r) / 2, cv.height - 22);
       ctx.fillText(`each row on its neuron's range ${state.fixed ? "over all checkpoints" : "at this checkpoint"}; R²: its fit at its own frequency`, 320, cv.height - 3);
       p.now.textContent = `epoch ${W.epoch(i)}: ` + cur.map((v, g) => `#${neurons[g]} ${fmt(Math.min(...v))}…${fmt(Math.max(...v))}` +
         (fit ? ` (R² ${fitOf(i, g).toFixed(2)})` : "")).join(", ");
     });
     mouse(cv, (X, Y) => { const g = Math.floor((Y - 4) / rowH), y = Math.round((X - m.l) / (640 - m.l - m.r) * (P - 1));
       if (g < 0 || g >= n || y < 0 || y >= P || !cur[g]) return;
-      p.hover.textContent = `epoch ${W.epoch(state.i)}, neuron ${neurons[g]}, x 0, y ${y}: ${fmt(cur[g][y])}`; }, () => p.hover.textContent = " ");
+      p.hover.textContent = `epoch ${W.epoch(state.i)}, neuron ${neurons[g]}, ${at(0, y)}: ${fmt(cur[g][y])}`; }, () => p.hover.textContent = " ");
     p.values = i => Array.from({length: n}, (_, g) => Array.from(W.values(i, g)));
 
     // the loop grid: cell (i, j) has neuron j across and neuron i up; each neuron's axis spans its
@@ -389,7 +402,7 @@
       let best = 0, bd = Infinity;
       for (let y = 0; y < P; y++) { const ux = a === b ? y / (P - 1) : u(b, pos.v[b][y]), uy = u(a, pos.v[a][y]);
         const d = (x0 + 4 + ux * (cell - 10) - X) ** 2 + (y0 + cell - 6 - uy * (cell - 10) - Y) ** 2; if (d < bd) { bd = d; best = y; } }
-      q.hover.textContent = `epoch ${W.epoch(state.i)}, x 0, y ${best}: neuron ${neurons[b]} ${fmt(pos.v[b][best])}, neuron ${neurons[a]} ${fmt(pos.v[a][best])}`;
+      q.hover.textContent = `epoch ${W.epoch(state.i)}, ${at(0, best)}: neuron ${neurons[b]} ${fmt(pos.v[b][best])}, neuron ${neurons[a]} ${fmt(pos.v[a][best])}`;
     }, () => q.hover.textContent = " ");
   }
 
@@ -406,7 +419,7 @@
     const rows = info.rows ? f4(info.rows) : null, ridge = (D.replay.thresholds || {}).ridge_rows;
     const onLine = i => {
       if (!rows) return "";
-      const r = rows[i], on = `x + y ≡ ${info.line}` + (info.tol ? ` (±${info.tol})` : "");
+      const r = rows[i], on = `${SUM} ≡ ${info.line}` + (info.tol ? ` (±${info.tol})` : "");
       return `${pct(r)} of rows peak on ${on}` + (ridge === undefined ? "" : r >= ridge ?
         ` (a ridge: ≥ ${pct(ridge)})` : ` (no ridge yet: < ${pct(ridge)})`) + "; ";
     };
@@ -425,7 +438,7 @@
       ctx.clearRect(0, 0, cv.width, cv.height); ctx.imageSmoothingEnabled = false;
       ctx.drawImage(img, M.l, M.t, side, side);
       ctx.strokeStyle = COL.grid; ctx.strokeRect(M.l, M.t, side, side);
-      if (info.line !== undefined && info.line !== null) {      // the line x + y ≡ line (two segments), dashed
+      if (info.line !== undefined && info.line !== null) {      // the line u + v ≡ line (two segments), dashed
         const c = info.line, cx = x => M.l + (x + .5) * px, cy = y => M.t + (P - 1 - y + .5) * px;
         ctx.save(); ctx.setLineDash([5, 3]); ctx.strokeStyle = COL.line; ctx.lineWidth = 1.6; ctx.beginPath();
         ctx.moveTo(cx(0), cy(c)); ctx.lineTo(cx(c), cy(0));
@@ -433,8 +446,8 @@
         ctx.stroke(); ctx.restore();
       }
       ctx.fillStyle = COL.muted; font(ctx, 13); ctx.textAlign = "center"; ctx.textBaseline = "top";
-      ctx.fillText(`x = 0 … ${P - 1}`, M.l + side / 2, M.t + side + 6);
-      ctx.save(); ctx.translate(14, M.t + side / 2); ctx.rotate(-Math.PI / 2); ctx.textBaseline = "middle"; ctx.fillText(`y = 0 … ${P - 1}`, 0, 0); ctx.restore();
+      ctx.fillText(`${XL} = 0 … ${P - 1}`, M.l + side / 2, M.t + side + 6);
+      ctx.save(); ctx.translate(14, M.t + side / 2); ctx.rotate(-Math.PI / 2); ctx.textBaseline = "middle"; ctx.fillText(`${YL} = 0 … ${P - 1}`, 0, 0); ctx.restore();
       const bx = M.l + side + 16, bh = side;
       for (let r = 0; r < bh; r++) { const k = Math.round((1 - r / (bh - 1)) * 255); ctx.fillStyle = rgb(L_SIGNED, k); ctx.fillRect(bx, M.t + r, 12, 1); }
       ctx.textAlign = "left"; ctx.textBaseline = "middle"; ctx.fillStyle = COL.muted;
@@ -444,12 +457,12 @@
       ctx.fillText(state.fixed ? "fixed: all checkpoints" : "this checkpoint's", 0, 0); ctx.restore();
       let mi = 0; for (let j = 1; j < v.length; j++) if (v[j] > v[mi]) mi = j;
       const from = S.frames ? ` (surface from checkpoint epoch ${S.epoch(i)}: every ${ordinal(D.surface_stride)} stored)` : "";
-      p.now.textContent = `epoch ${D.epochs[i]}${from}: ${onLine(i)}max ${fmt(v[mi])} at (x ${Math.floor(mi / P)}, y ${mi % P}), min ${fmt(Math.min(...v))}; ` +
+      p.now.textContent = `epoch ${D.epochs[i]}${from}: ${onLine(i)}max ${fmt(v[mi])} at (${XL} ${Math.floor(mi / P)}, ${YL} ${mi % P}${tokens(Math.floor(mi / P), mi % P).replace(" (", "; ").replace(")", "")}), min ${fmt(Math.min(...v))}; ` +
         `colour scale ±${fmt(vmax)} (${state.fixed ? "fixed over all checkpoints" : "this checkpoint's"})`;
     });
     mouse(cv, (X, Y) => { const x = Math.floor((X - M.l) / px), y = P - 1 - Math.floor((Y - M.t) / px);
       if (!cur || x < 0 || y < 0 || x >= P || y >= P) return;
-      p.hover.textContent = `epoch ${S.epoch(state.i)}, x ${x}, y ${y}: ${fmt(cur[x * P + y])}`; }, () => p.hover.textContent = " ");
+      p.hover.textContent = `epoch ${S.epoch(state.i)}, ${at(x, y)}: ${fmt(cur[x * P + y])}`; }, () => p.hover.textContent = " ");
     p.values = i => Array.from(S.values(i));
     p.scale = () => vmax;            // the colour scale of the last drawing: ±vmax
     // where on the screen the cell (x, y) is drawn (client coordinates): for pointing at it
@@ -459,7 +472,7 @@
 
   // ---- panel: the probe's wave against the cosine ----
   function probePanel() {
-    const pr = D.probe, p = panel("probe", `Sparse probes on the embedding: cos and sin of ${pr.label} (k = ${pr.k}) over x` +
+    const pr = D.probe, p = panel("probe", `Sparse probes on the embedding: cos and sin of ${pr.label} (k = ${pr.k}) over ${PX}` +
       (pr.refitted ? ", refitted at each checkpoint" : ", fitted at the analysis checkpoint"));
     const cv = canvas(p, 640, 300), ctx = cv.getContext("2d");
     const A = {cos_out: f4(pr.cos_out), sin_out: f4(pr.sin_out), cos_target: f4(pr.cos_target), sin_target: f4(pr.sin_target),
@@ -470,7 +483,7 @@
     const ax = axes(cv, 0, P - 1, -lim * 1.05, lim * 1.05, {l: 52, r: 8, t: 26, b: 24});
     drawers.push(i => {
       ctx.clearRect(0, 0, cv.width, cv.height);
-      frame(ctx, ax, `x = 0 … ${P - 1} (position 0)`, "probe output", [[-1, "−1"], [0, "0"], [1, "1"], [lim, fmt(lim)]]);
+      frame(ctx, ax, `${PX} = 0 … ${P - 1} (position 0)`, "probe output", [[-1, "−1"], [0, "0"], [1, "1"], [lim, fmt(lim)]]);
       for (const [f, col] of [["cos", COL.cos], ["sin", COL.sin]]) {
         const t = A[f + "_target"], o = A[f + "_out"].subarray(i * P, i * P + P);
         ctx.strokeStyle = col; ctx.globalAlpha = .55; ctx.lineWidth = 1.2; ctx.beginPath();
@@ -479,16 +492,16 @@
         for (let x = 0; x < P; x++) { ctx.beginPath(); ctx.arc(ax.px(x), ax.py(o[x]), 2.6, 0, 7); ctx.fill(); }
       }
       font(ctx, 13); ctx.textAlign = "left"; ctx.textBaseline = "top";
-      const cosText = "cos probe (dots), cos(wx) (line)";
+      const wx = PX === "x" ? "wx" : `w·${PX}`, cosText = `cos probe (dots), cos(${wx}) (line)`;
       ctx.fillStyle = COL.cos; ctx.fillText(cosText, ax.m.l + 4, 5);
-      ctx.fillStyle = COL.sin; ctx.fillText("sin probe (dots), sin(wx) (line)", ax.m.l + 4 + ctx.measureText(cosText).width + 24, 5);
+      ctx.fillStyle = COL.sin; ctx.fillText(`sin probe (dots), sin(${wx}) (line)`, ax.m.l + 4 + ctx.measureText(cosText).width + 24, 5);
       const c = A.cos_r2[i];
       p.now.textContent = `epoch ${D.epochs[i]}: R² cos ${fmt(c)}, sin ${fmt(A.sin_r2[i])}` +
         (shape === undefined ? "" : c >= shape ? ` (a wave: ≥ ${shape.toFixed(2)})` : ` (no wave yet: < ${shape.toFixed(2)})`) +
         (fixed ? `; the analysis checkpoint's probe held fixed would show R² cos ${fmt(fixed.cos[i])}, sin ${fmt(fixed.sin[i])}` : "");
     });
     mouse(cv, (X) => { const x = Math.round(ax.ix(X)); if (x < 0 || x >= P) return; const i = state.i;
-      p.hover.textContent = `epoch ${D.epochs[i]}, x ${x}: cos probe ${fmt(A.cos_out[i * P + x])} (cos ${fmt(A.cos_target[x])}), ` +
+      p.hover.textContent = `epoch ${D.epochs[i]}, ${PX} ${x}${PX === "x" ? "" : tokens(x, null)}: cos probe ${fmt(A.cos_out[i * P + x])} (cos ${fmt(A.cos_target[x])}), ` +
         `sin probe ${fmt(A.sin_out[i * P + x])} (sin ${fmt(A.sin_target[x])})`; }, () => p.hover.textContent = " ");
     p.values = i => ({cos: Array.from(A.cos_out.subarray(i * P, i * P + P)), sin: Array.from(A.sin_out.subarray(i * P, i * P + P))});
   }
@@ -501,8 +514,11 @@
     curvesPanel();
     fourierPanel();
     wavesPanels(W);
-    surfacePanel("crest", D.crest.found ? `The crest unit over (x, y), the line x + y ≡ ${D.crest.T} (mod ${P}) dashed` : "The crest unit", D.crest, SC);
-    surfacePanel("logit", D.logit.found ? `The logit of output ${D.logit.output} over (x, y), the line x + y ≡ ${D.logit.output} dashed` : "The logit surface", D.logit, SL);
+    const answer = D.crest.answer ? `: ${D.crest.answer}` : "";
+    surfacePanel("crest", D.crest.found ? `The crest unit over (${XL}, ${YL}), the line ${SUM} ≡ ${D.crest.T} (mod ${P}) dashed${answer}` :
+      AX.grid ? "The crest unit" : "The crest unit: none, no grid", D.crest, SC);
+    surfacePanel("logit", D.logit.found ? `The logit of ${D.logit.answer || `output ${D.logit.output}`} over (${XL}, ${YL}), the line ${SUM} ≡ ${D.logit.output} dashed` :
+      AX.grid ? "The logit surface" : "The logit surface: none, no grid", D.logit, SL);
     probePanel();
     // a slider position is a log epoch: the checkpoint nearest it
     slider.addEventListener("input", () => setIndex(nearest(Math.pow(10, +slider.value / SLIDER_MAX * LX_MAX) - 1)));

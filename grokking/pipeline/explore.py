@@ -148,8 +148,11 @@ def page_data(a: Assets, links: dict, budget: int = BUDGET_BYTES) -> dict:
     epochs = np.asarray(cv["epoch"])
     C = len(epochs)
     ph = s.get("phases") or {}
+    axes = axes_data(a)
+    n = axes["n"]
     data = {
-        "run": a.run, "p": p, "task": f"{s['task']['op']} mod {p}", "epochs": [int(e) for e in epochs],
+        "run": a.run, "p": p, "n": n, "task": task_title(s["task"]), "epochs": [int(e) for e in epochs],
+        "axes": axes, "axes_note": axes_note(a),
         "phases": {k: ph.get(k) for k in ("memorised", "memorisation_end", "cleanup_start", "cleanup_end", "grokked")},
         "spans": [[n, lo, hi] for n, lo, hi in phase_spans(a)],
         "analysis_epoch": s.get("analysis_epoch"),
@@ -180,10 +183,12 @@ def page_data(a: Assets, links: dict, budget: int = BUDGET_BYTES) -> dict:
                      if waves.found else {"found": False, "reason": waves.why_not()})
     crest, logit = a.selection(Crest), a.selection(Logit)
     surf = {"crest": (crest, "crest_surface", {"T": crest.T, "points": crest.points, "line": crest.T,
+                                               "answer": answer_note(a, crest.T),
                                                "tol": replay.crest_tol or 0, "rows": measured("crest_rows_on_line")}),
             "logit": (logit, "logit_surface", {"output": logit.output, "maxima": logit.maxima, "line": logit.output,
+                                               "answer": answer_note(a, logit.output),
                                                "tol": 0, "rows": measured("logit_rows_on_line")})}
-    raw = {name: np.asarray(ev[key])[:, None].reshape(C, 1, p * p)
+    raw = {name: np.asarray(ev[key])[:, None].reshape(C, 1, n * n)
            for name, (sel, key, _) in surf.items() if sel.found}
     rest = len(json.dumps(data))
     stride = 1
@@ -200,6 +205,107 @@ def page_data(a: Assets, links: dict, budget: int = BUDGET_BYTES) -> dict:
     data["surface_stride"] = stride
     data["over_budget"] = over_budget(size, rest, budget, C, stride)
     return data
+
+
+def task_title(task: dict) -> str:
+    """The task as the page's title names it: "add mod 113" for addition (as it always has), the
+    operation itself for every other op ("(x · y) mod 113", scenes/theme.py's task_name)."""
+    if task.get("op", "add") == "add":
+        return f"add mod {task['p']}"
+    from grokking.scenes.theme import task_name
+    return task_name(task)
+
+
+def axes_data(a: Assets) -> dict:
+    """The op's coordinates as the page names them (common/assets.py Additive): `n` the side of
+    every surface and the length of every sweep and probe; `x`, `y`, `sum` the axes and the line in
+    the task's terms ("log₃ x", "log₃ y", "log₃ x + log₃ y"); `probe_x` what the embedding's rows
+    (Fourier norms, probe) run over; `answers` [n] the answer token of each element (None where the
+    element is the answer); `x_tokens`, `y_tokens` [n] the input token at each element of an axis
+    (None where the axes are x and y themselves, or no grid); `log` whether the axes are discrete
+    logs (mul, div); `grid` False for a pow whose powers collide (no surfaces)."""
+    add = a.additive
+    task = a.summary["task"]
+    p, n, op = a.p, a.n, task.get("op", "add")
+    grid = add.grid is not False
+    outputs = [int(t) for t in add.outputs] if add.outputs else None
+    d = {"op": op, "n": n, "x": add.x_label, "y": add.y_label, "sum": add.sum_label,
+         "relabelled": bool(add.relabelled), "grid": grid, "generator": add.generator,
+         "log": op in ("mul", "div") and add.generator is not None,
+         "probe_x": add.x_label if grid else "x",
+         "answers": outputs if outputs is not None and outputs != list(range(len(outputs))) else None,
+         "x_tokens": None, "y_tokens": None}
+    if grid and add.relabelled:
+        d["x_tokens"], d["y_tokens"] = axis_tokens(a)
+    return d
+
+
+def axis_tokens(a: Assets) -> tuple[list | None, list | None]:
+    """The input tokens (x, y) at each element of the surfaces' axes: the arithmetic of the run's
+    op at its p (extraction/coords.py), checked against what the assets record (their digits and
+    outputs); (None, None) where they disagree (then the page names elements only)."""
+    from grokking.extraction.coords import coordinates
+    task, add = a.summary["task"], a.additive
+    try:
+        co = coordinates(task.get("op", "add"), a.p, int(task.get("a") or 1), int(task.get("b") or 1))
+    except ValueError:
+        return None, None
+    n = a.n
+    if not co.grid or co.n != n or (add.digits and list(map(int, co.digits)) != list(add.digits)) \
+            or (add.outputs and list(map(int, co.outputs)) != list(add.outputs)):
+        return None, None
+    order = np.asarray(co.order)
+    return [int(t) for t in order[np.arange(n) * n] // a.p], [int(t) for t in order[:n] % a.p]
+
+
+def answer_note(a: Assets, element: int | None) -> str:
+    """What a selection's T or output (a group element) is in the task's terms: "" where the element
+    is the answer itself (add, sub, pow); "the answer 65 = 3¹⁰⁵" for mul and div (T = 105 is log₃ 65)."""
+    add = a.additive
+    if element is None or not add.outputs or list(add.outputs) == list(range(len(add.outputs))):
+        return ""
+    tok = add.token(element)
+    if add.generator is not None and add.op in ("mul", "div"):
+        return f"the answer {tok} = {add.generator}{_sup(element)}"
+    return f"the answer {tok}"
+
+
+def _sup(e: int) -> str:
+    return str(e).translate(str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹"))
+
+
+def axes_note(a: Assets) -> str | None:
+    """The header's line on the op's coordinates (None for add and for assets without them): the
+    axes are discrete logs (mul, div) over Z_n, the pairs with a zero apart with the model's
+    accuracy there; or a pow's powers collide and the surfaces are absent."""
+    add = a.additive
+    if not add.found or not (add.relabelled or add.grid is False or a.n != a.p):
+        return None
+    n = a.n
+    out = []
+    if add.op in ("mul", "div") and add.generator is not None:
+        g = add.generator
+        out.append(f"The axes are discrete logs base {g}: {add.x_label} and {add.y_label} (x = {g}ⁱ, "
+                   f"y = {g}ʲ for x, y ≠ 0), so every surface is {n} × {n}, every sweep and probe runs over "
+                   f"{n} elements and every frequency is over Z_{n} (w = 2πk/{n}); the answer is "
+                   f"{g} to the power ({add.sum_label}) mod {n}.")
+        zp = add.zero_pairs or {}
+        if zp.get("pairs"):
+            which = "x = 0" if add.op == "div" else "x = 0 or y = 0"
+            out.append(f"The {zp['pairs']} pairs with {which} (answer 0) are outside the group and not drawn: "
+                       f"the model's accuracy there {zp['accuracy']:.1%}"
+                       + (f", mean probability of 0 {zp['mean_p_zero']:.3f}" if zp.get("mean_p_zero") is not None
+                          else "") + ".")
+    elif add.coordinates:
+        out.append(f"Coordinates: {add.coordinates}.")
+    if add.grid is False:
+        share = add.collision_share or {}
+        if share:
+            out.append("How alike the embedding treats colliding inputs: " + ", ".join(
+                f"{v:.0%} of its variance is a function of {k}" for k, v in share.items()) + ".")
+        out.append(f"No ({add.x_label}, {add.y_label}) grid: the wave neurons, their loops and the crest and "
+                   "logit surfaces are absent; the curves, the embedding's Fourier norms and the probe remain.")
+    return " ".join(out)
 
 
 def over_budget(size: int, rest: int, budget: int, C: int, stride: int) -> str | None:
@@ -330,6 +436,7 @@ def render_page(data: dict) -> bytes:
         "<p class='muted'><a href='index.html'>gallery</a> · drag the slider (epochs on a log scale, as the loss "
         "panel's axis and the phase bar under it), or use ← → to step one checkpoint (Shift: 10), "
         "Space to play; hover a panel to read its values. " + e(data["packing"]) + "</p>",
+        f"<p class='muted' id='axes'>{e(data['axes_note'])}</p>" if data.get("axes_note") else "",
         f"<p class='fail' id='budget'>{e(data['over_budget'])}</p>" if data.get("over_budget") else "",
         check_html(data["check"]),
         "<div id='bar'><div class='row'><button id='play'>▶ play</button><span id='epoch'></span>"

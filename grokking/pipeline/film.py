@@ -38,8 +38,8 @@ PARTS = {
     "waves": "Waves inside the network",
     "probes": "Reading the waves out of the embedding",
     "clock": "A clock that adds angles",
-    "relabel": "Multiplication: the clock again",
-    "surfaces": "Neurons over (x, y)",
+    "relabel": "{Op} is addition in disguise",   # the Relabel scene's own heading; a mul or div run's
+    "surfaces": "Neurons over ({x}, {y})",        # the run's axes: "(log₃ x, log₃ y)" on a mul run
     "trig": "The trig identity and the logits",
     "story": "The whole of training",
 }
@@ -75,14 +75,19 @@ SHOTS = {
     "FourierPeak": "one frequency per neuron",
     "EmbeddingProbe": "a probe reads the wave",
     "Clock": "adding angles on a clock",
-    "Relabel": "the multiplication clock",
-    "NeuronSurface": "one neuron over x and y",
-    "Crest": "crests along x + y",
+    "Relabel": "the {op} clock",
+    "NeuronSurface": "one neuron over {x} and {y}",
+    "Crest": "crests along {sum}",
     "TrigIdentity": "cos·cos − sin·sin",
     "LogitSurface": "the answer's logit",
     "TrainingStory": "training replayed",
     "ExcludedLoss": "the excluded loss",
 }
+# The parts that tell the mechanism: a mul or div run's Relabel part goes before the first of them
+# (its waves, probes and surfaces run over the discrete log, which Relabel introduces)
+MECHANISM = ("waves", "probes", "clock", "surfaces", "trig", "story")
+# The ops whose film includes Relabel (the table sorted by the discrete log); other runs leave it out
+RELABELLED_OPS = ("mul", "div")
 CARD_SECONDS = 2.0
 END_SECONDS = 4.0                      # the opening and closing cards hold more text
 FILM = "story.mp4"
@@ -114,6 +119,27 @@ def task_name(task: dict) -> str:
     return named(task) if task.get("p") is not None else "?"
 
 
+def terms(additive=None, task: dict | None = None) -> dict:
+    """The words the titles are written in, from the run's coordinates (common/assets.py Additive):
+    its axes and the line they add along ("x", "y", "x + y"; "log₃ x", "log₃ y", "log₃ x + log₃ y"
+    on a mul run) and its op ("multiplication", "Multiplication"; "division" on a div run)."""
+    op = (task or {}).get("op") or getattr(additive, "op", None) or "add"
+    word = {"div": "division"}.get(op, "multiplication")
+    return {"x": getattr(additive, "x_label", "x"), "y": getattr(additive, "y_label", "y"),
+            "sum": getattr(additive, "sum_label", "x + y"), "op": word, "Op": word.capitalize(), "task_op": op}
+
+
+def in_terms(text: str, t: dict) -> str:
+    """A catalogue description written for x and y, in the run's axes (the mechanism's scenes draw
+    over them): "a hidden neuron over (x, y): x sweep, y sweep" -> "... over (log₃ x, log₃ y): log₃ x
+    sweep, log₃ y sweep". Unchanged where the axes are x and y."""
+    if (t["x"], t["y"]) == ("x", "y"):
+        return text
+    out = text.replace("x + y", t["sum"]).replace("(x, y)", f"({t['x']}, {t['y']})")
+    out = out.replace("x sweep, y sweep", f"{t['x']} sweep, {t['y']} sweep")
+    return out.replace("x = 0, y swept", f"{t['x']} = 0, {t['y']} swept").replace("coloured by y", f"coloured by {t['y']}")
+
+
 def _seconds(t: str) -> int:
     m, s = t.split(":")
     return int(m) * 60 + int(s)
@@ -129,28 +155,38 @@ def section(scene: str) -> tuple[str, str]:
     return [s for s in SECTIONS if _seconds(s[0]) <= at][-1]
 
 
-def chapter_title(scene: str) -> str:
+def chapter_title(scene: str, t: dict | None = None) -> str:
     """The scene's chapter: its section's title, with what the scene shows where the section
-    holds more than one scene ("Some Clues — neurons are waves")."""
+    holds more than one scene ("Some Clues — neurons are waves"), in the run's terms `t` (terms():
+    "crests along log₃ x + log₃ y" on a mul run; x and y when None)."""
     from grokking.scenes.catalog import SCENES
     sec = section(scene)
     shared = sum(section(n) == sec for n in SCENES) > 1
-    return f"{sec[1]} — {SHOTS[scene]}" if shared or sec == BEYOND else sec[1]
+    shot = SHOTS[scene].format(**(t or terms()))
+    return f"{sec[1]} — {shot}" if shared or sec == BEYOND else sec[1]
 
 
-def story(names: list[str], task: dict | None = None) -> list[tuple[str, str, list[str]]]:
+def story(names: list[str], task: dict | None = None, additive=None) -> list[tuple[str, str, list[str]]]:
     """(module, part title, its scenes) in catalogue order, for the scenes named; `task` (the
-    summary's) names the run's task in the titles (addition mod 113 when None)."""
+    summary's) names the run's task in the titles (addition mod 113 when None), `additive` (the
+    assets' Additive) its axes. On a mul or div run the Relabel part comes first of the mechanism
+    (before the waves: everything after it runs over the discrete log it introduces)."""
     from grokking.scenes.catalog import SCENES
-    named = task_name(task or {"op": "add", "p": 113})
+    task = task or {"op": "add", "p": 113}
+    words = {**terms(additive, task), "task": task_name(task)}
     parts: list[tuple[str, str, list[str]]] = []
     for name in SCENES:
         if name not in names:
             continue
         module = SCENES[name][0]
         if not parts or parts[-1][0] != module:
-            parts.append((module, PARTS.get(module, module).format(task=named), []))
+            parts.append((module, PARTS.get(module, module).format(**words), []))
         parts[-1][2].append(name)
+    if task.get("op") in RELABELLED_OPS and any(m == "relabel" for m, _, _ in parts):
+        relabel = next(pt for pt in parts if pt[0] == "relabel")
+        rest = [pt for pt in parts if pt[0] != "relabel"]
+        at = next((i for i, pt in enumerate(rest) if pt[0] in MECHANISM), len(rest))
+        parts = rest[:at] + [relabel] + rest[at:]
     return parts
 
 
@@ -170,6 +206,7 @@ def opening_card(a) -> Card:
     task = s.get("task") or {}
     named = task_name(task)
     keys = ", ".join(f"{lab} (k={k})" for k, lab in zip(s.get("key_frequencies") or [], s.get("key_labels") or []))
+    over, coords = group_lines(a)
     chk = a.story_check
     rows = chk.criteria or []
     check = (f"story check: {sum(bool(c['passed']) for c in rows)}/{len(rows)} rows pass"
@@ -181,10 +218,46 @@ def opening_card(a) -> Card:
     grokked = f" · grokked at epoch {grok:,}" if grok is not None else (" · grokked" if s.get("grokked") else
                                                                         " · not grokked")
     lines = [f"run {a.run} · seed {seed}{frac}{grokked}",
-             "key frequencies: " + (keys or "none"), check]
+             f"key frequencies{over}: " + (keys or "none"), *coords, check]
     return Card("Grokking, retold from one real training run", named, lines,
                 chapter=f"The run: {named}, seed {seed}",
-                claim=f"{named}, seed {seed}; key frequencies {keys or 'none'}; {check}")
+                claim=f"{named}, seed {seed}; key frequencies{over + ':' if over else ''} {keys or 'none'}; "
+                      + "".join(f"{c}; " for c in coords) + check)
+
+
+def group_lines(a) -> tuple[str, list[str]]:
+    """What the opening card says of the run's coordinates (common/assets.py Additive): where the
+    key frequencies live (" over log₃ x, in Z_112" on a mul run; "" on add, whose are over x mod p)
+    and the lines saying how the op is read (the discrete log and the pairs with a zero set apart;
+    a pow's relabelled axes; a pow with no grid and so no surfaces)."""
+    add = a.additive
+    if not add.found:
+        return "", []
+    n, p, op = a.n, a.p, add.op or (a.summary.get("task") or {}).get("op", "add")
+    if op in ("mul", "div") and add.generator is not None:
+        g = add.generator
+        sign = "·" if op == "mul" else "/"
+        law = f"x {sign} y = {g}^({add.sum_label})"
+        zp = add.zero_pairs or {}
+        which = "x = 0" if op == "div" else "a zero"
+        lines = [f"read through the discrete log base {g}: {law}, so the model adds logs in Z_{n} (mod {n})"]
+        if zp.get("pairs"):
+            lines.append(f"the {zp['pairs']} pairs with {which} (answer 0) lie outside the group, measured apart: "
+                         f"accuracy {zp['accuracy']:.0%}")
+        return f" over {add.x_label}, in Z_{n}", lines
+    if add.grid is False:
+        return (f" over {add.sum_label}, in Z_{n}",
+                [f"u = {add.x_label}, v = {add.y_label} is no grid ({'; '.join(_collisions(add))}): "
+                 "the scenes over a grid are left out"])
+    if add.relabelled and add.x_label != "x":
+        return f" over {add.x_label}, in Z_{n}", [f"the axes relabelled: u = {add.x_label}, v = {add.y_label}, "
+                                                  f"the answer (u + v) mod {n}"]
+    return "", []
+
+
+def _collisions(add) -> list[str]:
+    """A pow's colliding powers, as extraction's coordinates sentence names them."""
+    return re.findall(r"\S+ ↦ \S+ is \d+-to-1", add.coordinates or "") or ["its powers collide"]
 
 
 def figures_made(stamps: dict, figure_dir: Path | None = None) -> list[str]:
@@ -197,30 +270,48 @@ def figures_made(stamps: dict, figure_dir: Path | None = None) -> list[str]:
     return made
 
 
-def closing_card(run: str, figures: list[str], figure_dir: str, gallery: str | None = None) -> Card:
-    """The closing card: the figures the film rests on (made from the same run), and where they are."""
+def closing_card(run: str, figures: list[str], figure_dir: str, gallery: str | None = None,
+                 left_out: dict | None = None) -> Card:
+    """The closing card: the figures the film rests on (made from the same run), and where they
+    are; `left_out` (scene -> why) the scenes the film skips, each reason once with its scenes."""
     names = " · ".join(f.replace("_", " ") for f in figures) or "none made yet (grokking figures --run " + run + ")"
+    skipped = left_out_lines(left_out or {})
     return Card(f"Every number in this film is computed from run {run}", "The figures it rests on",
-                [names, f"in {figure_dir}/ · all of it: {gallery or f'media/{run}/index.html'}"],
-                chapter="The figures it rests on", claim=f"figures of run {run}: {names}")
+                [names, f"in {figure_dir}/ · all of it: {gallery or f'media/{run}/index.html'}", *skipped],
+                chapter="The figures it rests on",
+                claim=f"figures of run {run}: {names}" + "".join(f"; {line}" for line in skipped))
 
 
-def claim(scene: str, check=None) -> str:
+def left_out_lines(left_out: dict, width: int = 160) -> list[str]:
+    """"left out: Crest, LogitSurface (why)": the scenes a film skips, grouped by their reason (the
+    run's name, said on the card already, dropped from it), each reason cut to `width` characters."""
+    by: dict[str, list[str]] = {}
+    for name, why in left_out.items():
+        why = re.sub(r"^run '[^']*'( has| learns)? ?", "", str(why)).strip() or str(why)
+        by.setdefault(why, []).append(name)
+    return [f"left out: {', '.join(names)} ({why if len(why) <= width else why[:width - 1].rstrip() + '…'})"
+            for why, names in by.items()]
+
+
+def claim(scene: str, check=None, t: dict | None = None) -> str:
     """The scene's one-line claim: the story check's, measured on this run, where a row of it
     names the scene (a replay row with the scene's own captions first, then the row naming fewest
-    scenes), else the scene's description in the catalogue."""
+    scenes), else the scene's description in the catalogue, a mechanism scene's in the run's axes
+    (`t`, terms())."""
     from grokking.scenes.catalog import SCENES
     rows = [c for c in (getattr(check, "criteria", None) or []) if scene in (c.get("scenes") or [])]
     if not rows:
-        return SCENES[scene][1]
+        module, text, _ = SCENES[scene]
+        return in_terms(text, t) if t is not None and module in MECHANISM else text
     row = min(rows, key=lambda c: (not any(x.get("scene") == scene for x in c.get("claims") or []), len(c["scenes"])))
     value = row.get("value", "")
     if row["name"] == "replay" and row.get("claims"):
         own = [c for c in row["claims"] if c.get("scene") == scene]
         if own:
-            value = "; ".join(f"“{c['caption']}” at epoch {c['epoch']:,}: {c['what']} {c['value']:.2f} "
-                              f"{c['op']} {c['threshold']:g}" + ("" if c.get("holds") else " (does NOT hold)")
-                              for c in own)
+            value = "; ".join(f"“{c['caption']}” at epoch {c['epoch']:,}: {c['what']} "
+                              + (f"{c['value']:.2f} {c['op']} {c['threshold']:g}" if c.get("value") is not None
+                                 else f"not measured (target {c['op']} {c['threshold']:g})")
+                              + ("" if c.get("holds") else " (does NOT hold)") for c in own)
     verdict = "holds" if row.get("passed") else "FAILS: " + str(row.get("meaning", ""))
     return f"{value} (story check, {row['name']}: {verdict})"
 
@@ -400,6 +491,7 @@ def make_film(o, log=print) -> dict:
         raise FilmError("no scene to join: --scenes names none; name one or more (grokking scene --list "
                         "lists them), or leave --scenes out for every scene")
     summary = {"scenes": [], "pages": [], "skipped": [], "failed": []}
+    o, beside = _relabel_for_op(o)
     out = o.media_dir / FILM
     subtitles = out.with_name(SUBTITLES)
     with make.run_lock(o.stamps_path.parent, o.run), make.Interrupts() as guard:
@@ -425,19 +517,20 @@ def make_film(o, log=print) -> dict:
             # within the same second as the last has the same "made" time, never the same mtime_ns)
             joined.append((name, video, [stamp.get("code"), stamp.get("deps"), stamp.get("options"),
                                          made.st_size, made.st_mtime_ns]))
-        for name, why in left_out.items():
+        for name, why in {**beside, **left_out}.items():
             log(f"[film] {name}: left out ({why})")
         a = Assets(o.run, o.assets_root)
         task = now.summary.get("task") or {}
+        words = terms(a.additive, task)
         videos = {n: v for n, v, _ in joined}
-        parts = story(list(videos), task)
+        parts = story(list(videos), task, a.additive)
         opening = opening_card(a)
         closing = closing_card(o.run, figures_made(stamps, o.figure_dir), _shown(o.figure_dir),
-                               _shown(o.media_dir / "index.html"))
+                               _shown(o.media_dir / "index.html"), left_out)
         cards = [part_card(i, title, names) for i, (_, title, names) in enumerate(parts, 1)]
-        claims = [opening.claim] + [claim(n, a.story_check) for _, _, names in parts for n in names] + [closing.claim]
+        claims = [opening.claim] + [claim(n, a.story_check, words) for _, _, names in parts for n in names] + [closing.claim]
         text = [[c.kicker, c.title, c.lines, c.chapter] for c in [opening, *cards, closing]] + \
-               [[chapter_title(n) for n in videos], claims]
+               [[chapter_title(n, words) for n in videos], claims]
         options = {"quality": o.quality, "width": o.scene_width, "task": task_name(task),
                    "scenes": hashlib.sha256(json.dumps([(n, str(v), m) for n, v, m in joined],
                                                        sort_keys=True).encode()).hexdigest()[:16],
@@ -452,7 +545,7 @@ def make_film(o, log=print) -> dict:
             t = time.perf_counter()
             if not joined:
                 raise FilmError("no scene to join: " + "; ".join(f"{n}: {w}" for n, w in left_out.items()))
-            chs = join([(c, [(chapter_title(n), videos[n]) for n in names]) for c, (_, _, names) in zip(cards, parts)],
+            chs = join([(c, [(chapter_title(n, words), videos[n]) for n in names]) for c, (_, _, names) in zip(cards, parts)],
                        out, opening=opening, closing=closing)
             atomic_write_bytes(subtitles, vtt(chs, claims).encode())
             guard.check()
@@ -467,6 +560,27 @@ def make_film(o, log=print) -> dict:
             log(f"[film] the gallery was not written again ({type(e).__name__}: {e}); grokking all writes it")
     return {"path": out, "subtitles": subtitles, "written": written, "chapters": chs, "left_out": left_out,
             "gallery": index, **summary}
+
+
+def _relabel_for_op(o):
+    """(the options the film renders and joins with, {scene: why} of those it leaves out by the
+    run's op): Relabel (the table sorted by the discrete log) belongs to a mul or div run's film;
+    another run's film leaves it out unless --scenes names it."""
+    from dataclasses import replace
+    from grokking.common.assets import Assets
+    from grokking.scenes.catalog import SCENES
+    from . import make
+    if o.scenes is not None or "Relabel" not in SCENES:
+        return o, {}
+    try:
+        op = Assets(o.run, o.assets_root).summary["task"].get("op", "add")
+    except Exception:  # noqa: BLE001  no assets yet: the film's own checks say so
+        return o, {}
+    if op in RELABELLED_OPS:
+        return o, {}
+    why = (f"a {op} run's film: Relabel sorts the multiplication table by the discrete log, which mul and div "
+           f"runs add in; --scenes Relabel joins it, `grokking scene Relabel --run {o.run}` renders it")
+    return replace(o, scenes=[n for n in make._scene_names(o) if n != "Relabel"]), {"Relabel": why}
 
 
 def _shown(folder: Path) -> str:

@@ -30,13 +30,19 @@ def write_gallery(o, stamps: dict, failed: dict | None = None) -> Path:
     s = a.summary
     e = html.escape
     ph = s.get("phases", {})
-    rows = [("task", f"{s['task']['op']} mod {s['task']['p']}, train fraction {s['task']['frac']}, seed {s['task']['seed']}"
+    from .film import group_lines, task_name
+    over, coords = group_lines(a)
+    op = s["task"].get("op", "add")
+    rows = [("task", (f"{op} mod {s['task']['p']}" if op == "add" else task_name(s["task"]))
+                     + f", train fraction {s['task']['frac']}, seed {s['task']['seed']}"
                      + (f", smoothness penalty {s['task']['smooth']:g}" if s["task"].get("smooth") else "")),
             ("seed", seed_choice_line(a.seed_choice)),
             ("grokked", "yes" if s.get("grokked") else "no"),
             ("memorised (100% train)", ph.get("memorised")), ("circuit formation from", ph.get("memorisation_end")),
             ("clean-up", f"{ph.get('cleanup_start')} to {ph.get('cleanup_end')}"), ("grokked (99% test)", ph.get("grokked")),
-            ("key frequencies", ", ".join(f"{lab} (k={k})" for k, lab in zip(s["key_frequencies"], s["key_labels"])) or "none"),
+            ("key frequencies" + over, ", ".join(f"{lab} (k={k})" for k, lab in zip(s["key_frequencies"], s["key_labels"]))
+             or "none"),
+            *[("coordinates" if i == 0 else "", line) for i, line in enumerate(coords)],
             ("story frequency", _story(a.story)),
             ("crest made of", ", ".join(a.selection(Crest).frequency_labels or []) or "none"),
             ("neurons in clusters", f"{s['neurons']['n_clustered']} of {s['neurons']['n']}"),

@@ -16,6 +16,7 @@ from grokking.pipeline import explore as ex
 from grokking.pipeline import stamps as st
 from grokking.pipeline.make import Options, explore, make_all
 from tests.browser import chromium, unresolved_links, watch_console
+from grokking.common.assets import Crest, Logit, WaveNeurons
 from tests.synthetic import make_synthetic_assets
 
 
@@ -175,8 +176,10 @@ def _check_said_by_numbers(page, a: Assets, i: int):
     ev, pr = a["evolution"], a["probes"]
     for name, key, line in (("crest", "crest_rows_on_line", a.selection(Crest).T),
                             ("logit", "logit_rows_on_line", a.selection(Logit).output)):
+        if key not in ev:
+            continue
         now, rows = page.inner_text(f"#now-{name}"), float(ev[key][i])
-        assert f"{100 * rows:.1f}% of rows peak on x + y ≡ {line}" in now, now
+        assert f"{100 * rows:.1f}% of rows peak on {a.additive.sum_label} ≡ {line}" in now, now
         assert ("(a ridge:" in now) == (rows >= rp.RIDGE_ROWS) and ("no ridge yet" in now) == (rows < rp.RIDGE_ROWS), now
     now, r2 = page.inner_text("#now-probe"), float(pr["cos_r2"][i])
     assert ("(a wave:" in now) == (r2 >= rp.SHAPE_R2) and "held fixed would show" in now, now
@@ -483,4 +486,101 @@ def test_explorer_fixed_colour_scale_keeps_its_range(synthetic_page):
                 assert "this checkpoint's" in page.inner_text(f"#now-{name}")
             assert own[0] < 0.5 * own[1], own                 # the planted surface grows: epoch 0 is small
             page.select_option("#scale", "fixed")
+        assert problems == []
+
+
+# ---- a run of another op: mul, over Z_(p−1) through the discrete log -------------------------------
+
+@pytest.fixture(scope="module")
+def tiny_mul(tmp_path_factory):
+    """A tiny mul run at p = 11 (as tests/unit/test_extraction.py's), trained long enough that its
+    mechanism is found, extracted, and its explorer and gallery written."""
+    from grokking.extraction.extract import extract
+    from grokking.pipeline.gallery import write_gallery
+    from grokking.training.config import Config, Schedule
+    from grokking.training.history import Run
+    from grokking.training.train import Seeded, train
+    root = tmp_path_factory.mktemp("mul")
+    cfg = Config(p=11, frac=0.5, d_model=16, n_heads=2, d_head=8, d_mlp=32, epochs=300, op="mul",
+                 schedule=Schedule(dense_until=5, log_until=20, n_log=4, stride=5))
+    train([Seeded(cfg, Run("mul", root / "runs"))], progress=False)
+    extract("mul", progress=False, runs_root=root / "runs", assets_root=root / "assets")
+    o = Options(run="mul", runs_root=root / "runs", assets_root=root / "assets", media_root=root / "media",
+                progress=False)
+    path = explore(o, log=lambda _: None)["path"]
+    return {"o": o, "path": path, "assets": Assets("mul", root / "assets"), "gallery": write_gallery(o, {})}
+
+
+@pytest.mark.slow
+def test_explorer_data_of_a_mul_run_is_over_the_group(tiny_mul):
+    """n = p − 1 = 10: every surface n × n, every sweep and probe n long, the axes the discrete log's,
+    a selection's element named with its answer token; the gallery names the task and the group."""
+    a, n = tiny_mul["assets"], 10
+    d = ex.page_data(a, {})
+    assert d["p"] == 11 and d["n"] == n and d["task"] == "(x · y) mod 11"
+    ax = d["axes"]
+    assert (ax["x"], ax["y"], ax["sum"], ax["probe_x"], ax["log"]) == ("log₂ x", "log₂ y", "log₂ x + log₂ y", "log₂ x", True)
+    assert ax["answers"] == [pow(2, e, 11) for e in range(n)]
+    assert ax["x_tokens"] == ax["y_tokens"] == [pow(2, e, 11) for e in range(n)]         # x = 2^u, y = 2^v
+    assert "discrete logs base 2" in d["axes_note"] and "10 × 10" in d["axes_note"] and "Z_10" in d["axes_note"]
+    C = len(d["epochs"])
+    assert d["logit"]["found"], d["logit"]
+    for name in ("crest", "logit"):
+        if d[name]["found"]:
+            assert d[name]["surface"]["shape"] == [C, 1, n * n]
+    out = d["logit"]["output"]
+    assert d["logit"]["answer"] == f"the answer {pow(2, out, 11)} = 2{str(out).translate(str.maketrans('0123456789', '⁰¹²³⁴⁵⁶⁷⁸⁹'))}"
+    assert d["probe"]["cos_out"]["shape"] == [C, n] and len(d["fourier"]["labels"]) == n
+    if d["waves"]["found"]:
+        assert d["waves"]["sweeps"]["shape"][2] == n
+    # the add page has none of it
+    page = tiny_mul["path"].read_text()
+    assert "id='axes'" in page and "Run mul: (x · y) mod 11, through training" in page
+    gallery = tiny_mul["gallery"].read_text()
+    assert "(x · y) mod 11, train fraction 0.5" in gallery and "key frequencies over log₂ x, in Z_10" in gallery
+
+
+@pytest.mark.slow
+def test_explorer_of_a_mul_run_in_a_real_browser(tiny_mul, tmp_path):
+    """In Chromium: every panel is n = 10 wide and says the discrete log's axes; hovering a cell
+    reads its elements, their input tokens and the stored value; no console errors."""
+    a, n = tiny_mul["assets"], 10
+    ev = a["evolution"]
+    with chromium() as browser:
+        page, problems = _open(browser, tiny_mul["path"])
+        C = page.evaluate("explorer.C")
+        i = C - 1
+        page.evaluate(f"explorer.setIndex({i})")
+        head = page.inner_text("#axes")
+        assert "The axes are discrete logs base 2: log₂ x and log₂ y" in head and "outside the group" in head
+        titles = {pid: page.inner_text(f"#panel-{pid} h2") for pid in ("fourier", "waves", "loops", "crest", "logit", "probe")}
+        assert titles["fourier"].endswith("its rows over log₂ x (frequencies over Z_10: w = 2πk/10)")
+        assert "over log₂ x" in titles["probe"]
+        out = a.selection(Logit).output
+        assert titles["logit"].startswith(f"The logit of the answer {pow(2, out, 11)} = 2") and \
+            f"over (log₂ x, log₂ y), the line log₂ x + log₂ y ≡ {out} dashed" in titles["logit"]
+        if a.selection(WaveNeurons).found:
+            assert titles["waves"] == "Wave neurons at log₂ x = 0 (x = 1), swept over log₂ y"
+            assert len(page.evaluate("explorer.values('waves')")[0]) == n
+        if a.selection(Crest).found:
+            assert "over (log₂ x, log₂ y), the line log₂ x + log₂ y ≡" in titles["crest"] and "(mod 10)" in titles["crest"]
+        np.testing.assert_allclose(page.evaluate("explorer.values('probe')")["cos"], a["probes"]["cos_out"][i], rtol=1e-5, atol=1e-6)
+        _check_said_by_numbers(page, a, i)
+        # the logit surface: n × n values, the stored ones; a hovered cell read in the op's terms
+        got = np.asarray(page.evaluate("explorer.values('logit')"))
+        want = ev["logit_surface"][i].astype(float)
+        assert got.shape == (n * n,) and want.shape == (n, n)
+        assert np.all(np.abs(got.reshape(n, n) - want) <= (want.max() - want.min()) / 510 + 1e-4 * np.abs(want).max())
+        u, v = 7, 3
+        page.locator("#panel-logit canvas").scroll_into_view_if_needed()
+        page.mouse.move(*page.evaluate(f"explorer.cell('logit', {u}, {v})"))
+        text = page.inner_text("#hover-logit").strip()
+        m = re.fullmatch(r"epoch (\d+), log₂ x (\d+), log₂ y (\d+) \(x = (\d+), y = (\d+)\): (\S+)", text)
+        assert m, text
+        assert [int(g) for g in m.groups()[1:5]] == [u, v, pow(2, u, 11), pow(2, v, 11)]
+        assert abs(float(m[6]) - want[u, v]) <= (want.max() - want.min()) / 510 + 1e-3 * abs(want[u, v]) + 1e-3
+        drawn = {t["text"] for t in page.evaluate("window.__drawn.texts")}
+        assert {"log₂ x = 0 … 9", "log₂ y = 0 … 9", "log₂ x = 0 … 9 (position 0)"} <= drawn, drawn
+        assert not any(t in drawn for t in ("x = 0 … 9", "y = 0 … 9", "x = 0 … 10", "y = 0 … 10"))
+        page.screenshot(path=str(tmp_path / "explore-mul.png"), full_page=True)
         assert problems == []

@@ -302,3 +302,153 @@ def test_film_renders_scenes_one_worker_per_core(tmp_path, monkeypatch):
     with pytest.raises(film.FilmError):
         film.make_film(Options(**{**o.__dict__, "workers": 1, "made": []}), log=lambda _: None)
     assert seen == [2] and serial == ["ModularTable", "GrokkingCurve", "Crest"]
+
+
+# ---- a run of another op: its task, its group, its axes ------------------------------------------
+
+def plant_op(root: Path, run: str, op: str, p: int = 23, zero_pairs: dict | None = None) -> Path:
+    """Synthetic assets (an add run's arrays) whose summary says they are a run of `op`, in the
+    coordinates extraction measures it in (extraction/coords.py): its task, its "additive" entry
+    and its key labels over the group's order n (p − 1 for mul and div)."""
+    from grokking.extraction import fourier as fo
+    from grokking.extraction.coords import coordinates
+    make_synthetic_assets(root, run, p=p, key_freqs=(5, 2))
+    path = root / run / "summary.json"
+    s = json.loads(path.read_text())
+    co = coordinates(op, p)
+    s["task"]["op"] = op
+    s["additive"] = {"found": True, "op": op, **co.to_json(), "zero_pairs": zero_pairs}
+    s["key_labels"] = [fo.freq_label(k, co.n) for k in s["key_frequencies"]]
+    rewrite_summary(path, s)
+    return path
+
+
+def test_opening_card_of_a_mul_run_names_the_op_and_the_group(tmp_path):
+    """A mul run's card names its task, the group its key frequencies live in (Z_(p−1), over the
+    discrete log), how the product is read, and the zero pairs set apart, each from its summary;
+    an add run's card says none of that."""
+    from grokking.common.assets import Assets
+    plant_op(tmp_path, "m", "mul", zero_pairs={"pairs": 45, "accuracy": 0.96, "mean_p_zero": 0.9})
+    c = film.opening_card(Assets("m", tmp_path))
+    text = "\n".join([c.kicker, c.title, *c.lines])
+    assert c.title == "(x · y) mod 23" and c.chapter == "The run: (x · y) mod 23, seed 0"
+    assert "key frequencies over log₅ x, in Z_22: 5π/11 (k=5), 2π/11 (k=2)" in text      # 5 generates mod 23
+    assert "discrete log base 5: x · y = 5^(log₅ x + log₅ y), so the model adds logs in Z_22" in text
+    assert "the 45 pairs with a zero (answer 0) lie outside the group, measured apart: accuracy 96%" in text
+    assert "key frequencies over log₅ x, in Z_22: 5π/11" in c.claim and "Z_22" in c.claim
+    # div: x / y through the same log, the pairs with x = 0 apart
+    plant_op(tmp_path, "d", "div", zero_pairs={"pairs": 22, "accuracy": 1.0, "mean_p_zero": 0.99})
+    d = "\n".join(film.opening_card(Assets("d", tmp_path)).lines)
+    assert "x / y = 5^(log₅ x − log₅ y)" in d and "the 22 pairs with x = 0 (answer 0)" in d
+    # add: as before, no group named
+    make_synthetic_assets(tmp_path, "a", p=23, key_freqs=(5, 2))
+    a = film.opening_card(Assets("a", tmp_path))
+    assert "key frequencies: 10π/23 (k=5), 4π/23 (k=2)" in a.lines and not any("Z_" in ln for ln in a.lines)
+
+
+def test_opening_card_of_a_pow_run_without_a_grid_says_its_surfaces_are_left_out(tmp_path):
+    from grokking.common.assets import Assets
+    plant_op(tmp_path, "w", "pow", p=23)
+    path = tmp_path / "w" / "summary.json"
+    s = json.loads(path.read_text())
+    from grokking.extraction.coords import coordinates
+    s["task"].update(a=2, b=2)
+    s["additive"].update({k: v for k, v in coordinates("pow", 23, 2, 2).to_json().items()})
+    rewrite_summary(path, s)
+    lines = film.opening_card(Assets("w", tmp_path)).lines
+    assert any("key frequencies over x² + y², in Z_23" in ln for ln in lines), lines
+    assert any("no grid (x ↦ x² is 2-to-1; y ↦ y² is 2-to-1)" in ln and "left out" in ln for ln in lines), lines
+
+
+def test_part_and_chapter_titles_of_a_mul_run_read_its_axes_and_relabel_opens_the_mechanism(tmp_path):
+    from grokking.common.assets import Assets
+    from grokking.scenes.catalog import SCENES
+    plant_op(tmp_path, "m", "mul")
+    a = Assets("m", tmp_path)
+    task, t = a.summary["task"], film.terms(a.additive, a.summary["task"])
+    parts = film.story(list(SCENES), task, a.additive)
+    modules = [m for m, _, _ in parts]
+    if "relabel" in modules:                  # the catalogue has the scene: first of the mechanism, after the curve
+        assert modules.index("relabel") == modules.index("curve") + 1 == modules.index("waves") - 1, modules
+        assert dict((m, title) for m, title, _ in parts)["relabel"] == "Multiplication is addition in disguise"
+        assert film.chapter_title("Relabel", t) == "Beyond the video — the multiplication clock"
+        # an add run keeps the catalogue's order
+        assert [m for m, _, _ in film.story(list(SCENES))] == list(dict.fromkeys(m for m, _, _ in SCENES.values()))
+    titles = dict((m, title) for m, title, _ in parts)
+    assert titles["intro"] == "The task: (x · y) mod 23" and titles["surfaces"] == "Neurons over (log₅ x, log₅ y)"
+    assert film.chapter_title("Crest", t) == "How do x and y interact exactly? — crests along log₅ x + log₅ y"
+    assert film.chapter_title("NeuronSurface", t).endswith("one neuron over log₅ x and log₅ y")
+    # add reads as before
+    assert film.chapter_title("Crest") == "How do x and y interact exactly? — crests along x + y"
+    assert dict((m, ti) for m, ti, _ in film.story(list(SCENES)))["surfaces"] == "Neurons over (x, y)"
+    # div: its own word
+    plant_op(tmp_path, "d", "div")
+    d = Assets("d", tmp_path)
+    td = film.terms(d.additive, d.summary["task"])
+    assert film.PARTS["relabel"].format(**td) == "Division is addition in disguise"
+    assert film.SHOTS["Relabel"].format(**td) == "the division clock"
+
+
+def test_claims_without_a_story_check_row_read_the_runs_axes():
+    t = {**film.terms(), "x": "log₃ x", "y": "log₃ y", "sum": "log₃ x + log₃ y"}
+    from grokking.scenes.catalog import SCENES
+    said = film.claim("NeuronSurface", None, t)
+    assert "over (log₃ x, log₃ y): log₃ x sweep, log₃ y sweep" in said and "(x, y)" not in said
+    assert film.claim("NeuronSurface", None) == SCENES["NeuronSurface"][1]          # add: the catalogue's
+    assert film.claim("ModularTable", None, t) == SCENES["ModularTable"][1]         # the toy is addition: as is
+
+
+def test_closing_card_names_the_scenes_left_out_and_why():
+    why = "run 'w' has no crest: none found (op pow here has no (x², y²) grid)"
+    c = film.closing_card("w", ["crest"], "media/figures/w",
+                          left_out={"Crest": why, "LogitSurface": why, "TrigIdentity": "its render failed: boom"})
+    assert "left out: Crest, LogitSurface (no crest: none found (op pow here has no (x², y²) grid))" in c.lines
+    assert "left out: TrigIdentity (its render failed: boom)" in c.lines
+    assert "left out: Crest, LogitSurface" in c.claim
+    assert not any("left out" in ln for ln in film.closing_card("w", ["crest"], "f").lines)
+
+
+def test_relabel_is_in_a_mul_or_div_runs_film_only(tmp_path):
+    """Relabel (the table sorted by the discrete log) is rendered and joined for mul and div runs;
+    another run's film leaves it out, with the reason logged, unless --scenes names it."""
+    from grokking.scenes.catalog import SCENES
+    if "Relabel" not in SCENES:
+        pytest.skip("the catalogue has no Relabel scene")
+    make_synthetic_assets(tmp_path / "assets", "a", p=23)
+    plant_op(tmp_path / "assets", "m", "mul")
+    opts = lambda run, scenes=None: Options(run=run, assets_root=tmp_path / "assets", media_root=tmp_path / "media",
+                                            scenes=scenes, progress=False)
+    o, beside = film._relabel_for_op(opts("a"))
+    assert "Relabel" not in o.scenes and set(o.scenes) == set(SCENES) - {"Relabel"} and "a add run" in beside["Relabel"]
+    o, beside = film._relabel_for_op(opts("m"))
+    assert o.scenes is None and beside == {}
+    o, beside = film._relabel_for_op(opts("a", ["Relabel"]))
+    assert o.scenes == ["Relabel"] and beside == {}
+
+
+@pytest.mark.slow                           # one join: about 1 s
+def test_film_of_a_mul_run(tmp_path, monkeypatch):
+    """A mul run's film: its opening cue names the task and the group, Relabel opens the mechanism,
+    the chapters read its axes, and a scene the run lacks is named on the closing card."""
+    from grokking.scenes.catalog import SCENES
+    plant_op(tmp_path / "assets", "m", "mul", zero_pairs={"pairs": 45, "accuracy": 1.0, "mean_p_zero": 1.0})
+    names = ["GrokkingCurve", "NeuronWaves", "Crest", "LogitSurface"] + (["Relabel"] if "Relabel" in SCENES else [])
+    o = Options(run="m", assets_root=tmp_path / "assets", media_root=tmp_path / "media", scenes=names, progress=False)
+
+    def fake_scene(opts, name):
+        if name == "LogitSurface":
+            return [], {("summary", "task")}, "run 'm' has no logit: none found (planted)"
+        return [clip(opts.scene_dir / f"{name}.mp4", 0.3, 90)], {("summary", "task")}, None
+    monkeypatch.setattr(make, "_make_scene", fake_scene)
+    monkeypatch.setattr(make.paths, "cores", lambda: 1)
+    r = film.make_film(o, log=lambda _: None)
+    titles = [ch["title"] for ch in film.chapters(r["path"])]
+    want = ["The run: (x · y) mod 23, seed 0", "An Accidental Discovery at OpenAI"] + \
+        (["Beyond the video — the multiplication clock"] if "Relabel" in names else []) + \
+        ["Some Clues — neurons are waves", "How do x and y interact exactly? — crests along log₅ x + log₅ y",
+         "The figures it rests on"]
+    assert titles == want
+    cues = read_vtt(r["subtitles"])
+    assert "(x · y) mod 23" in cues[0][2] and "in Z_22" in cues[0][2] and "discrete log base 5" in cues[0][2]
+    assert "left out: LogitSurface (no logit: none found (planted))" in cues[-1][2]
+    assert r["left_out"] == {"LogitSurface": "run 'm' has no logit: none found (planted)"}
