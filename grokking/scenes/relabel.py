@@ -419,7 +419,7 @@ def _sub(v) -> str:
 
 def _example(scene, ex, op, sym, p, g, img, ring, place):
     """The cell (i, j) of x and y marked on the sorted table, and the colour clock's hand going i
-    hours and then j more, past 0, to the hour of x · y. Returns what goes after (the hand stays)."""
+    hours and then j more, past 0, to the hour of x · y. Returns what it drew, to go after."""
     x, y, i, j = ex
     n = p - 1
     h = (i + j) % n
@@ -452,4 +452,4 @@ def _example(scene, ex, op, sym, p, g, img, ring, place):
     scene.play(hv.animate.set_value(i + j), FadeIn(text[2]), FadeIn(text[3]), run_time=1.4, rate_func=smooth)
     scene.play(FadeIn(text[4]), run_time=0.5)
     scene.wait(1.2)
-    return [cross, text]
+    return [cross, text, hand]
