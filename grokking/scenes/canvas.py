@@ -114,15 +114,19 @@ class _Data:
         self._coordinates_note()
 
     def _coordinates_note(self):
-        """A scene drawing arrays over the pairs (x, y) (data.OVER_PAIRS) from a run whose y axis is
-        not y (op sub: −y mod p) says so in its bottom-left corner, in every frame."""
-        text = data.coordinates_note() if type(self).__name__ in data.OVER_PAIRS else None
+        """A scene drawing arrays over the pairs (x, y) (data.OVER_PAIRS) from a run whose axes are
+        not x and y (op sub: −y mod p; mul and div: the discrete log; pow: the powers), or one of
+        the embedding whose x axis is not x (mul, div, a pow with a grid), says so in its
+        top-left corner, in every frame."""
+        name = type(self).__name__
+        text = (data.coordinates_note(scene=name) if name in data.OVER_PAIRS + ("EmbeddingProbe", "Clock")
+                else None)
         self.coordinates_note = None
         if text is None:
             return
-        from manim import DL
+        from manim import UL
         from .theme import MUTED, label
-        note = label(text, 12, MUTED).to_corner(DL, buff=0.06)
+        note = label(text, 12, MUTED).to_corner(UL, buff=0.06)      # above the heading, clear of the axes
         note.set_z_index(10)
         self.coordinates_note = note
         if isinstance(self, ThreeDScene):

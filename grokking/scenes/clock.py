@@ -2,7 +2,9 @@
 against its sin probe, as x sweeps, traces a circle, with a hand at angle w·x.
 
 Reads probes.npz (the probes applied to the embedding of x at the analysis checkpoint) and
-summary.json (the probe's key frequency)."""
+summary.json (the probe's key frequency). The clock's hours are the x axis' n elements (summary
+"additive"): x = 0 … p − 1 for add; log₃ x = 0 … 111 for mul at p = 113 (x = 3^(log₃ x)), with
+w = 2πk/n."""
 from __future__ import annotations
 
 import numpy as np
@@ -17,7 +19,8 @@ class Clock(L.DataScene):
 
     def construct(self):
         d = self.d
-        p, w = d.p, d.w()
+        p, w = d.n, d.w()             # p: the clock's hours, n
+        ex = d.embed_name(0)
 
         # 1. a clock doing modular addition: 11 + 2 -> 1
         heading = L.title("A clock adds modulo 12", 32)
@@ -49,7 +52,9 @@ class Clock(L.DataScene):
         cosp, sinp = d.probe("cos", 0), d.probe("sin", 0)
         cx, sy = cosp["out"], sinp["out"]
         lim = 1.25 * max(1.0, np.abs(np.r_[cx, sy]).max())
-        h2 = L.title(f"The model's clock: cos probe against sin probe, x = 0 … {p - 1}", 30)
+        h2 = L.title(f"The model's clock: cos probe against sin probe, {ex} = 0 … {p - 1}", 30)
+        if h2.width > 13.6:
+            h2.scale_to_fit_width(13.6)
         S = 5.6
         pan = L.Panel(S, S, (-lim, lim), (-lim, lim), frame=False).move_to([-2.0, -0.45, 0])
         axes = VGroup(Line(pan.c2p(-lim, 0), pan.c2p(lim, 0), stroke_color=L.GRID, stroke_width=1.5),
@@ -77,12 +82,17 @@ class Clock(L.DataScene):
         here.add_updater(lambda m: m.move_to(pan.c2p(cx[cur()], sy[cur()])))
         X0 = 1.6
         info = VGroup(
-            L.LiveText(lambda: f"x = {cur()}", [X0, 2.3, 0], size=34),
-            L.formula(f"angle w·x = {d.freq_label()} · x", size=24, color=L.ACCENT).move_to([X0, 1.55, 0], aligned_edge=LEFT),
+            L.LiveText(lambda: f"{ex} = {cur()}" + (f"  (x = {d.digit(cur())})" if ex != "x" else ""), [X0, 2.3, 0],
+                       size=34 if ex == "x" else 26),
+            L.formula(f"angle w·{ex} = {d.freq_label()} · {ex}", size=24, color=L.ACCENT).move_to([X0, 1.55, 0], aligned_edge=LEFT),
             L.LiveText(lambda: f"= {np.degrees(w * cur()) % 360:.0f}° (mod 360°)", [X0, 1.0, 0], size=24, color=L.ACCENT),
             L.LiveText(lambda: f"probe point ({cx[cur()]:+.2f}, {sy[cur()]:+.2f})", [X0, 0.4, 0], size=20, color=L.MUTED))
         wl = L.formula(f"w = 2π·{d.key_k}/{p} = {d.freq_label()}", size=26).move_to([X0, -2.4, 0], aligned_edge=LEFT)
-        laps = L.label(f"{d.key_k} turn{'s' if d.key_k != 1 else ''} of the hand for x = 0 … {p - 1}", 20, L.MUTED).next_to(wl, DOWN, buff=0.2).align_to(wl, LEFT)
+        laps = L.label(f"{d.key_k} turn{'s' if d.key_k != 1 else ''} of the hand for {ex} = 0 … {p - 1}", 20, L.MUTED).next_to(wl, DOWN, buff=0.2).align_to(wl, LEFT)
+        if ex != "x":         # the clock's hours are the x axis' elements, not the tokens
+            hours = L.label(f"the clock has {p} hours over {ex}", 20, L.MUTED).next_to(wl, UP, buff=0.2).align_to(wl, LEFT)
+            laps = VGroup(L.fit_right(laps), L.fit_right(hours))
+            L.fit_right(info[1])
         self.add(layer, hand, here, info)
         self.play(FadeIn(wl), run_time=0.5)
         self.play(xt.animate.set_value(p - 0.001), run_time=9, rate_func=linear)

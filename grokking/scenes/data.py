@@ -32,8 +32,9 @@ NEEDS: dict[str, tuple[type[fmt.Part], ...]] = {
     "LogitSurface": (fmt.Logit,),
 }
 # The scenes that draw the mechanism of (x + y) mod p (waves, probes, the clock, surfaces, the
-# trig identity, the replay): not drawn for a run whose op is not addition (mul, div), whose
-# summary marks the measures along x + y not found.
+# trig identity, the replay): drawn in the coordinates where the run's answer adds (summary
+# "additive", extraction/coords.py: x + y; log₃ x + log₃ y over Z_112 for mul at p = 113; x³ + y⁵
+# for a pow), with axes named in the op's terms; not drawn from assets that did not measure them.
 ALONG_SUM = ("NeuronWaves", "NeuronLoops", "FourierPeak", "EmbeddingProbe", "Clock", "NeuronSurface", "Crest",
              "TrigIdentity", "LogitSurface", "TrainingStory")
 # The scenes that draw arrays over the pairs (x, y) (surfaces, a neuron's sweep over y at x = 0):
@@ -136,11 +137,19 @@ def check(run: str | None = None) -> None:
 
 
 def absent(scene: str, run: str | None = None) -> str | None:
-    """Why `scene` cannot be drawn from this run (a selection it needs was not found), or None."""
+    """Why `scene` cannot be drawn from this run (a selection it needs was not found; a pow run
+    whose power collides has no grid in (x^a, y^b): no surface, sweep, probe or clock over them),
+    or None."""
     d = load(run)
     add = d.a.additive
     if scene in ALONG_SUM and not add.found:
         return f"run {d.run!r}: {add.why_not()}"
+    if scene in ALONG_SUM and add.grid is False:
+        # no axis in the coordinates the answer adds in: no surface, sweep, or probe over x^a
+        return (f"run {d.run!r} has no ({add.x_label}, {add.y_label}) grid "
+                f"({_collisions(d) or add.coordinates or 'a power is not one-to-one'}): it measures only the key "
+                "frequencies, the losses, the logit approximation and the neurons' frequencies, none of which "
+                "this scene draws")
     for cls in NEEDS.get(scene, ()):
         sel = d.a.selection(cls)
         if not sel.found:
@@ -158,17 +167,72 @@ def y_axis(run: str | None = None) -> str:
         return "y"
 
 
-def coordinates_note(run: str | None = None) -> str | None:
-    """The line a scene drawing the mechanism along x + y shows for a run whose y axis is not y
-    (op sub: "y read as −y mod p: x − y = x + (−y mod p)", so the x + y it draws is x − y); None
-    when it is y."""
+def _collisions(d: "SceneData") -> str:
+    """"x ↦ x² is 2-to-1 mod 53 (gcd(2, 52) = 2)" for each power of a pow task that collides."""
+    from math import gcd
+    task, p = d.summary.get("task", {}), d.p
+    out = []
+    for v, key in (("x", "a"), ("y", "b")):
+        e = int(task.get(key, 1))
+        if task.get("op") == "pow" and gcd(e, p - 1) > 1:
+            sup = str(e).translate(str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹"))
+            out.append(f"{v} ↦ {v}{sup} is {gcd(e, p - 1)}-to-1 mod {p} (gcd({e}, {p - 1}) = {gcd(e, p - 1)})")
+    return "; ".join(out)
+
+
+def axis_names(run: str | None = None) -> tuple[str, str]:
+    """The names of the surfaces' axes, short (a trailing " mod p" left to the coordinates note):
+    ("x", "y"); ("x", "−y") for sub; ("log₃ x", "log₃ y") for mul; ("log₃ x", "−log₃ y") for div;
+    ("x³", "y⁵") for pow. ("x", "y") when no assets can be read."""
+    try:
+        add = load(run).a.additive
+    except (AssetsError, ValueError, KeyError):
+        return "x", "y"
+    return short(add.x_label), short(add.y_label)
+
+
+def short(name: str) -> str:
+    """An axis name without its trailing modulus: "−y mod p" -> "−y", "−log₃ y mod 112" -> "−log₃ y"."""
+    head, sep, tail = name.rpartition(" mod ")
+    return head if sep and tail.strip() and " " not in tail.strip() else name
+
+
+def coordinates_note(run: str | None = None, scene: str | None = None) -> str | None:
+    """The line a scene drawing the mechanism along the sum shows for a run whose axes are not x
+    and y themselves (op sub: "y read as −y mod p: x − y = x + (−y mod p)", so the x + y it draws is
+    x − y; mul and div: the discrete log; pow: the powers); None when they are x and y. A scene of
+    the embedding of a digit (`scene` EmbeddingProbe or Clock) has one only when its x axis is not
+    x (mul, div and a pow with a grid: the embedding drawn in the x axis' element order)."""
     try:
         add = load(run).a.additive
     except (AssetsError, ValueError, KeyError):
         return None
     if not add.found or not add.relabelled:
         return None
+    if add.op in ("mul", "div") and add.generator:
+        g, n = add.generator, add.order(0)
+        zero = "x = 0, y = 0" if add.op == "mul" else "x = 0"
+        return (f"axes: the discrete log base {g}; {add.sum_label} ≡ log{_sub(g)}(answer) mod {n}; "
+                f"{zero} apart")
+    if scene in ("EmbeddingProbe", "Clock"):
+        if add.x_label == "x" or add.grid is False:
+            return None
+        return f"x axis {add.x_label}: the embedding of the x with that {add.x_label}, in its order"
+    if add.op == "pow":
+        return (f"axes {add.x_label} and {add.y_label} (each one-to-one mod p): the answer is "
+                f"({add.sum_label}) mod p")
     return f"y read as {add.y_label}: {add.sum_label} = x + ({add.y_label})"
+
+
+def _sub(g: int) -> str:
+    return str(g).translate(str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉"))
+
+
+def wave_text(fn: str, k: int, n: int, var: str = "x") -> str:
+    """'cos(8πx/113)'; a variable of more than one word in brackets: 'cos(13π(log₃ x)/56)'."""
+    if " " in var and not var.startswith("("):
+        var = f"({var})"
+    return fo.wave_label(fn, k, n, var)
 
 
 class SceneData:
@@ -190,7 +254,104 @@ class SceneData:
 
     @property
     def p(self) -> int:
+        """The task's modulus (the intro scenes' and the task's name)."""
         return self.a.p
+
+    @property
+    def n(self) -> int:
+        """The order of the group the answer adds in: the side of every surface, the length of every
+        sweep and probe, the modulus of every frequency (p; p − 1 for mul and div)."""
+        return self.a.n
+
+    # ---- the axes in the op's terms (summary "additive", extraction/coords.py) ------------------
+
+    @property
+    def additive(self) -> fmt.Additive:
+        return self.a.additive
+
+    @property
+    def relabelled(self) -> bool:
+        """Whether the axes are not x and y themselves (sub, mul, div, pow)."""
+        return self.additive.relabelled
+
+    @property
+    def x_name(self) -> str:
+        """The surfaces' rows: "x"; "log₃ x" (mul, div); "x³" (pow)."""
+        return short(self.additive.x_label)
+
+    @property
+    def y_name(self) -> str:
+        """The surfaces' columns: "y"; "−y" (sub); "log₃ y" (mul); "−log₃ y" (div); "y⁵" (pow)."""
+        return short(self.additive.y_label)
+
+    @property
+    def sum_name(self) -> str:
+        """The sum the answer is, in the op's terms: "x + y"; "log₃ x + log₃ y"; "x³ + y⁵"."""
+        return self.additive.sum_label
+
+    @property
+    def diff_name(self) -> str:
+        """The difference of the two axes, in the op's terms: "x − y"; "log₃ x − log₃ y"; a y axis
+        read negated adds: "x + y" (sub), "log₃ x + log₃ y" (div)."""
+        x, y = self.x_name, self.y_name
+        return f"{x} + {y[1:]}" if y.startswith("−") else f"{x} − {y}"
+
+    def embed_name(self, pos: int = 0) -> str:
+        """What the probes' and the clock's axis is: the embedding of the digit at position `pos`
+        in the x axis' element order (probes.npz: row m is the token additive.digits[m]): "x" ("y"
+        at position 1); "log₃ x" for mul and div; "x³" for a pow with a grid; "x" for a pow
+        without one (its digits are the tokens as they are)."""
+        name = "x" if self.additive.grid is False else self.x_name.lstrip("−")
+        return name if pos == 0 else name.replace("x", "y")
+
+    def digit(self, m: int) -> int:
+        """The token at the x axis' element m (the embedding row the probes read)."""
+        dg = self.additive.digits
+        return int(dg[m]) if dg else int(m)
+
+    @cached_property
+    def _y_tokens(self) -> np.ndarray:
+        """[n]: the token y of each column of the surfaces (the task's own map, extraction/coords.py;
+        the identity for add and assets that record no coordinates)."""
+        add, task = self.additive, self.summary.get("task", {})
+        if not add.found or not add.relabelled or add.grid is False:
+            return np.arange(self.n)
+        from grokking.extraction.coords import coordinates
+        co = coordinates(add.op or task.get("op", "add"), self.p, int(task.get("a", 1)), int(task.get("b", 1)))
+        return co.order[:co.n] % self.p          # row u = 0: the pairs (digits[0], y_v)
+
+    def y_token(self, v: int) -> int:
+        """The token y at the y axis' element v (5 for add; 3^v mod p for mul)."""
+        return int(self._y_tokens[v])
+
+    def at_x(self, m: int) -> str:
+        """"x = 0"; "log₃ x = 0 (x = 1)" where the element is not the token."""
+        name = self.embed_name(0)
+        tok = self.digit(m)
+        return f"{name} = {m}" + (f" (x = {tok})" if name != "x" else "")
+
+    def answer(self, element: int) -> int:
+        """The answer token of a group element (a selection's T, the logit's output)."""
+        return self.additive.token(int(element))
+
+    def on_line(self, T: int, mod: bool = False) -> str:
+        """"x + y ≡ 7"; "log₃ x + log₃ y ≡ 105 (answer 65)" where the element is not the token;
+        with `mod` the modulus too: "x + y ≡ 7  (mod 113)", "log₃ x + log₃ y ≡ 105  (mod 112;
+        answer 65)"."""
+        tok = self.answer(T)
+        text = f"{self.sum_name} ≡ {T}"
+        if mod:
+            return text + f"  (mod {self.n}" + (f"; answer {tok})" if tok != T else ")")
+        return text + (f" (answer {tok})" if tok != T else "")
+
+    def output_name(self, element: int) -> str:
+        """The answer a logit or a vote is for: the token ("7"), with its element where they differ
+        ("7 (log₃ 7 = 8)" for mul)."""
+        tok = self.answer(element)
+        if tok == element:
+            return str(tok)
+        g = self.additive.generator
+        return f"{tok} (log{_sub(g)} {tok} = {element})" if g else f"{tok} (element {element})"
 
     # ---- the headline numbers ---------------------------------------------------------------
 
@@ -214,13 +375,16 @@ class SceneData:
         return int(story.k if story.found else self.a.probe.k)
 
     def w(self, k: int | None = None) -> float:
-        return 2 * np.pi * (k or self.key_k) / self.p
+        """w = 2πk/n (k: the story frequency unless given)."""
+        return 2 * np.pi * (k or self.key_k) / self.n
 
     def freq_label(self, k: int | None = None) -> str:
-        return fo.freq_label(k or self.key_k, self.p)
+        return fo.freq_label(k or self.key_k, self.n)
 
-    def wave_label(self, fn: str, k: int | None = None, var: str = "x") -> str:
-        return fo.wave_label(fn, k or self.key_k, self.p, var)
+    def wave_label(self, fn: str, k: int | None = None, var: str | None = None) -> str:
+        """'cos(8πx/113)'; over the embedding's axis (embed_name) unless `var` names another:
+        'cos(13π(log₃ x)/56)' for mul."""
+        return wave_text(fn, k or self.key_k, self.n, var or self.embed_name(0))
 
     # ---- checkpoints ---------------------------------------------------------------------------
 

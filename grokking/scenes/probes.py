@@ -3,7 +3,9 @@ cosine of the key frequency; the sparse probe's dimensions, weighted and summed,
 cosine (then a sine); the same probe at position 1 gives the waves in y.
 
 Reads probes.npz (weights, bias, dims, targets, resid_pos0/resid_pos1 at the analysis
-checkpoint) and summary.json (probe k, label, R²)."""
+checkpoint) and summary.json (probe k, label, R²). The embedding is read in the x axis' element
+order (n rows, summary "additive".digits): x = 0 … p − 1 for add; log₃ x = 0 … 111 for mul at
+p = 113 (row m the embedding of 3^m), and the axes say so; w = 2πk/n."""
 from __future__ import annotations
 
 import numpy as np
@@ -28,7 +30,8 @@ class EmbeddingProbe(L.DataScene):
 
     def construct(self):
         d = self.d
-        p, k, w = d.p, d.key_k, d.w()
+        p, k, w = d.n, d.key_k, d.w()            # p: the probes' length, n
+        ex = d.embed_name(0)
         xs = np.arange(p)
         cos = d.probe("cos", 0)
 
@@ -36,10 +39,10 @@ class EmbeddingProbe(L.DataScene):
         dim = cos["dims"][int(np.argmax(np.abs(cos["weights"])))] if cos["dims"] else 0
         resid0 = np.asarray(d["probes"]["resid_pos0"], float)
         v = resid0[:, dim]
-        heading = L.title(f"The embedding of x (position 0), x = 0 … {p - 1}", 30)
+        heading = L.title(f"The embedding of x (position 0), {ex} = 0 … {p - 1}", 30)
         pan = L.Panel(10.5, 3.6, (-0.5, p - 0.5), L.auto_lim(v, 0.15)).move_to([0.3, -0.2, 0])
         cap = L.label(f"embedding dimension {dim} of {cos['d_model']}", 22, L.MUTED).next_to(pan, UP, buff=0.12).align_to(pan, LEFT)
-        xcap = L.label("x", 20, L.MUTED).next_to(pan, DOWN, buff=0.15)
+        xcap = L.label(ex, 20, L.MUTED).next_to(pan, DOWN, buff=0.15)
         layer = pan.dots(radius=0.04)
         n = ValueTracker(0.0)
         layer.add_updater(lambda m: m.draw(xs[:int(n.get_value())], v[:int(n.get_value())], L.TEXT))
@@ -77,8 +80,10 @@ class EmbeddingProbe(L.DataScene):
             col = L.COS if fn == "cos" else L.SIN
             lay = pnl.dots(radius=0.04).draw(xs, pr["out"], L.TEXT)
             crv = L.wave_overlay(pnl, (lambda t: np.cos(w * t)) if fn == "cos" else (lambda t: np.sin(w * t)), p, k, col)
-            tag = L.formula(d.wave_label(fn, var="y"), size=24, color=col).next_to(pnl, LEFT, buff=0.2)
-            ytag = L.label("y", 18, L.MUTED).next_to(pnl, DOWN, buff=0.1)
+            tag = L.formula(d.wave_label(fn, var=d.embed_name(1)), size=24, color=col).next_to(pnl, LEFT, buff=0.2)
+            if tag.get_left()[0] < -6.95:           # a long axis name: the panel's left edge kept in the frame
+                tag.scale_to_fit_width(pnl.get_left()[0] - 0.2 + 6.95).next_to(pnl, LEFT, buff=0.2)
+            ytag = L.label(d.embed_name(1), 18, L.MUTED).next_to(pnl, DOWN, buff=0.1)
             r2 = 1 - np.mean((pr["out"] - pr["target"]) ** 2) / max(np.var(pr["target"]), 1e-12)
             ytag.add(L.label(f"R² = {r2:.2f}", 18, L.MUTED).next_to(pnl, DOWN, buff=0.1).align_to(pnl, RIGHT))
             self.play(Create(pnl), FadeIn(lay), FadeIn(ytag), run_time=0.7)
@@ -87,7 +92,7 @@ class EmbeddingProbe(L.DataScene):
 
     def _probe_view(self, fn: str, pos: int) -> dict:
         d = self.d
-        p, w = d.p, d.w()
+        p, w = d.n, d.w()
         pr = d.probe(fn, pos)
         col = L.COS if fn == "cos" else L.SIN
         order = np.argsort(-np.abs(pr["weights"]))[:MAX_SHOWN]

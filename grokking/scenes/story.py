@@ -121,7 +121,7 @@ class TrainingStory(L.DataScene):
 
     def construct(self):
         d = self.d
-        p = d.p
+        p = d.n                       # the probe's length (the x axis' elements)
         c = d["curves"]
         E = int(c["all_epoch"][-1])
         mem, grok = d.memorised_epoch, d.grokked_epoch
@@ -149,7 +149,7 @@ class TrainingStory(L.DataScene):
         surfs = ev[skey]
         crest = skey == "crest_surface"
         line = d.sel(fmt.Crest).T if crest else d.sel(fmt.Logit).output
-        sname = "the crest unit" if crest else "the logit of %d" % line
+        sname = "the crest unit" if crest else "the logit of %d" % d.answer(line)
         replay = d.a.replay
         rows_key = skey.replace("surface", "rows_on_line")
         rows = np.asarray(ev[rows_key], float) if rows_key in ev else None
@@ -163,8 +163,8 @@ class TrainingStory(L.DataScene):
         final = np.asarray(surfs[-1], float)
         sv = L.SurfaceView(final, 5.6, 3.3, side=2.6, theta=-0.7, phi=0.62, hscale=0.4)
         sv.move_to([3.75, -1.75, 0])
-        scap = L.label(f"surface: {sname} (each epoch on its own scale); dots: x + y ≡ {line}", 15,
-                       L.MUTED).next_to(sv, UP, buff=-0.15)
+        scap = L.label(f"surface: {sname} (each epoch on its own scale);" + ("\n" if d.relabelled else " ")
+                       + f"dots: {d.on_line(line)}", 15, L.MUTED).next_to(sv, UP, buff=-0.15)
         L.fit_right(scap)
 
         t = ValueTracker(0.0)                                   # log10(epoch + 1)
@@ -202,7 +202,7 @@ class TrainingStory(L.DataScene):
                         14, L.MUTED).move_to(pp.get_corner(DOWN + LEFT) + DOWN * 0.17, aligned_edge=LEFT)
         # under the surface: the share of rows peaking on its line at this epoch
         ridge = (replay.thresholds or {}).get("ridge_rows")
-        on = f"x + y ≡ {line}" + (f" (±{tol})" if tol else "")
+        on = (f"{d.sum_name} ≡ {line}" if not d.relabelled else "the dotted line") + (f" (±{tol})" if tol else "")
         rowtxt = L.LiveText(lambda: (f"{rows[ck(ev_e)]:.0%} of rows peak on {on}" + (f"; a ridge from {ridge:.0%}" if ridge
                                                                                      else "")) if rows is not None else "",
                             [scap.get_right()[0], scap.get_bottom()[1] - 0.2, 0], edge=RIGHT, size=15,
@@ -302,7 +302,7 @@ class ExcludedLoss(L.DataScene):
         keys = s.get("key_labels") or []
         h3 = L.title("Excluded loss: the key frequencies removed from the output", 30)
         leg2 = legend((("train", L.TRAIN), ("test", L.TEST), ("excluded (train)", L.EXCLUDED)))
-        what = L.label("train loss after removing " + ", ".join(keys) + " (cos and sin of w(x + y))\n"
+        what = L.label("train loss after removing " + ", ".join(keys) + f" (cos and sin of w({d.sum_name}))\n"
                        "from the logits", L.MIN_TEXT, L.MUTED)
         what.next_to(h3, DOWN, buff=0.1)
         ok = np.isfinite(ex)

@@ -284,12 +284,12 @@ def surface_mode(Z, samples_per_period: float = 6.0) -> str:
 
 def surface_axes(sv: SurfaceView, size: float = 18, names=None, follow: bool = True) -> VGroup:
     """Axis labels on the floor of a SurfaceView: 0 and p-1 at the ends of the x edge (y = 0) and
-    of the y edge (x = 0), and the axis names (default: x and the run's y axis, data.y_axis: "y",
-    or "−y" for a sub run, whose scene names it "−y mod p" in a corner); they follow the camera
-    when `follow`."""
+    of the y edge (x = 0), and the axis names (default: the run's, data.axis_names: x and y; "−y"
+    for a sub run, whose scene names it "−y mod p" in a corner; log₃ x and log₃ y for mul); they
+    follow the camera when `follow`."""
     if names is None:
         from . import data
-        names = ("x", data.y_axis().replace(" mod p", ""))
+        names = data.axis_names()
     p = sv.p
     off = 0.09 * (p - 1)
     spots = [(0, -off, "0"), (p - 1, -off, str(p - 1)), ((p - 1) / 2, -1.9 * off, names[0]),

@@ -2,8 +2,11 @@
 the y sweep, then every pair; its 2D Fourier decomposition into a few terms and back; then one
 layer deeper, a unit of the MLP output whose diagonal crests lie on x + y ≡ T (mod p).
 
-Surfaces are drawn by look.SurfaceView: the full p x p data, every data point a vertex (or a tile
-when the surface changes sign from one sample to the next), rendered as one image per frame.
+Surfaces are drawn by look.SurfaceView: the full n x n data, every data point a vertex (or a tile
+when the surface changes sign from one sample to the next), rendered as one image per frame. The
+axes are the run's coordinates (summary "additive"): x and y, n = p, for add; log₃ x and log₃ y
+over Z_112 for mul at p = 113, where a crest's line is log₃ x + log₃ y ≡ T (mod 112) and T is the
+element of the answer 3^T mod p; every text names them so.
 
 Reads selections.npz (neuron_ids, neuron_surfaces, crest_surface, crest_points) and summary.json
 (selections.neuron_surfaces.featured / .decompositions, selections.crest: T, kind, description)."""
@@ -68,14 +71,28 @@ def one_frequency(terms: list[dict]) -> int | None:
     return ks.pop() if len(ks) == 1 else None
 
 
-def short_terms(terms: list[dict], p: int) -> tuple[list[dict], str]:
+def term_in_axes(term: str, names: tuple[str, str] = ("x", "y")) -> str:
+    """A term as extraction names it ('cos(13πx/56)·cos(13πy/56)', in the surface's row and column
+    variables x and y) with the axes' names: 'cos(13π(log₃ x)/56)·cos(13π(log₃ y)/56)' for mul;
+    unchanged for x and y."""
+    if names == ("x", "y"):
+        return term
+    for v, name in zip(("x", "y"), names):
+        if name != v:
+            term = term.replace(f"π{v}", f"π({name})")
+    return term
+
+
+def short_terms(terms: list[dict], p: int, names: tuple[str, str] = ("x", "y")) -> tuple[list[dict], str]:
     """The terms with their waves written in w ('cos(wx)·cos(wy)') when they share one frequency,
     and the legend that defines w ('w = 10π/113'); unchanged, and no legend, when they do not. The
-    video names the terms this way (cosine of x times cosine of y): short enough to read."""
+    video names the terms this way (cosine of x times cosine of y): short enough to read. `names`:
+    the axes' ('cos(w·log₃ x)·cos(w·log₃ y)' for mul); p: the frequencies' modulus, n."""
     k = one_frequency(terms)
     if k is None:
-        return terms, ""
-    bodies = {fo.wave_label("cos", k, p, v)[4:-1]: f"w{v}" for v in ("x", "y")}     # '10πx/113' -> 'wx'
+        return [{**t, "term": term_in_axes(t["term"], names)} for t in terms], ""
+    bodies = {fo.wave_label("cos", k, p, v)[4:-1]: (f"w{v}" if name == v else f"w·{name}")
+              for v, name in zip(("x", "y"), names)}     # '10πx/113' -> 'wx'
     out = []
     for t in terms:
         name = t["term"]
@@ -133,20 +150,21 @@ class NeuronSurface(L.DataScene):
 
     def construct(self):
         d = self.d
-        p = d.p
+        p = d.n                       # the surface's side
+        xn, yn = d.x_name, d.y_name
         info = d.sel(fmt.NeuronSurfaces)
         ids = [int(i) for i in d.selection("neuron_ids")]
         nid = int(info.featured)
         Z = d.selection("neuron_surfaces")[ids.index(nid)]
         dec = info.decompositions[str(nid)]
 
-        heading = L.title(f"Hidden neuron {nid}: its output as x and y vary", 30)
+        heading = L.title(f"Hidden neuron {nid}: its output as {xn} and {yn} vary", 30)
         sv = L.SurfaceView(Z, 10.0, 6.0, side=4.6, theta=0.0, phi=0.12, hscale=0.42)
         sv.move_to([0, -0.55, 0])
         sv.setv(show_surface=False, points=[])
         axes = neuron_axes(sv, 18)
         y0, x0 = sweep_lines(Z)
-        stage = {"cap": f"y = {y0}; x = 0 … {p - 1}"}
+        stage = {"cap": f"{yn} = {y0}; {xn} = 0 … {p - 1}"}
         cap = L.LiveText(lambda: stage["cap"], [-6.8, 2.95, 0], size=22, color=L.MUTED)
         self.play(Write(heading), FadeIn(axes), run_time=0.8)
         self.add(sv, cap)
@@ -166,11 +184,11 @@ class NeuronSurface(L.DataScene):
         self.play(nx.animate.set_value(p), run_time=3, rate_func=linear)
         self.wait(0.4)
         # 2. another axis: x = 0, y swept
-        stage["cap"] = f"x = {x0}; y = 0 … {p - 1}"
+        stage["cap"] = f"{xn} = {x0}; {yn} = 0 … {p - 1}"
         self.play(th.animate.set_value(-0.62), ph.animate.set_value(0.6), run_time=1.6)
         self.play(ny.animate.set_value(p), run_time=2.5, rate_func=linear)
         # 3. every combination: a surface, height and colour = the neuron's output
-        stage["cap"] = f"every (x, y): {p * p:,} inputs; height and colour = the output"
+        stage["cap"] = f"every ({xn}, {yn}): {p * p:,} inputs; height and colour = the output"
         lo, hi = sv.zlim
         bar = L.colorbar(2.4, 0.16, f"{lo:.1f}", f"{hi:.1f}", caption=f"neuron {nid} output")
         bar.to_corner(UR, buff=0.35).shift(DOWN * 0.5)
@@ -182,10 +200,10 @@ class NeuronSurface(L.DataScene):
 
         # 4. the 2D Fourier transform: the strongest terms
         terms = shown_terms(dec)
-        named, legend = short_terms(terms, p)
+        named, legend = short_terms(terms, p, (xn, yn))
         mean = dec["mean"]
         self.play(FadeOut(axes), FadeOut(bar), run_time=0.5)      # (the bar out before the caption widens)
-        stage["cap"] = "2D Fourier transform over x and y: the strongest terms" + (f", {legend}" if legend else "")
+        stage["cap"] = f"2D Fourier transform over {xn} and {yn}: the strongest terms" + (f", {legend}" if legend else "")
         sv.clear_updaters()
         pos, scl = ValueTracker(0.0), ValueTracker(1.0)
         top = np.array([0, 0.8, 0])
@@ -242,7 +260,7 @@ class NeuronSurface(L.DataScene):
             whole.scale_to_fit_width(13.4)
         whole.move_to([0, 2.5, 0])
         if terms[prod]["i"] > 0 and terms[prod]["j"] > 0:
-            note = L.label("a product: a wave in x times a wave in y", 18, L.ACCENT)
+            note = L.label(f"a product: a wave in {xn} times a wave in {yn}", 18, L.ACCENT)
             note.next_to(labels[prod], DOWN, buff=0.06)
             note.shift(RIGHT * max(0.0, -6.9 - note.get_left()[0]) + LEFT * max(0.0, note.get_right()[0] - 6.9))
         else:
@@ -291,10 +309,12 @@ def interp(a, b, t):
     return a + (b - a) * t
 
 
-def crest_caption(info: fmt.Crest) -> str:
+def crest_caption(info: fmt.Crest, d=None) -> str:
     """What the surface is, in words a viewer reads (the unembedding column is 'the direction that
-    votes for T')."""
-    T = info.T
+    votes for T'; for a run whose answer is not its element, d.output_name: 'votes for 65 (log₃ 65 =
+    105)')."""
+    T = info.T if d is None else d.output_name(info.T)
+    line = f"x + y ≡ {info.T}" if d is None else d.on_line(info.T)
     if info.kind == "dimension":
         text = (f"hook_mlp_out dimension {info.dimension}: one dimension of the MLP's output "
                 f"(the residual stream after the MLP)")
@@ -307,7 +327,7 @@ def crest_caption(info: fmt.Crest) -> str:
     else:
         text = "\n".join(textwrap.wrap(info.description or "", 70))
     if info.qualifies is False:                  # a fallback is shown as one, never as the finding
-        text += (f"\nbest effort: no unit's crest on x + y ≡ {T} stands clear of the others "
+        text += (f"\nbest effort: no unit's crest on {line} stands clear of the others "
                  f"(the next reaches {1 - (info.prominence or 0):.0%} of it)")
     labels = info.frequency_labels               # the frequencies its crest is made of, strongest first
     if not labels or (isinstance(info.keys, list) and set(info.keys) == set(info.frequencies)):
@@ -319,8 +339,9 @@ def crest_caption(info: fmt.Crest) -> str:
 
 
 def line_segments(T: int, p: int) -> list[tuple[int, tuple[int, int], tuple[int, int]]]:
-    """Every segment of x + y ≡ T (mod p) inside the grid: (s, (x0, y0), (x1, y1)) for the lines
-    x + y = T and x + y = T + p (s), from the end on the y axis or top edge to the other."""
+    """Every segment of x + y ≡ T (mod p) inside the p x p grid (p: its side, n): (s, (x0, y0),
+    (x1, y1)) for the lines x + y = T and x + y = T + p (s), from the end on the y axis or top edge
+    to the other."""
     out = []
     for s_ in (T, T + p):
         a0, a1 = max(0, s_ - (p - 1)), min(p - 1, s_)
@@ -329,8 +350,8 @@ def line_segments(T: int, p: int) -> list[tuple[int, tuple[int, int], tuple[int,
     return out
 
 
-def line_name(s_: int, T: int, p: int) -> str:
-    return f"x + y = {s_}" if s_ == T else f"x + y = {s_} ≡ {T}"
+def line_name(s_: int, T: int, p: int, sum_name: str = "x + y") -> str:
+    return f"{sum_name} = {s_}" if s_ == T else f"{sum_name} = {s_} ≡ {T}"
 
 
 def best_rival(g: np.ndarray, T: int) -> tuple[int, float] | None:
@@ -382,9 +403,11 @@ def patch(t, opacity: float = 0.75):
     return VGroup(BackgroundRectangle(t, color=L.BG, fill_opacity=opacity, buff=0.04), t)
 
 
-def answer_lines(sv: L.SurfaceView, T: int, p: int, placer: Placer, colour=None, size: float = 18):
+def answer_lines(sv: L.SurfaceView, T: int, p: int, placer: Placer, colour=None, size: float = 18,
+                 sum_name: str = "x + y"):
     """Every segment of x + y ≡ T drawn on an overhead SurfaceView, dashed, each labelled with its
-    equation beside it (where the placer finds room along it)."""
+    equation beside it (where the placer finds room along it); `sum_name`: the sum in the axes'
+    terms ("log₃ x + log₃ y" for mul)."""
     colour = colour or L.TEXT
     lines, tags = VGroup(), VGroup()
     for s_, (a0, b0), (a1, b1) in line_segments(T, p):
@@ -393,7 +416,7 @@ def answer_lines(sv: L.SurfaceView, T: int, p: int, placer: Placer, colour=None,
         else:
             lines.add(DashedLine(sv.project(a0, b0), sv.project(a1, b1), stroke_color=colour,
                                  stroke_width=2.5, dash_length=0.1))
-        t = patch(L.label(line_name(s_, T, p), size, colour))
+        t = patch(L.label(line_name(s_, T, p, sum_name), size, colour))
         for f in (0.5, 0.35, 0.65, 0.2, 0.8, 0.08, 0.92):
             pt = sv.project(a0 + (a1 - a0) * f, b0 + (b1 - b0) * f)
             if placer.place(t, pt, dirs=(UR, DL, RIGHT, LEFT), buff=0.06):
@@ -403,8 +426,9 @@ def answer_lines(sv: L.SurfaceView, T: int, p: int, placer: Placer, colour=None,
 
 
 def profile_panel(Z: np.ndarray, T: int, p: int, placer: Placer, width: float = 5.6, height: float = 1.9,
-                  corner=(0.9, -3.3)):
-    """The surface's profile along x + y − T (mod p): the mean of each line x + y ≡ s, minus the
+                  corner=(0.9, -3.3), sum_name: str = "x + y"):
+    """The surface's profile along x + y − T (mod p; `sum_name` the sum in the axes' terms, p the
+    surface's side n): the mean of each line x + y ≡ s, minus the
     surface's mean (mechanism.line_profile), centred on the answer's line; the answer's peak and the
     best rival crest marked, each named on its own row above the curve with a leader to its dot, the
     rival as a share of the peak. corner: the lower left of the curve's box (its ticks and axis name
@@ -422,7 +446,7 @@ def profile_panel(Z: np.ndarray, T: int, p: int, placer: Placer, width: float = 
     g0 = VGroup(panel, base, curve)
     ticks = VGroup(*[L.label(("−" if v < 0 else "+" if v > 0 else "") + str(abs(v)), 18, L.MUTED)
                      .next_to(panel.c2p(v, lo - 0.04 * span), DOWN, buff=0.08) for v in (dd[0], 0, dd[-1])])
-    axis = L.label(f"x + y − {T}  (mod {p})", 18, L.TEXT).next_to(ticks, DOWN, buff=0.06)
+    axis = L.label(f"{sum_name} − {T}  (mod {p})", 18, L.TEXT).next_to(ticks, DOWN, buff=0.06)
     top = corner[1] + height
     x_lo, x_hi = corner[0], corner[0] + width
 
@@ -447,11 +471,13 @@ def profile_panel(Z: np.ndarray, T: int, p: int, placer: Placer, width: float = 
         dr = (r - T + half) % p - half
     y_row = top + 0.25
     away = -1 if dr is not None and dr > 0 else 1          # the peak's label extends away from the rival
-    peak, ptag, _ = row(f"the answer, x + y ≡ {T}", L.ACCENT, 0, g[T], y_row, away)
+    peak, ptag, _ = row(f"the answer, {sum_name} ≡ {T}", L.ACCENT, 0, g[T], y_row, away)
     items, texts = [peak], [ptag]
     y_next = y_row + 0.32
     if rival is not None:
-        rtext = f"best rival, x + y ≡ {r}: {frac:.0%} of the peak"
+        rtext = f"best rival, {sum_name} ≡ {r}: {frac:.0%} of the peak"
+        if L.label(rtext, 18).width > width:          # a long sum: said once, in the answer's label
+            rtext = f"best rival, ≡ {r}: {frac:.0%} of the peak"
         riv, rtag, lx = row(rtext, L.KEY[1], dr, g[r], y_row, -away)
         if L.boxes_overlap(rtag, ptag):         # too close to share the row: the rival's one row up,
             riv, rtag, lx = row(rtext, L.KEY[1], dr, g[r], y_row + 0.32, -away)
@@ -460,12 +486,16 @@ def profile_panel(Z: np.ndarray, T: int, p: int, placer: Placer, width: float = 
             if ptag.get_left()[0] - 0.12 < lx < ptag.get_right()[0] + 0.12:
                 w = ptag.width
                 left = lx + 0.15 if away > 0 else lx - 0.15 - w
-                peak, ptag, _ = row(f"the answer, x + y ≡ {T}", L.ACCENT, 0, g[T], y_row, away, left=left)
+                peak, ptag, _ = row(f"the answer, {sum_name} ≡ {T}", L.ACCENT, 0, g[T], y_row, away, left=left)
                 items, texts = [peak], [ptag]
         items.append(riv)
         texts.append(rtag)
-    head = L.label("the surface along x + y: each line's mean", 18, L.MUTED)
-    head.move_to([corner[0], y_next + 0.08, 0], aligned_edge=LEFT)
+    head = L.label(f"the surface along {sum_name}: each line's mean", 18, L.MUTED)
+    if head.width > width + 0.2:                  # a long sum: on two lines, upwards from the rows
+        head = L.label(f"the surface along {sum_name}:\neach line's mean", 18, L.MUTED)
+        head.move_to([corner[0], y_next - 0.06, 0], aligned_edge=DL)
+    else:
+        head.move_to([corner[0], y_next + 0.08, 0], aligned_edge=LEFT)
     placer.block(ticks, axis, head, *texts)
     g0.add(ticks, axis, head, *items)
     return g0, rival
@@ -500,14 +530,17 @@ class Crest(L.DataScene):
 
     def construct(self):
         d = self.d
-        p = d.p
+        p = d.n                       # the surface's side, the sums' modulus
+        xn, yn, sn = d.x_name, d.y_name, d.sum_name
         info = d.sel(fmt.Crest)
-        T = int(info.T)
+        T = int(info.T)               # the answer's element (its token: d.answer(T))
         Z = d.selection("crest_surface")
         first, second = split_crests(d.selection("crest_points"), T, p)
 
-        heading = L.title("One layer deeper: a unit of the MLP's output over x and y", 30)
-        cap = L.label(crest_caption(info), 18, L.MUTED).next_to(heading, DOWN, buff=0.12)
+        heading = L.title(f"One layer deeper: a unit of the MLP's output over {xn} and {yn}", 30)
+        if heading.width > 13.6:
+            heading.scale_to_fit_width(13.6)
+        cap = L.label(crest_caption(info, d), 18, L.MUTED).next_to(heading, DOWN, buff=0.12)
         sv = L.SurfaceView(Z, 10.0, 6.3, side=4.7, theta=-0.7, phi=0.62, hscale=0.4)
         sv.move_to([0, -0.7, 0])
         axes = L.surface_axes(sv, 18)
@@ -527,8 +560,8 @@ class Crest(L.DataScene):
         # every line x + y = s stands as one ridge, so the skyline is the profile along x + y and
         # the two ridges on x + y ≡ T are the tallest
         tall = tallest_ridges(Z, 2)
-        said = (f"the two tallest ridges are x + y = {T} and x + y = {T + p}" if set(tall) == {T, T + p}
-                else f"the tallest ridges: x + y = {tall[0]} and x + y = {tall[1]}")
+        said = (f"the two tallest ridges are {sn} = {T} and {sn} = {T + p}" if set(tall) == {T, T + p}
+                else f"the tallest ridges: {sn} = {tall[0]} and {sn} = {tall[1]}")
         along = L.label(f"looking along the crests: {said}", 20, L.ACCENT).next_to(cap, DOWN, buff=0.2)
         L.fit_right(along)
         self.play(FadeOut(note), th.animate.set_value(-np.pi / 4), ph.animate.set_value(0.16), run_time=2.0)
@@ -536,7 +569,7 @@ class Crest(L.DataScene):
         tops = VGroup()
         for r in tall:
             a = int(np.argmax([Z[x, r - x] if 0 <= r - x < p else -np.inf for x in range(p)]))
-            tops.add(L.label(f"x + y = {r}", 18, L.ACCENT).next_to(sv.project(a, r - a), UP, buff=0.08))
+            tops.add(L.label(f"{sn} = {r}", 18, L.ACCENT).next_to(sv.project(a, r - a), UP, buff=0.08))
         self.play(FadeIn(along), FadeIn(tops), run_time=0.5)
         self.wait(1.6)
         self.play(FadeOut(tops), run_time=0.3)
@@ -551,7 +584,7 @@ class Crest(L.DataScene):
         X0 = 0.9
         placer = Placer(bounds=(-7.05, X0 - 0.1, -3.97, 3.97)).block(heading, cap, *axes)
         # every segment of x + y ≡ T, named
-        lines, line_tags = answer_lines(sv, T, p, placer)
+        lines, line_tags = answer_lines(sv, T, p, placer, sum_name=sn)
         self.play(FadeIn(lines), FadeIn(line_tags), run_time=0.8)
         self.wait(0.3)
         # the top of every row: where the output is largest for each x. Other crests come close
@@ -559,7 +592,7 @@ class Crest(L.DataScene):
         # trace the crests on x + y ≡ T
         tops = row_maxima(Z)
         top_dots = VGroup(*[Dot(sv.project(a, b), radius=0.03, color=L.TEXT) for a, b in tops])
-        top_cap = L.label("white: for each x, the y where\nthe output is largest", 19, L.TEXT)
+        top_cap = L.label(f"white: for each {xn}, the {yn} where\nthe output is largest", 19, L.TEXT)
         top_cap.move_to([X0, 2.1, 0], aligned_edge=LEFT)
         self.play(LaggedStart(*[FadeIn(t) for t in top_dots], lag_ratio=0.02), FadeIn(top_cap), run_time=2.0)
         self.wait(1.2)
@@ -582,7 +615,7 @@ class Crest(L.DataScene):
             for (a, b), dot in zip(pts, dots):
                 self.play(t.animate.set_value(float(a)), run_time=0.3 + 0.02 * abs(a - t.get_value()), rate_func=smooth)
                 tag = patch(L.label(f"({a}, {b})", 18, L.TEXT))
-                row = L.formula(f"x = {a},  y = {b}:   {a} + {b} = {a + b}", size=20, color=colour)
+                row = L.formula(f"{xn} = {a},  {yn} = {b}:   {a} + {b} = {a + b}", size=20, color=colour)
                 row.move_to([X0, y, 0], aligned_edge=LEFT)
                 L.fit_right(row)
                 y -= 0.42
@@ -599,7 +632,8 @@ class Crest(L.DataScene):
         column.add(h1)
         self.play(FadeIn(h1), run_time=0.4)
         y = walk(first, T, L.ACCENT, 1.9)
-        s1 = L.label(f"all add to {T}: the unit fires when x + y = {T}", 19, L.ACCENT)
+        s1 = L.label(f"all add to {T}: the unit fires when {sn} = {T}"
+                     + (f"\n(the answer {d.answer(T)})" if d.answer(T) != T else ""), 19, L.ACCENT)
         s1.move_to([X0, y - 0.05, 0], aligned_edge=LEFT)
         L.fit_right(s1)
         column.add(s1)
@@ -611,7 +645,7 @@ class Crest(L.DataScene):
             column.add(h2)
             self.play(FadeIn(h2), run_time=0.4)
             y = walk(second, T + p, col2, y - 1.05)
-            s2 = L.formula(f"{T + p} mod {p} = {T}: this crest too is x + y ≡ {T}", size=19, color=col2)
+            s2 = L.formula(f"{T + p} mod {p} = {T}: this crest too is {sn} ≡ {T}", size=19, color=col2)
             s2.move_to([X0, y - 0.05, 0], aligned_edge=LEFT)
             L.fit_right(s2)
             column.add(s2)
@@ -621,23 +655,25 @@ class Crest(L.DataScene):
 
         # the profile along x + y − T: the answer's crest and the best rival, as a share of it
         right = Placer(bounds=(X0 - 0.05, 7.05, -3.97, 3.97))
-        head = L.formula(f"x + y ≡ {T}  (mod {p})", size=24, color=L.TEXT).move_to([X0, 2.3, 0], aligned_edge=LEFT)
+        head = L.formula(d.on_line(T, mod=True), size=24, color=L.TEXT).move_to([X0, 2.3, 0], aligned_edge=LEFT)
+        L.fit_right(head)
         segs = [s_ for s_, *_ in line_segments(T, p)]
-        lines_said = L.label(("two lines: " + " and ".join(f"x + y = {s_}" for s_ in segs)) if len(segs) > 1
-                             else f"one line: x + y = {segs[0]}", 18, L.MUTED).next_to(head, DOWN, buff=0.12).align_to(head, LEFT)
+        joint = " and " if len(f"{sn}") < 8 else "\nand "          # a long sum: the second line below
+        lines_said = L.label(("two lines: " + joint.join(f"{sn} = {s_}" for s_ in segs)) if len(segs) > 1
+                             else f"one line: {sn} = {segs[0]}", 18, L.MUTED).next_to(head, DOWN, buff=0.12).align_to(head, LEFT)
         L.fit_right(lines_said)
         right.block(head, lines_said)
         ev, rows = info.ridge_on_crest, info.rows_in_crest
         e = VGroup()
         if ev is not None:
-            text = f"for {ev:.0%} of the x values the output\npeaks at y ≡ {T} − x (mod {p})"
+            text = f"for {ev:.0%} of the {xn} values the output\npeaks at {yn} ≡ {T} − {xn} (mod {p})"
             if rows is not None and (info.crest_width or 1) > 1:     # a broad crest: its rows' maxima
-                text = (f"for {rows:.0%} of the x values the output\npeaks on this crest "
-                        f"({ev:.0%} exactly at y ≡ {T} − x)")
+                text = (f"for {rows:.0%} of the {xn} values the output\npeaks on this crest "
+                        f"({ev:.0%} exactly at {yn} ≡ {T} − {xn})")
             e = L.label(text, 18, L.MUTED).next_to(lines_said, DOWN, buff=0.25).align_to(head, LEFT)
             L.fit_right(e)
             right.block(e)
-        prof, _ = profile_panel(Z, T, p, right, width=5.6, height=1.8, corner=(X0 + 0.2, -3.1))
+        prof, _ = profile_panel(Z, T, p, right, width=5.6, height=1.8, corner=(X0 + 0.2, -3.1), sum_name=sn)
         self.play(FadeOut(column), run_time=0.5)
         self.play(FadeIn(head), FadeIn(lines_said), FadeIn(e), FadeIn(prof), run_time=0.8)
         self.wait(1.5)

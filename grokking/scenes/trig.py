@@ -10,7 +10,10 @@ with `fallback`, when no pair met the rule, and the scene says so). Assets witho
 are drawn with the identity's +1 and −1, and the scene says that too.
 
 Reads selections.npz (pair_surfaces, trig_coscos, trig_sinsin, trig_sum, logit_surface,
-logit_maxima, logit_components) and summary.json (selections.product_pair, selections.logit)."""
+logit_maxima, logit_components) and summary.json (selections.product_pair, selections.logit).
+Every surface is over the run's coordinates (summary "additive": x and y; log₃ x and log₃ y over
+Z_112 for mul at p = 113, whose logit for the answer 7 is the element 8, log₃ 7), w = 2πk/n, and
+the texts name the axes, the sum and the answer so."""
 from __future__ import annotations
 
 import textwrap
@@ -23,16 +26,17 @@ from grokking.common.assets import Logit, NeuronSurfaces, ProductPair
 from grokking.extraction import fourier as fo
 from grokking.extraction.mechanism import pair_sum_share
 
+from grokking.scenes import data
 from grokking.scenes import look as L
-from grokking.scenes.surfaces import Placer, answer_lines, patch, profile_panel
+from grokking.scenes.surfaces import Placer, answer_lines, patch, profile_panel, term_in_axes
 
 VIEW = dict(theta=-0.7, phi=0.62, hscale=0.4)
 ZLIM = (-1.15, 1.15)        # the unit-amplitude product terms and their sum, cos(w(x + y))
 
 
-def sum_label(k: int, p: int) -> str:
-    """'cos(8π(x + y)/113)'"""
-    return fo.wave_label("cos", k, p, "(x + y)")
+def sum_label(k: int, p: int, sum_name: str = "x + y") -> str:
+    """'cos(8π(x + y)/113)'; 'cos(13π(log₃ x + log₃ y)/56)' for mul (p: the modulus, n)."""
+    return data.wave_text("cos", k, p, f"({sum_name})")
 
 
 def pair_votes(pp) -> tuple[float, float, bool]:
@@ -68,10 +72,11 @@ def product_caption(d, neuron, term: str, share=None, joint=None) -> str:
     """What the neuron's product term is: with its share of the neuron's joint variance (what it does
     with x and y together) and of all its variance when extraction measured both; else from its
     decomposition: 'its strongest term' only when no other term explains more of its variance."""
+    x, y = d.x_name, d.y_name
     if share is not None and joint:
         part = share / joint                      # the joint part's share of all the variance
-        return (f"{joint:.0%} of what it does with x and y together\n"
-                f"(that part is {part:.0%} of its variance;\nthe rest: waves in x alone, in y alone)")
+        return (f"{joint:.0%} of what it does with {x} and {y} together\n"
+                f"(that part is {part:.0%} of its variance;\nthe rest: waves in {x} alone, in {y} alone)")
     dec = d.sel(NeuronSurfaces).decompositions or {}
     terms = (dec.get(str(neuron)) or {}).get("terms") or []
     mine = [t for t in terms if t.get("term") == term]
@@ -91,11 +96,13 @@ class TrigIdentity(L.DataScene):
 
     def construct(self):
         d = self.d
-        p = d.p
+        p = d.n                       # the surfaces' side, the frequencies' modulus
+        sn = d.sum_name
         t = d.trig_identity()
         k = t["k"]
         pp = d.sel(ProductPair)
-        fcc, fss = t["formulas"]
+        names = (d.x_name, d.y_name)
+        fcc, fss = (term_in_axes(f, names) for f in t["formulas"])
         cc, ssn = t["coscos"], t["sinsin"]
         neurons = pp.neurons
         surf = d.get("selections", "pair_surfaces")
@@ -143,7 +150,7 @@ class TrigIdentity(L.DataScene):
         shares = pp.term_fve or [None, None]
         joints = pp.term_joint or [None, None]
         caps = [product_caption(d, n, f, share, joint) for n, f, share, joint in
-                zip(neurons, (fcc, fss), shares, joints)]
+                zip(neurons, t["formulas"], shares, joints)]
         cap1 = L.label(caps[0], 18, L.MUTED).next_to(ftop[0], DOWN, buff=0.08)
         cap2 = L.label(caps[1], 18, L.MUTED).next_to(ftop[1], DOWN, buff=0.08)
         self.play(mix.animate.set_value(1), FadeIn(ftop), FadeIn(cap1), FadeIn(cap2), run_time=1.8)
@@ -152,8 +159,8 @@ class TrigIdentity(L.DataScene):
         # 2. the next layer reads them: each product term's vote for T, measured; the sin·sin
         # surface flips over when the votes' signs differ
         if measured:
-            h2 = L.title(f"Their votes for {T}, measured: opposite signs" if va * vb < 0
-                         else f"Their votes for {T}, measured", 30)
+            h2 = L.title(f"Their votes for {d.output_name(T)}, measured: opposite signs" if va * vb < 0
+                         else f"Their votes for {d.output_name(T)}, measured", 30)
         else:
             h2 = L.title("Weighted +1 and −1: the identity's weights, not measured", 30)
         wt = ValueTracker(0.0)
@@ -166,7 +173,7 @@ class TrigIdentity(L.DataScene):
         wnotes = VGroup()
         if measured and pp.weights and pp.coefs:
             for x0, c, wgt, v in ((-3.4, pp.coefs[0], pp.weights[0], va), (3.4, pp.coefs[1], pp.weights[1], vb)):
-                wnotes.add(L.label(f"its weight onto the direction\nthat votes for {T}: {signed(wgt, 3)}\n"
+                wnotes.add(L.label(f"its weight onto the direction\nthat votes for {d.answer(T)}: {signed(wgt, 3)}\n"
                                    f"× its coefficient {c:.2f} = vote {signed(v)}", 18, L.MUTED)
                            .move_to([x0, 2.0, 0]))
         elif not measured:
@@ -216,7 +223,7 @@ class TrigIdentity(L.DataScene):
         s_line = p - 1
         line = DashedLine(left.project(0, s_line, 0), left.project(s_line, 0, 0), stroke_color=L.TEXT,
                           stroke_width=3, dash_length=0.12)
-        ltag = L.label(f"x + y = {s_line}", 18, L.TEXT).next_to(left.project(s_line * 0.62, s_line * 0.38, 0), UR, buff=0.1)
+        ltag = L.label(f"{sn} = {s_line}", 18, L.TEXT).next_to(left.project(s_line * 0.62, s_line * 0.38, 0), UR, buff=0.1)
         ltag = VGroup(BackgroundRectangle(ltag, color=L.BG, fill_opacity=0.7, buff=0.04), ltag)
         self.play(FadeIn(axes), FadeIn(line), FadeIn(ltag), run_time=0.8)
         X0 = 0.2
@@ -224,8 +231,8 @@ class TrigIdentity(L.DataScene):
         ident = VGroup(
             L.formula(f"{signed(va)}·" + fcc, size=21, color=L.COS),
             L.formula(f"{signed(vb)}·" + fss, size=21, color=L.SIN),
-            L.formula(f"= {signed(s_)}·" + sum_label(k, p), size=23, color=L.ACCENT),
-            L.formula(f"  {signed(d_)}·" + fo.wave_label("cos", k, p, "(x − y)"), size=21, color=L.MUTED),
+            L.formula(f"= {signed(s_)}·" + sum_label(k, p, sn), size=23, color=L.ACCENT),
+            L.formula(f"  {signed(d_)}·" + sum_label(k, p, d.diff_name), size=21, color=L.MUTED),
         ).arrange(DOWN, aligned_edge=LEFT, buff=0.18)
         ident.move_to([X0, 1.75, 0], aligned_edge=LEFT)
         L.fit_right(ident)
@@ -233,17 +240,19 @@ class TrigIdentity(L.DataScene):
                        18, L.TEXT).next_to(ident, DOWN, buff=0.35).align_to(ident, LEFT)
         share = pair_sum_share(va, vb)
         if measured:
-            why_text = ((f"opposite votes: the waves in x + y add,\n"
-                         f"those in x − y cancel; {share:.0%} of the\n"
-                         f"pair's sum is the wave in x + y") if va * vb < 0 else
-                        (f"the votes have the same sign: the waves in x − y add;\n"
-                         f"{share:.0%} of the pair's sum is the wave in x + y"))
+            dn = d.diff_name
+            why_text = ((f"opposite votes: the waves in {sn} add,\n"
+                         f"those in {dn} cancel; {share:.0%} of the\n"
+                         f"pair's sum is the wave in {sn}") if va * vb < 0 else
+                        (f"the votes have the same sign: the waves in {dn} add;\n"
+                         f"{share:.0%} of the pair's sum is the wave in {sn}"))
         else:
             why_text = "drawn with the identity's weights +1 and −1:\nthe run's own votes are not in these assets"
         if measured:
             why_text += f"\n(drawn: heights ÷ {max(abs(va), abs(vb)):.2f}, the larger vote)"
         why = L.label(why_text, 18, L.MUTED).next_to(trig, DOWN, buff=0.25).align_to(ident, LEFT)
-        h4 = L.title("cos x cos y − sin x sin y = cos(x + y)", 30)
+        h4 = L.title("cos x cos y − sin x sin y = cos(x + y)" if not d.relabelled else
+                     f"cos·cos − sin·sin = a wave in {sn}", 30)
         self.play(ReplacementTransform(h3, h4), FadeIn(ident), run_time=1.0)
         self.play(FadeIn(trig), FadeIn(why), run_time=0.8)
         if pp.qualifies is False:                # a fallback is shown as one, never as the finding
@@ -264,9 +273,11 @@ class LogitSurface(L.DataScene):
 
     def construct(self):
         d = self.d
-        p = d.p
+        p = d.n                       # the surface's side, the sums' and frequencies' modulus
+        sn = d.sum_name
         info = d.sel(Logit)
-        o = int(info.output)
+        o = int(info.output)          # the answer's element (its token: d.answer(o))
+        tok = d.answer(o)
         Z = d.selection("logit_surface")
         comps = d.selection("logit_components")                   # [K, p, p], largest |α| first
         ks = [int(k) for k in info.component_keys or []]
@@ -279,11 +290,13 @@ class LogitSurface(L.DataScene):
         every = np.concatenate([Z[None], sums])                   # one colour scale for sums and model
         zlim = (float(every.min()), float(every.max()))
 
-        heading = L.title(f"The output logit for {o}, over every (x, y)", 30)
+        heading = L.title(f"The output logit for {d.output_name(o)}, over every ({d.x_name}, {d.y_name})", 30)
+        if heading.width > 13.6:
+            heading.scale_to_fit_width(13.6)
         self.play(Write(heading), run_time=0.8)
         right = L.SurfaceView(sums[0] if len(ks) else Z, 7.4, 5.4, side=3.9, zlim=zlim, cmap_name=L.SEQ_CMAP,
                               **VIEW).move_to([2.6, -0.9, 0])
-        bar = L.colorbar(2.0, 0.14, f"{zlim[0]:.0f}", f"{zlim[1]:.0f}", caption=f"logit of {o}")
+        bar = L.colorbar(2.0, 0.14, f"{zlim[0]:.0f}", f"{zlim[1]:.0f}", caption=f"logit of {tok}")
         bar.to_corner(DR, buff=0.3)
         if ks:
             # 1. the components, one by one, into the sum
@@ -296,8 +309,10 @@ class LogitSurface(L.DataScene):
             rhead = L.LiveText(lambda: "\n".join(textwrap.wrap(rcap["t"], 52)), [-0.6, 2.55, 0], size=19, color=L.TEXT)
             plus = L.label("+", 40, L.MUTED).move_to([-1.55, -0.1, 0])
             n = len(ks)
-            fml = L.formula(f"logit {o} ≈ {offset:.1f} + " + " + ".join(
-                f"{a:.1f}·cos(w{i + 1}(x + y − {o}))" for i, a in enumerate(alphas)), size=20, color=L.MUTED)
+            s_ = "x + y" if not d.relabelled else "s"       # a long sum: named s on the line below
+            fml = L.formula(f"logit {tok} ≈ {offset:.1f} + " + " + ".join(
+                f"{a:.1f}·cos(w{i + 1}({s_} − {o}))" for i, a in enumerate(alphas))
+                + ("" if s_ == sn else f",  s = {sn}"), size=20, color=L.MUTED)
             if fml.width > 13.6:
                 fml.scale_to_fit_width(13.6)
             fml.next_to(heading, DOWN, buff=0.15)
@@ -309,7 +324,7 @@ class LogitSurface(L.DataScene):
                 harm = d.summary.get("key_harmonics", {}).get(str(k))
                 lcap["t"] = (f"w{i + 1} = {fo.freq_label(k, p)} (k = {k}"
                              + (f", a harmonic of k = {harm})" if harm else ")")
-                             + f"\n{a:.1f}·cos(w{i + 1}(x + y − {o}))")
+                             + f"\n{a:.1f}·cos(w{i + 1}({s_} − {o}))")
                 prev = sums[i - 1] if i else np.full((p, p), offset)
                 mix.set_value(0.0)
                 right.clear_updaters()
@@ -317,14 +332,14 @@ class LogitSurface(L.DataScene):
                     Z=prev + (cur - prev) * mix.get_value(), zkey=("sum", i, round(mix.get_value(), 3))))
                 self.play(mix.animate.set_value(1.0), run_time=1.6 if i else 1.0)
                 rcap["t"] = (f"the sum of {i + 1} of {n}" if i else "one key frequency alone") + (
-                    f": the other diagonal crests reach {r:.0%} of the one on x + y ≡ {o}" if r is not None else "")
+                    f": the other diagonal crests reach {r:.0%} of the one on {sn} ≡ {o}" if r is not None else "")
                 self.wait(1.4)
             right.clear_updaters()
             self.wait(0.8)
             # 2. the model's own logit: the sum was its approximation
             self.play(FadeOut(left), FadeOut(plus), FadeOut(lhead), FadeOut(fml), run_time=0.6)
-            rcap["t"] = (f"the model's own logit for {o}: the {n} waves explain {ev:.0%} of its variance"
-                         + (f"; its other diagonal crests reach {info.rival_model:.0%} of the one on x + y ≡ {o}"
+            rcap["t"] = (f"the model's own logit for {tok}: the {n} waves explain {ev:.0%} of its variance"
+                         + (f"; its other diagonal crests reach {info.rival_model:.0%} of the one on {sn} ≡ {o}"
                             if info.rival_model is not None else ""))
             mix.set_value(0.0)
             right.add_updater(lambda m: m.setv(Z=sums[-1] + (Z - sums[-1]) * mix.get_value(),
@@ -354,8 +369,9 @@ class LogitSurface(L.DataScene):
         axes.clear_updaters()
         X0 = 0.9
         placer = Placer(bounds=(-7.05, X0 - 0.1, -3.97, 3.97)).block(heading, bar, *axes)
-        lines, line_tags = answer_lines(sv, o, p, placer)
-        h = L.formula(f"x + y ≡ {o}  (mod {p})", size=26, color=L.TEXT).move_to([X0, 2.3, 0], aligned_edge=LEFT)
+        lines, line_tags = answer_lines(sv, o, p, placer, sum_name=sn)
+        h = L.formula(d.on_line(o, mod=True), size=26, color=L.TEXT).move_to([X0, 2.3, 0], aligned_edge=LEFT)
+        L.fit_right(h)
         self.play(FadeIn(lines), FadeIn(line_tags), FadeIn(h), run_time=0.8)
         y = 1.7
         dots = [Dot(sv.project(a, b), radius=0.08, color=L.ACCENT) for a, b in maxima]
@@ -374,10 +390,10 @@ class LogitSurface(L.DataScene):
         frac = info.on_line_fraction
         right = Placer(bounds=(X0 - 0.05, 7.05, -3.97, 3.97))
         if frac is not None:
-            ev_t = L.label(f"{frac:.0%} of this logit's {p} largest values\nlie on x + y ≡ {o} (mod {p})",
+            ev_t = L.label(f"{frac:.0%} of this logit's {p} largest values\nlie on {sn} ≡ {o} (mod {p})",
                            18, L.MUTED).move_to([X0, y - 0.2, 0], aligned_edge=UP + LEFT)
             right.block(ev_t)
             self.play(FadeIn(ev_t), run_time=0.6)
-        prof, _ = profile_panel(Z, o, p, right, width=5.6, height=1.3, corner=(X0 + 0.2, -3.15))
+        prof, _ = profile_panel(Z, o, p, right, width=5.6, height=1.3, corner=(X0 + 0.2, -3.15), sum_name=sn)
         self.play(FadeIn(prof), run_time=0.8)
         self.wait(2.0)

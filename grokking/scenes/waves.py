@@ -2,6 +2,10 @@
 neuron against neuron they form loops, which dissolve when training is rewound to the
 memorising checkpoint; the DFT of a sweep peaks at a key frequency.
 
+Every sweep is over the y axis of the run's coordinates (n values, summary "additive": y; log₃ y
+over Z_112 for mul at p = 113, with log₃ x = 0, i.e. x = 1), every frequency w = 2πk/n, and the
+axes say so.
+
 Reads selections.npz (wave_neurons, wave_sweeps), summary.json's wave_neurons (each one's
 frequency, amplitude and phase), evolution.npz (epoch, wave_sweeps, wave_fit: each sweep's fit at
 its own frequency at each checkpoint), curves.npz (accuracy at each checkpoint) and summary.json
@@ -15,6 +19,7 @@ from manim import (DOWN, LEFT, RIGHT, UP, Create, FadeIn, FadeOut, Line, Square,
 from grokking.extraction import fourier as fo
 from grokking.extraction import replay as rpl
 
+from grokking.scenes import data
 from grokking.scenes import look as L
 
 
@@ -25,27 +30,40 @@ def freq_colour(d, k: int) -> str:
     return L.KEY[order.index(k) % len(L.KEY)] if k in order else L.MUTED
 
 
-def fitted_cosine(fit: dict, p: int):
-    """The wave extraction fitted to a sweep (fourier.dominant_frequency's k, amp, phase and the
-    sweep's mean), as a function of y."""
-    w = 2 * np.pi * fit["k"] / p
+def fitted_cosine(fit: dict, n: int):
+    """The wave extraction fitted to a sweep of n values (fourier.dominant_frequency's k, amp,
+    phase and the sweep's mean), as a function of y."""
+    w = 2 * np.pi * fit["k"] / n
     return lambda t: fit["mean"] + fit["amp"] * np.cos(w * t + fit["phase"])
 
 
-def _y_colors(p: int) -> np.ndarray:
-    return L.cmap(np.arange(p), L.SEQ_CMAP, 0, p - 1).astype(float)
+def _y_colors(n: int) -> np.ndarray:
+    return L.cmap(np.arange(n), L.SEQ_CMAP, 0, n - 1).astype(float)
+
+
+def input_text(d, m: int) -> str:
+    """The input at x axis element 0 and y axis element m: "0 + 5"; for a run whose axes are not x
+    and y, the tokens as the task writes them ("1 · 27" for mul)."""
+    if not d.relabelled:
+        return f"0 + {m}"
+    return f"{d.y_name} = {m}: " + L.task_expr(d.summary["task"], str(d.digit(0)), str(d.y_token(m)))
 
 
 class NeuronWaves(L.DataScene):
-    """11:10-12:08. x = 0; y runs 0..p-1; each of seven neurons gets a dot per y: waves. Each
-    neuron's fitted cosine (extraction's fit at its frequency) is drawn over its dots, coloured
-    by frequency. Then the dots are coloured by y."""
+    """11:10-12:08. x = 0; y runs 0..n-1 (the run's axes: log₃ x = 0, log₃ y = 0..111 for mul);
+    each of seven neurons gets a dot per y: waves. Each neuron's fitted cosine (extraction's fit
+    at its frequency) is drawn over its dots, coloured by frequency. Then the dots are coloured
+    by y."""
 
     def construct(self):
-        p = self.d.p
+        d = self.d
+        p = d.n                       # the sweep's length
         neurons, sweeps = self.d.wave_neurons, self.d.wave_sweeps
         n = len(neurons)
-        heading = L.title(f"{n} hidden neurons, x = 0, y = 0 … {p - 1}", 30)
+        heading = L.title(f"{n} hidden neurons, {d.at_x(0)}, {d.y_name} = 0 … {p - 1}", 30)
+        if d.relabelled:              # a longer heading: on the left, clear of the colour bar (top right)
+            heading.to_edge(LEFT, buff=0.3)
+            L.fit_right(heading, 4.0)
         self.play(Write(heading), run_time=0.7)
 
         left_out = self.d.waves_left_out
@@ -62,14 +80,14 @@ class NeuronWaves(L.DataScene):
             names.add(L.label(f"neuron {nid}", 18, L.MUTED).next_to(pan, LEFT, buff=0.2))
         axis = VGroup(*[L.label(str(v), L.MIN_TEXT, L.MUTED).next_to(panels[-1].c2p(v, panels[-1].ylim[0]), DOWN, buff=0.1)
                         for v in (0, p // 2, p - 1)])
-        ycap = L.label("y", 20, L.MUTED).next_to(axis[-1], RIGHT, buff=0.2)     # clear of the middle tick
+        ycap = L.label(d.y_name, 20, L.MUTED).next_to(axis[-1], RIGHT, buff=0.2)     # clear of the middle tick
         self.play(*[Create(pn) for pn in panels], FadeIn(names), FadeIn(axis), FadeIn(ycap), run_time=0.8)
 
         shown = ValueTracker(0.0)     # how many values of y have been fed in
         mix = ValueTracker(0.0)       # 0: white dots, 1: coloured by y
         white = np.tile(L.hex_rgb(L.TEXT), (p, 1))
         ycol = _y_colors(p)
-        readout = L.LiveText(lambda: f"input  0 + {max(int(np.clip(round(shown.get_value()), 0, p)) - 1, 0)}",
+        readout = L.LiveText(lambda: "input  " + input_text(d, max(int(np.clip(round(shown.get_value()), 0, p)) - 1, 0)),
                              [6.8, 3.0, 0], edge=RIGHT, size=24)
 
         def redraw(_=None):
@@ -106,7 +124,7 @@ class NeuronWaves(L.DataScene):
         self.bring_to_front(*layers)
         self.wait(1.0)
         # a short bar beside the heading (right of it), above the top panel
-        bar = L.colorbar(1.8, 0.16, "0", str(p - 1), caption="colour: y").to_corner(UP + RIGHT, buff=0.2)
+        bar = L.colorbar(1.8, 0.16, "0", str(p - 1), caption=f"colour: {d.y_name}").to_corner(UP + RIGHT, buff=0.2)
         gap = bar.get_bottom()[1] - (panels[0].get_top()[1] + 0.1)      # clear of the top panel
         if gap < 0:
             bar.shift(UP * -gap)
@@ -122,7 +140,7 @@ class NeuronLoops(L.DataScene):
     that fit is below its threshold there (extraction/replay.py), else what the fit says."""
 
     def construct(self):
-        p = self.d.p
+        p = self.d.n                  # each sweep's length
         neurons = self.d.wave_neurons
         n = len(neurons)
         ev = self.d["evolution"]
@@ -134,7 +152,7 @@ class NeuronLoops(L.DataScene):
         mem = self.d.memorised_epoch
         stop = int(min(np.searchsorted(ev_epoch, mem if mem is not None else 0), last))
 
-        heading = L.title("Neuron against neuron, coloured by y", 30)
+        heading = L.title(f"Neuron against neuron, coloured by {self.d.y_name}", 30)
         cell, gap = 0.86, 0.07
         size = n * cell + (n - 1) * gap
         grid = L.Panel(size, size, (0, n), (0, n), frame=False).move_to([-2.3, -0.35, 0])
@@ -183,7 +201,10 @@ class NeuronLoops(L.DataScene):
 
         layer.add_updater(redraw)
         self.play(Write(heading), Create(frames), FadeIn(tops), FadeIn(lefts), run_time=1)
-        bar = L.colorbar(2.6, 0.16, "y = 0", f"y = {p - 1}").move_to([4.4, 2.6, 0])
+        yn = self.d.y_name
+        bar = L.colorbar(2.6, 0.16, f"{yn} = 0", f"{yn} = {p - 1}").move_to([4.4, 2.6, 0])
+        if bar.get_right()[0] > 6.9:
+            bar.shift(LEFT * (bar.get_right()[0] - 6.9))
         note = L.left_out_brief(self.d.waves_left_out, size=18)
         if note is not None:          # the key frequencies no loop here shows, and why (right column)
             self.add(note.to_corner(DOWN + RIGHT, buff=0.15))
@@ -233,11 +254,10 @@ class NeuronLoops(L.DataScene):
 
 
 class FourierPeak(L.DataScene):
-    """A wave neuron's sweep and its DFT: the peak at the neuron's frequency w = 2πk/p, labelled;
+    """A wave neuron's sweep and its DFT: the peak at the neuron's frequency w = 2πk/n, labelled;
     the fitted cosine drawn over the dots. Then a wave neuron of another frequency, if any."""
 
     def construct(self):
-        p = self.d.p
         neurons, sweeps = self.d.wave_neurons, self.d.wave_sweeps
         fits = [fo.dominant_frequency(s) for s in sweeps]
         first = 0
@@ -252,10 +272,11 @@ class FourierPeak(L.DataScene):
         self.wait(1.5)
 
     def _one(self, nid, s, fit, y0):
-        p = self.d.p
+        d = self.d
+        p = d.n                       # the sweep's length, the frequencies' modulus
         ys = np.arange(p)
         left = L.Panel(6.0, 2.25, (-0.5, p - 0.5), L.auto_lim(s, 0.15)).move_to([-3.5, y0 - 0.2, 0])
-        name = L.label(f"neuron {nid}, x = 0, y swept", 20, L.MUTED).next_to(left, UP, buff=0.1).align_to(left, LEFT)
+        name = L.label(f"neuron {nid}, {d.at_x(0)}, {d.y_name} swept", 20, L.MUTED).next_to(left, UP, buff=0.1).align_to(left, LEFT)
         dots = left.dots(radius=0.035).draw(ys, s, _y_colors(p))
         mags = fo.dft_magnitudes(s)
         K = len(mags) - 1
@@ -267,7 +288,7 @@ class FourierPeak(L.DataScene):
                               stroke_width=4 if j == k else 2) for j, m in enumerate(mags)])
         ticks = VGroup(*[L.label(str(j), L.MIN_TEXT, L.MUTED).next_to(right.c2p(j, 0), DOWN, buff=0.08)
                          for j in range(0, K + 1, max(1, K // 5))])
-        rcap = L.label("|DFT| at frequency w = 2πk/p, by k", 18, L.MUTED).next_to(ticks, DOWN, buff=0.1)
+        rcap = L.label(f"|DFT| at frequency w = 2πk/{p if d.n != d.p else 'p'}, by k", 18, L.MUTED).next_to(ticks, DOWN, buff=0.1)
         peak = L.formula(f"w = {fo.freq_label(k, p)}", size=26, color=col)
         peak.next_to(right.c2p(k, mags[k]), RIGHT if k < K * 0.6 else LEFT, buff=0.15)
         self.play(Create(left), FadeIn(name), FadeIn(dots), run_time=0.8)
@@ -276,12 +297,14 @@ class FourierPeak(L.DataScene):
         self.play(FadeIn(peak), stems[k].animate.set_stroke(width=6), run_time=0.7)
         wave = L.wave_overlay(left, fitted_cosine(fit, p), p, k, col, width=2.5)
         sign = "+" if fit["phase"] >= 0 else "−"
-        body = fo.wave_label("cos", k, p, "y")[4:-1]          # '8πy/113'
+        body = data.wave_text("cos", k, p, d.y_name)[4:-1]          # '8πy/113', '13π(log₃ y)/56'
         eq = L.formula(f"{fit['mean']:.2f} + {fit['amp']:.2f}·cos({body} {sign} {abs(fit['phase']):.2f})",
                        size=20, color=col)
         eq.next_to(left, DOWN, buff=0.12).align_to(left, LEFT)
         fve = L.label(f"(R² {fit['fve']:.2f}: explains {fit['fve']:.0%} of the variance)", 18,
                       L.MUTED).next_to(name, RIGHT, buff=0.3)
+        if d.relabelled:              # a longer name: the fit's share over the DFT's panel instead
+            fve.next_to(right, UP, buff=0.1).align_to(right, LEFT).set_y(name.get_y())
         if fit["fve"] < self.d.wave_fit_threshold:      # a poor fit is not drawn as the neuron's wave
             wave = VGroup()
         self.play(FadeIn(wave), FadeIn(eq), FadeIn(fve), run_time=1.2)

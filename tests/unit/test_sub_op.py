@@ -214,7 +214,8 @@ def test_a_grokked_sub_run_extracts_its_key_frequencies_and_measures_the_story(s
 
 
 def test_scenes_of_a_digits_embedding_carry_no_note(tmp_path):
-    """EmbeddingProbe and the Clock draw the embedding of a digit, the same whatever the op: no note."""
+    """EmbeddingProbe and the Clock draw the embedding of a digit: for sub over x as it is, as for
+    add, so no note (mul's, over the discrete log, has one: tests/unit/test_scene_ops.py)."""
     from grokking.scenes import data as scene_data
     from grokking.scenes.clock import Clock
     from grokking.scenes.probes import EmbeddingProbe
