@@ -25,6 +25,12 @@ The epoch axes (the loss panel, the slider and the phase bar under it) are log10
 scenes' (scenes/story.py lx). The surfaces' colours and the wave rows are on one scale over all
 checkpoints by default (a growing pattern shows growing); a toggle puts each checkpoint on its own
 range (the loops always are, as NeuronLoops: their shape is the point).
+
+Another op is drawn in the coordinates extraction measures it in (common/assets.py Additive):
+every surface is n × n and every sweep and probe n long (n = p − 1 for mul and div), the axes
+and the line named as the op's ("log₃ x", "log₃ y", "log₃ x + log₃ y"; the page says they are
+discrete logs), a selection's element named with its answer token, a hovered cell with its input
+tokens. A pow run with no grid has no surfaces: those panels say so, with extraction's reason.
 """
 from __future__ import annotations
 

@@ -6,6 +6,9 @@ time), and a closing card naming the figures made for the run. Beside it, media/
 one subtitle cue per chapter holding that chapter's claim (the story check's, measured on this
 run, where it has one; else the scene's description). MP4 chapters: ffprobe -show_chapters and
 PyAV's container.chapters() read them; a part's card opens the chapter of its first scene.
+A run of another op is told in its own terms (common/assets.py Additive): the opening card names
+the group its key frequencies live in and how the op is read, the titles use its axes, a mul or
+div run's film opens the mechanism with Relabel, and the closing card names the scenes left out.
 
 Scenes that are up to date are not rendered again (the same stamps and the same parallel renders,
 one worker per core, as `grokking all`); the film itself is stamped with the scenes' stamps it
@@ -282,15 +285,23 @@ def closing_card(run: str, figures: list[str], figure_dir: str, gallery: str | N
                 claim=f"figures of run {run}: {names}" + "".join(f"; {line}" for line in skipped))
 
 
-def left_out_lines(left_out: dict, width: int = 160) -> list[str]:
+def left_out_lines(left_out: dict, width: int = 110, most: int = 3) -> list[str]:
     """"left out: Crest, LogitSurface (why)": the scenes a film skips, grouped by their reason (the
-    run's name, said on the card already, dropped from it), each reason cut to `width` characters."""
+    mechanism's own where the reason is that a selection was not found, so that the scenes a pow
+    run without a grid lacks share one line; the run's name, said on the card already, dropped),
+    each reason cut to `width` characters, at most `most` lines (the rest counted, the gallery
+    says why)."""
     by: dict[str, list[str]] = {}
     for name, why in left_out.items():
         why = re.sub(r"^run '[^']*'( has| learns)? ?", "", str(why)).strip() or str(why)
-        by.setdefault(why, []).append(name)
-    return [f"left out: {', '.join(names)} ({why if len(why) <= width else why[:width - 1].rstrip() + '…'})"
-            for why, names in by.items()]
+        core = re.fullmatch(r"no [^:]+: none found \((.*)\)", why)
+        by.setdefault(core[1] if core else why, []).append(name)
+    cut = lambda w: w if len(w) <= width else w[:width - 1].rstrip() + "…"
+    lines = [f"left out: {', '.join(names)} ({cut(why)})" for why, names in by.items()]
+    if len(lines) > most:
+        rest = sum(len(names) for names in list(by.values())[most - 1:])
+        lines = lines[:most - 1] + [f"and {rest} more scenes left out (the gallery says why)"]
+    return lines
 
 
 def claim(scene: str, check=None, t: dict | None = None) -> str:

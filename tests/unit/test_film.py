@@ -399,13 +399,17 @@ def test_claims_without_a_story_check_row_read_the_runs_axes():
 
 
 def test_closing_card_names_the_scenes_left_out_and_why():
-    why = "run 'w' has no crest: none found (op pow here has no (x², y²) grid)"
+    why = "run 'w' has no {}: none found (op pow here has no (x², y²) grid)"
     c = film.closing_card("w", ["crest"], "media/figures/w",
-                          left_out={"Crest": why, "LogitSurface": why, "TrigIdentity": "its render failed: boom"})
-    assert "left out: Crest, LogitSurface (no crest: none found (op pow here has no (x², y²) grid))" in c.lines
+                          left_out={"Crest": why.format("crest"), "LogitSurface": why.format("logit"),
+                                    "TrigIdentity": "its render failed: boom"})
+    assert "left out: Crest, LogitSurface (op pow here has no (x², y²) grid)" in c.lines, c.lines
     assert "left out: TrigIdentity (its render failed: boom)" in c.lines
     assert "left out: Crest, LogitSurface" in c.claim
     assert not any("left out" in ln for ln in film.closing_card("w", ["crest"], "f").lines)
+    # many reasons: the first two, then a count
+    many = film.left_out_lines({f"S{i}": f"reason {i}" for i in range(5)})
+    assert many == ["left out: S0 (reason 0)", "left out: S1 (reason 1)", "and 3 more scenes left out (the gallery says why)"]
 
 
 def test_relabel_is_in_a_mul_or_div_runs_film_only(tmp_path):
@@ -450,5 +454,5 @@ def test_film_of_a_mul_run(tmp_path, monkeypatch):
     assert titles == want
     cues = read_vtt(r["subtitles"])
     assert "(x · y) mod 23" in cues[0][2] and "in Z_22" in cues[0][2] and "discrete log base 5" in cues[0][2]
-    assert "left out: LogitSurface (no logit: none found (planted))" in cues[-1][2]
+    assert "left out: LogitSurface (planted)" in cues[-1][2]
     assert r["left_out"] == {"LogitSurface": "run 'm' has no logit: none found (planted)"}
