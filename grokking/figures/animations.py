@@ -143,7 +143,9 @@ def anim_surfaces(a, frames: int = 150) -> Animation:
                        ev["logit_surface"],
                        (logit.output, ev.get("logit_rows_on_line"), 0)))
     if not panels:
-        raise Missing("evolution.npz has no selected surfaces")
+        found = [sel for sel in (pp, crest, logit) if sel.found]
+        raise Missing("evolution.npz has no selected surfaces" if found else
+                      f"extraction found no selected surface ({crest.why_not()})")
     idx = frame_indices(epochs, frames)
     p = o.n
     fig = _figure(720, 320)

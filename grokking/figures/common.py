@@ -150,7 +150,7 @@ class Ops:
 
     def note(self) -> str:
         """One sentence on what the axes are ('' for add and sub, whose axes read as ever)."""
-        if not self.relabelled or self.op == "sub":
+        if self.grid and (not self.relabelled or self.op == "sub"):
             return ""
         if self.log:
             g = self.generator
@@ -164,7 +164,9 @@ class Ops:
                         + (f" (accuracy {acc:.0%})" if acc is not None else ""))
             return out
         if not self.grid:
-            return f"axes: the tokens x and y (x ↦ {self._ad.x_label} is not one-to-one: no ({self._ad.x_label}, {self._ad.y_label}) grid)"
+            return (f"axes: the tokens x and y themselves: x ↦ {self._ad.x_label} or y ↦ {self._ad.y_label} is not one-to-one "
+                    f"mod {self.p}, so there is no ({self._ad.x_label}, {self._ad.y_label}) grid; the key frequencies "
+                    f"are waves in {self.line}, measured over the pairs as they are")
         return f"axes: u = {self.x}, v = {self.y} (each one-to-one mod {self.p}): the {self.p}×{self.p} grid relabelled"
 
 
@@ -176,10 +178,14 @@ def say_coordinates(fig, o: Ops, before: str = "", fontsize: float | None = None
     """Under the figure, in small grey type: `before` (a figure's own remark) and what its axes
     are (Ops.note), wrapped to the figure's width. Returns the text, or None when there is nothing
     to say (add: the figure stays as it was)."""
-    import textwrap
     text = " ".join(t for t in (before, o.note()) if t)
-    if not text:
-        return None
+    return footnote(fig, text, fontsize) if text else None
+
+
+def footnote(fig, text: str, fontsize: float | None = None):
+    """`text` under the figure in small grey type, wrapped to the figure's width (gid
+    'coordinates-note')."""
+    import textwrap
     fs = fontsize or style.FONT_SIZE - 1.5
     width = max(40, int(fig.get_figwidth() * 72 / (fs * 0.56)))
     t = fig.supxlabel("\n".join(textwrap.wrap(text, width)), fontsize=fs, color="#444444")

@@ -17,8 +17,8 @@ from grokking.common.assets import Crest, Logit, ProductPair
 from grokking.extraction import fourier as fo
 
 from . import style
-from .common import (Missing, analysis_index, draw_residue_line, epochs_across_training, fit_title, freq_norms,
-                     freq_rows, headroom, key_spectrum, keys, label_residue_segments, mark_points, merged_ticks,
+from .common import (Missing, analysis_index, draw_residue_line, epochs_across_training, fit_title, footnote,
+                     freq_norms, freq_rows, headroom, key_spectrum, keys, label_residue_segments, mark_points, merged_ticks,
                      n_freqs, need, ops, phase_at, phase_handles, phase_spans, say_coordinates, selection, shade_phases,
                      surface)
 
@@ -221,7 +221,7 @@ def embedding_fourier(a):
     kinfo = keys(a)
     colour = {k: col for k, _, col in kinfo}
     i0 = analysis_index(a)
-    fig = _figure(style.DOUBLE, 3.7)
+    fig = _figure(style.DOUBLE, 3.7 + 0.3 * bool(o.note()))
     top, bottom = fig.subfigures(2, 1, height_ratios=[1.25, 1])
     ax = top.subplots()
     cos = norms[i0, cos_rows]
@@ -249,7 +249,7 @@ def embedding_fourier(a):
               loc="upper right", ncol=2)
     ax.set_xlim(0.3, n + 0.7)
     ax.set_ylim(0, max(cos.max(), sin.max()) * (1.18 + 0.1 * max_level) or 1)
-    ax.set_xlabel("frequency k  (w = 2πk/p)" if not o.relabelled else f"frequency k  (w = 2πk/{o.n}, a wave in {o.x})")
+    ax.set_xlabel("frequency k  (w = 2πk/p)" if not o.note() else f"frequency k  (w = 2πk/{o.n}, a wave in {o.x})")
     ax.set_ylabel("norm of W_E component")
     ax.set_title("(a) embedding W_E " + (f"over {o.x} " if o.relabelled else "")
                  + f"in the Fourier basis, epoch {int(epochs[i0])}", loc="left")
@@ -266,6 +266,7 @@ def embedding_fourier(a):
         ax_i.set_xlabel("k", labelpad=1)
     axes[0].set_ylabel("norm per frequency")
     bottom.suptitle("(b) across training", x=0.01, ha="left", fontsize=style.FONT_SIZE)
+    say_coordinates(fig, o)
     return fig
 
 
@@ -288,7 +289,7 @@ def neurons(a):
         fig = _figure(style.DOUBLE, 4.3 + 0.3 * bool(o.note()))
         top, bottom = fig.subfigures(2, 1, height_ratios=[1, 1.45])
     else:                                  # no selected neurons: the population panels alone
-        fig = top = _figure(style.DOUBLE, 1.9)
+        fig = top = _figure(style.DOUBLE, 1.9 + 0.3 * bool(o.note()))
     ax_h, ax_c = top.subplots(1, 2, width_ratios=[1.6, 1])
 
     bins = np.linspace(0, 1, 41)
@@ -321,6 +322,7 @@ def neurons(a):
     ax_c.set_title("(b) cluster sizes per key frequency", loc="left")
 
     if not shown:
+        say_coordinates(fig, o)
         return fig
     axes = np.asarray(bottom.subplots(2, len(shown), squeeze=False))
     for j, (nid, S) in enumerate(shown):
@@ -454,7 +456,11 @@ def probe(a):
     # each probe's heaviest dimensions, one small panel each (overlaid, eight noisy lines tangle)
     n_show = max(1, min(SHOWN_DIMS, max(len(cdims), len(sdims))))
     rows = [[f"cos{j}", f"sin{j}"] for j in range(n_show)] + [["out", "out"]]
-    fig = _figure(style.DOUBLE, 2.0 + 0.55 * n_show)
+    note = o.note() if o.log or not o.grid else ""       # (a relabelled grid: the x axis names itself)
+    if not o.grid:
+        note = (f"The probe's target is a wave in the token x itself; {o.x} ↦ {a.additive.x_label} is not "
+                f"one-to-one, and the key frequencies are waves in {o.line}.")
+    fig = _figure(style.DOUBLE, 2.0 + 0.55 * n_show + 0.25 * bool(note))
     left, right = fig.subfigures(1, 2, width_ratios=[2.05, 1])
     ax = left.subplot_mosaic(rows, height_ratios=[1] * n_show + [2.2])
     ax["clock"] = right.subplots()
@@ -507,6 +513,14 @@ def probe(a):
     # short lines: the clock's panel is narrow (its aspect is equal) and its title starts at its left
     ax["clock"].set_title(f"(d) the clock: w = {fo.freq_label(k, p)}"
                           + ("\n(not a key frequency)" if pr.learned is False else ""), loc="left")
+    lo, hi = min(cout[i0].min(), sout[i0].min()), max(cout[i0].max(), sout[i0].max())
+    xr, yr = np.ptp(cout[i0]), np.ptp(sout[i0])
+    if min(xr, yr) < 0.5 * max(xr, yr):       # one probe flat: a squashed clock; both axes on one range
+        pad = 0.08 * (hi - lo or 1)
+        ax["clock"].set_xlim(lo - pad, hi + pad)
+        ax["clock"].set_ylim(lo - pad, hi + pad)
+    if note:
+        footnote(fig, note)
     _fit_left_title(fig, ax["clock"])
     return fig
 

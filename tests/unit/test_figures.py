@@ -504,3 +504,180 @@ def test_text_size_check_sees_a_shrunk_label():
     assert abs(t.font_size - 18) < 0.01
     t.scale_to_fit_width(t.width * 0.3)
     assert t.font_size < 6
+
+
+# ---- every op in its own coordinates (extraction/coords.py) --------------------------------
+
+OP_P = 23                  # a prime whose nonzero residues form Z_22 under the discrete log base 5
+
+
+def _op_assets(tmp_path, run: str, op: str, a: int = 1, b: int = 1):
+    """Synthetic assets read as a run of `op` at p = OP_P: the planted arrays over its n×n grid
+    (n = 22 for mul and div, over the discrete log; 23 for pow), the summary's task and
+    "additive" saying so as extraction writes them. A pow whose exponent collides has no grid:
+    its surfaces are not found, with extraction's reason."""
+    import hashlib
+    import json
+    from grokking.common import assets as fmt
+    from grokking.extraction.coords import coordinates
+    co = coordinates(op, OP_P, a, b)
+    no_grid = None if co.grid else f"op pow here has no grid: {'; '.join(co.collisions)}"
+    out = make_synthetic_assets(tmp_path, run=run, p=co.n, T=9, output=7,
+                                not_found={k: no_grid for k in fmt.SELECTIONS} if no_grid else None)
+    s = json.loads((out / "summary.json").read_text())
+    s["task"].update(p=OP_P, op=op, a=a, b=b)
+    s["additive"] = fmt.Additive(op=op, **co.to_json(), zero_pairs={"pairs": 2 * OP_P - 1, "accuracy": 0.97}
+                                 if op == "mul" else None).to_json()
+    (out / "summary.json").write_text(json.dumps(s))
+    m = json.loads((out / "manifest.json").read_text())            # signed again, as extraction writes it
+    m["files"]["summary.json"] = hashlib.sha256((out / "summary.json").read_bytes()).hexdigest()
+    (out / "manifest.json").write_text(json.dumps(m))
+    return Assets(run, tmp_path)
+
+
+def _axis_labels(fig) -> list[tuple[str, str]]:
+    """(x label, y label) of every axes that has either."""
+    return [(ax.get_xlabel(), ax.get_ylabel()) for ax in fig.axes if ax.get_xlabel() or ax.get_ylabel()]
+
+
+def _all_text(fig) -> str:
+    from grokking.figures.common import visible_texts
+    return " ".join(" ".join(t.get_text().replace("\u00a0", " ").split()) for t in visible_texts(fig))
+
+
+@pytest.fixture(scope="module")
+def mul_assets(tmp_path_factory):
+    from grokking.figures import style
+    style.apply()
+    return _op_assets(tmp_path_factory.mktemp("mul"), "mul", "mul")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["neurons", "logits", "crest", "trig_identity", "attention"])
+def test_mul_surfaces_are_over_the_discrete_log_and_say_so(mul_assets, name):
+    """Every map of a mul run is n×n (n = p − 1) with its axes named log₅ x and log₅ y, never the
+    bare x and y it is not, and the figure says what the axes are (the generator, Z_22, the zero
+    pairs apart)."""
+    from grokking.figures.static import STATIC
+    fig = STATIC[name][0](mul_assets)
+    n = mul_assets.n
+    assert n == OP_P - 1
+    maps = [ax for ax in fig.axes if ax.images and ax.images[0].get_array().shape == (n, n)]
+    assert maps, f"{name}: no {n}×{n} map"
+    labelled = [(ax.get_xlabel(), ax.get_ylabel()) for ax in maps if ax.get_ylabel()]
+    assert labelled and all(lab[0].startswith("log₅ x") and lab[1].startswith("log₅ y") for lab in labelled), labelled
+    assert ("log₅ x", "log₅ y") in labelled                        # a map over (log₅ x, log₅ y) itself
+    assert not [lab for lab in _axis_labels(fig) if lab[0] in ("x", "y") or lab[1] in ("x", "y")]
+    text = _all_text(fig)
+    assert "discrete log base 5" in text and f"Z_{n}" in text and f"the {2 * OP_P - 1} pairs with a zero" in text
+    _close(fig)
+
+
+@pytest.mark.slow
+def test_mul_crest_and_logit_name_the_line_and_the_answer_token(mul_assets):
+    """T and the logit's output are group elements: the line is log₅ x + log₅ y ≡ T (mod 22), each
+    segment named so, and the answer it stands for is its token 5^T mod 23 (x·y ≡ token)."""
+    from grokking.figures.static import crest, logits
+    a, n = mul_assets, mul_assets.n
+    T, c = int(a.summary["selections"]["crest"]["T"]), int(a.summary["selections"]["logit"]["output"])
+    tok_T, tok_c = pow(5, T, OP_P), pow(5, c, OP_P)
+    assert a.additive.token(T) == tok_T != T
+    fig = crest(a)
+    ax = fig.axes[0]
+    title = " ".join(ax.get_title(loc="left").replace("\u00a0", " ").split())
+    assert f"log₅ x + log₅ y ≡ {T} (mod {n})" in title and f"x·y ≡ {tok_T} (mod {OP_P})" in title
+    lines = [ln for ln in ax.lines if ln.get_gid() == "crest-line"]
+    xs = np.concatenate([ln.get_xdata() for ln in lines])
+    ys = np.concatenate([ln.get_ydata() for ln in lines])
+    assert sorted(xs) == list(range(n)) and np.all((xs + ys) % n == T)
+    names = sorted(t.get_text() for t in ax.texts if t.get_gid() == "crest-line-label")
+    assert names == sorted(f"log₅ x + log₅ y = {s}" for s in ([T, T + n] if T < n - 1 else [T]))
+    assert f"{T} = log₅ {tok_T}" in _all_text(fig)                  # under the crest, the element named
+    _close(fig)
+    fig = logits(a)
+    text = _all_text(fig)
+    assert f"logit of output {tok_c} = 5" in text and f"log₅ x + log₅ y ≡ {c} (mod {n})" in text
+    assert f"x·y ≡ {tok_c} (mod {OP_P})" in text
+    _close(fig)
+
+
+@pytest.mark.slow
+def test_mul_frequencies_and_waves_are_over_n(mul_assets):
+    """Every frequency is 2πk/n: the key labels, the bars (k = 1 … n/2, the Nyquist included), the
+    probe's waves in log₅ x, the product pair's formulas and the trig identity's split."""
+    from grokking.figures.static import embedding_fourier, probe, trig_identity
+    a, n = mul_assets, mul_assets.n
+    ks = [int(k) for k in a.summary["key_frequencies"]]
+    fig = embedding_fourier(a)
+    labels = sorted(t.get_text() for ax in fig.axes for t in ax.texts if t.get_gid() == "key-label")
+    assert labels == sorted(fo.freq_label(k, n) for k in ks)
+    top = fig.axes[0]
+    assert len(top.patches) == 2 * (n // 2)                       # cos and sin bars for k = 1 … 11
+    assert f"w = 2πk/{n}, a wave in log₅ x" in top.get_xlabel() and "over log₅ x" in top.get_title(loc="left")
+    _close(fig)
+    fig = probe(a)
+    k = int(a.probe.k)
+    legend = [t.get_text() for ax in fig.axes if ax.get_legend() for t in ax.get_legend().get_texts()]
+    assert fo.wave_label("cos", k, n, "·log₅x") in legend and fo.wave_label("sin", k, n, "·log₅x") in legend
+    assert any(lab[0].startswith("log₅ x") for lab in _axis_labels(fig))
+    _close(fig)
+    fig = trig_identity(a)
+    text = _all_text(fig)
+    kp = int(a.summary["selections"]["product_pair"]["k"])
+    assert fo.wave_label("cos", kp, n, "·log₅x") + "·" + fo.wave_label("cos", kp, n, "·log₅y") in text
+    assert fo.wave_label("cos", kp, n, "(log₅x+log₅y)") in text and fo.wave_label("cos", kp, n, "(log₅x−log₅y)") in text
+    _close(fig)
+
+
+@pytest.mark.slow
+def test_every_figure_builds_for_mul_div_and_pow(tmp_path):
+    """mul, div and a one-to-one pow: every figure and animation is drawn; a pow whose exponent
+    collides: the surfaces are skipped with extraction's reason, the rest drawn over the tokens x
+    and y and saying why."""
+    from grokking.figures.build import build
+    from grokking.figures.static import attention
+    for op, a, b in (("mul", 1, 1), ("div", 1, 1), ("pow", 3, 5), ("pow", 2, 2)):
+        run = f"{op}{a}{b}"
+        assets = _op_assets(tmp_path, run, op, a, b)
+        formats = ("png", "gif") if op == "mul" or not assets.additive.grid else ("png",)    # animations twice
+        results = build(run, root=tmp_path, outdir=tmp_path / "out" / run, formats=formats, frames=3)
+        failed = [(r.name, r.failed) for r in results if r.failed]
+        assert not failed, (run, failed)
+        skipped = {r.name: r.skipped for r in results if r.skipped}
+        if assets.additive.grid:
+            assert not [nm for nm, why in skipped.items() if "format" not in why], (run, skipped)
+        else:
+            assert set(skipped) == {"logits", "crest", "trig_identity", "anim_surfaces", "anim_loops"}, skipped
+            assert all("no grid" in why for why in skipped.values()), skipped
+            fig = attention(assets)
+            assert _axis_labels(fig)[0] == ("x", "y")
+            assert "not one-to-one" in _all_text(fig) and "waves in x² + y²" in _all_text(fig)
+            _close(fig)
+        if op == "div":
+            fig = attention(assets)
+            assert _axis_labels(fig)[0] == ("log₅ x", "−log₅ y mod 22")
+            _close(fig)
+        if (op, a) == ("pow", 3):
+            fig = attention(assets)
+            assert _axis_labels(fig)[0] == ("x³", "y⁵")
+            _close(fig)
+
+
+def test_ops_names_each_op_and_leaves_add_as_it_was(assets, tmp_path):
+    """add reads as it always did (x, y, x + y, no note, extraction's own formulas); sub's columns
+    are −y mod p; div's difference wave is in log x + log y (its columns are −log y)."""
+    from grokking.figures.common import ops
+    o = ops(assets)
+    assert (o.x, o.y, o.line, o.diff, o.note(), o.relabelled) == ("x", "y", "x + y", "x − y", "", False)
+    assert o.n == o.p and o.token(9) == 9 and o.output(9) == "9" and o.answer(9) == ""
+    assert o.line_eq(9) == f"x + y ≡ 9 (mod {o.p})" and o.sweep() == "x = 0, y swept"
+    assert o.wave("cos", 2) == fo.wave_label("cos", 2, o.p) and o.sum_wave("cos", 2) == fo.wave_label("cos", 2, o.p, "(x+y)")
+    pp = assets.summary["selections"]["product_pair"]
+    assert o.product_formulas(int(pp["k"]), pp["formulas"]) == pp["formulas"]
+    div = ops(_op_assets(tmp_path, "div", "div"))
+    assert (div.x, div.y, div.line, div.diff) == ("log₅ x", "−log₅ y mod 22", "log₅ x − log₅ y", "log₅ x + log₅ y")
+    assert div.answer(1) == f"x / y ≡ 5 (mod {OP_P})" and "y = 5⁻ʲ" in div.note()
+    mul = ops(_op_assets(tmp_path, "mul", "mul"))
+    assert mul.sweep() == "log₅ x = 0 (x = 1), log₅ y swept" and mul.output(2) == "2 = 5²"
+    sub = ops(_op_assets(tmp_path, "sub", "sub"))
+    assert (sub.x, sub.y, sub.line, sub.note()) == ("x", "−y mod p", "x − y", "")
