@@ -16,6 +16,22 @@ def n_freqs(p: int) -> int:
     return (p - 1) // 2
 
 
+def frequencies(p: int) -> range:
+    """Every frequency of Z_p: k = 1 .. p // 2, with the Nyquist k = p/2 for an even p (the one
+    real wave cos(πx) = (−1)^x; over the discrete log of mul and div, n = p − 1 is even and this
+    is the Legendre symbol, whether x is a square mod p)."""
+    return range(1, p // 2 + 1)
+
+
+def is_nyquist(k: int, p: int) -> bool:
+    return p % 2 == 0 and k == p // 2
+
+
+def rows_of(k: int, p: int) -> list[int]:
+    """The basis rows of frequency k: its cos and sin rows, or the Nyquist's one row."""
+    return [p - 1] if is_nyquist(k, p) else [cos_row(k), sin_row(k)]
+
+
 def basis(p: int) -> np.ndarray:
     """F [p, p], orthonormal rows; F @ f gives the coefficients of a function f of x."""
     x = np.arange(p)
@@ -110,10 +126,14 @@ def block_fve(C: np.ndarray) -> np.ndarray:
 
 
 def sum_directions(p: int, ks, F: np.ndarray | None = None) -> np.ndarray:
-    """Unit vectors in R^{p*p} (x-major) for cos(w_k(x+y)) and sin(w_k(x+y)), per k: [2K, p*p]."""
+    """Unit vectors in R^{p*p} (x-major) for cos(w_k(x+y)) and sin(w_k(x+y)), per k: [2K, p*p]
+    (the Nyquist of an even p: cos(π(x+y)) and a zero row)."""
     F = basis(p) if F is None else F
     out = []
     for k in ks:
+        if is_nyquist(k, p):    # cos(π(x + y)) = cos(πx)·cos(πy); no sine: a zero row keeps the pairs
+            out += [np.outer(F[p - 1], F[p - 1]).ravel(), np.zeros(p * p)]
+            continue
         c, s = F[cos_row(k)], F[sin_row(k)]
         out.append((np.outer(c, c) - np.outer(s, s)).ravel() / np.sqrt(2))
         out.append((np.outer(s, c) + np.outer(c, s)).ravel() / np.sqrt(2))

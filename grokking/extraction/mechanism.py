@@ -21,9 +21,10 @@ def centred(A: np.ndarray) -> np.ndarray:
 
 
 def sum_direction_shares(logits: np.ndarray, p: int) -> np.ndarray:
-    """Per k = 0..n_freqs, the share of the centred logits' variance on cos/sin(w_k(x+y))."""
+    """Per k = 0..p//2 (fo.frequencies: the Nyquist of an even p too), the share of the centred
+    logits' variance on cos/sin(w_k(x+y))."""
     L = centred(logits)
-    U = fo.sum_directions(p, range(1, fo.n_freqs(p) + 1))          # [2n, p*p]
+    U = fo.sum_directions(p, fo.frequencies(p))                     # [2n, p*p]
     coef = U @ L                                                    # [2n, c]
     power = (coef ** 2).reshape(-1, 2, L.shape[1]).sum(axis=(1, 2))
     return np.r_[0.0, power / max((L ** 2).sum(), 1e-30)]
@@ -54,7 +55,7 @@ def pair_key_frequencies(logits: np.ndarray, sums: np.ndarray, p: int,
     variance in the span of cos/sin(w_k s) over those rows."""
     L = centred(logits)
     total = max((L ** 2).sum(), 1e-30)
-    s = np.r_[0.0, [((pair_directions(sums, p, [k]) @ L) ** 2).sum() / total for k in range(1, fo.n_freqs(p) + 1)]]
+    s = np.r_[0.0, [((pair_directions(sums, p, [k]) @ L) ** 2).sum() / total for k in fo.frequencies(p)]]
     return [int(k) for k in np.argsort(-s) if s[k] >= share], s
 
 
@@ -369,7 +370,7 @@ def product_pair(post: np.ndarray, p: int, keys: list[int], freq: np.ndarray, fv
     joint = joint_variance(post, p)
     measured = W_out is not None and vote is not None and np.linalg.norm(vote) > 0
     m = W_out @ (vote / np.linalg.norm(vote)) if measured else np.full(post.shape[1], np.nan)
-    order = story_order(keys, p, story_k)
+    order = [k for k in story_order(keys, p, story_k) if not fo.is_nyquist(k, p)]    # (−1)^(x+y): no pair
     chosen, first, tried = None, None, []
     for k in order:
         c, s = fo.cos_row(k), fo.sin_row(k)
@@ -528,7 +529,7 @@ def unembed_direction(W_U: np.ndarray, p: int, T: int, ks) -> np.ndarray:
     rows of ks only, and read at c = T. Dotting the MLP output with it gives what those frequencies
     of the MLP output add to logit T (about Σ_k α_k cos(w_k(x + y − T)))."""
     F = fo.basis(p)
-    rows = [r for k in ks for r in (fo.cos_row(k), fo.sin_row(k))]
+    rows = [r for k in ks for r in fo.rows_of(k, p)]
     return (W_U[:, :p] @ F[rows].T) @ F[rows, T]
 
 

@@ -265,3 +265,22 @@ def test_the_op_table_rows_name_each_runs_group(runs_dir, tiny_cfg):
     assert set(rows["q"]["collision_share"]) == {"x²"}        # y ↦ y³ is one-to-one mod 11 (gcd(3, 10) = 1)
     md = op_table.markdown(list(rows.values())).splitlines()
     assert len(md) == 4 and all(line.count("|") == md[0].count("|") for line in md)
+
+
+def test_the_legendre_symbol_is_a_frequency_of_the_discrete_log():
+    """n = p − 1 is even: its Nyquist wave cos(π(i + j)) = (−1)^(i+j) — whether x·y is a square mod
+    p — is a real frequency of Z_(p−1), and a mul network using it is measured with it (without it
+    the restricted loss would miss that part of the logits)."""
+    co = coordinates("mul", P)
+    T = co.element(SETTINGS["T"])
+    clock = planted_clock(N, T)
+    S_ = (np.divmod(np.arange(N * N), N)[0] + np.divmod(np.arange(N * N), N)[1])
+    clock["logits"] = clock["logits"] + 0.8 * np.cos(np.pi * (S_[:, None] - np.arange(N)))
+    act, W, labels = in_natural_order("mul", clock, P)
+    S, _ = analyse_activations(act, W, P, labels, SETTINGS, "mul", tasks.valid("mul", P))
+    assert set(S["key_frequencies"]) == {HIGH, LOW, N // 2} and S["key_labels"][-1] == "π"
+    la = S["logit_approx"]
+    assert la["explained_variance"] == pytest.approx(1.0) and la["alphas"][str(N // 2)] == pytest.approx(0.8)
+    assert fo.rows_of(N // 2, N) == [N - 1] and fo.sum_directions(N, [N // 2])[1].any() == False
+    # on an odd p there is no Nyquist: add's frequencies are what they always were
+    assert list(fo.frequencies(113)) == list(range(1, 57)) and not fo.is_nyquist(56, 113)
