@@ -290,6 +290,14 @@ class SceneData:
         return self.additive.sum_label
 
     @property
+    def axes_sum(self) -> str:
+        """The sum of the two axes' values, for an equation over the grid's unreduced sums ("x + y =
+        178"): the sum itself where the axes are its terms ("x + y", "log₃ x + log₃ y", "x³ + y⁵"),
+        else the axes written out: "x + (−y)" (sub), "log₃ x + (−log₃ y)" (div)."""
+        x, y = self.x_name, self.y_name
+        return f"{x} + ({y})" if y.startswith("−") else f"{x} + {y}"
+
+    @property
     def diff_name(self) -> str:
         """The difference of the two axes, in the op's terms: "x − y"; "log₃ x − log₃ y"; a y axis
         read negated adds: "x + y" (sub), "log₃ x + log₃ y" (div)."""

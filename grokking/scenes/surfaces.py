@@ -327,7 +327,8 @@ def crest_caption(info: fmt.Crest, d=None) -> str:
     else:
         text = "\n".join(textwrap.wrap(info.description or "", 70))
     if info.qualifies is False:                  # a fallback is shown as one, never as the finding
-        text += (f"\nbest effort: no unit's crest on {line} stands clear of the others "
+        text += (f"\nbest effort: no unit's crest on {line}" + ("\n" if d is not None and d.relabelled else " ")
+                 + "stands clear of the others "
                  f"(the next reaches {1 - (info.prominence or 0):.0%} of it)")
     labels = info.frequency_labels               # the frequencies its crest is made of, strongest first
     if not labels or (isinstance(info.keys, list) and set(info.keys) == set(info.frequencies)):
@@ -532,6 +533,7 @@ class Crest(L.DataScene):
         d = self.d
         p = d.n                       # the surface's side, the sums' modulus
         xn, yn, sn = d.x_name, d.y_name, d.sum_name
+        an = d.axes_sum               # the unreduced sums' equations: "x + y = 178" (sub: "x + (−y) = 178")
         info = d.sel(fmt.Crest)
         T = int(info.T)               # the answer's element (its token: d.answer(T))
         Z = d.selection("crest_surface")
@@ -560,8 +562,8 @@ class Crest(L.DataScene):
         # every line x + y = s stands as one ridge, so the skyline is the profile along x + y and
         # the two ridges on x + y ≡ T are the tallest
         tall = tallest_ridges(Z, 2)
-        said = (f"the two tallest ridges are {sn} = {T} and {sn} = {T + p}" if set(tall) == {T, T + p}
-                else f"the tallest ridges: {sn} = {tall[0]} and {sn} = {tall[1]}")
+        said = (f"the two tallest ridges are {an} = {T} and {an} = {T + p}" if set(tall) == {T, T + p}
+                else f"the tallest ridges: {an} = {tall[0]} and {an} = {tall[1]}")
         along = L.label(f"looking along the crests: {said}", 20, L.ACCENT).next_to(cap, DOWN, buff=0.2)
         L.fit_right(along)
         self.play(FadeOut(note), th.animate.set_value(-np.pi / 4), ph.animate.set_value(0.16), run_time=2.0)
@@ -569,7 +571,7 @@ class Crest(L.DataScene):
         tops = VGroup()
         for r in tall:
             a = int(np.argmax([Z[x, r - x] if 0 <= r - x < p else -np.inf for x in range(p)]))
-            tops.add(L.label(f"{sn} = {r}", 18, L.ACCENT).next_to(sv.project(a, r - a), UP, buff=0.08))
+            tops.add(L.label(f"{an} = {r}", 18, L.ACCENT).next_to(sv.project(a, r - a), UP, buff=0.08))
         self.play(FadeIn(along), FadeIn(tops), run_time=0.5)
         self.wait(1.6)
         self.play(FadeOut(tops), run_time=0.3)
@@ -584,7 +586,7 @@ class Crest(L.DataScene):
         X0 = 0.9
         placer = Placer(bounds=(-7.05, X0 - 0.1, -3.97, 3.97)).block(heading, cap, *axes)
         # every segment of x + y ≡ T, named
-        lines, line_tags = answer_lines(sv, T, p, placer, sum_name=sn)
+        lines, line_tags = answer_lines(sv, T, p, placer, sum_name=an)
         self.play(FadeIn(lines), FadeIn(line_tags), run_time=0.8)
         self.wait(0.3)
         # the top of every row: where the output is largest for each x. Other crests come close
@@ -632,7 +634,7 @@ class Crest(L.DataScene):
         column.add(h1)
         self.play(FadeIn(h1), run_time=0.4)
         y = walk(first, T, L.ACCENT, 1.9)
-        s1 = L.label(f"all add to {T}: the unit fires when {sn} = {T}"
+        s1 = L.label(f"all add to {T}: the unit fires when {an} = {T}"
                      + (f"\n(the answer {d.answer(T)})" if d.answer(T) != T else ""), 19, L.ACCENT)
         s1.move_to([X0, y - 0.05, 0], aligned_edge=LEFT)
         L.fit_right(s1)
@@ -658,9 +660,9 @@ class Crest(L.DataScene):
         head = L.formula(d.on_line(T, mod=True), size=24, color=L.TEXT).move_to([X0, 2.3, 0], aligned_edge=LEFT)
         L.fit_right(head)
         segs = [s_ for s_, *_ in line_segments(T, p)]
-        joint = " and " if len(f"{sn}") < 8 else "\nand "          # a long sum: the second line below
-        lines_said = L.label(("two lines: " + joint.join(f"{sn} = {s_}" for s_ in segs)) if len(segs) > 1
-                             else f"one line: {sn} = {segs[0]}", 18, L.MUTED).next_to(head, DOWN, buff=0.12).align_to(head, LEFT)
+        joint = " and " if len(an) < 8 else "\nand "          # a long sum: the second line below
+        lines_said = L.label(("two lines: " + joint.join(f"{an} = {s_}" for s_ in segs)) if len(segs) > 1
+                             else f"one line: {an} = {segs[0]}", 18, L.MUTED).next_to(head, DOWN, buff=0.12).align_to(head, LEFT)
         L.fit_right(lines_said)
         right.block(head, lines_said)
         ev, rows = info.ridge_on_crest, info.rows_in_crest

@@ -223,7 +223,7 @@ class TrigIdentity(L.DataScene):
         s_line = p - 1
         line = DashedLine(left.project(0, s_line, 0), left.project(s_line, 0, 0), stroke_color=L.TEXT,
                           stroke_width=3, dash_length=0.12)
-        ltag = L.label(f"{sn} = {s_line}", 18, L.TEXT).next_to(left.project(s_line * 0.62, s_line * 0.38, 0), UR, buff=0.1)
+        ltag = L.label(f"{d.axes_sum} = {s_line}", 18, L.TEXT).next_to(left.project(s_line * 0.62, s_line * 0.38, 0), UR, buff=0.1)
         ltag = VGroup(BackgroundRectangle(ltag, color=L.BG, fill_opacity=0.7, buff=0.04), ltag)
         self.play(FadeIn(axes), FadeIn(line), FadeIn(ltag), run_time=0.8)
         X0 = 0.2
@@ -369,7 +369,7 @@ class LogitSurface(L.DataScene):
         axes.clear_updaters()
         X0 = 0.9
         placer = Placer(bounds=(-7.05, X0 - 0.1, -3.97, 3.97)).block(heading, bar, *axes)
-        lines, line_tags = answer_lines(sv, o, p, placer, sum_name=sn)
+        lines, line_tags = answer_lines(sv, o, p, placer, sum_name=d.axes_sum)
         h = L.formula(d.on_line(o, mod=True), size=26, color=L.TEXT).move_to([X0, 2.3, 0], aligned_edge=LEFT)
         L.fit_right(h)
         self.play(FadeIn(lines), FadeIn(line_tags), FadeIn(h), run_time=0.8)

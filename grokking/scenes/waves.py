@@ -303,8 +303,8 @@ class FourierPeak(L.DataScene):
         eq.next_to(left, DOWN, buff=0.12).align_to(left, LEFT)
         fve = L.label(f"(R² {fit['fve']:.2f}: explains {fit['fve']:.0%} of the variance)", 18,
                       L.MUTED).next_to(name, RIGHT, buff=0.3)
-        if d.relabelled:              # a longer name: the fit's share over the DFT's panel instead
-            fve.next_to(right, UP, buff=0.1).align_to(right, LEFT).set_y(name.get_y())
+        if d.relabelled:              # a longer name: the fit's share under the fitted cosine instead
+            fve.next_to(eq, DOWN, buff=0.06).align_to(left, LEFT)
         if fit["fve"] < self.d.wave_fit_threshold:      # a poor fit is not drawn as the neuron's wave
             wave = VGroup()
         self.play(FadeIn(wave), FadeIn(eq), FadeIn(fve), run_time=1.2)
