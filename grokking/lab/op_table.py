@@ -36,6 +36,7 @@ def row(run) -> dict:
     add = S["additive"]
     ms = run.manifest["milestones"]
     return {"run": run.name, "task": task_label(run.config), "seed": run.config.seed, "epoch": epoch,
+            "complete": run.manifest["status"] == "complete",
             "group": f"Z_{add['n']}" + (f" (log base {add['generator']})" if add.get("generator") else "")
                      + ("" if add.get("grid", True) else ", no grid"),
             "memorised": ms.get("train_100"), "grokked": ms.get("test_99"),
@@ -61,7 +62,8 @@ def markdown(rows: list[dict]) -> str:
                  and r["restricted_test_loss"] < r["model_test_loss"])
         loss = f"{_num(r['restricted_test_loss'])} / {_num(r['model_test_loss'])}" + (" (below)" if below else "")
         coll = ", ".join(f"{k}: {v:.0%}" for k, v in (r["collision_share"] or {}).items()) or "—"
-        out.append(f"| {r['run']} | {r['task']} | {r['group']} | {_num(r['memorised'], '{}')} | "
+        name = r["run"] if r.get("complete", True) else f"{r['run']} (training, at {r['epoch']})"
+        out.append(f"| {name} | {r['task']} | {r['group']} | {_num(r['memorised'], '{}')} | "
                    f"{_num(r['grokked'], '{}') if r['grokked'] is not None else 'never'} | {keys} | {loss} | "
                    f"{r['logit_ev']:.1%} | {_num(r['zero_pairs'], '{:.0%}')} | {coll} | "
                    f"{', '.join(r['failed']) or 'none (PASS)'} |")
