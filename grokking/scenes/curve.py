@@ -93,8 +93,8 @@ class GrokkingCurve(L.DataScene):
                       run_time=0.7)
         if grok is not None:
             self.play(t.animate.set_value(np.log10(grok + 1)), run_time=5, rate_func=linear)
-            self.play(FadeIn(mark(grok, L.TEST, f"test ≥ 99 % at epoch {L.fmt_epoch(grok)}\n(generalised)", 0.36)),
-                      run_time=0.7)
+            grok_mark = mark(grok, L.TEST, f"test ≥ 99 % at epoch {L.fmt_epoch(grok)}\n(generalised)", 0.36)
+            self.play(FadeIn(grok_mark), run_time=0.7)
             if mem is not None:
                 x0, x1 = np.log10(mem + 1), np.log10(grok + 1)
                 band = Rectangle(width=panel.c2p(x1, 0)[0] - panel.c2p(x0, 0)[0], height=panel.h,
@@ -114,6 +114,11 @@ class GrokkingCurve(L.DataScene):
                     gap = L.label(f"{grok - mem:,} epochs from memorising to generalising", L.MIN_TEXT + 2, L.MUTED)
                     gap.next_to(band, UP, buff=0.1).set_x(band.get_x())
                     gap.shift(RIGHT * min(0, 6.9 - gap.get_right()[0]))
+                    if L.boxes_overlap(gap, grok_mark[1]):         # the test tag above the panel too: over it
+                        gap.shift(UP * (grok_mark[1].get_top()[1] + 0.08 - gap.get_bottom()[1]))
+                        # and left of the epoch counter at its widest (the last epoch)
+                        x_counter = 6.7 - L.label(f"epoch {E:,}", 26).width
+                        gap.shift(LEFT * max(0.0, gap.get_right()[0] - x_counter + 0.25))
                 self.play(FadeIn(band), FadeIn(gap), run_time=0.8)
         else:
             self.play(FadeIn(L.label("test accuracy never reached 99 % in this run", 22, L.TEST)
