@@ -38,9 +38,9 @@ NEEDS: dict[str, tuple[type[fmt.Part], ...]] = {
 ALONG_SUM = ("NeuronWaves", "NeuronLoops", "FourierPeak", "EmbeddingProbe", "Clock", "NeuronSurface", "Crest",
              "TrigIdentity", "LogitSurface", "TrainingStory")
 # The scenes that draw arrays over the pairs (x, y) (surfaces, a neuron's sweep over y at x = 0):
-# for a run measured in other coordinates (op sub: y read as −y mod p, extraction/coords.py) they
-# say so (coordinates_note). EmbeddingProbe and the Clock draw the embedding of a digit, the same
-# in every coordinates: not these.
+# for a run measured in other coordinates (op sub: y read as −y mod p; mul and div: the discrete
+# log; pow: the powers; extraction/coords.py) they say so (coordinates_note). EmbeddingProbe and the
+# Clock draw the embedding of a digit: not these (they say so only where their x axis is not x).
 OVER_PAIRS = tuple(s for s in ALONG_SUM if s not in ("EmbeddingProbe", "Clock"))
 # selections.npz member -> the selection it belongs to
 _OWNER = {name: cls for cls in fmt.SELECTIONS.values() for name in cls.ARRAYS}

@@ -52,6 +52,30 @@ def test_the_axes_answers_and_waves_are_named_in_the_ops_terms(tmp_path):
         note = scene_data.coordinates_note(scene="Crest")
         assert "discrete log base 5" in note and "mod 22" in note
         assert scene_data.coordinates_note(scene="Clock") == note      # the embedding in log order too
+    # div: the y axis is −log₅ y mod 22; an unreduced sum of the axes is written out
+    make_synthetic_assets(tmp_path, run="dv", p=p)
+    _retask(tmp_path, "dv", {"op": "div"},
+            {"op": "div", "x_axis": "log₅ x", "y_axis": "−log₅ y mod 22", "line": "log₅ x − log₅ y", "n": n,
+             "generator": 5, "grid": True, "outputs": powers, "digits": powers})
+    with scene_data.using("dv", tmp_path):
+        d = scene_data.load()
+        assert (d.x_name, d.y_name, d.axes_sum, d.diff_name) == (
+            "log₅ x", "−log₅ y", "log₅ x + (−log₅ y)", "log₅ x + log₅ y")
+        assert d.y_token(1) == 14 and 5 * 14 % p == 1              # −log₅ y = 1: y = 5⁻¹
+        assert scene_data.axis_names() == ("log₅ x", "−log₅ y") and d.embed_name(1) == "log₅ y"
+    # pow with a grid (x³, y⁵ one-to-one mod 23): the embedding's axis is x³, its rows the cube roots
+    make_synthetic_assets(tmp_path, run="pg", p=p)
+    roots = [pow(m, pow(3, -1, p - 1), p) for m in range(p)]
+    _retask(tmp_path, "pg", {"op": "pow", "a": 3, "b": 5},
+            {"op": "pow", "x_axis": "x³", "y_axis": "y⁵", "line": "x³ + y⁵", "n": p, "grid": True,
+             "outputs": list(range(p)), "digits": roots})
+    with scene_data.using("pg", tmp_path):
+        d = scene_data.load()
+        assert (d.n, d.axes_sum, d.embed_name(0), d.embed_name(1)) == (p, "x³ + y⁵", "x³", "y³")
+        assert d.at_x(8) == f"x³ = 8 (x = {roots[8]})" and roots[8] ** 3 % p == 8
+        assert d.on_line(7) == "x³ + y⁵ ≡ 7" and d.output_name(7) == "7"       # the answer is the element
+        assert d.y_token(10) ** 5 % p == 10
+        assert "x³ and y⁵" in scene_data.coordinates_note(scene="Crest")
     with scene_data.using("a", tmp_path):
         d = scene_data.load()
         assert (d.n, d.x_name, d.y_name, d.sum_name) == (p, "x", "y", "x + y")
