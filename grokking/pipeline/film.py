@@ -519,9 +519,12 @@ def make_film(o, log=print) -> dict:
                 left_out[name] = f"its render failed: {failed[f'scene {name}']}" + (
                     "; the older render is not joined" if video is not None and video.exists() else "")
                 continue
-            if stamp.get("skipped") or video is None or not video.exists() or \
-                    st.why_stale(stamp, now, st.scene_code_hash(name), make._opts(o, "scene")) is not None:
+            if stamp.get("skipped") or video is None or not video.exists():
                 left_out[name] = stamp.get("skipped") or "not made"
+                continue
+            stale = st.why_stale(stamp, now, st.scene_code_hash(name), make._opts(o, "scene"))
+            if stale is not None:              # e.g. its code changed while the others rendered
+                left_out[name] = f"its render is not up to date ({stale})"
                 continue
             made = video.stat()
             # what this render is: its stamp (code, inputs, options) and the file itself (a render

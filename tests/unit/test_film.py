@@ -456,3 +456,21 @@ def test_film_of_a_mul_run(tmp_path, monkeypatch):
     assert "(x · y) mod 23" in cues[0][2] and "in Z_22" in cues[0][2] and "discrete log base 5" in cues[0][2]
     assert "left out: LogitSurface (planted)" in cues[-1][2]
     assert r["left_out"] == {"LogitSurface": "run 'm' has no logit: none found (planted)"}
+
+
+@pytest.mark.slow                           # one join: about 1 s
+def test_a_scene_whose_code_changed_while_the_film_rendered_is_left_out_saying_so(tmp_path, monkeypatch):
+    """A render stale by the time of the join (its code changed meanwhile, as when the scenes are
+    edited during a long render) is left out with the reason, not as 'not made'."""
+    make_synthetic_assets(tmp_path / "assets", "s", p=23, n_ckpt=40)
+    o = Options(run="s", assets_root=tmp_path / "assets", media_root=tmp_path / "media",
+                scenes=["GrokkingCurve", "Crest"], progress=False)
+    monkeypatch.setattr(make, "_make_scene", lambda opts, name: (
+        [clip(opts.scene_dir / f"{name}.mp4", 0.3, 90)], {("summary", "task")}, None))
+    monkeypatch.setattr(make.paths, "cores", lambda: 1)
+    real, calls = make.st.scene_code_hash, []
+    monkeypatch.setattr(make.st, "scene_code_hash",
+                        lambda n: real(n) + (str(len(calls.append(1) or calls)) if n == "Crest" else ""))
+    r = film.make_film(o, log=lambda _: None)
+    assert set(r["left_out"]) == {"Crest"} and r["left_out"]["Crest"].startswith("its render is not up to date (")
+    assert "left out: Crest (its render is not up to date" in read_vtt(r["subtitles"])[-1][2]
