@@ -292,7 +292,7 @@ def axes_note(a: Assets) -> str | None:
     if add.op in ("mul", "div") and add.generator is not None:
         g = add.generator
         out.append(f"The axes are discrete logs base {g}: {add.x_label} and {add.y_label} (x = {g}ⁱ, "
-                   f"y = {g}ʲ for x, y ≠ 0), so every surface is {n} × {n}, every sweep and probe runs over "
+                   f"y = {g}{'⁻ʲ' if add.op == 'div' else 'ʲ'} for x, y ≠ 0), so every surface is {n} × {n}, every sweep and probe runs over "
                    f"{n} elements and every frequency is over Z_{n} (w = 2πk/{n}); the answer is "
                    f"{g} to the power ({add.sum_label}) mod {n}.")
         zp = add.zero_pairs or {}
