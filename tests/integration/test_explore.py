@@ -584,3 +584,38 @@ def test_explorer_of_a_mul_run_in_a_real_browser(tiny_mul, tmp_path):
         assert not any(t in drawn for t in ("x = 0 … 9", "y = 0 … 9", "x = 0 … 10", "y = 0 … 10"))
         page.screenshot(path=str(tmp_path / "explore-mul.png"), full_page=True)
         assert problems == []
+
+
+@pytest.mark.slow
+def test_explorer_of_a_pow_run_without_a_grid_says_its_surfaces_are_absent(tmp_path):
+    """A pow run whose powers collide (x ↦ x² two-to-one): no surfaces; its wave, loop, crest and
+    logit panels say so with extraction's reason, the header says why, the rest is drawn."""
+    import hashlib
+    from grokking.common.assets import SELECTIONS
+    from grokking.extraction.coords import coordinates
+    co = coordinates("pow", 23, 2, 2)
+    reason = "op pow here has no (x², y²) grid: " + "; ".join(co.collisions)
+    make_synthetic_assets(tmp_path / "assets", "w", p=23, not_found={k: reason for k in SELECTIONS})
+    path = tmp_path / "assets" / "w" / "summary.json"
+    s = json.loads(path.read_text())
+    s["task"].update(op="pow", a=2, b=2)
+    s["additive"] = {"found": True, "op": "pow", **co.to_json(), "collision_share": {"x²": 0.97}}
+    path.write_text(json.dumps(s))
+    m = json.loads((path.parent / "manifest.json").read_text())
+    m["files"]["summary.json"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    (path.parent / "manifest.json").write_text(json.dumps(m))
+    o = Options(run="w", assets_root=tmp_path / "assets", media_root=tmp_path / "media", progress=False)
+    d = ex.page_data(Assets("w", tmp_path / "assets"), {})
+    assert d["axes"]["grid"] is False and d["axes"]["x_tokens"] is None and d["axes"]["probe_x"] == "x"
+    path = explore(o, log=lambda _: None)["path"]
+    with chromium() as browser:
+        page, problems = _open(browser, path)
+        head = page.inner_text("#axes")
+        assert "No (x², y²) grid" in head and "97% of its variance is a function of x²" in head, head
+        for panel, title in (("waves", "Wave neurons: none, (x², y²) is no grid"), ("loops", "Neuron against neuron: none, no grid"),
+                             ("crest", "The crest unit: none, no grid"), ("logit", "The logit surface: none, no grid")):
+            assert page.inner_text(f"#panel-{panel} h2") == title
+            assert page.inner_text(f"#now-{panel}") == f"not shown: {reason}"
+        assert page.inner_text("#now-probe").startswith("epoch ") and page.inner_text("#now-fourier").startswith("epoch ")
+        assert "over x² + y²" in page.inner_text("#panel-fourier h2")
+        assert problems == []
