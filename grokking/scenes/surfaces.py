@@ -327,8 +327,9 @@ def crest_caption(info: fmt.Crest, d=None) -> str:
     else:
         text = "\n".join(textwrap.wrap(info.description or "", 70))
     if info.qualifies is False:                  # a fallback is shown as one, never as the finding
-        text += (f"\nbest effort: no unit's crest on {line}" + ("\n" if d is not None and d.relabelled else " ")
-                 + "stands clear of the others "
+        # (a long line in the op's terms is left to the line's own heading, right of the surface)
+        text += (f"\nbest effort: no unit's crest" + ("" if d is not None and d.relabelled else f" on {line}")
+                 + " stands clear of the others "
                  f"(the next reaches {1 - (info.prominence or 0):.0%} of it)")
     labels = info.frequency_labels               # the frequencies its crest is made of, strongest first
     if not labels or (isinstance(info.keys, list) and set(info.keys) == set(info.frequencies)):
@@ -634,8 +635,12 @@ class Crest(L.DataScene):
         column.add(h1)
         self.play(FadeIn(h1), run_time=0.4)
         y = walk(first, T, L.ACCENT, 1.9)
-        s1 = L.label(f"all add to {T}: the unit fires when {an} = {T}"
-                     + (f"\n(the answer {d.answer(T)})" if d.answer(T) != T else ""), 19, L.ACCENT)
+        said = f"all add to {T}: the unit fires when {an} = {T}" + (
+            f" (the answer {d.answer(T)})" if d.answer(T) != T else "")
+        s1 = L.label(said, 19, L.ACCENT)
+        if s1.get_width() > 6.85 - X0:            # too wide for the column: two lines, not smaller type
+            s1 = L.label(said.replace(" when ", "\nwhen ", 1), 19, L.ACCENT)
+            y -= 0.15
         s1.move_to([X0, y - 0.05, 0], aligned_edge=LEFT)
         L.fit_right(s1)
         column.add(s1)
@@ -647,7 +652,11 @@ class Crest(L.DataScene):
             column.add(h2)
             self.play(FadeIn(h2), run_time=0.4)
             y = walk(second, T + p, col2, y - 1.05)
-            s2 = L.formula(f"{T + p} mod {p} = {T}: this crest too is {sn} ≡ {T}", size=19, color=col2)
+            said = f"{T + p} mod {p} = {T}: this crest too is {sn} ≡ {T}"
+            s2 = L.formula(said, size=19, color=col2)
+            if s2.get_width() > 6.85 - X0:        # too wide for the column: two lines, not smaller type
+                s2 = L.formula(said.replace(": ", ":\n", 1), size=19, color=col2)
+                y -= 0.15
             s2.move_to([X0, y - 0.05, 0], aligned_edge=LEFT)
             L.fit_right(s2)
             column.add(s2)
