@@ -123,6 +123,12 @@ class Ops:
             return list(recorded)
         return [self.wave(fn, k) + "·" + self.wave(fn, k, "y") for fn in ("cos", "sin")]
 
+    @property
+    def negated(self) -> bool:
+        """Whether the columns are a negation (sub's −y mod p, div's −log y): the line is then no
+        plain sum of the axes (label_residue_segments names its segments by a congruence)."""
+        return self.y.startswith("−")
+
     def line_eq(self, T: int) -> str:
         """'x + y ≡ 65 (mod 113)'; mul: 'log₃ x + log₃ y ≡ 105 (mod 112)'."""
         return f"{self.line} ≡ {int(T)} (mod {self.n})"
@@ -202,6 +208,12 @@ def freq_norms(norms: np.ndarray) -> np.ndarray:
     if n % 2 == 0 and n > 1:
         out = np.concatenate([out, np.abs(norms[..., n - 1:n])], axis=-1)
     return out
+
+
+def basis_rows(k: int, n: int) -> list[int]:
+    """The Fourier basis rows of frequency k at modulus n: its cos and sin rows, or the cos row
+    alone at an even n's Nyquist k = n/2 (a key frequency there: div at p = 113 has k = 56)."""
+    return [fo.cos_row(k), fo.sin_row(k)] if k <= fo.n_freqs(n) else [n - 1]
 
 
 def freq_rows(n: int) -> tuple[np.ndarray, list, list]:
@@ -358,9 +370,12 @@ def _overlaps_dots(c, rot, w, h, dots) -> bool:
     return False
 
 
-def label_residue_segments(ax, segments, gid: str, fontsize: float | None = None, line: str = "x + y") -> list:
+def label_residue_segments(ax, segments, gid: str, fontsize: float | None = None, line: str = "x + y",
+                           modulus: int | None = None) -> list:
     """Name each segment drawn by draw_residue_line by its own equation ('x + y = 65',
-    'x + y = 178'; `line` the sum in the op's terms, 'log₃ x + log₃ y = 105'), written along it, at the first place (middle first, then outwards, either
+    'x + y = 178'; `line` the sum in the op's terms, 'log₃ x + log₃ y = 105'; with `modulus`, by
+    its congruence, 'x − y ≡ 65', where the line is no plain sum of the axes: sub's and div's
+    columns are −y and −log y, so x − y is not u + v on either segment), written along it, at the first place (middle first, then outwards, either
     side of the line) inside the axes where it overlaps no other text of the figure and no
     marked point; failing that, level beside it; failing that (a segment of a point or two, a
     crowded corner), level further out, joined to the segment's middle by a thin leader.
@@ -386,7 +401,8 @@ def label_residue_segments(ax, segments, gid: str, fontsize: float | None = None
         angle = np.degrees(np.arctan2(y1 - y0, x1 - x0))
         angle = angle + 180 if angle < -90 else angle - 180 if angle > 90 else angle
         normal = np.array([-np.sin(np.radians(angle)), np.cos(np.radians(angle))])
-        t = ax.text(0, 0, f"{line} = {total}", fontsize=fs, color=style.ROLE["line"], gid=gid,
+        said = f"{line} = {total}" if modulus is None else f"{line} ≡ {total % modulus}"
+        t = ax.text(0, 0, said, fontsize=fs, color=style.ROLE["line"], gid=gid,
                     rotation_mode="anchor", ha="center", va="center", zorder=6,
                     path_effects=[pe.withStroke(linewidth=2.2, foreground="white", alpha=0.85)])
         t.set_rotation(0)
@@ -490,7 +506,7 @@ def key_spectrum(S: np.ndarray, ks) -> tuple[np.ndarray, list[str]]:
     Nothing is dropped: the groups partition the basis, so the squares sum to the variance."""
     p = S.shape[0]
     C = fo.transform_2d(S - S.mean(), fo.basis(p))
-    rows = [[0]] + [[fo.cos_row(k), fo.sin_row(k)] for k in ks]
+    rows = [[0]] + [basis_rows(k, p) for k in ks]
     used = {r for g in rows for r in g}
     rows.append([r for r in range(p) if r not in used])
     out = np.array([[np.sqrt((C[np.ix_(gi, gj)] ** 2).sum()) if gi and gj else 0.0 for gj in rows]

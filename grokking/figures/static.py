@@ -17,10 +17,10 @@ from grokking.common.assets import Crest, Logit, ProductPair
 from grokking.extraction import fourier as fo
 
 from . import style
-from .common import (Missing, analysis_index, draw_residue_line, epochs_across_training, fit_title, footnote,
-                     freq_norms, freq_rows, headroom, key_spectrum, keys, label_residue_segments, mark_points, merged_ticks,
-                     n_freqs, need, ops, phase_at, phase_handles, phase_spans, say_coordinates, selection, shade_phases,
-                     surface)
+from .common import (Missing, analysis_index, basis_rows, draw_residue_line, epochs_across_training, fit_title,
+                     footnote, freq_norms, freq_rows, headroom, key_spectrum, keys, label_residue_segments,
+                     mark_points, merged_ticks, n_freqs, need, ops, phase_at, phase_handles, phase_spans,
+                     say_coordinates, selection, shade_phases, surface)
 
 
 def _figure(width: float, height: float):
@@ -286,7 +286,7 @@ def neurons(a):
     order = sorted(range(len(ids)), key=lambda j: (int(ids[j]) not in pair, j))[:9]
     shown = [(ids[j], surfs[j]) for j in order]
     if shown:
-        fig = _figure(style.DOUBLE, 4.3 + 0.3 * bool(o.note()))
+        fig = _figure(style.DOUBLE, 4.3 + 0.45 * bool(o.note()))
         top, bottom = fig.subfigures(2, 1, height_ratios=[1, 1.45])
     else:                                  # no selected neurons: the population panels alone
         fig = top = _figure(style.DOUBLE, 1.9 + 0.3 * bool(o.note()))
@@ -341,14 +341,14 @@ def neurons(a):
         for side in ("top", "right"):
             axes[1, j].spines[side].set_visible(True)
         if j == 0:
-            axes[1, j].set_xlabel(f"k of {o.x}")
-            axes[1, j].set_ylabel(f"k of {o.y}")
+            axes[1, j].set_xlabel(f"k of {o.x.split(' mod ')[0]}")        # (a frequency of −y is one of y)
+            axes[1, j].set_ylabel(f"k of {o.y.split(' mod ')[0]}")
     for ax in axes.flat:
         ax.tick_params(labelsize=style.FONT_SIZE - 2, length=1.5, pad=1)
         if ax not in (axes[0, 0], axes[1, 0]):
             ax.set_yticklabels([])
-    bottom.suptitle(f"(c) selected neurons over ({o.x}, {o.y}), and their 2D Fourier spectra (norm per pair of key "
-                    "frequencies; 'other' gathers the rest)",
+    bottom.suptitle(f"(c) selected neurons over ({o.x}, {o.y}),{' ' if not o.relabelled else chr(10)}and their 2D "
+                    "Fourier spectra (norm per pair of key frequencies; 'other' gathers the rest)",
                     x=0.01, ha="left", fontsize=style.FONT_SIZE)
     say_coordinates(fig, o)
     return fig
@@ -372,7 +372,7 @@ def logits(a):
     N = np.asarray(norms2d, float)
     im = ax_f.imshow(N.T, origin="lower", cmap="Greys", extent=(-0.5, p - 0.5, -0.5, p - 0.5))
     fig.colorbar(im, ax=ax_f, shrink=0.8, label="norm")
-    blocks = [[fo.cos_row(k), fo.sin_row(k)] for k, _, _ in kinfo]
+    blocks = [basis_rows(k, p) for k, _, _ in kinfo]
     diag = sum((N[np.ix_(b, b)] ** 2).sum() for b in blocks)
     total = (N ** 2).sum() - N[0, 0] ** 2
     ticks, tick_labels = merged_ticks([fo.cos_row(k) + 0.5 for k, _, _ in kinfo],
@@ -380,8 +380,9 @@ def logits(a):
     ax_f.set_xticks(ticks, tick_labels, fontsize=style.FONT_SIZE - 2)
     ax_f.set_yticks(ticks, tick_labels, fontsize=style.FONT_SIZE - 2)
     for (k, _, col) in kinfo:
-        for r in (fo.cos_row(k), fo.sin_row(k)):
-            ax_f.plot([r], [r], marker="s", ms=5, mfc="none", mec=col, mew=0.8, ls="", gid="key-diagonal")
+        for r in basis_rows(k, p):
+            ax_f.plot([r], [r], marker="s", ms=5, mfc="none", mec=col, mew=0.8, ls="", gid="key-diagonal",
+                      **({"clip_on": False} if k > fo.n_freqs(p) else {}))     # an even n's Nyquist: in the corner
     ax_f.set_xlabel(f"{o.x} basis: cos k, sin k (key k marked)")
     ax_f.set_ylabel(f"{o.y} basis")
     share = f"{100 * diag / total:.0f} %" if total > 0 else "n/a"
@@ -398,7 +399,7 @@ def logits(a):
     fit_title(ax_s, f"(b) logit of output {_nb(o.output(c))}; dashed: {_nb(o.line_eq(c))}{said}"
               + (f"; {on_line:.0%} of its {p} largest values lie on it" if on_line is not None else ""))
     say_coordinates(fig, o)
-    label_residue_segments(ax_s, segments, gid="logit-line-label", line=o.line)
+    label_residue_segments(ax_s, segments, gid="logit-line-label", line=o.line, modulus=p if o.negated else None)
     return fig
 
 
@@ -422,7 +423,8 @@ def crest(a):
         said = f"{T} = {o.x.removesuffix(' x')} {o.token(T)}"
         swapped = what.replace(f"votes for {T} ", f"votes for {o.token(T)} ").replace(
             f"output {T})", f"output {o.token(T)}; {said})")
-        what = swapped if swapped != what else f"{what} ({said})"
+        what = (swapped if swapped != what else f"{what[:-1]}; {said})" if what.endswith(")") else
+                f"{what} ({said})")
         what += "."
     fit_title(ax, f"crests on {_nb(o.line_eq(T))}" + (f"\n{_nb(o.answer(T))}" if o.answer(T) else ""),
               fontsize=style.FONT_SIZE)
@@ -431,7 +433,7 @@ def crest(a):
     else:
         fig.supxlabel("\n".join(textwrap.wrap(what, 70, max_lines=3, placeholder=" …")),
                       fontsize=style.FONT_SIZE - 1.5, color="#444444")
-    label_residue_segments(ax, segments, gid="crest-line-label", line=o.line)
+    label_residue_segments(ax, segments, gid="crest-line-label", line=o.line, modulus=p if o.negated else None)
     return fig
 
 
@@ -563,7 +565,7 @@ def trig_identity(a):
     sel = selection(a, ProductPair, "product pair")
     cc, ss = need(a, "selections", "trig_coscos", "trig_sinsin")
     o = ops(a)
-    k, p = int(sel.k), o.n
+    k = int(sel.k)
     fml = o.product_formulas(k, sel.formulas)
     ids = sel.neurons
     measured = bool(sel.votes) and len(sel.votes) == 2
@@ -581,14 +583,16 @@ def trig_identity(a):
     fig = _figure(style.DOUBLE, 3.0 + 0.3 * len(notes))
     axes = fig.subplots(1, 3)
     titles = []
+    # a formula kept whole on its line; a long one (in logs, say) may break between its two factors
+    whole = (lambda f: ")· ".join(_nb(part) for part in f.split(")·"))) if o.relabelled else _nb
     for j, (v, f) in enumerate(zip((va, vb), fml)):
         who = f"neuron #{ids[j]}" if ids and ids[j] is not None else ("cos·cos", "sin·sin")[j] + " neuron"
         if measured:
-            lines = [f"({'ab'[j]}) {_signed(v)} × {_nb(f)}", f"{who}'s vote for {o.output(sel.T)}, measured"]
+            lines = [f"({'ab'[j]}) {_signed(v)} × {whole(f)}", f"{who}'s vote for {o.output(sel.T)}, measured"]
             if sel.coefs and sel.weights:
                 lines.append(_nb(f"coefficient {sel.coefs[j]:.2f} × weight {_signed(sel.weights[j], 3)}"))
         else:
-            lines = [f"({'ab'[j]}) {_signed(v, 0)} × {_nb(f)}", f"{who}: not measured"]
+            lines = [f"({'ab'[j]}) {_signed(v, 0)} × {whole(f)}", f"{who}: not measured"]
         if sel.term_joint:
             lines.append(f"this term: {sel.term_joint[j]:.0%} of its joint variance")
         titles.append("\n".join(lines))

@@ -511,7 +511,7 @@ def test_text_size_check_sees_a_shrunk_label():
 OP_P = 23                  # a prime whose nonzero residues form Z_22 under the discrete log base 5
 
 
-def _op_assets(tmp_path, run: str, op: str, a: int = 1, b: int = 1):
+def _op_assets(tmp_path, run: str, op: str, a: int = 1, b: int = 1, keys=None):
     """Synthetic assets read as a run of `op` at p = OP_P: the planted arrays over its n×n grid
     (n = 22 for mul and div, over the discrete log; 23 for pow), the summary's task and
     "additive" saying so as extraction writes them. A pow whose exponent collides has no grid:
@@ -528,6 +528,8 @@ def _op_assets(tmp_path, run: str, op: str, a: int = 1, b: int = 1):
     s["task"].update(p=OP_P, op=op, a=a, b=b)
     s["additive"] = fmt.Additive(op=op, **co.to_json(), zero_pairs={"pairs": 2 * OP_P - 1, "accuracy": 0.97}
                                  if op == "mul" else None).to_json()
+    if keys:                       # key frequencies the planted arrays do not carry (the synthetic plants none at n/2)
+        s["key_frequencies"], s["key_labels"] = list(keys), [fo.freq_label(k, co.n) for k in keys]
     (out / "summary.json").write_text(json.dumps(s))
     m = json.loads((out / "manifest.json").read_text())            # signed again, as extraction writes it
     m["files"]["summary.json"] = hashlib.sha256((out / "summary.json").read_bytes()).hexdigest()
@@ -622,7 +624,7 @@ def test_mul_frequencies_and_waves_are_over_n(mul_assets):
     assert any(lab[0].startswith("log₅ x") for lab in _axis_labels(fig))
     _close(fig)
     fig = trig_identity(a)
-    text = _all_text(fig)
+    text = _all_text(fig).replace(")· ", ")·")              # a long formula may break between its factors
     kp = int(a.summary["selections"]["product_pair"]["k"])
     assert fo.wave_label("cos", kp, n, "·log₅x") + "·" + fo.wave_label("cos", kp, n, "·log₅y") in text
     assert fo.wave_label("cos", kp, n, "(log₅x+log₅y)") in text and fo.wave_label("cos", kp, n, "(log₅x−log₅y)") in text
@@ -681,3 +683,27 @@ def test_ops_names_each_op_and_leaves_add_as_it_was(assets, tmp_path):
     assert mul.sweep() == "log₅ x = 0 (x = 1), log₅ y swept" and mul.output(2) == "2 = 5²"
     sub = ops(_op_assets(tmp_path, "sub", "sub"))
     assert (sub.x, sub.y, sub.line, sub.note()) == ("x", "−y mod p", "x − y", "")
+
+
+@pytest.mark.slow
+def test_a_nyquist_key_frequency_and_a_difference_line_are_drawn(tmp_path):
+    """n = 22 is even: its k = 11 (w = π, a cos alone) may be a key frequency (div at p = 113 has
+    k = 56); the figures that gather a frequency's basis rows draw it. div's columns are −log₅ y,
+    so its line log₅ x − log₅ y is no plain sum of the axes: each segment is named by its
+    congruence, never by a sum it does not reach (log₅ x − log₅ y = 31)."""
+    from grokking.figures.static import crest, embedding_fourier, logits, neurons
+    a = _op_assets(tmp_path, "nyq", "div", keys=(5, 11))
+    n, T = a.n, int(a.summary["selections"]["crest"]["T"])
+    for fn in (embedding_fourier, neurons, logits):
+        fig = fn(a)
+        if fn is embedding_fourier:
+            labels = [t.get_text() for ax in fig.axes for t in ax.texts if t.get_gid() == "key-label"]
+            assert fo.freq_label(11, n) == "π" and "π" in labels
+        if fn is logits:
+            marks = [ln.get_xdata()[0] for ax in fig.axes for ln in ax.lines if ln.get_gid() == "key-diagonal"]
+            assert n - 1 in marks                                      # the Nyquist's cos row, marked
+        _close(fig)
+    fig = crest(a)
+    names = sorted(t.get_text() for ax in fig.axes for t in ax.texts if t.get_gid() == "crest-line-label")
+    assert names and set(names) == {f"log₅ x − log₅ y ≡ {T}"}, names
+    _close(fig)
