@@ -454,11 +454,9 @@ def diagnostic_curves(metrics: dict, ep: np.ndarray, last: int) -> tuple[dict, f
 
 def checked(cfg, S: dict, restricted_test: float, model_test: float, time_rows: list[dict] | None = None) -> dict:
     """The story check (extraction/story_check.py) of the analysis summary S, given the restricted
-    and the model's test loss at the analysis checkpoint and the rows in time (time_rows()); not
-    found when the op is not addition."""
+    and the model's test loss at the analysis checkpoint and the rows in time (time_rows()), in the
+    op's coordinates (extraction/coords.py)."""
     finite = lambda v: float(v) if np.isfinite(v) else None
-    if not S["additive"]["found"]:
-        return fmt.StoryCheck.from_json(story_check.not_measured(cfg.p, S["additive"]["reason"], time_rows)).to_json()
     co = coordinates(cfg.op, cfg.p, cfg.a, cfg.b)
     return fmt.StoryCheck.from_json(story_check.story_check(
         co.n, S["story"].get("k"), S["selections"]["wave_neurons"], finite(restricted_test), finite(model_test),

@@ -226,22 +226,6 @@ def _unmeasured_time(reason: str) -> list[dict]:
     return rows
 
 
-def not_measured(p: int, reason: str, time_rows: list[dict] | None = None) -> dict:
-    """The check of a run whose op is not addition (mechanism.not_addition): not found, every
-    criterion of the final model FAIL with the reason as its value (its target and scenes as
-    always); the rows in time as measured (the replay's claims are about the x + y mechanism)."""
-    crit = [legible(None, [], [], p), algorithm(None, None, 0.0), singled_out(0.0, 0), crest({"found": False})]
-    for c in crit:
-        c.update(value=f"not measured: {reason}", passed=False, meaning="they show the x + y mechanism: not drawn",
-                 advice="the story is of (x + y) mod p: train an add run (grokking train --op add)")
-    rows = time_rows or _unmeasured_time(reason)
-    for c in rows:
-        c["advice"] = None if c["passed"] else TRY
-    rows[-1].update(passed=False, value=f"not measured: {reason}",
-                    advice="the story is of (x + y) mod p: train an add run (grokking train --op add)")
-    return {"found": False, "reason": reason, "passed": False, "criteria": crit + rows}
-
-
 def lines(check: dict) -> list[str]:
     """The check as printed at the end of `extract` and `all`: one line per criterion (the final
     model's, then those in time), and for each FAIL what it means for its scenes and what to try."""
