@@ -26,7 +26,7 @@ from . import fourier as fo
 from . import mechanism as mech
 from . import phases, story_check
 from . import replay as rp
-from .coords import collision_share, coordinates, sup as fo_sup
+from .coords import collision_share, coordinates, power_map, sup as fo_sup
 from .errors import ExtractionError
 from .probes import r2, sparse_probe
 from .settings import PROBE_MAX_DIMS, asked, check_values, settings_for
@@ -248,7 +248,7 @@ def analyse_activations(act: dict, W: dict, p: int, labels: np.ndarray, settings
     # frequencies: the one --story-k names, else the strongest embedding frequency), over the x
     # axis' elements (the discrete log for mul and div, x^a for pow)
     k_probe = story_k or settings.get("story_k") or (emb_keys[0] if emb_keys else 1)
-    xs = np.arange(n)
+    xs = np.arange(n) if co.grid else power_map(a, p)      # each digit's element (no grid: its x^a)
     R0, R1 = W["W_E"][co.digits] + W["W_pos"][0], W["W_E"][co.digits] + W["W_pos"][1]
     probe_S = {"k": k_probe, "label": fo.freq_label(k_probe, n), "learned": bool(keys),
                "why_k": story.rule if story_k else "no key frequencies: "

@@ -208,7 +208,7 @@ def story_frequency(keys: list[int], p: int, named: int | None = None, shares=No
         rule = f"named by the setting story_k = {named}"
     else:
         k = cands[0]["k"]
-        rule = ("the lowest key frequency (fewest periods over 0 … p−1: "
+        rule = (f"the lowest key frequency (fewest periods over 0 … {p - 1}: "
                 f"{periods(k, p)} periods, {p / periods(k, p):.1f} samples per period)")
     return {"k": int(k), "label": fo.freq_label(k, p), "named": named, "rule": rule,
             "order": story_order(keys, p, k), "candidates": cands}
