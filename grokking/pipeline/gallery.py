@@ -30,7 +30,7 @@ def write_gallery(o, stamps: dict, failed: dict | None = None) -> Path:
     s = a.summary
     e = html.escape
     ph = s.get("phases", {})
-    from .film import group_lines, task_name
+    from .words import group_lines, task_name
     over, coords = group_lines(a)
     op = s["task"].get("op", "add")
     rows = [("task", (f"{op} mod {s['task']['p']}" if op == "add" else task_name(s["task"]))
