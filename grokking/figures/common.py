@@ -184,6 +184,8 @@ def say_coordinates(fig, o: Ops, before: str = "", fontsize: float | None = None
     """Under the figure, in small grey type: `before` (a figure's own remark) and what its axes
     are (Ops.note), wrapped to the figure's width. Returns the text, or None when there is nothing
     to say (add: the figure stays as it was)."""
+    if before and o.note() and not before.rstrip().endswith("."):
+        before = before.rstrip() + "."
     text = " ".join(t for t in (before, o.note()) if t)
     return footnote(fig, text, fontsize) if text else None
 
