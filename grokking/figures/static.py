@@ -458,10 +458,18 @@ def probe(a):
     # each probe's heaviest dimensions, one small panel each (overlaid, eight noisy lines tangle)
     n_show = max(1, min(SHOWN_DIMS, max(len(cdims), len(sdims))))
     rows = [[f"cos{j}", f"sin{j}"] for j in range(n_show)] + [["out", "out"]]
-    note = o.note() if o.log or not o.grid else ""       # (a relabelled grid: the x axis names itself)
-    if not o.grid:
-        note = (f"The probe's target is a wave in the token x itself; {o.x} ↦ {a.additive.x_label} is not "
-                f"one-to-one, and the key frequencies are waves in {o.line}.")
+    note = o.note() if o.log else ""       # (a relabelled grid: the x axis names itself)
+    wave = o.wave
+    if not o.grid:                          # no grid: the axis is the token x; the target a wave in x or in x^a
+        xa = np.array([pow(int(v), int(a.summary["task"].get("a") or 1), a.p) for v in x])
+        power = a.additive.x_label
+        if np.allclose(ctgt, np.cos(2 * np.pi * k * xa / p), atol=1e-6):
+            wave = lambda fn, k: fo.wave_label(fn, k, p, o.var(power))      # noqa: E731
+            note = (f"Each token x's target is the wave in {power} (x ↦ {power} is not one-to-one: tokens with "
+                    f"one {power} share it); the key frequencies are waves in {o.line}.")
+        else:
+            note = (f"The probe's target is a wave in the token x itself; x ↦ {power} is not one-to-one, and "
+                    f"the key frequencies are waves in {o.line}.")
     fig = _figure(style.DOUBLE, 2.0 + 0.55 * n_show + 0.25 * bool(note))
     left, right = fig.subfigures(1, 2, width_ratios=[2.05, 1])
     ax = left.subplot_mosaic(rows, height_ratios=[1] * n_show + [2.2])
@@ -495,7 +503,7 @@ def probe(a):
     ax["cos0"].set_ylabel("residual, pos. 0", loc="top")
     for fn, out, tgt in (("cos", cout[i0], ctgt), ("sin", sout[i0], stgt)):
         r2 = getattr(pr, fn)["r2"]
-        ax["out"].plot(x, tgt, color=style.ROLE[fn], lw=2.4, alpha=0.3, label=o.wave(fn, k))
+        ax["out"].plot(x, tgt, color=style.ROLE[fn], lw=2.4, alpha=0.3, label=wave(fn, k))
         ax["out"].plot(x, out, color=style.ROLE[fn], lw=0.8, marker=".", ms=2,
                        label=f"{fn} probe" + (f" (R² {r2:.3f})" if r2 is not None else ""))
     ax["out"].set_xlim(0, p - 1)
