@@ -30,7 +30,7 @@ the one `write()` extraction and the test fixtures call, and the typed readers.
       fourier.npz     basis [p, p] (rows: const, cos 1, sin 1, cos 2, ...), basis_labels [p]
                       embed_norms [C, p]: Fourier norms of W_E (digits) per basis row, per checkpoint
                       W_L_norms [p], logit_norms_2d [p, p] (analysis checkpoint)
-      neurons.npz     freq [d_mlp] (k of the best frequency), fve [d_mlp], fve_by_freq [d_mlp, n_freq+1]
+      neurons.npz     freq [d_mlp] (k of the best frequency), fve [d_mlp], fve_by_freq [d_mlp, n//2 + 1] (k = 0 .. n//2, the Nyquist of an even n included)
                       (column k = fraction of variance in the {0, 2k-1, 2k}^2 block; column 0 unused)
       probes.npz      for f in (cos, sin): {f}_weights [d_model], {f}_bias [], {f}_dims [m],
                       {f}_target [p], {f}_out [C, p] (position 0, every checkpoint: the probe

@@ -113,14 +113,14 @@ def freq_power(norms: np.ndarray) -> np.ndarray:
 
 
 def block_fve(C: np.ndarray) -> np.ndarray:
-    """Fraction of variance of centred 2D coefficients C [p, p, n] in each block {0,2k-1,2k}^2.
-    Returns [n, n_freqs+1] (column 0 is zero)."""
+    """Fraction of variance of centred 2D coefficients C [p, p, n] in each block {0,2k-1,2k}^2
+    (the Nyquist of an even p: {0, p-1}^2). Returns [n, p//2 + 1] (column 0 is zero)."""
     p = C.shape[0]
     power = C ** 2
     total = power.sum(axis=(0, 1)) - power[0, 0]
-    out = np.zeros((C.shape[2], n_freqs(p) + 1))
-    for k in range(1, n_freqs(p) + 1):
-        idx = [0, cos_row(k), sin_row(k)]
+    out = np.zeros((C.shape[2], p // 2 + 1))
+    for k in frequencies(p):
+        idx = [0] + rows_of(k, p)
         out[:, k] = (power[np.ix_(idx, idx)].sum(axis=(0, 1)) - power[0, 0]) / np.maximum(total, 1e-30)
     return out
 

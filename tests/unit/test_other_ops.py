@@ -276,9 +276,12 @@ def test_the_legendre_symbol_is_a_frequency_of_the_discrete_log():
     clock = planted_clock(N, T)
     S_ = (np.divmod(np.arange(N * N), N)[0] + np.divmod(np.arange(N * N), N)[1])
     clock["logits"] = clock["logits"] + 0.8 * np.cos(np.pi * (S_[:, None] - np.arange(N)))
+    clock["post"] = np.c_[clock["post"], 2 + (-1.0) ** S_]           # a Legendre-symbol neuron
     act, W, labels = in_natural_order("mul", clock, P)
-    S, _ = analyse_activations(act, W, P, labels, SETTINGS, "mul", tasks.valid("mul", P))
+    S, A = analyse_activations(act, W, P, labels, SETTINGS, "mul", tasks.valid("mul", P))
     assert set(S["key_frequencies"]) == {HIGH, LOW, N // 2} and S["key_labels"][-1] == "π"
+    assert A["neurons"]["freq"][-1] == N // 2 and A["neurons"]["fve"][-1] == pytest.approx(1.0)
+    assert S["neurons"]["clusters"][str(N // 2)] == 1
     la = S["logit_approx"]
     assert la["explained_variance"] == pytest.approx(1.0) and la["alphas"][str(N // 2)] == pytest.approx(0.8)
     assert fo.rows_of(N // 2, N) == [N - 1] and fo.sum_directions(N, [N // 2])[1].any() == False
