@@ -215,8 +215,8 @@ def analyse_activations(act: dict, W: dict, p: int, labels: np.ndarray, settings
     groups = mech.clusters(neu["freq"], neu["fve"], keys, settings["fve_threshold"])
     harmonic_of = mech.harmonics(keys, groups["clusters"], n)
     along = "x+y" if co.identity else (f"x + ({co.y_axis})" if op == "sub" else co.line)
-    collide = {f"x{fo_sup(e)}": coll for e, coll in ((a, collision_share(W["W_E"][:p], a, p)),
-                                                      (b, collision_share(W["W_E"][:p], b, p)))
+    collide = {f"{var}{fo_sup(e)}": coll for var, e, coll in (("x", a, collision_share(W["W_E"][:p], a, p)),
+                                                               ("y", b, collision_share(W["W_E"][:p], b, p)))
                if op == "pow" and coll is not None}
     S = {"key_frequencies": keys, "key_labels": [fo.freq_label(k, n) for k in keys],
          "key_shares": {str(k): float(shares[k]) for k in keys},

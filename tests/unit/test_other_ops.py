@@ -203,7 +203,7 @@ def test_a_pow_network_with_a_colliding_power_is_recognised():
     assert la["loss"] == pytest.approx(la["model_loss"])
     add = S["additive"]
     assert add["grid"] is False and add["x_axis"] == "x²" and add["line"] == "x² + y²"
-    assert add["collision_share"]["x²"] == pytest.approx(1.0)           # colliding x embedded alike
+    assert add["collision_share"] == {"x²": pytest.approx(1.0), "y²": pytest.approx(1.0)}   # colliding inputs alike
     # neurons that are waves of x² + y² are found at their frequency over the pairs
     neu = A["neurons"]
     assert neu["freq"][:2].tolist() == [HIGH, HIGH] and neu["fve"].min() > 0.99
