@@ -4,7 +4,10 @@ against its sin probe, as x sweeps, traces a circle, with a hand at angle w·x.
 Reads probes.npz (the probes applied to the embedding of x at the analysis checkpoint) and
 summary.json (the probe's key frequency). The clock's hours are the x axis' n elements (summary
 "additive"): x = 0 … p − 1 for add; log₃ x = 0 … 111 for mul at p = 113 (x = 3^(log₃ x)), with
-w = 2πk/n."""
+w = 2πk/n. A pow run without a grid (x ↦ x^a not one-to-one): the hours are the tokens x = 0 … p − 1,
+each at angle w·x^a (its probes are the waves of x^a, data.SceneData.probe_power), coloured by x^a:
+x and −x (x² equal) land on one point, and the scene says how many points the p tokens make and
+the collision share extraction measured."""
 from __future__ import annotations
 
 import numpy as np
@@ -21,6 +24,8 @@ class Clock(L.DataScene):
         d = self.d
         p, w = d.n, d.w()             # p: the clock's hours, n
         ex = d.embed_name(0)
+        pv = d.probe_var(0)           # the hand's variable: ex; x^a for a pow without a grid
+        at = d.probe_axis()           # each hour's place on the clock, in units of w: m; x^a
 
         # 1. a clock doing modular addition: 11 + 2 -> 1
         heading = L.title("A clock adds modulo 12", 32)
@@ -65,7 +70,7 @@ class Clock(L.DataScene):
         bcap = L.label(f"sin probe  ≈ {d.wave_label('sin')}", 18, L.SIN).rotate(PI / 2).next_to(pan, LEFT, buff=0.1)
         self.play(ReplacementTransform(heading, h2), Create(axes), FadeIn(acap), FadeIn(bcap), Create(unit), run_time=1)
 
-        xcol = L.cmap(np.arange(p), L.CYC_CMAP, 0, p).astype(float)
+        xcol = L.cmap(at, L.CYC_CMAP, 0, p).astype(float)     # x^a's colour: colliding x alike
         layer = pan.dots(radius=0.05)
         xt = ValueTracker(0.0)
         centre2 = pan.c2p(0, 0)
@@ -77,19 +82,25 @@ class Clock(L.DataScene):
         layer.add_updater(lambda m: m.draw(cx[:cur() + 1], sy[:cur() + 1], xcol[:cur() + 1]))
         hand = Line(centre2, centre2 + RIGHT * r_hand, stroke_color=L.ACCENT, stroke_width=6)
         hand.add_updater(lambda m: m.put_start_and_end_on(
-            centre2, centre2 + r_hand * np.array([np.cos(w * cur()), np.sin(w * cur()), 0])))
+            centre2, centre2 + r_hand * np.array([np.cos(w * at[cur()]), np.sin(w * at[cur()]), 0])))
         here = Dot(radius=0.08, color=L.TEXT)
         here.add_updater(lambda m: m.move_to(pan.c2p(cx[cur()], sy[cur()])))
         X0 = 1.6
+        power = d.probe_power is not None
+        if power:             # the token, and the power its hand turns by
+            now = lambda: f"{ex} = {cur()},  {pv} ≡ {at[cur()]}"      # noqa: E731
+        else:
+            now = lambda: f"{ex} = {cur()}" + (f"  (x = {d.digit(cur())})" if ex != "x" else "")  # noqa: E731
         info = VGroup(
-            L.LiveText(lambda: f"{ex} = {cur()}" + (f"  (x = {d.digit(cur())})" if ex != "x" else ""), [X0, 2.3, 0],
-                       size=34 if ex == "x" else 26),
-            L.formula(f"angle w·{ex} = {d.freq_label()} · {ex}", size=24, color=L.ACCENT).move_to([X0, 1.55, 0], aligned_edge=LEFT),
-            L.LiveText(lambda: f"= {np.degrees(w * cur()) % 360:.0f}° (mod 360°)", [X0, 1.0, 0], size=24, color=L.ACCENT),
+            L.LiveText(now, [X0, 2.3, 0], size=34 if ex == "x" and not power else 26),
+            L.formula(f"angle w·{pv} = {d.freq_label()} · {pv}", size=24, color=L.ACCENT).move_to([X0, 1.55, 0], aligned_edge=LEFT),
+            L.LiveText(lambda: f"= {np.degrees(w * at[cur()]) % 360:.0f}° (mod 360°)", [X0, 1.0, 0], size=24, color=L.ACCENT),
             L.LiveText(lambda: f"probe point ({cx[cur()]:+.2f}, {sy[cur()]:+.2f})", [X0, 0.4, 0], size=20, color=L.MUTED))
         wl = L.formula(f"w = 2π·{d.key_k}/{p} = {d.freq_label()}", size=26).move_to([X0, -2.4, 0], aligned_edge=LEFT)
         laps = L.label(f"{d.key_k} turn{'s' if d.key_k != 1 else ''} of the hand for {ex} = 0 … {p - 1}", 20, L.MUTED).next_to(wl, DOWN, buff=0.2).align_to(wl, LEFT)
-        if ex != "x":         # the clock's hours are the x axis' elements, not the tokens
+        if power:             # the hand jumps by x^a: no laps; colliding tokens share a point
+            laps = self._collisions(info, wl, X0, cur)
+        elif ex != "x":       # the clock's hours are the x axis' elements, not the tokens
             hours = L.label(f"the clock has {p} hours over {ex}", 20, L.MUTED).next_to(wl, UP, buff=0.2).align_to(wl, LEFT)
             laps = VGroup(L.fit_right(laps), L.fit_right(hours))
             L.fit_right(info[1])
@@ -99,3 +110,25 @@ class Clock(L.DataScene):
         self.play(FadeIn(laps), run_time=0.5)
         self.wait(1.5)
 
+    def _collisions(self, info: VGroup, wl, X0: float, cur) -> VGroup:
+        """A pow without a grid: under the hand's readout, the earlier token whose point the current
+        one lands on (x and −x: one x²); around w, how many points the p tokens make and the
+        measured collision share. Returns the lines to fade in after the sweep."""
+        d = self.d
+        c = d.collisions()
+        pw, first, p = c["power"], c["first"], d.p
+
+        def same():
+            x = cur()
+            return f"same point as x = {first[x]}:  {first[x]}{pw[1:]} ≡ {x}{pw[1:]}" if first[x] != x else " "
+        info.add(L.LiveText(same, [X0, -0.1, 0], size=20, color=L.TEXT))
+        lands = (f"{c['phrase']} land on one point:\n{c['points']} points for {p} tokens" if c["phrase"]
+                 else f"x ↦ {pw} is one-to-one mod {p}:\n{c['points']} points for {p} tokens")
+        top = L.label(lands, 22, L.TEXT).next_to(wl, UP, buff=0.25).align_to(wl, LEFT)
+        lines = VGroup(L.fit_right(top))
+        if c["share"] is not None:
+            sh = L.label(f"measured: {c['share']:.1%} of the embedding's variance\n(x ≠ 0) is a function of {pw}",
+                         20, L.MUTED).next_to(wl, DOWN, buff=0.2).align_to(wl, LEFT)
+            lines.add(L.fit_right(sh))
+        L.fit_right(info[0])
+        return lines

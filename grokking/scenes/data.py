@@ -41,7 +41,8 @@ ALONG_SUM = ("NeuronWaves", "NeuronLoops", "FourierPeak", "EmbeddingProbe", "Clo
 # for a run measured in other coordinates (op sub: y read as −y mod p; mul and div: the discrete
 # log; pow: the powers; extraction/coords.py) they say so (coordinates_note). EmbeddingProbe and the
 # Clock draw the embedding of a digit: not these (they say so only where their x axis is not x).
-OVER_PAIRS = tuple(s for s in ALONG_SUM if s not in ("EmbeddingProbe", "Clock"))
+EMBEDDING = ("EmbeddingProbe", "Clock")
+OVER_PAIRS = tuple(s for s in ALONG_SUM if s not in EMBEDDING)
 # selections.npz member -> the selection it belongs to
 _OWNER = {name: cls for cls in fmt.SELECTIONS.values() for name in cls.ARRAYS}
 
@@ -138,18 +139,26 @@ def check(run: str | None = None) -> None:
 
 def absent(scene: str, run: str | None = None) -> str | None:
     """Why `scene` cannot be drawn from this run (a selection it needs was not found; a pow run
-    whose power collides has no grid in (x^a, y^b): no surface, sweep, probe or clock over them),
-    or None."""
+    whose power collides has no grid in (x^a, y^b): no surface or sweep over them; its Clock and
+    EmbeddingProbe are drawn over the tokens x where its probes are the waves of x^a at each
+    token, SceneData.probe_power), or None."""
     d = load(run)
     add = d.a.additive
     if scene in ALONG_SUM and not add.found:
         return f"run {d.run!r}: {add.why_not()}"
     if scene in ALONG_SUM and add.grid is False:
-        # no axis in the coordinates the answer adds in: no surface, sweep, or probe over x^a
-        return (f"run {d.run!r} has no ({add.x_label}, {add.y_label}) grid "
-                f"({_collisions(d) or add.coordinates or 'a power is not one-to-one'}): it measures only the key "
-                "frequencies, the losses, the logit approximation and the neurons' frequencies, none of which "
-                "this scene draws")
+        # no axis in the coordinates the answer adds in: no surface or sweep over x^a; the embedding
+        # of each token x is still drawn where its probes are the waves of x^a (EMBEDDING)
+        if scene in EMBEDDING and d.probe_power is not None:
+            return None
+        why = (f"run {d.run!r} has no ({add.x_label}, {add.y_label}) grid "
+               f"({_collisions(d) or add.coordinates or 'a power is not one-to-one'}): it measures only the key "
+               "frequencies, the losses, the logit approximation, the neurons' frequencies and the probes of "
+               "the embedding, ")
+        if scene in EMBEDDING:
+            return why + (f"and its probes are not waves in {short(add.x_label)} at each token x (assets made "
+                          f"before extraction fitted them so): re-extract it (grokking extract --run {d.run})")
+        return why + "none of which this scene draws"
     for cls in NEEDS.get(scene, ()):
         sel = d.a.selection(cls)
         if not sel.found:
@@ -312,6 +321,58 @@ class SceneData:
         name = "x" if self.additive.grid is False else self.x_name.lstrip("−")
         return name if pos == 0 else name.replace("x", "y")
 
+    @cached_property
+    def probe_power(self) -> np.ndarray | None:
+        """[p]: x^a mod p of each token x, for a pow run without a grid whose probes extraction fitted
+        to the waves of x^a at each token x (probes.npz cos_target = cos(2πk·x^a/p)); the Clock and
+        EmbeddingProbe draw each token at its x^a. None for every other run (its probes are waves in
+        the embedding's own axis, embed_name) and for assets whose targets are waves in x itself."""
+        add, task = self.additive, self.summary.get("task", {})
+        if add.grid is not False or add.op != "pow":
+            return None
+        from grokking.extraction.coords import power_map
+        xa = power_map(int(task.get("a") or 1), self.p)
+        target = np.asarray(self["probes"]["cos_target"], float)
+        k = self.a.probe.k
+        if k is None or target.shape != xa.shape:
+            return None
+        return xa if np.allclose(target, np.cos(2 * np.pi * int(k) * xa / self.p), atol=1e-6) else None
+
+    def probe_axis(self) -> np.ndarray:
+        """[n]: where each row of the probes (each token of the x axis) sits along a probe's axis: its
+        element m (0 … n − 1 in the axis' order), or for a pow without a grid its x^a (probe_power)."""
+        return np.arange(self.n) if self.probe_power is None else self.probe_power
+
+    def probe_var(self, pos: int = 0) -> str:
+        """The variable the probes' waves are in: embed_name ("x", "log₃ x", "x³"; "y" … at position
+        1); "x²" ("y²") for a pow without a grid (the same power of the token at either position:
+        the probe reads the table both positions share)."""
+        if self.probe_power is None:
+            return self.embed_name(pos)
+        name = short(self.additive.x_label)
+        return name if pos == 0 else name.replace("x", "y")
+
+    def collisions(self) -> dict:
+        """For a pow without a grid (probe_power): how the tokens x share the clock's points.
+        `power` "x²"; `fold` gcd(a, p − 1), the tokens per value of x^a (x and −x for 2);
+        `points` the number of values x^a takes; `first` [p] the smallest token with each token's
+        x^a; `share` the measured collision share of x^a (summary additive.collision_share: the
+        embedding's variance over x ≠ 0 that is a function of x^a; None when not measured);
+        `phrase` "x and −x (x² equal)" (None when one-to-one)."""
+        from math import gcd
+        xa, p = self.probe_power, self.p
+        power = short(self.additive.x_label)
+        fold = gcd(int(self.summary.get("task", {}).get("a") or 1), p - 1)
+        first = np.zeros(p, int)
+        seen: dict[int, int] = {}
+        for x in range(p):
+            first[x] = seen.setdefault(int(xa[x]), x)
+        share = (self.additive.collision_share or {}).get(power)
+        phrase = (None if fold == 1 else f"x and −x ({power} equal)" if fold == 2
+                  else f"the {fold} tokens x with one {power}")
+        return {"power": power, "fold": fold, "points": len(seen), "first": first,
+                "share": None if share is None else float(share), "phrase": phrase}
+
     def digit(self, m: int) -> int:
         """The token at the x axis' element m (the embedding row the probes read)."""
         dg = self.additive.digits
@@ -390,9 +451,9 @@ class SceneData:
         return fo.freq_label(k or self.key_k, self.n)
 
     def wave_label(self, fn: str, k: int | None = None, var: str | None = None) -> str:
-        """'cos(8πx/113)'; over the embedding's axis (embed_name) unless `var` names another:
-        'cos(13π(log₃ x)/56)' for mul."""
-        return wave_text(fn, k or self.key_k, self.n, var or self.embed_name(0))
+        """'cos(8πx/113)'; over the probes' variable (probe_var: the embedding's axis; x² for a pow
+        without a grid) unless `var` names another: 'cos(13π(log₃ x)/56)' for mul."""
+        return wave_text(fn, k or self.key_k, self.n, var or self.probe_var(0))
 
     # ---- checkpoints ---------------------------------------------------------------------------
 

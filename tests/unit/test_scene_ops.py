@@ -97,13 +97,82 @@ def test_a_pow_run_without_a_grid_leaves_out_the_scenes_that_need_one(tmp_path):
             why = scene_data.absent(name)
             assert why and "(x², y³) grid" in why and "x ↦ x² is 2-to-1 mod 23" in why, (name, why)
             assert "y ↦" not in why                            # y ↦ y³ is one-to-one mod 23
+            if name in scene_data.EMBEDDING:                   # its planted probes are waves in x itself
+                assert "not waves in x² at each token x" in why and "grokking extract --run pw" in why, why
         for name in (*INTRO, "ExcludedLoss"):
             assert scene_data.absent(name) is None, name
+    # its probes refitted to the waves of x² at each token x (as extraction now fits them): the Clock
+    # and EmbeddingProbe are drawn over the tokens; every scene over the pairs stays absent
+    _plant_power_probes(tmp_path, "pw", 2)
+    with scene_data.using("pw", tmp_path):
+        for name in scene_data.ALONG_SUM:
+            why = scene_data.absent(name)
+            assert (why is None) == (name in ("Clock", "EmbeddingProbe")), (name, why)
     # the same run with a grid: nothing left out for want of one
     _retask(tmp_path, "pw", {"a": 3}, {"op": "pow", "x_axis": "x³", "y_axis": "y³", "line": "x³ + y³", "n": 23,
                                        "grid": True, "outputs": list(range(23)), "digits": list(range(23))})
     with scene_data.using("pw", tmp_path):
         assert scene_data.absent("Crest") is None and scene_data.absent("Clock") is None
+
+
+def _plant_power_probes(root, run, a: int, share: float | None = None):
+    """Refit a synthetic run's probes as extraction fits a pow without a grid: targets cos and sin
+    of 2πk·x^a/p at each token x, the probes' outputs those waves plus noise (so colliding x land
+    near, not exactly on, one point); `share`: the collision share of x^a planted in the summary.
+    The manifest's hashes follow."""
+    import hashlib
+    d = root / run
+    s = json.loads((d / "summary.json").read_text())
+    p, k = s["task"]["p"], s["probe"]["k"]
+    xa = np.array([pow(x, a, p) for x in range(p)])
+    pr = dict(np.load(d / "probes.npz"))
+    rng = np.random.default_rng(0)
+    R = rng.normal(0, 0.05, pr["resid_pos0"].shape)
+    for j, (fn, f) in enumerate((("cos", np.cos), ("sin", np.sin))):
+        pr[f"{fn}_target"] = f(2 * np.pi * k * xa / p)
+        R[:, j] += pr[f"{fn}_target"]
+        pr[f"{fn}_weights"] = np.eye(R.shape[1])[j]
+        pr[f"{fn}_dims"], pr[f"{fn}_bias"] = np.array([j]), np.array(0.0)
+        s["probe"][fn].update({"dims": [j], "weights": [1.0]})
+    pr["resid_pos0"], pr["resid_pos1"] = R, R + 0.01
+    np.savez(d / "probes.npz", **pr)
+    if share is not None:
+        s["additive"]["collision_share"] = {f"x{'⁰¹²³⁴⁵⁶⁷⁸⁹'[a]}": share}
+    (d / "summary.json").write_text(json.dumps(s))
+    m = json.loads((d / "manifest.json").read_text())
+    for name in m["files"]:
+        m["files"][name] = hashlib.sha256((d / name).read_bytes()).hexdigest()
+    (d / "manifest.json").write_text(json.dumps(m))
+    return xa
+
+
+def test_a_pow_run_without_a_grid_draws_each_token_at_its_power(tmp_path):
+    """Planted: x ↦ x² mod 23 with the probes' targets waves in x² at each token x. Each token sits
+    at its x² on the probes' axis and the clock (x and −x in one place), the waves are named in x²
+    (y² at position 1), and the collisions are counted from the tokens: 12 points for 23 tokens,
+    each token on the point of the smallest token with its x², with the planted collision share."""
+    from tests.synthetic import make_synthetic_assets
+    p = 23
+    make_synthetic_assets(tmp_path, run="pw", p=p)
+    _retask(tmp_path, "pw", {"op": "pow", "a": 2, "b": 2},
+            {"op": "pow", "x_axis": "x²", "y_axis": "y²", "line": "x² + y²", "n": p, "grid": False,
+             "outputs": list(range(p)), "digits": list(range(p))})
+    with scene_data.using("pw", tmp_path):               # targets still waves in x: nothing over x²
+        d = scene_data.load()
+        assert d.probe_power is None and list(d.probe_axis()) == list(range(p)) and d.probe_var(0) == "x"
+    xa = _plant_power_probes(tmp_path, "pw", 2, share=0.97)
+    with scene_data.using("pw", tmp_path):
+        d = scene_data.load()
+        k = d.key_k
+        assert list(d.probe_power) == list(xa) and list(d.probe_axis()) == list(xa)
+        assert d.probe_axis()[5] == d.probe_axis()[18] == 2                  # 5² = 25 ≡ 18² ≡ 2
+        assert (d.embed_name(0), d.probe_var(0), d.probe_var(1)) == ("x", "x²", "y²")
+        assert d.wave_label("cos") == f"cos({2 * k}πx²/23)" and d.wave_label("sin", var=d.probe_var(1)).endswith("y²/23)")
+        c = d.collisions()
+        assert (c["power"], c["fold"], c["points"], c["share"]) == ("x²", 2, 12, 0.97)
+        assert c["phrase"] == "x and −x (x² equal)"
+        assert c["first"][0] == 0 and all(c["first"][x] == min(x, p - x) for x in range(1, p))
+        assert scene_data.coordinates_note(scene="Clock") is None
 
 
 def _render_recording(name, run, root, tmp_path):
@@ -140,6 +209,47 @@ def _render_recording(name, run, root, tmp_path):
     finally:
         mp.undo()
     return texts, panels_x, surfaces
+
+
+@pytest.mark.slow
+def test_clock_and_probe_of_a_pow_run_without_a_grid_place_each_token_at_its_power(tmp_path):
+    """Rendered from the planted x² mod 23 run: the probes' panels draw each token at its x² (x and
+    −x in one column), the clock's last token x = 22 turns the hand by w·22² ≡ w·1 and says it is on
+    x = 1's point; the collisions and the collision share are said; no laps of the hand."""
+    from manim import Text
+    from grokking.scenes import panels
+    from tests.synthetic import make_synthetic_assets
+    p = 23
+    make_synthetic_assets(tmp_path, run="pw", p=p)
+    _retask(tmp_path, "pw", {"op": "pow", "a": 2, "b": 2},
+            {"op": "pow", "x_axis": "x²", "y_axis": "y²", "line": "x² + y²", "n": p, "grid": False,
+             "outputs": list(range(p)), "digits": list(range(p))})
+    xa = _plant_power_probes(tmp_path, "pw", 2, share=0.97)
+    with scene_data.using("pw", tmp_path):
+        k = scene_data.load().key_k
+    drawn = []
+    draw = panels.DotLayer.draw
+
+    def record(self, x, y, *a, **kw):
+        drawn.append(np.asarray(x, float).copy())
+        return draw(self, x, y, *a, **kw)
+    mp = pytest.MonkeyPatch()
+    mp.setattr(panels.DotLayer, "draw", record)
+    try:
+        texts, _, _ = _render_recording("EmbeddingProbe", "pw", tmp_path, tmp_path / "probe")
+    finally:
+        mp.undo()
+    every = "\n".join(texts)
+    full = [x for x in drawn if len(x) == p]
+    assert full and all(sorted(x) == sorted(xa) for x in full), full      # each token at its x², not at x
+    assert f"cos({2 * k}πy²/23)" in every and "y²mod23:yand−yshareacolumn" in every, every
+    texts, _, _ = _render_recording("Clock", "pw", tmp_path, tmp_path / "clock")
+    every = "\n".join(texts)
+    deg = np.degrees(2 * np.pi * k * 1 / p) % 360                          # 22² ≡ 1 (mod 23)
+    assert f"={deg:.0f}°(mod360°)" in every and "x=22,x²≡1" in every, every
+    assert "samepointasx=1:1²≡22²" in every, every
+    assert "xand−x(x²equal)landononepoint:12pointsfor23tokens" in every, every
+    assert "97.0%oftheembedding'svariance" in every and "turn" not in every, every
 
 
 @pytest.mark.slow
