@@ -6,7 +6,7 @@ summary.json (the probe's key frequency). The clock's hours are the x axis' n el
 "additive"): x = 0 … p − 1 for add; log₃ x = 0 … 111 for mul at p = 113 (x = 3^(log₃ x)), with
 w = 2πk/n. A pow run without a grid (x ↦ x^a not one-to-one): the hours are the tokens x = 0 … p − 1,
 each at angle w·x^a (its probes are the waves of x^a, data.SceneData.probe_power), coloured by x^a:
-x and −x (x² equal) land on one point, and the scene says how many points the p tokens make and
+x and −x (x² equal) land together, and the scene says how many points the p tokens make and
 the collision share extraction measured."""
 from __future__ import annotations
 
@@ -122,7 +122,7 @@ class Clock(L.DataScene):
             x = cur()
             return f"same point as x = {first[x]}:  {first[x]}{pw[1:]} ≡ {x}{pw[1:]}" if first[x] != x else " "
         info.add(L.LiveText(same, [X0, -0.1, 0], size=20, color=L.TEXT))
-        lands = (f"{c['phrase']} land on one point:\n{c['points']} points for {p} tokens" if c["phrase"]
+        lands = (f"{c['phrase']} land together:\n{c['points']} places for {p} tokens" if c["phrase"]
                  else f"x ↦ {pw} is one-to-one mod {p}:\n{c['points']} points for {p} tokens")
         top = L.label(lands, 22, L.TEXT).next_to(wl, UP, buff=0.25).align_to(wl, LEFT)
         lines = VGroup(L.fit_right(top))

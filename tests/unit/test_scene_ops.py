@@ -248,7 +248,7 @@ def test_clock_and_probe_of_a_pow_run_without_a_grid_place_each_token_at_its_pow
     deg = np.degrees(2 * np.pi * k * 1 / p) % 360                          # 22² ≡ 1 (mod 23)
     assert f"={deg:.0f}°(mod360°)" in every and "x=22,x²≡1" in every, every
     assert "samepointasx=1:1²≡22²" in every, every
-    assert "xand−x(x²equal)landononepoint:12pointsfor23tokens" in every, every
+    assert "xand−x(x²equal)landtogether:12placesfor23tokens" in every, every
     assert "97.0%oftheembedding'svariance" in every and "turn" not in every, every
 
 
