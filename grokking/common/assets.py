@@ -387,7 +387,9 @@ class Additive(Part):
     one-to-one): no surfaces, only the measures over the pairs as they are; `zero_pairs`: mul and
     div's pairs outside the group (extract.zero_pairs); `collision_share`: pow, per colliding
     power, the share of the embedding's variance that is a function of that power (1: colliding
-    inputs embedded alike). Assets older than these fields: x and y as they are, n = p.
+    inputs embedded alike); `answer_on_line`: a pow without a grid, the answer singled out over the
+    pairs as they are (extract.answer_on_line: no surface to draw it on). Assets older than these
+    fields: x and y as they are, n = p.
     Not found (assets of a version that did not measure mul and div): each measure is not found with
     this reason. activations.npz stays in the natural order (x-major over the tokens x, y)."""
     op: str | None = None
@@ -402,6 +404,7 @@ class Additive(Part):
     digits: list | None = None
     zero_pairs: dict | None = None
     collision_share: dict | None = None
+    answer_on_line: dict | None = None
     KEY: ClassVar[str] = "additive"
 
     @property

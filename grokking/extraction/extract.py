@@ -169,6 +169,18 @@ def zero_pairs(co, logits: np.ndarray, labels: np.ndarray, valid: np.ndarray | N
                     "accuracy there, and the mean softmax probability it gives the answer 0"}
 
 
+def answer_on_line(co, Ld: np.ndarray, output: int, valid: np.ndarray | None) -> dict:
+    """The story check's "answer singled out" over pairs that are no grid (a colliding pow): of the
+    output's m largest logits over the task's pairs, m the pairs whose u + v ≡ output, the share
+    that are such pairs (on a grid, mechanism.logit_surface's on_line_fraction: m = p)."""
+    rows = np.arange(Ld.shape[0]) if valid is None else np.flatnonzero(valid)
+    on = co.sums()[rows] == output
+    m = int(on.sum())
+    top = np.argsort(-Ld[rows, output], kind="stable")[:m]
+    return {"output": int(output), "pairs_on_line": m, "on_line_fraction": float(on[top].mean()) if m else 0.0,
+            "rule": f"of the output's {m} largest logits over the pairs, the share on {co.line} ≡ output"}
+
+
 def group_element(co, token: int, flag: str) -> int:
     """An answer token (--T, --output) as its element of the group; ExtractionError outside it."""
     try:
@@ -227,7 +239,9 @@ def analyse_activations(act: dict, W: dict, p: int, labels: np.ndarray, settings
          "key_harmonics": {str(k): b_ for k, b_ in harmonic_of.items()},
          "additive": fmt.Additive(found=True, op=op, **co.to_json(),
                                   zero_pairs=zero_pairs(co, natural["logits"][:, :p], labels, valid),
-                                  collision_share=collide or None).to_json(),
+                                  collision_share=collide or None,
+                                  answer_on_line=None if co.grid else answer_on_line(
+                                      co, Ld, settings["output"], valid_m)).to_json(),
          "neurons": groups, "logit_approx": approx,
          "W_L_rank": rank, "W_L_singular_values": [float(v) for v in sv[:16]]}
     try:                        # the one frequency the story shows wherever it shows one
@@ -462,7 +476,7 @@ def checked(cfg, S: dict, restricted_test: float, model_test: float, time_rows: 
         co.n, S["story"].get("k"), S["selections"]["wave_neurons"], finite(restricted_test), finite(model_test),
         S["logit_approx"]["explained_variance"], S["selections"]["logit"], S["selections"]["crest"],
         time_rows, line=co.line, coords=None if co.identity else co.description,
-        outputs=[int(t) for t in co.outputs])).to_json()
+        outputs=[int(t) for t in co.outputs], answer_pairs=S["additive"].get("answer_on_line"))).to_json()
 
 
 def replay_measures(hist: dict) -> dict:

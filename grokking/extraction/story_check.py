@@ -200,17 +200,23 @@ def in_time(train_acc, test_acc, test_measured, claims: list[dict] | None, per_c
 def story_check(p: int, story_k: int | None, wave: dict, restricted_test: float | None,
                 model_test: float | None, logit_ev: float, logit: dict, crest_sel: dict,
                 time_rows: list[dict] | None = None, line: str = "x + y", coords: str | None = None,
-                outputs: list | None = None) -> dict:
+                outputs: list | None = None, answer_pairs: dict | None = None) -> dict:
     """Every criterion of docs/science.md §8 for one run (the StoryCheck part of summary.json);
     `time_rows`: in_time()'s (None: not measured, each FAIL with that reason). `line`, `coords`:
     the op's coordinates (extraction/coords.py), the sum in its terms ("x − y" for sub) and the
     sentence saying what they are (None: x and y as they are), which the check records and prints;
-    `p`: the group's order (the modulus of its frequencies); `outputs`: each element's answer token."""
+    `p`: the group's order (the modulus of its frequencies); `outputs`: each element's answer token;
+    `answer_pairs`: a pow without a grid, its answer singled out over the pairs (extract.answer_on_line),
+    which the row reads where there is no logit surface."""
     named = element_name(outputs)
-    answer = (singled_out(logit["on_line_fraction"], logit["output"], logit.get("rival_model"), line, named)
-              if logit.get("found", True) else
-              {**singled_out(0.0, 0, None, line), "value": f"none found ({logit.get('reason')})",
-               "meaning": "the LogitSurface scene is not drawn"})
+    if logit.get("found", True):
+        answer = singled_out(logit["on_line_fraction"], logit["output"], logit.get("rival_model"), line, named)
+    elif answer_pairs:
+        answer = singled_out(answer_pairs["on_line_fraction"], answer_pairs["output"], None, line, named)
+        answer["value"] += f" (over the pairs: no grid; {answer_pairs['pairs_on_line']} pairs on the line)"
+    else:
+        answer = {**singled_out(0.0, 0, None, line), "value": f"none found ({logit.get('reason')})",
+                  "meaning": "the LogitSurface scene is not drawn"}
     crit = [legible(story_k, wave.get("freqs") or [], wave.get("left_out") or [], p),
             algorithm(restricted_test, model_test, logit_ev), answer, crest(crest_sel, line, named)] + (time_rows or _unmeasured_time("no training history given"))
     for c in crit:

@@ -287,3 +287,27 @@ def test_the_legendre_symbol_is_a_frequency_of_the_discrete_log():
     assert fo.rows_of(N // 2, N) == [N - 1] and fo.sum_directions(N, [N // 2])[1].any() == False
     # on an odd p there is no Nyquist: add's frequencies are what they always were
     assert list(fo.frequencies(113)) == list(range(1, 57)) and not fo.is_nyquist(56, 113)
+
+
+def test_the_answer_is_singled_out_over_the_pairs_of_a_colliding_pow():
+    """No surface, yet the story check's row is measured: the output's largest logits lie on
+    x² + y² ≡ output over the pairs as they are; a network whose logits are noise fails it."""
+    from grokking.extraction import story_check as sc
+    act, W, labels = planted_pow(2, 2)
+    S, _ = analyse_activations(act, W, P, labels, SETTINGS, "pow", tasks.valid("pow", P), 2, 2)
+    on = S["additive"]["answer_on_line"]
+    co = coordinates("pow", P, 2, 2)
+    assert on["output"] == SETTINGS["output"] and on["pairs_on_line"] == int((co.sums() == 7).sum())
+    assert on["on_line_fraction"] == 1.0
+    sel = S["selections"]
+    chk = sc.story_check(P, S["story"]["k"], sel["wave_neurons"], 0.01, 0.02, 1.0, sel["logit"], sel["crest"],
+                         line=S["additive"]["line"], answer_pairs=on)
+    row = {c["name"]: c for c in chk["criteria"]}["answer singled out"]
+    assert row["passed"] and "x² + y² ≡ 7" in row["value"] and "no grid" in row["value"]
+    noise = dict(act, logits=np.random.default_rng(0).normal(size=act["logits"].shape))
+    S2, _ = analyse_activations(noise, W, P, labels, SETTINGS, "pow", tasks.valid("pow", P), 2, 2)
+    assert S2["additive"]["answer_on_line"]["on_line_fraction"] < 0.5
+    # on a grid the row reads the logit surface: no pairs measure
+    act35, W35, labels35 = planted_pow(3, 5)
+    S35, _ = analyse_activations(act35, W35, P, labels35, SETTINGS, "pow", None, 3, 5)
+    assert S35["additive"].get("answer_on_line") is None and S35["selections"]["logit"]["found"]
