@@ -26,7 +26,7 @@ from . import fourier as fo
 from . import mechanism as mech
 from . import phases, story_check
 from . import replay as rp
-from .coords import collision_share, coordinates, power_map, sup as fo_sup
+from .coords import collision_share, coordinates, power_map, sup
 from .errors import ExtractionError
 from .probes import r2, sparse_probe
 from .settings import PROBE_MAX_DIMS, asked, check_values, settings_for
@@ -212,7 +212,7 @@ def analyse_activations(act: dict, W: dict, p: int, labels: np.ndarray, settings
     post, mlp_out = act["mlp.hook_post"].astype(np.float64), act["hook_mlp_out"].astype(np.float64)
     W_U = W["W_U"][:, co.outputs]             # in the weights' own dtype, as add always measured it
 
-    no_grid = None if co.grid else f"op pow here has no (x{fo_sup(a)}, y{fo_sup(b)}) grid: {'; '.join(co.collisions)}"
+    no_grid = None if co.grid else f"op pow here has no (x{sup(a)}, y{sup(b)}) grid: {'; '.join(co.collisions)}"
     if co.grid:
         keys, shares = mech.key_frequencies(Ld, n, settings["key_share"])
         neu = mech.neuron_fve(post, n)
@@ -227,7 +227,7 @@ def analyse_activations(act: dict, W: dict, p: int, labels: np.ndarray, settings
     groups = mech.clusters(neu["freq"], neu["fve"], keys, settings["fve_threshold"])
     harmonic_of = mech.harmonics(keys, groups["clusters"], n)
     along = "x+y" if co.identity else (f"x + ({co.y_axis})" if op == "sub" else co.line)
-    collide = {f"{var}{fo_sup(e)}": coll for var, e, coll in (("x", a, collision_share(W["W_E"][:p], a, p)),
+    collide = {f"{var}{sup(e)}": coll for var, e, coll in (("x", a, collision_share(W["W_E"][:p], a, p)),
                                                                ("y", b, collision_share(W["W_E"][:p], b, p)))
                if op == "pow" and coll is not None}
     S = {"key_frequencies": keys, "key_labels": [fo.freq_label(k, n) for k in keys],
