@@ -13,8 +13,10 @@ cos_target, cos_r2), evolution.npz (crest_surface or logit_surface [C, p, p] and
 rows_on_line [C]) and summary.json (milestones, phases, key labels, selections, replay)."""
 from __future__ import annotations
 
+import re
+
 import numpy as np
-from manim import (DOWN, LEFT, RIGHT, UP, Create, DashedLine, FadeIn, FadeOut, Line, Rectangle,
+from manim import (DL, DOWN, DR, LEFT, RIGHT, UL, UP, UR, Create, DashedLine, FadeIn, FadeOut, Line, Rectangle,
                    ReplacementTransform, ValueTracker, VGroup, Write, always_redraw, linear)
 
 from grokking.common import assets as fmt
@@ -106,14 +108,50 @@ def surface_frame(Z, final, line: int) -> dict:
     return {"Z": Zs, "points": [(int(x), int(y), float(Zs[x, y]), "#ffdd77", 2.2) for x, y in zip(xs, ys)]}
 
 
-def caption_line(text: str) -> VGroup:
-    """A caption at the bottom of the frame, on at most two lines, inside the frame."""
-    lab = L.label(text, 18, L.MUTED)
-    if lab.width > 13.4 and "; " in text:
-        lab = L.label(text.replace("; ", ";\n", 1), 18, L.MUTED)
-    if lab.width > 13.4:
-        lab.scale_to_fit_width(13.4)
-    return lab.to_edge(DOWN, buff=0.2)
+def wrap_lines(text: str, width: float, size: float = L.MIN_TEXT) -> str:
+    """text with line breaks so that no line of it, drawn at `size`, is wider than `width` (a word
+    wider than that alone on its line): few lines, broken after clauses ("; ", ": ", ", ") rather
+    than inside one, never inside a bracket where one more line avoids it."""
+    words = text.split(" ")
+    n = len(words)
+    ww = [L.label(x, size).width for x in words]        # a line's width: its words' and spaces'
+    space = L.label("a a", size).width - 2 * L.label("a", size).width
+    margin = 0.05
+
+    def fit(i, j):                                      # words[i:j] on one line
+        return j - i == 1 or sum(ww[i:j]) + space * (j - i - 1) <= width - margin
+
+    def cost(j):                                        # a line, and a break after words[j - 1]
+        if j == n or words[j - 1][-1] in ";:,":
+            return 2
+        opened = sum(x.count("(") - x.count(")") for x in words[:j])
+        return 2 + (5 if opened > 0 else 1 if words[j][:1] == "(" else 2)
+
+    best = [(0, 0, 0)] + [None] * n                     # (score, lines, start) of words[:j]
+    for j in range(1, n + 1):
+        for i in range(j - 1, -1, -1):
+            if not fit(i, j):
+                break
+            if best[i] is not None:
+                cand = (best[i][0] + cost(j), best[i][1] + 1, i)
+                if best[j] is None or cand[:2] < best[j][:2]:
+                    best[j] = cand
+    lines, j = [], n
+    while j > 0:
+        i = best[j][2]
+        lines.insert(0, " ".join(words[i:j]))
+        j = i
+    if width > 1 and any(" " in x and L.label(x, size).width > width for x in lines):
+        return wrap_lines(text, width - 0.15, size)     # the estimate was short: a little narrower
+    return "\n".join(lines)
+
+
+def first_fitting(options, width: float, size: float = L.MIN_TEXT) -> str:
+    """The first of the wordings that fits in `width` at `size` (the last one, wrapped, if none)."""
+    for s in options:
+        if L.label(s, size).width <= width:
+            return s
+    return wrap_lines(options[-1], width, size)
 
 
 class TrainingStory(L.DataScene):
@@ -129,11 +167,18 @@ class TrainingStory(L.DataScene):
         tr, te = np.asarray(c["all_train_loss"], float), np.asarray(c["all_test_loss"], float)
         tra, tea = np.asarray(c["all_train_acc"], float), np.asarray(c["all_test_acc"], float)
 
+        # the layout: two columns under the heading, every text at least MIN_TEXT. Left (x from
+        # -6.95 to the curves' right edge): the counters, the legend, the loss curves and, under
+        # them, the caption (wrapped, reaching under the right column up to the surface). Right
+        # (x from XR0 to XR1): the probe's wave over x, its R², the surface over (x, y) and its
+        # share of rows on the line.
+        T = L.MIN_TEXT
+        XR0, XR1 = 0.45, 6.85
         heading = L.title("Training again, with the mechanism in view", 30)
-        cp = CurvePanel(6.2, 4.6, E, loss_ylim(tr[idx], te[idx]), True, "cross-entropy loss")
-        cp.move_to([-3.0, -0.45, 0])
+        cp = CurvePanel(5.9, 4.2, E, loss_ylim(tr[idx], te[idx]), True, "cross-entropy loss", tick_size=T)
+        cp.shift(RIGHT * (-6.95 - cp.get_left()[0]) + UP * (2.2 - cp.panel.box.get_top()[1]))
         legend = VGroup(*[VGroup(Line(np.zeros(3), RIGHT * 0.35, stroke_color=col, stroke_width=5),
-                                 L.label(n, 18, col)).arrange(RIGHT, buff=0.1)
+                                 L.label(n, T, col)).arrange(RIGHT, buff=0.1)
                           for n, col in (("train", L.TRAIN), ("test", L.TEST))]).arrange(RIGHT, buff=0.4)
         legend.next_to(cp.panel.box, UP, buff=0.05).align_to(cp.panel.box, LEFT).shift(RIGHT * 0.2)
 
@@ -155,17 +200,52 @@ class TrainingStory(L.DataScene):
         rows = np.asarray(ev[rows_key], float) if rows_key in ev else None
         tol = int(replay.crest_tol or 0) if crest else 0
         lim = 1.25 * max(1.0, np.abs(cos_out).max(), np.abs(target).max())
-        pp = L.Panel(5.6, 2.0, (-0.5, p - 0.5), (-lim, lim)).move_to([3.75, 1.55, 0])
-        pcap = L.label(f"cos probe on the embedding of x, against {d.wave_label('cos')}", 15, L.MUTED)
-        pcap.next_to(pp, UP, buff=0.08)
+        RW = XR1 - XR0
+        pp = L.Panel(RW - 0.3, 1.7, (-0.5, p - 0.5), (-lim, lim))
+        pp.move_to([(XR0 + XR1) / 2, 2.55 - 0.85, 0])
+        wl = d.wave_label("cos")
+        pcap = L.label(first_fitting([f"cos probe on the embedding of x, vs {wl}", f"cos probe on x's embedding, vs {wl}",
+                                      f"probe vs {wl}"], RW), T, L.MUTED)
+        pcap.move_to([XR1, 2.85, 0], aligned_edge=RIGHT)
         tgt = L.wave_overlay(pp, lambda t: np.interp(t, np.arange(p), target), p, d.key_k, L.COS, width=2)
         dots = pp.dots(radius=0.035)
+        # under the probe's panel, not on its dots: the probe refitted at this epoch, its R²
+        shape = (replay.thresholds or {}).get("shape_r2")
+        y_r2 = pp.get_bottom()[1] - 0.23
+        r2w = L.label("R² 0.00", T).width + 0.3
+        r2cap = L.label(first_fitting(["refitted at each epoch" + (f"; a wave from R² {shape:.2f}" if shape else ""),
+                                       "refitted each epoch" + (f"; a wave from R² {shape:.2f}" if shape else ""),
+                                       "refitted each epoch" + (f"; wave: R² ≥ {shape:.2f}" if shape else "")], RW - r2w),
+                        T, L.MUTED).move_to([XR0, y_r2, 0], aligned_edge=LEFT)
+        # the surface's caption (what it is; what its dots mark), then the share of rows peaking on its line
+        scap = L.label(first_fitting([f"surface: {sname}, rescaled per epoch", f"{sname}, rescaled per epoch"], RW)
+                       + "\n" + first_fitting([f"dots: {d.on_line(line)}", f"dots: {d.sum_name} ≡ {line}"], RW),
+                       T, L.MUTED)
+        scap.move_to([XR0, y_r2 - 0.3, 0], aligned_edge=UP + LEFT)
+        ridge = (replay.thresholds or {}).get("ridge_rows")
+        rw = L.label("100%", T).width + 0.2
+        rowcap = L.label(first_fitting([f"rows peaking on the dots{f' (±{tol})' if tol else ''}"
+                                        + (f"; a ridge from {ridge:.0%}" if ridge else ""),
+                                        f"rows peaking on the dots{f' (±{tol})' if tol else ''}"
+                                        + (f", ridge ≥ {ridge:.0%}" if ridge else ""),
+                                        f"rows on the dots{f' (±{tol})' if tol else ''}"
+                                        + (f", ridge ≥ {ridge:.0%}" if ridge else "")], RW - rw),
+                         T, L.MUTED)
+        rowcap.move_to([XR0, scap.get_bottom()[1] - 0.25, 0], aligned_edge=LEFT)
         final = np.asarray(surfs[-1], float)
-        sv = L.SurfaceView(final, 5.6, 3.3, side=2.6, theta=-0.7, phi=0.62, hscale=0.4)
-        sv.move_to([3.75, -1.75, 0])
-        scap = L.label(f"surface: {sname} (each epoch on its own scale);" + ("\n" if d.relabelled else " ")
-                       + f"dots: {d.on_line(line)}", 15, L.MUTED).next_to(sv, UP, buff=-0.15)
-        L.fit_right(scap)
+        s_top, s_bot = rowcap.get_bottom()[1] - 0.1, -3.9
+        # the ground square as large as its picture (corners at the lowest and highest z) fits the space
+        sh = s_top - s_bot
+        view = dict(theta=-0.7, phi=0.62, hscale=0.4)
+        q = final.shape[0] - 1
+        corners = (np.array([0, q, q, 0.0] * 2), np.array([0, 0, q, q + 0.0] * 2), np.repeat([final.min(), final.max()], 4))
+        unit = L.SurfaceView(final, RW, sh, side=1.0, **view)
+        ext = np.abs(unit.project(*corners)[:, :2] - unit.get_center()[:2]).max(0)       # per unit of side
+        side = min((sh / 2 - 0.05) / ext[1], (RW / 2 - 0.05) / ext[0])
+        sw = 2 * ext[0] * side + 0.1
+        sv = L.SurfaceView(final, sw, sh, side=side, **view)
+        sv.move_to([XR1 - sw / 2, (s_top + s_bot) / 2, 0])
+        cap_w = sv.get_left()[0] - 0.15 - (-6.85)       # the caption's width: under the curves, left of the surface
 
         t = ValueTracker(0.0)                                   # log10(epoch + 1)
 
@@ -185,47 +265,46 @@ class TrainingStory(L.DataScene):
                                             stroke_color=L.TEXT, stroke_width=1.5))
         dots.add_updater(lambda m: m.draw(np.arange(p), cos_out[ck(pr_e)], L.TEXT))
         sv.add_updater(lambda m: m.setv(**surface_frame(surfs[ck(ev_e)], final, line), zkey=ck(ev_e)))
-        X0 = -6.8
+        X0, Y0 = -6.8, 2.85
         # each counter starts after the widest text the one before it can show
-        x_tr = X0 + L.label(f"epoch {E:,}", 22).width + 0.3
-        x_te = x_tr + L.label("train accuracy 100%", 16).width + 0.25
+        acc = L.label("accuracy:", T, L.MUTED)
+        acc.move_to([X0 + L.label(f"epoch {E:,}", 22).width + 0.35, Y0, 0], aligned_edge=LEFT)
+        x_tr = acc.get_right()[0] + 0.15
+        x_te = x_tr + L.label("train 100%", T).width + 0.3
         info = VGroup(
-            L.LiveText(lambda: f"epoch {epoch():,}", [X0, 2.85, 0], size=22),
-            L.LiveText(lambda: f"train accuracy {tra[min(epoch(), E)]:.0%}", [x_tr, 2.85, 0], size=16, color=L.TRAIN),
-            L.LiveText(lambda: f"test accuracy {tea[min(epoch(), E)]:.0%}", [x_te, 2.85, 0], size=16, color=L.TEST))
-        # under the probe's panel, not on its dots
-        # under the probe's panel, not on its dots: the probe refitted at this epoch, its R²
-        shape = (replay.thresholds or {}).get("shape_r2")
+            L.LiveText(lambda: f"epoch {epoch():,}", [X0, Y0, 0], size=22),
+            L.LiveText(lambda: f"train {tra[min(epoch(), E)]:.0%}", [x_tr, Y0, 0], size=T, color=L.TRAIN),
+            L.LiveText(lambda: f"test {tea[min(epoch(), E)]:.0%}", [x_te, Y0, 0], size=T, color=L.TEST))
         r2txt = L.LiveText(lambda: f"R² {r2[ck(pr_e)]:.2f}" if r2 is not None else "",
-                           pp.get_corner(DOWN + RIGHT) + DOWN * 0.17, edge=RIGHT, size=16, color=L.COS)
-        r2cap = L.label("refitted at each epoch" + (f"; a wave from R² {shape:.2f}" if shape else ""),
-                        14, L.MUTED).move_to(pp.get_corner(DOWN + LEFT) + DOWN * 0.17, aligned_edge=LEFT)
-        # under the surface: the share of rows peaking on its line at this epoch
-        ridge = (replay.thresholds or {}).get("ridge_rows")
-        on = (f"{d.sum_name} ≡ {line}" if not d.relabelled else "the dotted line") + (f" (±{tol})" if tol else "")
-        rowtxt = L.LiveText(lambda: (f"{rows[ck(ev_e)]:.0%} of rows peak on {on}" + (f"; a ridge from {ridge:.0%}" if ridge
-                                                                                     else "")) if rows is not None else "",
-                            [scap.get_right()[0], scap.get_bottom()[1] - 0.2, 0], edge=RIGHT, size=15,
-                            color=L.MUTED)
-        self.play(Write(heading), FadeIn(cp), FadeIn(legend), Create(pp), FadeIn(pcap), FadeIn(tgt),
-                  FadeIn(scap), FadeIn(r2cap), run_time=1.0)
+                           [XR1, y_r2, 0], edge=RIGHT, size=T, color=L.COS)
+        rowtxt = L.LiveText(lambda: f"{rows[ck(ev_e)]:.0%}" if rows is not None else "",
+                            [XR1, rowcap.get_y(), 0], edge=RIGHT, size=T, color=L.TEXT)
+        self.play(Write(heading), FadeIn(cp), FadeIn(legend), FadeIn(acc), Create(pp), FadeIn(pcap), FadeIn(tgt),
+                  FadeIn(scap), FadeIn(r2cap), FadeIn(rowcap), run_time=1.0)
         self.add(trc, tec, cursor, dots, sv, info, r2txt, rowtxt)
 
         full = [cp.curve(idx, tr[idx], L.TRAIN), cp.curve(idx, te[idx], L.TEST)]     # where the curves end up
+        tags = []
 
         def mark(e, color, text):
             # the tag left of its line (right of it runs into the right-hand panels), at the height
-            # nearest the middle where neither curve passes
+            # nearest the middle where neither curve (nor an earlier tag) passes
             x = cp.x_at(e)
             box = cp.panel.box
             ln = DashedLine([x, box.get_bottom()[1], 0], [x, box.get_top()[1], 0],
                             stroke_color=color, stroke_width=2)
-            tag = L.label(text, 15, color)
+            tag = L.label(text, T, color)
             tag.next_to([x, 0, 0], LEFT, buff=0.08)
-            yc = L.clear_y(tag.get_left()[0], tag.get_right()[0], tag.height, full,
+            yc = L.clear_y(tag.get_left()[0], tag.get_right()[0], tag.height,
+                           full + [np.array([o.get_corner(c) for c in (UL, UR, DR, DL, UL)]) for o in tags],
                            box.get_bottom()[1] + 0.05, box.get_top()[1] - 0.05, box.get_center()[1])
             tag.set_y(yc)
+            tags.append(tag)
             return VGroup(ln, tag)
+
+        def caption_line(text):
+            # under the curves, left-aligned, on as many lines as it needs at MIN_TEXT
+            return L.label(wrap_lines(text, cap_w), T, L.MUTED).to_corner(DOWN + LEFT, buff=0.15)
 
         # the captions say what the numbers measured at their checkpoints say (extraction/replay.py)
         no_wave, wave, surface = (replay.claim(n) for n in ("no wave yet", "the wave takes shape",
