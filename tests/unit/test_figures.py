@@ -507,6 +507,59 @@ def test_text_size_check_sees_a_shrunk_label():
     assert t.font_size < 6
 
 
+def test_story_caption_wraps_within_its_width_at_clauses():
+    """TrainingStory's caption: every line within the width at MIN_TEXT, no line broken inside a
+    bracket where one more line avoids it, the words kept in order."""
+    pytest.importorskip("manim")
+    from grokking.scenes.story import wrap_lines
+    from grokking.scenes.theme import MIN_TEXT, label
+    text = ("epoch 832, test accuracy still below 50%: the wave takes shape (R² 0.94 ≥ 0.80); "
+            "the surface forms its ridge (67% of rows on its line ≥ 50%)")
+    for width in (6.9, 8.6):
+        lines = wrap_lines(text, width).split("\n")
+        assert " ".join(lines) == text
+        assert all(label(x, MIN_TEXT).width <= width for x in lines), (width, lines)
+        assert all(x.count("(") == x.count(")") for x in lines), (width, lines)
+    assert wrap_lines("a short one; fits", 6.9) == "a short one; fits"
+
+
+@pytest.mark.slow
+def test_training_story_draws_nothing_on_top_of_anything(assets_root, tmp_path):
+    """Every text TrainingStory shows after each play or wait (its live counters at their values
+    there, its captions) and its surface: no two boxes overlap."""
+    pytest.importorskip("manim")
+    from manim import ImageMobject, Scene, Text
+    from grokking.scenes.cli import render
+    states = []
+
+    def record(scene):
+        boxes = []
+        for m in scene.mobjects:
+            for t in m.get_family():
+                if (isinstance(t, Text) and t.text.strip() and t.get_fill_opacity() > 0.01) or isinstance(t, ImageMobject):
+                    boxes.append((getattr(t, "text", "surface"), t.get_corner([-1, -1, 0])[:2], t.get_corner([1, 1, 0])[:2]))
+        states.append(boxes)
+
+    play, wait = Scene.play, Scene.wait
+    mp = pytest.MonkeyPatch()
+    mp.setattr(Scene, "play", lambda self, *a, **k: (play(self, *a, **k), record(self)))
+    mp.setattr(Scene, "wait", lambda self, *a, **k: (wait(self, *a, **k), record(self)))
+    try:
+        render("TrainingStory", run="synth", quality="low", still=True, media_dir=tmp_path / "media", root=assets_root,
+               pixel_width=320, pixel_height=180, progress=False)
+    finally:
+        mp.undo()
+    seen = {name for boxes in states for name, _, _ in boxes}
+    assert "surface" in seen and any(n.startswith("R²") for n in seen) and any("%" in n for n in seen), seen
+    clashes = set()
+    for boxes in states:
+        for i, (a, lo_a, hi_a) in enumerate(boxes):
+            for b, lo_b, hi_b in boxes[i + 1:]:
+                if (np.minimum(hi_a, hi_b) - np.maximum(lo_a, lo_b) > 0.01).all():
+                    clashes.add((a, b))
+    assert not clashes, sorted(clashes)[:5]
+
+
 # ---- every op in its own coordinates (extraction/coords.py) --------------------------------
 
 OP_P = 23                  # a prime whose nonzero residues form Z_22 under the discrete log base 5
