@@ -13,8 +13,6 @@ cos_target, cos_r2), evolution.npz (crest_surface or logit_surface [C, p, p] and
 rows_on_line [C]) and summary.json (milestones, phases, key labels, selections, replay)."""
 from __future__ import annotations
 
-import re
-
 import numpy as np
 from manim import (DL, DOWN, DR, LEFT, RIGHT, UL, UP, UR, Create, DashedLine, FadeIn, FadeOut, Line, Rectangle,
                    ReplacementTransform, ValueTracker, VGroup, Write, always_redraw, linear)
