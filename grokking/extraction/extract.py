@@ -213,12 +213,8 @@ def analyse_activations(act: dict, W: dict, p: int, labels: np.ndarray, settings
     W_U = W["W_U"][:, co.outputs]             # in the weights' own dtype, as add always measured it
 
     no_grid = None if co.grid else f"op pow here has no (x{sup(a)}, y{sup(b)}) grid: {'; '.join(co.collisions)}"
-    if co.grid:
-        keys, shares = mech.key_frequencies(Ld, n, settings["key_share"])
-        neu = mech.neuron_fve(post, n)
-    else:
-        keys, shares = mech.pair_key_frequencies(Ld, co.sums(), n, settings["key_share"])
-        neu = mech.pair_neuron_fve(post, co.u, co.v, n)
+    keys, shares = key_frequencies_in(co, Ld, settings["key_share"])
+    neu = mech.neuron_fve(post, n) if co.grid else mech.pair_neuron_fve(post, co.u, co.v, n)
     emb_keys, emb_power = mech.embedding_frequencies(W["W_E"][co.digits])
     W_L = W["W_out"] @ W_U                                              # neuron -> digit logit
     rank, sv = mech.effective_rank(W_L)
@@ -540,12 +536,17 @@ def check_at(run: Run, epoch: int) -> dict:
     return S
 
 
-def key_frequencies_of(co, logits: np.ndarray, share: float = mech.KEY_SHARE) -> tuple[list[int], np.ndarray]:
-    """analyse's key frequencies of natural digit logits [p*p, p], in the op's coordinates `co`."""
-    Ld = co.rows(logits)[:, co.outputs].astype(np.float64)
+def key_frequencies_in(co, Ld: np.ndarray, share: float = mech.KEY_SHARE) -> tuple[list[int], np.ndarray]:
+    """The key frequencies of digit logits already in measure order (rows and columns in the op's
+    coordinates `co`): over the grid, or over the pairs where there is none."""
     if co.grid:
         return mech.key_frequencies(Ld, co.n, share)
     return mech.pair_key_frequencies(Ld, co.sums(), co.n, share)
+
+
+def key_frequencies_of(co, logits: np.ndarray, share: float = mech.KEY_SHARE) -> tuple[list[int], np.ndarray]:
+    """analyse's key frequencies of natural digit logits [p*p, p], in the op's coordinates `co`."""
+    return key_frequencies_in(co, co.rows(logits)[:, co.outputs].astype(np.float64), share)
 
 
 def restricted_test_loss(co, logits: np.ndarray, labels: np.ndarray, split: dict, keys: list[int]) -> float | None:

@@ -65,8 +65,8 @@ def pair_neuron_fve(post: np.ndarray, u: np.ndarray, v: np.ndarray, p: int) -> d
     (on a grid, block_fve's block)."""
     A = centred(post)
     total = np.maximum((A ** 2).sum(0), 1e-30)
-    fve = np.zeros((A.shape[1], fo.n_freqs(p) + 1))
-    for k in range(1, fo.n_freqs(p) + 1):
+    fve = np.zeros((A.shape[1], p // 2 + 1))       # block_fve's columns: k = 0 .. p // 2
+    for k in fo.frequencies(p):
         w = 2 * np.pi * k / p
         fu = [np.ones_like(u, float), np.cos(w * u), np.sin(w * u)]
         fv = [np.ones_like(v, float), np.cos(w * v), np.sin(w * v)]
