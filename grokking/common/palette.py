@@ -42,14 +42,21 @@ CMAP_MAGNITUDE = "viridis"
 CMAP_BY_INPUT = "viridis"
 CMAP_CYCLIC = "twilight"
 
-# Backgrounds: print is white, the scenes are dark.
+# Backgrounds: print is white, the scenes are dark; on a dark page (the explorer, the gallery) a
+# panel is a card a shade lighter than the scenes' background.
 BACKGROUND = "#FFFFFF"
 BACKGROUND_DARK = "#0E1117"
+PANEL_DARK = "#161B22"
 
 # Text and rules on the dark background of the scenes.
 TEXT_DARK = "#e6e6e6"
 MUTED_DARK = "#8b919c"
 GRID_DARK = "#3a3f4b"
+
+# The pages (the explorer, the gallery): dark like the scenes, their colours all from above.
+PAGE_DARK = {"bg": BACKGROUND_DARK, "panel": PANEL_DARK, "text": TEXT_DARK, "muted": MUTED_DARK,
+             "grid": GRID_DARK, "link": OKABE_ITO["sky_blue"], "hover": OKABE_ITO["yellow"],
+             "pass": OKABE_ITO["bluish_green"], "fail": OKABE_ITO["vermillion"], "print": BACKGROUND}
 
 
 def key_color(i: int) -> str:

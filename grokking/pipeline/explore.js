@@ -82,7 +82,7 @@
   // a canvas's fonts: `px` CSS pixels (12 at least) as the canvas is shown, however it is scaled
   const MIN_PX = 12;
   function font(ctx, px = 13, weight = "") {
-    const cv = ctx.canvas.shownOn || ctx.canvas, k = cv.clientWidth ? Math.max(1, cv.width / cv.clientWidth) : 1;
+    const cv = ctx.canvas.shownOn || ctx.canvas, k = cv.clientWidth ? Math.max(1, (cv.lw || cv.width) / cv.clientWidth) : 1;
     ctx.font = `${weight ? weight + " " : ""}${Math.ceil(Math.max(px, MIN_PX) * k * 10) / 10}px system-ui`;
     return ctx;
   }
@@ -100,10 +100,25 @@
     for (let c = 1; c < C; c++) if (Math.abs(lx(D.epochs[c]) - t) < Math.abs(lx(D.epochs[best]) - t)) best = c;
     return best;
   }
+  // A canvas is drawn in its own units, w × h (every panel's layout below is in them), on a backing
+  // store of the pixels it is shown at (its CSS width × the device's pixel ratio): sharp at any
+  // window width, never a 640-pixel picture stretched.
+  const shownCanvases = [];
   function canvas(panel, w, h) {
     const c = el("canvas", {width: w, height: h}, panel.body);
     c.style.aspectRatio = `${w} / ${h}`;
+    c.lw = w; c.lh = h;
+    shownCanvases.push(c); sharpen(c);
     return c;
+  }
+  // give c (drawn in units c.lw × c.lh) the backing store `like` is shown at; true when it changed,
+  // which clears it
+  function sharpen(c, like = c) {
+    const s = Math.min(4, Math.max(1, (like.clientWidth || like.lw) * (window.devicePixelRatio || 1) / like.lw));
+    if (c.scale === s) return false;
+    c.scale = s; c.width = Math.round(c.lw * s); c.height = Math.round(c.lh * s);
+    c.getContext("2d").setTransform(s, 0, 0, s, 0, 0);
+    return true;
   }
   const panels = {};
   function panel(id, title) {
@@ -125,7 +140,7 @@
   // axes: a plotting rectangle inside a canvas with data ranges
   // axes: a plotting rectangle inside a canvas with data ranges (x on log10(1 + x) with logx)
   function axes(cv, x0, x1, y0, y1, m = {l: 52, r: 8, t: 8, b: 30}, logy = false, logx = false) {
-    const W = cv.width, H = cv.height;
+    const W = cv.lw || cv.width, H = cv.lh || cv.height;
     const ty = v => logy ? Math.log10(Math.max(v, 1e-300)) : v, tx = v => logx ? lx(v) : v;
     const Y0 = ty(y0), Y1 = ty(y1), X0 = tx(x0), X1 = tx(x1);
     return {m, W, H, x0, x1, y0, y1, logy, logx,
@@ -160,12 +175,15 @@
   function mouse(cv, fn, leave) {
     cv.addEventListener("mousemove", ev => {
       const r = cv.getBoundingClientRect();
-      fn((ev.clientX - r.left) * cv.width / r.width, (ev.clientY - r.top) * cv.height / r.height);
+      fn((ev.clientX - r.left) * cv.lw / r.width, (ev.clientY - r.top) * cv.lh / r.height);
     });
     cv.addEventListener("mouseleave", leave);
   }
   // a canvas drawn off the page and copied onto `shownOn` (its fonts are sized for that one)
-  function offscreen(w, h, shownOn = null) { const c = document.createElement("canvas"); c.width = w; c.height = h; c.shownOn = shownOn; return c; }
+  // (at the pixels that one is shown at: sharpen(c, shownOn) before drawing on it)
+  function offscreen(w, h, shownOn = null) {
+    const c = document.createElement("canvas"); c.width = c.lw = w; c.height = c.lh = h; c.shownOn = shownOn; return c;
+  }
 
   // ---- the state and the slider ----
   // The slider runs over log10(1 + epoch), as the loss panel's axis and the phase bar under it:
@@ -195,8 +213,8 @@
   let barX = null;
   function drawPhaseBar() {
     const cv = phaseBar, W = cv.clientWidth || 800, H = 58;
-    if (cv.width !== W) cv.width = W;
-    if (cv.height !== H) cv.height = H;
+    if (cv.lw !== W) { cv.lw = W; cv.lh = H; cv.scale = null; }      // drawn in CSS pixels
+    sharpen(cv);
     const ctx = cv.getContext("2d");
     ctx.clearRect(0, 0, W, H);
     const r = cv.getBoundingClientRect(), s = slider.getBoundingClientRect();
@@ -241,7 +259,7 @@
     let bgScale = null;
     function background() {           // drawn again when the canvas is shown at another size (its fonts)
       const b = bg.getContext("2d");
-      bgScale = cv.clientWidth; b.clearRect(0, 0, 640, 440);
+      sharpen(bg, cv); bgScale = `${cv.clientWidth} ${cv.scale}`; b.clearRect(0, 0, 640, 440);
       for (const ax of [aL, aA]) for (const [n, s, t] of D.spans) {
         b.fillStyle = PHASE[n] || COL.grid; b.globalAlpha = PAL.phase_alpha;
         b.fillRect(ax.px(s), ax.m.t, ax.px(Math.min(t, eMax)) - ax.px(s), ax.py(ax.y0) - ax.m.t);
@@ -272,8 +290,8 @@
     const show = (c) => `epoch ${E[c]}: loss train ${fmt(S.train_loss[c])}, test ${fmt(S.test_loss[c])}, excluded ${fmt(S.excluded_loss[c])}, ` +
       `restricted train ${fmt(S.restricted_loss_train[c])}, test ${fmt(S.restricted_loss_test[c])}; accuracy train ${pct(S.train_acc[c])}, test ${pct(S.test_acc[c])}`;
     drawers.push(i => {
-      if (bgScale !== cv.clientWidth) background();
-      ctx.clearRect(0, 0, 640, 440); ctx.drawImage(bg, 0, 0);
+      if (bgScale !== `${cv.clientWidth} ${cv.scale}`) background();
+      ctx.clearRect(0, 0, 640, 440); ctx.drawImage(bg, 0, 0, 640, 440);
       const X = aL.px(E[i]); ctx.strokeStyle = COL.cursor; ctx.lineWidth = 1.5;
       ctx.beginPath(); ctx.moveTo(X, aL.m.t); ctx.lineTo(X, aA.py(0)); ctx.stroke();
       p.cursorX = X;
@@ -302,7 +320,7 @@
     const ax = axes(cv, -0.5, n - 0.5, 0, hi * 1.05, {l: 52, r: 8, t: 26, b: 22});
     const keyOf = j => { const k = Math.ceil(j / 2); return j > 0 ? D.key_freqs.indexOf(k) : -1; };
     drawers.push(i => {
-      ctx.clearRect(0, 0, cv.width, cv.height);
+      ctx.clearRect(0, 0, cv.lw, cv.lh);
       frame(ctx, ax, "basis row (const, cos 1, sin 1, …); scale: the largest over training", "norm", [[0, "0"], [hi, fmt(hi)]]);
       const w = (ax.px(1) - ax.px(0)) * .8;
       for (let j = 0; j < n; j++) { const v = N[i * n + j], q = keyOf(j);
@@ -336,7 +354,7 @@
     const xs = y => m.l + y / (P - 1) * (640 - m.l - m.r);
     const cur = [];
     drawers.push(i => {
-      ctx.clearRect(0, 0, cv.width, cv.height); font(ctx, 12);
+      ctx.clearRect(0, 0, cv.lw, cv.lh); font(ctx, 12);
       cur.length = 0;
       for (let g = 0; g < n; g++) {
         const v = W.values(i, g); cur.push(v);
@@ -352,8 +370,8 @@
         for (let y = 0; y < P; y++) { ctx.fillStyle = yColour[y]; ctx.fillRect(xs(y) - 1.5, sy(v[y]) - 1.5, 3, 3); }
       }
       ctx.fillStyle = COL.muted; ctx.textAlign = "center"; ctx.textBaseline = "bottom";
-      ctx.fillText(`${YL} = 0 … ${P - 1}`, (m.l + 640 - m.r) / 2, cv.height - 22);
-      ctx.fillText(`each row on its neuron's range ${state.fixed ? "over all checkpoints" : "at this checkpoint"}; R²: its fit at its own frequency`, 320, cv.height - 3);
+      ctx.fillText(`${YL} = 0 … ${P - 1}`, (m.l + 640 - m.r) / 2, cv.lh - 22);
+      ctx.fillText(`each row on its neuron's range ${state.fixed ? "over all checkpoints" : "at this checkpoint"}; R²: its fit at its own frequency`, 320, cv.lh - 3);
       p.now.textContent = `epoch ${W.epoch(i)}: ` + cur.map((v, g) => `#${neurons[g]} ${fmt(Math.min(...v))}…${fmt(Math.max(...v))}` +
         (fit ? ` (R² ${fitOf(i, g).toFixed(2)})` : "")).join(", ");
     });
@@ -367,7 +385,7 @@
     const S = 600, cell = S / n, cv2 = canvas(q, S + 40, S + 28), c2 = cv2.getContext("2d");
     let pos = null;
     drawers.push(i => {
-      c2.clearRect(0, 0, cv2.width, cv2.height);
+      c2.clearRect(0, 0, cv2.lw, cv2.lh);
       const v = Array.from({length: n}, (_, g) => W.values(i, g));
       const lo = v.map(a => Math.min(...a)), hi = v.map(a => Math.max(...a));
       const u = (g, t) => (t - lo[g]) / ((hi[g] - lo[g]) || 1);
@@ -435,7 +453,7 @@
         d[o] = L_SIGNED[k * 3]; d[o + 1] = L_SIGNED[k * 3 + 1]; d[o + 2] = L_SIGNED[k * 3 + 2]; d[o + 3] = 255;
       }
       ic.putImageData(data, 0, 0);
-      ctx.clearRect(0, 0, cv.width, cv.height); ctx.imageSmoothingEnabled = false;
+      ctx.clearRect(0, 0, cv.lw, cv.lh); ctx.imageSmoothingEnabled = false;
       ctx.drawImage(img, M.l, M.t, side, side);
       ctx.strokeStyle = COL.grid; ctx.strokeRect(M.l, M.t, side, side);
       if (info.line !== undefined && info.line !== null) {      // the line u + v ≡ line (two segments), dashed
@@ -449,7 +467,8 @@
       ctx.fillText(`${XL} = 0 … ${P - 1}`, M.l + side / 2, M.t + side + 6);
       ctx.save(); ctx.translate(14, M.t + side / 2); ctx.rotate(-Math.PI / 2); ctx.textBaseline = "middle"; ctx.fillText(`${YL} = 0 … ${P - 1}`, 0, 0); ctx.restore();
       const bx = M.l + side + 16, bh = side;
-      for (let r = 0; r < bh; r++) { const k = Math.round((1 - r / (bh - 1)) * 255); ctx.fillStyle = rgb(L_SIGNED, k); ctx.fillRect(bx, M.t + r, 12, 1); }
+      // each row overlaps the next: at a backing store of a fractional scale, abutting rows leave seams
+      for (let r = 0; r < bh; r++) { const k = Math.round((1 - r / (bh - 1)) * 255); ctx.fillStyle = rgb(L_SIGNED, k); ctx.fillRect(bx, M.t + r, 12, r < bh - 1 ? 2 : 1); }
       ctx.textAlign = "left"; ctx.textBaseline = "middle"; ctx.fillStyle = COL.muted;
       ctx.textBaseline = "top"; ctx.fillText(fmt(vmax), bx + 16, M.t); ctx.textBaseline = "middle"; ctx.fillText("0", bx + 16, M.t + bh / 2);
       ctx.textBaseline = "bottom"; ctx.fillText(fmt(-vmax), bx + 16, M.t + bh);
@@ -466,7 +485,7 @@
     p.values = i => Array.from(S.values(i));
     p.scale = () => vmax;            // the colour scale of the last drawing: ±vmax
     // where on the screen the cell (x, y) is drawn (client coordinates): for pointing at it
-    p.cell = (x, y) => { const r = cv.getBoundingClientRect(), k = r.width / cv.width;
+    p.cell = (x, y) => { const r = cv.getBoundingClientRect(), k = r.width / cv.lw;
       return [r.left + (M.l + (x + .5) * px) * k, r.top + (M.t + (P - 1 - y + .5) * px) * k]; };
   }
 
@@ -482,7 +501,7 @@
     let lim = 1; for (const k of ["cos_out", "sin_out", "cos_target", "sin_target"]) for (const v of A[k]) if (isFinite(v)) lim = Math.max(lim, Math.abs(v));
     const ax = axes(cv, 0, P - 1, -lim * 1.05, lim * 1.05, {l: 52, r: 8, t: 26, b: 24});
     drawers.push(i => {
-      ctx.clearRect(0, 0, cv.width, cv.height);
+      ctx.clearRect(0, 0, cv.lw, cv.lh);
       frame(ctx, ax, `${PX} = 0 … ${P - 1} (position 0)`, "probe output", [[-1, "−1"], [0, "0"], [1, "1"], [lim, fmt(lim)]]);
       for (const [f, col] of [["cos", COL.cos], ["sin", COL.sin]]) {
         const t = A[f + "_target"], o = A[f + "_out"].subarray(i * P, i * P + P);
@@ -541,7 +560,10 @@
       else if (ev.key === "ArrowLeft") { setIndex(state.i - d); ev.preventDefault(); }
       else if (ev.key === " " && ev.target.tagName !== "BUTTON") { toggle(); ev.preventDefault(); }
     });
-    window.addEventListener("resize", () => setIndex(state.i));     // the fonts follow the canvases' sizes
+    window.addEventListener("resize", () => {     // the backing stores and fonts follow the canvases' sizes
+      for (const c of shownCanvases) sharpen(c);
+      setIndex(state.i);
+    });
     setIndex(0);
     window.explorer = {C, epochs: D.epochs, setIndex, index: () => state.i, lastRedrawMs: () => lastRedrawMs,
                        values: (id, i = state.i) => panels[id] && panels[id].values ? panels[id].values(i) : null,

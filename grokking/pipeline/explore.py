@@ -412,24 +412,21 @@ def linked_files(links: dict) -> list[str]:
 
 
 # Every text at least 12 px (the canvases' fonts too: explore.js sizes them by how large each canvas
-# is shown). Colours: the palette's dark-background text, muted text, rules and background.
+# is shown). Colours: the palette's dark-background text, muted text, rules, background and panel.
 CSS = """body{font-family:system-ui,sans-serif;font-size:16px;margin:0 auto;max-width:1500px;padding:0 1em 2em;
-background:#111;color:%(text)s}
+background:%(bg)s;color:%(text)s}
 a{color:%(link)s}h1{font-size:26px;font-weight:600;margin:.5em 0 .2em}h2{font-size:16px;margin:.2em 0}
-#bar{position:sticky;top:0;background:#111;padding:.4em 0;z-index:2;border-bottom:1px solid %(grid)s}
+#bar{position:sticky;top:0;background:%(bg)s;padding:.4em 0;z-index:2;border-bottom:1px solid %(grid)s}
 #bar .row{display:flex;align-items:center;gap:1em;font-size:15px}#play{width:6.5em;font-size:15px}
 #slider{width:100%%;display:block;margin:.3em 0 0;accent-color:%(hover)s}#scale{font-size:15px}
 #epoch{font-variant-numeric:tabular-nums;flex:1}#phasebar{width:100%%;height:58px;display:block}
 .grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(min(660px,100%%),1fr));gap:1em;margin-top:1em}
-.panel{background:#1c1c1c;padding:.6em;border-radius:6px}.panel canvas{width:100%%;display:block;background:%(bg)s}
+.panel{background:%(panel)s;padding:.6em;border-radius:6px}.panel canvas{width:100%%;display:block;background:%(bg)s}
 .now,.hover{font-size:14px;font-variant-numeric:tabular-nums;min-height:1.3em;color:%(text)s}.hover{color:%(hover)s}
 .links{font-size:13px;color:%(muted)s;margin-top:.3em}.muted{color:%(muted)s;font-size:14px}
 .check{font-size:14px;margin:.3em 0}.check .muted{font-size:13px}
 .check td,.check th{padding:.1em .6em;text-align:left;vertical-align:top}
-.pass{color:%(pass)s}.fail{color:%(fail)s}""" % {
-    "text": pal.TEXT_DARK, "muted": pal.MUTED_DARK, "grid": pal.GRID_DARK, "bg": pal.BACKGROUND_DARK,
-    "link": pal.OKABE_ITO["sky_blue"], "hover": pal.OKABE_ITO["yellow"],
-    "pass": pal.OKABE_ITO["bluish_green"], "fail": pal.OKABE_ITO["vermillion"]}
+.pass{color:%(pass)s}.fail{color:%(fail)s}""" % pal.PAGE_DARK
 
 
 def render_page(data: dict) -> bytes:

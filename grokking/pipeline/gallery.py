@@ -6,14 +6,18 @@ import html
 import os
 from pathlib import Path
 
+from grokking.common import palette as pal
 from grokking.common.assets import Assets, Crest, Story, seed_choice_line
 from grokking.common.io import atomic_write_bytes
 
-CSS = """body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1200px;background:#111;color:#eee}
-a{color:#8cf}h1{font-weight:600}table{border-collapse:collapse}td,th{padding:.2em .8em;text-align:left}
+# every colour the palette's (common/palette.py PAGE_DARK): a figure on print white, a scene on the
+# scenes' background
+CSS = """body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1200px;background:%(bg)s;color:%(text)s}
+a{color:%(link)s}h1{font-weight:600}table{border-collapse:collapse}td,th{padding:.2em .8em;text-align:left}
 .grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(340px,1fr));gap:1.2em}
-figure{margin:0;background:#1c1c1c;padding:.6em;border-radius:6px}figure img{width:100%;background:#fff}
-figure.scene img{background:#000}figcaption{font-size:.9em;margin-top:.4em}.muted{color:#999}"""
+figure{margin:0;background:%(panel)s;padding:.6em;border-radius:6px}figure img{width:100%%;background:%(print)s}
+figure.scene img,video{background:%(bg)s}figcaption{font-size:.9em;margin-top:.4em}.muted{color:%(muted)s}
+.pass{color:%(pass)s}.fail{color:%(fail)s}""" % pal.PAGE_DARK
 
 
 def _rel(path: Path, base: Path) -> str:
@@ -58,7 +62,7 @@ def write_gallery(o, stamps: dict, failed: dict | None = None) -> Path:
         if c["name"] == chk.TIME_ROWS[0]:
             parts.append("<tr><td></td><th colspan='2' class='muted'>in time: the plateau, after grokking, "
                          "and what the replays say at each epoch</th></tr>")
-        verdict = "<b style='color:#6c6'>PASS</b>" if c["passed"] else "<b style='color:#f66'>FAIL</b>"
+        verdict = "<b class='pass'>PASS</b>" if c["passed"] else "<b class='fail'>FAIL</b>"
         more = "" if c["passed"] else (f"<br><span class='muted'>{e(', '.join(c['scenes']))}: {e(c['meaning'])}; "
                                        f"{e(c['advice'] or '')}</span>")
         parts.append(f"<tr><td>{verdict}</td><th>{e(c['name'])}</th><td>{e(c['value'])} "
@@ -115,7 +119,7 @@ def _film(out_dir: Path) -> list[str]:
     track = (f"<track kind='subtitles' src='{subtitles.name}' srclang='en' label='claims' default>"
              if subtitles.exists() else "")
     return ["<h2>The film</h2>",
-            f"<video controls preload='metadata' style='width:100%;max-width:960px;background:#000'>"
+            f"<video controls preload='metadata' style='width:100%;max-width:960px'>"
             f"<source src='{film.name}' type='video/mp4'>{track}</video>",
             f"<p><a href='{film.name}'><b>The story as one film</b></a> (every scene in story order, with "
             "chapters: an opening card naming the run, a card per part, a closing card naming the figures)"

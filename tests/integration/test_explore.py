@@ -311,7 +311,7 @@ def _palette_colours() -> set[str]:
     """Every colour common/palette.py names, lower-case #rrggbb."""
     from grokking.common import palette as pal
     named = [*pal.ROLE.values(), *pal.KEY_FREQ, *pal.PHASE.values(), *pal.OKABE_ITO.values(),
-             pal.TEXT_DARK, pal.MUTED_DARK, pal.GRID_DARK, pal.BACKGROUND_DARK]
+             pal.TEXT_DARK, pal.MUTED_DARK, pal.GRID_DARK, pal.BACKGROUND_DARK, pal.PANEL_DARK, pal.BACKGROUND]
     return {c.lower() for c in named}
 
 
@@ -338,6 +338,17 @@ def test_explorer_palette_is_the_projects(tmp_path):
     assert re.findall(r"#[0-9a-fA-F]{3,8}\b", 'const COL = {cos: "#56B4E9"};') == ["#56B4E9"]
 
 
+def test_the_pages_backgrounds_and_text_are_the_palettes():
+    """The explorer's and the gallery's styles name only common/palette.py's colours (a grey of
+    their own fails here), and the two pages share its dark page."""
+    from grokking.pipeline import gallery
+    for css in (ex.CSS, gallery.CSS):
+        literals = {c.lower() for c in re.findall(r"#[0-9a-fA-F]{3,8}\b", css)}
+        assert literals and literals <= _palette_colours(), literals - _palette_colours()
+        assert "background:#0e1117" in css.lower()
+    assert "#111" not in _palette_colours() and "#1c1c1c" not in _palette_colours()   # the old greys fail
+
+
 # Records what the canvases draw: each text's font size as shown (CSS px), its position, and every
 # colour used (an off-page canvas counts as the one it is copied onto: canvas.shownOn).
 _RECORD = """(() => {
@@ -346,7 +357,7 @@ _RECORD = """(() => {
     return p ? p.id || 'bar' : ''; };
   const wrap = (name, style) => { const f = P[name]; P[name] = function (...a) {
     seen.colours.add(String(this[style]).toLowerCase());
-    if (name === 'fillText') { const c = shown(this.canvas), k = c.clientWidth / c.width;
+    if (name === 'fillText') { const c = shown(this.canvas), k = c.clientWidth / (c.lw || c.width);
       seen.texts.push({text: String(a[0]), x: a[1], y: a[2], px: parseFloat(this.font.match(/([\\d.]+)px/)[1]) * k,
                        panel: panelOf(this.canvas), align: this.textAlign, colour: String(this.fillStyle).toLowerCase()}); }
     return f.apply(this, a); }; };
@@ -363,8 +374,8 @@ def synthetic_page(tmp_path_factory):
     return {"path": explore(o, log=lambda _: None)["path"], "assets": Assets("s", root / "assets")}
 
 
-def _open(browser, path, width=1500):
-    page = browser.new_page(viewport={"width": width, "height": 1000})
+def _open(browser, path, width=1500, scale=1):
+    page = browser.new_page(viewport={"width": width, "height": 1000}, device_scale_factor=scale)
     problems = watch_console(page)
     page.add_init_script(_RECORD)
     page.goto(path.as_uri())
@@ -396,6 +407,27 @@ def test_explorer_text_is_at_least_12px(synthetic_page):
             assert tiny == [], tiny[:10]
             assert problems == []
             page.close()
+
+
+@pytest.mark.slow
+def test_explorer_canvases_are_drawn_at_the_pixels_they_are_shown_at(synthetic_page):
+    """Every canvas's backing store is its size on screen times the device's pixel ratio (nothing
+    drawn at 640 px and stretched), on a wide window at ratio 2 and after the window narrows; the
+    texts stay at 12 px or more."""
+    with chromium() as browser:
+        page, problems = _open(browser, synthetic_page["path"], 1500, scale=2)
+        for width in (1500, 800):
+            page.set_viewport_size({"width": width, "height": 1000})
+            page.evaluate("window.dispatchEvent(new Event('resize'))")
+            sizes = page.evaluate("""() => [...document.querySelectorAll('canvas')].filter(c => c.clientWidth)
+                .map(c => [c.id || c.closest('.panel').id, c.width, c.height, c.clientWidth, c.clientHeight])""")
+            assert len(sizes) >= 6, sizes
+            blurred = [s for s in sizes if abs(s[1] - 2 * s[3]) > 1.01 or abs(s[2] - 2 * s[4]) > 2.01]
+            assert blurred == [], (width, blurred)
+            page.evaluate("explorer.setIndex(3)")
+            tiny = [t["text"] for t in page.evaluate("window.__drawn.texts") if t["px"] < 12 - 1e-6]
+            assert tiny == [], tiny[:5]
+        assert problems == []
 
 
 @pytest.mark.slow
