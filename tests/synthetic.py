@@ -29,12 +29,13 @@ PAIR_WEIGHTS = (0.45, -0.5)    # their W_out rows · the direction that votes fo
 def make_synthetic_assets(root: Path, run: str = "synth", p: int = 23, key_freqs=(5, 2),
                           n_ckpt: int = 40, d_model: int = 16, d_mlp: int = 48, n_heads: int = 4,
                           T: int = 9, output: int = 7, seed: int = 0, not_found: dict | None = None,
-                          diagnostics: bool = True, op: str = "add") -> Path:
+                          diagnostics: bool = True, op: str = "add", waves_left_out: list | None = None) -> Path:
     """Write assets/<run>/ under root; `not_found` ({selection key: reason}) makes those
     selections not found, as extraction writes one (no arrays, the reason in the summary);
     diagnostics=False: a history that did not measure them (NaN curves, as extraction writes);
     `op` "sub": the same planted arrays, read as a sub run's in its coordinates (x, −y mod p),
-    summary "additive" saying so (extraction/coords.py)."""
+    summary "additive" saying so (extraction/coords.py); `waves_left_out`: the key frequencies the
+    wave scenes leave out, with extraction's reasons (wave_neurons "left_out")."""
     rng = np.random.default_rng(seed)
     out = Path(root) / run
     x = np.arange(p)
@@ -244,6 +245,8 @@ def make_synthetic_assets(root: Path, run: str = "synth", p: int = 23, key_freqs
     summary["story_check"] = story_check(p, k0, summary["selections"]["wave_neurons"], 1e-3, 2e-3, 0.95,
                                          summary["selections"]["logit"], summary["selections"]["crest"],
                                          in_time(tr, te, np.ones(E + 1, bool), claims))
+    if waves_left_out:
+        summary["selections"]["wave_neurons"]["left_out"] = waves_left_out
     for key, reason in (not_found or {}).items():
         cls = fmt.SELECTIONS[key]
         summary["selections"][key] = {"found": False, "reason": reason}

@@ -9,7 +9,7 @@ from manim.mobject.types.image_mobject import RESAMPLING_ALGORITHMS
 from PIL import Image
 
 from . import data
-from .theme import BG, DIV_CMAP, cmap
+from .theme import BG, DIV_CMAP, HEADING_BUFF, MIN_TEXT, MUTED, cmap, label
 
 # ---- images (and a fix for manim's image drawing under Pillow >= 11) ----------------------------
 
@@ -63,6 +63,21 @@ def _display_image_mobject(self, image_mobject, pixel_array):
     out[..., :3] = s[..., :3] * a + d[..., :3] * (1 - a)
     out[..., 3:] = 255.0 * a + d[..., 3:] * (1 - a)
     pixel_array[dy0:dy1, dx0:dx1] = np.clip(out, 0, 255).astype(pixel_array.dtype)
+
+
+NOTE_BUFF = 0.04          # the coordinates note's gap to the frame's corner
+
+
+def corner_note(text: str):
+    """The coordinates note at the smallest legible size in the top-left corner; one too wide for
+    the frame breaks after its first "; " (still at that size) rather than shrinking."""
+    from manim import DOWN, LEFT, UL, VGroup
+    note = label(text, MIN_TEXT, MUTED)
+    head, sep, tail = text.partition("; ")
+    if note.width > config.frame_width - 2 * NOTE_BUFF and sep:
+        note = VGroup(label(head + ";", MIN_TEXT, MUTED), label(tail, MIN_TEXT, MUTED)).arrange(
+            DOWN, aligned_edge=LEFT, buff=0.05)
+    return note.to_corner(UL, buff=NOTE_BUFF)
 
 
 class DataCamera(Camera):
@@ -122,17 +137,24 @@ class _Data:
         text = (data.coordinates_note(scene=name) if name in data.OVER_PAIRS + ("EmbeddingProbe", "Clock")
                 else None)
         self.coordinates_note = None
+        HEADING_BUFF["top"] = 0.3
         if text is None:
             return
-        from manim import UL
-        from .theme import MUTED, label
-        note = label(text, 12, MUTED).to_corner(UL, buff=0.06)      # above the heading, clear of the axes
+        note = corner_note(text)
+        HEADING_BUFF["top"] = NOTE_BUFF + note.height + 0.08       # the heading below it
         note.set_z_index(10)
         self.coordinates_note = note
         if isinstance(self, ThreeDScene):
             self.add_fixed_in_frame_mobjects(note)
         else:
             self.add(note)
+
+    def wait(self, *a, **kw):
+        # Manim draws a wait with no time-based updater as one frozen frame without running any
+        # updater: a LiveText caption set just before it would show only at the next play, so
+        # the hold would show the previous caption. Bring every updater's mobject up to date first.
+        self.update_mobjects(0)
+        super().wait(*a, **kw)
 
     def tear_down(self):
         # a still (last frame) skips animations, and skipped plays do not run updaters: run them

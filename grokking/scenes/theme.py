@@ -77,17 +77,22 @@ def left_out_note(entries: list[dict], size: float = 16, width: float = 13.4):
     return note
 
 
-def left_out_brief(entries: list[dict], size: float = 16):
+def left_out_brief(entries: list[dict], size: float = 16, one_line_within: float | None = None):
     """The same in two short lines, for a corner: "not shown: w = 34π/113, 42π/113" and each
     distinct reason once, without the per-frequency numbers (extraction's `brief`: "fewer than 8
-    samples per period: scattered dots"; assets extracted before it: the full reason); None when
-    there are none."""
+    samples per period: scattered dots"; assets extracted before it: the full reason); in one line
+    where that fits `one_line_within`; None when there are none."""
     if not entries:
         return None
     from manim import DOWN, RIGHT, VGroup
     why = dict.fromkeys(e.get("brief", e["why"]) for e in entries)
-    return VGroup(label("not shown: w = " + ", ".join(e["label"] for e in entries), size, MUTED),
-                  label("(" + "; ".join(why) + ")", size * 0.85, MUTED)).arrange(DOWN, aligned_edge=RIGHT, buff=0.06)
+    shown = "not shown: w = " + ", ".join(e["label"] for e in entries)
+    reason = "(" + "; ".join(why) + ")"
+    if one_line_within is not None:
+        one = label(f"{shown} {reason}", size, MUTED)
+        if one.width <= one_line_within:
+            return one
+    return VGroup(label(shown, size, MUTED), label(reason, size, MUTED)).arrange(DOWN, aligned_edge=RIGHT, buff=0.06)
 
 
 def formula(plain: str, tex: str | None = None, size: float = 28, color: str = TEXT):
@@ -98,8 +103,13 @@ def formula(plain: str, tex: str | None = None, size: float = 28, color: str = T
     return Text(plain, font=MATH_FONT, font_size=size, color=color, slant="ITALIC")
 
 
+# the heading's gap to the frame's top; a scene with a coordinates note in its top-left corner
+# (canvas) widens it so that the heading sits below the note
+HEADING_BUFF = {"top": 0.3}
+
+
 def title(s: str, size: float = 34) -> Text:
-    return label(s, size).to_edge(UP, buff=0.3)
+    return label(s, size).to_edge(UP, buff=HEADING_BUFF["top"])
 
 
 class LiveText(VGroup):

@@ -34,6 +34,22 @@ VIEW = dict(theta=-0.7, phi=0.62, hscale=0.4)
 ZLIM = (-1.15, 1.15)        # the unit-amplitude product terms and their sum, cos(w(x + y))
 
 
+def formula_lines(head: str, terms: list[str], tail: str = "", width: float = 13.6,
+                  size: float = 20) -> list[str]:
+    """The logit's approximation, head + terms joined by " + " + tail, in the fewest lines that fit
+    `width` at `size` (never shrunk below it): a line breaks after a " +", the tail stays on the
+    last line."""
+    def wide(line: str) -> float:
+        return L.formula(line, size=size).width
+    for n in range(1, len(terms) + 1):
+        cuts = [round(len(terms) * i / n) for i in range(n + 1)]      # the terms split evenly
+        lines = [" + ".join(terms[a:b]) for a, b in zip(cuts, cuts[1:])]
+        lines = [(head if i == 0 else "") + ln + (" +" if i < n - 1 else tail) for i, ln in enumerate(lines)]
+        if max(wide(ln) for ln in lines) <= width:
+            return lines
+    return lines
+
+
 def sum_label(k: int, p: int, sum_name: str = "x + y") -> str:
     """'cos(8π(x + y)/113)'; 'cos(13π(log₃ x + log₃ y)/56)' for mul (p: the modulus, n)."""
     return data.wave_text("cos", k, p, f"({sum_name})")
@@ -303,19 +319,18 @@ class LogitSurface(L.DataScene):
             amp = max(abs(a) for a in alphas)
             left = L.SurfaceView(comps[0], 5.0, 3.6, side=2.7, zlim=(-amp, amp), cmap_name=L.DIV_CMAP,
                                  **VIEW).move_to([-4.3, -0.1, 0])
-            lcap = {"t": ""}
-            rcap = {"t": ""}
-            lhead = L.LiveText(lambda: lcap["t"], [-6.8, 2.55, 0], size=20, color=L.TEXT)
-            rhead = L.LiveText(lambda: "\n".join(textwrap.wrap(rcap["t"], 52)), [-0.6, 2.55, 0], size=19, color=L.TEXT)
-            plus = L.label("+", 40, L.MUTED).move_to([-1.55, -0.1, 0])
             n = len(ks)
             s_ = "x + y" if not d.relabelled else "s"       # a long sum: named s on the line below
-            fml = L.formula(f"logit {tok} ≈ {offset:.1f} + " + " + ".join(
-                f"{a:.1f}·cos(w{i + 1}({s_} − {o}))" for i, a in enumerate(alphas))
-                + ("" if s_ == sn else f",  s = {sn}"), size=20, color=L.MUTED)
-            if fml.width > 13.6:
-                fml.scale_to_fit_width(13.6)
+            fml = VGroup(*[L.formula(line, size=20, color=L.MUTED) for line in formula_lines(
+                f"logit {tok} ≈ {offset:.1f} + ", [f"{a:.1f}·cos(w{i + 1}({s_} − {o}))" for i, a in enumerate(alphas)],
+                "" if s_ == sn else f",  s = {sn}")]).arrange(DOWN, buff=0.08)
             fml.next_to(heading, DOWN, buff=0.15)
+            cap_y = min(2.55, fml.get_bottom()[1] - 0.38)     # the captions below a formula of two lines
+            lcap = {"t": ""}
+            rcap = {"t": ""}
+            lhead = L.LiveText(lambda: lcap["t"], [-6.8, cap_y, 0], size=20, color=L.TEXT)
+            rhead = L.LiveText(lambda: "\n".join(textwrap.wrap(rcap["t"], 52)), [-0.6, cap_y, 0], size=19, color=L.TEXT)
+            plus = L.label("+", 40, L.MUTED).move_to([-1.55, -0.1, 0])
             self.play(FadeIn(fml), FadeIn(bar), run_time=0.8)
             self.add(left, right, lhead, rhead, plus)
             mix = ValueTracker(0.0)

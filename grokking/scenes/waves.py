@@ -101,7 +101,7 @@ class NeuronWaves(L.DataScene):
         layers[0].add_updater(redraw)
         redraw()
         self.add(*layers, readout)
-        self.play(shown.animate.set_value(3), run_time=1.5, rate_func=linear)
+        self.play(shown.animate.set_value(3), run_time=1.2, rate_func=linear)     # the first inputs one by one
         self.play(shown.animate.set_value(p), run_time=6, rate_func=linear)
         # each neuron's fitted cosine over its dots (the video's overlay), coloured by its frequency,
         # with its fit; a poor fit is not drawn as the neuron's wave
@@ -264,8 +264,9 @@ class FourierPeak(L.DataScene):
         other = next((i for i, f in enumerate(fits) if f["k"] != fits[first]["k"]), min(2, len(neurons) - 1))
         heading = L.title("Which frequency is each wave?  The discrete Fourier transform", 30)
         self.play(Write(heading), run_time=0.7)
-        note = L.left_out_brief(self.d.waves_left_out, size=L.MIN_TEXT)
-        if note is not None:          # the key frequencies no wave here shows, and why (top right)
+        note = L.left_out_brief(self.d.waves_left_out, size=L.MIN_TEXT, one_line_within=13.6)
+        if note is not None:          # the key frequencies no wave here shows, and why (top right, one
+            # line where it fits: a second would reach the first neuron's name)
             self.add(note.next_to(heading, DOWN, buff=0.04).to_edge(RIGHT, buff=0.2))
         for row, i in enumerate(dict.fromkeys([first, other])):
             self._one(neurons[i], sweeps[i], fits[i], y0=1.55 - row * 3.4)

@@ -454,16 +454,14 @@ def _smallest_texts(name, root, tmp_path, run="synth"):
     pytest.importorskip("manim")
     from manim import Scene, Text
     from grokking.scenes.cli import render
+    from tests.scene_texts import drawn_size
     seen = {}
 
     def record(scene):
         for m in scene.mobjects:
             for t in m.get_family():
                 if isinstance(t, Text) and t.text.strip() and t.initial_height > 0 and t.height > 0:
-                    size = t.font_size                   # its size as drawn, after any scaling
-                    if len(t.text.strip()) > 2 and t.height > 1.5 * t.width:    # turned upright (a y caption)
-                        size = t.width / t.initial_height * t._font_size
-                    seen[(t.text, id(t))] = size
+                    seen[(t.text, id(t))] = drawn_size(t)
 
     play, wait = Scene.play, Scene.wait
 
@@ -486,15 +484,43 @@ def _smallest_texts(name, root, tmp_path, run="synth"):
     return sorted((round(s, 1), text) for (text, _), s in seen.items())
 
 
+@pytest.fixture(scope="module")
+def legible_root(tmp_path_factory):
+    """The synthetic run with what its wave scenes leave out, as extraction writes it (a key
+    frequency with too few samples per period): the note that says so is drawn too."""
+    return make_synthetic_assets(tmp_path_factory.mktemp("legible"), run="synth", waves_left_out=[
+        {"k": 9, "label": "18π/23", "why": "2.6 samples per period (< 8): draws as scattered dots",
+         "brief": "fewer than 8 samples per period: scattered dots"}]).parent
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("name", SMALL_TEXT_SCENES)
-def test_scene_text_is_legible(name, assets_root, tmp_path):
-    """Every text those scenes show is at least theme.MIN_TEXT (18 px lower case at 1080p)."""
+def test_scene_text_is_legible(name, legible_root, tmp_path):
+    """Every text those scenes show is at least theme.MIN_TEXT (18 px lower case at 1080p), the
+    note naming the waves left out included."""
     from grokking.scenes.theme import MIN_TEXT
-    texts = _smallest_texts(name, assets_root, tmp_path)
+    texts = _smallest_texts(name, legible_root, tmp_path)
+    if name in ("FourierPeak", "NeuronLoops"):
+        assert any("scattereddots" in t for _, t in texts), texts
     assert texts, f"{name}: no text recorded"
     small = [(s, t) for s, t in texts if s < MIN_TEXT - 0.05]
     assert not small, f"{name}: text below font size {MIN_TEXT}: {small[:5]}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["FourierPeak", "NeuronLoops"])
+def test_the_waves_left_out_note_overlaps_no_text(name, legible_root, tmp_path):
+    """The note naming the waves left out, at full size, clears every other text on screen (the
+    neuron's name and its R² under it in FourierPeak)."""
+    from tests.scene_texts import overlap, render_recording
+    frames = []
+    render_recording(name, "synth", legible_root, tmp_path, frames, pixels=(1920, 1080))
+    noted = [f for f in frames if any("scattereddots" in t for t, *_ in f)]
+    assert noted, name
+    for f in noted:
+        notes = [(t, b) for t, _, b, _ in f if "notshown" in t or "scattereddots" in t]
+        hit = [(t, u) for t, b in notes for u, _, c, _ in f if (u, c) not in notes and overlap(b, c)]
+        assert not hit, hit
 
 
 def test_text_size_check_sees_a_shrunk_label():
@@ -545,8 +571,9 @@ def test_training_story_draws_nothing_on_top_of_anything(assets_root, tmp_path):
     mp.setattr(Scene, "play", lambda self, *a, **k: (play(self, *a, **k), record(self)))
     mp.setattr(Scene, "wait", lambda self, *a, **k: (wait(self, *a, **k), record(self)))
     try:
+        # at 1080p: Manim lays a Text out within the render's pixels, and a small one wraps long lines
         render("TrainingStory", run="synth", quality="low", still=True, media_dir=tmp_path / "media", root=assets_root,
-               pixel_width=320, pixel_height=180, progress=False)
+               pixel_width=1920, pixel_height=1080, progress=False)
     finally:
         mp.undo()
     seen = {name for boxes in states for name, _, _ in boxes}

@@ -13,6 +13,7 @@ pytest.importorskip("manim")
 
 from grokking.scenes import data as scene_data  # noqa: E402
 from grokking.scenes.catalog import SCENES  # noqa: E402
+from tests.scene_texts import render_recording  # noqa: E402
 
 INTRO = ("ModularTable", "OneHot", "GrokkingCurve")
 
@@ -175,42 +176,6 @@ def test_a_pow_run_without_a_grid_draws_each_token_at_its_power(tmp_path):
         assert scene_data.coordinates_note(scene="Clock") is None
 
 
-def _render_recording(name, run, root, tmp_path):
-    """Render the still of a scene; every Text shown after each play or wait, and the data sizes of
-    every Panel's x axis and every SurfaceView drawn."""
-    from manim import Scene, Text
-    from grokking.scenes import panels, surface3d
-    from grokking.scenes.cli import render
-    texts, panels_x, surfaces = set(), [], []
-
-    def record(scene):
-        for m in scene.mobjects:
-            for t in m.get_family():
-                if isinstance(t, Text) and t.text.strip():
-                    texts.add(t.text)
-    play, wait = Scene.play, Scene.wait
-    panel_init, sv_init = panels.Panel.__init__, surface3d.SurfaceView.__init__
-
-    def panel(self, width, height, xlim, ylim, *a, **k):
-        panels_x.append(tuple(float(v) for v in xlim))
-        panel_init(self, width, height, xlim, ylim, *a, **k)
-
-    def sv(self, Z, *a, **k):
-        surfaces.append(np.asarray(Z).shape)
-        sv_init(self, Z, *a, **k)
-    mp = pytest.MonkeyPatch()
-    mp.setattr(Scene, "play", lambda self, *a, **k: (play(self, *a, **k), record(self)))
-    mp.setattr(Scene, "wait", lambda self, *a, **k: (wait(self, *a, **k), record(self)))
-    mp.setattr(panels.Panel, "__init__", panel)
-    mp.setattr(surface3d.SurfaceView, "__init__", sv)
-    try:
-        render(name, run=run, quality="low", still=True, media_dir=tmp_path / "media", root=root,
-               pixel_width=160, pixel_height=90, progress=False)
-    finally:
-        mp.undo()
-    return texts, panels_x, surfaces
-
-
 @pytest.mark.slow
 def test_clock_and_probe_of_a_pow_run_without_a_grid_place_each_token_at_its_power(tmp_path):
     """Rendered from the planted x² mod 23 run: the probes' panels draw each token at its x² (x and
@@ -236,14 +201,14 @@ def test_clock_and_probe_of_a_pow_run_without_a_grid_place_each_token_at_its_pow
     mp = pytest.MonkeyPatch()
     mp.setattr(panels.DotLayer, "draw", record)
     try:
-        texts, _, _ = _render_recording("EmbeddingProbe", "pw", tmp_path, tmp_path / "probe")
+        texts, _, _ = render_recording("EmbeddingProbe", "pw", tmp_path, tmp_path / "probe")
     finally:
         mp.undo()
     every = "\n".join(texts)
     full = [x for x in drawn if len(x) == p]
     assert full and all(sorted(x) == sorted(xa) for x in full), full      # each token at its x², not at x
     assert f"cos({2 * k}πy²/23)" in every and "y²mod23:yand−yshareacolumn" in every, every
-    texts, _, _ = _render_recording("Clock", "pw", tmp_path, tmp_path / "clock")
+    texts, _, _ = render_recording("Clock", "pw", tmp_path, tmp_path / "clock")
     every = "\n".join(texts)
     deg = np.degrees(2 * np.pi * k * 1 / p) % 360                          # 22² ≡ 1 (mod 23)
     assert f"={deg:.0f}°(mod360°)" in every and "x=22,x²≡1" in every, every
@@ -256,10 +221,13 @@ def test_clock_and_probe_of_a_pow_run_without_a_grid_place_each_token_at_its_pow
 def test_scenes_of_a_tiny_mul_run_draw_over_the_discrete_log(runs_dir, tiny_cfg):
     """A tiny mul run (p = 11: Z_10 through log₂) trained and extracted: every scene it can draw
     names the discrete log on its axes, never a bare x + y or mod 11, and draws n = 10 values per
-    sweep and 10 × 10 surfaces; the intro scenes keep the task's p = 11."""
+    sweep and 10 × 10 surfaces; every text it shows, its corner note included, is at least
+    MIN_TEXT, and the note overlaps no other text; the intro scenes keep the task's p = 11."""
     from grokking.extraction.extract import extract
+    from grokking.scenes.theme import MIN_TEXT
     from grokking.training.history import Run
     from grokking.training.train import Seeded, train
+    from tests.scene_texts import overlap
     p, n = tiny_cfg.p, tiny_cfg.p - 1
     train([Seeded(tiny_cfg.replace(op="mul"), Run("mul"))], progress=False)
     root = runs_dir.parent / "assets"
@@ -271,8 +239,18 @@ def test_scenes_of_a_tiny_mul_run_draw_over_the_discrete_log(runs_dir, tiny_cfg)
     # this run learns no key frequency, but its probe and its logit are measured
     assert {"EmbeddingProbe", "Clock", "LogitSurface"} <= set(drawn)
     for name in drawn:
-        texts, xs, shapes = _render_recording(name, "mul", root, runs_dir.parent / name)
+        frames = []
+        texts, xs, shapes = render_recording(name, "mul", root, runs_dir.parent / name, frames, pixels=(1920, 1080))
         every = "\n".join(texts)                 # (Manim's Text keeps no spaces)
+        # every text legible, the corner note included; the note clear of every other text
+        small = {(t, round(s, 1)) for f in frames for t, s, _, _ in f if s < MIN_TEXT - 0.05}
+        assert not small, (name, small)
+        notes = [t for f in frames for t, _, _, is_note in f if is_note]
+        if name in scene_data.OVER_PAIRS + ("EmbeddingProbe", "Clock"):
+            assert notes and all("discretelogbase2" in t or "x=0,y=0apart" in t for t in notes), (name, notes)
+        hit = {(t, u) for f in frames for t, _, b, n in f if n
+               for u, _, c, m in f if not m and overlap(b, c)}
+        assert not hit, (name, hit)
         assert "log₂" in every, name
         assert "x+y" not in every and "mod11" not in every, (name, every)
         assert not re.search(r"(?<!log₂)x=0…", every), (name, every)
@@ -284,5 +262,53 @@ def test_scenes_of_a_tiny_mul_run_draw_over_the_discrete_log(runs_dir, tiny_cfg)
             assert shapes and "(mod10" in every
         if name == "Clock":
             assert f"theclockhas{n}hoursoverlog₂x" in every and "log₂x=0…9" in every
-    texts, _, _ = _render_recording("GrokkingCurve", "mul", root, runs_dir.parent / "curve")
+    texts, _, _ = render_recording("GrokkingCurve", "mul", root, runs_dir.parent / "curve")
     assert "(x·y)mod11" in "\n".join(texts)
+
+
+def test_a_long_logit_formula_breaks_into_lines_at_full_size():
+    """LogitSurface's formula for mul-s0 (four waves over s = log₃ x + log₃ y, answer 65 at element
+    105) does not fit one line at size 20: it breaks after a " +" into lines that each fit, in order,
+    never shrunk; a short one stays one line."""
+    from grokking.scenes import look as L
+    from grokking.scenes.trig import formula_lines
+    terms = [f"{a:.1f}·cos(w{i + 1}(s − 105))" for i, a in enumerate([9.1, 8.3, 7.2, 5.5])]
+    head, tail = "logit 65 ≈ 1.2 + ", ",  s = log₃ x + log₃ y"
+    assert L.formula(head + " + ".join(terms) + tail, size=20).width > 13.6
+    lines = formula_lines(head, terms, tail, width=13.6, size=20)
+    assert len(lines) == 2 and all(L.formula(x, size=20).width <= 13.6 for x in lines)
+    assert " ".join(lines) == head + " + ".join(terms) + tail
+    assert lines[0].endswith(" +") and lines[1].endswith(tail)
+    assert formula_lines("logit 7 ≈ 0.3 + ", terms[:2], width=13.6, size=20) == ["logit 7 ≈ 0.3 + " + " + ".join(terms[:2])]
+
+
+def test_a_caption_set_before_a_wait_shows_during_that_wait(tmp_path):
+    """A LiveText whose text changes right before a wait is drawn with its new text in the frame the
+    wait holds (Manim freezes a wait without time-based updaters, running no updater: LogitSurface's
+    captions used to lag one step behind the surface they describe)."""
+    from manim import Dot, FadeIn, tempconfig
+    from grokking.scenes import look as L
+    from grokking.scenes.canvas import DataScene
+    from tests.synthetic import make_synthetic_assets
+    root = make_synthetic_assets(tmp_path / "assets", run="synth").parent
+    shown = []
+
+    class Caption(DataScene):
+        def construct(self):
+            cap = {"t": "before"}
+            text = L.LiveText(lambda: cap["t"], [0, 0, 0])
+            self.add(text)
+            self.play(FadeIn(Dot()), run_time=0.2)
+            cap["t"] = "after"
+            draw = self.renderer.update_frame
+
+            def record(scene, *a, **k):
+                shown.append(text.current)
+                return draw(scene, *a, **k)
+            self.renderer.update_frame = record
+            self.wait(0.4)
+
+    with scene_data.using("synth", root), tempconfig({"media_dir": str(tmp_path / "media"), "pixel_width": 64,
+                                                       "pixel_height": 36, "frame_rate": 5, "disable_caching": True}):
+        Caption().render()
+    assert shown and set(shown) == {"after"}, shown
