@@ -7,9 +7,10 @@ screen to be read) can be told from dead air by looking.
 prints, per video, its length, the number of still stretches over the threshold, their total and
 each one's start and length; --frames writes the frame each stretch holds as a PNG
 (<video>-<start>s.png). Motion is measured on a grey thumbnail (the mean of each 4 × 4 block, so a
-one-pixel move of an edge still shows): a frame is still
-when no thumbnail pixel changed by more than `tol` grey levels from the frame before (the encoder's
-noise on a still frame stays below it; a moving dot or a rising curve does not)."""
+one-pixel move of an edge still shows): a frame belongs to a still when no thumbnail pixel differs
+by more than `tol` grey levels from the still's first frame (the encoder's flicker on a still frame
+of fine texture, up to about 6 levels at 1080p60, stays below it; a moving dot or a rising curve
+does not)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -33,61 +34,69 @@ class Still:
     frame: int          # that frame's index
 
 
-def changes(frames) -> np.ndarray:
-    """[n - 1]: the largest change of any pixel from each frame to the next (grey levels)."""
-    out, prev = [], None
-    for f in frames:
+def still_stretches(frames, fps: float, longer: float = 0.5, tol: float = 10.0) -> list[Still]:
+    """The runs of frames that each stay within `tol` grey levels (largest change of any thumbnail
+    pixel) of the run's first frame, held longer than `longer` seconds. Against the run's first
+    frame, not the one before: the encoder's flicker on a still frame does not add up, while a
+    slow drift does. `frames`: grey thumbnails, any iterable (read one at a time)."""
+    out, anchor, start, n = [], None, 0, 0
+
+    def close(end: int):
+        if anchor is not None and (end - start) / fps > longer + 1e-9:
+            out.append(Still(start=start / fps, length=(end - start) / fps, frame=start))
+    for i, f in enumerate(frames):
+        n = i + 1
         f = np.asarray(f, float)
-        if prev is not None:
-            out.append(float(np.abs(f - prev).max()))
-        prev = f
-    return np.asarray(out, float)
-
-
-def still_stretches(change: np.ndarray, fps: float, longer: float = 0.5, tol: int = 6) -> list[Still]:
-    """The runs of frames each no more than `tol` from the one before, held longer than `longer`
-    seconds. change[i] is frame i -> i + 1; a run of k still changes holds its first frame for
-    k + 1 frames, i.e. (k + 1) / fps seconds, counted to the end of the last frame shown."""
-    still = np.append(np.asarray(change) <= tol, False)
-    out, i, n = [], 0, len(still)
-    while i < n:
-        if not still[i]:
-            i += 1
+        if anchor is not None and np.abs(f - anchor).max() <= tol:
             continue
-        j = i
-        while still[j]:
-            j += 1
-        length = (j - i + 1) / fps
-        if length > longer + 1e-9:
-            out.append(Still(start=i / fps, length=length, frame=i))
-        i = j + 1
+        close(i)
+        anchor, start = f, i
+    close(n)
     return out
 
 
-def read(path: Path, keep: set[int] | None = None):
-    """(fps, changes, {index: RGB frame} for the frames in `keep`): one decode of the video."""
+def thumbnails(path: Path):
+    """(fps, an iterator over the video's grey thumbnails)."""
     import av
-    kept, grey = {}, []
+    c = av.open(str(path))
+    v = c.streams.video[0]
+
+    def frames():
+        with c:
+            for frame in c.decode(v):
+                yield thumbnail(frame.to_ndarray(format="gray"))
+    return float(v.average_rate), frames()
+
+
+def frames_at(path: Path, keep: set[int]) -> dict[int, np.ndarray]:
+    """The RGB frames of those indices."""
+    import av
+    kept = {}
     with av.open(str(path)) as c:
-        v = c.streams.video[0]
-        fps = float(v.average_rate)
-        for i, frame in enumerate(c.decode(v)):
-            grey.append(thumbnail(frame.to_ndarray(format="gray")))
-            if keep is not None and i in keep:
+        for i, frame in enumerate(c.decode(c.streams.video[0])):
+            if i in keep:
                 kept[i] = frame.to_ndarray(format="rgb24")
-    return fps, changes(grey), kept
+    return kept
 
 
-def measure(path: Path, longer: float = 0.5, tol: int = 6) -> tuple[float, list[Still]]:
+def measure(path: Path, longer: float = 0.5, tol: float = 10.0) -> tuple[float, list[Still]]:
     """(the video's length in seconds, its still stretches)."""
-    fps, change, _ = read(path)
-    return (len(change) + 1) / fps, still_stretches(change, fps, longer, tol)
+    fps, frames = thumbnails(path)
+    count = [0]
+
+    def counted():
+        for f in frames:
+            count[0] += 1
+            yield f
+    stills = still_stretches(counted(), fps, longer, tol)
+    return count[0] / fps, stills
 
 
 @click.command()
 @click.argument("videos", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--longer", default=0.5, show_default=True, help="Report stills held longer than this (seconds).")
-@click.option("--tol", default=6, show_default=True, help="Grey levels a still frame may change by (encoder noise).")
+@click.option("--tol", default=10.0, show_default=True,
+              help="Grey levels a still frame may differ from the still's first frame by (the encoder's flicker).")
 @click.option("--frames", "frames_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Write the frame each still holds here as PNG.")
 def main(videos, longer, tol, frames_dir):
@@ -95,16 +104,14 @@ def main(videos, longer, tol, frames_dir):
     from PIL import Image
     total_still = total_len = 0.0
     for path in videos:
-        fps, change, _ = read(path)
-        stills = still_stretches(change, fps, longer, tol)
-        length = (len(change) + 1) / fps
+        length, stills = measure(path, longer, tol)
         held = sum(s.length for s in stills)
         total_still, total_len = total_still + held, total_len + length
         click.echo(f"{path.stem}: {length:.1f} s, {len(stills)} stills over {longer:g} s, {held:.1f} s held"
                    + "".join(f"\n  at {s.start:6.2f} s for {s.length:.2f} s" for s in stills))
         if frames_dir is not None and stills:
             frames_dir.mkdir(parents=True, exist_ok=True)
-            _, _, kept = read(path, {s.frame for s in stills})
+            kept = frames_at(path, {s.frame for s in stills})
             for s in stills:
                 img = Image.fromarray(kept[s.frame])
                 img.thumbnail((960, 540))

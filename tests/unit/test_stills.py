@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from grokking.pipeline.stills import changes, measure, still_stretches
+from grokking.pipeline.stills import measure, still_stretches, thumbnail
 
 
 def _frames(plan, size=32, seed=0):
@@ -22,15 +22,26 @@ def _frames(plan, size=32, seed=0):
 
 def test_planted_stills_are_found_exactly():
     fps = 60
-    frames = _frames([(10, True), (40, False), (5, True), (20, False), (3, True), (31, False)])
+    frames = [thumbnail(f) for f in _frames([(10, True), (40, False), (5, True), (20, False), (3, True), (31, False)])]
     # a move shows on the frame after it: the first still run is frames 10 … 50 (the next plan's
     # first frame has not moved yet), the second 55 … 75 (21 frames: not over 0.5 s), the third 78 … 108
-    got = still_stretches(changes(frames), fps, longer=0.5)
+    got = still_stretches(frames, fps, longer=0.5)
     assert [(round(s.start * fps), round(s.length * fps)) for s in got] == [(10, 41), (78, 31)]
     assert got[0].frame == 10
-    # a raised threshold drops the 31-frame one
-    assert len(still_stretches(changes(frames), fps, longer=0.6)) == 1
-    assert still_stretches(changes(_frames([(30, True)])), fps) == []
+    assert len(still_stretches(frames, fps, longer=0.6)) == 1          # 31 frames is not over 0.6 s
+    assert still_stretches([thumbnail(f) for f in _frames([(30, True)])], fps) == []
+
+
+def test_flicker_stays_still_and_a_slow_drift_does_not():
+    """An encoder's flicker of 6 levels, back and forth, is still; a fade of 1 level a frame (never
+    more than 10 from one frame to the next) is motion once it has drifted past 10."""
+    fps, base = 60, np.full((8, 8), 50.0)
+    flicker = [base + (6.0 if (i // 2) % 2 else 0.0) * (np.arange(64).reshape(8, 8) == 5) for i in range(60)]
+    assert [(s.frame, round(s.length * fps)) for s in still_stretches(flicker, fps)] == [(0, 60)]
+    fade = [base + i for i in range(60)]
+    got = still_stretches(fade, fps, longer=0.1)
+    assert got and all(s.length * fps <= 11 for s in got), got
+    assert still_stretches(fade, fps) == []
 
 
 def test_a_still_in_an_encoded_video_is_measured(tmp_path):
@@ -46,4 +57,5 @@ def test_a_still_in_an_encoded_video_is_measured(tmp_path):
         c.mux(s.encode())
     length, stills = measure(path, longer=0.5)
     assert abs(length - 2.0) < 1e-6
-    assert len(stills) == 1 and abs(stills[0].start - 14 / 30) < 1.01 / 30 and abs(stills[0].length - 31 / 30) < 2.01 / 30
+    # frames 15 … 45 hold the square at x = 15 (frame 45, the first of the last moves, has not moved)
+    assert len(stills) == 1 and abs(stills[0].start - 15 / 30) < 1.01 / 30 and abs(stills[0].length - 31 / 30) < 2.01 / 30
