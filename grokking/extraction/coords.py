@@ -30,6 +30,7 @@ from math import gcd
 import numpy as np
 
 SUPERSCRIPT = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+SUBSCRIPT = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 
 
 def is_generator(g: int, p: int) -> bool:
@@ -70,6 +71,11 @@ def power_map(e: int, p: int) -> np.ndarray:
 
 def sup(e: int) -> str:
     return str(e).translate(SUPERSCRIPT)
+
+
+def sub(g: int) -> str:
+    """A subscript number: the base of a discrete log, log₃."""
+    return str(g).translate(SUBSCRIPT)
 
 
 @dataclass(frozen=True)
@@ -179,10 +185,10 @@ def coordinates(op: str, p: int, a: int = 1, b: int = 1) -> Coordinates:
         x, y = np.divmod(np.arange(p * p), p)
         apart = np.flatnonzero((x == 0) | (y == 0))
         if op == "mul":
-            names = (f"log{_sub(g)} x", f"log{_sub(g)} y", f"log{_sub(g)} x + log{_sub(g)} y")
+            names = (f"log{sub(g)} x", f"log{sub(g)} y", f"log{sub(g)} x + log{sub(g)} y")
             return _grid(op, p, p - 1, names, pw, pw, pw, pw, g, apart)
         apart = apart[y[apart] != 0]              # y = 0 is no example of div
-        names = (f"log{_sub(g)} x", f"−log{_sub(g)} y mod {p - 1}", f"log{_sub(g)} x − log{_sub(g)} y")
+        names = (f"log{sub(g)} x", f"−log{sub(g)} y mod {p - 1}", f"log{sub(g)} x − log{sub(g)} y")
         return _grid(op, p, p - 1, names, pw, pw[(-np.arange(p - 1)) % (p - 1)], pw, pw, g, apart)
     if op == "pow":
         names = (f"x{sup(a)}", f"y{sup(b)}", f"x{sup(a)} + y{sup(b)}")
@@ -198,9 +204,6 @@ def coordinates(op: str, p: int, a: int = 1, b: int = 1) -> Coordinates:
         return _grid(op, p, p, ("x", "−y mod p", "x − y"), t, (-t) % p, t, t)
     return _grid(op, p, p, ("x", "y", "x + y"), t, t, t, t)
 
-
-def _sub(g: int) -> str:
-    return str(g).translate(str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉"))
 
 
 def collision_share(W: np.ndarray, e: int, p: int) -> float | None:

@@ -212,17 +212,11 @@ def freq_norms(norms: np.ndarray) -> np.ndarray:
     return out
 
 
-def basis_rows(k: int, n: int) -> list[int]:
-    """The Fourier basis rows of frequency k at modulus n: its cos and sin rows, or the cos row
-    alone at an even n's Nyquist k = n/2 (a key frequency there: div at p = 113 has k = 56)."""
-    return [fo.cos_row(k), fo.sin_row(k)] if k <= fo.n_freqs(n) else [n - 1]
-
-
 def freq_rows(n: int) -> tuple[np.ndarray, list, list]:
     """(k = 1 .. n//2, cos row of each, sin row of each or None at the Nyquist of an even n)."""
-    ks = np.arange(1, n // 2 + 1)
-    cos = [fo.cos_row(k) if k <= fo.n_freqs(n) else n - 1 for k in ks]
-    sin = [fo.sin_row(k) if k <= fo.n_freqs(n) else None for k in ks]
+    ks = np.array(fo.frequencies(n))
+    cos = [fo.rows_of(k, n)[0] for k in ks]
+    sin = [None if fo.is_nyquist(k, n) else fo.sin_row(k) for k in ks]
     return ks, cos, sin
 
 
@@ -508,7 +502,7 @@ def key_spectrum(S: np.ndarray, ks) -> tuple[np.ndarray, list[str]]:
     Nothing is dropped: the groups partition the basis, so the squares sum to the variance."""
     p = S.shape[0]
     C = fo.transform_2d(S - S.mean(), fo.basis(p))
-    rows = [[0]] + [basis_rows(k, p) for k in ks]
+    rows = [[0]] + [fo.rows_of(k, p) for k in ks]
     used = {r for g in rows for r in g}
     rows.append([r for r in range(p) if r not in used])
     out = np.array([[np.sqrt((C[np.ix_(gi, gj)] ** 2).sum()) if gi and gj else 0.0 for gj in rows]

@@ -17,7 +17,7 @@ from grokking.common.assets import Crest, Logit, ProductPair
 from grokking.extraction import fourier as fo
 
 from . import style
-from .common import (Missing, analysis_index, basis_rows, draw_residue_line, epochs_across_training, fit_title,
+from .common import (Missing, analysis_index, draw_residue_line, epochs_across_training, fit_title,
                      footnote, freq_norms, freq_rows, headroom, key_spectrum, keys, label_residue_segments,
                      mark_points, merged_ticks, n_freqs, need, ops, phase_at, phase_handles, phase_spans,
                      say_coordinates, selection, shade_phases, surface)
@@ -372,7 +372,7 @@ def logits(a):
     N = np.asarray(norms2d, float)
     im = ax_f.imshow(N.T, origin="lower", cmap="Greys", extent=(-0.5, p - 0.5, -0.5, p - 0.5))
     fig.colorbar(im, ax=ax_f, shrink=0.8, label="norm")
-    blocks = [basis_rows(k, p) for k, _, _ in kinfo]
+    blocks = [fo.rows_of(k, p) for k, _, _ in kinfo]
     diag = sum((N[np.ix_(b, b)] ** 2).sum() for b in blocks)
     total = (N ** 2).sum() - N[0, 0] ** 2
     ticks, tick_labels = merged_ticks([fo.cos_row(k) + 0.5 for k, _, _ in kinfo],
@@ -380,9 +380,9 @@ def logits(a):
     ax_f.set_xticks(ticks, tick_labels, fontsize=style.FONT_SIZE - 2)
     ax_f.set_yticks(ticks, tick_labels, fontsize=style.FONT_SIZE - 2)
     for (k, _, col) in kinfo:
-        for r in basis_rows(k, p):
+        for r in fo.rows_of(k, p):
             ax_f.plot([r], [r], marker="s", ms=5, mfc="none", mec=col, mew=0.8, ls="", gid="key-diagonal",
-                      **({"clip_on": False} if k > fo.n_freqs(p) else {}))     # an even n's Nyquist: in the corner
+                      **({"clip_on": False} if fo.is_nyquist(k, p) else {}))     # an even n's Nyquist: in the corner
     ax_f.set_xlabel(f"{o.x} basis: cos k, sin k (key k marked)")
     ax_f.set_ylabel(f"{o.y} basis")
     share = f"{100 * diag / total:.0f} %" if total > 0 else "n/a"

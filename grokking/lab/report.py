@@ -6,7 +6,7 @@
                           final accuracies, key frequencies, training seconds, disk
     phase_diagram.png     grokking epoch over two grid axes (lab/sweep_figures.py)
     curves.png            test accuracy of every point, per varying axis
-    key_frequencies.png   (add tasks) key frequencies of every point, by seed
+    key_frequencies.png   key frequencies of every point, by seed (in each op's coordinates)
     label_balance.png     (pow tasks) the label distribution beside whether the task grokked
     race.md, race.csv     per recipe (a point's config minus its seed; recipe_label, lr and whatever
                           else tells recipes apart): seeds, median and range of the grokking epoch,
@@ -17,7 +17,8 @@
     race.png              test accuracy per recipe (median and range over seeds), grokking epoch per seed
 
 Key frequencies are extraction's rule (extraction/mechanism.key_frequencies) at a point's last
-checkpoint; it describes (x + y) mod p, so only add tasks get them. Every file is written under
+checkpoint, in the op's coordinates (extraction/coords.py: over the discrete log for mul and div,
+over the pairs for a pow whose powers collide). Every file is written under
 a temporary name and renamed.
 """
 from __future__ import annotations

@@ -48,6 +48,7 @@ from grokking.common import code
 from grokking.common import palette as pal
 from grokking.common.assets import Assets, Crest, Logit, ProductPair, WaveNeurons
 from grokking.common.io import atomic_write_bytes
+from grokking.extraction.coords import sup
 
 HERE = Path(__file__).resolve().parent
 SCRIPT = HERE / "explore.js"
@@ -232,7 +233,7 @@ def axes_data(a: Assets) -> dict:
     logs (mul, div); `grid` False for a pow whose powers collide (no surfaces)."""
     add = a.additive
     task = a.summary["task"]
-    p, n, op = a.p, a.n, task.get("op", "add")
+    n, op = a.n, task.get("op", "add")
     grid = add.grid is not False
     outputs = [int(t) for t in add.outputs] if add.outputs else None
     d = {"op": op, "n": n, "x": add.x_label, "y": add.y_label, "sum": add.sum_label,
@@ -272,12 +273,8 @@ def answer_note(a: Assets, element: int | None) -> str:
         return ""
     tok = add.token(element)
     if add.generator is not None and add.op in ("mul", "div"):
-        return f"the answer {tok} = {add.generator}{_sup(element)}"
+        return f"the answer {tok} = {add.generator}{sup(element)}"
     return f"the answer {tok}"
-
-
-def _sup(e: int) -> str:
-    return str(e).translate(str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹"))
 
 
 def axes_note(a: Assets) -> str | None:

@@ -19,7 +19,7 @@ def group_lines(a) -> tuple[str, list[str]]:
     add = a.additive
     if not add.found:
         return "", []
-    n, p, op = a.n, a.p, add.op or (a.summary.get("task") or {}).get("op", "add")
+    n, op = a.n, add.op or (a.summary.get("task") or {}).get("op", "add")
     if op in ("mul", "div") and add.generator is not None:
         g = add.generator
         sign = "·" if op == "mul" else "/"

@@ -19,6 +19,7 @@ from grokking.common import assets as fmt
 from grokking.common import paths
 from grokking.common.assets import Assets, AssetsError, NotFound  # noqa: F401 (NotFound: the renderer's)
 from grokking.extraction import fourier as fo
+from grokking.extraction.coords import sub, sup
 from grokking.training.config import DEFAULT_RUN
 
 RUN_ENV = "GROKKING_RUN"
@@ -184,8 +185,7 @@ def _collisions(d: "SceneData") -> str:
     for v, key in (("x", "a"), ("y", "b")):
         e = int(task.get(key, 1))
         if task.get("op") == "pow" and gcd(e, p - 1) > 1:
-            sup = str(e).translate(str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹"))
-            out.append(f"{v} ↦ {v}{sup} is {gcd(e, p - 1)}-to-1 mod {p} (gcd({e}, {p - 1}) = {gcd(e, p - 1)})")
+            out.append(f"{v} ↦ {v}{sup(e)} is {gcd(e, p - 1)}-to-1 mod {p} (gcd({e}, {p - 1}) = {gcd(e, p - 1)})")
     return "; ".join(out)
 
 
@@ -221,7 +221,7 @@ def coordinates_note(run: str | None = None, scene: str | None = None) -> str | 
     if add.op in ("mul", "div") and add.generator:
         g, n = add.generator, add.order(0)
         zero = "x = 0, y = 0" if add.op == "mul" else "x = 0"
-        return (f"axes: the discrete log base {g}; {add.sum_label} ≡ log{_sub(g)}(answer) mod {n}; "
+        return (f"axes: the discrete log base {g}; {add.sum_label} ≡ log{sub(g)}(answer) mod {n}; "
                 f"{zero} apart")
     if scene in ("EmbeddingProbe", "Clock"):
         if add.x_label == "x" or add.grid is False:
@@ -231,10 +231,6 @@ def coordinates_note(run: str | None = None, scene: str | None = None) -> str | 
         return (f"axes {add.x_label} and {add.y_label} (each one-to-one mod p): the answer is "
                 f"({add.sum_label}) mod p")
     return f"y read as {add.y_label}: {add.sum_label} = x + ({add.y_label})"
-
-
-def _sub(g: int) -> str:
-    return str(g).translate(str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉"))
 
 
 def wave_text(fn: str, k: int, n: int, var: str = "x") -> str:
@@ -420,7 +416,7 @@ class SceneData:
         if tok == element:
             return str(tok)
         g = self.additive.generator
-        return f"{tok} (log{_sub(g)} {tok} = {element})" if g else f"{tok} (element {element})"
+        return f"{tok} (log{sub(g)} {tok} = {element})" if g else f"{tok} (element {element})"
 
     # ---- the headline numbers ---------------------------------------------------------------
 

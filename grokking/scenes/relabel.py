@@ -15,7 +15,7 @@ import numpy as np
 from manim import (DOWN, LEFT, PI, RIGHT, UP, Dot, FadeIn, FadeOut, LaggedStart, Line,
                    ReplacementTransform, Square, Transform, ValueTracker, VGroup, Write, smooth)
 
-from grokking.extraction.coords import coordinates, discrete_log, generator, powers_of
+from grokking.extraction.coords import coordinates, discrete_log, generator, powers_of, sub
 from grokking.scenes import look as L
 
 TOY_P = 7                     # the small table with numbers in its cells (pure arithmetic, not the run's)
@@ -192,8 +192,8 @@ class Relabel(L.DataScene):
         corner = L.label(sym, 28, L.MUTED).move_to(at(-1, -1))
         xcap = L.label("x", 24, L.ACCENT).move_to(at(-1, q))
         ycap = L.label("y", 24, L.ACCENT).move_to(at(q, -1))
-        sub = L.label(f"({'x / y' if op == 'div' else 'x · y'}) mod {q}", 30).move_to([3.6, 2.5, 0])
-        self.play(FadeIn(sub), FadeIn(corner), FadeIn(VGroup(*xh.values())), FadeIn(VGroup(*yh.values())),
+        task_line = L.label(f"({'x / y' if op == 'div' else 'x · y'}) mod {q}", 30).move_to([3.6, 2.5, 0])
+        self.play(FadeIn(task_line), FadeIn(corner), FadeIn(VGroup(*xh.values())), FadeIn(VGroup(*yh.values())),
                   FadeIn(xcap), FadeIn(ycap), run_time=0.7)
         self.play(LaggedStart(*[FadeIn(cells[x, y]) for x in range(q) for y in range(q)], lag_ratio=0.02),
                   run_time=1.6)
@@ -240,7 +240,6 @@ class Relabel(L.DataScene):
         self.play(*[VGroup(xh[x], *[cells[x, y] for y in range(1, q)]).animate.shift(DOWN * c * (lg[x] + 1 - x))
                     for x in range(1, q)], run_time=1.6, rate_func=smooth)
         self.play(FadeIn(ilab), FadeIn(icap), run_time=0.5)
-        jname = "j = −log" if op == "div" else "j = log"
         ctxt = L.label(f"then the columns by j = {cx.y_axis}", 22, L.TEXT).move_to([3.6, -2.1, 0])
         L.fit_right(ctxt)
         jpos = {int(y): j for j, y in enumerate(cols)}
@@ -296,8 +295,8 @@ class Relabel(L.DataScene):
 
         expr = "x / y" if op == "div" else "x · y"
         xr = (right + 0.25 + 6.85) / 2                    # the middle of the column right of the table
-        sub = L.label(f"({expr}) mod {p}, x, y = 1 … {n}", 28).move_to([xr, 2.6, 0])
-        L.fit_right(sub)
+        task_line = L.label(f"({expr}) mod {p}, x, y = 1 … {n}", 28).move_to([xr, 2.6, 0])
+        L.fit_right(task_line)
         # the axes: rows (x, then i) down the left, columns (y, then j) along the top
         def row_axis(name, lo, hi, color):
             return VGroup(L.label(name, 22, color).rotate(PI / 2).move_to([left - 0.55, centre[1], 0]),
@@ -327,14 +326,14 @@ class Relabel(L.DataScene):
         if not own:
             note = VGroup(L.label(f"run {self.d.run} learns {L.task_name(task, p)}:", 20, L.MUTED),
                           L.label(f"this is the multiplication table at its p = {p}", 20, L.MUTED)
-                          ).arrange(DOWN, buff=0.06).next_to(sub, DOWN, buff=0.15)
+                          ).arrange(DOWN, buff=0.06).next_to(task_line, DOWN, buff=0.15)
             for t in note:
                 L.fit_right(t)
         R = 0.8
-        zero = L.label("0", 20, L.MUTED).next_to(note if note is not None else sub, DOWN, buff=0.15)
+        zero = L.label("0", 20, L.MUTED).next_to(note if note is not None else task_line, DOWN, buff=0.15)
         zero.set_x(xr)
         ring = L.image(ring_image(n), width=2 * R, height=2 * R, smooth=True).next_to(zero, DOWN, buff=0.12)
-        key = VGroup(L.label(f"colour: the answer's log{_sub(g)}", 20, L.MUTED),
+        key = VGroup(L.label(f"colour: the answer's log{sub(g)}", 20, L.MUTED),
                      L.label(f"0 … {n - 1} round a clock of {n} hours", 20, L.MUTED)).arrange(DOWN, buff=0.08)
         key.next_to(ring, DOWN, buff=0.15)
         slot = key.get_bottom()[1] - 0.3                  # the top of each step's text
@@ -347,7 +346,7 @@ class Relabel(L.DataScene):
 
         noise = place(L.label("in natural order: noise", 24))
 
-        self.play(FadeIn(sub), FadeIn(img), FadeIn(zrow), FadeIn(zcol), FadeIn(z0), FadeIn(rax), FadeIn(cax), run_time=1)
+        self.play(FadeIn(task_line), FadeIn(img), FadeIn(zrow), FadeIn(zcol), FadeIn(z0), FadeIn(rax), FadeIn(cax), run_time=1)
         self.play(FadeIn(ring), FadeIn(zero), FadeIn(key), *([FadeIn(note)] if note is not None else []), run_time=0.8)
         self.play(FadeIn(noise), run_time=0.5)
         self.wait(0.8)
@@ -397,7 +396,7 @@ class Relabel(L.DataScene):
         ks = [int(k) for k in (self.d.summary.get("key_frequencies") or [])] if own else []
         if own and add.get("found") and ks:
             why = VGroup(L.label("this model's waves run over i:", 20, L.MUTED),
-                         L.label(f"key frequencies k = {', '.join(map(str, ks))} of Z{_sub(n)}", 20, L.MUTED))
+                         L.label(f"key frequencies k = {', '.join(map(str, ks))} of Z{sub(n)}", 20, L.MUTED))
         elif own:
             why = VGroup(L.label(f"run {self.d.run} learns {L.task_name(task, p)}", 20, L.MUTED),
                          L.label("(its waves over i not measured: re-extract)", 20, L.MUTED))
@@ -411,10 +410,6 @@ class Relabel(L.DataScene):
         self.play(Write(lines[0]), run_time=0.8)
         self.play(*[FadeIn(t) for t in lines[1:]], *extra, run_time=0.8)
         self.wait(2)
-
-
-def _sub(v) -> str:
-    return str(v).translate(str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉"))
 
 
 def _example(scene, ex, op, sym, p, g, img, ring, place):

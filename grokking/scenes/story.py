@@ -211,9 +211,9 @@ class TrainingStory(L.DataScene):
         shape = (replay.thresholds or {}).get("shape_r2")
         y_r2 = pp.get_bottom()[1] - 0.23
         r2w = L.label("R² 0.00", T).width + 0.3
-        r2cap = L.label(first_fitting(["refitted at each epoch" + (f"; a wave from R² {shape:.2f}" if shape else ""),
-                                       "refitted each epoch" + (f"; a wave from R² {shape:.2f}" if shape else ""),
-                                       "refitted each epoch" + (f"; wave: R² ≥ {shape:.2f}" if shape else "")], RW - r2w),
+        wave_long, wave_short = (f"; a wave from R² {shape:.2f}", f"; wave: R² ≥ {shape:.2f}") if shape else ("", "")
+        r2cap = L.label(first_fitting([f"refitted at each epoch{wave_long}", f"refitted each epoch{wave_long}",
+                                       f"refitted each epoch{wave_short}"], RW - r2w),
                         T, L.MUTED).move_to([XR0, y_r2, 0], aligned_edge=LEFT)
         # the surface's caption (what it is; what its dots mark), then the share of rows peaking on its line
         scap = L.label(first_fitting([f"surface: {sname}, rescaled per epoch", f"{sname}, rescaled per epoch"], RW)
@@ -222,13 +222,10 @@ class TrainingStory(L.DataScene):
         scap.move_to([XR0, y_r2 - 0.3, 0], aligned_edge=UP + LEFT)
         ridge = (replay.thresholds or {}).get("ridge_rows")
         rw = L.label("100%", T).width + 0.2
-        rowcap = L.label(first_fitting([f"rows peaking on the dots{f' (±{tol})' if tol else ''}"
-                                        + (f"; a ridge from {ridge:.0%}" if ridge else ""),
-                                        f"rows peaking on the dots{f' (±{tol})' if tol else ''}"
-                                        + (f", ridge ≥ {ridge:.0%}" if ridge else ""),
-                                        f"rows on the dots{f' (±{tol})' if tol else ''}"
-                                        + (f", ridge ≥ {ridge:.0%}" if ridge else "")], RW - rw),
-                         T, L.MUTED)
+        pm = f" (±{tol})" if tol else ""
+        ridge_long, ridge_short = (f"; a ridge from {ridge:.0%}", f", ridge ≥ {ridge:.0%}") if ridge else ("", "")
+        rowcap = L.label(first_fitting([f"rows peaking on the dots{pm}{ridge_long}", f"rows peaking on the dots{pm}{ridge_short}",
+                                        f"rows on the dots{pm}{ridge_short}"], RW - rw), T, L.MUTED)
         rowcap.move_to([XR0, scap.get_bottom()[1] - 0.25, 0], aligned_edge=LEFT)
         final = np.asarray(surfs[-1], float)
         s_top, s_bot = rowcap.get_bottom()[1] - 0.1, -3.9

@@ -328,7 +328,7 @@ def crest_caption(info: fmt.Crest, d=None) -> str:
         text = "\n".join(textwrap.wrap(info.description or "", 70))
     if info.qualifies is False:                  # a fallback is shown as one, never as the finding
         # (a long line in the op's terms is left to the line's own heading, right of the surface)
-        text += (f"\nbest effort: no unit's crest" + ("" if d is not None and d.relabelled else f" on {line}")
+        text += ("\nbest effort: no unit's crest" + ("" if d is not None and d.relabelled else f" on {line}")
                  + " stands clear of the others "
                  f"(the next reaches {1 - (info.prominence or 0):.0%} of it)")
     labels = info.frequency_labels               # the frequencies its crest is made of, strongest first
